@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { printJson } from '../output.ts';
+import { version } from '../version.ts';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('version')
+    .description('Print the version')
+    .action(() => {
+      if (ctx.json) printJson(ctx.stdout, { version: version(), node: process.version });
+      else ctx.stdout.write(`crabbox ${version()}\n`);
+    });
+}

@@ -1,0 +1,25 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Clock } from '../domain/clock.ts';
+
+/** Everything a command may touch of the outside world, injected so tests can run commands in-process. */
+export interface CliIO {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean };
+  clock?: Clock;
+}
+
+export interface CliContext extends Required<Omit<CliIO, 'argv'>> {
+  /** The exit code the command asks for (commands set it instead of calling process.exit). */
+  exitCode: number;
+  /** Global flags. */
+  json: boolean;
+  debug: boolean;
+  /** Writes a diagnostic line to stderr, redacted. */
+  info(line: string): void;
+  /** Writes a debug line to stderr when --debug is on, redacted. */
+  log(line: string): void;
+}

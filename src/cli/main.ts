@@ -1,0 +1,94 @@
+import { Command, CommanderError } from 'commander';
+import type { CliContext, CliIO } from './context.ts';
+import { findCommand } from './commands.ts';
+import { topLevelHelp } from './help.ts';
+import { version } from './version.ts';
+import { isCrabboxError } from '../domain/errors.ts';
+import { ExitCode } from '../domain/exit-codes.ts';
+import { systemClock } from '../domain/clock.ts';
+import { redact } from '../redact/redact.ts';
+
+/** Runs the CLI against injected IO and returns the exit code. Never throws, never calls process.exit. */
+export async function main(io: CliIO): Promise<number> {
+  const argv = io.argv;
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  const ctx: CliContext = {
+    env: io.env,
+    cwd: io.cwd,
+    stdin: io.stdin,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    clock: io.clock ?? systemClock,
+    exitCode: 0,
+    json,
+    debug,
+    info: (line) => void io.stderr.write(`${redact(line)}\n`),
+    log: (line) => {
+      if (debug) io.stderr.write(`debug: ${redact(line)}\n`);
+    },
+  };
+
+  const first = argv.find((a) => !a.startsWith('-'));
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.stdout.write(`crabbox ${version()}\n`);
+    return ExitCode.ok;
+  }
+  if (first === undefined || first === 'help' && argv.length <= 2) {
+    const topic = first === 'help' ? argv[argv.indexOf('help') + 1] : undefined;
+    if (!topic) {
+      (first === undefined && !argv.some((a) => a === '-h' || a === '--help') ? io.stderr : io.stdout).write(topLevelHelp());
+      return first === undefined && !argv.some((a) => a === '-h' || a === '--help') ? ExitCode.usage : ExitCode.ok;
+    }
+    return main({ ...io, argv: [topic, '--help'] });
+  }
+
+  const entry = findCommand(first);
+  if (!entry) {
+    io.stderr.write(`crabbox: unknown command ${JSON.stringify(first.slice(0, 60))}; run \`crabbox --help\` for the list\n`);
+    return ExitCode.usage;
+  }
+
+  const program = new Command('crabbox')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--debug', 'diagnostics on stderr (secrets redacted)')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      outputError: () => undefined,
+    });
+
+  try {
+    const mod = await entry.load();
+    mod.register(program, ctx);
+    for (const sub of program.commands) sub.exitOverride();
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (error) {
+    return reportError(ctx, error);
+  }
+}
+
+/** Renders any failure as one line on stderr (or a JSON error object) and picks the exit code. */
+export function reportError(ctx: CliContext, error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    const message = error.message.replace(/^error:\s*/, '').split('\n')[0] ?? error.message;
+    return emit(ctx, { error: 'bad_request', message }, ExitCode.usage, ' (see --help)');
+  }
+  if (isCrabboxError(error)) {
+    ctx.log(`cause: ${String((error.cause as Error | undefined)?.stack ?? error.cause ?? '')}`);
+    return emit(ctx, error.toJSON(), error.exitCode, error.hint ? `; ${error.hint}` : '');
+  }
+  const err = error as Error;
+  ctx.log(err?.stack ?? String(error));
+  return emit(ctx, { error: 'internal', message: `internal error: ${err?.message ?? String(error)}` }, ExitCode.internal, '; rerun with --debug and report it');
+}
+
+function emit(ctx: CliContext, body: { error: string; message: string }, code: number, suffix: string): number {
+  if (ctx.json) ctx.stdout.write(`${redact(JSON.stringify({ ...body, exitCode: code }))}\n`);
+  ctx.stderr.write(`crabbox: ${redact(body.message.replace(/\s*\n\s*/g, ' '))}${redact(suffix)}\n`);
+  return code;
+}

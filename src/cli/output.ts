@@ -1,0 +1,37 @@
+import type { Writable } from 'node:stream';
+import { redact, redactValue } from '../redact/redact.ts';
+
+/** Prints a value as JSON (redacted) on one stream. */
+export function printJson(out: Writable, value: unknown): void {
+  out.write(`${JSON.stringify(redactValue(value), null, 2)}\n`);
+}
+
+/** Renders rows as an aligned text table; empty cells show as `-`. */
+export function renderTable(headers: string[], rows: (string | number | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined || c === '' ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** Writes text through the redaction choke point. */
+export function write(out: Writable, text: string): void {
+  out.write(redact(text));
+}
+
+/** Epoch ms as RFC 3339 UTC without milliseconds. */
+export function isoTime(ms: number | undefined): string {
+  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `1.2 KiB` style sizes. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

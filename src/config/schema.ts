@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.ts';
+import { MAX_TTL_SECONDS } from '../domain/lease.ts';
+
+/** A duration written as `90m`, `1h30m`, `45s` or a number of seconds; parsed to seconds. */
+export const durationSeconds = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 90m or 45s, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+});
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size written as `64KiB`, `20GiB`, `500M` or a number of bytes. */
+export const byteSize = z.union([z.string(), z.number().int().nonnegative()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a size such as 64KiB or 20GiB, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return Math.round(Number(m[1]) * unit);
+});
+
+const port = z.number().int().min(1).max(65535);
+/** Env names or `PREFIX_*` patterns. A bare `*` and anything else is refused. */
+export const envPattern = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected an env name or PREFIX_* pattern (letters, digits, _; a bare * is not allowed)');
+
+export const PROVIDERS = ['local', 'ssh', 'hetzner', 'aws'] as const;
+
+const leaseSection = z.strictObject({
+  ttl: durationSeconds.refine((s) => s > 0 && s <= MAX_TTL_SECONDS, 'expected a TTL between 1s and 24h'),
+  idleTimeout: durationSeconds.refine((s) => s > 0 && s <= MAX_TTL_SECONDS, 'expected an idle timeout between 1s and 24h'),
+  keep: z.boolean(),
+  class: z.string().regex(/^[a-z0-9-]{1,32}$/),
+  type: z.string().regex(/^[A-Za-z0-9.-]{1,64}$/),
+}).partial();
+
+const sshSection = z.strictObject({
+  port,
+  fallbackPorts: z.array(port).max(8),
+  connectTimeout: durationSeconds,
+}).partial();
+
+const syncSection = z.strictObject({
+  exclude: z.array(z.string().min(1)).max(1000),
+  warnFiles: z.number().int().positive(),
+  maxFiles: z.number().int().positive(),
+  warnBytes: byteSize,
+  maxBytes: byteSize,
+  deleteLimit: z.number().int().nonnegative(),
+  timeout: durationSeconds,
+}).partial();
+
+const envSection = z.strictObject({ allow: z.array(envPattern).max(200) }).partial();
+
+const runSection = z.strictObject({
+  recordCommand: z.boolean(),
+  logTail: byteSize,
+  junit: z.array(z.string().min(1)).max(50),
+  historyLimit: z.number().int().positive().max(100_000),
+}).partial();
+
+const localSection = z.strictObject({ workRoot: z.string().min(1) }).partial();
+
+const staticHost = z.strictObject({
+  host: z.string().min(1),
+  port: port.optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
+  workRoot: z.string().min(1).optional(),
+  hostKey: z.string().min(1).optional(),
+  identityFile: z.string().min(1).optional(),
+});
+const sshProviderSection = z.strictObject({ hosts: z.array(staticHost).max(500) }).partial();
+
+const hetznerSection = z.strictObject({
+  location: z.string(),
+  locations: z.array(z.string()),
+  image: z.string(),
+  types: z.array(z.string()),
+  apiUrl: z.url(),
+  eurToUsd: z.number().positive(),
+}).partial();
+
+const awsSection = z.strictObject({
+  region: z.string(),
+  ami: z.string(),
+  types: z.array(z.string()),
+  market: z.enum(['spot', 'on-demand']),
+  rootVolumeGiB: z.number().int().min(8).max(16384),
+  sshCidrs: z.array(z.string()),
+  endpoint: z.url(),
+  subnetId: z.string(),
+}).partial();
+
+const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.record(z.string(), z.array(z.string())));
+
+/** Settings a repository may choose: how to lease and sync, never where credentials go. */
+const shared = {
+  provider: z.enum(PROVIDERS),
+  lease: leaseSection,
+  ssh: sshSection,
+  sync: syncSection,
+  env: envSection,
+  run: runSection,
+  classes: classesSection,
+};
+
+export const repoConfigSchema = z.strictObject(shared).partial();
+
+/** The user's own config may also say who they are and where the coordinator is. */
+export const userConfigSchema = z
+  .strictObject({
+    ...shared,
+    owner: z.string().min(1).max(200),
+    org: z.string().min(1).max(200),
+    coordinator: z.strictObject({ url: z.url(), token: z.string().min(1), tokenKind: z.enum(['shared', 'user']) }).partial(),
+    local: localSection,
+    static: sshProviderSection,
+    hetzner: hetznerSection,
+    aws: awsSection,
+  })
+  .partial();
+
+export type RepoConfigFile = z.infer<typeof repoConfigSchema>;
+export type UserConfigFile = z.infer<typeof userConfigSchema>;
+/** What a user config file holds before parsing (durations still strings), for writing back. */
+export type UserConfigInput = z.input<typeof userConfigSchema>;

@@ -1,0 +1,145 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MachineSpec, Provider } from './provider.ts';
+import { LABEL } from '../domain/labels.ts';
+import { newLeaseId, baseSlug } from '../domain/ids.ts';
+
+export interface ProviderFixture {
+  provider: Provider;
+  /** A complete, valid spec for a new lease on this provider. */
+  spec(leaseId: string, labels?: Record<string, string>): Promise<MachineSpec> | MachineSpec;
+  /** Removes anything the fixture itself set up. */
+  teardown?(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** Known gaps, each with its reason, so limitations stay explicit. */
+  skip?: { reason: string; tests: string[] }[];
+}
+
+/**
+ * The behaviour every provider must show. Each provider's test file calls this with a fixture;
+ * gaps are declared as skips with a reason rather than silently missing.
+ */
+export function runProviderContract(name: string, makeFixture: () => Promise<ProviderFixture>, options: ContractOptions = {}): void {
+  const skipped = new Map<string, string>();
+  for (const gap of options.skip ?? []) for (const test of gap.tests) skipped.set(test, gap.reason);
+  const test = (title: string, fn: (fx: ProviderFixture) => Promise<void>): void => {
+    const reason = skipped.get(title);
+    it(title, reason ? { skip: reason } : {}, async () => fn(await fixture()));
+  };
+
+  let current: Promise<ProviderFixture> | undefined;
+  const fixture = (): Promise<ProviderFixture> => (current ??= makeFixture());
+  const created: string[] = [];
+
+  describe(`provider contract: ${name}`, () => {
+    after(async () => {
+      if (!current) return;
+      const fx = await current;
+      for (const id of created) await fx.provider.delete(id).catch(() => undefined);
+      await fx.teardown?.();
+    });
+
+    test('create returns a reachable machine description carrying the labels', async (fx) => {
+      const leaseId = newLeaseId();
+      const spec = await fx.spec(leaseId);
+      const machine = await fx.provider.create(spec);
+      created.push(machine.providerId);
+      assert.equal(machine.provider, fx.provider.name);
+      assert.ok(machine.providerId, 'providerId is set');
+      assert.ok(machine.host, 'host is set');
+      assert.ok(machine.ports.length > 0, 'at least one ssh port');
+      assert.ok(machine.sshUser, 'ssh user is set');
+      assert.equal(machine.labels[LABEL.lease], leaseId);
+      if (fx.provider.capabilities.injectsHostKey) assert.equal(machine.hostKey.trim(), spec.hostKey.publicKey.trim());
+    });
+
+    test('create reports the provider id before it returns', async (fx) => {
+      const leaseId = newLeaseId();
+      const seen: string[] = [];
+      const machine = await fx.provider.create(await fx.spec(leaseId), { onProviderId: (id) => void seen.push(id) });
+      created.push(machine.providerId);
+      assert.deepEqual(seen, [machine.providerId]);
+    });
+
+    test('create is idempotent by lease id', async (fx) => {
+      const leaseId = newLeaseId();
+      const spec = await fx.spec(leaseId);
+      const first = await fx.provider.create(spec);
+      created.push(first.providerId);
+      const second = await fx.provider.create(spec);
+      assert.equal(second.providerId, first.providerId);
+      const listed = await fx.provider.list({ [LABEL.lease]: leaseId });
+      assert.equal(listed.length, 1);
+    });
+
+    test('list filters by labels and get finds by id', async (fx) => {
+      const a = newLeaseId();
+      const b = newLeaseId();
+      const ma = await fx.provider.create(await fx.spec(a));
+      created.push(ma.providerId);
+      const mb = await fx.provider.create(await fx.spec(b));
+      created.push(mb.providerId);
+      const onlyA = await fx.provider.list({ [LABEL.lease]: a });
+      assert.deepEqual(onlyA.map((m) => m.providerId), [ma.providerId]);
+      const all = await fx.provider.list({ [LABEL.marker]: 'true' });
+      for (const id of [ma.providerId, mb.providerId]) assert.ok(all.some((m) => m.providerId === id));
+      const got = await fx.provider.get(mb.providerId);
+      assert.equal(got?.labels[LABEL.lease], b);
+    });
+
+    test('setLabels replaces lease labels', async (fx) => {
+      const leaseId = newLeaseId();
+      const machine = await fx.provider.create(await fx.spec(leaseId));
+      created.push(machine.providerId);
+      await fx.provider.setLabels(machine.providerId, { ...machine.labels, [LABEL.state]: 'released', [LABEL.keep]: 'true' });
+      const got = await fx.provider.get(machine.providerId);
+      assert.equal(got?.labels[LABEL.state], 'released');
+      assert.equal(got?.labels[LABEL.keep], 'true');
+      assert.equal(got?.labels[LABEL.slug], baseSlug(leaseId));
+    });
+
+    test('delete removes the machine and a second delete says already-gone', async (fx) => {
+      const leaseId = newLeaseId();
+      const machine = await fx.provider.create(await fx.spec(leaseId));
+      assert.equal(await fx.provider.delete(machine.providerId), 'deleted');
+      assert.equal(await fx.provider.delete(machine.providerId), 'already-gone');
+      assert.equal(await fx.provider.get(machine.providerId), undefined);
+      assert.deepEqual(await fx.provider.list({ [LABEL.lease]: leaseId }), []);
+    });
+
+    test('get and delete of an unknown id are not errors', async (fx) => {
+      const unknown = fx.provider.name === 'local' ? 'cbx_000000000000' : '999999999';
+      assert.equal(await fx.provider.get(unknown), undefined);
+      assert.equal(await fx.provider.delete(unknown), 'already-gone');
+    });
+  });
+}
+
+/** A spec with the labels every machine carries; providers' fixtures build on it. */
+export function baseSpec(leaseId: string, keys: { sshPublicKey: string; hostKey: { privateKey: string; publicKey: string } }, extra: Record<string, string> = {}): MachineSpec {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    leaseId,
+    slug: baseSlug(leaseId),
+    sshPublicKey: keys.sshPublicKey,
+    hostKey: keys.hostKey,
+    labels: {
+      [LABEL.marker]: 'true',
+      [LABEL.lease]: leaseId,
+      [LABEL.slug]: baseSlug(leaseId),
+      [LABEL.owner]: 'contract',
+      [LABEL.org]: 'contract',
+      [LABEL.state]: 'active',
+      [LABEL.keep]: 'false',
+      [LABEL.created]: String(now),
+      [LABEL.touched]: String(now),
+      [LABEL.ttl]: '5400',
+      [LABEL.idle]: '1800',
+      [LABEL.expires]: String(now + 1800),
+      [LABEL.installation]: 'contract',
+      ...extra,
+    },
+  };
+}
