@@ -104,6 +104,15 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.nextDueAt(), T0 + 1000);
     });
 
+    test('finds leases stuck in provisioning since before a time', async (store) => {
+      const stuck = await store.createLease(newLease({ createdAt: T0 - HOUR }));
+      const fresh = await store.createLease(newLease({ createdAt: T0 }));
+      const done = await store.createLease(newLease({ createdAt: T0 - HOUR }));
+      await store.activateLease(done.lease.id, machine('p-5'));
+      assert.deepEqual((await store.staleProvisioning(T0 - 1, 10)).map((l) => l.id), [stuck.lease.id]);
+      assert.equal((await store.staleProvisioning(T0 + 1, 10)).some((l) => l.id === fresh.lease.id), true);
+    });
+
     test('cleanup queue: claims are exclusive, failures back off, success ends the queue entry', async (store) => {
       const { lease } = await store.createLease(newLease());
       await store.setProviderId(lease.id, 'p-3');

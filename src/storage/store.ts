@@ -196,6 +196,8 @@ export interface FleetStore {
   reservedSpend(scope: OwnerScope & { from: number; to: number }): Promise<number>;
   usage(scope: OwnerScope & { from: number; to: number; now: number }): Promise<UsageRow[]>;
   leasesDueForExpiry(now: number, limit: number): Promise<LeaseRecord[]>;
+  /** Leases still provisioning that were created before `before` (their create was interrupted or hangs). */
+  staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]>;
   /** Leases whose machine still has to be deleted and whose next attempt is due. */
   cleanupQueue(now: number, limit: number): Promise<LeaseRecord[]>;
   /** Claims a due cleanup until `until`, so only one worker deletes the machine; false if someone else holds it. */

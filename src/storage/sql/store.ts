@@ -208,6 +208,11 @@ export class SqlFleetStore implements FleetStore {
     return rows.map(leaseFromRow);
   }
 
+  async staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]> {
+    const rows = await this.#db.query("SELECT * FROM leases WHERE state = 'provisioning' AND created_at < ? ORDER BY created_at LIMIT ?", [before, limit]);
+    return rows.map(leaseFromRow);
+  }
+
   async cleanupQueue(now: number, limit: number): Promise<LeaseRecord[]> {
     const rows = await this.#db.query("SELECT * FROM leases WHERE cleanup_state = 'pending' AND cleanup_next_at <= ? ORDER BY cleanup_next_at LIMIT ?", [now, limit]);
     return rows.map(leaseFromRow);
