@@ -17,6 +17,7 @@ export interface CommandEntry {
 /** Every command, in help order. Loading is lazy so start-up only reads the command being run. */
 export const COMMANDS: CommandEntry[] = [
   { name: 'config', group: 'Setup', summary: 'Show the resolved config (secrets redacted) or its file paths', load: () => import('./commands/config.ts') },
+  { name: 'coordinator', group: 'Team', summary: 'Run the shared coordinator (serve)', load: () => import('./commands/coordinator.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];
 
