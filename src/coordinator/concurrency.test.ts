@@ -67,7 +67,7 @@ describe('coordinator concurrency', () => {
     const h = await harness({ config: { caps: { activeLeases: {}, monthlySpend: { org: 2 } } } });
     try {
       h.clock.set(Date.UTC(2026, 0, 31, 23));
-      const token = await h.userToken('alice');
+      const token = await h.userToken('alice', { expiresInSeconds: 86_400 });
       // 0.5 $/h x 2h = $1 each.
       assert.equal((await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: PUBLIC_KEY, ttlSeconds: 7200 } })).status, 201);
       h.clock.set(Date.UTC(2026, 1, 1, 0, 10));
