@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
-import { redact } from '../redact/redact.ts';
+import { redact, registerSecret } from '../redact/redact.ts';
 import { silentLogger, type CoordinatorDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 import { authenticate } from './middleware/auth.ts';
@@ -23,6 +23,9 @@ const errorJson = (error: CrabboxError) => ({ ...error.toJSON(), message: redact
 /** Builds the coordinator's HTTP API from injected dependencies. The same app serves Node and (later) Workers. */
 export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   const logger = deps.logger ?? silentLogger;
+  // The coordinator's own secrets are scrubbed from everything it stores or answers, whatever their shape.
+  registerSecret(deps.config.auth.sharedToken);
+  registerSecret(deps.config.auth.sessionSecret);
   const app = new Hono<AppEnv>();
 
   app.onError((error, c) => {
