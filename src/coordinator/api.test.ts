@@ -191,3 +191,20 @@ describe('coordinator API', () => {
     await assert.rejects(harness({ config: { auth: { sharedToken: 'same-secret-value-0123456789abcdef', sessionSecret: 'same-secret-value-0123456789abcdef' } } }), /must differ/);
   });
 });
+
+describe('auth.denied events stay bounded under a flood', () => {
+  it('logs at most the per-minute budget and reports how many were suppressed', async () => {
+    const { DENIALS_PER_MINUTE } = await import('./middleware/auth.ts');
+    const h = await harness();
+    try {
+      for (let i = 0; i < DENIALS_PER_MINUTE + 30; i++) assert.equal((await h.request('GET', '/v1/whoami')).status, 401);
+      assert.equal((await h.store.listEvents({ type: 'auth.denied', limit: 500 })).items.length, DENIALS_PER_MINUTE);
+      h.clock.advance(60_000);
+      await h.request('GET', '/v1/whoami');
+      const [latest] = (await h.store.listEvents({ type: 'auth.denied', limit: 1 })).items;
+      assert.equal(latest?.data?.suppressedBefore, 30);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -103,6 +103,7 @@ describe('authorization matrix', () => {
 
   for (const route of ROUTES) {
     it(`${route.method} ${route.path({ leaseId: ':lease', slug: ':slug', runId: ':run' })}`, async () => {
+      h.clock.advance(61_000); // a fresh auth.denied budget per route, so every denial below is recorded
       for (const who of WHO) {
         const f = await fixture();
         const body = route.body?.(f);

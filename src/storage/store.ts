@@ -19,20 +19,8 @@ export interface LeaseRecord extends Lease {
   machineDeletedAt?: number | undefined;
 }
 
-export interface NewLease {
-  id: string;
-  slug: string;
-  owner: string;
-  org: string;
-  provider: string;
-  profile?: string | undefined;
-  class?: string | undefined;
+export interface NewLease extends Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 'provider' | 'profile' | 'class' | 'keep' | 'ttlSeconds' | 'idleTimeoutSeconds' | 'createdAt' | 'expiresAt'> {
   type?: string | undefined;
-  keep: boolean;
-  ttlSeconds: number;
-  idleTimeoutSeconds: number;
-  createdAt: number;
-  expiresAt: number;
   idempotencyKey: string;
   hourlyPrice: number;
   reservedCost: number;

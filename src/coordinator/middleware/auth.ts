@@ -14,12 +14,29 @@ const MESSAGES: Record<string, string> = {
   'missing-owner': 'the shared token needs X-Crabbox-Owner (and optionally X-Crabbox-Org) naming who acts',
 };
 
+/** At most this many auth.denied events per minute per coordinator; the rest are counted, so a flood stays bounded. */
+export const DENIALS_PER_MINUTE = 120;
+const windows = new WeakMap<object, { start: number; count: number; suppressed: number }>();
+
 /** Records a denial without the credential: who (if known), why, and which route. */
 export async function denied(c: Context<AppEnv>, reason: string, identity?: Identity): Promise<void> {
   const { store, clock } = c.var.deps;
+  const now = clock.now();
+  let window = windows.get(store);
+  if (!window || now - window.start >= 60_000) {
+    window = { start: now, count: 0, suppressed: window?.suppressed ?? 0 };
+    windows.set(store, window);
+  }
+  if (window.count >= DENIALS_PER_MINUTE) {
+    window.suppressed++;
+    return;
+  }
+  window.count++;
+  const suppressed = window.suppressed;
+  window.suppressed = 0;
   await audit(store, {
-    type: 'auth.denied', at: clock.now(), actor: identity?.owner ?? 'anonymous', owner: identity?.owner, org: identity?.org,
-    data: { reason, method: c.req.method, path: c.req.path.slice(0, 200) },
+    type: 'auth.denied', at: now, actor: identity?.owner ?? 'anonymous', owner: identity?.owner, org: identity?.org,
+    data: { reason, method: c.req.method, path: c.req.path.slice(0, 200), ...(suppressed ? { suppressedBefore: suppressed } : {}) },
   });
 }
 
