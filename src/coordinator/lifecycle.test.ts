@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sweep } from './sweeper.ts';
+import { startSweepScheduler } from './scheduler.ts';
 import { harness, PUBLIC_KEY, type Harness } from './testkit.ts';
 
 const MIN = 60_000;
@@ -83,6 +84,20 @@ describe('lease lifecycle on a manual clock', () => {
     await sweep(h.deps);
     assert.equal((await h.store.getLease(lease.id))?.state, 'expired');
     assert.equal(machineOf(lease.id), undefined);
+  });
+
+  it('the scheduler sweeps at start (a restart resumes) and stops cleanly', async () => {
+    const lease = await create({ ttlSeconds: 3600, idleTimeoutSeconds: 600 });
+    h.clock.advance(11 * MIN);
+    const scheduler = startSweepScheduler(h.deps);
+    try {
+      const stats = await scheduler.runNow();
+      assert.ok(stats && stats.expired >= 1);
+      assert.equal((await h.store.getLease(lease.id))?.state, 'expired');
+      assert.equal(machineOf(lease.id), undefined);
+    } finally {
+      await scheduler.stop();
+    }
   });
 
   it('prunes runs and events past the retention', async () => {

@@ -17,7 +17,10 @@ async function startServe(env: NodeJS.ProcessEnv, args: string[]): Promise<{ chi
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`coordinator did not start: ${err}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`coordinator did not start: ${err}`));
+    }, 30_000);
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
@@ -37,20 +40,23 @@ describe('crabbox coordinator serve (real process, loopback HTTP)', () => {
     const db = join(dir.path, 'coordinator.sqlite');
     const env = isolatedEnv(dir.path, { CRABBOX_SHARED_TOKEN: TOKEN });
     const headers = { authorization: `Bearer ${TOKEN}`, 'x-crabbox-owner': 'ci-bot', 'content-type': 'application/json' };
+    const children: ChildProcessWithoutNullStreams[] = [];
     try {
       const first = await startServe(env, ['--providers', 'fake', '--db', db]);
+      children.push(first.child);
       assert.deepEqual(await (await fetch(`${first.url}/v1/health`)).json(), { ok: true });
       assert.equal((await fetch(`${first.url}/v1/whoami`)).status, 401);
       const created = await fetch(`${first.url}/v1/leases`, { method: 'POST', headers, body: JSON.stringify({ sshPublicKey: PUBLIC_KEY, ttlSeconds: 600 }) });
       assert.equal(created.status, 201);
       const { lease } = (await created.json()) as { lease: { id: string; machine: { hostKey: string } } };
-      assert.match(lease.machine.hostKey, /^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ crabbox-host$/, 'a real ssh-keygen host key');
+      assert.match(lease.machine.hostKey, /^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ crabbox-host-\S+$/, 'a real ssh-keygen host key');
       const bad = await fetch(`${first.url}/v1/leases`, { method: 'POST', headers, body: '{"sshPublicKey": 1' });
       assert.equal(bad.status, 400);
       first.child.kill('SIGTERM');
       assert.equal(await first.exited, 0);
 
       const second = await startServe(env, ['--providers', 'fake', '--db', db]);
+      children.push(second.child);
       const again = await fetch(`${second.url}/v1/leases/${lease.id}`, { headers });
       assert.equal(again.status, 200, 'the lease survived the restart');
       second.child.kill('SIGINT');
@@ -64,6 +70,7 @@ describe('crabbox coordinator serve (real process, loopback HTTP)', () => {
         await store.close();
       }
     } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       dir.remove();
     }
   });
