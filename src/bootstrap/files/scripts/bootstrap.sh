@@ -47,8 +47,10 @@ fi
 usermod -p '*' "$CRABBOX_USER"
 home=$(getent passwd "$CRABBOX_USER" | cut -d: -f6)
 install -d -m 0700 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$home/.ssh"
-install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
-rm -f /etc/crabbox/authorized_keys
+if [ -f /etc/crabbox/authorized_keys ]; then
+  install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
+  rm -f /etc/crabbox/authorized_keys
+fi
 # The box is single-lease and disposable; runs may need packages.
 printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$CRABBOX_USER" >/etc/sudoers.d/90-crabbox
 chmod 0440 /etc/sudoers.d/90-crabbox
