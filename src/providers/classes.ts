@@ -2,6 +2,8 @@ import { CrabboxError } from '../domain/errors.ts';
 
 /** Ordered machine types per class and provider: the first that launches wins, later ones are capacity fallbacks. */
 export type ClassTable = Record<string, Record<string, string[]>>;
+/** Config `classes`: per class, per provider, a replacement list (providers not named keep the built-in list). */
+export type ClassOverrides = Record<string, Partial<Record<string, string[]>>>;
 
 export const CLASS_NAMES = ['standard', 'fast', 'large', 'beast'] as const;
 export const DEFAULT_CLASS = 'standard';
@@ -27,9 +29,12 @@ export const DEFAULT_CLASSES: ClassTable = {
 };
 
 /** The built-in table with config overrides laid over it (an override replaces that class's list for that provider). */
-export function mergeClasses(overrides: ClassTable | undefined): ClassTable {
+export function mergeClasses(overrides: ClassOverrides | undefined): ClassTable {
   const merged: ClassTable = structuredClone(DEFAULT_CLASSES);
-  for (const [name, perProvider] of Object.entries(overrides ?? {})) merged[name] = { ...merged[name], ...perProvider };
+  for (const [name, perProvider] of Object.entries(overrides ?? {})) {
+    const entry = (merged[name] ??= {});
+    for (const [provider, types] of Object.entries(perProvider)) if (types?.length) entry[provider] = [...types];
+  }
   return merged;
 }
 
@@ -44,7 +49,7 @@ export interface TypeChoice {
  * Turns `--class`/`--type` into an ordered candidate list for one provider.
  * An explicit type is tried alone (the user asked for exactly that); a class gives its whole fallback list.
  */
-export function chooseTypes(options: { provider: string; class?: string | undefined; type?: string | undefined; classes?: ClassTable | undefined }): TypeChoice {
+export function chooseTypes(options: { provider: string; class?: string | undefined; type?: string | undefined; classes?: ClassOverrides | undefined }): TypeChoice {
   if (options.type) return { types: [options.type], class: options.class };
   const table = mergeClasses(options.classes);
   const name = options.class ?? DEFAULT_CLASS;

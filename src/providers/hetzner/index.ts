@@ -1,7 +1,7 @@
 import { CrabboxError } from '../../domain/errors.ts';
 import { registerSecret } from '../../redact/redact.ts';
 import type { Clock } from '../../domain/clock.ts';
-import type { ClassTable } from '../classes.ts';
+import type { ClassOverrides } from '../classes.ts';
 import { HetznerClient, tokenFromEnv } from './client.ts';
 import { HetznerProvider, type ProviderEvent } from './provider.ts';
 
@@ -11,6 +11,8 @@ export interface HetznerSettings {
   locations?: string[] | undefined;
   image?: string | undefined;
   eurToUsd?: number | undefined;
+  /** Seconds to wait for the create action and an IPv4 address. */
+  readyTimeout?: number | undefined;
 }
 
 /**
@@ -21,7 +23,7 @@ export function createHetznerProvider(options: {
   settings?: HetznerSettings | undefined;
   token?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
-  classes?: ClassTable | undefined;
+  classes?: ClassOverrides | undefined;
   ports?: number[] | undefined;
   clock?: Clock | undefined;
   onEvent?: ((event: ProviderEvent) => void) | undefined;
@@ -36,6 +38,7 @@ export function createHetznerProvider(options: {
     locations,
     image: s.image,
     eurToUsd: s.eurToUsd,
+    readyTimeoutMs: s.readyTimeout === undefined ? undefined : s.readyTimeout * 1000,
     classes: options.classes,
     ports: options.ports,
     clock: options.clock,

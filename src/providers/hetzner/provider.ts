@@ -4,7 +4,7 @@ import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LABEL, type Labels } from '../../domain/labels.ts';
 import { isLeaseId } from '../../domain/ids.ts';
-import { chooseTypes, type ClassTable } from '../classes.ts';
+import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { renderUserData } from '../../bootstrap/user-data.ts';
 import type { HAction, HServer } from './api.ts';
 import { classify, HetznerApiError, realSleep, type HetznerClient, type Sleep } from './client.ts';
@@ -30,7 +30,7 @@ export interface HetznerProviderOptions {
   /** Locations to try in order for each type. */
   locations?: string[] | undefined;
   image?: string | undefined;
-  classes?: ClassTable | undefined;
+  classes?: ClassOverrides | undefined;
   eurToUsd?: number | undefined;
   /** SSH ports: primary first, then fallbacks. */
   ports?: number[] | undefined;
@@ -63,7 +63,7 @@ export class HetznerProvider implements Provider {
   readonly #sleep: Sleep;
   readonly #locations: string[];
   readonly #image: string;
-  readonly #classes: ClassTable | undefined;
+  readonly #classes: ClassOverrides | undefined;
   readonly #eurToUsd: number;
   readonly #ports: number[];
   readonly #readyTimeoutMs: number;
