@@ -6,6 +6,9 @@ import { sweepOrphans, type SweepEvent } from './sweep-orphans.ts';
 import { HetznerClient } from '../providers/hetzner/client.ts';
 import { HetznerProvider } from '../providers/hetzner/provider.ts';
 import { startFakeHetzner, type RunningFakeHetzner } from '../providers/hetzner/fake/serve.ts';
+import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
+import { baseSpec } from '../providers/provider.contract.ts';
+import { newLeaseId } from '../domain/ids.ts';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const MIN = 60_000;
@@ -132,5 +135,21 @@ describe('orphan sweep over a fake Hetzner account', () => {
     const second = await sweepOrphans({ provider: flaky, policy: { installation: INSTALL, now: NOW } });
     assert.deepEqual(second.deleted.map((d) => d.leaseId), [id(11)]);
     assert.deepEqual([...s.servers.keys()], [live.id]);
+  });
+
+  it('a coordinator that dies right after the provider create: the next sweep finds and deletes the server, key and firewall', async () => {
+    const s = fake.state;
+    s.servers.clear();
+    const leaseId = newLeaseId();
+    const spec = baseSpec(leaseId, { sshPublicKey: generateKeyPair().publicKey, hostKey: generateKeyPair() }, { [LABEL.installation]: INSTALL });
+    // The create succeeds and the id is handed over, but the process dies before the lease record is written.
+    await provider.create(spec, { onProviderId: () => void 0 });
+    const events: SweepEvent[] = [];
+    const early = await sweepOrphans({ provider, policy: { installation: INSTALL, now: Date.now() }, leases: new Map(), onEvent: (e) => void events.push(e) });
+    assert.deepEqual(early.skipped.map((d) => d.reason), ['unknown-within-safety-window']);
+    const later = await sweepOrphans({ provider, policy: { installation: INSTALL, now: Date.now() + 31 * MIN }, leases: new Map(), onEvent: (e) => void events.push(e) });
+    assert.deepEqual(later.deleted.map((d) => [d.leaseId, d.reason]), [[leaseId, 'unknown-lease']]);
+    assert.equal(s.servers.size + s.sshKeys.size + s.firewalls.size, 0, 'server, key and firewall are all gone');
+    assert.deepEqual(events.map((e) => [e.type, e.reason]), [['machine.sweep_skipped', 'unknown-within-safety-window'], ['machine.deleted', 'unknown-lease']]);
   });
 });

@@ -25,6 +25,7 @@ export interface HSshKey {
   public_key: string;
   fingerprint: string;
   labels: Record<string, string>;
+  created: string;
 }
 
 export interface HFirewallRule {
@@ -40,6 +41,7 @@ export interface HFirewall {
   id: number;
   name: string;
   labels: Record<string, string>;
+  created: string;
   rules: HFirewallRule[];
   applied_to: { type: 'server' | 'label_selector'; server?: { id: number } }[];
 }

@@ -169,7 +169,7 @@ describe('hetzner provider against the fake API', () => {
 
   it('refuses an existing key of the same name with a different public key', async () => {
     const leaseId = newLeaseId();
-    fake.state.sshKeys.set(1, { id: 1, name: sshKeyName(leaseId), public_key: generateKeyPair().publicKey, fingerprint: 'x', labels: {} });
+    fake.state.sshKeys.set(1, { id: 1, name: sshKeyName(leaseId), public_key: generateKeyPair().publicKey, fingerprint: 'x', labels: {}, created: new Date().toISOString() });
     await assert.rejects(make().create(specFor(leaseId)), /already exists with a different public key/);
     assert.equal(fake.state.servers.size, 0);
     assert.equal(fake.state.sshKeys.size, 1, 'the foreign key is left alone');
@@ -244,5 +244,42 @@ describe('hetzner firewall: SSH is never world-open when a caller CIDR is known'
     } finally {
       await fake.close();
     }
+  });
+});
+
+describe('hetzner: nothing is left behind', () => {
+  let fake: RunningFakeHetzner;
+  before(async () => {
+    fake = await startFakeHetzner();
+  });
+  after(() => fake.close());
+
+  it('deletes the server at once when the caller cannot record its id', async () => {
+    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
+    await assert.rejects(provider.create(specFor(newLeaseId()), { onProviderId: () => { throw new Error('store is down'); } }), /store is down/);
+    assert.equal(fake.state.servers.size + fake.state.sshKeys.size + fake.state.firewalls.size, 0);
+  });
+
+  it('sweeps keys and firewalls whose server is gone, only with the exact names, labels and installation, and only when old', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 3, 1));
+    fake.state.now = () => new Date(clock.now());
+    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), clock, pollMs: 1, sleep: async () => undefined });
+    const live = await provider.create(specFor(newLeaseId(), {}, { [LABEL.installation]: 'inst-a' }));
+    const gone = await provider.create(specFor(newLeaseId(), {}, { [LABEL.installation]: 'inst-a' }));
+    const other = await provider.create(specFor(newLeaseId(), {}, { [LABEL.installation]: 'inst-b' }));
+    // An interrupted delete: the servers vanish but their keys and firewalls stay.
+    fake.state.servers.delete(Number(gone.providerId));
+    fake.state.servers.delete(Number(other.providerId));
+    for (const fw of fake.state.firewalls.values()) fw.applied_to = fw.applied_to.filter((a) => fake.state.servers.has(a.server!.id));
+    const stranger = generateKeyPair().publicKey;
+    fake.state.sshKeys.set(1, { id: 1, name: 'crabbox-laptop', public_key: stranger, fingerprint: 'x', labels: { crabbox: 'true', [LABEL.lease]: gone.labels[LABEL.lease]!, [LABEL.installation]: 'inst-a' }, created: new Date(0).toISOString() });
+
+    assert.deepEqual((await provider.sweepDangling({ installation: 'inst-a' })).deleted, [], 'too young: a create may be in progress');
+    clock.advance(31 * 60_000);
+    const result = await provider.sweepDangling({ installation: 'inst-a' });
+    assert.deepEqual(result.deleted.map((d) => [d.kind, d.leaseId]).sort(), [['firewall', gone.labels[LABEL.lease]], ['ssh_key', gone.labels[LABEL.lease]]]);
+    const keyNames = [...fake.state.sshKeys.values()].map((k) => k.name).sort();
+    assert.deepEqual(keyNames, ['crabbox-laptop', sshKeyName(live.labels[LABEL.lease]!), sshKeyName(other.labels[LABEL.lease]!)].sort());
+    assert.equal(fake.state.firewalls.size, 2);
   });
 });

@@ -11,6 +11,7 @@ import { classify, HetznerApiError, realSleep, type HetznerClient, type Sleep } 
 import { deleteLeaseKey, ensureLeaseKey } from './ssh-keys.ts';
 import { deleteLeaseFirewall, ensureLeaseFirewall } from './firewall.ts';
 import { DEFAULT_EUR_TO_USD, fetchHourlyUsd } from './pricing.ts';
+import { sweepDanglingLeaseResources, type DanglingResult } from './dangling.ts';
 
 export const SSH_USER = 'crabbox';
 export const WORK_ROOT = '/work/crabbox';
@@ -137,7 +138,13 @@ export class HetznerProvider implements Provider {
       });
     }
     const providerId = String(created.server.id);
-    await options.onProviderId?.(providerId);
+    try {
+      await options.onProviderId?.(providerId);
+    } catch (error) {
+      // The caller could not record the id: nothing would point at this server, so it goes now.
+      await this.delete(providerId).catch(() => undefined);
+      throw error;
+    }
     let ready: HServer;
     try {
       ready = await this.#waitReady(created.server, created.action, spec);
@@ -213,6 +220,11 @@ export class HetznerProvider implements Provider {
   async hourlyPrice(type?: string): Promise<number | undefined> {
     const chosen = type ?? chooseTypes({ provider: this.name, classes: this.#classes }).types[0]!;
     return fetchHourlyUsd(this.#client, { type: chosen, location: this.#locations[0], eurToUsd: this.#eurToUsd });
+  }
+
+  /** Deletes lease keys and firewalls left behind by interrupted deletes (see dangling.ts). */
+  async sweepDangling(options: { installation: string; minAgeMs?: number | undefined }): Promise<DanglingResult> {
+    return sweepDanglingLeaseResources(this.#client, { now: this.#clock.now(), installation: options.installation, minAgeMs: options.minAgeMs ?? 30 * 60_000, sleep: this.#sleep });
   }
 
   /** Deletes the lease's key and firewall; failures are reported, not thrown (the sweep retries them). */

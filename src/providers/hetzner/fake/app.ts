@@ -108,7 +108,7 @@ export function createFakeHetznerApp(state: FakeHetznerState, options: { token: 
       id: state.id(),
       name,
       status: slow ? 'initializing' : 'running',
-      created: new Date().toISOString(),
+      created: state.now().toISOString(),
       labels: { ...((b.labels as Record<string, string>) ?? {}) },
       server_type: { name: type },
       datacenter: { name: `${location ?? 'fsn1'}-dc1`, location: { name: location ?? 'fsn1' } },
@@ -160,7 +160,7 @@ export function createFakeHetznerApp(state: FakeHetznerState, options: { token: 
     if ([...state.sshKeys.values()].some((k) => k.name === name || k.public_key.split(/\s+/).slice(0, 2).join(' ') === body64)) {
       return fail(c, 409, 'uniqueness_error', 'SSH key with the same name or fingerprint already exists');
     }
-    const key: HSshKey = { id: state.id(), name, public_key: publicKey, fingerprint: `fp:${name}`, labels: { ...((b?.labels as Record<string, string>) ?? {}) } };
+    const key: HSshKey = { id: state.id(), name, public_key: publicKey, fingerprint: `fp:${name}`, created: state.now().toISOString(), labels: { ...((b?.labels as Record<string, string>) ?? {}) } };
     state.sshKeys.set(key.id, key);
     return c.json({ ssh_key: key }, 201);
   });
@@ -179,7 +179,7 @@ export function createFakeHetznerApp(state: FakeHetznerState, options: { token: 
     const rules = (b?.rules as HFirewallRule[] | undefined) ?? [];
     const bad = rules.find((r) => r.direction === 'in' && (!Array.isArray(r.source_ips) || r.source_ips.length === 0));
     if (bad) return fail(c, 400, 'invalid_input', 'inbound rules need source_ips');
-    const firewall: HFirewall = { id: state.id(), name, labels: { ...((b?.labels as Record<string, string>) ?? {}) }, rules, applied_to: [] };
+    const firewall: HFirewall = { id: state.id(), name, created: state.now().toISOString(), labels: { ...((b?.labels as Record<string, string>) ?? {}) }, rules, applied_to: [] };
     state.firewalls.set(firewall.id, firewall);
     return c.json({ firewall, actions: [] }, 201);
   });

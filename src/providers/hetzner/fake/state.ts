@@ -50,6 +50,8 @@ export class FakeHetznerState {
   readonly locations = ['fsn1', 'nbg1', 'hel1', 'ash'];
   readonly faults: FakeFaults = { capacityTypes: new Set(), quotaTypes: new Set(), slowIp: false, errors: [] };
   readonly requests: { method: string; path: string; body?: unknown }[] = [];
+  /** The fake's own idea of the time, for `created` fields; tests may replace it. */
+  now: () => Date = () => new Date();
   #nextId = 1000;
   #nextIp = 10;
 
