@@ -85,15 +85,19 @@ export class HetznerClient {
     this.#sleep = options.sleep ?? realSleep;
   }
 
-  /** One API call; retries only failures classified as retryable. Returns undefined for 204. */
-  async request<T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
+  /**
+   * One API call; retries only failures classified as retryable. Returns undefined for 204.
+   * `noRetry` is for calls that are not idempotent (a create whose answer was lost may have succeeded).
+   */
+  async request<T>(method: string, path: string, options: { query?: Query; body?: unknown; noRetry?: boolean } = {}): Promise<T> {
     let last: unknown;
-    for (let attempt = 1; attempt <= this.#attempts; attempt++) {
+    const attempts = options.noRetry ? 1 : this.#attempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         return await this.#once<T>(method, path, options);
       } catch (error) {
         last = error;
-        if (classify(error) !== 'retryable' || attempt === this.#attempts) throw error;
+        if (classify(error) !== 'retryable' || attempt === attempts) throw error;
         await this.#sleep(Math.min(500 * 2 ** (attempt - 1), 5_000));
       }
     }

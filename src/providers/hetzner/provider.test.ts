@@ -283,3 +283,28 @@ describe('hetzner: nothing is left behind', () => {
     assert.equal(fake.state.firewalls.size, 2);
   });
 });
+
+describe('hetzner: a create whose answer is lost', () => {
+  it('is not retried blindly: the server that was made is adopted by its lease label', async () => {
+    const fake = await startFakeHetzner();
+    try {
+      const realFetch = globalThis.fetch;
+      let dropped = 0;
+      // The request reaches the API and the server is made, but the answer never arrives.
+      const lossy: typeof fetch = async (input, init) => {
+        const response = await realFetch(input, init);
+        if (init?.method === 'POST' && String(input).endsWith('/servers') && dropped++ === 0) throw new TypeError('socket hang up');
+        return response;
+      };
+      const seen: string[] = [];
+      const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, fetch: lossy, sleep: async () => undefined }), pollMs: 1 });
+      const machine = await provider.create(specFor(newLeaseId()), { onProviderId: (id) => void seen.push(id) });
+      assert.equal(fake.state.count('POST', '/servers'), 1, 'exactly one create call');
+      assert.equal(fake.state.servers.size, 1);
+      assert.deepEqual(seen, [machine.providerId]);
+      assert.ok(machine.host);
+    } finally {
+      await fake.close();
+    }
+  });
+});

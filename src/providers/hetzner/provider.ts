@@ -97,12 +97,13 @@ export class HetznerProvider implements Provider {
     const firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
     const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT });
     const rejections: string[] = [];
-    let created: { server: HServer; action: HAction } | undefined;
+    let created: { server: HServer; action: HAction | undefined } | undefined;
     try {
       for (const type of types) {
         for (const location of this.#locations) {
           try {
             created = await this.#client.request<{ server: HServer; action: HAction }>('POST', '/servers', {
+              noRetry: true,
               body: {
                 name: `crabbox-${spec.slug}-${spec.leaseId.slice(4)}`,
                 server_type: type,
@@ -119,6 +120,15 @@ export class HetznerProvider implements Provider {
             break;
           } catch (error) {
             const kind = classify(error);
+            if (kind === 'retryable' || (error as HetznerApiError).code === 'uniqueness_error') {
+              // The answer may be lost while the server exists (a timeout, a 5xx, a retry by another process):
+              // adopt it by its lease label rather than create a second one or leave it unrecorded.
+              const adopted = (await this.#listServers({ [LABEL.lease]: spec.leaseId }))[0];
+              if (adopted) {
+                created = { server: adopted, action: undefined };
+                break;
+              }
+            }
             if (kind !== 'capacity' && kind !== 'quota') throw error;
             rejections.push(`${type}@${location}: ${(error as Error).message}`);
             this.#onEvent({ type: 'provider.fallback', message: `hetzner ${kind} rejection for ${type} in ${location}; trying the next candidate`, data: { leaseId: spec.leaseId, type, location, code: (error as HetznerApiError).code } });
