@@ -175,6 +175,14 @@ describe('hetzner provider against the fake API', () => {
     assert.equal(fake.state.sshKeys.size, 1, 'the foreign key is left alone');
   });
 
+  it('fails cleanly when Hetzner refuses the key as a duplicate (same material under another name)', async () => {
+    const spec = specFor(newLeaseId());
+    fake.state.sshKeys.set(2, { id: 2, name: 'someone-elses-key', public_key: spec.sshPublicKey, fingerprint: 'y', labels: {}, created: new Date().toISOString() });
+    await assert.rejects(make().create(spec), (e: unknown) => e instanceof HetznerApiError && e.code === 'uniqueness_error');
+    assert.equal(fake.state.servers.size, 0);
+    assert.deepEqual([...fake.state.sshKeys.keys()], [2], 'the other key is neither reused nor touched');
+  });
+
   it('lists across pages', async () => {
     for (let i = 0; i < 60; i++) fake.state.addServer({ name: `crabbox-x-${i}`, labels: { crabbox: 'true' } });
     fake.state.addServer({ name: 'other', labels: {} });
@@ -303,6 +311,20 @@ describe('hetzner: a create whose answer is lost', () => {
       assert.equal(fake.state.servers.size, 1);
       assert.deepEqual(seen, [machine.providerId]);
       assert.ok(machine.host);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('hetzner: a failure between key and server', () => {
+  it('removes the key when the firewall cannot be made', async () => {
+    const fake = await startFakeHetzner();
+    try {
+      fake.state.failNext({ method: 'POST', pathPrefix: '/firewalls', status: 403, code: 'resource_limit_exceeded', message: 'firewall limit reached' });
+      const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
+      await assert.rejects(provider.create(specFor(newLeaseId())), /firewall limit reached/);
+      assert.equal(fake.state.sshKeys.size + fake.state.firewalls.size + fake.state.servers.size, 0);
     } finally {
       await fake.close();
     }

@@ -93,9 +93,17 @@ export class HetznerProvider implements Provider {
     }
     const { types } = chooseTypes({ provider: this.name, class: spec.class, type: spec.type, classes: this.#classes });
     const installation = spec.labels[LABEL.installation];
-    const key = await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
-    const firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
+    // Rendered first: bad input fails before anything billable or visible is made.
     const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT });
+    // A key of this name with other material is someone else's: refused, and never deleted by this lease.
+    const key = await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
+    let firewall;
+    try {
+      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
+    } catch (error) {
+      await this.#dropLeaseResources(spec.leaseId);
+      throw error;
+    }
     const rejections: string[] = [];
     let created: { server: HServer; action: HAction | undefined } | undefined;
     try {
