@@ -27,8 +27,30 @@ function run(cmd: string, args: string[], options: { timeout?: number } = {}): {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Removes mounts and namespaces a crashed earlier run left behind (their names carry the dead run's pid). */
+function cleanupCrashedRuns(): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
+  for (const target of mounts.reverse()) {
+    const pid = /\/crabbox-bootstrap-(\d+)-/.exec(target)?.[1];
+    if (pid && !alive(Number(pid))) run('umount', ['-l', target]);
+  }
+  for (const line of run('ip', ['netns', 'list']).stdout.split('\n')) {
+    const pid = /^crabbox-bt-(\d+)\b/.exec(line)?.[1];
+    if (pid && !alive(Number(pid))) run('ip', ['netns', 'del', `crabbox-bt-${pid}`]);
+  }
+}
+
 describe('runner bootstrap in a Debian chroot', { skip }, () => {
-  const tmp = tempDir('crabbox-bootstrap-');
+  const tmp = tempDir(`crabbox-bootstrap-${process.pid}-`);
   const ns = `crabbox-bt-${process.pid}`;
   const merged = join(tmp.path, 'merged');
   const lease = generateKeyPair('lease');
@@ -47,6 +69,7 @@ describe('runner bootstrap in a Debian chroot', { skip }, () => {
 
   before(async () => {
     if (!root.ok) return;
+    cleanupCrashedRuns();
     for (const dir of ['upper', 'work', 'merged']) mkdirSync(join(tmp.path, dir));
     const mount = (args: string[], target: string) => {
       const r = run('mount', [...args, target]);
