@@ -35,6 +35,8 @@ describe('renderUserData', () => {
     const doc = parse(text) as Record<string, any>;
     assert.equal(doc.ssh_keys.ed25519_public.trim(), host.publicKey);
     assert.deepEqual(doc.ssh_genkeytypes, []);
+    assert.equal(doc.ssh_pwauth, false);
+    assert.equal(doc.disable_root, true);
     assert.deepEqual(doc.runcmd, [['/usr/local/lib/crabbox/bootstrap.sh']]);
     const files = Object.fromEntries(doc.write_files.map((f: any) => [f.path, Buffer.from(f.content, 'base64').toString('utf8')]));
     assert.equal(files['/etc/crabbox/authorized_keys'], `${lease.publicKey}\n`);
