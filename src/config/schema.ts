@@ -77,13 +77,20 @@ const staticHost = z.strictObject({
 });
 const sshProviderSection = z.strictObject({ hosts: z.array(staticHost).max(500) }).partial();
 
+const machineType = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected a machine type name such as ccx33 or c7a.8xlarge');
+const hetznerLocation = z.string().regex(/^[a-z0-9-]{2,16}$/, 'expected a Hetzner location such as fsn1');
+
 const hetznerSection = z.strictObject({
-  location: z.string(),
-  locations: z.array(z.string()),
-  image: z.string(),
-  types: z.array(z.string()),
+  location: hetznerLocation,
+  /** Locations to try in order for each type (capacity fallback). */
+  locations: z.array(hetznerLocation).min(1).max(10),
+  image: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  types: z.array(machineType).min(1).max(20),
+  /** The API base URL including /v1 (tests point it at the fake). */
   apiUrl: z.url(),
-  eurToUsd: z.number().positive(),
+  eurToUsd: z.number().positive().max(10),
+  /** How long to wait for the create action and an IPv4 address. */
+  readyTimeout: durationSeconds.refine((s) => s >= 10 && s <= 3600, 'expected between 10s and 1h'),
 }).partial();
 
 const awsSection = z.strictObject({
@@ -97,7 +104,8 @@ const awsSection = z.strictObject({
   subnetId: z.string(),
 }).partial();
 
-const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.record(z.string(), z.array(z.string())));
+/** Class name → provider → ordered machine types (the first that launches wins). */
+const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.partialRecord(z.enum(PROVIDERS), z.array(machineType).min(1).max(20)));
 
 /** Settings a repository may choose: how to lease and sync, never where credentials go. */
 const shared = {
