@@ -136,7 +136,9 @@ export class AwsProvider implements Provider {
     );
     const keyName = await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
     const types = spec.type ? [spec.type] : this.#o.types;
-    const tags = { ...spec.labels, [NAME_TAG]: `crabbox-${spec.slug}`, [HOST_KEY_TAG]: spec.hostKey.publicKey.trim().split(/\s+/).slice(0, 2).join(' ') };
+    const hostKey = spec.hostKey.publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
+    // EC2 tag values hold 256 characters: an ed25519 key fits; a longer key is simply not reported by get/list.
+    const tags = { ...spec.labels, [NAME_TAG]: `crabbox-${spec.slug}`, ...(hostKey.length <= 256 ? { [HOST_KEY_TAG]: hostKey } : {}) };
     let launched;
     try {
       launched = await launchFirstAvailable(
