@@ -50,7 +50,7 @@ type Handler = (ctx: ActionContext) => string[];
 export class FakeEc2 {
   readonly account: FakeAccount = newAccount();
   /** Every request, in order: the action and its decoded params. */
-  readonly requests: { action: string; params: QueryParams }[] = [];
+  readonly requests: { action: string; params: QueryParams; accessKeyId: string }[] = [];
   pageSize: number;
   ipAfterDescribes: number;
   #faults: FakeFault[] = [];
@@ -150,7 +150,8 @@ export class FakeEc2 {
       return send(401, errorResponse('AuthFailure', 'AWS was not able to validate the provided access credentials', requestId));
     }
     const { action, version, params } = parseQuery(body);
-    this.requests.push({ action, params });
+    const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? '';
+    this.requests.push({ action, params, accessKeyId });
     if (version !== '2016-11-15') return send(400, errorResponse('InvalidParameterValue', `Unsupported Version ${version}`, requestId));
     const handler = this.#handlers[action];
     if (!handler) return send(400, errorResponse('InvalidAction', `The action ${action} is not valid for this web service.`, requestId));
