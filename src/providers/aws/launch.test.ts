@@ -147,4 +147,13 @@ describe('aws launch', () => {
     assert.ok(m.providerId.startsWith('i-'));
     assert.equal(setup.fake.calls('DescribeKeyPairs').length, 1, 'the duplicate was checked, not trusted blindly');
   });
+  it('when the lease token is bound by a request that left nothing alive, the candidate launches once under its own token', async () => {
+    setup = await startFakeAws();
+    setup.fake.fail({ action: 'RunInstances', code: 'IdempotentParameterMismatch', times: Infinity, match: (p) => p.ClientToken === 'cbx_000000000018' });
+    setup.fake.fail({ action: 'RunInstances', code: 'InternalError', afterApply: true, match: (p) => p.ClientToken !== 'cbx_000000000018' });
+    const m = await setup.provider.create(spec('cbx_000000000018'));
+    assert.deepEqual(setup.fake.calls('RunInstances').map((p) => q.str(p.ClientToken)), ['cbx_000000000018', 'cbx_000000000018.spot.c7a.2xlarge', 'cbx_000000000018.spot.c7a.2xlarge']);
+    assert.equal(setup.fake.account.instances.size, 1);
+    assert.equal(m.type, 'c7a.2xlarge');
+  });
 });

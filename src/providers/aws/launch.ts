@@ -47,13 +47,13 @@ function tagList(tags: Record<string, string>): Tag[] {
 }
 
 /** The RunInstances request for one candidate. ClientToken is the lease id, so a retried request never launches twice. */
-export function runInstancesInput(params: LaunchParams, candidate: LaunchCandidate, imageId: string): RunInstancesCommandInput {
+export function runInstancesInput(params: LaunchParams, candidate: LaunchCandidate, imageId: string, clientToken = params.leaseId): RunInstancesCommandInput {
   const tags = tagList(params.tags);
   const network = params.subnetId
     ? { NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: params.subnetId, Groups: [params.securityGroupId], AssociatePublicIpAddress: true, DeleteOnTermination: true }] }
     : { SecurityGroupIds: [params.securityGroupId] };
   return {
-    ClientToken: params.leaseId,
+    ClientToken: clientToken,
     ImageId: imageId,
     InstanceType: candidate.type as RunInstancesCommandInput['InstanceType'],
     MinCount: 1,
@@ -74,6 +74,11 @@ export function runInstancesInput(params: LaunchParams, candidate: LaunchCandida
       ...(candidate.market === 'spot' ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
     ],
   };
+}
+
+/** A per-candidate client token (at most 64 ASCII characters), used only when the lease id token is already bound. */
+export function candidateToken(leaseId: string, candidate: LaunchCandidate): string {
+  return `${leaseId}.${candidate.market}.${candidate.type}`.slice(0, 64);
 }
 
 /** The instance an earlier, successful RunInstances with this client token launched, if any is still alive. */
@@ -99,31 +104,37 @@ export async function launchFirstAvailable(deps: LaunchDeps, params: LaunchParam
   for (const candidate of candidates) {
     if (candidate.market === 'spot' && skipSpot) continue;
     const imageId = await params.imageFor(candidate.type);
-    try {
-      const res = await withRetry(deps.retry, () => deps.ec2.send(new RunInstancesCommand(runInstancesInput(params, candidate, imageId))));
-      const instance = res.Instances?.[0];
-      if (!instance?.InstanceId) throw new CrabboxError('provider_error', 'EC2 RunInstances returned no instance');
-      const attempt: LaunchAttempt = { ...candidate, outcome: 'launched' };
-      attempts.push(attempt);
-      deps.onAttempt?.(attempt);
-      return { instance, candidate, attempts };
-    } catch (error) {
-      const kind = classifyEc2Error(error);
-      const attempt: LaunchAttempt = { ...candidate, outcome: kind, code: ec2ErrorCode(error) };
-      attempts.push(attempt);
-      deps.onAttempt?.(attempt);
-      if (kind === 'idempotent-mismatch') {
-        // An earlier request with this lease's token already launched (with other parameters): adopt it.
-        const existing = await findByClientToken(deps.ec2, deps.retry, params.leaseId).catch(() => undefined);
-        if (existing?.InstanceId) return { instance: existing, candidate: { type: existing.InstanceType ?? candidate.type, market: existing.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand' }, attempts };
+    let token = params.leaseId;
+    for (;;) {
+      try {
+        const res = await withRetry(deps.retry, () => deps.ec2.send(new RunInstancesCommand(runInstancesInput(params, candidate, imageId, token))));
+        const instance = res.Instances?.[0];
+        if (!instance?.InstanceId) throw new CrabboxError('provider_error', 'EC2 RunInstances returned no instance');
+        const attempt: LaunchAttempt = { ...candidate, outcome: 'launched' };
+        attempts.push(attempt);
+        deps.onAttempt?.(attempt);
+        return { instance, candidate, attempts };
+      } catch (error) {
+        const kind = classifyEc2Error(error);
+        const attempt: LaunchAttempt = { ...candidate, outcome: kind, code: ec2ErrorCode(error) };
+        attempts.push(attempt);
+        deps.onAttempt?.(attempt);
+        if (kind === 'idempotent-mismatch' && token === params.leaseId) {
+          // An earlier request with this lease's token already launched (with other parameters): adopt it.
+          const existing = await findByClientToken(deps.ec2, deps.retry, params.leaseId).catch(() => undefined);
+          if (existing?.InstanceId) return { instance: existing, candidate: { type: existing.InstanceType ?? candidate.type, market: existing.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand' }, attempts };
+          // The token is bound to a request that left nothing alive: this candidate gets its own deterministic
+          // token, so its retries still never launch twice (and create() found no instance tagged with the lease).
+          token = candidateToken(params.leaseId, candidate);
+          continue;
+        }
+        if (kind === 'spot-quota') {
+          skipSpot = true;
+          break;
+        }
+        if (kind === 'capacity' || kind === 'quota') break;
         throw toCrabboxError('RunInstances', error);
       }
-      if (kind === 'spot-quota') {
-        skipSpot = true;
-        continue;
-      }
-      if (kind === 'capacity' || kind === 'quota') continue;
-      throw toCrabboxError('RunInstances', error);
     }
   }
   const tried = attempts.map((a) => `${a.type}/${a.market}: ${a.code ?? a.outcome}`).join('; ');
