@@ -113,3 +113,22 @@ describe('aws faults', () => {
     assert.match(await res.text(), /<Response><Errors><Error><Code>AuthFailure<\/Code>.*<RequestID>/);
   });
 });
+
+describe('aws key pair sweep', () => {
+  it('deletes only old, tagged, scheme-named key pairs whose lease has no live instance', async () => {
+    setup = await startFakeAws();
+    const live = await setup.provider.create(spec('cbx_0000000000c1'));
+    const old = new Date(Date.now() - 2 * 3600_000);
+    const add = (name: string, tags: Record<string, string>, createdAt: Date) => setup!.fake.account.keyPairs.set(name, { id: `key-${name}`, name, publicKey: 'ssh-ed25519 AAAAx', fingerprint: 'x', tags: new Map(Object.entries(tags)), createdAt });
+    add('crabbox-cbx_0000000000c2', { crabbox: 'true' }, old); // crashed mid-create: goes
+    add('crabbox-cbx_0000000000c3', { crabbox: 'true' }, new Date()); // a create in progress: stays
+    add('crabbox-prod', { crabbox: 'true' }, old); // look-alike name: stays
+    add('crabbox-cbx_0000000000c4', {}, old); // not tagged as ours: stays
+    setup.clock.set(Date.now());
+    const result = await setup.provider.sweepKeyPairs(3600_000);
+    assert.deepEqual(result.deleted, ['crabbox-cbx_0000000000c2']);
+    assert.deepEqual(result.kept.map((k) => `${k.name}:${k.reason}`).sort(), ['crabbox-cbx_0000000000c1:lease-live', 'crabbox-cbx_0000000000c3:too-young']);
+    assert.deepEqual([...setup.fake.account.keyPairs.keys()].sort(), ['crabbox-cbx_0000000000c1', 'crabbox-cbx_0000000000c3', 'crabbox-cbx_0000000000c4', 'crabbox-prod']);
+    assert.ok(live.providerId);
+  });
+});

@@ -68,3 +68,29 @@ export async function deleteLeaseKeyPair(deps: KeyPairDeps, name: string): Promi
     throw toCrabboxError('DeleteKeyPair', error);
   }
 }
+
+export interface KeyPairSweepResult {
+  deleted: string[];
+  kept: { name: string; reason: 'lease-live' | 'too-young' }[];
+}
+
+/**
+ * Deletes lease key pairs that outlived their instance (a crash between ImportKeyPair and RunInstances, or a
+ * failed delete): only names in our exact scheme, tagged `crabbox=true`, whose lease has no live instance and
+ * that are older than `minAgeMs` (so a create in progress is never raced).
+ */
+export async function sweepOrphanKeyPairs(deps: KeyPairDeps, options: { liveLeaseIds: Set<string>; now: number; minAgeMs: number }): Promise<KeyPairSweepResult> {
+  const out = await withRetry(deps.retry, () => deps.ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'tag:crabbox', Values: ['true'] }] }))).catch((error: unknown) => {
+    throw toCrabboxError('DescribeKeyPairs', error);
+  });
+  const result: KeyPairSweepResult = { deleted: [], kept: [] };
+  for (const pair of out.KeyPairs ?? []) {
+    const name = pair.KeyName;
+    const lease = name ? KEY_NAME_PATTERN.exec(name)?.[1] : undefined;
+    if (!name || !lease) continue;
+    if (options.liveLeaseIds.has(lease)) result.kept.push({ name, reason: 'lease-live' });
+    else if (!pair.CreateTime || options.now - pair.CreateTime.getTime() < options.minAgeMs) result.kept.push({ name, reason: 'too-young' });
+    else if ((await deleteLeaseKeyPair(deps, name)) === 'deleted') result.deleted.push(name);
+  }
+  return result;
+}

@@ -8,7 +8,7 @@ import { archForType, findUbuntuAmi, type Arch } from './ami.ts';
 import { parseCidr } from './cidr.ts';
 import { toCrabboxError } from './errors.ts';
 import { HOST_KEY_TAG, INSTANCE_ID_PATTERN, NAME_TAG, RESERVED_TAGS, describeAll, describeOne, isGone, tagMap, terminate, toMachine, waitForPublicIp, type MachineShape } from './instances.ts';
-import { deleteLeaseKeyPair, importLeaseKeyPair, isOurKeyPairName } from './keypair.ts';
+import { deleteLeaseKeyPair, importLeaseKeyPair, isOurKeyPairName, sweepOrphanKeyPairs, type KeyPairSweepResult } from './keypair.ts';
 import { launchCandidates, launchFirstAvailable, type LaunchAttempt, type Market } from './launch.ts';
 import { PriceBook } from './price.ts';
 import { DEFAULT_RETRY, realSleep, withRetry, type RetryPolicy, type Sleep } from './retry.ts';
@@ -221,6 +221,16 @@ export class AwsProvider implements Provider {
     const keyName = instance?.KeyName;
     if (keyName && isOurKeyPairName(keyName)) await deleteLeaseKeyPair(this.#deps, keyName);
     return isGone(instance) ? 'already-gone' : result;
+  }
+
+  /**
+   * Removes lease key pairs whose lease has no live instance (left by a crash mid-create). Not part of the
+   * Provider port: the sweeper calls it for AWS after its machine sweep.
+   */
+  async sweepKeyPairs(minAgeMs = 60 * 60_000): Promise<KeyPairSweepResult> {
+    const live = await describeAll(this.#deps, [{ Name: 'tag-key', Values: [LABEL.lease] }]);
+    const liveLeaseIds = new Set(live.map((i) => tagMap(i)[LABEL.lease]).filter((id): id is string => !!id));
+    return sweepOrphanKeyPairs(this.#deps, { liveLeaseIds, now: this.#clock.now(), minAgeMs });
   }
 
   async hourlyPrice(type?: string): Promise<number | undefined> {

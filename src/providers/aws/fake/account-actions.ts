@@ -31,7 +31,16 @@ export function describeKeyPairs(ctx: ActionContext): string[] {
   const names = q.strings(ctx.params.KeyName);
   for (const n of names) if (!ctx.account.keyPairs.has(n)) throw new Ec2Fault('InvalidKeyPair.NotFound', `The key pair '${n}' does not exist`);
   const withKey = q.str(ctx.params.IncludePublicKey) === 'true';
-  const pairs = [...ctx.account.keyPairs.values()].filter((k) => names.length === 0 || names.includes(k.name));
+  const filters = q.objs(ctx.params.Filter).map((f) => ({ name: q.str(f.Name) ?? '', values: q.strings(f.Value) }));
+  const pairs = [...ctx.account.keyPairs.values()].filter(
+    (k) =>
+      (names.length === 0 || names.includes(k.name)) &&
+      filters.every((f) => {
+        if (f.name.startsWith('tag:')) return f.values.includes(k.tags.get(f.name.slice(4)) ?? '\u0000');
+        if (f.name === 'key-name') return f.values.includes(k.name);
+        throw new Ec2Fault('InvalidParameterValue', `The filter '${f.name}' is invalid`);
+      }),
+  );
   return [
     set(
       'keySet',
