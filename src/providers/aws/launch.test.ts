@@ -157,3 +157,30 @@ describe('aws launch', () => {
     assert.equal(m.type, 'c7a.2xlarge');
   });
 });
+
+describe('aws networking', () => {
+  it('with aws.subnetId the group lives in that subnet\'s VPC and the instance gets a public IP on its interface', async () => {
+    setup = await startFakeAws({ subnetId: 'subnet-0default000000' });
+    const m = await setup.provider.create(spec('cbx_00000000001a'));
+    const run = setup.fake.calls('RunInstances')[0]!;
+    const nic = q.objs(run.NetworkInterface)[0]!;
+    assert.deepEqual({ subnet: q.str(nic.SubnetId), publicIp: q.str(nic.AssociatePublicIpAddress), groups: q.strings(nic.SecurityGroupId).length }, { subnet: 'subnet-0default000000', publicIp: 'true', groups: 1 });
+    assert.equal(run.SecurityGroupId, undefined, 'groups go on the interface, not the instance');
+    assert.equal(q.str(setup.fake.calls('DescribeSecurityGroups')[0]!.Filter && q.objs(setup.fake.calls('DescribeSecurityGroups')[0]!.Filter)[1]?.Name), 'vpc-id');
+    assert.ok(m.host);
+  });
+
+  it('an unknown subnet is a one-line config error and nothing is created', async () => {
+    setup = await startFakeAws({ subnetId: 'subnet-0123456789abcdef0' });
+    await assert.rejects(setup.provider.create(spec('cbx_00000000001b')), (e: unknown) => isCrabboxError(e) && /InvalidSubnetID\.NotFound/.test(e.message));
+    assert.equal(setup.fake.account.groups.size + setup.fake.account.keyPairs.size + setup.fake.account.instances.size, 0);
+  });
+});
+
+describe('aws bad input', () => {
+  it('a hostile --type is refused before anything is created', async () => {
+    setup = await startFakeAws();
+    await assert.rejects(setup.provider.create({ ...spec('cbx_000000000019'), type: 'c7a.2xlarge&Action=TerminateInstances' }), (e: unknown) => isCrabboxError(e) && e.code === 'bad_request' && !e.message.includes('\n'));
+    assert.deepEqual(setup.fake.requests, []);
+  });
+});

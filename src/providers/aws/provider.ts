@@ -67,7 +67,7 @@ export class AwsProvider implements Provider {
   #vpcId: Promise<string | undefined> | undefined;
 
   constructor(options: AwsProviderOptions) {
-    if (options.types.length === 0 && !options.ami) throw new CrabboxError('invalid_config', 'aws: no instance types configured');
+    if (options.types.length === 0) throw new CrabboxError('invalid_config', 'aws: no instance types configured');
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#sleep = options.sleep ?? realSleep;
@@ -124,6 +124,9 @@ export class AwsProvider implements Provider {
 
   async create(spec: MachineSpec, options: CreateOptions = {}): Promise<Machine> {
     if (!LEASE_ID_PATTERN.test(spec.leaseId)) throw new CrabboxError('invalid_input', `not a lease id: ${JSON.stringify(spec.leaseId.slice(0, 40))}`);
+    if (spec.type !== undefined && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(spec.type)) {
+      throw new CrabboxError('bad_request', `--type ${JSON.stringify(spec.type.slice(0, 40))}: expected an EC2 instance type such as c7a.2xlarge`);
+    }
     const existing = (await describeAll(this.#deps, [{ Name: `tag:${LABEL.lease}`, Values: [spec.leaseId] }]))[0];
     if (existing?.InstanceId) {
       await options.onProviderId?.(existing.InstanceId);
