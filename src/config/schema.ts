@@ -93,15 +93,21 @@ const hetznerSection = z.strictObject({
   readyTimeout: durationSeconds.refine((s) => s >= 10 && s <= 3600, 'expected between 10s and 1h'),
 }).partial();
 
+const awsInstanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'expected an EC2 instance type such as c7a.2xlarge');
+/** AWS settings. Credentials are never here: they come from the AWS chain (env, profile, SSO, instance role). */
 const awsSection = z.strictObject({
-  region: z.string(),
-  ami: z.string(),
-  types: z.array(z.string()),
+  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as eu-west-1'),
+  ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id such as ami-0123456789abcdef0'),
+  types: z.array(awsInstanceType).min(1).max(20),
   market: z.enum(['spot', 'on-demand']),
+  onDemandFallback: z.boolean(),
   rootVolumeGiB: z.number().int().min(8).max(16384),
-  sshCidrs: z.array(z.string()),
+  sshCidrs: z.array(z.string().min(1).max(64)).max(50),
+  maxCallerCidrs: z.number().int().min(1).max(100),
   endpoint: z.url(),
-  subnetId: z.string(),
+  subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'expected a subnet id such as subnet-0123456789abcdef0'),
+  securityGroupName: z.string().regex(/^(?!sg-)[A-Za-z0-9._-]{1,64}$/, 'expected a security group name (letters, digits, . _ -; not starting with sg-)'),
+  ipWait: durationSeconds.refine((s) => s >= 10 && s <= 3600, 'expected an IP wait between 10s and 1h'),
 }).partial();
 
 /** Class name → provider → ordered machine types (the first that launches wins). */
