@@ -13,11 +13,11 @@ type Replacer = (match: string, ...groups: string[]) => string;
 const VALUE = String.raw`(?:"(?:[^"\\\n]|\\.)*"?\S*|'[^'\n]*'?\S*|[^\s"'=]\S*)`;
 const NAME = String.raw`[A-Za-z_][A-Za-z0-9_.-]*`;
 
+/** The replacement for a value, keeping its quotes balanced so a second pass finds the same thing. */
 function keepQuotes(value: string): string {
   const q = value[0];
-  if ((q === '"' || q === "'") && value.length > 1 && value.endsWith(q)) return `${q}${REDACTED}${q}`;
-  if (q === '"' || q === "'") return `${q}${REDACTED}`;
-  return REDACTED;
+  if (q !== '"' && q !== "'") return REDACTED;
+  return value.indexOf(q, 1) === -1 ? `${q}${REDACTED}` : `${q}${REDACTED}${q}`;
 }
 
 /** A Basic credential is base64 of `user:password`; checking that keeps prose like "Basic functionality" intact. */
@@ -33,9 +33,9 @@ function looksLikeAwsSecret(value: string): boolean {
 
 export const PATTERNS: [RegExp, string | Replacer][] = [
   // PEM private key blocks; an unterminated block is redacted to the end of the text.
-  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED],
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g, REDACTED],
   // URL userinfo: scheme://user:password@host
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, (_m, scheme) => `${scheme}${REDACTED}@`],
+  [/(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, (_m, scheme) => `${scheme}${REDACTED}@`],
   // Secret-looking query parameters; the value runs to whitespace or a quote, so a secret containing & or # is hidden whole.
   [/([?&;](?:token|access_token|refresh_token|id_token|auth|code|secret|client_secret|password|passwd|pass|key|api_key|apikey|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^\s"'<>`]+/gi, (_m, p) => `${p}${REDACTED}`],
   // Prefixed tokens, each with its own alphabet and minimum length so `npm_config_cache` or `sk-learn` stay readable:
@@ -51,34 +51,59 @@ export const PATTERNS: [RegExp, string | Replacer][] = [
 ];
 
 /**
- * `name=value`, `name: value` and `"name": "value"` rules. Their regexes match any name; the handler decides.
- * A match whose name is not secret consumes only the name, so `FOO=a,API_TOKEN=b` still finds the second pair.
+ * `name=value`, `name: value` and `"name": "value"` rules. A head regex finds a name and its separator; only when
+ * the name looks secret is the value matched (a sticky regex at the head's end) and replaced. A non-secret head
+ * consumes only itself, so `FOO=a,API_TOKEN=b` still finds the second pair and no text is scanned twice.
+ * A name does not start inside a word or a hyphenated word (`a-b-c` is one name), which keeps scanning linear.
  */
-const NAMED: [RegExp, (name: string, sep: string, value: string) => string | undefined][] = [
+interface NamedRule {
+  head: RegExp;
+  value: RegExp;
+  replace: (name: string, sep: string, value: string) => string | undefined;
+}
+
+const NAME_START = String.raw`(?<![A-Za-z0-9_.]|[A-Za-z0-9_.]-)`;
+
+const NAMED: NamedRule[] = [
   // JSON-style "name": "value" (the value may contain escaped quotes).
-  [new RegExp(String.raw`"(${NAME})("\s*:\s*)("(?:[^"\\]|\\.)*"?)`, 'g'), (name, sep, value) => (isSecretName(name) ? `"${name}${sep}${keepQuotes(value)}` : undefined)],
+  {
+    head: new RegExp(String.raw`"(${NAME})("\s*:\s*)(?=")`, 'g'),
+    value: /"(?:[^"\\]|\\.)*"?/y,
+    replace: (name, sep, value) => `"${name}${sep}${keepQuotes(value)}`,
+  },
   // NAME=value (env, flags, ini).
-  [new RegExp(String.raw`(?<![A-Za-z0-9_.])(${NAME})(\s*=\s*)(${VALUE})`, 'g'), (name, sep, value) => (isSecretName(name) ? `${name}${sep}${keepQuotes(value)}` : undefined)],
+  {
+    head: new RegExp(String.raw`${NAME_START}(${NAME})([ \t]*=[ \t]*)`, 'g'),
+    value: new RegExp(VALUE, 'y'),
+    replace: (name, sep, value) => `${name}${sep}${keepQuotes(value)}`,
+  },
   // YAML or header `name: value`: the value is the rest of the line (or the quoted string).
-  [new RegExp(String.raw`(?<![A-Za-z0-9_./"])(${NAME})(:[ \t]*)("(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^\s"'][^\n]*)`, 'g'), (name, sep, value) => {
-    if (!isSecretName(name) || isWeakSecretName(name) || value.startsWith('//')) return undefined;
-    const trailing = /\r$/.test(value) ? '\r' : '';
-    return `${name}${sep}${keepQuotes(value.replace(/\s+$/, ''))}${trailing}`;
-  }],
+  {
+    head: new RegExp(String.raw`${NAME_START}(?<!["/])(${NAME})(:[ \t]*)`, 'g'),
+    value: /"(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^\s"'][^\n]*/y,
+    replace: (name, sep, value) => {
+      if (isWeakSecretName(name) || value.startsWith('//')) return undefined;
+      const trailing = /\r$/.test(value) ? '\r' : '';
+      return `${name}${sep}${keepQuotes(value.replace(/\s+$/, ''))}${trailing}`;
+    },
+  },
 ];
 
-function redactNamed(text: string, pattern: RegExp, handle: (name: string, sep: string, value: string) => string | undefined): string {
+function redactNamed(text: string, rule: NamedRule): string {
   let out = '';
   let last = 0;
-  pattern.lastIndex = 0;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-    const replacement = handle(m[1]!, m[2]!, m[3]!);
-    if (replacement === undefined) {
-      pattern.lastIndex = m.index + m[1]!.length + 1;
-      continue;
-    }
+  rule.head.lastIndex = 0;
+  for (let m = rule.head.exec(text); m; m = rule.head.exec(text)) {
+    if (!isSecretName(m[1]!)) continue;
+    const valueStart = m.index + m[0].length;
+    rule.value.lastIndex = valueStart;
+    const value = rule.value.exec(text)?.[0];
+    if (!value) continue;
+    const replacement = rule.replace(m[1]!, m[2]!, value);
+    if (replacement === undefined) continue;
     out += text.slice(last, m.index) + replacement;
-    last = m.index + m[0].length;
+    last = valueStart + value.length;
+    rule.head.lastIndex = last;
   }
   return out + text.slice(last);
 }
@@ -87,6 +112,6 @@ function redactNamed(text: string, pattern: RegExp, handle: (name: string, sep: 
 export function redactPatterns(text: string): string {
   let out = text;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement as Replacer);
-  for (const [pattern, handle] of NAMED) out = redactNamed(out, pattern, handle);
+  for (const rule of NAMED) out = redactNamed(out, rule);
   return out;
 }

@@ -58,6 +58,7 @@ describe('redact: property tests', () => {
         const text = `${randomText(g)}${g.pick([' ', '\n'])}${context.wrap(secret)}${g.pick(SUFFIXES)}${g.pick([' ', '\n'])}${randomText(g)}`;
         const out = redact(text);
         assert.ok(!out.includes(secret), `seed ${seed} case ${i}: ${JSON.stringify(text)} -> ${JSON.stringify(out)}`);
+        assert.equal(redact(out), out, `seed ${seed} case ${i}: redaction is idempotent`);
         assert.ok(out.includes(REDACTED), `seed ${seed} case ${i}: nothing redacted in ${JSON.stringify(text)}`);
         // No long fragment of the secret survives either (a suffix after }, &, # or ?).
         for (const piece of secret.split(/[}&#?]/)) {
@@ -104,6 +105,11 @@ describe('redact: specific shapes', () => {
     }
   });
 
+  it('redacts PGP private key blocks and keeps the line after an empty assignment', () => {
+    assert.equal(redact('-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQdGBF\n-----END PGP PRIVATE KEY BLOCK-----\nok'), `${REDACTED}\nok`);
+    assert.equal(redact('API_TOKEN=\nnext line'), 'API_TOKEN=\nnext line');
+  });
+
   it('redacts an unterminated PEM block to the end', () => {
     assert.equal(redact('key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIB\nAAAA'), `key:\n${REDACTED}`);
   });
@@ -124,6 +130,18 @@ describe('redact: specific shapes', () => {
     registerSecret('canary-1234567');
     const value = redactValue({ a: ['x canary-1234567 y', 3, null], 'canary-1234567': true, nested: { t: 'TOKEN=zzzzzzzz' } });
     assert.deepEqual(value, { a: [`x ${REDACTED} y`, 3, null], [REDACTED]: true, nested: { t: `TOKEN=${REDACTED}` } });
+  });
+});
+
+describe('redact: cost', () => {
+  it('stays linear on pathological input (no regex backtracking blow-up)', () => {
+    for (const unit of ['a-', 'a.', 'x=', 'a:', '"a":', 'token=', 'Bearer ', 'http://', '?token', 'A'.repeat(39) + '1 ', '-----BEGIN PRIVATE KEY-----']) {
+      const text = unit.repeat(Math.ceil(200_000 / unit.length));
+      const start = performance.now();
+      redact(text);
+      const ms = performance.now() - start;
+      assert.ok(ms < 2000, `${JSON.stringify(unit)} x ${text.length / unit.length} took ${ms.toFixed(0)} ms`);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { redact } from '../redact/redact.ts';
+import { longestSecretLength, redact } from '../redact/redact.ts';
 import { decodeXml } from './decode.ts';
 
 /**
@@ -79,10 +79,17 @@ const parser = new XMLParser({
   maxNestedTags: 512,
 });
 
+/**
+ * Redacts and bounds one text. Only a prefix is redacted (for speed on huge bodies); it reaches past the cut by more
+ * than the longest registered secret, so no secret that starts before the cut can be half-shown.
+ */
 function clip(text: string | undefined, max: number): string | undefined {
   if (text === undefined) return undefined;
-  const clean = redact(text.replace(/\r\n?/g, '\n')).trim();
+  const reach = max + longestSecretLength() + 256;
+  const head = text.length > reach ? text.slice(0, reach) : text;
+  const clean = redact(head.replace(/\r\n?/g, '\n')).trim();
   if (clean === '') return undefined;
+  if (head !== text) return `${clean.slice(0, max)}… [about ${text.length - max} more characters]`;
   return clean.length > max ? `${clean.slice(0, max)}… [${clean.length - max} more characters]` : clean;
 }
 
