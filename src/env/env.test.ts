@@ -1,12 +1,15 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { REDACTED, clearSecrets, redact } from '../redact/redact.ts';
 import { generators, seededRandom } from '../redact/testing.ts';
+import { runCli } from '../testing/cli.ts';
+import { isolatedEnv, tempDir } from '../testing/tmp.ts';
 import { DEFAULT_ENV_ALLOW, parseEnvPattern } from './allowlist.ts';
 import { selectEnv } from './select.ts';
 import { decodeEnvBlock, encodeEnvBlock } from './wire.ts';
@@ -124,6 +127,25 @@ describe('env block wire format', () => {
       const out = spawnSync('bash', [READER, 'echo', 'RAN'], { input: Buffer.from(input), env: { PATH: process.env.PATH } });
       assert.equal(out.status, 65, JSON.stringify(input));
       assert.equal(out.stdout.toString(), '');
+    }
+  });
+});
+
+describe('env allowlist in config files', () => {
+  it('a malformed repo env.allow entry is refused in one line that names it, exit 78', async () => {
+    const tmp = tempDir();
+    try {
+      const repo = join(tmp.path, 'repo');
+      mkdirSync(join(repo, '.git'), { recursive: true });
+      for (const bad of ['*', 'A-B', 'X=$(touch /tmp/pwn)']) {
+        writeFileSync(join(repo, '.crabbox.yaml'), `env:\n  allow: ["CI", ${JSON.stringify(bad)}]\n`);
+        const r = await runCli(['config', 'show'], { env: isolatedEnv(tmp.path), cwd: repo });
+        assert.equal(r.code, ExitCode.config, r.stderr);
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+        assert.ok(r.stderr.includes(JSON.stringify(bad)), r.stderr);
+      }
+    } finally {
+      tmp.remove();
     }
   });
 });

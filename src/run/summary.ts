@@ -1,4 +1,4 @@
-import type { JUnitSummary } from '../results/junit.ts';
+import type { JUnitSummary, JUnitTotals } from '../results/junit.ts';
 import type { PhaseTimings } from '../runs/record.ts';
 
 /**
@@ -29,13 +29,8 @@ export function formatSummaryLine(input: { timings: PhaseTimings; syncSkipped: b
 }
 
 /** The result object's JUnit part: counts only (failed cases are in `crabbox results <run-id>`). */
-export interface ResultJUnitCounts {
-  tests: number;
-  passed: number;
-  failures: number;
-  errors: number;
-  skipped: number;
-  time: number;
+export interface ResultJUnitCounts extends JUnitTotals {
+  /** How many report files were given (including ones skipped with a warning). */
   files: number;
   warnings: number;
 }
