@@ -58,6 +58,7 @@ export class LocalRunRecorder implements RunRecorder {
       source,
       timings: { ...result.timings },
       endedAt: iso(clock.now()),
+      ...(result.syncSteps ? { syncSteps: Object.fromEntries(Object.entries(result.syncSteps).slice(0, 20)) } : {}),
       ...(result.syncSkipped === undefined ? {} : { syncSkipped: result.syncSkipped }),
       ...(result.logTail ? { logTail: result.logTail } : {}),
       ...(result.junit ? { junit: result.junit } : {}),

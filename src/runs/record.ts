@@ -42,6 +42,8 @@ export interface RunRecord {
   /** Whose exit code `exitCode` is. */
   source?: 'remote' | 'crabbox';
   timings: PhaseTimings;
+  /** Milliseconds per sync step (for example manifest, fingerprint, rsync), in the order they ran. */
+  syncSteps?: Record<string, number>;
   syncSkipped?: boolean;
   /** RFC 3339 UTC. */
   startedAt: string;

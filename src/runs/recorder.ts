@@ -26,6 +26,9 @@ export interface RunFinish {
   source?: 'remote' | 'crabbox' | undefined;
   interrupted?: boolean | undefined;
   timings: PhaseTimings;
+  /** Milliseconds per sync step; at most 20 steps are kept. */
+  syncSteps?: Record<string, number> | undefined;
+  /** The bounded, redacted tail: `LogTail.finish()`. */
   logTail?: StoredLogTail | undefined;
   junit?: JUnitSummary | undefined;
   syncSkipped?: boolean | undefined;

@@ -36,11 +36,11 @@ describe('LocalRunRecorder and LocalRunStore', () => {
     assert.match(id, /^run_[0-9a-f]{12}$/);
     assert.equal(store.get(id).state, 'running');
     clock.advance(1500);
-    await recorder.finish(id, { exitCode: 0, timings: { command: 1230, total: 1400 }, syncSkipped: true, logTail: { text: 'ok\n', totalBytes: 3, truncated: false } });
+    await recorder.finish(id, { exitCode: 0, timings: { command: 1230, total: 1400 }, syncSteps: { fingerprint: 4 }, syncSkipped: true, logTail: { text: 'ok\n', totalBytes: 3, truncated: false } });
     const record = store.get(id);
     assert.deepEqual(record, {
       version: 1, id, leaseId: start.leaseId, slug: start.slug, provider: 'local', command: ['npm', 'test'], state: 'succeeded', exitCode: 0, source: 'remote',
-      timings: { command: 1230, total: 1400 }, syncSkipped: true, startedAt: '2026-01-01T12:00:00.000Z', endedAt: '2026-01-01T12:00:01.500Z',
+      timings: { command: 1230, total: 1400 }, syncSteps: { fingerprint: 4 }, syncSkipped: true, startedAt: '2026-01-01T12:00:00.000Z', endedAt: '2026-01-01T12:00:01.500Z',
       logTail: { text: 'ok\n', totalBytes: 3, truncated: false },
     });
   });
