@@ -1,11 +1,11 @@
+import { REDACTED } from './marker.ts';
 import { isSecretName, isWeakSecretName } from './names.ts';
 
-/**
+/*
  * Secret-looking shapes, replaced without knowing the value. Values run to the next whitespace (or the closing
  * quote of a quoted value), never stopping at `}`, `&`, `#` or `?`: a secret's suffix must never stay visible,
  * and over-redacting the rest of a word is the cheaper mistake.
  */
-import { REDACTED } from './marker.ts';
 
 type Replacer = (match: string, ...groups: string[]) => string;
 
@@ -26,9 +26,15 @@ function isBasicCredential(value: string): boolean {
   return atob(value).includes(':');
 }
 
-/** A free-standing AWS secret access key: 40 base64 characters mixing upper, lower and digits. */
+/**
+ * A free-standing AWS secret access key: 40 base64 characters mixing upper, lower and digits, and not a path
+ * (a path has several word-like segments such as `src` or `Components`; random base64 rarely has two).
+ */
 function looksLikeAwsSecret(value: string): boolean {
-  return /[A-Z]/.test(value) && /[a-z]/.test(value) && /[0-9]/.test(value);
+  if (!/[A-Z]/.test(value) || !/[a-z]/.test(value) || !/[0-9]/.test(value)) return false;
+  const segments = value.split('/');
+  const wordLike = segments.filter((segment) => /^[A-Za-z][a-z]{2,}$/.test(segment)).length;
+  return wordLike < 2 || wordLike * 2 < segments.length;
 }
 
 export const PATTERNS: [RegExp, string | Replacer][] = [
