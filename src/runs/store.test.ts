@@ -27,6 +27,10 @@ function setup(historyLimit = 50) {
   return { stateDir, clock, store, recorder };
 }
 
+function fileOf(store: LocalRunStore, id: string): string {
+  return readdirSync(store.dir).find((name) => name.endsWith(`_${id}.json`))!;
+}
+
 const start = { leaseId: 'cbx_0123456789ab', slug: 'blue-lobster', provider: 'local', command: ['npm', 'test'] };
 
 describe('LocalRunRecorder and LocalRunStore', () => {
@@ -63,7 +67,7 @@ describe('LocalRunRecorder and LocalRunStore', () => {
     const recorder = new LocalRunRecorder({ store, clock, recordCommand: false });
     const id = await recorder.start(start);
     assert.equal(store.get(id).command, undefined);
-    assert.ok(!readFileSync(join(store.dir, `${id}.json`), 'utf8').includes('npm'));
+    assert.ok(!readFileSync(join(store.dir, fileOf(store, id)), 'utf8').includes('npm'));
   });
 
   it('writes files atomically with mode 0600 in a 0700 folder, leaving no temporary files', async () => {
@@ -71,8 +75,8 @@ describe('LocalRunRecorder and LocalRunStore', () => {
     const id = await recorder.start(start);
     await recorder.finish(id, { exitCode: 0, timings: {} });
     assert.equal(statSync(store.dir).mode & 0o777, 0o700);
-    assert.equal(statSync(join(store.dir, `${id}.json`)).mode & 0o777, 0o600);
-    assert.deepEqual(readdirSync(store.dir), [`${id}.json`]);
+    assert.equal(statSync(join(store.dir, fileOf(store, id))).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(store.dir), [`20260101T120000000Z_${id}.json`]);
   });
 
   it('keeps at most historyLimit runs, pruning the oldest', async () => {
@@ -105,11 +109,28 @@ describe('LocalRunRecorder and LocalRunStore', () => {
     const { store, recorder } = setup();
     const id = await recorder.start(start);
     mkdirSync(store.dir, { recursive: true });
-    writeFileSync(join(store.dir, 'run_000000000000.json'), '{not json');
+    writeFileSync(join(store.dir, '20250101T000000000Z_run_000000000000.json'), '{not json');
     writeFileSync(join(store.dir, 'notes.txt'), 'hello');
-    writeFileSync(join(store.dir, 'run_111111111111.json'), JSON.stringify({ id: 'run_111111111111', state: 'weird', startedAt: 'x' }));
+    writeFileSync(join(store.dir, 'run_222222222222.json'), JSON.stringify({ id: 'run_222222222222', state: 'running', startedAt: '2026-01-01T00:00:00Z' }));
+    writeFileSync(join(store.dir, '20250101T000000000Z_run_111111111111.json'), JSON.stringify({ id: 'run_111111111111', state: 'weird', startedAt: 'x' }));
+    writeFileSync(join(store.dir, '20250101T000000000Z_run_333333333333.json'), JSON.stringify({ id: 'run_444444444444', state: 'running', startedAt: '2026-01-01T00:00:00Z' }));
     assert.deepEqual(store.list().map((r) => r.id), [id]);
-    assert.throws(() => store.get('run_000000000000'), (e: unknown) => isCrabboxError(e) && e.exitCode === ExitCode.notFound);
+    for (const other of ['run_000000000000', 'run_222222222222', 'run_333333333333', 'run_444444444444']) {
+      assert.throws(() => store.get(other), (e: unknown) => isCrabboxError(e) && e.exitCode === ExitCode.notFound, other);
+    }
+  });
+
+  it('reads only as many files as the listing needs', async () => {
+    const { store, recorder, clock } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      ids.push(await recorder.start(start));
+    }
+    // Corrupt the oldest: a limited listing of the newest never reads it, an unlimited one skips it.
+    writeFileSync(join(store.dir, fileOf(store, ids[0]!)), '{broken');
+    assert.deepEqual(store.list({ limit: 2 }).map((r) => r.id), [ids[4], ids[3]]);
+    assert.deepEqual(store.list().map((r) => r.id), ids.slice(1).reverse());
   });
 
   it('refuses malformed run ids (64) before touching a path, and unknown ones are not found (66)', () => {
@@ -126,7 +147,7 @@ describe('LocalRunRecorder and LocalRunStore', () => {
     const { store, recorder } = setup();
     const id = await recorder.start({ ...start, command: ['curl', '-H', 'Authorization: Bearer store-canary-77aa', 'https://u:pw1234@x.example'] });
     await recorder.finish(id, { exitCode: 0, timings: {}, logTail: { text: 'printed store-canary-77aa\n', totalBytes: 1, truncated: false } });
-    const raw = readFileSync(join(store.dir, `${id}.json`), 'utf8');
+    const raw = readFileSync(join(store.dir, fileOf(store, id)), 'utf8');
     assert.ok(!raw.includes('store-canary-77aa') && !raw.includes('pw1234'));
     assert.equal(store.get(id).logTail?.text, `printed ${REDACTED}\n`);
   });

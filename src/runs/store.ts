@@ -7,8 +7,8 @@ import { redactValue } from '../redact/redact.ts';
 import { RUN_STATES, type RunRecord, type RunState } from './record.ts';
 
 /**
- * Run records kept on this machine, for direct mode (no coordinator): `<stateDir>/runs/<run-id>.json`, one file per
- * run, written atomically with mode 0600 in a 0700 folder, redacted before writing, and bounded to `historyLimit`
+ * Run records kept on this machine, for direct mode (no coordinator): `<stateDir>/runs/<start time>_<run-id>.json`,
+ * one file per run, written atomically with mode 0600 in a 0700 folder, redacted before writing, and bounded to `historyLimit`
  * runs (the oldest are pruned).
  */
 export interface LocalRunStoreOptions {
@@ -27,6 +27,13 @@ export interface RunQuery {
 
 /** A stored record larger than this is not read (the writer never produces one; it can only be tampering). */
 const MAX_RECORD_BYTES = 32 * 1024 * 1024;
+
+/** `20260101T120000123Z_run_0123456789ab.json`: sorting names sorts by start time, with no file read. */
+const FILE_NAME = /^\d{8}T\d{9}Z_(run_[0-9a-f]{12})\.json$/;
+
+function fileName(startedMs: number, id: string): string {
+  return `${new Date(startedMs).toISOString().replace(/[-:.]/g, '')}_${id}.json`;
+}
 
 /** Checks a run id as typed by a user before it reaches a path: one-line usage error when malformed. */
 export function parseRunId(input: string): string {
@@ -51,6 +58,8 @@ export class LocalRunStore {
   /** Writes (creates or replaces) a record, redacted, then prunes past the history limit. */
   save(record: RunRecord): void {
     const id = parseRunId(record.id);
+    const started = Date.parse(record.startedAt);
+    if (!Number.isFinite(started)) throw new CrabboxError('invalid_input', `run ${id}: startedAt ${JSON.stringify(String(record.startedAt).slice(0, 40))} is not a time`);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
     const body = `${JSON.stringify(redactValue(record), null, 2)}\n`;
@@ -63,7 +72,7 @@ export class LocalRunStore {
       closeSync(fd);
     }
     try {
-      renameSync(tmp, join(this.dir, `${id}.json`));
+      renameSync(tmp, join(this.dir, fileName(started, id)));
     } catch (error) {
       rmSync(tmp, { force: true });
       throw error;
@@ -74,34 +83,39 @@ export class LocalRunStore {
   /** Reads one record; a malformed id is a usage error (64), an unknown one is not found (66). */
   get(runId: string): RunRecord {
     const id = parseRunId(runId);
-    const record = this.#read(join(this.dir, `${id}.json`));
+    const name = this.#files().find((f) => f.id === id)?.name;
+    const record = name === undefined ? undefined : this.#read(join(this.dir, name));
     if (!record || record.id !== id) throw new CrabboxError('run_not_found', `run ${id} not found in local history`, { hint: 'run `crabbox history` to see your runs' });
     return record;
   }
 
-  /** Records newest first, filtered. */
+  /** Records newest first, filtered. Reads files only until `limit` records match. */
   list(query: RunQuery = {}): RunRecord[] {
-    const records = this.#all().filter((r) => (!query.leaseId || r.leaseId === query.leaseId) && (!query.slug || r.slug === query.slug) && (!query.state || r.state === query.state));
-    return query.limit === undefined ? records : records.slice(0, query.limit);
+    const records: RunRecord[] = [];
+    for (const file of this.#files().reverse()) {
+      if (query.limit !== undefined && records.length >= query.limit) break;
+      const r = this.#read(join(this.dir, file.name));
+      if (!r || r.id !== file.id) continue;
+      if ((!query.leaseId || r.leaseId === query.leaseId) && (!query.slug || r.slug === query.slug) && (!query.state || r.state === query.state)) records.push(r);
+    }
+    return records;
   }
 
-  /** Removes the oldest records past the history limit (never `keep`) and stale temporary files. */
+  /** Removes the oldest records past the history limit (never `keep`) and stale temporary files; reads no record. */
   prune(keep?: string): void {
     for (const name of this.#names()) {
-      if (name.endsWith('.tmp')) {
-        const path = join(this.dir, name);
-        try {
-          if (this.#clock.now() - statSync(path).mtimeMs > 60 * 60 * 1000) rmSync(path, { force: true });
-        } catch {
-          // Gone already.
-        }
+      if (!name.endsWith('.tmp')) continue;
+      const path = join(this.dir, name);
+      try {
+        if (this.#clock.now() - statSync(path).mtimeMs > 60 * 60 * 1000) rmSync(path, { force: true });
+      } catch {
+        // Gone already.
       }
     }
-    const records = this.#all();
-    const excess = records.length - this.#historyLimit;
+    const files = this.#files();
+    const excess = files.length - this.#historyLimit;
     if (excess <= 0) return;
-    const oldestFirst = records.filter((r) => r.id !== keep).reverse();
-    for (const record of oldestFirst.slice(0, excess)) rmSync(join(this.dir, `${record.id}.json`), { force: true });
+    for (const file of files.filter((f) => f.id !== keep).slice(0, excess)) rmSync(join(this.dir, file.name), { force: true });
   }
 
   #names(): string[] {
@@ -113,14 +127,14 @@ export class LocalRunStore {
     }
   }
 
-  #all(): RunRecord[] {
-    const records: RunRecord[] = [];
+  /** Record files, oldest first (their names start with the start time). */
+  #files(): { name: string; id: string }[] {
+    const files: { name: string; id: string }[] = [];
     for (const name of this.#names()) {
-      if (!name.endsWith('.json') || !RUN_ID_PATTERN.test(name.slice(0, -5))) continue;
-      const record = this.#read(join(this.dir, name));
-      if (record) records.push(record);
+      const m = FILE_NAME.exec(name);
+      if (m) files.push({ name, id: m[1]! });
     }
-    return records.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1));
+    return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Reads a record file; missing, oversized or malformed files read as absent. */
