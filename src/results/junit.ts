@@ -22,6 +22,8 @@ export const JUNIT_LIMITS = {
 export interface JUnitInputFile {
   path: string;
   content: string | Uint8Array;
+  /** The file's size when known without reading it (a report over the caps is then passed with empty content). */
+  size?: number;
 }
 
 export interface JUnitTotals {
@@ -243,7 +245,7 @@ export function summarizeJUnit(files: readonly JUnitInputFile[]): JUnitSummary {
   let totalBytes = 0;
   files.forEach((file, index) => {
     const path = clip(file.path, JUNIT_LIMITS.nameChars) ?? '(unnamed)';
-    const size = typeof file.content === 'string' ? Buffer.byteLength(file.content) : file.content.byteLength;
+    const size = file.size ?? (typeof file.content === 'string' ? Buffer.byteLength(file.content) : file.content.byteLength);
     const result: JUnitFileResult = { path, status: 'ok', ...emptyTotals() };
     if (index >= JUNIT_LIMITS.files) {
       if (index === JUNIT_LIMITS.files) warn(`${files.length - JUNIT_LIMITS.files} JUnit report(s) past the first ${JUNIT_LIMITS.files} were not read`);
