@@ -3,7 +3,8 @@ import type { PhaseTimings, StoredLogTail } from './record.ts';
 
 /**
  * What `crabbox run` calls to keep a record of a run. The local implementation writes to the state directory; the
- * coordinator will provide a remote one with the same two calls.
+ * coordinator will provide a remote one with the same two calls. Either may throw (a full disk, an unreachable
+ * coordinator): the run should report that as a warning and still return the command's exit code.
  */
 export interface RunRecorder {
   /** Records that a run started and returns its id (`run_` + 12 hex). */
