@@ -16,6 +16,16 @@ const SECRET_PAIRS = new Set(['api key', 'access key', 'private key', 'secret ke
 /** Suffixes that make a single run-together word secret (`GITHUBTOKEN`, `npmpassword`). */
 const SECRET_SUFFIXES = ['token', 'secret', 'password', 'passwd', 'apikey', 'privatekey', 'accesskey'];
 
+/**
+ * A last word that makes the name describe a secret rather than hold one: `PASSWORD_MIN_LENGTH`, `tokenKind`,
+ * `GITHUB_TOKEN_FILE`, `token_expires_at`, `SECRET_NAME`.
+ */
+const DESCRIPTIVE_LAST_WORDS = new Set([
+  'kind', 'type', 'length', 'len', 'min', 'max', 'count', 'size', 'limit', 'file', 'path', 'dir', 'name', 'id', 'url', 'uri',
+  'endpoint', 'host', 'port', 'user', 'username', 'expiry', 'expires', 'expiration', 'at', 'ttl', 'timeout', 'enabled',
+  'required', 'policy', 'prompt', 'field', 'format', 'algorithm', 'rotation', 'header', 'hint', 'source', 'env', 'var', 'usage',
+]);
+
 /** Splits `GITHUB_TOKEN`, `x-api-key`, `db.password`, `accessToken` into lower-case words. */
 export function nameWords(name: string): string[] {
   return name
@@ -38,6 +48,7 @@ export function isWeakSecretName(name: string): boolean {
 /** True when the name (an env variable, header, flag, JSON or YAML key) looks like it holds a secret. */
 export function isSecretName(name: string): boolean {
   const words = nameWords(name);
+  if (words.length > 1 && DESCRIPTIVE_LAST_WORDS.has(words.at(-1)!)) return false;
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     if (SECRET_WORDS.has(word)) return true;

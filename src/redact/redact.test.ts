@@ -150,7 +150,7 @@ describe('isSecretName', () => {
     for (const name of ['GITHUB_TOKEN', 'token', 'db.password', 'apiKey', 'X-Api-Key', 'AWS_SECRET_ACCESS_KEY', 'DB_PASS', 'client_secret', 'NPMTOKEN', 'privateKey', 'Authorization', 'HTTP_AUTH', 'Set-Cookie']) {
       assert.ok(isSecretName(name), name);
     }
-    for (const name of ['GIT_AUTHOR_NAME', 'AUTHOR', 'PASSED', 'BYPASS_CACHE', 'TOKENIZER_PATH', 'MAX_TOKENS', 'COMPASS', 'KEYBOARD', 'monkey', 'NODE_OPTIONS', 'CI', 'SESSION_ID']) {
+    for (const name of ['GIT_AUTHOR_NAME', 'AUTHOR', 'PASSED', 'BYPASS_CACHE', 'TOKENIZER_PATH', 'MAX_TOKENS', 'COMPASS', 'KEYBOARD', 'monkey', 'NODE_OPTIONS', 'CI', 'SESSION_ID', 'PASSWORD_MIN_LENGTH', 'tokenKind', 'GITHUB_TOKEN_FILE', 'token_expires_at', 'SECRET_NAME', 'AWS_ACCESS_KEY_ID']) {
       assert.ok(!isSecretName(name), name);
     }
   });

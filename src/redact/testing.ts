@@ -35,6 +35,6 @@ export const INNOCENT = [
   'bearer authentication is used', 'Basic functionality works', 'npm_config_cache=/tmp/npm', 'sk-learn', 'disk-usage',
   'https://example.com/a?page=2&sort=asc#top', 'ssh -p 2222 root@127.0.0.1', 'commit 9fceb02d0ae598e95dc970b74767f19372d61af8',
   'node_modules/.bin/tsc --noEmit', 'auth: ok', 'key_count=3', 'monkey=banana', 'if (a == b) return;', '{"name": "crabbox", "ok": true}',
-  'exit=0 total=1.40s', 'PATH=/usr/local/bin:/usr/bin', 'passing (12ms)', 'AKIA is a prefix', 'keyboard: us',
+  'exit=0 total=1.40s', 'tokenKind: shared', 'PASSWORD_MIN_LENGTH=8', 'GITHUB_TOKEN_FILE=/run/secrets/gh', 'PATH=/usr/local/bin:/usr/bin', 'passing (12ms)', 'AKIA is a prefix', 'keyboard: us',
   '  ✓ adds numbers (3ms)', 'src/Components/Button2/Index/File1234ab', 'dist/assets/index-B2xQ9kLm7pRt4vWz.js', 'Ünïcödé ✓ 漢字', 'time="2026-01-01T00:00:00Z" level=info msg="ready"',
 ] as const;
