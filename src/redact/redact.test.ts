@@ -133,6 +133,34 @@ describe('redact: specific shapes', () => {
   });
 });
 
+describe('redact: realistic output', () => {
+  it('changes only the secrets in a mixed log', () => {
+    const lines = [
+      ['> node --test', null],
+      ['ℹ pass 12', null],
+      ['Author: Jane Doe <jane@example.com>', null],
+      ['> Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789', `> Authorization: ${REDACTED}`],
+      ['< set-cookie: _gh_sess=abc123; path=/; secure', `< set-cookie: ${REDACTED}`],
+      ['< x-ratelimit-remaining: 4999', null],
+      ['{"level":"info","msg":"listening","port":8080,"token_count":3}', null],
+      ['{"level":"error","msg":"auth failed","user":"bob","password":"hunter2"}', `{"level":"error","msg":"auth failed","user":"bob","password":"${REDACTED}"}`],
+      ["KeyError: 'API_KEY'", null],
+      ['    login_test.go:12: expected status 200, got 401', null],
+      ['sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945', null],
+      ['PASSWORD_MIN_LENGTH=8', null],
+      ['session: started', null],
+      ['key: value', null],
+      ['token budget exceeded', null],
+      ['DATABASE_URL=postgres://app:s3cret@db:5432/app', `DATABASE_URL=postgres://${REDACTED}@db:5432/app`],
+      ['export NODE_OPTIONS=--max-old-space-size=4096', null],
+      ['aws_access_key_id = AKIAIOSFODNN7EXAMPLE', `aws_access_key_id = ${REDACTED}`],
+      ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `aws_secret_access_key = ${REDACTED}`],
+      ['coordinator:\n  tokenKind: shared', null],
+    ] as const;
+    for (const [input, expected] of lines) assert.equal(redact(input), expected ?? input);
+  });
+});
+
 describe('redact: cost', () => {
   it('stays linear on pathological input (no regex backtracking blow-up)', () => {
     for (const unit of ['a-', 'a.', 'x=', 'a:', '"a":', 'token=', 'Bearer ', 'http://', '?token', 'A'.repeat(39) + '1 ', '-----BEGIN PRIVATE KEY-----']) {
