@@ -24,6 +24,9 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'heartbeat', group: 'Boxes', summary: 'Touch a lease so it does not go idle', load: () => import('./commands/heartbeat.ts') },
   { name: 'cleanup', group: 'Boxes', summary: 'Delete your expired boxes (--dry-run to preview)', load: () => import('./commands/cleanup.ts') },
   { name: 'doctor', group: 'Setup', summary: 'Check local prerequisites and config file modes', load: () => import('./commands/doctor.ts') },
+  { name: 'history', group: 'Runs', summary: 'List recent runs, newest first', load: () => import('./commands/history.ts') },
+  { name: 'logs', group: 'Runs', summary: 'Print the stored output tail of a run', load: () => import('./commands/logs.ts') },
+  { name: 'results', group: 'Runs', summary: 'Show the JUnit summary and failed cases of a run', load: () => import('./commands/results.ts') },
   { name: 'config', group: 'Setup', summary: 'Show the resolved config (secrets redacted) or its file paths', load: () => import('./commands/config.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];
