@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { stateDir } from '../config/paths.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { registerSecret } from '../redact/redact.ts';
+import { isPostgresUrl, registerPostgresUrl } from '../storage/postgres-url.ts';
 import { coordinatorConfig, coordinatorFileSchema, type CoordinatorConfig, type CoordinatorFileConfig } from './config.ts';
 
 /** Coordinator settings from a YAML file and env vars. Secrets come only from env vars or files, never flags. */
@@ -73,10 +74,12 @@ const list = (value: string | undefined): string[] | undefined => (value === und
 /** The PostgreSQL store settings; a connection string is a secret, so it is refused anywhere but the env or a 0600 file. */
 function postgresSettings(env: NodeJS.ProcessEnv, database: string): { databaseUrl?: string; databaseSchema?: string } {
   if (/^postgres(?:ql)?:/i.test(database)) {
+    registerPostgresUrl(database);
     throw new CrabboxError('invalid_config', 'a PostgreSQL connection string may hold a password: pass it in CRABBOX_DATABASE_URL or CRABBOX_DATABASE_URL_FILE, not --db, CRABBOX_COORDINATOR_DB or the config file');
   }
   const databaseUrl = readSecret(env, 'CRABBOX_DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(?:ql)?:\/\//i.test(databaseUrl)) throw new CrabboxError('invalid_config', 'CRABBOX_DATABASE_URL must be a postgres:// or postgresql:// connection string');
+  if (databaseUrl !== undefined) registerPostgresUrl(databaseUrl);
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) throw new CrabboxError('invalid_config', 'CRABBOX_DATABASE_URL must be a postgres:// or postgresql:// connection string');
   const databaseSchema = env.CRABBOX_DATABASE_SCHEMA || undefined;
   if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) throw new CrabboxError('invalid_config', 'CRABBOX_DATABASE_SCHEMA must be a lower-case identifier (a-z, 0-9, _)');
   return { ...(databaseUrl ? { databaseUrl } : {}), ...(databaseSchema ? { databaseSchema } : {}) };

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ManualClock } from '../domain/clock.ts';
+import type { CrabboxError } from '../domain/errors.ts';
+import { redact } from '../redact/redact.ts';
 import { openPostgresStore } from '../storage/postgres.ts';
 import { BIN } from '../testing/cli.ts';
 import { startPostgres, type TestPostgres } from '../testing/postgres.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { loadServeSettings } from './load-config.ts';
 import { harness, PUBLIC_KEY, SHARED_TOKEN, type Harness } from './testkit.ts';
 
 /** The coordinator over the PostgreSQL store: the API flow, two replicas sharing one database, and `serve` choosing it. */
@@ -132,5 +137,44 @@ describe('coordinator serve with CRABBOX_DATABASE_URL', () => {
     } finally {
       state.remove();
     }
+  });
+});
+
+describe('serve settings for PostgreSQL', () => {
+  const refused = (env: NodeJS.ProcessEnv, flags: { database?: string } = {}, secret?: string) => {
+    assert.throws(() => loadServeSettings({ XDG_STATE_HOME: '/nonexistent', ...env }, flags), (error: CrabboxError) => {
+      assert.equal(error.code, 'invalid_config');
+      if (secret) assert.doesNotMatch(error.message, new RegExp(secret));
+      return true;
+    });
+  };
+
+  it('reads the connection string from a 0600 file and treats it as a secret', () => {
+    const dir = tempDir('crabbox-dburl-');
+    try {
+      const file = join(dir.path, 'db-url');
+      writeFileSync(file, 'postgresql://fleet:file-pass-9876@db.internal:5432/fleet\n', { mode: 0o600 });
+      const settings = loadServeSettings({ XDG_STATE_HOME: dir.path, CRABBOX_DATABASE_URL_FILE: file, CRABBOX_DATABASE_SCHEMA: 'crabbox' });
+      assert.equal(settings.databaseUrl, 'postgresql://fleet:file-pass-9876@db.internal:5432/fleet');
+      assert.equal(settings.databaseSchema, 'crabbox');
+      assert.doesNotMatch(redact(`connecting with file-pass-9876`), /file-pass-9876/);
+      chmodSync(file, 0o644);
+      refused({ CRABBOX_DATABASE_URL_FILE: file }, {}, 'file-pass-9876');
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('without CRABBOX_DATABASE_URL the SQLite file is used', () => {
+    const settings = loadServeSettings({ XDG_STATE_HOME: '/var/empty/state' });
+    assert.equal(settings.databaseUrl, undefined);
+    assert.match(settings.database, /coordinator\.sqlite$/);
+  });
+
+  it('refuses connection strings outside the env, other schemes and hostile schema names', () => {
+    refused({}, { database: 'postgres://u:flag-pass-1234@h/db' }, 'flag-pass-1234');
+    refused({ CRABBOX_COORDINATOR_DB: 'postgresql://u:env-pass-1234@h/db' }, {}, 'env-pass-1234');
+    refused({ CRABBOX_DATABASE_URL: 'mysql://u:other-pass-1234@h/db' }, {}, 'other-pass-1234');
+    refused({ CRABBOX_DATABASE_URL: 'postgres://h/db', CRABBOX_DATABASE_SCHEMA: 'x"; drop' });
   });
 });

@@ -1,5 +1,6 @@
 import { redact } from '../redact/redact.ts';
-import { describePostgresUrl, openPostgresStore } from './postgres.ts';
+import { openPostgresStore } from './postgres.ts';
+import { describePostgresUrl } from './postgres-url.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { FleetStore } from './store.ts';
 

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { CrabboxError } from '../domain/errors.ts';
 import { startPostgres, type TestPostgres } from '../testing/postgres.ts';
 import { newLease, runStoreContract } from './store.contract.ts';
-import { describePostgresUrl, isPostgresUrl, openPostgresStore } from './postgres.ts';
+import { openPostgresStore } from './postgres.ts';
+import { describePostgresUrl, isPostgresUrl } from './postgres-url.ts';
 import { loadMigrations } from './sql/migrations.ts';
 import type { FleetStore } from './store.ts';
 

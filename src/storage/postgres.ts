@@ -1,5 +1,6 @@
 import { CrabboxError } from '../domain/errors.ts';
-import { redact, registerSecret } from '../redact/redact.ts';
+import { redact } from '../redact/redact.ts';
+import { describePostgresUrl, isPostgresUrl, registerPostgresUrl } from './postgres-url.ts';
 import { openPostgresDriver, type PostgresDriverOptions } from './sql/drivers/postgres.ts';
 import { loadMigrations, migrate, type Migration } from './sql/migrations.ts';
 import { SqlFleetStore } from './sql/store.ts';
@@ -10,35 +11,6 @@ export interface PostgresStoreOptions extends Omit<PostgresDriverOptions, 'conne
   url: string;
   now: number;
   migrations?: Migration[] | undefined;
-}
-
-/** True for the connection strings the PostgreSQL store accepts. */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(value);
-}
-
-/** The connection string without credentials or parameters, for logs: `postgres://host:port/db`. */
-export function describePostgresUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = '';
-    parsed.username = '';
-    parsed.search = '';
-    parsed.hash = '';
-    return redact(parsed.toString());
-  } catch {
-    return 'postgres://[unparseable]';
-  }
-}
-
-function registerUrlSecrets(url: string): void {
-  registerSecret(url);
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    registerSecret(password);
-  } catch {
-    // An unparseable URL fails below with a message that does not echo it.
-  }
 }
 
 /** A one-line, secret-free explanation of why the database could not be opened. */
@@ -56,7 +28,7 @@ function openError(url: string, error: unknown): CrabboxError {
  * lock (two replicas starting at once apply each migration exactly once), then the shared SQL store.
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<FleetStore> {
-  registerUrlSecrets(options.url);
+  registerPostgresUrl(options.url);
   if (!isPostgresUrl(options.url)) throw new CrabboxError('invalid_config', 'the database URL must start with postgres:// or postgresql://');
   try {
     new URL(options.url);
