@@ -130,7 +130,7 @@ describe('coordinator serve with CRABBOX_DATABASE_URL', () => {
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-      assert.notEqual(code, 0);
+      assert.equal(code, 78);
       assert.match(stderr, /CRABBOX_DATABASE_URL/);
       assert.equal(stderr.trim().split('\n').length <= 2, true, stderr);
       assert.doesNotMatch(stderr, /pw-in-flag-123/);

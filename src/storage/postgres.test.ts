@@ -112,6 +112,20 @@ describe('PostgreSQL store across replicas', () => {
     }
   });
 
+  it('a failing migration leaves no partial schema and releases the migration lock', async () => {
+    const schema = freshSchema();
+    const broken = [{ version: 1, name: 'broken', sql: 'CREATE TABLE a (x INTEGER); CREATE TABLE nonsense (' }];
+    await assert.rejects(openPostgresStore({ url: (await cluster()).url, schema, now: NOW, migrations: broken }), { code: 'unavailable' });
+    assert.equal((await adminQuery('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, 'a'])).length, 0);
+    const store = await open(schema);
+    try {
+      await store.ping();
+      assert.equal((await adminQuery(`SELECT version FROM ${schema}.schema_migrations`)).length, loadMigrations().length);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps each installation in its own schema', async () => {
     const [one, two] = [freshSchema(), freshSchema()];
     const [a, b] = [await open(one), await open(two)];
