@@ -126,6 +126,8 @@ export function openPostgresDriver(options: PostgresDriverOptions): PostgresDriv
 
   const withMigrationLock: PostgresDriver['withMigrationLock'] = (fn) =>
     withClient(pool, async (client) => {
+      // Migrations (and waiting for another replica's) may outlast the statement timeout; RESET restores the pool default.
+      await client.query('SET statement_timeout = 0');
       await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK}, ${lockKey})`);
       try {
         if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -139,7 +141,8 @@ export function openPostgresDriver(options: PostgresDriverOptions): PostgresDriv
         };
         return await fn(driver);
       } finally {
-        await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK}, ${lockKey})`).catch(() => {});
+        await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK}, ${lockKey})`).catch(() => BROKEN.add(client));
+        await client.query('RESET statement_timeout').catch(() => BROKEN.add(client));
       }
     });
 
