@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { stateDir } from '../config/paths.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { registerSecret } from '../redact/redact.ts';
+import { isPostgresUrl, registerPostgresUrl } from '../storage/postgres-url.ts';
 import { coordinatorConfig, coordinatorFileSchema, type CoordinatorConfig, type CoordinatorFileConfig } from './config.ts';
 
 /** Coordinator settings from a YAML file and env vars. Secrets come only from env vars or files, never flags. */
@@ -19,6 +20,9 @@ export interface ServeSettings {
   host: string;
   port: number;
   database: string;
+  /** PostgreSQL connection string (a secret) from CRABBOX_DATABASE_URL(_FILE); when set it replaces `database`. */
+  databaseUrl?: string | undefined;
+  databaseSchema?: string | undefined;
   /** Set when the file or env names one; otherwise the store's remembered installation id is used. */
   installation?: string | undefined;
   config: Omit<CoordinatorConfig, 'installation'>;
@@ -67,6 +71,20 @@ export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undef
 
 const list = (value: string | undefined): string[] | undefined => (value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean));
 
+/** The PostgreSQL store settings; a connection string is a secret, so it is refused anywhere but the env or a 0600 file. */
+function postgresSettings(env: NodeJS.ProcessEnv, database: string): { databaseUrl?: string; databaseSchema?: string } {
+  if (/^postgres(?:ql)?:/i.test(database)) {
+    registerPostgresUrl(database);
+    throw new CrabboxError('invalid_config', 'a PostgreSQL connection string may hold a password: pass it in CRABBOX_DATABASE_URL or CRABBOX_DATABASE_URL_FILE, not --db, CRABBOX_COORDINATOR_DB or the config file');
+  }
+  const databaseUrl = readSecret(env, 'CRABBOX_DATABASE_URL');
+  if (databaseUrl !== undefined) registerPostgresUrl(databaseUrl);
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) throw new CrabboxError('invalid_config', 'CRABBOX_DATABASE_URL must be a postgres:// or postgresql:// connection string');
+  const databaseSchema = env.CRABBOX_DATABASE_SCHEMA || undefined;
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) throw new CrabboxError('invalid_config', 'CRABBOX_DATABASE_SCHEMA must be a lower-case identifier (a-z, 0-9, _)');
+  return { ...(databaseUrl ? { databaseUrl } : {}), ...(databaseSchema ? { databaseSchema } : {}) };
+}
+
 /** Resolves serve settings: flags > env > config file > defaults. */
 export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): ServeSettings {
   const path = flags.config ?? env.CRABBOX_COORDINATOR_CONFIG;
@@ -96,10 +114,14 @@ export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
   const portText = env.CRABBOX_COORDINATOR_PORT;
   const envPort = portText !== undefined && /^\d{1,5}$/.test(portText) ? Number(portText) : undefined;
   if (portText !== undefined && (envPort === undefined || envPort > 65535)) throw new CrabboxError('invalid_config', `CRABBOX_COORDINATOR_PORT must be a port number, got ${JSON.stringify(portText.slice(0, 20))}`);
+  const database = flags.database ?? env.CRABBOX_COORDINATOR_DB ?? file.database ?? join(stateDir(env), 'coordinator.sqlite');
+  const { databaseUrl, databaseSchema } = postgresSettings(env, database);
   return {
     host: flags.host ?? env.CRABBOX_COORDINATOR_HOST ?? file.host ?? '127.0.0.1',
     port: flags.port ?? envPort ?? file.port ?? 8787,
-    database: flags.database ?? env.CRABBOX_COORDINATOR_DB ?? file.database ?? join(stateDir(env), 'coordinator.sqlite'),
+    database,
+    databaseUrl,
+    databaseSchema,
     installation: env.CRABBOX_INSTALLATION ?? file.installation,
     config,
   };
