@@ -81,10 +81,11 @@ lease="$root/$id"
 found=0
 if [ -d "$lease" ]; then
   found=1
+  real=$(cd "$lease" && pwd -P) || real=$lease
   pids=''
   for p in /proc/[0-9]*; do
     cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-    case $cwd in "$lease"|"$lease"/*) pids="$pids \${p#/proc/}" ;; esac
+    case $cwd in "$real"|"$real"/*|"$lease"|"$lease"/*) pids="$pids \${p#/proc/}" ;; esac
   done
   if [ -n "$pids" ]; then
     kill -TERM $pids 2>/dev/null || true

@@ -12,6 +12,10 @@ import { userConfigSchema } from '../../config/schema.ts';
 import { tempDir } from '../../testing/tmp.ts';
 import { startStaticHost, FOREIGN_KEY_LINE, type StaticHostFixture } from '../../testing/static-host.ts';
 import { listProcesses } from '../local/procs.ts';
+import { freePort } from '../local/sshd.ts';
+import { cleanupExpired } from '../../leases/cleanup.ts';
+import { systemClock } from '../../domain/clock.ts';
+import { LABEL } from '../../domain/labels.ts';
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, sshCapture, writeKnownHosts } from '../../ssh/index.ts';
 
 async function specFor(stateDir: string, leaseId: string) {
@@ -106,6 +110,45 @@ describe('ssh provider on a real static host', () => {
     assert.equal(userPids(host.home).filter((p) => p.pid && readlinkSync(`/proc/${p.pid}/cwd`) === host.home).length, 1, 'a process elsewhere was left alone');
     assert.equal(await provider.delete(leaseId), 'already-gone');
     assert.deepEqual(await provider.list({}), []);
+  });
+
+  it('skips an unreachable host when claiming, and names it when no host is free', async () => {
+    const dead = await freePort(); // nothing listens here
+    const provider = createStaticProvider({ stateDir: state.path, hosts: [host.entry(dead), host.entry(host.ports[0]!)], connectTimeoutSeconds: 3 });
+    const first = await provider.create(await specFor(state.path, newLeaseId()));
+    assert.equal(first.ports[0], host.ports[0]);
+    await assert.rejects(provider.create(await specFor(state.path, newLeaseId())), (e: unknown) => {
+      assert.ok(hasCode('no_free_host')(e), String(e));
+      assert.match((e as Error).message, new RegExp(`1 of 2 claimed by other leases, unreachable: 127\\.0\\.0\\.1:${dead}`));
+      return true;
+    });
+    assert.equal(await provider.delete(first.providerId), 'deleted');
+  });
+
+  it('release cleans up after a crash that left a key line and lease dir but no claim', async () => {
+    const before = readFileSync(host.authorizedKeys);
+    const provider = pool();
+    const leaseId = newLeaseId();
+    await provider.create(await specFor(state.path, leaseId));
+    execFileSync('rm', [join(host.home, 'crabbox-work', '.crabbox-claim')]);
+    assert.equal(await provider.get(leaseId), undefined, 'without the claim the lease is not listed');
+    assert.equal(await provider.delete(leaseId), 'deleted');
+    assert.ok(readFileSync(host.authorizedKeys).equals(before));
+    assert.ok(!existsSync(join(host.home, 'crabbox-work', leaseId)));
+  });
+
+  it('the expiry sweep finds an expired lease by its labels on the host and releases it', async () => {
+    const before = readFileSync(host.authorizedKeys);
+    const provider = pool();
+    const leaseId = newLeaseId();
+    const spec = await specFor(state.path, leaseId);
+    const past = Math.floor(Date.now() / 1000) - 60;
+    spec.labels = { ...spec.labels, [LABEL.created]: String(past - 600), [LABEL.touched]: String(past - 600), [LABEL.expires]: String(past) };
+    await provider.create(spec);
+    const report = await cleanupExpired({ provider, clock: systemClock, stateDir: state.path, owner: 'contract' });
+    assert.deepEqual(report.deleted.map((d) => d.id), [leaseId]);
+    assert.ok(readFileSync(host.authorizedKeys).equals(before));
+    assert.ok(!existsSync(join(host.home, 'crabbox-work', '.crabbox-claim')));
   });
 
   it('fails fast with host_key_mismatch when the configured host key is wrong', async () => {
