@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findSshd, freePort, ensurePrivsepDir, renderSshdConfig, startSshd, stopSshd, templatePath, killAll } from '../providers/local/sshd.ts';
 import { listProcesses } from '../providers/local/procs.ts';
 import { lookupUser } from '../providers/local/users.ts';
@@ -24,6 +25,20 @@ export interface StaticHostFixture {
 /** The line every fixture's authorized_keys starts with, besides the admin key: release must never touch it. */
 export const FOREIGN_KEY_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb3gYv6ZQ3uYy6cQ0i7lq5m0r4s4x9yWZr8a1bC2d3E someone-else@laptop';
 
+/** Runs useradd/userdel, retrying while another test holds the /etc/passwd lock (exit 10 / "cannot lock"). */
+async function accountTool(argv: string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      return;
+    } catch (error) {
+      const stderr = String((error as { stderr?: Buffer }).stderr ?? '');
+      if (attempt >= 50 || !/lock/i.test(stderr)) throw error;
+      await sleep(100);
+    }
+  }
+}
+
 const keygen = (file: string, comment: string): string => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
   return readFileSync(`${file}.pub`, 'utf8').trim();
@@ -39,7 +54,7 @@ export async function startStaticHost(options: { portCount?: number } = {}): Pro
   const user = `cbxst${randomBytes(4).toString('hex')}`;
   const home = join(dir, 'home');
   mkdirSync(home, { mode: 0o755 });
-  execFileSync('useradd', ['--no-create-home', '--home-dir', home, '--shell', '/bin/sh', '--user-group', '--password', '*', user]);
+  await accountTool(['useradd', '--no-create-home', '--home-dir', home, '--shell', '/bin/sh', '--user-group', '--password', '*', user]);
   const ids = lookupUser(user)!;
   const admin = join(dir, 'admin_ed25519');
   const adminKey = keygen(admin, 'crabbox-test-admin');
@@ -74,11 +89,7 @@ export async function startStaticHost(options: { portCount?: number } = {}): Pro
         if (pids.length === 0) break;
         await killAll(pids);
       }
-      try {
-        execFileSync('userdel', [user], { stdio: 'ignore' });
-      } catch {
-        // already gone
-      }
+      if (lookupUser(user)) await accountTool(['userdel', user]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
