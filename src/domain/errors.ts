@@ -24,6 +24,8 @@ export const ErrorCatalog = {
   timeout: { status: 504, exit: ExitCode.tempFail },
   provider_error: { status: 502, exit: ExitCode.unavailable },
   provider_capacity: { status: 503, exit: ExitCode.unavailable },
+  /** Every host of a static (ssh) pool is claimed by another lease: try again later. */
+  no_free_host: { status: 503, exit: ExitCode.tempFail },
   unavailable: { status: 503, exit: ExitCode.unavailable },
   ssh_failed: { status: 502, exit: ExitCode.sshFailed },
   host_key_mismatch: { status: 502, exit: ExitCode.sshFailed },
