@@ -75,7 +75,7 @@ const list = (value: string | undefined): string[] | undefined => (value === und
 function postgresSettings(env: NodeJS.ProcessEnv, database: string): { databaseUrl?: string; databaseSchema?: string } {
   if (/^postgres(?:ql)?:/i.test(database)) {
     registerPostgresUrl(database);
-    throw new CrabboxError('invalid_config', 'a PostgreSQL connection string may hold a password: pass it in CRABBOX_DATABASE_URL or CRABBOX_DATABASE_URL_FILE, not --db, CRABBOX_COORDINATOR_DB or the config file');
+    throw new CrabboxError('invalid_config', 'a PostgreSQL connection string may hold a password, so pass it in CRABBOX_DATABASE_URL or CRABBOX_DATABASE_URL_FILE, not --db, CRABBOX_COORDINATOR_DB or the config file');
   }
   const databaseUrl = readSecret(env, 'CRABBOX_DATABASE_URL');
   if (databaseUrl !== undefined) registerPostgresUrl(databaseUrl);
