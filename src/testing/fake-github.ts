@@ -28,6 +28,8 @@ export interface FakeGitHub {
   signInAs(login: string): void;
   /** Makes every request whose path starts with `prefix` answer `status` with GitHub's error body. */
   fail(prefix: string, status: number): void;
+  /** Forgets injected failures. */
+  clearFailures(): void;
   /** Paths requested, in order (no tokens). */
   requests: string[];
   /** Access tokens handed out and still valid. */
@@ -135,6 +137,7 @@ export async function startFakeGitHub(options: { callbackUrl?: string } = {}): P
     users,
     signInAs: (login) => void (signedIn = login),
     fail: (prefix, status) => void failures.push({ prefix, status }),
+    clearFailures: () => void failures.splice(0),
     requests,
     issuedTokens: () => tokens.size,
     close: () => new Promise<void>((resolve) => {
