@@ -17,6 +17,9 @@ export interface CommandEntry {
 /** Every command, in help order. Loading is lazy so start-up only reads the command being run. */
 export const COMMANDS: CommandEntry[] = [
   { name: 'config', group: 'Setup', summary: 'Show the resolved config (secrets redacted) or its file paths', load: () => import('./commands/config.ts') },
+  { name: 'login', group: 'Team', summary: 'Sign in to a coordinator with GitHub (or store the shared token from stdin)', load: () => import('./commands/login.ts') },
+  { name: 'logout', group: 'Team', summary: 'Remove the stored coordinator token', load: () => import('./commands/logout.ts') },
+  { name: 'whoami', group: 'Team', summary: 'Show who the coordinator thinks you are', load: () => import('./commands/whoami.ts') },
   { name: 'coordinator', group: 'Team', summary: 'Run the shared coordinator (serve)', load: () => import('./commands/coordinator.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { getRequestListener } from '@hono/node-server';
+import { chromium } from 'playwright-core';
+import { parse } from 'yaml';
+import { ManualClock } from '../../domain/clock.ts';
+import { ExitCode } from '../../domain/exit-codes.ts';
+import { harness, SHARED_TOKEN, type Harness } from '../../coordinator/testkit.ts';
+import { addUser, startFakeGitHub, type FakeGitHub } from '../../testing/fake-github.ts';
+import { startCliProcess } from '../../testing/cli-process.ts';
+import { runCli } from '../../testing/cli.ts';
+import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const AUTHORIZE = /(http:\/\/127\.0\.0\.1:\d+\/v1\/login\/authorize\?state=[0-9a-f]+)/;
+
+describe('crabbox login / whoami / logout against a real coordinator and a fake GitHub', () => {
+  let github: FakeGitHub;
+  let server: Server;
+  let h: Harness;
+  let url: string;
+  const dir = tempDir('crabbox-login-');
+  let n = 0;
+  /** A fresh home per test; PATH holds no xdg-open/open, so the CLI prints the URL instead of opening a browser. */
+  const freshEnv = () => {
+    const root = join(dir.path, `home-${++n}`);
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    return isolatedEnv(root, { PATH: join(root, 'bin'), CRABBOX_OWNER: 'ci-bot' });
+  };
+  const configPath = (env: NodeJS.ProcessEnv) => join(env.XDG_CONFIG_HOME!, 'crabbox', 'config.yaml');
+
+  before(async () => {
+    github = await startFakeGitHub();
+    addUser(github, { id: 1001, login: 'alice', orgs: { acme: 'active' } });
+    addUser(github, { id: 1003, login: 'mallory', orgs: { evil: 'active' } });
+    let listener: ReturnType<typeof getRequestListener> | undefined;
+    server = createServer((req, res) => void listener!(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The coordinator's clock starts at real time so the CLI's countdown and the login expiry agree.
+    h = await harness({
+      clock: new ManualClock(Date.now()),
+      config: { login: { publicUrl: url, github: { clientId: github.clientId, clientSecret: github.clientSecret, webUrl: github.url, apiUrl: `${github.url}/api`, orgs: ['acme'], teams: [] } } },
+    });
+    listener = getRequestListener(h.app.fetch);
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await h.close();
+    await github.close();
+    dir.remove();
+  });
+
+  it('headless Chromium follows the real redirects to the CLI loopback and the real CLI ends up logged in', async () => {
+    const env = freshEnv();
+    // A key the login must keep.
+    mkdirSync(join(env.XDG_CONFIG_HOME!, 'crabbox'), { recursive: true });
+    writeFileSync(configPath(env), '# my settings\nprovider: local\nlease:\n  ttl: 2h\n');
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 90_000 });
+    const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    github.signInAs('alice');
+    const profile = join(dir.path, `chromium-${n}`);
+    const browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(authorizeUrl);
+      assert.match(page.url(), new RegExp(`^${github.url}/login/oauth/authorize\\?`));
+      await page.click('#authorize');
+      await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?login=login_[0-9a-f]{24}$/);
+      assert.equal(await page.textContent('h1'), 'crabbox login finished');
+    } finally {
+      await browser.close();
+    }
+    const result = await cli.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Logged in as alice \(acme\)/);
+    assert.match(result.stdout, /owner\s+github-1001\n/);
+    assert.match(result.stdout, /login\s+alice\n/);
+    assert.match(result.stdout, /auth\s+user token \(GitHub login\)/);
+    assert.doesNotMatch(result.stdout + result.stderr, /cbxu_/);
+
+    const stored = parse(readFileSync(configPath(env), 'utf8'));
+    assert.equal(stored.coordinator.url, url);
+    assert.equal(stored.coordinator.tokenKind, 'user');
+    assert.match(stored.coordinator.token, /^cbxu_/);
+    assert.equal(stored.provider, 'local');
+    assert.equal(stored.lease.ttl, '2h');
+    assert.match(readFileSync(configPath(env), 'utf8'), /# my settings/);
+    assert.equal(statSync(configPath(env)).mode & 0o777, 0o600);
+
+    const who = await runCli(['whoami', '--json'], { env });
+    assert.equal(who.code, 0, who.stderr);
+    const json = JSON.parse(who.stdout);
+    assert.deepEqual([json.owner, json.org, json.login, json.role, json.via, json.coordinator], ['github-1001', 'acme', 'alice', 'user', 'user-token', url]);
+    assert.ok(json.expiresAt > Date.now() + 29 * 86_400_000);
+
+    const out = await runCli(['logout'], { env });
+    assert.equal(out.code, 0);
+    assert.match(out.stderr, /Logged out/);
+    const after = parse(readFileSync(configPath(env), 'utf8'));
+    assert.equal(after.coordinator.token, undefined);
+    assert.equal(after.coordinator.url, url);
+    const gone = await runCli(['whoami'], { env });
+    assert.equal(gone.code, ExitCode.noPermission);
+    assert.match(gone.stderr, /not logged in.*crabbox login/);
+    assert.match((await runCli(['logout'], { env })).stderr, /Not logged in/);
+  });
+
+  /** A scripted browser on "another machine": follows the redirects with fetch, never reaching the CLI loopback. */
+  async function remoteBrowser(authorizeUrl: string, login: string): Promise<{ status: number; text: string }> {
+    const toGitHub = await fetch(authorizeUrl, { redirect: 'manual' });
+    const gh = new URL(toGitHub.headers.get('location')!);
+    github.signInAs(login);
+    const back = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: new URLSearchParams({ redirect_uri: gh.searchParams.get('redirect_uri')!, state: gh.searchParams.get('state')! }), redirect: 'manual' });
+    const callback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
+    return { status: callback.status, text: await callback.text() };
+  }
+
+  it('--no-browser: no loopback, the coordinator shows a page and polling delivers the token', async () => {
+    const env = freshEnv();
+    const cli = startCliProcess(['login', '--url', url, '--no-browser'], { env, timeoutMs: 60_000 });
+    const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    const page = await remoteBrowser(authorizeUrl, 'alice');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Return to your terminal/);
+    const result = await cli.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /login\s+alice/);
+  });
+
+  it('a denied login ends with a clear CLI message and stores nothing', async () => {
+    const env = freshEnv();
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+    const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    const page = await remoteBrowser(authorizeUrl, 'mallory');
+    assert.equal(page.status, 403);
+    const result = await cli.done;
+    assert.equal(result.code, ExitCode.noPermission);
+    assert.match(result.stderr, /crabbox: login denied: mallory is not an active member of an allowed organization \(acme\)/);
+    assert.equal(existsSync(configPath(env)), false);
+  });
+
+  it('--token-stdin checks the shared token with whoami and stores it 0600; a wrong one is refused and nothing is stored', async () => {
+    const env = freshEnv();
+    const bad = await runCli(['login', '--url', url, '--token-stdin'], { env, stdin: 'wrong-token-0123456789\n' });
+    assert.equal(bad.code, ExitCode.noPermission);
+    assert.match(bad.stderr, /not valid for this coordinator/);
+    assert.equal(existsSync(configPath(env)), false);
+    const ok = await runCli(['login', '--url', url, '--token-stdin'], { env, stdin: `${SHARED_TOKEN}\n` });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /owner\s+ci-bot/);
+    assert.match(ok.stdout, /auth\s+shared operator token/);
+    assert.doesNotMatch(ok.stdout + ok.stderr, new RegExp(SHARED_TOKEN));
+    const stored = parse(readFileSync(configPath(env), 'utf8'));
+    assert.deepEqual(stored.coordinator, { url, token: SHARED_TOKEN, tokenKind: 'shared' });
+    assert.equal(statSync(configPath(env)).mode & 0o777, 0o600);
+    assert.equal(statSync(join(env.XDG_CONFIG_HOME!, 'crabbox')).mode & 0o777, 0o700);
+    const who = await runCli(['whoami'], { env });
+    assert.match(who.stdout, /owner\s+ci-bot/);
+  });
+
+  it('there is no --token flag, empty stdin is refused, and a coordinator URL is required', async () => {
+    const env = freshEnv();
+    const flag = await runCli(['login', '--url', url, '--token', SHARED_TOKEN], { env });
+    assert.equal(flag.code, ExitCode.usage);
+    assert.match(flag.stderr, /unknown option '--token'/);
+    const empty = await runCli(['login', '--url', url, '--token-stdin'], { env, stdin: '' });
+    assert.equal(empty.code, ExitCode.usage);
+    assert.match(empty.stderr, /no token on stdin/);
+    const none = await runCli(['login', '--token-stdin'], { env, stdin: SHARED_TOKEN });
+    assert.equal(none.code, ExitCode.usage);
+    assert.match(none.stderr, /no coordinator configured/);
+    const http = await runCli(['login', '--url', 'http://crabbox.example.com', '--token-stdin'], { env, stdin: SHARED_TOKEN });
+    assert.match(http.stderr, /must use https/);
+  });
+});
