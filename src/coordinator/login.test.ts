@@ -252,6 +252,15 @@ describe('user tokens from a login', () => {
     assert.equal((await h.request('GET', '/v1/admin/leases', { token })).status, 403);
   });
 
+  it('admin comes only from the allowlist, by login or by github-<id> owner', async () => {
+    h = await loginHarness({ admins: ['ALICE', 'github-1002'] });
+    const alice = await tokenFor('alice');
+    const bob = await tokenFor('bob');
+    assert.equal((await h.request('GET', '/v1/whoami', { token: alice })).json.role, 'admin');
+    assert.equal((await h.request('GET', '/v1/whoami', { token: bob })).json.role, 'admin');
+    assert.equal((await h.request('GET', '/v1/admin/leases', { token: bob })).status, 200);
+  });
+
   it('a user token sees and touches only its owner\'s leases and runs', async () => {
     h = await loginHarness();
     const alice = await tokenFor('alice');

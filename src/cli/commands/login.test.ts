@@ -3,10 +3,12 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { getRequestListener } from '@hono/node-server';
 import { chromium } from 'playwright-core';
 import { parse } from 'yaml';
+import { main } from '../main.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
 import { harness, SHARED_TOKEN, type Harness } from '../../coordinator/testkit.ts';
@@ -131,6 +133,26 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     const result = await cli.done;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /login\s+alice/);
+  });
+
+  it('on a terminal the wait shows a countdown on stderr', async () => {
+    const env = freshEnv();
+    const stdout = new PassThrough();
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    let seen = '';
+    const ticked = new Promise<void>((resolve) => stderr.on('data', (b: Buffer) => {
+      seen += b.toString();
+      if (/\rWaiting for the browser login\.\.\. (10:00|9:[0-5]\d) left/.test(seen)) resolve();
+    }));
+    stdout.resume();
+    const stdin = new PassThrough();
+    stdin.end();
+    const running = main({ argv: ['login', '--url', url, '--no-browser'], env, cwd: dir.path, stdin, stdout, stderr });
+    await ticked;
+    const authorizeUrl = AUTHORIZE.exec(seen)![1]!;
+    assert.equal((await remoteBrowser(authorizeUrl, 'alice')).status, 200);
+    assert.equal(await running, 0);
+    assert.match(seen, /\r\x1b\[K/);
   });
 
   it('a denied login ends with a clear CLI message and stores nothing', async () => {

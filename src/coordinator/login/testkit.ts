@@ -16,7 +16,7 @@ export interface LoginHarness extends Harness {
   deniedReasons(): Promise<string[]>;
 }
 
-export async function loginHarness(options: { teams?: string[]; orgs?: string[]; ttlSeconds?: number; maxPendingPerSource?: number; maxPending?: number } = {}): Promise<LoginHarness> {
+export async function loginHarness(options: { admins?: string[]; teams?: string[]; orgs?: string[]; ttlSeconds?: number; maxPendingPerSource?: number; maxPending?: number } = {}): Promise<LoginHarness> {
   const github = await startFakeGitHub({ callbackUrl: `${PUBLIC_URL}/v1/login/callback` });
   addUser(github, { id: 1001, login: 'alice', orgs: { acme: 'active' }, teams: { 'acme/platform': 'active' } });
   addUser(github, { id: 1002, login: 'bob', orgs: { acme: 'active' }, teams: { 'acme/docs': 'active' } });
@@ -25,6 +25,7 @@ export async function loginHarness(options: { teams?: string[]; orgs?: string[];
   addUser(github, { id: 1005, login: 'noemail', orgs: { acme: 'active' }, emails: [{ email: 'x@example.com', primary: true, verified: false, visibility: null }] });
   const h = await harness({
     config: {
+      ...(options.admins ? { auth: { admins: options.admins } } : {}),
       login: {
         publicUrl: PUBLIC_URL,
         github: { clientId: github.clientId, clientSecret: github.clientSecret, webUrl: github.url, apiUrl: `${github.url}/api`, orgs: options.orgs ?? ['acme'], teams: options.teams ?? [] },
