@@ -304,6 +304,9 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.createLogin(login('l1', 'a'), limits), 'created');
       assert.equal(await store.createLogin(login('l2', 'a'), limits), 'created');
       assert.equal(await store.createLogin(login('l3', 'a'), limits), 'too-many-from-source');
+      // Finishing a login (even as denied) does not free its slot before it expires.
+      await store.updateLogin('l2', ['pending'], { status: 'denied', message: 'no' });
+      assert.equal(await store.createLogin(login('l3', 'a'), limits), 'too-many-from-source');
       assert.equal(await store.createLogin(login('l4', 'b'), limits), 'created');
       assert.equal(await store.createLogin(login('l5', 'c'), limits), 'too-many');
       const got = await store.getLogin('l1');

@@ -247,7 +247,7 @@ export interface FleetStore {
   /** Deletes runs and events older than `olderThan`, and ended leases whose machine is gone. */
   prune(olderThan: number): Promise<PruneResult>;
 
-  /** Stores a pending login unless the pending bounds (total, per source) are reached; prunes long-expired rows. */
+  /** Stores a pending login unless the bounds on unexpired logins (total, per source) are reached; prunes long-expired rows. */
   createLogin(login: NewLogin, limits: LoginLimits): Promise<'created' | 'too-many' | 'too-many-from-source'>;
   getLogin(id: string): Promise<LoginRecord | undefined>;
   getLoginByState(stateHash: string): Promise<LoginRecord | undefined>;

@@ -323,7 +323,8 @@ export class SqlFleetStore implements FleetStore {
     return this.#db.transaction(async (db) => {
       await db.exec('DELETE FROM logins WHERE expires_at < ?', [limits.now - LOGIN_GRACE_MS]);
       const count = async (sql: string, params: SqlValue[]) => Number((await db.query(sql, params))[0]?.n ?? 0);
-      const live = "status IN ('pending', 'checking') AND expires_at > ?";
+      // Every unexpired login counts, finished or not: finishing one (even as denied) must not free a slot early.
+      const live = 'expires_at > ?';
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE ${live}`, [limits.now])) >= limits.maxPending) return 'too-many';
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE source = ? AND ${live}`, [login.source, limits.now])) >= limits.maxPendingPerSource) return 'too-many-from-source';
       await db.exec(
