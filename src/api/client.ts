@@ -32,6 +32,7 @@ export type Whoami = z.infer<typeof whoamiAnswer>;
 export const loginStartAnswer = z.object({ loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive() });
 export const loginPollAnswer = z.union([
   z.object({ status: z.literal('pending') }),
+  z.object({ status: z.literal('code-required') }),
   z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: z.number() }),
 ]);
 

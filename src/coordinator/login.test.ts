@@ -16,7 +16,8 @@ describe('GitHub browser login', () => {
     const started = await t.start(options);
     assert.equal(started.status, 201);
     const callback = await t.request('GET', await t.approveAtGitHub(started.authorizeUrl, login));
-    return { started, callback, poll: await t.poll(started.loginId, started.secret) };
+    const code = callback.status === 200 || callback.status === 302 ? t.codeOf(callback) : undefined;
+    return { started, callback, code, poll: await t.poll(started.loginId, started.secret, code) };
   }
 
   it('start returns a login id and an authorize URL that redirects to GitHub with state and our callback', async () => {
@@ -40,9 +41,15 @@ describe('GitHub browser login', () => {
 
   it('an active org member is redirected to the CLI loopback and the token is delivered exactly once', async () => {
     h = await loginHarness();
-    const { started, callback, poll } = await loginAs(h, 'alice', { port: 45678 });
+    const started = await h.start({ port: 45678 });
+    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
     assert.equal(callback.status, 302);
-    assert.equal(callback.headers.get('location'), `http://127.0.0.1:45678/callback?login=${started.loginId}`);
+    const code = h.codeOf(callback);
+    assert.match(code, /^[B-Z]{4}-[B-Z]{4}$/);
+    assert.equal(callback.headers.get('location'), `http://127.0.0.1:45678/callback?login=${started.loginId}&code=${code}`);
+    // Without the code the browser handed over, the secret alone gets nothing.
+    assert.deepEqual((await h.poll(started.loginId, started.secret)).json, { status: 'code-required' });
+    const poll = await h.poll(started.loginId, started.secret, code.toLowerCase().replace('-', ' '));
     assert.equal(poll.status, 200);
     assert.equal(poll.json.status, 'approved');
     assert.match(poll.json.token, /^cbxu_/);
@@ -67,9 +74,10 @@ describe('GitHub browser login', () => {
     assert.deepEqual([pending.status, pending.json], [200, { status: 'pending' }]);
     const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
     assert.equal(callback.status, 200);
-    assert.match(callback.json.raw, /Signed in as alice/);
+    assert.match(callback.json.raw, /Signed in to GitHub as alice\. Type this code into the terminal/);
     assert.equal(callback.headers.get('referrer-policy'), 'no-referrer');
-    assert.equal((await h.poll(started.loginId, started.secret)).json.login, 'alice');
+    assert.deepEqual((await h.poll(started.loginId, started.secret)).json, { status: 'code-required' });
+    assert.equal((await h.poll(started.loginId, started.secret, h.codeOf(callback))).json.login, 'alice');
   });
 
   const denials: [string, string, number, RegExp, string, string[]?][] = [
@@ -98,6 +106,28 @@ describe('GitHub browser login', () => {
     const { poll } = await loginAs(h, 'alice');
     assert.equal(poll.json.login, 'alice');
     assert.ok(h.github.requests.includes('GET /api/orgs/acme/teams/platform/memberships/alice'));
+  });
+
+  it('a wrong code ends the login: one attempt, 403, auth.denied, and the right code no longer works', async () => {
+    h = await loginHarness();
+    const started = await h.start();
+    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
+    const wrong = await h.poll(started.loginId, started.secret, 'BBBB-BBBB');
+    assert.equal(wrong.status, 403);
+    assert.match(wrong.json.message, /code did not match/);
+    assert.ok((await h.deniedReasons()).includes('wrong-login-code'));
+    const right = await h.poll(started.loginId, started.secret, h.codeOf(callback));
+    assert.equal(right.status, 403);
+  });
+
+  it('someone who starts a login and sends its URL to a victim never gets the victim\'s token', async () => {
+    h = await loginHarness();
+    // The attacker's CLI starts with a port on the attacker's machine; the victim's browser follows the URL.
+    const attacker = await h.start({ port: 45678 });
+    const victimBrowser = await h.request('GET', await h.approveAtGitHub(attacker.authorizeUrl, 'alice'));
+    // The redirect goes to 127.0.0.1 on the victim's machine, where nothing of the attacker listens.
+    assert.match(victimBrowser.headers.get('location')!, /^http:\/\/127\.0\.0\.1:45678\//);
+    for (let i = 0; i < 3; i++) assert.deepEqual((await h.poll(attacker.loginId, attacker.secret)).json, { status: 'code-required' });
   });
 
   it('denies on a GitHub error with 502 and says so', async () => {
@@ -141,7 +171,8 @@ describe('GitHub browser login', () => {
     h = await loginHarness();
     const started = await h.start();
     const callbackPath = await h.approveAtGitHub(started.authorizeUrl, 'alice');
-    assert.equal((await h.request('GET', callbackPath)).status, 200);
+    const first = await h.request('GET', callbackPath);
+    assert.equal(first.status, 200);
     // A second callback for the same login (same state), even with a fresh code for another user.
     const replay = await h.request('GET', callbackPath);
     assert.equal(replay.status, 409);
@@ -153,22 +184,19 @@ describe('GitHub browser login', () => {
     assert.notEqual(other.searchParams.get('code'), new URL(callbackPath, 'http://x').searchParams.get('code'));
     assert.equal((await h.request('GET', `${other.pathname}${other.search}`)).status, 409);
     assert.ok((await h.deniedReasons()).includes('replayed-callback'));
-    const poll = await h.poll(started.loginId, started.secret);
+    const poll = await h.poll(started.loginId, started.secret, h.codeOf(first));
     assert.equal(poll.json.login, 'alice');
   });
 
   it('a wrong poll secret is refused and does not consume the token', async () => {
     h = await loginHarness();
-    const { started } = await (async () => {
-      const s = await h!.start();
-      await h!.request('GET', await h!.approveAtGitHub(s.authorizeUrl, 'alice'));
-      return { started: s };
-    })();
+    const started = await h.start();
+    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
     const wrong = await h.poll(started.loginId, 'x'.repeat(43));
     assert.equal(wrong.status, 403);
     assert.match(wrong.json.message, /started by someone else/);
     assert.ok((await h.deniedReasons()).includes('wrong-poll-secret'));
-    assert.equal((await h.poll(started.loginId, started.secret)).json.login, 'alice');
+    assert.equal((await h.poll(started.loginId, started.secret, h.codeOf(callback))).json.login, 'alice');
   });
 
   it('unknown state, bad start bodies and a coordinator without GitHub login answer clearly', async () => {
@@ -215,11 +243,7 @@ describe('user tokens from a login', () => {
   let h: LoginHarness;
   afterEach(() => h.close());
 
-  const tokenFor = async (login: string) => {
-    const started = await h.start();
-    await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, login));
-    return (await h.poll(started.loginId, started.secret)).json.token as string;
-  };
+  const tokenFor = (login: string) => h.tokenFor(login);
 
   it('tampered, expired and shared-secret-signed tokens are refused with 401 and auth.denied', async () => {
     h = await loginHarness();

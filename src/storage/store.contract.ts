@@ -310,7 +310,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.createLogin(login('l4', 'b'), limits), 'created');
       assert.equal(await store.createLogin(login('l5', 'c'), limits), 'too-many');
       const got = await store.getLogin('l1');
-      assert.deepEqual(got, { ...login('l1', 'a'), status: 'pending', owner: undefined, org: undefined, login: undefined, message: undefined });
+      assert.deepEqual(got, { ...login('l1', 'a'), status: 'pending', owner: undefined, org: undefined, login: undefined, message: undefined, codeHash: undefined });
       assert.equal((await store.getLoginByState('state-l2'))?.id, 'l2');
       assert.equal(await store.getLogin('l3'), undefined);
       // Two hours later the old rows are gone and the bounds are free again.
@@ -326,8 +326,8 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(checking?.status, 'checking');
       assert.equal(checking?.port, undefined);
       assert.equal(await store.updateLogin('lx', ['pending'], { status: 'checking' }), undefined);
-      const approved = await store.updateLogin('lx', ['checking'], { status: 'approved', owner: 'github-1', org: 'acme', login: 'alice' });
-      assert.deepEqual([approved?.status, approved?.owner, approved?.org, approved?.login], ['approved', 'github-1', 'acme', 'alice']);
+      const approved = await store.updateLogin('lx', ['checking'], { status: 'approved', owner: 'github-1', org: 'acme', login: 'alice', codeHash: 'c0de' });
+      assert.deepEqual([approved?.status, approved?.owner, approved?.org, approved?.login, approved?.codeHash], ['approved', 'github-1', 'acme', 'alice', 'c0de']);
       assert.equal(await store.updateLogin('lx', ['pending', 'checking'], { status: 'denied', message: 'late' }), undefined);
       assert.equal((await store.updateLogin('lx', ['approved'], { status: 'delivered' }))?.owner, 'github-1');
       assert.equal(await store.updateLogin('lx', ['approved'], { status: 'delivered' }), undefined);

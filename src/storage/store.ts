@@ -183,10 +183,12 @@ export interface LoginRecord {
   login?: string | undefined;
   /** Why a login was denied, shown to the CLI. */
   message?: string | undefined;
+  /** SHA-256 of the one-time code the browser hands to the CLI after an approved callback. */
+  codeHash?: string | undefined;
 }
 
-export type NewLogin = Omit<LoginRecord, 'status' | 'owner' | 'org' | 'login' | 'message'>;
-export type LoginPatch = Pick<LoginRecord, 'status'> & Partial<Pick<LoginRecord, 'owner' | 'org' | 'login' | 'message'>>;
+export type NewLogin = Omit<LoginRecord, 'status' | 'owner' | 'org' | 'login' | 'message' | 'codeHash'>;
+export type LoginPatch = Pick<LoginRecord, 'status'> & Partial<Pick<LoginRecord, 'owner' | 'org' | 'login' | 'message' | 'codeHash'>>;
 export interface LoginLimits {
   maxPending: number;
   maxPendingPerSource: number;

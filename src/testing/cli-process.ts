@@ -6,10 +6,12 @@ export interface CliProcess {
   /** Resolves with the first stderr match of `pattern` (rejects if the process ends first). */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   done: Promise<CliResult>;
+  /** Types on the process's stdin (only with `interactive`). */
+  write(text: string): void;
   kill(): void;
 }
 
-export function startCliProcess(argv: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: string; timeoutMs?: number }): CliProcess {
+export function startCliProcess(argv: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: string; interactive?: boolean; timeoutMs?: number }): CliProcess {
   const child = spawn(process.execPath, [BIN, ...argv], { env: options.env, cwd: options.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -28,12 +30,14 @@ export function startCliProcess(argv: string[], options: { env: NodeJS.ProcessEn
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
-  child.stdin.end(options.stdin ?? '');
+  if (options.interactive) child.stdin.write(options.stdin ?? '');
+  else child.stdin.end(options.stdin ?? '');
   let closed = false;
   void done.then(() => (closed = true));
   return {
     done,
     kill: () => void child.kill('SIGKILL'),
+    write: (text) => void child.stdin.write(text),
     waitForStderr(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -73,7 +73,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
       await page.goto(authorizeUrl);
       assert.match(page.url(), new RegExp(`^${github.url}/login/oauth/authorize\\?`));
       await page.click('#authorize');
-      await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?login=login_[0-9a-f]{24}$/);
+      await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?login=login_[0-9a-f]{24}&code=[A-Z]{4}-[A-Z]{4}$/);
       assert.equal(await page.textContent('h1'), 'crabbox login finished');
     } finally {
       await browser.close();
@@ -113,23 +113,30 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.match((await runCli(['logout'], { env })).stderr, /Not logged in/);
   });
 
-  /** A scripted browser on "another machine": follows the redirects with fetch, never reaching the CLI loopback. */
+  /** A scripted browser: follows the redirects with fetch (including the one to the CLI's loopback, if any). */
   async function remoteBrowser(authorizeUrl: string, login: string): Promise<{ status: number; text: string }> {
     const toGitHub = await fetch(authorizeUrl, { redirect: 'manual' });
     const gh = new URL(toGitHub.headers.get('location')!);
     github.signInAs(login);
     const back = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: new URLSearchParams({ redirect_uri: gh.searchParams.get('redirect_uri')!, state: gh.searchParams.get('state')! }), redirect: 'manual' });
     const callback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
+    const loopback = callback.headers.get('location');
+    if (callback.status === 302 && loopback?.startsWith('http://127.0.0.1:')) {
+      const page = await fetch(loopback);
+      return { status: page.status, text: await page.text() };
+    }
     return { status: callback.status, text: await callback.text() };
   }
 
-  it('--no-browser: no loopback, the coordinator shows a page and polling delivers the token', async () => {
+  it('--no-browser: no loopback; the page shows a code, typed into the CLI it collects the token', async () => {
     const env = freshEnv();
-    const cli = startCliProcess(['login', '--url', url, '--no-browser'], { env, timeoutMs: 60_000 });
+    const cli = startCliProcess(['login', '--url', url, '--no-browser'], { env, interactive: true, timeoutMs: 60_000 });
     const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    await cli.waitForStderr(/type the code the browser shows here/);
     const page = await remoteBrowser(authorizeUrl, 'alice');
     assert.equal(page.status, 200);
-    assert.match(page.text, /Return to your terminal/);
+    const code = /<code id="code"[^>]*>([A-Z]{4}-[A-Z]{4})<\/code>/.exec(page.text)![1]!;
+    cli.write(`${code.toLowerCase()}\n`);
     const result = await cli.done;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /login\s+alice/);
@@ -147,10 +154,12 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     stdout.resume();
     const stdin = new PassThrough();
     stdin.end();
-    const running = main({ argv: ['login', '--url', url, '--no-browser'], env, cwd: dir.path, stdin, stdout, stderr });
+    const running = main({ argv: ['login', '--url', url], env, cwd: dir.path, stdin, stdout, stderr });
     await ticked;
     const authorizeUrl = AUTHORIZE.exec(seen)![1]!;
-    assert.equal((await remoteBrowser(authorizeUrl, 'alice')).status, 200);
+    const landed = await remoteBrowser(authorizeUrl, 'alice');
+    assert.equal(landed.status, 200);
+    assert.match(landed.text, /crabbox login finished/);
     assert.equal(await running, 0);
     assert.match(seen, /\r\x1b\[K/);
   });
@@ -161,6 +170,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
     const page = await remoteBrowser(authorizeUrl, 'mallory');
     assert.equal(page.status, 403);
+    assert.match(page.text, /Login denied/);
     const result = await cli.done;
     assert.equal(result.code, ExitCode.noPermission);
     assert.match(result.stderr, /crabbox: login denied: mallory is not an active member of an allowed organization \(acme\)/);
@@ -199,5 +209,8 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.match(none.stderr, /no coordinator configured/);
     const http = await runCli(['login', '--url', 'http://crabbox.example.com', '--token-stdin'], { env, stdin: SHARED_TOKEN });
     assert.match(http.stderr, /must use https/);
+    const noCode = await runCli(['login', '--url', url, '--no-browser'], { env, stdin: '' });
+    assert.equal(noCode.code, ExitCode.usage);
+    assert.match(noCode.stderr, /no code was entered/);
   });
 });

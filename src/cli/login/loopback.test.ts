@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { startLoopback } from './loopback.ts';
 
 describe('login loopback listener', () => {
-  it('listens on 127.0.0.1 only and fires only for the expected login id', async () => {
+  it('listens on 127.0.0.1 only and fires only for the expected login id with a code, and hands the code over', async () => {
     const listener = await startLoopback();
     try {
       listener.expect('login_aaaaaaaaaaaaaaaaaaaaaaaa');
@@ -12,12 +12,13 @@ describe('login loopback listener', () => {
       const base = `http://127.0.0.1:${listener.port}`;
       assert.equal((await fetch(`${base}/callback?login=login_bbbbbbbbbbbbbbbbbbbbbbbb`)).status, 404);
       assert.equal((await fetch(`${base}/other`)).status, 404);
+      assert.equal((await fetch(`${base}/callback?login=login_aaaaaaaaaaaaaaaaaaaaaaaa`)).status, 404);
       await new Promise((r) => setImmediate(r));
       assert.equal(fired, false);
-      const ok = await fetch(`${base}/callback?login=login_aaaaaaaaaaaaaaaaaaaaaaaa`);
+      const ok = await fetch(`${base}/callback?login=login_aaaaaaaaaaaaaaaaaaaaaaaa&code=BCDF-GHJK`);
       assert.equal(ok.status, 200);
       assert.match(await ok.text(), /return to your terminal/);
-      await listener.arrived;
+      assert.equal(await listener.arrived, 'BCDF-GHJK');
       assert.equal(fired, true);
     } finally {
       await listener.close();

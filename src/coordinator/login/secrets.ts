@@ -12,6 +12,18 @@ export async function sha256Hex(text: string): Promise<string> {
 }
 
 export const newLoginId = (): string => `login_${newToken(12)}`;
+
+const CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
+/** The one-time code the browser hands to the CLI: 8 letters (20^8), shown as XXXX-XXXX, good for one attempt. */
+export function newLoginCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  const letters = Array.from(bytes, (b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('');
+  return `${letters.slice(0, 4)}-${letters.slice(4)}`;
+}
+
+/** Codes compare without case, dashes or spaces. */
+export const normalizeLoginCode = (code: string): string => code.toUpperCase().replace(/[^A-Z]/g, '');
 export const newState = (): string => newToken(24);
 
 /**

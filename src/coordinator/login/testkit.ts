@@ -12,7 +12,11 @@ export interface LoginHarness extends Harness {
   start(options?: { port?: number; source?: string }): Promise<{ loginId: string; secret: string; authorizeUrl: string; status: number; json: any }>;
   /** Plays the browser: authorize redirect -> GitHub authorize page -> back to the callback. Returns the callback path. */
   approveAtGitHub(authorizeUrl: string, login: string): Promise<string>;
-  poll(loginId: string, secret: string): Promise<{ status: number; json: any }>;
+  poll(loginId: string, secret: string, code?: string): Promise<{ status: number; json: any }>;
+  /** The one-time code an approved callback handed the browser (loopback redirect or page). */
+  codeOf(callback: { headers: Headers; json: any }): string;
+  /** start -> browser -> callback -> poll with the code: the token answer for `login`. */
+  tokenFor(login: string): Promise<string>;
   deniedReasons(): Promise<string[]>;
 }
 
@@ -39,7 +43,7 @@ export async function loginHarness(options: { admins?: string[]; teams?: string[
     const u = new URL(url);
     return `${u.pathname}${u.search}`;
   };
-  return {
+  const lh: LoginHarness = {
     ...h,
     github,
     async start(o = {}) {
@@ -59,7 +63,20 @@ export async function loginHarness(options: { admins?: string[]; teams?: string[
       const res = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: form, redirect: 'manual' });
       return pathOf(res.headers.get('location')!);
     },
-    poll: (loginId, secret) => h.request('POST', '/v1/login/poll', { body: { loginId, secret } }),
+    poll: (loginId, secret, code) => h.request('POST', '/v1/login/poll', { body: { loginId, secret, ...(code !== undefined ? { code } : {}) } }),
+    codeOf(callback) {
+      const location = callback.headers.get('location');
+      const code = location ? new URL(location).searchParams.get('code') : /<code id="code"[^>]*>([A-Z-]+)<\/code>/.exec(String(callback.json?.raw))?.[1];
+      if (!code) throw new Error('the callback handed out no code');
+      return code;
+    },
+    async tokenFor(login) {
+      const started = await lh.start();
+      const callback = await h.request('GET', await lh.approveAtGitHub(started.authorizeUrl, login));
+      const poll = await lh.poll(started.loginId, started.secret, lh.codeOf(callback));
+      if (!poll.json?.token) throw new Error(`no token for ${login}: ${JSON.stringify(poll.json)}`);
+      return poll.json.token as string;
+    },
     async deniedReasons() {
       const page = await h.store.listEvents({ type: 'auth.denied', limit: 200 });
       return page.items.map((e) => String((e.data as { reason?: string } | undefined)?.reason));
@@ -69,4 +86,5 @@ export async function loginHarness(options: { admins?: string[]; teams?: string[
       await github.close();
     },
   };
+  return lh;
 }

@@ -7,7 +7,7 @@ import type { AppEnv } from '../env.ts';
 import { checkGitHubLogin } from '../login/checks.ts';
 import { authorizeUrl } from '../login/github.ts';
 import { loginPage, PAGE_HEADERS } from '../login/pages.ts';
-import { mintUserToken, newLoginId, newState, ownerForGitHubUser, sha256Hex } from '../login/secrets.ts';
+import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, ownerForGitHubUser, sha256Hex } from '../login/secrets.ts';
 import { constantTimeEqual } from '../auth/identity.ts';
 import { denied } from '../middleware/auth.ts';
 import { body as parseBody } from '../validate.ts';
@@ -15,8 +15,10 @@ import type { LoginRecord } from '../../storage/store.ts';
 
 /**
  * Browser login (`crabbox login`): start -> authorize (302 to GitHub with state) -> callback (single use) ->
- * the CLI collects its token exactly once by polling with the secret whose hash started the login. When the CLI
- * gave a port, the callback ends with a redirect to http://127.0.0.1:<port>/callback so it polls right away.
+ * the CLI collects its token exactly once by polling with the secret whose hash started the login AND the one-time
+ * code the approved callback handed to the browser. That code binds the browser to the CLI: with a port it travels
+ * in the redirect to http://127.0.0.1:<port>/callback (the CLI's own machine); without one the page shows it and
+ * the person types it into the terminal. Someone who starts a login and sends its URL to a victim gets nothing.
  */
 
 export const LOGIN_TTL_MS = 10 * 60 * 1000;
@@ -26,7 +28,7 @@ const startBody = z.strictObject({
   secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 (hex) of a secret the CLI keeps'),
   port: z.number().int().min(1024).max(65535).optional(),
 });
-const pollBody = z.strictObject({ loginId: z.string().regex(/^login_[0-9a-f]{24}$/), secret: z.string().min(32).max(200) });
+const pollBody = z.strictObject({ loginId: z.string().regex(/^login_[0-9a-f]{24}$/), secret: z.string().min(32).max(200), code: z.string().min(1).max(40).optional() });
 
 function github(c: Context<AppEnv>): GitHubLoginConfig {
   const config = c.var.deps.config.login.github;
@@ -109,11 +111,12 @@ export function loginRoutes(): Hono<AppEnv> {
       return page(c, status, 'Login denied', `${outcome.message}.`.replace(/\.\.$/, '.'));
     }
     const owner = ownerForGitHubUser(outcome.user.id);
-    const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login });
+    const code = newLoginCode();
+    const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login, codeHash: await sha256Hex(normalizeLoginCode(code)) });
     if (!approved) return page(c, 409, 'Login link already used', 'This login was already finished.');
     await audit(store, { type: 'auth.login', at: clock.now(), actor: owner, owner, org: outcome.org, data: { login: outcome.user.login, via: 'github' } });
-    if (login.port) return c.redirect(`http://127.0.0.1:${login.port}/callback?login=${encodeURIComponent(login.id)}`, 302);
-    return page(c, 200, 'Logged in', `Signed in as ${outcome.user.login}. Return to your terminal: crabbox login finishes there.`);
+    if (login.port) return c.redirect(`http://127.0.0.1:${login.port}/callback?login=${encodeURIComponent(login.id)}&code=${encodeURIComponent(code)}`, 302);
+    return c.body(loginPage('Almost done', `Signed in to GitHub as ${outcome.user.login}. Type this code into the terminal where you ran crabbox login. If you did not start this login yourself, close this page and give the code to no one.`, code), 200, PAGE_HEADERS);
   });
 
   routes.post('/poll', async (c) => {
@@ -125,18 +128,26 @@ export function loginRoutes(): Hono<AppEnv> {
       await denied(c, 'wrong-poll-secret');
       throw new CrabboxError('forbidden', 'this login was started by someone else (the poll secret does not match)');
     }
-    return c.json(await deliver(login, { store, now: clock.now(), ttlSeconds: config.login.userTokenTtlSeconds, secret: config.auth.sessionSecret }));
+    if (login.status === 'approved' && input.code !== undefined && !(await constantTimeEqual(await sha256Hex(normalizeLoginCode(input.code)), login.codeHash ?? ''))) {
+      // One attempt: a wrong code ends the login, so the code cannot be guessed.
+      await store.updateLogin(login.id, ['approved'], { status: 'denied', message: 'the code did not match the one the browser showed' });
+      await denied(c, 'wrong-login-code');
+      throw new CrabboxError('forbidden', 'login denied: the code did not match the one the browser showed', { hint: 'run `crabbox login` again' });
+    }
+    return c.json(await deliver(login, { store, now: clock.now(), ttlSeconds: config.login.userTokenTtlSeconds, secret: config.auth.sessionSecret, code: input.code }));
   });
 
   return routes;
 }
 
-/** What a poll answers for a login: still pending, the token (exactly once), or why not. */
-async function deliver(login: LoginRecord, ctx: { store: AppEnv['Variables']['deps']['store']; now: number; ttlSeconds: number; secret: string | undefined }) {
+/** What a poll answers for a login: still pending, waiting for the code, the token (exactly once), or why not. */
+async function deliver(login: LoginRecord, ctx: { store: AppEnv['Variables']['deps']['store']; now: number; ttlSeconds: number; secret: string | undefined; code: string | undefined }) {
   if (login.status === 'denied') throw new CrabboxError('forbidden', `login denied: ${login.message ?? 'no reason given'}`);
   if (login.status === 'delivered') throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
   if (ctx.now >= login.expiresAt) throw new CrabboxError('login_expired', 'this login expired (10 minutes) before it finished', { hint: 'run `crabbox login` again' });
   if (login.status !== 'approved') return { status: 'pending' as const };
+  // Approved in the browser; the token waits for the code the browser was handed (checked by the caller).
+  if (ctx.code === undefined) return { status: 'code-required' as const };
   if (!ctx.secret) throw new CrabboxError('unavailable', 'this coordinator has no session secret to sign user tokens');
   const delivered = await ctx.store.updateLogin(login.id, ['approved'], { status: 'delivered' });
   if (!delivered) throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });

@@ -123,5 +123,6 @@ export function loginFromRow(r: SqlRow): LoginRecord {
     org: optStr(r.org),
     login: optStr(r.login),
     message: optStr(r.message),
+    codeHash: optStr(r.code_hash),
   };
 }

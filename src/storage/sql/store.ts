@@ -348,9 +348,10 @@ export class SqlFleetStore implements FleetStore {
   updateLogin(id: string, from: LoginStatus[], patch: LoginPatch): Promise<LoginRecord | undefined> {
     return this.#db.transaction(async (db) => {
       const changed = await db.exec(
-        `UPDATE logins SET status = ?, owner = COALESCE(?, owner), org = COALESCE(?, org), login = COALESCE(?, login), message = COALESCE(?, message)
+        `UPDATE logins SET status = ?, owner = COALESCE(?, owner), org = COALESCE(?, org), login = COALESCE(?, login), message = COALESCE(?, message),
+           code_hash = COALESCE(?, code_hash)
          WHERE id = ? AND status IN (${from.map(() => '?').join(', ')})`,
-        [patch.status, orNull(patch.owner), orNull(patch.org), orNull(patch.login), orNull(patch.message), id, ...from],
+        [patch.status, orNull(patch.owner), orNull(patch.org), orNull(patch.login), orNull(patch.message), orNull(patch.codeHash), id, ...from],
       );
       if (changed === 0) return undefined;
       const [row] = await db.query('SELECT * FROM logins WHERE id = ?', [id]);

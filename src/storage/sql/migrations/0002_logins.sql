@@ -1,5 +1,6 @@
 -- Pending browser logins (crabbox login). Short-lived: a row lives 10 minutes plus a grace hour, then is pruned.
--- Holds hashes only (of the OAuth state and the CLI's secret) and never a token: the token is minted on delivery.
+-- Holds hashes only (of the OAuth state, the CLI's secret and the one-time code the browser hands the CLI), never a
+-- token: the token is minted on delivery.
 
 CREATE TABLE logins (
   id TEXT PRIMARY KEY,
@@ -13,7 +14,8 @@ CREATE TABLE logins (
   owner TEXT,
   org TEXT,
   login TEXT,
-  message TEXT
+  message TEXT,
+  code_hash TEXT
 );
 CREATE INDEX logins_source ON logins (source, expires_at);
 CREATE INDEX logins_expires ON logins (expires_at);
