@@ -141,6 +141,16 @@ describe('GitHub browser login', () => {
     assert.ok((await h.deniedReasons()).includes('github-error'));
   });
 
+  it('a person cancelling on GitHub (error=access_denied) is a plain denial', async () => {
+    h = await loginHarness();
+    const started = await h.start();
+    const state = new URL(started.authorizeUrl).searchParams.get('state');
+    const res = await h.request('GET', `/v1/login/callback?error=access_denied&error_description=The+user+has+denied&state=${state}`);
+    assert.equal(res.status, 403);
+    assert.match(res.json.raw, /authorization was cancelled/);
+    assert.match((await h.poll(started.loginId, started.secret)).json.message, /cancelled/);
+  });
+
   it('denies when GitHub refuses the code (bad_verification_code)', async () => {
     h = await loginHarness();
     const started = await h.start();

@@ -45,6 +45,7 @@ function sourceOf(c: Context<AppEnv>): string {
 }
 
 const page = (c: Context<AppEnv>, status: number, title: string, message: string) => c.body(loginPage(title, message), status as 200, PAGE_HEADERS);
+const alreadyUsed = (c: Context<AppEnv>) => page(c, 409, 'Login link already used', 'This login callback was already used and cannot be used again. Run crabbox login again.');
 
 export function loginRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -88,7 +89,7 @@ export function loginRoutes(): Hono<AppEnv> {
     }
     if (login.status !== 'pending') {
       await denied(c, 'replayed-callback');
-      return page(c, 409, 'Login link already used', 'This login callback was already used and cannot be used again. Run crabbox login again.');
+      return alreadyUsed(c);
     }
     if (clock.now() >= login.expiresAt) {
       await store.updateLogin(login.id, ['pending'], { status: 'denied', message: 'the login expired before GitHub answered (10 minutes)' });
@@ -99,7 +100,7 @@ export function loginRoutes(): Hono<AppEnv> {
     const claimed = await store.updateLogin(login.id, ['pending'], { status: 'checking' });
     if (!claimed) {
       await denied(c, 'replayed-callback');
-      return page(c, 409, 'Login link already used', 'This login callback was already used and cannot be used again. Run crabbox login again.');
+      return alreadyUsed(c);
     }
     const outcome = q.error
       ? { ok: false as const, reason: 'github-error' as const, login: undefined, message: q.error === 'access_denied' ? 'the GitHub authorization was cancelled' : `GitHub refused the authorization: ${q.error.slice(0, 60)}` }
@@ -107,13 +108,14 @@ export function loginRoutes(): Hono<AppEnv> {
     if (!outcome.ok) {
       await store.updateLogin(login.id, ['checking'], { status: 'denied', message: outcome.message });
       await audit(store, { type: 'auth.denied', at: clock.now(), actor: outcome.login ? `github:${outcome.login}` : 'anonymous', data: { reason: outcome.reason, method: 'GET', path: c.req.path, login: outcome.login } });
-      const status = outcome.reason === 'github-error' ? 502 : 403;
+      // A GitHub failure is a bad gateway; a person cancelling on GitHub (error=access_denied) is a plain denial.
+      const status = outcome.reason === 'github-error' && !q.error ? 502 : 403;
       return page(c, status, 'Login denied', `${outcome.message}.`.replace(/\.\.$/, '.'));
     }
     const owner = ownerForGitHubUser(outcome.user.id);
     const code = newLoginCode();
     const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login, codeHash: await sha256Hex(normalizeLoginCode(code)) });
-    if (!approved) return page(c, 409, 'Login link already used', 'This login was already finished.');
+    if (!approved) return alreadyUsed(c);
     await audit(store, { type: 'auth.login', at: clock.now(), actor: owner, owner, org: outcome.org, data: { login: outcome.user.login, via: 'github' } });
     if (login.port) return c.redirect(`http://127.0.0.1:${login.port}/callback?login=${encodeURIComponent(login.id)}&code=${encodeURIComponent(code)}`, 302);
     return c.body(loginPage('Almost done', `Signed in to GitHub as ${outcome.user.login}. Type this code into the terminal where you ran crabbox login. If you did not start this login yourself, close this page and give the code to no one.`, code), 200, PAGE_HEADERS);
