@@ -11,6 +11,7 @@ export interface CliProcess {
   kill(): void;
 }
 
+/** Starts the built CLI as a child process; stderr is watchable, stdin optionally stays open for typing. */
 export function startCliProcess(argv: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: string; interactive?: boolean; timeoutMs?: number }): CliProcess {
   const child = spawn(process.execPath, [BIN, ...argv], { env: options.env, cwd: options.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];

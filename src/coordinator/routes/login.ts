@@ -47,6 +47,7 @@ function sourceOf(c: Context<AppEnv>): string {
 const page = (c: Context<AppEnv>, status: number, title: string, message: string) => c.body(loginPage(title, message), status as 200, PAGE_HEADERS);
 const alreadyUsed = (c: Context<AppEnv>) => page(c, 409, 'Login link already used', 'This login callback was already used and cannot be used again. Run crabbox login again.');
 
+/** The browser login routes, mounted at /v1/login without bearer auth (they are how a token is obtained). */
 export function loginRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
