@@ -114,13 +114,14 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
   });
 
   /** A scripted browser: follows the redirects with fetch (including the one to the CLI's loopback, if any). */
-  async function remoteBrowser(authorizeUrl: string, login: string): Promise<{ status: number; text: string }> {
+  async function remoteBrowser(authorizeUrl: string, login: string, options: { followLoopback?: boolean } = {}): Promise<{ status: number; text: string; location?: string | null }> {
     const toGitHub = await fetch(authorizeUrl, { redirect: 'manual' });
     const gh = new URL(toGitHub.headers.get('location')!);
     github.signInAs(login);
     const back = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: new URLSearchParams({ redirect_uri: gh.searchParams.get('redirect_uri')!, state: gh.searchParams.get('state')! }), redirect: 'manual' });
     const callback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
     const loopback = callback.headers.get('location');
+    if (options.followLoopback === false) return { status: callback.status, text: await callback.text(), location: loopback };
     if (callback.status === 302 && loopback?.startsWith('http://127.0.0.1:')) {
       const page = await fetch(loopback);
       return { status: page.status, text: await page.text() };
@@ -162,6 +163,18 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.match(landed.text, /crabbox login finished/);
     assert.equal(await running, 0);
     assert.match(seen, /\r\x1b\[K/);
+  });
+
+  it('when the browser cannot reach the loopback the CLI says so, and still finishes if the redirect arrives later', async () => {
+    const env = freshEnv();
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+    const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    const stuck = await remoteBrowser(authorizeUrl, 'alice', { followLoopback: false });
+    assert.equal(stuck.status, 302);
+    await cli.waitForStderr(/could not reach this machine.*crabbox login --no-browser/);
+    assert.equal((await fetch(stuck.location!)).status, 200);
+    const result = await cli.done;
+    assert.equal(result.code, 0, result.stderr);
   });
 
   it('a denied login ends with a clear CLI message and stores nothing', async () => {

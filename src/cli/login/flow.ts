@@ -55,10 +55,13 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
     const source = loopback?.arrived ?? typed!.line;
     let code: string | undefined;
     let ended = false;
+    let codeWaits = 0;
     void source.then((value) => (value === undefined ? (ended = true) : (code = value)));
     for (;;) {
       const answer = await client.request('POST', '/v1/login/poll', loginPollAnswer, { loginId: started.loginId, secret, ...(code !== undefined ? { code } : {}) });
       if (answer.status === 'approved') return answer;
+      // Approved, but the browser's redirect never reached this machine's listener: it runs somewhere else.
+      if (answer.status === 'code-required' && loopback && ++codeWaits === 3) ctx.info('\nThe browser finished signing in but could not reach this machine; if it runs elsewhere, stop this and use `crabbox login --no-browser`.');
       if (ended && code === undefined) throw new CrabboxError('bad_request', 'no code was entered', { hint: 'run `crabbox login --no-browser` again and type the code the browser shows' });
       if (Date.now() >= deadline) throw new CrabboxError('login_expired', 'the browser login did not finish within 10 minutes', { hint: 'run `crabbox login` again' });
       const wait = sleep(started.pollIntervalSeconds * 1000);
