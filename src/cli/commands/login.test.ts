@@ -177,6 +177,27 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(result.code, 0, result.stderr);
   });
 
+  it('gives up with a clear message when the login does not finish in time (CLI clock moved, no sleeping)', async () => {
+    const env = freshEnv();
+    const clock = new ManualClock(Date.now());
+    const err: string[] = [];
+    const stderr = new PassThrough();
+    const waiting = new Promise<void>((resolve) => stderr.on('data', (b: Buffer) => {
+      err.push(b.toString());
+      if (/Waiting up to \d+:\d\d/.test(err.join(''))) resolve();
+    }));
+    const stdout = new PassThrough();
+    stdout.resume();
+    const stdin = new PassThrough();
+    stdin.end();
+    const running = main({ argv: ['login', '--url', url], env, cwd: dir.path, stdin, stdout, stderr, clock });
+    await waiting;
+    clock.advance(10 * 60_000);
+    assert.equal(await running, ExitCode.tempFail);
+    assert.match(err.join(''), /crabbox: the browser login did not finish within 10 minutes; run `crabbox login` again/);
+    assert.equal(existsSync(configPath(env)), false);
+  });
+
   it('a denied login ends with a clear CLI message and stores nothing', async () => {
     const env = freshEnv();
     const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });

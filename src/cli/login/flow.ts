@@ -45,12 +45,13 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
     loopback?.expect(started.loginId);
     // The coordinator's clock decides expiry; with clock skew (or a nonsense answer) fall back to its 10 minutes.
     const remaining = started.expiresAt - ctx.clock.now();
-    const deadline = Date.now() + (remaining > 0 && remaining <= LOGIN_WAIT_MS ? remaining : LOGIN_WAIT_MS);
+    const deadline = ctx.clock.now() + (remaining > 0 && remaining <= LOGIN_WAIT_MS ? remaining : LOGIN_WAIT_MS);
+    const left = () => minutes(deadline - ctx.clock.now());
     const opened = !options.noBrowser && openBrowser(started.authorizeUrl, ctx.env);
     ctx.info(opened ? `Opened your browser to sign in with GitHub. If nothing happened, open:\n  ${started.authorizeUrl}` : `Open this URL in a browser to sign in with GitHub:\n  ${started.authorizeUrl}`);
-    if (typed) ctx.info(`Then type the code the browser shows here and press Enter (expires in ${minutes(deadline - Date.now())}):`);
-    else if (countdown) ticker = setInterval(() => ctx.stderr.write(`\rWaiting for the browser login... ${minutes(deadline - Date.now())} left `), 1000);
-    else ctx.info(`Waiting up to ${minutes(deadline - Date.now())} for the browser login...`);
+    if (typed) ctx.info(`Then type the code the browser shows here and press Enter (expires in ${left()}):`);
+    else if (countdown) ticker = setInterval(() => ctx.stderr.write(`\rWaiting for the browser login... ${left()} left `), 1000);
+    else ctx.info(`Waiting up to ${left()} for the browser login...`);
 
     const source = loopback?.arrived ?? typed!.line;
     let code: string | undefined;
@@ -63,7 +64,7 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
       // Approved, but the browser's redirect never reached this machine's listener: it runs somewhere else.
       if (answer.status === 'code-required' && loopback && ++codeWaits === 3) ctx.info('\nThe browser finished signing in but could not reach this machine; if it runs elsewhere, stop this and use `crabbox login --no-browser`.');
       if (ended && code === undefined) throw new CrabboxError('bad_request', 'no code was entered', { hint: 'run `crabbox login --no-browser` again and type the code the browser shows' });
-      if (Date.now() >= deadline) throw new CrabboxError('login_expired', 'the browser login did not finish within 10 minutes', { hint: 'run `crabbox login` again' });
+      if (ctx.clock.now() >= deadline) throw new CrabboxError('login_expired', 'the browser login did not finish within 10 minutes', { hint: 'run `crabbox login` again' });
       const wait = sleep(started.pollIntervalSeconds * 1000);
       await (code === undefined && !ended ? Promise.race([wait, source]) : wait);
     }
