@@ -67,6 +67,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
     github.signInAs('alice');
     const profile = join(dir.path, `chromium-${n}`);
+    let loginId = '';
     const browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
@@ -75,6 +76,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
       await page.click('#authorize');
       await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?login=login_[0-9a-f]{24}&code=[A-Z]{4}-[A-Z]{4}$/);
       assert.equal(await page.textContent('h1'), 'crabbox login finished');
+      loginId = new URL(page.url()).searchParams.get('login')!;
     } finally {
       await browser.close();
     }
@@ -85,6 +87,8 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.match(result.stdout, /login\s+alice\n/);
     assert.match(result.stdout, /auth\s+user token \(GitHub login\)/);
     assert.doesNotMatch(result.stdout + result.stderr, /cbxu_/);
+    const record = await h.store.getLogin(loginId);
+    assert.deepEqual([record?.status, record?.source, record?.owner], ['delivered', '127.0.0.1', 'github-1001']);
 
     const stored = parse(readFileSync(configPath(env), 'utf8'));
     assert.equal(stored.coordinator.url, url);
