@@ -8,7 +8,8 @@ export function coordinatorClient(ctx: CliContext, overrides: { url?: string | u
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, noRepo: true });
   const url = overrides.url !== undefined ? validateCoordinatorUrl(overrides.url) : config.coordinator?.url;
   if (!url) throw new CrabboxError('bad_request', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
-  const token = overrides.token ?? (overrides.url === undefined || overrides.url === config.coordinator?.url ? config.coordinator?.token : undefined);
+  // The stored token belongs to the stored URL: never send it to another coordinator named by --url.
+  const token = overrides.token ?? (url === config.coordinator?.url ? config.coordinator?.token : undefined);
   const tokenKind = overrides.tokenKind ?? config.coordinator?.tokenKind ?? 'shared';
   return { client: new CoordinatorClient({ url, token, tokenKind, owner: config.owner, org: config.org }), config, url };
 }

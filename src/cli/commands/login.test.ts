@@ -113,7 +113,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(after.coordinator.url, url);
     const gone = await runCli(['whoami'], { env });
     assert.equal(gone.code, ExitCode.noPermission);
-    assert.match(gone.stderr, /not logged in.*crabbox login/);
+    assert.match(gone.stderr, /not logged in to http:\/\/127\.0\.0\.1:\d+; run `crabbox login`/);
     assert.match((await runCli(['logout'], { env })).stderr, /Not logged in/);
   });
 
@@ -232,6 +232,11 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(statSync(join(env.XDG_CONFIG_HOME!, 'crabbox')).mode & 0o777, 0o700);
     const who = await runCli(['whoami'], { env });
     assert.match(who.stdout, /owner\s+ci-bot/);
+    assert.equal((await runCli(['whoami', '--url', `${url}/`], { env })).code, 0);
+    // The stored token is never sent to a coordinator other than the one it was stored for.
+    const other = await runCli(['whoami', '--url', 'https://elsewhere.example'], { env });
+    assert.equal(other.code, ExitCode.noPermission);
+    assert.match(other.stderr, /not logged in to https:\/\/elsewhere\.example/);
   });
 
   it('there is no --token flag, empty stdin is refused, and a coordinator URL is required', async () => {

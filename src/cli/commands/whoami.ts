@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--url <url>', 'coordinator URL (default: from config)')
     .action(async (opts: { url?: string }) => {
       const { client, config, url } = coordinatorClient(ctx, { url: opts.url });
-      if (!config.coordinator?.token) throw new CrabboxError('unauthorized', 'not logged in to a coordinator', { hint: 'run `crabbox login`' });
+      if (!config.coordinator?.token || url !== config.coordinator.url) throw new CrabboxError('unauthorized', `not logged in to ${url}`, { hint: 'run `crabbox login`' });
       showWhoami(ctx, await client.whoami(), url);
     });
 }
