@@ -5,7 +5,8 @@ import { stateDir } from '../config/paths.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { registerSecret } from '../redact/redact.ts';
 import { isPostgresUrl, registerPostgresUrl } from '../storage/postgres-url.ts';
-import { coordinatorConfig, coordinatorFileSchema, type CoordinatorConfig, type CoordinatorFileConfig } from './config.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { coordinatorConfig, coordinatorFileSchema, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
 
 /** Coordinator settings from a YAML file and env vars. Secrets come only from env vars or files, never flags. */
 
@@ -85,6 +86,41 @@ function postgresSettings(env: NodeJS.ProcessEnv, database: string): { databaseU
   return { ...(databaseUrl ? { databaseUrl } : {}), ...(databaseSchema ? { databaseSchema } : {}) };
 }
 
+/** GitHub login settings: enabled when a client id is set (env or file); the client secret comes only from env. */
+function loginSettings(env: NodeJS.ProcessEnv, file: CoordinatorFileConfig): Partial<LoginConfig> {
+  const ttlText = env.CRABBOX_USER_TOKEN_TTL;
+  const login: Partial<LoginConfig> = {
+    publicUrl: env.CRABBOX_PUBLIC_URL ?? file.publicUrl,
+    ...(ttlText !== undefined || file.userTokenTtl !== undefined ? { userTokenTtlSeconds: ttlText !== undefined ? parseDuration(ttlText, 'CRABBOX_USER_TOKEN_TTL') : file.userTokenTtl! } : {}),
+  };
+  const clientId = env.CRABBOX_GITHUB_CLIENT_ID ?? file.github?.clientId;
+  if (!clientId) return login;
+  const clientSecret = readSecret(env, 'CRABBOX_GITHUB_CLIENT_SECRET');
+  if (!clientSecret) throw new CrabboxError('invalid_config', 'GitHub login needs CRABBOX_GITHUB_CLIENT_SECRET (or _FILE) next to the client id');
+  const teams = list(env.CRABBOX_GITHUB_TEAMS) ?? file.github?.teams ?? [];
+  const bad = teams.find((t) => !teamRef.safeParse(t).success);
+  if (bad) throw new CrabboxError('invalid_config', `CRABBOX_GITHUB_TEAMS: ${JSON.stringify(bad.slice(0, 80))} is not org/team-slug`);
+  login.github = {
+    clientId,
+    clientSecret,
+    webUrl: env.CRABBOX_GITHUB_URL ?? file.github?.webUrl ?? 'https://github.com',
+    apiUrl: env.CRABBOX_GITHUB_API_URL ?? file.github?.apiUrl ?? 'https://api.github.com',
+    orgs: list(env.CRABBOX_GITHUB_ORGS) ?? file.github?.orgs ?? [],
+    teams,
+  };
+  return login;
+}
+
+/** Cloudflare Access settings: both a team domain and an audience, or neither. */
+function accessSettings(env: NodeJS.ProcessEnv, file: CoordinatorFileConfig): AccessConfig | undefined {
+  const teamDomain = env.CRABBOX_ACCESS_TEAM_DOMAIN ?? file.access?.teamDomain;
+  const audience = env.CRABBOX_ACCESS_AUDIENCE ?? file.access?.audience;
+  if (!teamDomain && !audience) return undefined;
+  if (!teamDomain || !audience) throw new CrabboxError('invalid_config', 'Cloudflare Access needs both a team domain and an audience (CRABBOX_ACCESS_TEAM_DOMAIN, CRABBOX_ACCESS_AUDIENCE)');
+  if (!/^[a-z0-9.-]+$/i.test(teamDomain)) throw new CrabboxError('invalid_config', 'CRABBOX_ACCESS_TEAM_DOMAIN must be a host name such as acme.cloudflareaccess.com');
+  return { teamDomain, audience, jwksUrl: env.CRABBOX_ACCESS_JWKS_URL ?? file.access?.jwksUrl ?? `https://${teamDomain}/cdn-cgi/access/certs` };
+}
+
 /** Resolves serve settings: flags > env > config file > defaults. */
 export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): ServeSettings {
   const path = flags.config ?? env.CRABBOX_COORDINATOR_CONFIG;
@@ -109,6 +145,8 @@ export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
     sweepIntervalSeconds: file.sweepInterval,
     orphanSweepIntervalSeconds: file.orphanSweepInterval,
     orphanSafetyWindowSeconds: file.orphanSafetyWindow,
+    login: loginSettings(env, file),
+    access: accessSettings(env, file),
   });
   const { installation: _ignored, ...config } = full;
   const portText = env.CRABBOX_COORDINATOR_PORT;

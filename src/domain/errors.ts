@@ -17,6 +17,7 @@ export const ErrorCatalog = {
   conflict: { status: 409, exit: ExitCode.tempFail },
   lease_expired: { status: 409, exit: ExitCode.tempFail },
   lease_not_active: { status: 409, exit: ExitCode.tempFail },
+  login_expired: { status: 410, exit: ExitCode.tempFail },
   payload_too_large: { status: 413, exit: ExitCode.dataError },
   cap_reached: { status: 429, exit: ExitCode.tempFail },
   rate_limited: { status: 429, exit: ExitCode.tempFail },
