@@ -14,6 +14,7 @@ export const BUILTIN_EXCLUDES: readonly string[] = [
   '.svelte-kit/',
   '.parcel-cache/',
   '.cache/',
+  'dist/',
   'coverage/',
   '.nyc_output/',
   '.pnpm-store/',

@@ -34,5 +34,5 @@ export function enforceGuardrails(counts: { files: number; bytes: number }, limi
       hint: 'add excludes (sync.exclude or .crabboxignore), see `crabbox sync-plan`, or pass --allow-large',
     });
   }
-  return result.messages.map((m) => `warning: large sync: ${m}`);
+  return result.messages.map((m) => `warning: large sync${result.verdict === 'fail' ? ' (allowed by --allow-large)' : ''}: ${m}`);
 }

@@ -20,6 +20,8 @@ export function rsyncArgs(options: Pick<RsyncOptions, 'box' | 'repoRoot' | 'work
   const io = Math.max(5, Math.min(options.ioTimeoutSeconds ?? 120, options.timeoutSeconds));
   return [
     '--recursive', '--links', '--perms', '--times', '--omit-dir-times',
+    // Compare mtimes to the nanosecond: an edit within the same second with the same size must still be sent.
+    '--modify-window=-1',
     '--from0', '--files-from=-',
     `--timeout=${io}`,
     ...(options.box.local ? [] : ['--compress']),
