@@ -16,6 +16,14 @@ export interface CommandEntry {
 
 /** Every command, in help order. Loading is lazy so start-up only reads the command being run. */
 export const COMMANDS: CommandEntry[] = [
+  { name: 'warmup', group: 'Boxes', summary: 'Lease a box and keep it warm; prints its id and slug', load: () => import('./commands/warmup.ts') },
+  { name: 'list', group: 'Boxes', summary: 'List your leases', load: () => import('./commands/list.ts') },
+  { name: 'status', group: 'Boxes', summary: 'Show one lease; --wait waits until its box answers ssh', load: () => import('./commands/status.ts') },
+  { name: 'ssh', group: 'Boxes', summary: 'Open a shell on a leased box, or run `-- command...` there', load: () => import('./commands/ssh.ts') },
+  { name: 'stop', aliases: ['release'], group: 'Boxes', summary: 'Release a lease and delete its box', load: () => import('./commands/stop.ts') },
+  { name: 'heartbeat', group: 'Boxes', summary: 'Touch a lease so it does not go idle', load: () => import('./commands/heartbeat.ts') },
+  { name: 'cleanup', group: 'Boxes', summary: 'Delete your expired boxes (--dry-run to preview)', load: () => import('./commands/cleanup.ts') },
+  { name: 'doctor', group: 'Setup', summary: 'Check local prerequisites and config file modes', load: () => import('./commands/doctor.ts') },
   { name: 'config', group: 'Setup', summary: 'Show the resolved config (secrets redacted) or its file paths', load: () => import('./commands/config.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];

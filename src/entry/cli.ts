@@ -1,5 +1,6 @@
 // The `crabbox` executable: wires the real process into the CLI and exits with its code.
 import { main } from '../cli/main.ts';
+import { offsetClock } from '../cli/clock-offset.ts';
 
 const code = await main({
   argv: process.argv.slice(2),
@@ -8,5 +9,6 @@ const code = await main({
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
+  ...offsetClock(process.env),
 });
 process.exitCode = code;

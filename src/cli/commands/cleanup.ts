@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { printJson, write } from '../output.ts';
+import { loadConfig } from '../../config/load.ts';
+import { providerFor } from '../../providers/registry.ts';
+import { cleanupExpired } from '../../leases/cleanup.ts';
+import { configFlags, type LeaseFlags } from '../direct.ts';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('cleanup')
+    .description('Delete your expired boxes (refuses when a coordinator is configured)')
+    .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
+    .option('--dry-run', 'only say what would be deleted')
+    .action(async (flags: LeaseFlags & { dryRun?: boolean }) => {
+      const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+      const report = await cleanupExpired({
+        provider: providerFor(config),
+        clock: ctx.clock,
+        stateDir: config.paths.stateDir,
+        owner: config.owner,
+        coordinator: config.coordinator,
+        dryRun: flags.dryRun,
+        log: ctx.log,
+      });
+      if (ctx.json) return printJson(ctx.stdout, report);
+      const verb = report.dryRun ? 'would delete' : 'deleted';
+      const lines = report.deleted.map((d) => `${verb} ${d.id} (${d.slug}): ${d.reason}`);
+      lines.push(...report.orphanKeys.map((id) => `${report.dryRun ? 'would remove' : 'removed'} orphaned keys of ${id}`));
+      lines.push(`${report.deleted.length} ${verb}, ${report.skipped.length} kept running`);
+      write(ctx.stdout, `${lines.join('\n')}\n`);
+    });
+}

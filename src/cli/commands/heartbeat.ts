@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { printJson, write, isoTime } from '../output.ts';
+import { directSession, type LeaseFlags } from '../direct.ts';
+import { leaseJson } from '../../leases/record.ts';
+import { parseDuration } from '../../domain/duration.ts';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('heartbeat')
+    .description('Touch a lease: push its idle deadline out (never past its TTL cap)')
+    .argument('<ref>', 'lease id or slug')
+    .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
+    .option('--idle-timeout <duration>', 'also change the idle timeout')
+    .action(async (ref: string, flags: { provider?: string; idleTimeout?: string }) => {
+      const idle = flags.idleTimeout === undefined ? undefined : parseDuration(flags.idleTimeout, '--idle-timeout');
+      const { leases } = await directSession(ctx, { provider: flags.provider } satisfies LeaseFlags);
+      const lease = await leases.touch(ref, idle);
+      if (ctx.json) return printJson(ctx.stdout, leaseJson(lease, ctx.clock.now()));
+      write(ctx.stdout, `${lease.id} (${lease.slug}) expires ${isoTime(lease.expiresAt)}\n`);
+    });
+}

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { directSession, type LeaseFlags } from '../direct.ts';
+import { sshExec } from '../../ssh/index.ts';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('ssh')
+    .description('Open a shell on a leased box, or run `-- command...` there')
+    .argument('<ref>', 'lease id or slug')
+    .argument('[command...]', 'command to run (after --); its exit code is passed through')
+    .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
+    .action(async (ref: string, command: string[], flags: LeaseFlags) => {
+      const { leases } = await directSession(ctx, flags);
+      const lease = await leases.touch(ref);
+      const interactive = command.length === 0;
+      const real = ctx.stdin === process.stdin;
+      const { exitCode } = await sshExec(leases.target(lease), interactive ? undefined : command, {
+        stdin: real ? 'inherit' : ctx.stdin,
+        stdout: ctx.stdout === process.stdout ? 'inherit' : ctx.stdout,
+        stderr: ctx.stderr === process.stderr ? 'inherit' : ctx.stderr,
+        tty: interactive && real && process.stdin.isTTY === true,
+      });
+      ctx.exitCode = exitCode;
+    });
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { printJson, write, isoTime } from '../output.ts';
+import { directSession, type LeaseFlags } from '../direct.ts';
+import { leaseJson } from '../../leases/record.ts';
+import { parseDuration } from '../../domain/duration.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import { waitReady } from '../../ssh/index.ts';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .description('Show one lease; --wait waits until its box answers ssh')
+    .argument('<ref>', 'lease id or slug')
+    .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
+    .option('--wait', 'wait until the box answers ssh')
+    .option('--timeout <duration>', 'how long --wait may take', '2m')
+    .action(async (ref: string, flags: LeaseFlags & { wait?: boolean; timeout: string }) => {
+      const timeoutSeconds = parseDuration(flags.timeout, '--timeout');
+      const { leases } = await directSession(ctx, flags);
+      const lease = await leases.resolve(ref);
+      let ready: boolean | undefined;
+      if (flags.wait) {
+        if (lease.state !== 'active' && lease.state !== 'provisioning') throw new CrabboxError('lease_not_active', `lease ${lease.id} is ${lease.state}`);
+        await waitReady(leases.target(lease), ctx.clock.now() + timeoutSeconds * 1000, { clock: ctx.clock });
+        ready = true;
+      }
+      if (ctx.json) return printJson(ctx.stdout, { ...leaseJson(lease, ctx.clock.now()), ...(ready === undefined ? {} : { ready }) });
+      const m = lease.machine;
+      write(ctx.stdout, [
+        `id:         ${lease.id}`,
+        `slug:       ${lease.slug}`,
+        `state:      ${lease.state}`,
+        `provider:   ${lease.provider}`,
+        `machine:    ${lease.machineStatus}${m ? ` ${m.sshUser}@${m.host}:${m.ports.join(',')}` : ''}`,
+        `work root:  ${m?.workRoot ?? '-'}`,
+        `keep:       ${lease.keep ? 'yes' : 'no'}`,
+        `created:    ${isoTime(lease.createdAt)}`,
+        `touched:    ${isoTime(lease.lastTouchedAt)}`,
+        `expires:    ${isoTime(lease.expiresAt)}`,
+        ...(ready ? ['ready:      yes'] : []),
+      ].join('\n') + '\n');
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { printJson, write } from '../output.ts';
+import { directSession, type LeaseFlags } from '../direct.ts';
+import { leaseJson } from '../../leases/record.ts';
+import { formatDuration } from '../../domain/duration.ts';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('warmup')
+    .description('Lease a box and keep it warm; prints its id and slug')
+    .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
+    .option('--ttl <duration>', 'hard lifetime cap (default 90m, max 24h)')
+    .option('--idle-timeout <duration>', 'released after this long without use (default 30m)')
+    .option('--keep', 'cleanup skips it until its TTL cap, even when idle')
+    .option('--class <name>', 'machine class')
+    .option('--type <type>', 'explicit machine type')
+    .action(async (flags: LeaseFlags) => {
+      const { leases } = await directSession(ctx, flags);
+      const { lease } = await leases.create({});
+      if (ctx.json) return printJson(ctx.stdout, leaseJson(lease, ctx.clock.now()));
+      ctx.info(`leased ${lease.id} (${lease.slug}) on ${lease.provider}; expires in ${formatDuration(Math.ceil((lease.expiresAt - ctx.clock.now()) / 60_000) * 60)} unless used${lease.keep ? '; kept' : ''}`);
+      write(ctx.stdout, `${lease.id} ${lease.slug}\n`);
+    });
+}

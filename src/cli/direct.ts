@@ -1,0 +1,38 @@
+import type { CliContext } from './context.ts';
+import { loadConfig, type Config, type ConfigFlags } from '../config/load.ts';
+import type { Provider } from '../providers/provider.ts';
+import { providerFor, localProviderFor } from '../providers/registry.ts';
+import { createDirectLeaseService, type DirectLeaseService } from '../leases/direct.ts';
+import { sweepIfDue } from '../leases/sweep.ts';
+
+export interface DirectSession {
+  config: Readonly<Config>;
+  provider: Provider;
+  leases: DirectLeaseService;
+}
+
+/** Flags every lease command accepts, as commander hands them over. */
+export interface LeaseFlags {
+  provider?: string;
+  ttl?: string;
+  idleTimeout?: string;
+  keep?: boolean;
+  class?: string;
+  type?: string;
+}
+
+export function configFlags(flags: LeaseFlags): ConfigFlags {
+  return { provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, keep: flags.keep, class: flags.class, type: flags.type };
+}
+
+/**
+ * Loads config, picks the provider and runs the opportunistic sweep of expired local machines (rate-limited),
+ * so every direct-mode command also cleans up after forgotten or crashed sessions.
+ */
+export async function directSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<DirectSession> {
+  const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+  const provider = providerFor(config);
+  await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
+  const leases = createDirectLeaseService({ config, provider, clock: ctx.clock, log: ctx.log });
+  return { config, provider, leases };
+}

@@ -1,0 +1,209 @@
+import type { Config } from '../config/load.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Machine, Provider } from '../providers/provider.ts';
+import { CrabboxError } from '../domain/errors.ts';
+import { newLeaseId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
+import { LABEL, labelValue, leaseLabels } from '../domain/labels.ts';
+import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, waitReady, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
+import { leaseFromMachine, type DirectLease } from './record.ts';
+import { discardLease } from './remove.ts';
+
+/** Which CLI installation made a machine; direct-mode machines all say `cli`. */
+export const DIRECT_INSTALLATION = 'cli';
+
+export interface DirectLeaseOptions {
+  config: Pick<Config, 'owner' | 'org' | 'lease' | 'ssh' | 'paths' | 'coordinator'>;
+  provider: Provider;
+  clock: Clock;
+  /** Diagnostics (debug lines). */
+  log?: ((line: string) => void) | undefined;
+  /** How long a new box may take to answer ssh. */
+  readyTimeoutMs?: number | undefined;
+}
+
+export interface CreateRequest {
+  ttlSeconds?: number | undefined;
+  idleTimeoutSeconds?: number | undefined;
+  keep?: boolean | undefined;
+  class?: string | undefined;
+  type?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** A lease ready to use: its record and the ssh target that reaches its box. */
+export interface LeaseHandle {
+  lease: DirectLease;
+  target: SshTarget;
+  /** True when this call created the lease (the caller releases it unless kept). */
+  fresh: boolean;
+}
+
+export interface ReleaseResult {
+  leaseId: string;
+  slug: string | undefined;
+  result: 'released' | 'already-gone';
+}
+
+/** Direct mode: the CLI talks to the provider itself and keeps lease state in the machine's labels. */
+export interface DirectLeaseService {
+  /** An existing lease by id or slug (touched), or a fresh one when `ref` is undefined. */
+  acquire(ref: string | undefined, request?: CreateRequest): Promise<LeaseHandle>;
+  create(request?: CreateRequest): Promise<LeaseHandle>;
+  /** Finds one of the owner's leases by id or slug; lease_not_found (exit 66) otherwise. */
+  resolve(ref: string): Promise<DirectLease>;
+  /** The ssh target for a lease (its key dir, pinned known_hosts, ControlMaster). */
+  target(lease: DirectLease): SshTarget;
+  /** Heartbeat: moves the idle deadline, never past the TTL cap; refused once expired. */
+  touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease>;
+  /** Idempotent: a lease that is already gone is success. */
+  release(ref: string | DirectLease): Promise<ReleaseResult>;
+  /** The owner's leases, newest first. */
+  list(): Promise<DirectLease[]>;
+}
+
+/** Creates the direct-mode lease service for one provider. */
+export function createDirectLeaseService(options: DirectLeaseOptions): DirectLeaseService {
+  const { config, provider, clock } = options;
+  const log = options.log ?? ((): void => undefined);
+  const owner = labelValue(config.owner);
+  const keyDirOf = (id: string): string => leaseKeyDir(config.paths.stateDir, id);
+
+  async function ownLeases(): Promise<DirectLease[]> {
+    const machines = await provider.list({ [LABEL.marker]: 'true' });
+    return machines
+      .map(leaseFromMachine)
+      .filter((l): l is DirectLease => l !== undefined && l.owner === owner)
+      .sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  function findIn(leases: DirectLease[], ref: LeaseRef): DirectLease | undefined {
+    return leases.find((l) => (ref.kind === 'id' ? l.id === ref.value : l.slug === ref.value && isLive(l.state))) ?? leases.find((l) => l.slug === ref.value);
+  }
+
+  async function resolve(ref: string): Promise<DirectLease> {
+    const parsed = parseLeaseRef(ref);
+    const lease = findIn(await ownLeases(), parsed);
+    if (!lease) throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
+    return lease;
+  }
+
+  function target(lease: DirectLease): SshTarget {
+    const machine = lease.machine;
+    if (!machine || !machine.host || machine.ports.length === 0) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no reachable machine yet`);
+    return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: machine.host, ports: machine.ports, user: machine.sshUser, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds });
+  }
+
+  async function writeLabels(lease: Lease): Promise<void> {
+    if (!lease.machine) return;
+    await provider.setLabels(lease.machine.providerId, leaseLabels({ lease, installation: DIRECT_INSTALLATION }));
+  }
+
+  async function create(request: CreateRequest = {}): Promise<LeaseHandle> {
+    const now = clock.now();
+    const id = newLeaseId();
+    const taken = (await ownLeases()).filter((l) => isLive(l.state)).map((l) => l.slug);
+    const slug = uniqueSlug(id, taken);
+    const timings = normalizeTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    const draft: Lease = {
+      id,
+      slug,
+      owner: config.owner,
+      org: config.org,
+      provider: provider.name,
+      class: request.class ?? config.lease.class,
+      state: 'provisioning',
+      keep: request.keep ?? config.lease.keep,
+      ...timings,
+      createdAt: now,
+      lastTouchedAt: now,
+      expiresAt: 0,
+    };
+    draft.expiresAt = computeExpiry(draft);
+    const keyDir = keyDirOf(id);
+    let providerId: string | undefined;
+    let tgt: SshTarget | undefined;
+    try {
+      const sshPublicKey = await createClientKey(keyDir, id);
+      const hostKey = await createHostKey(keyDir, id);
+      const machine = await provider.create(
+        { leaseId: id, slug, labels: leaseLabels({ lease: draft, installation: DIRECT_INSTALLATION }), sshPublicKey, hostKey, class: draft.class, type: request.type ?? config.lease.type },
+        { signal: request.signal, onProviderId: (pid) => void (providerId = pid) },
+      );
+      providerId = machine.providerId;
+      const pinned = provider.capabilities.injectsHostKey ? hostKey.publicKey : machine.hostKey;
+      if (!pinned) throw new CrabboxError('provider_error', `provider ${provider.name} did not report the box's host key; refusing to connect unpinned`);
+      await writeKnownHosts(leaseKeyPaths(keyDir).knownHosts, machine.host, machine.ports, pinned);
+      const lease = { ...leaseFromMachineOrThrow(machine), slug };
+      tgt = target(lease);
+      log(`lease ${id}: waiting for ssh on ${machine.host}:${machine.ports.join(',')}`);
+      await waitReady(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
+      const active: DirectLease = { ...lease, state: 'active' };
+      await writeLabels(active);
+      return { lease: active, target: tgt, fresh: true };
+    } catch (error) {
+      log(`lease ${id}: create failed, removing what was made: ${(error as Error).message}`);
+      if (tgt) await closeMaster(tgt);
+      await provider.delete(providerId ?? id).catch(() => undefined);
+      await removeLeaseKeys(keyDir).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  function leaseFromMachineOrThrow(machine: Machine): DirectLease {
+    const lease = leaseFromMachine(machine);
+    if (!lease) throw new CrabboxError('provider_error', `machine ${machine.providerId} came back without valid lease labels`);
+    return lease;
+  }
+
+  async function touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease> {
+    const lease = typeof ref === 'string' ? await resolve(ref) : ref;
+    const result = touchLease(lease, clock.now(), idleTimeoutSeconds);
+    if (!result.ok) {
+      if (result.reason === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.id} (${lease.slug}) has expired`, { hint: 'release it with `crabbox stop` and lease a new box' });
+      throw new CrabboxError('lease_not_active', `lease ${lease.id} (${lease.slug}) is ${lease.state}`);
+    }
+    await writeLabels(result.lease);
+    return result.lease;
+  }
+
+  async function release(ref: string | DirectLease): Promise<ReleaseResult> {
+    let lease: DirectLease | undefined;
+    if (typeof ref === 'string') {
+      const parsed = parseLeaseRef(ref);
+      lease = findIn(await ownLeases(), parsed);
+      if (!lease) {
+        // An id we cannot find is a lease already released; a slug proves nothing, so it stays "not found".
+        if (parsed.kind === 'slug') throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
+        await removeLeaseKeys(keyDirOf(parsed.value));
+        return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+      }
+    } else {
+      lease = ref;
+    }
+    await deleteLease(lease);
+    return { leaseId: lease.id, slug: lease.slug, result: 'released' };
+  }
+
+  /** Marks the lease released (so a crash midway leaves something cleanup deletes), then removes machine, master and keys. */
+  async function deleteLease(lease: DirectLease): Promise<'deleted' | 'already-gone'> {
+    if (isLive(lease.state)) await writeLabels({ ...lease, state: 'released', endedAt: clock.now() }).catch(() => undefined);
+    return discardLease({ provider, stateDir: config.paths.stateDir }, lease);
+  }
+
+  return {
+    acquire: async (ref, request) => {
+      if (ref === undefined) return create(request);
+      const lease = await touch(ref);
+      return { lease, target: target(lease), fresh: false };
+    },
+    create,
+    resolve,
+    target,
+    touch,
+    release,
+    list: ownLeases,
+  };
+}
+
+export { type DirectLease } from './record.ts';

@@ -1,0 +1,61 @@
+import type { Lease } from '../domain/lease.ts';
+import type { Machine } from '../providers/provider.ts';
+import { parseLeaseLabels } from '../domain/labels.ts';
+
+/** A lease as direct mode sees it: read back from its machine's labels, with the machine it lives on. */
+export interface DirectLease extends Lease {
+  installation: string;
+  machineStatus: Machine['status'];
+}
+
+/** Reads a lease from a machine's labels; undefined unless the labels fully prove it is a Crabbox lease. */
+export function leaseFromMachine(machine: Machine): DirectLease | undefined {
+  const labelled = parseLeaseLabels(machine.labels);
+  if (!labelled) return undefined;
+  return {
+    ...labelled,
+    provider: machine.provider,
+    machine: {
+      provider: machine.provider,
+      providerId: machine.providerId,
+      host: machine.host,
+      ports: machine.ports,
+      sshUser: machine.sshUser,
+      workRoot: machine.workRoot,
+      hostKey: machine.hostKey,
+      type: machine.type,
+      region: machine.region,
+    },
+    machineStatus: machine.status,
+  };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The stable `--json` shape of a lease (documented in docs/cli.md). */
+export function leaseJson(lease: DirectLease, now: number): Record<string, unknown> {
+  return {
+    id: lease.id,
+    slug: lease.slug,
+    provider: lease.provider,
+    owner: lease.owner,
+    state: lease.state,
+    keep: lease.keep,
+    ttlSeconds: lease.ttlSeconds,
+    idleTimeoutSeconds: lease.idleTimeoutSeconds,
+    createdAt: iso(lease.createdAt),
+    lastTouchedAt: iso(lease.lastTouchedAt),
+    expiresAt: iso(lease.expiresAt),
+    expiresInSeconds: Math.max(0, Math.floor((lease.expiresAt - now) / 1000)),
+    machine: lease.machine
+      ? {
+          providerId: lease.machine.providerId,
+          status: lease.machineStatus,
+          host: lease.machine.host,
+          ports: lease.machine.ports,
+          sshUser: lease.machine.sshUser,
+          workRoot: lease.machine.workRoot,
+        }
+      : null,
+  };
+}

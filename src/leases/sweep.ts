@@ -1,0 +1,31 @@
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CleanupOptions, CleanupReport } from './cleanup.ts';
+import { cleanupExpired } from './cleanup.ts';
+
+/** At most one opportunistic sweep per this interval (per user state dir). */
+export const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * The cheap sweep every direct-mode command runs: cleanup of expired machines, rate-limited by a stamp file
+ * holding the time of the last sweep. Never fails the command; returns undefined when it did not run.
+ */
+export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'>): Promise<CleanupReport | undefined> {
+  if (options.coordinator) return undefined;
+  const stamp = join(options.stateDir, 'sweep.stamp');
+  const now = options.clock.now();
+  const last = Number((await readFile(stamp, 'utf8').catch(() => '')).trim());
+  if (Number.isFinite(last) && last > 0 && now - last < SWEEP_INTERVAL_MS && now >= last) return undefined;
+  try {
+    await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+    const tmp = `${stamp}.tmp-${process.pid}`;
+    await writeFile(tmp, `${now}\n`, { mode: 0o600 });
+    await rename(tmp, stamp);
+    const report = await cleanupExpired(options);
+    if (report.deleted.length > 0) options.log?.(`sweep: removed ${report.deleted.length} expired machine(s): ${report.deleted.map((d) => d.id).join(', ')}`);
+    return report;
+  } catch (error) {
+    options.log?.(`sweep failed: ${(error as Error).message}`);
+    return undefined;
+  }
+}

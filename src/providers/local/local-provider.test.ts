@@ -1,0 +1,102 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { join } from 'node:path';
+import { runProviderContract, baseSpec } from '../provider.contract.ts';
+import { createLocalProvider } from './local-provider.ts';
+import { leaseUserName, machineLayout } from './layout.ts';
+import { lookupUser } from './users.ts';
+import { commandLine, listProcesses } from './procs.ts';
+import { newLeaseId } from '../../domain/ids.ts';
+import { tempDir } from '../../testing/tmp.ts';
+import { createClientKey, createHostKey, leaseKeyDir, leaseTarget, sshExec, writeKnownHosts, closeMaster, waitReady } from '../../ssh/index.ts';
+import { isCrabboxError } from '../../domain/errors.ts';
+
+const isCrabboxErrorCode = (error: unknown, code: string): boolean => isCrabboxError(error) && error.code === code;
+
+function boxesRootForTest(): { path: string; remove(): void } {
+  // Under /var/tmp and 0711 so a per-lease user can traverse it, as the default /var/tmp/crabbox-boxes is.
+  const path = mkdtempSync('/var/tmp/crabbox-boxes-test-');
+  chmodSync(path, 0o711);
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+async function specFor(stateDir: string, leaseId: string) {
+  const dir = leaseKeyDir(stateDir, leaseId);
+  const sshPublicKey = await createClientKey(dir, leaseId);
+  const hostKey = await createHostKey(dir, leaseId);
+  return baseSpec(leaseId, { sshPublicKey, hostKey });
+}
+
+runProviderContract('local', async () => {
+  const state = tempDir();
+  const boxes = boxesRootForTest();
+  const provider = createLocalProvider({ stateDir: state.path, boxesRoot: boxes.path });
+  return {
+    provider,
+    spec: (leaseId) => specFor(state.path, leaseId),
+    teardown: async () => {
+      state.remove();
+      boxes.remove();
+    },
+  };
+});
+
+describe('local provider over real sshd and ssh', () => {
+  const state = tempDir();
+  const boxes = boxesRootForTest();
+  const provider = createLocalProvider({ stateDir: state.path, boxesRoot: boxes.path });
+  after(() => {
+    state.remove();
+    boxes.remove();
+  });
+
+  it('runs a command with the pinned host key, refuses a changed one, and leaves nothing behind', async () => {
+    const leaseId = newLeaseId();
+    const spec = await specFor(state.path, leaseId);
+    const machine = await provider.create(spec);
+    const keyDir = leaseKeyDir(state.path, leaseId);
+    await writeKnownHosts(join(keyDir, 'known_hosts'), machine.host, machine.ports, machine.hostKey);
+    const target = leaseTarget({ keyDir, leaseId, host: machine.host, ports: machine.ports, user: machine.sshUser, connectTimeoutSeconds: 5 });
+    const layout = machineLayout({ stateDir: state.path, boxesRoot: boxes.path, leaseId });
+    try {
+      await waitReady(target, Date.now() + 20_000);
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (b: Buffer) => (text += b.toString()));
+      const result = await sshExec(target, ['sh', '-c', 'id -un; pwd; echo "$1"; exit 7', 'sh', '$(touch /tmp/never)'], { stdout: out, stderr: new PassThrough() });
+      assert.equal(result.exitCode, 7, 'remote exit code passes through');
+      const [user, , arg] = text.trim().split('\n');
+      assert.equal(user, machine.sshUser);
+      assert.equal(arg, '$(touch /tmp/never)');
+      if (process.getuid?.() === 0) {
+        assert.equal(machine.sshUser, leaseUserName(leaseId));
+        assert.equal(statSync(machine.workRoot).uid, lookupUser(machine.sshUser)?.uid);
+      }
+
+      // Another key in known_hosts: the pinned key no longer matches, which must fail at once.
+      await closeMaster(target);
+      const other = await createHostKey(join(state.path, 'other'), leaseId);
+      await writeKnownHosts(target.knownHostsFile, machine.host, machine.ports, other.publicKey);
+      const started = Date.now();
+      await assert.rejects(sshExec(target, ['true'], { stdout: new PassThrough(), stderr: new PassThrough() }), (error: unknown) => {
+        assert.ok(isCrabboxErrorCode(error, 'host_key_mismatch'), String(error));
+        assert.doesNotMatch((error as Error).message, /\n/);
+        return true;
+      });
+      await assert.rejects(waitReady(target, Date.now() + 60_000), (error: unknown) => isCrabboxErrorCode(error, 'host_key_mismatch'));
+      assert.ok(Date.now() - started < 15_000, 'not retried as still booting');
+    } finally {
+      await closeMaster(target);
+      assert.equal(await provider.delete(machine.providerId), 'deleted');
+    }
+    assert.equal(await provider.delete(machine.providerId), 'already-gone');
+    assert.ok(!existsSync(layout.machineDir), 'machine dir removed');
+    assert.ok(!existsSync(layout.boxDir), 'box dir removed');
+    assert.equal(lookupUser(leaseUserName(leaseId)), undefined, 'no lease user left');
+    const sshds = listProcesses().filter((p) => commandLine(p.pid)?.join(' ').includes(layout.sshdConfig));
+    assert.deepEqual(sshds, [], 'no sshd of ours left');
+    assert.ok(!existsSync('/tmp/never'));
+  });
+});

@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CrabboxError } from '../../domain/errors.ts';
+import { commandLine, descendants, isAlive, listProcesses, signal } from './procs.ts';
+
+const TEMPLATE = 'sshd_config.template';
+
+/** Finds the sshd_config template next to this file (source) or in the package's source tree (bundle). */
+export function templatePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  if (existsSync(join(dir, TEMPLATE))) return join(dir, TEMPLATE);
+  for (;;) {
+    const candidate = join(dir, 'src', 'providers', 'local', TEMPLATE);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new CrabboxError('internal', `sshd config template ${TEMPLATE} not found in the crabbox package`);
+    dir = parent;
+  }
+}
+
+export interface SshdSettings {
+  port: number;
+  hostKey: string;
+  authorizedKeys: string;
+  pidFile: string;
+  user: string;
+}
+
+/** Renders the sshd_config template. Values are paths and names crabbox built itself; anything odd is refused. */
+export function renderSshdConfig(template: string, settings: SshdSettings): string {
+  const values: Record<string, string> = {
+    PORT: String(settings.port),
+    HOST_KEY: settings.hostKey,
+    AUTHORIZED_KEYS: settings.authorizedKeys,
+    PID_FILE: settings.pidFile,
+    USER: settings.user,
+  };
+  for (const [key, value] of Object.entries(values)) {
+    if (!/^[A-Za-z0-9._\/+@-]+$/.test(value)) throw new CrabboxError('invalid_config', `cannot put ${JSON.stringify(value)} in sshd_config (${key}); use a path without spaces or special characters`);
+  }
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+/** The absolute path of sshd (it refuses to re-exec from a relative path). */
+export function findSshd(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = ['/usr/sbin', '/usr/local/sbin', '/sbin', ...(env.PATH ?? '').split(delimiter).filter(Boolean)];
+  return dirs.map((d) => join(d, 'sshd')).find((p) => p.startsWith('/') && existsSync(p));
+}
+
+/** A free TCP port on 127.0.0.1 (the kernel picks; sshd binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Creates sshd's privilege separation directory when running as root, only if it is missing. */
+export async function ensurePrivsepDir(): Promise<void> {
+  if (process.getuid?.() !== 0 || existsSync('/run/sshd')) return;
+  await mkdir('/run/sshd', { mode: 0o755 });
+}
+
+export interface StartOptions {
+  sshd: string;
+  configFile: string;
+  logFile: string;
+  pidFile: string;
+  timeoutMs?: number;
+}
+
+/** Starts a daemonizing sshd and waits for its pid file (written once it listens). Returns its pid. */
+export async function startSshd(options: StartOptions): Promise<number> {
+  const args = ['-f', options.configFile, '-E', options.logFile];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(options.sshd, args, { stdio: 'ignore', detached: true });
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c));
+  });
+  const logTail = (): string => {
+    try {
+      return readFileSync(options.logFile, 'utf8').trim().split('\n').at(-1) ?? '';
+    } catch {
+      return '';
+    }
+  };
+  if (code !== 0) throw new CrabboxError('provider_error', `sshd did not start (exit ${code}): ${logTail() || 'no log'}`);
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  while (Date.now() < deadline) {
+    const pid = await readPid(options.pidFile);
+    if (pid !== undefined && isOurSshd(pid, options.configFile)) return pid;
+    if (/Cannot bind|Address already in use/.test(logTail())) break;
+    await sleep(25);
+  }
+  throw new CrabboxError('provider_error', `sshd did not come up: ${logTail() || 'no pid file'}`);
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  try {
+    const text = (await readFile(pidFile, 'utf8')).trim();
+    return /^\d{1,10}$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Proof by /proc/<pid>/cmdline that a pid is an sshd started with exactly our config file. */
+export function isOurSshd(pid: number, configFile: string): boolean {
+  const argv = commandLine(pid);
+  if (!argv) return false;
+  const line = argv.join(' ');
+  return /(^|\/|\s)sshd(:|\s|$)/.test(line) && (line.includes(`-f ${configFile} `) || line.endsWith(`-f ${configFile}`));
+}
+
+/**
+ * Stops our sshd (only after proving it is ours) and every process below it. Returns whether one was running.
+ * A pid file naming some other process is ignored: that pid was reused and is not ours.
+ */
+export async function stopSshd(pidFile: string, configFile: string): Promise<boolean> {
+  const pid = await readPid(pidFile);
+  if (pid === undefined || !isOurSshd(pid, configFile)) return false;
+  const below = descendants(pid);
+  signal(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+  if (isAlive(pid) && isOurSshd(pid, configFile)) signal(pid, 'SIGKILL');
+  await killAll(below);
+  return true;
+}
+
+/** SIGKILLs processes and waits (bounded) until they are gone. */
+export async function killAll(pids: number[]): Promise<void> {
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(20);
+}
+
+/** Writes the rendered config (0600). */
+export async function writeSshdConfig(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+}
+
+export { listProcesses };

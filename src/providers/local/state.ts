@@ -1,0 +1,51 @@
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Labels } from '../../domain/labels.ts';
+import { isLeaseId } from '../../domain/ids.ts';
+
+/** What the local provider remembers about one machine (the state file, `machine.json`). */
+export interface LocalMachineState {
+  leaseId: string;
+  labels: Labels;
+  host: string;
+  port: number;
+  sshUser: string;
+  /** True when this machine has its own Unix user (created by crabbox as root), removed with it. */
+  ownUser: boolean;
+  boxDir: string;
+  workRoot: string;
+  hostKey: string;
+  phase: 'provisioning' | 'running';
+  createdAt: number;
+}
+
+/** Writes the state file atomically: a temp file (0600) renamed over the old one. */
+export async function writeState(file: string, state: LocalMachineState): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+/** Reads a state file; undefined when missing or not a well-formed state. */
+export async function readState(file: string): Promise<LocalMachineState | undefined> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const s = data as Partial<LocalMachineState>;
+  if (!s || typeof s !== 'object' || typeof s.leaseId !== 'string' || !isLeaseId(s.leaseId) || typeof s.labels !== 'object' || typeof s.port !== 'number') return undefined;
+  return s as LocalMachineState;
+}
+
+/** The lease ids that have a machine directory under `<stateDir>/local`. */
+export async function machineIds(localDir: string): Promise<string[]> {
+  try {
+    return (await readdir(localDir)).filter(isLeaseId).sort();
+  } catch {
+    return [];
+  }
+}
+
+export const stateFileIn = (machineDir: string): string => join(machineDir, 'machine.json');

@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sshArgv, rsyncRsh, controlPathFor, type SshTarget } from './target.ts';
+import { knownHostsText } from './known-hosts.ts';
+import { classifySshFailure } from './errors.ts';
+
+const target: SshTarget = {
+  host: '127.0.0.1',
+  ports: [2222, 22],
+  user: 'crabbox',
+  identityFile: '/s/leases/cbx_0123456789ab/id_ed25519',
+  knownHostsFile: '/s/leases/cbx_0123456789ab/known_hosts',
+  controlPath: '/s/leases/cbx_0123456789ab/cm',
+  connectTimeoutSeconds: 7,
+};
+
+describe('ssh argv', () => {
+  it('ignores user config, forwards nothing and pins the host key', () => {
+    const argv = sshArgv(target, 2222, 'true');
+    assert.deepEqual(argv.slice(0, 2), ['-F', '/dev/null']);
+    for (const option of ['BatchMode=yes', 'IdentitiesOnly=yes', 'StrictHostKeyChecking=yes', 'GlobalKnownHostsFile=/dev/null', 'ForwardAgent=no', 'ForwardX11=no', 'ClearAllForwardings=yes', 'ConnectTimeout=7', 'ControlMaster=auto', 'LogLevel=ERROR', `ControlPath=${target.controlPath}`, `UserKnownHostsFile=${target.knownHostsFile}`]) {
+      assert.ok(argv.includes(option), option);
+    }
+    assert.deepEqual(argv.slice(-3), ['--', '127.0.0.1', 'true']);
+    assert.equal(argv[argv.indexOf('-p') + 1], '2222');
+  });
+
+  it('gives rsync the same options as one quoted string', () => {
+    const rsh = rsyncRsh({ ...target, identityFile: '/a b/id' }, 22);
+    assert.match(rsh, /^ssh -F \/dev\/null /);
+    assert.match(rsh, /'IdentityFile="\/a b\/id"'/);
+    assert.match(rsh, /-p 22 /);
+  });
+
+  it('keeps the control socket path short', () => {
+    assert.equal(controlPathFor('/short/dir', 'cbx_0123456789ab'), '/short/dir/cm');
+    const long = controlPathFor(`/${'x'.repeat(120)}`, 'cbx_0123456789ab');
+    assert.ok(Buffer.byteLength(long) <= 80, long);
+  });
+
+  it('pins one key for every port, in ssh host pattern form', () => {
+    assert.equal(knownHostsText('10.0.0.1', [2222, 22, 2222], 'ssh-ed25519 AAAAC3Nza comment'), '[10.0.0.1]:2222 ssh-ed25519 AAAAC3Nza\n10.0.0.1 ssh-ed25519 AAAAC3Nza\n');
+    assert.throws(() => knownHostsText('h', [22], 'not a key'));
+  });
+
+  it('classifies ssh failures', () => {
+    assert.equal(classifySshFailure('@@@\nWARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!\nHost key verification failed.'), 'host_key');
+    assert.equal(classifySshFailure('user@127.0.0.1: Permission denied (publickey).'), 'auth');
+    assert.equal(classifySshFailure('ssh: connect to host 127.0.0.1 port 1: Connection refused'), 'connect');
+    assert.equal(classifySshFailure('some remote output'), 'other');
+  });
+});
