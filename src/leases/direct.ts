@@ -20,6 +20,10 @@ export interface DirectLeaseOptions {
   log?: ((line: string) => void) | undefined;
   /** How long a new box may take to answer ssh. */
   readyTimeoutMs?: number | undefined;
+  /** Mints lease ids (tests pin them). */
+  newId?: (() => string) | undefined;
+  /** How readiness is proven; default: ssh's waitReady over the lease's own transport. */
+  waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
 }
 
 export interface CreateRequest {
@@ -101,7 +105,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
 
   async function create(request: CreateRequest = {}): Promise<LeaseHandle> {
     const now = clock.now();
-    const id = newLeaseId();
+    const id = (options.newId ?? newLeaseId)();
     const taken = (await ownLeases()).filter((l) => isLive(l.state)).map((l) => l.slug);
     const slug = uniqueSlug(id, taken);
     const timings = normalizeTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
@@ -137,7 +141,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       const lease = { ...leaseFromMachineOrThrow(machine), slug };
       tgt = target(lease);
       log(`lease ${id}: waiting for ssh on ${machine.host}:${machine.ports.join(',')}`);
-      await waitReady(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
+      await (options.waitReady ?? waitReady)(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
       const active: DirectLease = { ...lease, state: 'active' };
       await writeLabels(active);
       return { lease: active, target: tgt, fresh: true };

@@ -127,6 +127,14 @@ export async function sshExec(target: SshTarget, command: readonly string[] | st
       child.on('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'ENOENT' ? new CrabboxError('missing_tool', 'ssh not found', { hint: 'install openssh-client (run `crabbox doctor`)' }) : error));
       child.on('close', (c, s) => resolve({ code: c, signal: s }));
+      // A multiplexed client hands its stdio to the ControlMaster, which keeps our pipes open while the remote
+      // command runs; once we killed the client, stop waiting for them.
+      child.on('exit', (c, s) => {
+        if (!options.signal?.aborted) return;
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        resolve({ code: c, signal: s });
+      });
     });
     if (options.signal?.aborted) throw new CrabboxError('interrupted', 'interrupted; the remote command was stopped');
     if (code === null) throw new CrabboxError('ssh_failed', `ssh to ${where(target, port)} was killed by ${signal ?? 'a signal'}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
 import { printJson, write, isoTime } from '../output.ts';
 import { directSession, type LeaseFlags } from '../direct.ts';
 import { leaseJson } from '../../leases/record.ts';
@@ -13,6 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .option('--idle-timeout <duration>', 'also change the idle timeout')
     .action(async (ref: string, flags: { provider?: string; idleTimeout?: string }) => {
+      parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       const idle = flags.idleTimeout === undefined ? undefined : parseDuration(flags.idleTimeout, '--idle-timeout');
       const { leases } = await directSession(ctx, { provider: flags.provider } satisfies LeaseFlags);
       const lease = await leases.touch(ref, idle);

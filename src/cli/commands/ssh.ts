@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
 import { directSession, type LeaseFlags } from '../direct.ts';
 import { sshExec } from '../../ssh/index.ts';
 
@@ -11,6 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[command...]', 'command to run (after --); its exit code is passed through')
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .action(async (ref: string, command: string[], flags: LeaseFlags) => {
+      parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       const { leases } = await directSession(ctx, flags);
       const lease = await leases.touch(ref);
       const interactive = command.length === 0;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
 import { printJson, write, isoTime } from '../output.ts';
 import { directSession, type LeaseFlags } from '../direct.ts';
 import { leaseJson } from '../../leases/record.ts';
@@ -16,6 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--wait', 'wait until the box answers ssh')
     .option('--timeout <duration>', 'how long --wait may take', '2m')
     .action(async (ref: string, flags: LeaseFlags & { wait?: boolean; timeout: string }) => {
+      parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       const timeoutSeconds = parseDuration(flags.timeout, '--timeout');
       const { leases } = await directSession(ctx, flags);
       const lease = await leases.resolve(ref);

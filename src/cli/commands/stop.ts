@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
 import { printJson, write } from '../output.ts';
 import { directSession, type LeaseFlags } from '../direct.ts';
 
@@ -11,6 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
       .argument('<ref>', 'lease id or slug')
       .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
       .action(async (ref: string, flags: LeaseFlags) => {
+        parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
         const { leases } = await directSession(ctx, flags);
         const result = await leases.release(ref);
         if (ctx.json) return printJson(ctx.stdout, { id: result.leaseId, slug: result.slug ?? null, result: result.result });

@@ -10,7 +10,8 @@ import { lookupUser } from './users.ts';
 import { commandLine, listProcesses } from './procs.ts';
 import { newLeaseId } from '../../domain/ids.ts';
 import { tempDir } from '../../testing/tmp.ts';
-import { createClientKey, createHostKey, leaseKeyDir, leaseTarget, sshExec, writeKnownHosts, closeMaster, waitReady } from '../../ssh/index.ts';
+import { createClientKey, createHostKey, leaseKeyDir, leaseTarget, sshExec, writeKnownHosts, closeMaster, waitReady, connect } from '../../ssh/index.ts';
+import { freePort } from './sshd.ts';
 import { isCrabboxError } from '../../domain/errors.ts';
 
 const isCrabboxErrorCode = (error: unknown, code: string): boolean => isCrabboxError(error) && error.code === code;
@@ -98,5 +99,31 @@ describe('local provider over real sshd and ssh', () => {
     const sshds = listProcesses().filter((p) => commandLine(p.pid)?.join(' ').includes(layout.sshdConfig));
     assert.deepEqual(sshds, [], 'no sshd of ours left');
     assert.ok(!existsSync('/tmp/never'));
+  });
+
+  it('tries the primary port, then fallbacks in order; a box that never answers is ssh_failed', async () => {
+    const leaseId = newLeaseId();
+    const machine = await provider.create(await specFor(state.path, leaseId));
+    const keyDir = leaseKeyDir(state.path, leaseId);
+    const closed = await freePort();
+    await writeKnownHosts(join(keyDir, 'known_hosts'), machine.host, [closed, ...machine.ports], machine.hostKey);
+    const target = leaseTarget({ keyDir, leaseId, host: machine.host, ports: [closed, ...machine.ports], user: machine.sshUser, connectTimeoutSeconds: 5 });
+    try {
+      assert.equal(await connect(target), machine.ports[0], 'the fallback port answered');
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (b: Buffer) => (text += b.toString()));
+      const aborted = new AbortController();
+      const pending = sshExec(target, ['sleep', '30'], { stdout: out, stderr: new PassThrough(), signal: aborted.signal });
+      setTimeout(() => aborted.abort(), 200);
+      await assert.rejects(pending, (error: unknown) => isCrabboxErrorCode(error, 'interrupted'));
+      const dead = { ...target, ports: [closed], controlPath: join(state.path, 'no-master') };
+      await assert.rejects(sshExec(dead, ['true']), (error: unknown) => isCrabboxErrorCode(error, 'ssh_failed') && /Connection refused/.test((error as Error).message));
+      await assert.rejects(waitReady(dead, Date.now() + 500), (error: unknown) => isCrabboxErrorCode(error, 'timeout'));
+      void text;
+    } finally {
+      await closeMaster(target);
+      await provider.delete(machine.providerId);
+    }
   });
 });

@@ -1,0 +1,30 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { commandLine, listProcesses } from '../providers/local/procs.ts';
+import { leaseUserName } from '../providers/local/layout.ts';
+import { lookupUser } from '../providers/local/users.ts';
+
+/** Everything a local lease could leave behind, as readable strings (empty when nothing is left). */
+export function leaseLeftovers(options: { stateDir: string; leaseId: string; boxesRoot?: string }): string[] {
+  const { stateDir, leaseId } = options;
+  const left: string[] = [];
+  const machineDir = join(stateDir, 'local', leaseId);
+  for (const path of [machineDir, join(stateDir, 'leases', leaseId), join(options.boxesRoot ?? '/var/tmp/crabbox-boxes', leaseId)]) {
+    if (existsSync(path)) left.push(`path ${path}`);
+  }
+  for (const p of listProcesses()) {
+    const line = commandLine(p.pid)?.join(' ') ?? '';
+    if (line.includes(machineDir) || line.includes(leaseId) || line.includes(leaseUserName(leaseId))) left.push(`process ${p.pid}: ${line}`);
+  }
+  if (lookupUser(leaseUserName(leaseId))) left.push(`user ${leaseUserName(leaseId)}`);
+  return left;
+}
+
+/** Lease ids that have a machine dir under a state dir. */
+export function machineDirs(stateDir: string): string[] {
+  try {
+    return readdirSync(join(stateDir, 'local'));
+  } catch {
+    return [];
+  }
+}
