@@ -1,40 +1,51 @@
-/** What the run command tells the run store. The records module implements it; the default does nothing. */
+/**
+ * What `crabbox run` tells the run store. The shape matches the records module's `RunRecorder`
+ * (src/runs/recorder.ts): `start` returns the run id, `finish` closes the record, so its local recorder plugs in as is.
+ */
 export interface RunStart {
-  runId: string;
   leaseId: string;
   slug: string;
   provider: string;
   /** Undefined when command recording is disabled. */
-  command: string[] | undefined;
-  shell: boolean;
-  startedAt: number;
+  command?: string[] | undefined;
+}
+
+/** Phase durations in milliseconds; a phase that did not happen is absent. */
+export interface PhaseTimings {
+  lease?: number;
+  wait?: number;
+  sync?: number;
+  command?: number;
+  release?: number;
+  total?: number;
+}
+
+/** The bounded, redacted tail of the combined output. */
+export interface LogTailSnapshot {
+  text: string;
+  totalBytes: number;
+  truncated: boolean;
 }
 
 export interface RunFinish {
-  runId: string;
-  exitCode: number | undefined;
-  state: 'succeeded' | 'failed' | 'interrupted' | 'error';
-  error?: string | undefined;
-  timings: RunTimings;
-  syncSkipped: boolean;
-  endedAt: number;
+  exitCode?: number | undefined;
+  /** `remote` when exitCode is the command's own, `crabbox` when crabbox failed first. */
+  source?: 'remote' | 'crabbox' | undefined;
+  interrupted?: boolean | undefined;
+  timings: PhaseTimings;
+  logTail?: LogTailSnapshot | undefined;
+  syncSkipped?: boolean | undefined;
 }
 
-export interface RunTimings {
-  leaseMs: number;
-  syncMs: number;
-  commandMs: number;
-  releaseMs: number;
-  totalMs: number;
-}
-
-/** Receives run lifecycle events and the command's combined output (for a bounded, redacted log tail). */
 export interface RunRecorder {
-  start(run: RunStart): Promise<void> | void;
-  /** Each chunk of command output in arrival order. */
-  output(chunk: Buffer, stream: 'stdout' | 'stderr'): void;
-  finish(run: RunFinish): Promise<void> | void;
+  /** Records that a run started; returns its id (`run_` + 12 hex). */
+  start(input: RunStart): Promise<string>;
+  finish(runId: string, result: RunFinish): Promise<void>;
 }
 
-/** The recorder used until the run store is wired in. */
-export const noopRecorder: RunRecorder = { start: () => undefined, output: () => undefined, finish: () => undefined };
+/** Collects the combined output for the record (the records module's LogTail fits). */
+export interface OutputTail {
+  write(chunk: Buffer): void;
+  close(): void;
+  snapshot(): LogTailSnapshot;
+}

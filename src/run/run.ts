@@ -8,7 +8,16 @@ import type { BoxConnection } from '../sync/box.ts';
 import type { PreparedSync } from '../sync/prepare.ts';
 import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
-import type { RunRecorder, RunTimings } from './recorder.ts';
+import type { OutputTail, RunRecorder } from './recorder.ts';
+
+/** Phase durations of one run, in milliseconds. */
+export interface RunTimings {
+  leaseMs: number;
+  syncMs: number;
+  commandMs: number;
+  releaseMs: number;
+  totalMs: number;
+}
 
 /** The lease operations a run needs (the direct lease service, or a coordinator client later). */
 export interface RunLeases<L extends Lease, T> {
@@ -21,7 +30,17 @@ export interface RunRequest<L extends Lease, T> {
   leases: RunLeases<L, T>;
   /** Opens the box connection for a lease's target. */
   connect(target: T, lease: L, signal: AbortSignal): Promise<BoxConnection>;
-  recorder: RunRecorder;
+  /** Undefined: no record is kept. */
+  recorder?: RunRecorder | undefined;
+  /**
+   * Runs after the command while the box is still leased, e.g. to collect JUnit reports with listBoxFiles and
+   * readBoxFiles (src/sync/box-files.ts). A failure is a warning.
+   */
+  afterCommand?: ((box: BoxConnection, workdir: string) => Promise<void>) | undefined;
+  /** Extra fields for the run record's finish call (a JUnit summary). */
+  finishExtras?: (() => Record<string, unknown>) | undefined;
+  /** Receives the combined output for the record's log tail. */
+  tail?: OutputTail | undefined;
   clock: Clock;
   /** `--id`: use this lease and never release it. */
   leaseRef?: string | undefined;
@@ -53,6 +72,7 @@ export interface RunOutcome {
   remoteExitCode: number | undefined;
   /** What crabbox exits with. */
   exitCode: number;
+  /** `synced`, `skipped` (box already had the tree), `off` (--no-sync) or `not-run` (failed before syncing). */
   sync: RemoteRunResult['sync'] | 'not-run';
   deleted: number;
   timings: RunTimings;
@@ -64,7 +84,7 @@ export interface RunOutcome {
 export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promise<RunOutcome> {
   const { clock } = req;
   const t0 = clock.now();
-  const runId = newRunId();
+  let runId = newRunId();
   const timings: RunTimings = { leaseMs: 0, syncMs: 0, commandMs: 0, releaseMs: 0, totalMs: 0 };
   const outcome: RunOutcome = {
     runId, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
@@ -95,8 +115,15 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     if (!machine) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no machine`);
     const ws = workspaceFor({ workRoot: machine.workRoot, leaseId: lease.id, repoRoot: req.repoRoot });
 
-    await req.recorder.start({ runId, leaseId: lease.id, slug: lease.slug, provider: lease.provider, command: req.recordCommand ? req.command.args : undefined, shell: req.command.mode === 'shell', startedAt: t0 });
-    recorded = true;
+    if (req.recorder) {
+      try {
+        runId = await req.recorder.start({ leaseId: lease.id, slug: lease.slug, provider: lease.provider, command: req.recordCommand ? req.command.args : undefined });
+        outcome.runId = runId;
+        recorded = true;
+      } catch (error) {
+        req.warn(`warning: could not record the run: ${(error as Error).message}`);
+      }
+    }
     const interval = heartbeatIntervalMs(lease.idleTimeoutSeconds);
     heartbeat = setInterval(() => {
       if (!lease) return;
@@ -104,10 +131,10 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     }, interval);
     heartbeat.unref();
 
-    const tee = (stream: Writable, name: 'stdout' | 'stderr'): Writable => ({
+    const tee = (stream: Writable): Writable => ({
       write: (chunk: Buffer | string) => {
         const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        req.recorder.output(b, name);
+        req.tail?.write(b);
         return stream.write(b);
       },
     }) as unknown as Writable;
@@ -120,7 +147,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
       sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
-      stdout: tee(req.stdout, 'stdout'), stderr: tee(req.stderr, 'stderr'), clock, onProgress,
+      stdout: tee(req.stdout), stderr: tee(req.stderr), clock, onProgress,
     });
     if (req.interrupt.aborted) onInterrupt();
     try {
@@ -131,6 +158,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       outcome.deleted = result.deleted;
       outcome.remoteExitCode = result.exitCode;
       outcome.exitCode = result.exitCode;
+      if (req.afterCommand && !outcome.interrupted) {
+        await req.afterCommand(box, ws.workdir).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
+      }
     } catch (error) {
       timings.syncMs = clock.now() - syncStart;
       throw error;
@@ -145,16 +175,17 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;
 
   // The record is finished before the release, so a second Ctrl-C during a slow release still leaves a closed record.
-  if (recorded) {
+  if (recorded && req.recorder) {
+    req.tail?.close();
     try {
-      await req.recorder.finish({
-        runId,
-        exitCode: outcome.remoteExitCode,
-        state: outcome.interrupted ? 'interrupted' : outcome.error ? 'error' : outcome.remoteExitCode === 0 ? 'succeeded' : 'failed',
-        error: outcome.error?.message,
-        timings: { ...timings, totalMs: clock.now() - t0 },
+      await req.recorder.finish(runId, {
+        exitCode: outcome.remoteExitCode ?? outcome.exitCode,
+        source: outcome.remoteExitCode !== undefined && !outcome.interrupted ? 'remote' : 'crabbox',
+        interrupted: outcome.interrupted !== undefined,
+        timings: { lease: timings.leaseMs, sync: timings.syncMs, command: timings.commandMs, total: clock.now() - t0 },
+        logTail: req.tail?.snapshot(),
         syncSkipped: outcome.sync !== 'synced',
-        endedAt: clock.now(),
+        ...req.finishExtras?.(),
       });
     } catch (error) {
       req.warn(`warning: could not record the run: ${(error as Error).message}`);

@@ -6,19 +6,30 @@ import { fileURLToPath } from 'node:url';
 export const PROTOCOL = 'crabbox-run/1';
 const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
 
-let cachedScript: Buffer | undefined;
+const scripts = new Map<string, Buffer>();
 
-/** The wrapper script's bytes, found next to this module in the source tree or beside the bundle's package root. */
-export function wrapperScript(): Buffer {
-  if (cachedScript) return cachedScript;
+/** A remote script's bytes (`src/sync/remote/<name>`), found beside this module or under the package root. */
+export function remoteScript(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+  const cached = scripts.get(name);
+  if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    for (const candidate of [join(dir, 'remote', 'crabbox-run.sh'), join(dir, 'src', 'sync', 'remote', 'crabbox-run.sh')]) {
-      if (existsSync(candidate)) return (cachedScript = readFileSync(candidate));
+    for (const candidate of [join(dir, 'remote', name), join(dir, 'src', 'sync', 'remote', name)]) {
+      if (existsSync(candidate)) {
+        const bytes = readFileSync(candidate);
+        scripts.set(name, bytes);
+        return bytes;
+      }
     }
     dir = dirname(dir);
   }
-  throw new Error('crabbox-run.sh not found beside the crabbox installation');
+  throw new Error(`${name} not found beside the crabbox installation`);
+}
+
+/** What precedes the request on stdin: the script's length, a newline, the script (read by BOOTSTRAP). */
+export function scriptPayload(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+  const script = remoteScript(name);
+  return Buffer.concat([Buffer.from(`${script.length}\n`), script]);
 }
 
 /**
@@ -40,22 +51,29 @@ export interface WrapperRequest {
   env: [name: string, value: string][];
 }
 
-function field(value: string | number): Buffer {
+/** One NUL-terminated request field. */
+export function field(value: string | number): Buffer {
   const text = String(value);
   if (text.includes('\0')) throw new Error('a request field cannot hold a NUL byte');
   return Buffer.from(`${text}\0`, 'utf8');
 }
 
+/**
+ * The env block, in the format of src/env/wire.ts (version 1): `CBXENV1`, one `NAME=value` record per variable, then
+ * an empty record; every record NUL-terminated. Names are checked here as well as on the box.
+ */
+export function encodeEnv(env: readonly (readonly [string, string])[]): Buffer {
+  for (const [name] of env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`env name ${JSON.stringify(name.slice(0, 60))} cannot be forwarded`);
+  return Buffer.concat([field('CBXENV1'), ...env.map(([name, value]) => field(`${name}=${value}`)), Buffer.from('\0')]);
+}
+
 /** The bytes the CLI writes to the wrapper's stdin first: bootstrap payload, then the request fields. */
 export function encodeRequest(request: WrapperRequest): Buffer {
-  const script = wrapperScript();
   return Buffer.concat([
-    Buffer.from(`${script.length}\n`),
-    script,
+    scriptPayload('crabbox-run.sh'),
     ...[PROTOCOL, request.workdir, request.metadir, request.fingerprint, Math.floor(request.lockWaitSeconds), request.deleteLimit, request.mode, request.args.length].map(field),
     ...request.args.map(field),
-    field(request.env.length),
-    ...request.env.map(([name, value]) => field(`${name}=${value}`)),
+    encodeEnv(request.env),
   ]);
 }
 

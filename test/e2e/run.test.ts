@@ -49,7 +49,7 @@ describe('crabbox run on the local provider', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'out1\nout2\nout3\n');
     assert.match(r.stderr, /^err1\nerr2\nerr3\n/);
-    assert.match(r.stderr, /crabbox: sync=\S+ command=\S+ total=\S+ exit=0 run=run_[0-9a-f]{12} lease=/);
+    assert.match(r.stderr, /crabbox: sync=\S+ command=\d+\.\d\ds total=\d+\.\d\ds exit=0 run=run_[0-9a-f]{12} lease=/);
     for (const code of [1, 7]) assert.equal((await crabbox(['run', '--id', slug, '--', 'sh', '-c', `exit ${code}`])).code, code);
     const killed = await crabbox(['run', '--id', slug, '--', 'sh', '-c', 'kill -9 $$']);
     assert.equal(killed.code, 137);
@@ -74,8 +74,8 @@ describe('crabbox run on the local provider', () => {
     for (const absent of ['gone.txt', 'dir', 'secret.env', 'generated', 'node_modules', '.git']) assert.ok(!listing.includes(absent), absent);
     const third = await runJson(['--', 'true']);
     assert.equal(third.result.sync.state, 'skipped');
-    assert.equal(third.result.sync.skipped, true);
-    assert.match(third.stderr, /sync=skipped\(/);
+    assert.match(third.stderr, /sync=skipped command=/);
+    assert.equal(third.result.syncSkipped, true);
   });
 
   it('two concurrent runs on one warm lease each run exactly their own tree', async () => {
@@ -153,6 +153,8 @@ describe('crabbox run on the local provider', () => {
     const r = await crabbox(['run', '--json', '--', 'sh', '-c', 'exit 3']);
     assert.equal(r.code, 3);
     const result = JSON.parse(r.stdout);
+    assert.equal(result.version, 1);
+    assert.equal(result.remoteExitCode, 3);
     assert.equal(result.lease.fresh, true);
     assert.equal(result.lease.released, true);
     assert.equal(result.source, 'remote');

@@ -7,9 +7,9 @@ import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { selectEnv } from '../../env/allow.ts';
 import { sshBox } from '../../run/box.ts';
-import { noopRecorder, type RunRecorder } from '../../run/recorder.ts';
+import type { OutputTail, RunRecorder } from '../../run/recorder.ts';
 import { runOnBox } from '../../run/run.ts';
-import { resultObject, summaryLine } from '../../run/result.ts';
+import { runResult, summaryLine } from '../../run/result.ts';
 import { gitTopLevel } from '../../sync/git.ts';
 import { prepareSync } from '../../sync/prepare.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
@@ -26,12 +26,12 @@ interface RunFlags extends LeaseFlags {
   recordCommand: boolean;
 }
 
-/** The run store hook: the records module replaces this; until then runs are not stored. */
-export let runRecorder: (ctx: CliContext) => RunRecorder = () => noopRecorder;
-
-/** Lets the records module plug in its store without this file importing it. */
-export function setRunRecorder(factory: (ctx: CliContext) => RunRecorder): void {
-  runRecorder = factory;
+/**
+ * Where run records go. Until the records module is wired in (its createLocalRunRecorder and LogTail fit these
+ * shapes), runs are not stored.
+ */
+function runRecording(_ctx: CliContext, _config: unknown, _recordCommand: boolean): { recorder?: RunRecorder; tail?: OutputTail } {
+  return {};
 }
 
 /** First Ctrl-C / SIGTERM aborts the run in order; a second one exits at once. Only for the real process. */
@@ -94,7 +94,7 @@ export function register(program: Command, ctx: CliContext): void {
             release: (lease) => leases.release(lease),
           },
           connect: (target) => sshBox(target, { local: provider.capabilities.local, signal: interrupt.signal }),
-          recorder: runRecorder(ctx),
+          ...runRecording(ctx, config, flags.recordCommand && config.run.recordCommand),
           clock: ctx.clock,
           leaseRef: flags.id,
           keep: flags.keep === true || config.lease.keep,
@@ -111,8 +111,9 @@ export function register(program: Command, ctx: CliContext): void {
           warn: (line) => ctx.info(line),
           interrupt: interrupt.signal,
         });
-        const result = resultObject(outcome, { sync, junit });
-        ctx.stderr.write(`${redact(summaryLine(outcome))}\n`);
+        const result = runResult(outcome, sync);
+        if (junit?.length) ctx.info('warning: --junit is accepted but result collection is not wired in yet');
+        ctx.stderr.write(`crabbox: ${redact(summaryLine(outcome))}\n`);
         if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
         if (flags.resultFile) {

@@ -4,7 +4,8 @@
 #
 # Request fields, each terminated by a NUL byte:
 #   crabbox-run/1  workdir  metadir  fingerprint ("" = do not sync)  lock-wait-seconds  delete-limit (-1 = none)
-#   mode (argv|shell)  argc  arg...  envc  NAME=value...
+#   mode (argv|shell)  argc  arg...
+# then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
 # Messages to the CLI go to stdout as "\0crabbox:<word> <args>\n", only before the command starts and once after it
 # ends ("exit <code>"); between them stdout and stderr belong to the command.
 set -u
@@ -31,12 +32,11 @@ case $metadir in /*) ;; *) fail "protocol metadir must be absolute" ;; esac
 case $mode in argv | shell) ;; *) fail "protocol bad mode" ;; esac
 args=()
 for ((i = 0; i < argc; i++)); do field; args+=("$F"); done
-field; envc=$F; int "$envc"
+field; [ "$F" = CBXENV1 ] || fail "protocol bad env block"
 envs=()
-for ((i = 0; i < envc; i++)); do
-  field; kv=$F
-  [[ ${kv%%=*} =~ ^[A-Za-z_][A-Za-z0-9_]*$ && $kv == *=* ]] || fail "protocol bad env name"
-  envs+=("$kv")
+while field && [ -n "$F" ]; do
+  [[ $F =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || fail "protocol bad env record"
+  envs+=("$F")
 done
 [ "${#args[@]}" -gt 0 ] || fail "protocol empty command"
 
