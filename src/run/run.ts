@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { Clock } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
@@ -131,14 +131,18 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     }, interval);
     heartbeat.unref();
 
-    const tee = (stream: Writable): Writable => ({
-      write: (chunk: Buffer | string) => {
-        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        req.tail?.write(b);
-        return stream.write(b);
+    // Passes output through (with backpressure) and copies it into the record's log tail.
+    const tee = (stream: Writable): Writable => new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        req.tail?.write(chunk);
+        if (stream.write(chunk)) callback();
+        else stream.once('drain', () => callback());
       },
-    }) as unknown as Writable;
+    });
 
+    const outStream = tee(req.stdout);
+    const errStream = tee(req.stderr);
+    const flushed = (): Promise<unknown> => Promise.all([outStream, errStream].map((t) => new Promise<void>((resolve) => t.end(() => resolve()))));
     const onProgress = (e: ProgressEvent): void => {
       if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
       else if (e.type === 'syncing') req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
@@ -147,11 +151,11 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
       sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
-      stdout: tee(req.stdout), stderr: tee(req.stderr), clock, onProgress,
+      stdout: outStream, stderr: errStream, clock, onProgress,
     });
     if (req.interrupt.aborted) onInterrupt();
     try {
-      const result = await remote.result;
+      const result = await remote.result.finally(flushed);
       timings.syncMs = result.syncMs;
       timings.commandMs = result.commandMs;
       outcome.sync = result.sync;

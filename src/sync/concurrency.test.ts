@@ -78,3 +78,34 @@ test('an interrupt stops the whole remote process group, including its children'
   assert.equal(result.exitCode, 130);
   await waitFor(() => { try { process.kill(child, 0); return false; } catch { return true; } }, 'the background child to die');
 });
+
+test('a process that escapes the command\'s group does not keep the workspace lock', async () => {
+  const box = localBox(tmp.path);
+  const repo = join(tmp.path, 'd');
+  initRepo(repo, { 'x.txt': 'x' });
+  const pidFile = join(tmp.path, 'escaped.pid');
+  const common = { box, workdir: join(tmp.path, 'box3', 'w'), metadir: join(tmp.path, 'box3', '.m'), env: [] as [string, string][], clock: systemClock, lockWaitSeconds: 0, stdout: sink().stream, stderr: sink().stream };
+  const first = startRemoteRun({ ...common, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'shell', args: [`setsid sleep 30 >/dev/null 2>&1 < /dev/null & echo $! > '${pidFile}'`] } });
+  assert.equal((await first.result).exitCode, 0);
+  const escaped = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    const second = startRemoteRun({ ...common, sync: undefined, command: { mode: 'argv', args: ['true'] } });
+    assert.equal((await second.result).exitCode, 0);
+  } finally {
+    process.kill(escaped, 'SIGKILL');
+  }
+});
+
+test('an interrupt during the sync stops the transfer and runs nothing', async () => {
+  const box = localBox(tmp.path);
+  const repo = join(tmp.path, 'e');
+  initRepo(repo, { 'x.txt': 'x' });
+  const marker = join(tmp.path, 'must-not-exist');
+  const run = startRemoteRun({
+    box, workdir: join(tmp.path, 'box4', 'w'), metadir: join(tmp.path, 'box4', '.m'), env: [], clock: systemClock, lockWaitSeconds: 5,
+    sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['touch', marker] }, stdout: sink().stream, stderr: sink().stream,
+    onProgress: (e) => { if (e.type === 'syncing') run.interrupt('INT'); },
+  });
+  await assert.rejects(run.result, /interrupted before the command started/);
+  assert.equal(existsSync(marker), false);
+});

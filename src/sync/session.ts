@@ -139,7 +139,13 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
 
   const output = new WrapperOutput({
     onMessage,
-    onData: (data) => options.stdout.write(data),
+    onData: (data) => {
+      // Backpressure: a slow reader of our stdout slows the remote command instead of filling memory.
+      if (!options.stdout.write(data)) {
+        child.stdout.pause();
+        options.stdout.once('drain', () => child.stdout.resume());
+      }
+    },
     onNoise: (data) => options.stderr.write(redact(data.toString('utf8'))),
   });
   child.stdout.on('data', (b: Buffer) => output.push(b));
@@ -168,6 +174,17 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         : new CrabboxError('ssh_failed', `ssh to the box failed (${how})${tail ? `: ${tail}` : ''}`));
     });
   });
+
+  // Until the command starts, the lock wait and the sync timeout bound how long this may take.
+  const startDeadlineMs = (options.lockWaitSeconds + (options.sync?.timeoutSeconds ?? 0) + 60) * 1000;
+  const startTimer = setTimeout(() => {
+    if (phase === 'running' || phase === 'done') return;
+    abandoned ??= new CrabboxError('timeout', `the box did not start the command within ${Math.round(startDeadlineMs / 1000)}s`);
+    rsyncAbort.abort();
+    child.kill('SIGTERM');
+  }, startDeadlineMs);
+  startTimer.unref();
+  child.on('close', () => clearTimeout(startTimer));
 
   child.stdin.write(encodeRequest({
     workdir: options.workdir,

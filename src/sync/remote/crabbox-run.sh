@@ -129,7 +129,8 @@ fi
 # The command gets its own session and process group; the forwarded env is exported only in its subshell.
 (
   for kv in "${envs[@]}"; do export "${kv?}"; done
-  exec "$setsid_bin" "$bash_bin" "$@"
+  # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.
+  exec "$setsid_bin" "$bash_bin" "$@" 8>&-
 ) </dev/null &
 pid=$!
 printf '%s\n' "$pid" >"$metadir/pgid"
