@@ -66,4 +66,28 @@ describe('interrupting crabbox run', () => {
       assert.match(stderr, new RegExp(`interrupted=${signal}`));
     });
   }
+
+  it('a second Ctrl-C exits at once; the box still stops the command when the connection ends', async () => {
+    const pidFile = `/tmp/crabbox-int2-${process.pid}`;
+    rmSync(pidFile, { force: true });
+    // The command ignores SIGINT, so the first Ctrl-C cannot end it.
+    const child = spawn(process.execPath, [BIN, 'run', '--', 'bash', '-c', `trap '' INT; echo $$ > ${pidFile}; while :; do sleep 0.1; done`], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the remote command to start');
+    const remotePid = Number(readFileSync(pidFile, 'utf8'));
+    child.kill('SIGINT');
+    await until(() => stderr.includes('again to exit now'), 'the first interrupt to be acknowledged');
+    assert.ok(alive(remotePid), 'the command ignored the first interrupt');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted again; exiting now/);
+    rmSync(pidFile, { force: true });
+    await until(() => !alive(remotePid), 'the box to stop the orphaned command', 15_000);
+    assert.equal(await activeLeases(), 1, 'the lease is left for cleanup to find');
+    const r = await runCli(['list', '--json'], { env, cwd: repo });
+    for (const l of (JSON.parse(r.stdout) as { leases: { id: string }[] }).leases) await runCli(['stop', l.id], { env, cwd: repo });
+    assert.equal(await activeLeases(), 0);
+  });
 });

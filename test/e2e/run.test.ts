@@ -169,4 +169,23 @@ describe('crabbox run on the local provider', () => {
     assert.equal(outside.code, 73);
     assert.match(outside.stderr, /not inside a git checkout/);
   });
+
+  it('--no-sync runs on the box as it is; --result-file holds the result object; --keep keeps the fresh lease', async () => {
+    writeFiles(repo, { 'only-local.txt': 'x' });
+    const resultFile = join(tmp.path, 'result.json');
+    const r = await crabbox(['run', '--id', slug, '--no-sync', '--result-file', resultFile, '--', 'sh', '-c', 'ls only-local.txt 2>/dev/null; echo done']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'done\n');
+    assert.match(r.stderr, /sync=off /);
+    const result = JSON.parse(readFileSync(resultFile, 'utf8'));
+    assert.equal(result.sync.state, 'off');
+    assert.equal(result.exitCode, 0);
+    unlinkSync(join(repo, 'only-local.txt'));
+    const before = await leaseIds();
+    const kept = await crabbox(['run', '--json', '--keep', '--', 'true']);
+    const keptResult = JSON.parse(kept.stdout);
+    assert.equal(keptResult.lease.released, false);
+    assert.deepEqual((await leaseIds()).sort(), [...before, keptResult.lease.id].sort());
+    await crabbox(['stop', keptResult.lease.id]);
+  });
 });
