@@ -37,6 +37,17 @@ describe('local lease lifecycle (as root: a per-lease user)', () => {
     assert.ok(existsSync(join(machine.workRoot, 'made-here')));
     assert.ok(!existsSync('/tmp/p-e2e'));
 
+    const piped = await runBin(['ssh', id, '--', 'cat'], { env, stdin: 'through stdin\n' });
+    assert.equal(piped.stdout, 'through stdin\n');
+    const status = await runBin(['status', slug, '--wait', '--timeout', '20s', '--json'], { env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(json(status.stdout).ready, true);
+    const beat = await runBin(['heartbeat', id, '--json'], { env });
+    assert.equal(beat.code, 0, beat.stderr);
+    assert.equal(json(beat.stdout).state, 'active');
+    const listed = json((await runBin(['list', '--json'], { env })).stdout).leases as { id: string }[];
+    assert.deepEqual(listed.map((l) => l.id), [id]);
+
     const rootLogin = execFileSync('grep', ['-E', '^(PermitRootLogin|PasswordAuthentication|UsePAM|AllowUsers)', join(stateDir, 'local', id, 'sshd_config')]).toString();
     assert.match(rootLogin, /PermitRootLogin no/);
     assert.match(rootLogin, new RegExp(`AllowUsers ${machine.sshUser}`));

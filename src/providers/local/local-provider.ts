@@ -46,6 +46,15 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
   }
 
   async function prepareBox(layout: MachineLayout, user: string, spec: MachineSpec): Promise<void> {
+    if (!root) {
+      // sshd's StrictModes walks from the key file up to the home dir and refuses world-writable parents (/tmp, /var/tmp).
+      const home = userInfo().homedir.replace(/\/+$/, '');
+      if (!layout.authorizedKeys.startsWith(`${home}/`)) {
+        throw new CrabboxError('invalid_config', `local boxes must live under your home directory ${home} (sshd StrictModes), not ${boxesRoot}`, {
+          hint: 'set local.workRoot in your user config to a directory under your home, or use the default state dir',
+        });
+      }
+    }
     await mkdir(boxesRoot, { recursive: true, mode: root ? 0o711 : 0o700 });
     await mkdir(layout.boxDir, { mode: root ? 0o711 : 0o700 }).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EEXIST') throw e;

@@ -6,7 +6,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CrabboxError } from '../../domain/errors.ts';
-import { commandLine, descendants, isAlive, listProcesses, signal } from './procs.ts';
+import { commandLine, descendants, isAlive, signal } from './procs.ts';
 
 const TEMPLATE = 'sshd_config.template';
 
@@ -148,4 +148,3 @@ export async function writeSshdConfig(file: string, text: string): Promise<void>
   await writeFile(file, text, { mode: 0o600 });
 }
 
-export { listProcesses };
