@@ -85,15 +85,18 @@ test('a process that escapes the command\'s group does not keep the workspace lo
   initRepo(repo, { 'x.txt': 'x' });
   const pidFile = join(tmp.path, 'escaped.pid');
   const common = { box, workdir: join(tmp.path, 'box3', 'w'), metadir: join(tmp.path, 'box3', '.m'), env: [] as [string, string][], clock: systemClock, lockWaitSeconds: 0, stdout: sink().stream, stderr: sink().stream };
-  const first = startRemoteRun({ ...common, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'shell', args: [`setsid sleep 30 >/dev/null 2>&1 < /dev/null & echo $! > '${pidFile}'`] } });
+  const first = startRemoteRun({ ...common, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'shell', args: [`setsid sh -c 'echo $$ > "$0"; exec sleep 30' '${pidFile}' >/dev/null 2>&1 < /dev/null & while [ ! -s '${pidFile}' ]; do sleep 0.05; done`] } });
   assert.equal((await first.result).exitCode, 0);
+  await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the escaped process to start');
   const escaped = Number(readFileSync(pidFile, 'utf8'));
+  assert.doesNotThrow(() => process.kill(escaped, 0), 'the escaped process outlived the run');
   try {
     const second = startRemoteRun({ ...common, sync: undefined, command: { mode: 'argv', args: ['true'] } });
     assert.equal((await second.result).exitCode, 0);
   } finally {
     process.kill(escaped, 'SIGKILL');
   }
+  // Without closing the lock descriptor for the command, the second run above fails with "another run is using…".
 });
 
 test('an interrupt during the sync stops the transfer and runs nothing', async () => {
