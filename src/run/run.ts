@@ -58,6 +58,8 @@ export interface RunRequest<L extends Lease, T> {
   /** Progress lines (stderr, TTY only) and warnings (always). */
   progress(line: string): void;
   warn(line: string): void;
+  /** Debug lines (--debug). */
+  debug?: ((line: string) => void) | undefined;
   /** Aborted on the first Ctrl-C / SIGTERM. */
   interrupt: AbortSignal;
 }
@@ -93,6 +95,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let lease: L | undefined;
   let remote: RemoteRun | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let syncTicker: NodeJS.Timeout | undefined;
   const onInterrupt = (): void => {
     const reason = req.interrupt.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     outcome.interrupted ??= reason;
@@ -101,7 +104,10 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   req.interrupt.addEventListener('abort', onInterrupt, { once: true });
   let recorded = false;
   try {
-    if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
+    if (req.interrupt.aborted) {
+      onInterrupt();
+      throw new CrabboxError('interrupted', 'interrupted');
+    }
     req.progress(req.leaseRef ? `using lease ${req.leaseRef}` : 'leasing a box…');
     const acquired = await req.leases.acquire(req.leaseRef, { keep: req.keep, signal: req.interrupt });
     lease = acquired.lease;
@@ -114,6 +120,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const machine = lease.machine;
     if (!machine) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no machine`);
     const ws = workspaceFor({ workRoot: machine.workRoot, leaseId: lease.id, repoRoot: req.repoRoot });
+    req.debug?.(`workspace ${ws.workdir} (bookkeeping ${ws.metadir}); fingerprint ${req.sync?.fingerprint.slice(0, 16) ?? 'none (--no-sync)'}`);
 
     if (req.recorder) {
       try {
@@ -145,7 +152,12 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const flushed = (): Promise<unknown> => Promise.all([outStream, errStream].map((t) => new Promise<void>((resolve) => t.end(() => resolve()))));
     const onProgress = (e: ProgressEvent): void => {
       if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
-      else if (e.type === 'syncing') req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
+      else if (e.type === 'syncing') {
+        const began = clock.now();
+        req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
+        syncTicker = setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000);
+        syncTicker.unref();
+      } else if (e.type === 'synced' || e.type === 'started') clearInterval(syncTicker);
     };
     const syncStart = clock.now();
     remote = startRemoteRun({
@@ -173,7 +185,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.error = isCrabboxError(error) ? error : new CrabboxError('internal', `internal error: ${(error as Error).message}`, { cause: error });
     outcome.exitCode = outcome.error.exitCode;
   } finally {
-    if (heartbeat) clearInterval(heartbeat);
+    clearInterval(heartbeat);
+    clearInterval(syncTicker);
     req.interrupt.removeEventListener('abort', onInterrupt);
   }
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;

@@ -142,6 +142,8 @@ describe('crabbox run on the local provider', () => {
     const r = await crabbox(['run', '--id', slug, '--', 'cat', '--', ...names]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, names.map((n) => `${n}!`).join(''));
+    const flags = await crabbox(['run', '--id', slug, '--', 'echo', '--json', '--debug', '--help']);
+    assert.equal(flags.stdout, '--json --debug --help\n', 'flags after -- belong to the command');
     const meta = await crabbox(['run', '--id', slug, '--', 'printf', '%s|', '$(id)', '`id`', 'a;b', '*', '>x']);
     assert.equal(meta.stdout, '$(id)|`id`|a;b|*|>x|');
     const check = await crabbox(['run', '--id', slug, '--shell', '--', 'ls pwned x 2>/dev/null | wc -l; echo a && echo b']);

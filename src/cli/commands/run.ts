@@ -109,6 +109,7 @@ export function register(program: Command, ctx: CliContext): void {
           stderr: ctx.stderr,
           progress: (line) => { if (tty) ctx.info(line); },
           warn: (line) => ctx.info(line),
+          debug: (line) => ctx.log(line),
           interrupt: interrupt.signal,
         });
         const result = runResult(outcome, sync);
