@@ -133,6 +133,11 @@ fi
   exec "$setsid_bin" "$bash_bin" "$@" 8>&-
 ) </dev/null &
 pid=$!
+# Signals go to the group, so wait until setsid has made it (or the command is already gone).
+for ((i = 0; i < 500; i++)); do
+  if kill -0 -- "-$pid" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; then break; fi
+  sleep 0.01
+done
 printf '%s\n' "$pid" >"$metadir/pgid"
 say "start $pid"
 
