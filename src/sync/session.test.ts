@@ -52,6 +52,11 @@ test('output streams arrive in order on the matching streams, and exit codes pas
   assert.equal(r.exitCode, 0);
   assert.equal(r.stdout, 'out1\nout2\nout3\ntail');
   assert.equal(r.stderr, 'err1\nerr2\nerr3\n');
+  for (let i = 0; i < 5; i++) {
+    // Output written the instant the command starts is the command's, never mistaken for wrapper noise.
+    const quick = await s.run(['echo', 'x']);
+    assert.deepEqual([quick.stdout, quick.stderr], ['x\n', '']);
+  }
   for (const code of [1, 7, 255]) assert.equal((await s.run(['sh', '-c', `exit ${code}`])).exitCode, code);
   assert.equal((await s.run(['sh', '-c', 'kill -9 $$'])).exitCode, 137);
 });

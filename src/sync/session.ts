@@ -12,7 +12,7 @@ export type ProgressEvent =
   | { type: 'in-sync' }
   | { type: 'syncing'; deleted: number }
   | { type: 'synced' }
-  | { type: 'started'; pgid: number };
+  | { type: 'started' };
 
 export interface RemoteRunOptions {
   box: BoxConnection;
@@ -130,7 +130,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         commandStarted = clock.now();
         for (const b of preStartErr) options.stderr.write(redact(b.toString('utf8')));
         preStartErr.length = 0;
-        options.onProgress?.({ type: 'started', pgid: Number(message.args[0]) });
+        options.onProgress?.({ type: 'started' });
         break;
       default:
         break;

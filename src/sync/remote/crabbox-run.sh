@@ -126,6 +126,8 @@ if [ "$mode" = shell ]; then
 else
   set -- -lc 'exec "$@"' crabbox "${args[@]}"
 fi
+# Announce the start before the command can write a byte: from here on, stdout belongs to the command.
+say "start"
 # The command gets its own session and process group; the forwarded env is exported only in its subshell.
 (
   for kv in "${envs[@]}"; do export "${kv?}"; done
@@ -133,13 +135,13 @@ fi
   exec "$setsid_bin" "$bash_bin" "$@" 8>&-
 ) </dev/null &
 pid=$!
-# Signals go to the group, so wait until setsid has made it (or the command is already gone).
+# Signals go to the group, so wait until setsid has made it (or the command is already gone). Signal words that
+# arrive meanwhile wait in stdin for the watcher below.
 for ((i = 0; i < 500; i++)); do
   if kill -0 -- "-$pid" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; then break; fi
   sleep 0.01
 done
 printf '%s\n' "$pid" >"$metadir/pgid"
-say "start $pid"
 
 # Signals from the CLI arrive as NUL-terminated words on stdin; end of stdin means the CLI or the connection is gone.
 (
