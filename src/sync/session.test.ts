@@ -145,6 +145,8 @@ test('a command with shell metacharacters runs exactly as given in argv mode and
   assert.equal(existsSync(join(s.workdir, 'pwned')), false);
   const shell = await s.run(['echo one && echo two | tr a-z A-Z'], { command: { mode: 'shell', args: ['echo one && echo two | tr a-z A-Z'] } });
   assert.equal(shell.stdout, 'one\nTWO\n');
+  const env = await s.run(['sh', '-c', 'env | grep -c ^CRABBOX_ || true']);
+  assert.equal(env.stdout, '0\n', 'the wrapper leaves nothing of its own in the command\'s environment');
 });
 
 test('forwarded env values reach the command through stdin, never argv', async () => {
