@@ -39,7 +39,8 @@ describe('crabbox run on the local provider', () => {
     slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
   });
   after(async () => {
-    for (const id of await leaseIds()) await crabbox(['stop', id]);
+    const all = await crabbox(['list', '--json']);
+    for (const l of (JSON.parse(all.stdout) as { leases: { id: string }[] }).leases) await crabbox(['stop', l.id]);
     tmp.remove();
     rmSync(boxes, { recursive: true, force: true });
   });
