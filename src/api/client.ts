@@ -48,8 +48,11 @@ export class CoordinatorClient {
   }
 
   /** One request; `schema` checks the answer's shape. Every failure is a CrabboxError with a one-line message. */
-  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, call: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {}): Promise<z.infer<S>> {
     const o = this.#options;
+    const timeoutMs = call.timeoutMs ?? o.timeoutMs ?? 30_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'crabbox-cli' };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (o.token && o.tokenKind !== 'user') {
@@ -59,13 +62,19 @@ export class CoordinatorClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await (o.fetch ?? fetch)(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs ?? 30_000), redirect: 'manual' });
+      res = await (o.fetch ?? fetch)(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, redirect: 'manual' });
     } catch (error) {
       const err = error as Error & { cause?: { code?: string } };
-      if (err.name === 'TimeoutError') throw new CrabboxError('timeout', `the coordinator at ${this.url} did not answer within ${Math.round((o.timeoutMs ?? 30_000) / 1000)}s`);
+      if (err.name === 'TimeoutError' || timeout.aborted) throw new CrabboxError('timeout', `the coordinator at ${this.url} did not answer within ${Math.round(timeoutMs / 1000)}s`, { hint: 'is it overloaded or down? `crabbox doctor` checks it' });
+      if (call.signal?.aborted) throw new CrabboxError('interrupted', 'interrupted');
       throw new CrabboxError('unavailable', `cannot reach the coordinator at ${this.url}: ${err.cause?.code ?? err.message}`, { hint: 'check the URL and your network', cause: error });
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new CrabboxError('timeout', `the coordinator at ${this.url} stopped answering mid-response`, { hint: 'is it overloaded or down? `crabbox doctor` checks it' });
+    }
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;

@@ -8,6 +8,7 @@ import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Leas
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, waitReady, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
+import type { CreateRequest, LeaseHandle, LeaseService, ReleaseResult } from './service.ts';
 
 /** Which CLI installation made a machine; direct-mode machines all say `cli`. */
 export const DIRECT_INSTALLATION = 'cli';
@@ -26,45 +27,9 @@ export interface DirectLeaseOptions {
   waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
 }
 
-export interface CreateRequest {
-  ttlSeconds?: number | undefined;
-  idleTimeoutSeconds?: number | undefined;
-  keep?: boolean | undefined;
-  class?: string | undefined;
-  type?: string | undefined;
-  signal?: AbortSignal | undefined;
-}
-
-/** A lease ready to use: its record and the ssh target that reaches its box. */
-export interface LeaseHandle {
-  lease: DirectLease;
-  target: SshTarget;
-  /** True when this call created the lease (the caller releases it unless kept). */
-  fresh: boolean;
-}
-
-export interface ReleaseResult {
-  leaseId: string;
-  slug: string | undefined;
-  result: 'released' | 'already-gone';
-}
-
 /** Direct mode: the CLI talks to the provider itself and keeps lease state in the machine's labels. */
-export interface DirectLeaseService {
-  /** An existing lease by id or slug (touched), or a fresh one when `ref` is undefined. */
-  acquire(ref: string | undefined, request?: CreateRequest): Promise<LeaseHandle>;
-  create(request?: CreateRequest): Promise<LeaseHandle>;
-  /** Finds one of the owner's leases by id or slug; lease_not_found (exit 66) otherwise. */
-  resolve(ref: string): Promise<DirectLease>;
-  /** The ssh target for a lease (its key dir, pinned known_hosts, ControlMaster). */
-  target(lease: DirectLease): SshTarget;
-  /** Heartbeat: moves the idle deadline, never past the TTL cap; refused once expired. */
-  touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease>;
-  /** Idempotent: a lease that is already gone is success. */
-  release(ref: string | DirectLease): Promise<ReleaseResult>;
-  /** The owner's leases, newest first. */
-  list(): Promise<DirectLease[]>;
-}
+export type DirectLeaseService = LeaseService;
+export type { CreateRequest, LeaseHandle, ReleaseResult } from './service.ts';
 
 /** Creates the direct-mode lease service for one provider. */
 export function createDirectLeaseService(options: DirectLeaseOptions): DirectLeaseService {
@@ -196,6 +161,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   }
 
   return {
+    mode: 'direct',
     acquire: async (ref, request) => {
       if (ref === undefined) return create(request);
       const lease = await touch(ref);

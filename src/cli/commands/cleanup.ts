@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { loadConfig } from '../../config/load.ts';
+import { CrabboxError } from '../../domain/errors.ts';
 import { providerFor } from '../../providers/registry.ts';
 import { cleanupExpired } from '../../leases/cleanup.ts';
 import { configFlags, type LeaseFlags } from '../direct.ts';
@@ -14,6 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--dry-run', 'only say what would be deleted')
     .action(async (flags: LeaseFlags & { dryRun?: boolean }) => {
       const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+      if (config.coordinator) throw new CrabboxError('bad_request', `the coordinator at ${config.coordinator.url} owns cleanup: it expires and deletes brokered boxes itself`, { hint: 'release your own leases with `crabbox stop`; admins can use `crabbox admin release`' });
       const report = await cleanupExpired({
         provider: await providerFor(config, { env: ctx.env, clock: ctx.clock }),
         clock: ctx.clock,

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
 import { printJson, write, isoTime } from '../output.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession } from '../session.ts';
 import { leaseJson } from '../../leases/record.ts';
 import { parseDuration } from '../../domain/duration.ts';
 
@@ -16,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, flags: { provider?: string; idleTimeout?: string }) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       const idle = flags.idleTimeout === undefined ? undefined : parseDuration(flags.idleTimeout, '--idle-timeout');
-      const { leases } = await directSession(ctx, { provider: flags.provider } satisfies LeaseFlags);
+      const { leases } = await leaseSession(ctx, { provider: flags.provider } satisfies LeaseFlags);
       const lease = await leases.touch(ref, idle);
       if (ctx.json) return printJson(ctx.stdout, leaseJson(lease, ctx.clock.now()));
       write(ctx.stdout, `${lease.id} (${lease.slug}) expires ${isoTime(lease.expiresAt)}\n`);

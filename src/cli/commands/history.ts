@@ -6,6 +6,8 @@ import { formatSeconds } from '../../run/summary.ts';
 import type { CliContext } from '../context.ts';
 import { isoTime, printJson, renderTable, write } from '../output.ts';
 import { oneLine, openRunStore } from '../run-store.ts';
+import { maybeCoordinator } from '../session.ts';
+import { listRemoteRuns } from '../../runs/remote-history.ts';
 
 const MAX_LIMIT = 10_000;
 
@@ -41,11 +43,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lease <ref>', 'only runs on this lease (id or slug)')
     .option('--state <state>', `only runs in this state (${RUN_STATES.join(', ')})`)
     .option('--limit <n>', 'at most this many runs', '20')
-    .action((opts: { lease?: string; state?: string; limit: string }) => {
+    .action(async (opts: { lease?: string; state?: string; limit: string }) => {
       const limit = parseLimit(opts.limit);
       const state = opts.state === undefined ? undefined : parseState(opts.state);
       const ref = opts.lease === undefined ? undefined : parseLeaseRef(opts.lease);
-      const runs = openRunStore(ctx).list({ state, limit, leaseId: ref?.kind === 'id' ? ref.value : undefined, slug: ref?.kind === 'slug' ? ref.value : undefined });
+      const { client } = maybeCoordinator(ctx);
+      const runs = client
+        ? await listRemoteRuns(client, { lease: opts.lease, state, limit })
+        : openRunStore(ctx).list({ state, limit, leaseId: ref?.kind === 'id' ? ref.value : undefined, slug: ref?.kind === 'slug' ? ref.value : undefined });
       if (ctx.json) {
         printJson(ctx.stdout, { runs: runs.map(entry) });
         return;

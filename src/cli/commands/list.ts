@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, renderTable, write, isoTime } from '../output.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession } from '../session.ts';
 import { leaseJson } from '../../leases/record.ts';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -10,7 +11,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('List your leases')
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .action(async (flags: LeaseFlags) => {
-      const { leases } = await directSession(ctx, flags);
+      const { leases } = await leaseSession(ctx, flags);
       const all = await leases.list();
       const now = ctx.clock.now();
       if (ctx.json) return printJson(ctx.stdout, { leases: all.map((l) => leaseJson(l, now)) });

@@ -2,14 +2,17 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { openRunStore } from '../run-store.ts';
+import { maybeCoordinator } from '../session.ts';
+import { getRemoteRun } from '../../runs/remote-history.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('logs')
     .description('Print the stored output tail of a run')
     .argument('<run-id>', 'the run (run_ + 12 hex), see `crabbox history`')
-    .action((runId: string) => {
-      const record = openRunStore(ctx).get(runId);
+    .action(async (runId: string) => {
+      const { client } = maybeCoordinator(ctx);
+      const record = client ? (await getRemoteRun(client, runId, true)).record : openRunStore(ctx).get(runId);
       const tail = record.logTail ?? { text: '', totalBytes: 0, truncated: false };
       if (ctx.json) {
         printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, logTail: tail });

@@ -3,6 +3,8 @@ import type { JUnitFailedCase, JUnitSummary } from '../../results/junit.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { oneLine, openRunStore } from '../run-store.ts';
+import { maybeCoordinator } from '../session.ts';
+import { getRemoteRun, type RemoteRun } from '../../runs/remote-history.ts';
 
 function describeCase(f: JUnitFailedCase): string {
   const where = [f.classname, f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : undefined].filter(Boolean).join(' ');
@@ -18,12 +20,24 @@ export function renderJUnit(j: JUnitSummary): string {
   return out;
 }
 
+/** Results as the coordinator keeps them: counts and at most 20 failed case names. */
+function showRemoteResults(ctx: CliContext, run: RemoteRun): void {
+  const { record, junit } = run;
+  if (ctx.json) return printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, junit: junit ?? null });
+  if (!junit) return ctx.info(`run ${record.id} has no JUnit results (pass --junit <paths> or set run.junit in config)`);
+  const passed = Math.max(0, junit.tests - junit.failures - junit.errors - junit.skipped);
+  write(ctx.stdout, `tests=${junit.tests} passed=${passed} failures=${junit.failures} errors=${junit.errors} skipped=${junit.skipped}\n`);
+  if (junit.failed.length > 0) write(ctx.stdout, `\n${junit.failed.map((name) => `FAIL ${oneLine(name, 300)}\n`).join('')}`);
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('results')
     .description('Show the JUnit summary and failed cases of a run')
     .argument('<run-id>', 'the run (run_ + 12 hex), see `crabbox history`')
-    .action((runId: string) => {
+    .action(async (runId: string) => {
+      const { client } = maybeCoordinator(ctx);
+      if (client) return showRemoteResults(ctx, await getRemoteRun(client, runId, false));
       const record = openRunStore(ctx).get(runId);
       if (ctx.json) {
         printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, junit: record.junit ?? null });

@@ -2,7 +2,11 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliContext } from '../context.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession, type LeaseSession } from '../session.ts';
+import { LogTail } from '../../runs/log-tail.ts';
+import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
+import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { selectEnv } from '../../env/allow.ts';
@@ -26,13 +30,17 @@ interface RunFlags extends LeaseFlags {
   recordCommand: boolean;
 }
 
-/**
- * Where run records go. Until the records module is wired in (its createLocalRunRecorder and LogTail fit these
- * shapes), runs are not stored.
- */
-function runRecording(_ctx: CliContext, _config: unknown, _recordCommand: boolean): { recorder?: RunRecorder; tail?: OutputTail } {
-  return {};
+/** Where run records go: the coordinator in brokered mode, the local history otherwise. A bounded log tail goes with them. */
+function runRecording(session: LeaseSession, recordCommand: boolean): { recorder: RunRecorder; tail: OutputTail } {
+  const { config, clock } = session;
+  const tail = new LogTail({ maxBytes: config.run.logTailBytes });
+  const recorder = session.coordinator
+    ? new RemoteRunRecorder({ client: session.coordinator, recordCommand })
+    : createLocalRunRecorder({ config, clock, recordCommand });
+  return { recorder, tail };
 }
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** First Ctrl-C / SIGTERM aborts the run in order; a second one exits at once. Only for the real process. */
 function interruptSignal(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
@@ -77,7 +85,8 @@ export function register(program: Command, ctx: CliContext): void {
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
       const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
-      const { config, provider, leases } = await directSession(ctx, flags);
+      const session = await leaseSession(ctx, flags);
+      const { config, leases } = session;
       const env = selectEnv(ctx.env, config.env.allow);
       const repoRoot = (await gitTopLevel(ctx.cwd)) ?? (flags.sync ? undefined : ctx.cwd);
       if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
@@ -94,8 +103,8 @@ export function register(program: Command, ctx: CliContext): void {
             touch: (lease) => leases.touch(lease),
             release: (lease) => leases.release(lease),
           },
-          connect: (target) => sshBox(target, { local: provider.capabilities.local, signal: interrupt.signal }),
-          ...runRecording(ctx, config, flags.recordCommand && config.run.recordCommand),
+          connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: interrupt.signal }),
+          ...runRecording(session, flags.recordCommand && config.run.recordCommand),
           clock: ctx.clock,
           leaseRef: flags.id,
           keep: flags.keep === true || config.lease.keep,

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession } from '../session.ts';
 import { sshExec } from '../../ssh/index.ts';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -13,7 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .action(async (ref: string, command: string[], flags: LeaseFlags) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
-      const { leases } = await directSession(ctx, flags);
+      const { leases } = await leaseSession(ctx, flags);
       const lease = await leases.touch(ref);
       const interactive = command.length === 0;
       const real = ctx.stdin === process.stdin;

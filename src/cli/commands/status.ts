@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
 import { printJson, write, isoTime } from '../output.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession } from '../session.ts';
 import { leaseJson } from '../../leases/record.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -19,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, flags: LeaseFlags & { wait?: boolean; timeout: string }) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       const timeoutSeconds = parseDuration(flags.timeout, '--timeout');
-      const { leases } = await directSession(ctx, flags);
+      const { leases } = await leaseSession(ctx, flags);
       const lease = await leases.resolve(ref);
       let ready: boolean | undefined;
       if (flags.wait) {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
 import { printJson, write } from '../output.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession } from '../session.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   for (const name of ['stop', 'release']) {
@@ -13,7 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
       .action(async (ref: string, flags: LeaseFlags) => {
         parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
-        const { leases } = await directSession(ctx, flags);
+        const { leases } = await leaseSession(ctx, flags);
         const result = await leases.release(ref);
         if (ctx.json) return printJson(ctx.stdout, { id: result.leaseId, slug: result.slug ?? null, result: result.result });
         write(ctx.stdout, result.result === 'released' ? `released ${result.leaseId} (${result.slug})\n` : `${result.leaseId} is already gone\n`);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { directSession, type LeaseFlags } from '../direct.ts';
+import type { LeaseFlags } from '../direct.ts';
+import { leaseSession } from '../session.ts';
 import { leaseJson } from '../../leases/record.ts';
 import { formatDuration } from '../../domain/duration.ts';
 
@@ -16,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
     .action(async (flags: LeaseFlags) => {
-      const { leases } = await directSession(ctx, flags);
+      const { leases } = await leaseSession(ctx, flags);
       const { lease } = await leases.create({});
       if (ctx.json) return printJson(ctx.stdout, leaseJson(lease, ctx.clock.now()));
       ctx.info(`leased ${lease.id} (${lease.slug}) on ${lease.provider}; expires in ${formatDuration(Math.ceil((lease.expiresAt - ctx.clock.now()) / 60_000) * 60)} unless used${lease.keep ? '; kept' : ''}`);

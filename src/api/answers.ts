@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/** Shapes of the coordinator's answers as the CLI reads them (docs/api.md). Unknown extra fields are ignored. */
+
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 time');
+
+export const leaseViewAnswer = z.object({
+  id: z.string(),
+  slug: z.string(),
+  owner: z.string(),
+  org: z.string(),
+  provider: z.string(),
+  state: z.enum(['provisioning', 'active', 'released', 'expired', 'failed']),
+  keep: z.boolean(),
+  ttlSeconds: z.number(),
+  idleTimeoutSeconds: z.number(),
+  createdAt: iso,
+  lastTouchedAt: iso,
+  expiresAt: iso,
+  endedAt: iso.optional(),
+  class: z.string().optional(),
+  type: z.string().optional(),
+  hourlyPrice: z.number().optional(),
+  reservedCost: z.number().optional(),
+  machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string() }).optional(),
+});
+export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
+
+export const oneLeaseAnswer = z.object({ lease: leaseViewAnswer });
+export const createLeaseAnswer = z.object({ lease: leaseViewAnswer, created: z.boolean() });
+export const leaseListAnswer = z.object({ leases: z.array(leaseViewAnswer), nextCursor: z.string().optional() });
+
+export const runViewAnswer = z.object({
+  id: z.string(),
+  leaseId: z.string(),
+  owner: z.string(),
+  org: z.string(),
+  command: z.string().optional(),
+  state: z.enum(['running', 'succeeded', 'failed']),
+  exitCode: z.number().int().optional(),
+  createdAt: iso,
+  endedAt: iso.optional(),
+  timings: z.record(z.string(), z.number()).optional(),
+  logTruncated: z.boolean().optional(),
+  junit: z.object({ tests: z.number(), failures: z.number(), errors: z.number(), skipped: z.number(), failed: z.array(z.string()) }).optional(),
+});
+export type RunViewAnswer = z.infer<typeof runViewAnswer>;
+
+export const oneRunAnswer = z.object({ run: runViewAnswer });
+export const runListAnswer = z.object({ runs: z.array(runViewAnswer), nextCursor: z.string().optional() });
+export const runLogsAnswer = z.object({ id: z.string(), logTail: z.string(), truncated: z.boolean() });
+
+const capEntry = z.object({ limit: z.number(), current: z.number() });
+export const usageAnswer = z.object({
+  month: z.string(),
+  owner: z.string().optional(),
+  usage: z.array(z.record(z.string(), z.unknown())),
+  caps: z.object({ activeLeases: z.record(z.string(), capEntry), monthlySpend: z.record(z.string(), capEntry) }).optional(),
+});
+export type UsageAnswer = z.infer<typeof usageAnswer>;
+
+export const eventAnswer = z.object({
+  seq: z.number(),
+  at: iso,
+  type: z.string(),
+  actor: z.string(),
+  owner: z.string().optional(),
+  org: z.string().optional(),
+  leaseId: z.string().optional(),
+  runId: z.string().optional(),
+  providerId: z.string().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type EventAnswer = z.infer<typeof eventAnswer>;
+export const eventListAnswer = z.object({ events: z.array(eventAnswer), nextCursor: z.string().optional() });
+
+export const drainAnswer = z.object({ draining: z.boolean(), released: z.number() });

@@ -1,0 +1,74 @@
+import { CoordinatorClient } from '../api/client.ts';
+import { loadConfig, type Config } from '../config/load.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { CrabboxError } from '../domain/errors.ts';
+import { createBrokeredLeaseService } from '../leases/brokered.ts';
+import type { LeaseService } from '../leases/service.ts';
+import type { CliContext } from './context.ts';
+import { configFlags, directSession, type LeaseFlags } from './direct.ts';
+
+/** Everything a lease command needs, whichever mode is configured. */
+export interface LeaseSession {
+  config: Readonly<Config>;
+  leases: LeaseService;
+  /** Set in brokered mode. */
+  coordinator?: CoordinatorClient | undefined;
+  /** Whether the box is on this machine (rsync skips compression). */
+  local: boolean;
+  clock: CliContext['clock'];
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** How long one coordinator request may take: CRABBOX_COORDINATOR_TIMEOUT (a duration), default 30s. */
+function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.CRABBOX_COORDINATOR_TIMEOUT;
+  if (!raw) return DEFAULT_TIMEOUT_MS;
+  const seconds = parseDuration(raw, 'CRABBOX_COORDINATOR_TIMEOUT');
+  if (seconds < 1 || seconds > 600) throw new CrabboxError('invalid_config', 'CRABBOX_COORDINATOR_TIMEOUT must be between 1s and 10m');
+  return seconds * 1000;
+}
+
+/** The coordinator client for the configured coordinator; a one-line error when there is no token for it. */
+export function brokeredClient(ctx: CliContext, config: Readonly<Config>): CoordinatorClient {
+  const c = config.coordinator;
+  if (!c) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
+  if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login`, or set CRABBOX_COORDINATOR_TOKEN' });
+  return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env) });
+}
+
+/**
+ * The one place the mode is chosen: with a coordinator configured (user config, CRABBOX_COORDINATOR, or
+ * `crabbox login`) leases go through it; otherwise the CLI talks to the provider itself.
+ */
+export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<LeaseSession> {
+  const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+  if (!config.coordinator) {
+    const direct = await directSession(ctx, flags);
+    return { config: direct.config, leases: direct.leases, local: direct.provider.capabilities.local, clock: ctx.clock };
+  }
+  const client = brokeredClient(ctx, config);
+  ctx.log(`brokered mode: coordinator ${client.url}`);
+  const leases = createBrokeredLeaseService({
+    client,
+    stateDir: config.paths.stateDir,
+    clock: ctx.clock,
+    connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
+    defaults: { ttlSeconds: config.lease.ttlSeconds, idleTimeoutSeconds: config.lease.idleTimeoutSeconds, keep: config.lease.keep, class: config.lease.class, type: config.lease.type, provider: flags.provider },
+    log: ctx.log,
+  });
+  return { config, leases, coordinator: client, local: false, clock: ctx.clock };
+}
+
+/** The coordinator client when one is configured (history, usage, events, admin); undefined in direct mode. */
+export function maybeCoordinator(ctx: CliContext): { config: Readonly<Config>; client: CoordinatorClient | undefined } {
+  const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
+  return { config, client: config.coordinator ? brokeredClient(ctx, config) : undefined };
+}
+
+/** The coordinator client, or a one-line error saying the command needs one. */
+export function requireCoordinator(ctx: CliContext, command: string): CoordinatorClient {
+  const { client } = maybeCoordinator(ctx);
+  if (!client) throw new CrabboxError('invalid_config', `\`crabbox ${command}\` needs a coordinator`, { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
+  return client;
+}

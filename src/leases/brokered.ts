@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CoordinatorClient } from '../api/client.ts';
+import { createLeaseAnswer, leaseListAnswer, oneLeaseAnswer, type LeaseViewAnswer } from '../api/answers.ts';
+import type { Clock } from '../domain/clock.ts';
+import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
+import { parseLeaseRef } from '../domain/ids.ts';
+import { isLive } from '../domain/lease.ts';
+import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, waitReady, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
+import type { DirectLease } from './record.ts';
+import type { CreateRequest, LeaseHandle, LeaseService, ReleaseResult } from './service.ts';
+
+export interface BrokeredLeaseOptions {
+  client: CoordinatorClient;
+  /** Where per-lease keys and known_hosts live (`<stateDir>/leases/<id>`). */
+  stateDir: string;
+  clock: Clock;
+  connectTimeoutSeconds: number;
+  /** Defaults sent with a create; the coordinator clamps them to its own limits. */
+  defaults: { ttlSeconds: number; idleTimeoutSeconds: number; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
+  log?: ((line: string) => void) | undefined;
+  /** How long a create may take on the coordinator (it provisions the machine before answering). */
+  createTimeoutMs?: number | undefined;
+  readyTimeoutMs?: number | undefined;
+  waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
+}
+
+const STATUS: Record<LeaseViewAnswer['state'], DirectLease['machineStatus']> = { provisioning: 'provisioning', active: 'running', released: 'deleting', expired: 'deleting', failed: 'unknown' };
+
+/** The coordinator's lease view as the lease shape every command prints. */
+export function leaseFromView(v: LeaseViewAnswer): DirectLease {
+  return {
+    id: v.id,
+    slug: v.slug,
+    owner: v.owner,
+    org: v.org,
+    provider: v.provider,
+    class: v.class,
+    state: v.state,
+    keep: v.keep,
+    ttlSeconds: v.ttlSeconds,
+    idleTimeoutSeconds: v.idleTimeoutSeconds,
+    createdAt: Date.parse(v.createdAt),
+    lastTouchedAt: Date.parse(v.lastTouchedAt),
+    expiresAt: Date.parse(v.expiresAt),
+    ...(v.endedAt ? { endedAt: Date.parse(v.endedAt) } : {}),
+    machine: v.machine ? { provider: v.provider, providerId: '', host: v.machine.host, ports: v.machine.ports, sshUser: v.machine.sshUser, workRoot: v.machine.workRoot, hostKey: v.machine.hostKey, type: v.type } : undefined,
+    installation: 'coordinator',
+    machineStatus: STATUS[v.state],
+  };
+}
+
+/**
+ * Brokered mode: the coordinator keeps the lease and owns the machine; the CLI keeps only the per-lease SSH key it
+ * generated (the coordinator receives the public half) and the known_hosts pinned to the host key it was sent.
+ */
+export function createBrokeredLeaseService(options: BrokeredLeaseOptions): LeaseService {
+  const { client, clock, stateDir } = options;
+  const log = options.log ?? ((): void => undefined);
+  const keyDirOf = (id: string): string => leaseKeyDir(stateDir, id);
+
+  function target(lease: DirectLease): SshTarget {
+    const m = lease.machine;
+    if (!m || !m.host || m.ports.length === 0) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no reachable machine yet`);
+    return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds });
+  }
+
+  /** Pins the host key the coordinator reported before any connection (idempotent; refreshes a stale file). */
+  async function pin(lease: DirectLease): Promise<void> {
+    const m = lease.machine;
+    if (!m || !isLive(lease.state)) return;
+    if (!m.hostKey) throw new CrabboxError('provider_error', `the coordinator sent no host key for ${lease.id}; refusing to connect unpinned`);
+    await privateDir(keyDirOf(lease.id));
+    await writeKnownHosts(leaseKeyPaths(keyDirOf(lease.id)).knownHosts, m.host, m.ports, m.hostKey);
+  }
+
+  async function resolve(ref: string): Promise<DirectLease> {
+    const parsed = parseLeaseRef(ref);
+    const { lease } = await client.request('GET', `/v1/leases/${encodeURIComponent(parsed.value)}`, oneLeaseAnswer);
+    return leaseFromView(lease);
+  }
+
+  async function create(request: CreateRequest = {}): Promise<LeaseHandle> {
+    const d = options.defaults;
+    // The lease id is the coordinator's, so the key is made in a pending dir and moved once the id is known.
+    const pending = join(stateDir, 'leases', `pending-${randomBytes(6).toString('hex')}`);
+    let lease: DirectLease | undefined;
+    let tgt: SshTarget | undefined;
+    try {
+      const sshPublicKey = await createClientKey(pending, 'pending');
+      const body = {
+        sshPublicKey,
+        ttlSeconds: request.ttlSeconds ?? d.ttlSeconds,
+        idleTimeoutSeconds: request.idleTimeoutSeconds ?? d.idleTimeoutSeconds,
+        keep: request.keep ?? d.keep,
+        ...(d.provider ? { provider: d.provider } : {}),
+        ...((request.class ?? d.class) ? { class: request.class ?? d.class } : {}),
+        ...((request.type ?? d.type) ? { type: request.type ?? d.type } : {}),
+        idempotencyKey: randomBytes(12).toString('base64url'),
+      };
+      const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? 15 * 60_000, signal: request.signal });
+      lease = leaseFromView(answer.lease);
+      await privateDir(join(stateDir, 'leases'));
+      await removeLeaseKeys(keyDirOf(lease.id));
+      await rename(pending, keyDirOf(lease.id));
+      if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
+      await pin(lease);
+      tgt = target(lease);
+      const m = lease.machine!;
+      log(`lease ${lease.id}: waiting for ssh on ${m.host}:${m.ports.join(',')}`);
+      await (options.waitReady ?? waitReady)(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
+      return { lease, target: tgt, fresh: true };
+    } catch (error) {
+      await removeLeaseKeys(pending).catch(() => undefined);
+      if (lease) {
+        log(`lease ${lease.id}: create failed, releasing it: ${(error as Error).message}`);
+        if (tgt) await closeMaster(tgt);
+        await release(lease).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  async function touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease> {
+    const id = typeof ref === 'string' ? parseLeaseRef(ref).value : ref.id;
+    const body = idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds };
+    const { lease } = await client.request('POST', `/v1/leases/${encodeURIComponent(id)}/heartbeat`, oneLeaseAnswer, body);
+    const touched = leaseFromView(lease);
+    await pin(touched);
+    return touched;
+  }
+
+  async function release(ref: string | DirectLease): Promise<ReleaseResult> {
+    let before: DirectLease;
+    try {
+      before = typeof ref === 'string' ? await resolve(ref) : ref;
+    } catch (error) {
+      // An id the coordinator does not know (for us) is a lease already gone; a slug proves nothing.
+      if (typeof ref === 'string' && isCrabboxError(error) && error.code === 'lease_not_found' && parseLeaseRef(ref).kind === 'id') {
+        await removeLeaseKeys(keyDirOf(ref)).catch(() => undefined);
+        return { leaseId: ref, slug: undefined, result: 'already-gone' };
+      }
+      throw error;
+    }
+    const view = leaseFromView((await client.request('POST', `/v1/leases/${encodeURIComponent(before.id)}/release`, oneLeaseAnswer, {})).lease);
+    const dir = keyDirOf(view.id);
+    if (view.machine) await closeMaster(leaseTarget({ keyDir: dir, leaseId: view.id, host: view.machine.host, ports: view.machine.ports, user: view.machine.sshUser, connectTimeoutSeconds: 1 })).catch(() => undefined);
+    await removeLeaseKeys(dir).catch(() => undefined);
+    return { leaseId: view.id, slug: view.slug, result: isLive(before.state) ? 'released' : 'already-gone' };
+  }
+
+  async function list(): Promise<DirectLease[]> {
+    const { leases } = await client.request('GET', '/v1/leases?state=live&limit=500', leaseListAnswer);
+    return leases.map(leaseFromView).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  return {
+    mode: 'brokered',
+    acquire: async (ref, request) => {
+      if (ref === undefined) return create(request);
+      const lease = await touch(ref);
+      return { lease, target: target(lease), fresh: false };
+    },
+    create,
+    resolve,
+    target,
+    touch,
+    release,
+    list,
+  };
+}

@@ -1,0 +1,47 @@
+import type { SshTarget } from '../ssh/index.ts';
+import type { DirectLease } from './record.ts';
+
+/** What a new lease may ask for; unset fields come from config. */
+export interface CreateRequest {
+  ttlSeconds?: number | undefined;
+  idleTimeoutSeconds?: number | undefined;
+  keep?: boolean | undefined;
+  class?: string | undefined;
+  type?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** A lease ready to use: its record and the ssh target that reaches its box. */
+export interface LeaseHandle {
+  lease: DirectLease;
+  target: SshTarget;
+  /** True when this call created the lease (the caller releases it unless kept). */
+  fresh: boolean;
+}
+
+export interface ReleaseResult {
+  leaseId: string;
+  slug: string | undefined;
+  result: 'released' | 'already-gone';
+}
+
+/**
+ * The lease operations every command uses, whoever keeps the lease state: the CLI itself through the provider
+ * (direct mode, src/leases/direct.ts) or the coordinator (brokered mode, src/leases/brokered.ts).
+ */
+export interface LeaseService {
+  readonly mode: 'direct' | 'brokered';
+  /** An existing lease by id or slug (touched), or a fresh one when `ref` is undefined. */
+  acquire(ref: string | undefined, request?: CreateRequest): Promise<LeaseHandle>;
+  create(request?: CreateRequest): Promise<LeaseHandle>;
+  /** Finds one of the owner's leases by id or slug; lease_not_found (exit 66) otherwise. */
+  resolve(ref: string): Promise<DirectLease>;
+  /** The ssh target for a lease (its key dir, pinned known_hosts, ControlMaster). */
+  target(lease: DirectLease): SshTarget;
+  /** Heartbeat: moves the idle deadline, never past the TTL cap; refused once expired. */
+  touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease>;
+  /** Idempotent: a lease that is already gone is success. */
+  release(ref: string | DirectLease): Promise<ReleaseResult>;
+  /** The owner's leases, newest first. */
+  list(): Promise<DirectLease[]>;
+}

@@ -1,0 +1,62 @@
+import type { CoordinatorClient } from '../api/client.ts';
+import { oneLeaseAnswer, oneRunAnswer, runListAnswer, runLogsAnswer, type RunViewAnswer } from '../api/answers.ts';
+import { parseLeaseRef } from '../domain/ids.ts';
+import type { PhaseTimings, RunRecord, RunState } from './record.ts';
+import { PHASES } from './record.ts';
+import { parseRunId } from './store.ts';
+
+/** A run as the coordinator keeps it, with its JUnit summary in the coordinator's compact form. */
+export interface RemoteRun {
+  record: RunRecord;
+  junit?: RunViewAnswer['junit'] | undefined;
+}
+
+/** The coordinator's run view in the local record shape, so history/logs print the same in both modes. */
+export function recordFromView(v: RunViewAnswer, logTail?: { text: string; truncated: boolean }): RunRecord {
+  const timings: PhaseTimings = {};
+  for (const phase of PHASES) if (v.timings?.[phase] !== undefined) timings[phase] = v.timings[phase];
+  const state: RunState = v.state;
+  return {
+    version: 1,
+    id: v.id,
+    leaseId: v.leaseId,
+    slug: v.leaseId,
+    provider: '',
+    ...(v.command !== undefined ? { command: [v.command] } : {}),
+    state,
+    ...(v.exitCode !== undefined ? { exitCode: v.exitCode } : {}),
+    timings,
+    startedAt: v.createdAt,
+    ...(v.endedAt ? { endedAt: v.endedAt } : {}),
+    ...(logTail ? { logTail: { text: logTail.text, totalBytes: Buffer.byteLength(logTail.text), truncated: logTail.truncated } } : {}),
+  };
+}
+
+/** Runs from the coordinator, newest first: by lease (id or slug), state and limit (pages through at most `limit`). */
+export async function listRemoteRuns(client: CoordinatorClient, filter: { lease?: string | undefined; state?: RunState | undefined; limit: number }): Promise<RunRecord[]> {
+  let leaseId: string | undefined;
+  if (filter.lease !== undefined) {
+    const ref = parseLeaseRef(filter.lease);
+    leaseId = ref.kind === 'id' ? ref.value : (await client.request('GET', `/v1/leases/${encodeURIComponent(ref.value)}`, oneLeaseAnswer)).lease.id;
+  }
+  const out: RunRecord[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 50 && out.length < filter.limit; page++) {
+    const q = new URLSearchParams({ limit: '500' });
+    if (leaseId) q.set('leaseId', leaseId);
+    if (cursor) q.set('cursor', cursor);
+    const answer = await client.request('GET', `/v1/runs?${q}`, runListAnswer);
+    for (const run of answer.runs) if (!filter.state || run.state === filter.state) out.push(recordFromView(run));
+    cursor = answer.nextCursor;
+    if (!cursor) break;
+  }
+  return out.slice(0, filter.limit);
+}
+
+/** One run from the coordinator, with its log tail. */
+export async function getRemoteRun(client: CoordinatorClient, runId: string, withLogs: boolean): Promise<RemoteRun> {
+  runId = parseRunId(runId);
+  const { run } = await client.request('GET', `/v1/runs/${encodeURIComponent(runId)}`, oneRunAnswer);
+  const logs = withLogs ? await client.request('GET', `/v1/runs/${encodeURIComponent(runId)}/logs`, runLogsAnswer) : undefined;
+  return { record: recordFromView(run, logs ? { text: logs.logTail, truncated: logs.truncated } : undefined), junit: run.junit };
+}
