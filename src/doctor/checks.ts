@@ -9,8 +9,8 @@ import { isCrabboxError } from '../domain/errors.ts';
 export interface Check {
   name: string;
   ok: boolean;
-  /** `tool` problems stop crabbox working; `config` problems are unsafe or invalid settings. */
-  kind: 'tool' | 'config' | 'runtime';
+  /** `tool` problems stop crabbox working; `config` problems are unsafe or invalid settings; `coordinator` is the shared broker. */
+  kind: 'tool' | 'config' | 'runtime' | 'coordinator';
   detail: string;
   fix?: string | undefined;
 }

@@ -1,17 +1,34 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { runChecks } from '../../doctor/checks.ts';
+import { runChecks, type Check } from '../../doctor/checks.ts';
+import { coordinatorChecks } from '../../doctor/coordinator.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
+import { loadConfig } from '../../config/load.ts';
+
+/** The exit code for a set of findings: tools first, then config, then the coordinator. */
+function exitCodeFor(failed: Check[]): number {
+  if (failed.length === 0) return ExitCode.ok;
+  if (failed.some((c) => c.kind === 'tool' || c.kind === 'runtime')) return ExitCode.osError;
+  if (failed.some((c) => c.kind === 'config')) return ExitCode.config;
+  return ExitCode.unavailable;
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
-    .description('Check local prerequisites (ssh, sshd, rsync, git, Node) and config file modes')
-    .action(() => {
+    .description('Check local prerequisites (ssh, sshd, rsync, git, Node), config file modes, and the coordinator (reachable, auth, clock skew)')
+    .action(async () => {
       const checks = runChecks({ env: ctx.env, cwd: ctx.cwd });
+      let config;
+      try {
+        config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
+      } catch {
+        config = undefined; // already reported by the config check
+      }
+      if (config) checks.push(...(await coordinatorChecks({ config, clock: ctx.clock })));
       const failed = checks.filter((c) => !c.ok);
-      ctx.exitCode = failed.length === 0 ? ExitCode.ok : failed.some((c) => c.kind !== 'config') ? ExitCode.osError : ExitCode.config;
+      ctx.exitCode = exitCodeFor(failed);
       if (ctx.json) return printJson(ctx.stdout, { ok: failed.length === 0, checks });
       write(ctx.stdout, checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('\n') + '\n');
     });
