@@ -1,0 +1,248 @@
+// Brokered mode end to end: a real coordinator process (SQLite, local provider) and the real CLI (bin/crabbox).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runBin, type CliResult } from '../../src/testing/cli.ts';
+import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { initRepo } from '../../src/testing/git.ts';
+import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
+
+const SHARED = 'brokered-e2e-shared-token-0123456789';
+const SECRET = 'brokered-e2e-session-secret-0123456789abcdef';
+
+const tmp = tempDir('crabbox-e2e-brokered-');
+const db = join(tmp.path, 'coordinator.sqlite');
+const coordConfig = join(tmp.path, 'coordinator.yaml');
+writeFileSync(coordConfig, 'caps:\n  activeLeases: { owner: 5 }\n  monthlySpend: { owner: 100 }\nadmins: [root-admin]\n');
+const coordEnv = isolatedEnv(join(tmp.path, 'coord'), { CRABBOX_SHARED_TOKEN: SHARED, CRABBOX_SESSION_SECRET: SECRET, CRABBOX_COORDINATOR_CONFIG: coordConfig });
+const repo = join(tmp.path, 'repo');
+const tokens: Record<string, string> = {};
+const outputs: string[] = [];
+let coordinator: ServeProcess;
+let port = 0;
+
+const homes = { alice: join(tmp.path, 'alice'), bob: join(tmp.path, 'bob'), admin: join(tmp.path, 'admin') };
+/** alice logs in (token stored in her user config); bob and the admin use CRABBOX_COORDINATOR(_TOKEN). */
+function envOf(user: keyof typeof homes): NodeJS.ProcessEnv {
+  if (user === 'alice') return isolatedEnv(homes.alice);
+  return isolatedEnv(homes[user], { CRABBOX_COORDINATOR: `http://127.0.0.1:${port}`, CRABBOX_COORDINATOR_TOKEN: tokens[user] });
+}
+
+async function cli(user: keyof typeof homes, argv: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const r = await runBin(argv, { env: { ...envOf(user), ...options.env }, cwd: repo, stdin: options.stdin, timeoutMs: 120_000 });
+  outputs.push(r.stdout, r.stderr);
+  return r;
+}
+
+const json = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
+
+async function issueToken(login: string): Promise<string> {
+  const r = await runBin(['coordinator', 'issue-token', '--login', login, '--ttl', '30d'], { env: isolatedEnv(join(tmp.path, 'issuer'), { CRABBOX_SESSION_SECRET: SECRET }) });
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+async function restart(extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  coordinator = await startServe({ ...coordEnv, ...extraEnv }, ['--db', db, '--providers', 'local'], { port });
+}
+
+describe('brokered mode: the CLI works through a real coordinator', () => {
+  before(async () => {
+    initRepo(repo, { 'hello.txt': 'hello from the checkout\n' });
+    coordinator = await startServe(coordEnv, ['--db', db, '--providers', 'local']);
+    port = coordinator.port;
+    for (const login of ['alice', 'bob', 'root-admin']) tokens[login === 'root-admin' ? 'admin' : login] = await issueToken(login);
+    const login = await cli('alice', ['login', '--url', coordinator.url, '--token-stdin'], { stdin: `${tokens.alice}\n` });
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, /owner\s+alice/);
+  });
+
+  after(async () => {
+    for (const user of ['alice', 'bob'] as const) {
+      const list = await runBin(['list', '--json'], { env: envOf(user), cwd: repo }).catch(() => undefined);
+      if (list?.code === 0) for (const l of (JSON.parse(list.stdout) as { leases: { id: string }[] }).leases) await runBin(['stop', l.id], { env: envOf(user), cwd: repo });
+    }
+    await coordinator.stop();
+    tmp.remove();
+  });
+
+  let leaseId = '';
+  let slug = '';
+  let runId = '';
+
+  it('warmup leases through the coordinator: only the public key is sent, known_hosts is pinned locally', async () => {
+    const warm = await cli('alice', ['warmup', '--json']);
+    assert.equal(warm.code, 0, warm.stderr);
+    const lease = json<{ id: string; slug: string; state: string; owner: string; machine: { host: string } }>(warm);
+    assert.equal(lease.state, 'active');
+    assert.equal(lease.owner, 'alice');
+    ({ id: leaseId, slug } = lease);
+    const keyDir = join(homes.alice, 'state', 'crabbox', 'leases', leaseId);
+    assert.ok(existsSync(join(keyDir, 'id_ed25519')), 'the private key stays on this machine');
+    assert.match(readFileSync(join(keyDir, 'known_hosts'), 'utf8'), /ssh-ed25519 AAAA/);
+    assert.deepEqual(readdirSync(join(homes.alice, 'state', 'crabbox', 'leases')).filter((n) => n.startsWith('pending-')), [], 'no pending key dir left');
+    const list = await cli('alice', ['list']);
+    assert.match(list.stdout, new RegExp(`${leaseId}\\s+${slug}\\s+active`));
+    const status = await cli('alice', ['status', slug]);
+    assert.match(status.stdout, /state:\s+active/);
+    const ssh = await cli('alice', ['ssh', slug, '--', 'sh', '-c', 'echo on-the-box; exit 9']);
+    assert.equal(ssh.code, 9);
+    assert.equal(ssh.stdout, 'on-the-box\n');
+    const beat = await cli('alice', ['heartbeat', leaseId, '--json']);
+    assert.equal(beat.code, 0, beat.stderr);
+  });
+
+  it('run streams output and passes the exit code; history, logs and results read the run from the coordinator', async () => {
+    const run = await cli('alice', ['run', '--id', slug, '--', 'sh', '-c', 'cat hello.txt; echo to-stderr >&2; exit 4']);
+    assert.equal(run.code, 4, run.stderr);
+    assert.equal(run.stdout, 'hello from the checkout\n');
+    assert.match(run.stderr, /to-stderr/);
+    runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1] ?? '';
+    assert.ok(runId, run.stderr);
+    const history = json<{ runs: { id: string; leaseId: string; state: string; exitCode: number; command: string[] }[] }>(await cli('alice', ['history', '--json', '--lease', slug]));
+    const entry = history.runs.find((r) => r.id === runId);
+    assert.equal(entry?.state, 'failed');
+    assert.equal(entry?.exitCode, 4);
+    assert.equal(entry?.leaseId, leaseId);
+    assert.match(entry?.command.join(' ') ?? '', /cat hello.txt/);
+    assert.equal(json<{ runs: unknown[] }>(await cli('alice', ['history', '--json', '--state', 'succeeded'])).runs.length, 0);
+    const logs = await cli('alice', ['logs', runId]);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /hello from the checkout\n[\s\S]*to-stderr/);
+    const results = await cli('alice', ['results', runId, '--json']);
+    assert.deepEqual(json<{ runId: string; exitCode: number; junit: null }>(results), { runId, state: 'failed', exitCode: 4, junit: null });
+    const table = await cli('alice', ['history']);
+    assert.match(table.stdout, new RegExp(`${runId}\\s+${leaseId}\\s+failed\\s+4`));
+  });
+
+  it('usage shows the lease with the caps; events show its lifecycle', async () => {
+    const usage = json<{ month: string; rows: { key: string; leases: number }[]; caps: { activeLeases: { owner: { limit: number; current: number } } } }>(await cli('alice', ['usage', '--json']));
+    assert.equal(usage.rows.find((r) => r.key === 'local')?.leases, 1);
+    assert.deepEqual(usage.caps.activeLeases.owner, { limit: 5, current: 1 });
+    const human = await cli('alice', ['usage', '--by', 'owner']);
+    assert.match(human.stdout, /alice\s+1/);
+    assert.match(human.stdout, /active leases \(owner\): 1 of 5/);
+    const events = json<{ events: { type: string; leaseId?: string }[] }>(await cli('alice', ['events', '--lease', slug, '--json']));
+    const types = events.events.map((e) => e.type);
+    for (const t of ['lease.created', 'machine.provisioned', 'run.created', 'run.finished']) assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
+    assert.ok(events.events.every((e) => e.leaseId === leaseId));
+  });
+
+  it('two users with their own tokens cannot see or touch each other\'s leases, runs or events', async () => {
+    const bobList = json<{ leases: { id: string }[] }>(await cli('bob', ['list', '--json']));
+    assert.deepEqual(bobList.leases, []);
+    for (const argv of [['status', leaseId], ['status', slug], ['heartbeat', leaseId], ['ssh', leaseId, '--', 'true'], ['history', '--lease', slug], ['logs', runId], ['results', runId], ['stop', slug], ['run', '--id', leaseId, '--no-sync', '--', 'true']]) {
+      const r = await cli('bob', argv);
+      assert.equal(r.code, 66, `${argv.join(' ')}: ${r.code} ${r.stderr}`);
+      assert.match(r.stderr, /no lease|no run|not found/, r.stderr);
+    }
+    const stopById = await cli('bob', ['stop', leaseId]);
+    assert.match(stopById.stdout, /already gone/, 'an unknown id is gone as far as bob can tell');
+    assert.equal(json<{ events: unknown[] }>(await cli('bob', ['events', '--lease', leaseId, '--json'])).events.length, 0);
+    assert.equal(json<{ runs: unknown[] }>(await cli('bob', ['history', '--json'])).runs.length, 0);
+    const admin = await cli('bob', ['admin', 'leases']);
+    assert.equal(admin.code, 77);
+    assert.match(admin.stderr, /^crabbox: `crabbox admin leases` is only for coordinator admins/);
+    assert.equal((await cli('bob', ['admin', 'release', leaseId])).code, 77);
+    assert.equal((await cli('bob', ['admin', 'delete', leaseId, '--force'])).code, 77);
+    assert.equal((await cli('alice', ['status', leaseId, '--json'])).code, 0, 'alice\'s lease is untouched');
+    assert.equal(json<{ state: string }>(await cli('alice', ['status', leaseId, '--json'])).state, 'active');
+    const everyone = json<{ leases: { id: string; owner: string }[] }>(await cli('admin', ['admin', 'leases', '--json']));
+    assert.ok(everyone.leases.some((l) => l.id === leaseId && l.owner === 'alice'), 'an admin sees it');
+  });
+
+  it('cleanup refuses; doctor checks reachability, auth and clock skew', async () => {
+    const cleanup = await cli('alice', ['cleanup']);
+    assert.equal(cleanup.code, 64);
+    assert.match(cleanup.stderr, /owns cleanup/);
+    const doctor = json<{ checks: { name: string; ok: boolean; detail: string }[] }>(await cli('alice', ['doctor', '--json']));
+    for (const name of ['coordinator', 'coordinator auth', 'clock skew']) assert.equal(doctor.checks.find((c) => c.name === name)?.ok, true, name);
+    const skewed = await cli('alice', ['doctor'], { env: { CRABBOX_CLOCK_OFFSET: '10m' } });
+    assert.match(skewed.stdout, /FAIL clock skew: this clock is \d+s ahead of the coordinator's \(fix: /);
+  });
+
+  it('stop releases the lease: the coordinator records it and the box is gone', async () => {
+    const stop = await cli('alice', ['stop', slug]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(stop.stdout, `released ${leaseId} (${slug})\n`);
+    assert.equal(json<{ leases: unknown[] }>(await cli('alice', ['list', '--json'])).leases.length, 0);
+    assert.ok(!existsSync(join(homes.alice, 'state', 'crabbox', 'leases', leaseId)), 'keys removed');
+    const types = json<{ events: { type: string }[] }>(await cli('alice', ['events', '--lease', leaseId, '--json'])).events.map((e) => e.type);
+    assert.ok(types.includes('lease.released'), types.join(','));
+    const again = await cli('alice', ['stop', leaseId]);
+    assert.equal(again.code, 0);
+  });
+
+  it('the coordinator killed mid-run: the CLI says so clearly; after a restart the lease is tracked and the sweeper expires it', async () => {
+    // The box's per-lease user must reach these files, so they live in a world-writable dir of their own.
+    const signals = mkdtempSync('/var/tmp/crabbox-brokered-signals-');
+    chmodSync(signals, 0o777);
+    after(() => rmSync(signals, { recursive: true, force: true }));
+    const go = join(signals, 'go');
+    const started = join(signals, 'started');
+    const pending = cli('alice', ['run', '--no-sync', '--debug', '--', 'sh', '-c', `touch ${started}; while [ ! -f ${go} ]; do sleep 0.05; done; echo finished`]);
+    // Wait (bounded) until the remote command runs: then the lease exists and the CLI holds the token.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !existsSync(started)) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(started), 'the remote command started');
+    const live = json<{ leases: { id: string }[] }>(await cli('alice', ['list', '--json'])).leases.filter((l) => l.id !== leaseId);
+    assert.equal(live.length, 1);
+    const abandoned = live[0]!.id;
+    // The token is never in any process's argv.
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const t of Object.values(tokens)) assert.ok(!cmdline.includes(t), `token in argv of ${pid}`);
+      assert.ok(!cmdline.includes(SHARED) && !cmdline.includes(SECRET));
+    }
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+    writeFileSync(go, '');
+    const run = await pending;
+    assert.equal(run.stdout, 'finished\n', run.stderr);
+    assert.match(run.stderr, /warning: could not record the run: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator`));
+    const down = await cli('alice', ['list']);
+    assert.equal(down.code, 69);
+    assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);
+    assert.match(down.stderr, /^crabbox: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+
+    await restart();
+    const tracked = json<{ leases: { id: string; state: string }[] }>(await cli('alice', ['list', '--json']));
+    assert.deepEqual(tracked.leases.filter((l) => l.id === abandoned).map((l) => l.state), ['active']);
+    await coordinator.stop();
+
+    // Three hours later (the coordinator's injected clock): its first sweep expires the abandoned lease.
+    await restart({ CRABBOX_CLOCK_OFFSET: '3h' });
+    const sweepDeadline = Date.now() + 30_000;
+    let state = '';
+    while (Date.now() < sweepDeadline && state !== 'expired') {
+      const r = await cli('alice', ['status', abandoned, '--json']);
+      state = r.code === 0 ? json<{ state: string }>(r).state : '';
+    }
+    assert.equal(state, 'expired');
+    const types = json<{ events: { type: string }[] }>(await cli('alice', ['events', '--lease', abandoned, '--json'])).events.map((e) => e.type);
+    assert.ok(types.includes('lease.expired'), types.join(','));
+  });
+
+  it('the bearer tokens never appear in any CLI output (incl. --debug and config show) or in the coordinator store', async () => {
+    const show = await cli('alice', ['config', 'show', '--debug']);
+    assert.equal(show.code, 0, show.stderr);
+    await cli('bob', ['config', 'show']);
+    await cli('alice', ['whoami', '--json', '--debug']);
+    const all = outputs.join('\n');
+    assert.ok(all.length > 1000, 'outputs were collected');
+    for (const t of [...Object.values(tokens), SHARED, SECRET]) assert.ok(!all.includes(t), 'a token leaked into CLI output');
+    await coordinator.stop();
+    for (const file of readdirSync(tmp.path).filter((n) => n.startsWith('coordinator.sqlite'))) {
+      const bytes = readFileSync(join(tmp.path, file));
+      for (const t of [...Object.values(tokens), SHARED, SECRET]) assert.equal(bytes.indexOf(t), -1, `a token in ${file}`);
+    }
+    await restart();
+  });
+});
