@@ -64,6 +64,8 @@ export interface RunRequest<L extends Lease, T> {
   debug?: ((line: string) => void) | undefined;
   /** Aborted on the first Ctrl-C / SIGTERM. */
   interrupt: AbortSignal;
+  /** What removes a lease whose release failed; default: `crabbox cleanup` (direct mode). */
+  releaseHint?: string | undefined;
 }
 
 export interface RunOutcome {
@@ -217,7 +219,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       await req.leases.release(lease);
       outcome.released = true;
     } catch (error) {
-      req.warn(`warning: could not release ${lease.id}: ${(error as Error).message}; \`crabbox cleanup\` removes it once it expires`);
+      req.warn(`warning: could not release ${lease.id}: ${(error as Error).message}; ${req.releaseHint ?? '`crabbox cleanup` removes it once it expires'}`);
     }
   }
   timings.releaseMs = clock.now() - releaseStart;

@@ -3,7 +3,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBin, type CliResult } from '../../src/testing/cli.ts';
+import { spawn } from 'node:child_process';
+import { BIN, runBin, type CliResult } from '../../src/testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
@@ -21,6 +22,10 @@ const tokens: Record<string, string> = {};
 const outputs: string[] = [];
 let coordinator: ServeProcess;
 let port = 0;
+
+// The box's per-lease user must reach the tests' signal files, so they live in a world-writable dir of their own.
+const signals = mkdtempSync('/var/tmp/crabbox-brokered-signals-');
+chmodSync(signals, 0o777);
 
 const homes = { alice: join(tmp.path, 'alice'), bob: join(tmp.path, 'bob'), admin: join(tmp.path, 'admin') };
 /** alice logs in (token stored in her user config); bob and the admin use CRABBOX_COORDINATOR(_TOKEN). */
@@ -65,6 +70,7 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     }
     await coordinator.stop();
     tmp.remove();
+    rmSync(signals, { recursive: true, force: true });
   });
 
   let leaseId = '';
@@ -174,11 +180,28 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(again.code, 0);
   });
 
+  it('Ctrl-C on a brokered run stops the command, finishes the record on the coordinator and releases the lease', async () => {
+    const started = join(signals, 'int-started');
+    const child = spawn(process.execPath, [BIN, 'run', '--no-sync', '--', 'sh', '-c', `touch ${started}; while :; do sleep 0.05; done`], { env: envOf('alice'), cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !existsSync(started)) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(started), 'the remote command started');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    outputs.push(stderr);
+    const id = /run=(run_[0-9a-f]{12})/.exec(stderr)?.[1];
+    const lease = /lease=(\S+)/.exec(stderr)?.[1];
+    assert.ok(id && lease, stderr);
+    const run = json<{ runs: { id: string; state: string; exitCode: number }[] }>(await cli('alice', ['history', '--json'])).runs.find((r) => r.id === id);
+    assert.deepEqual([run?.state, run?.exitCode], ['failed', 130], 'the record was finished');
+    const status = json<{ state: string }>(await cli('alice', ['status', lease!, '--json']));
+    assert.equal(status.state, 'released');
+  });
+
   it('the coordinator killed mid-run: the CLI says so clearly; after a restart the lease is tracked and the sweeper expires it', async () => {
-    // The box's per-lease user must reach these files, so they live in a world-writable dir of their own.
-    const signals = mkdtempSync('/var/tmp/crabbox-brokered-signals-');
-    chmodSync(signals, 0o777);
-    after(() => rmSync(signals, { recursive: true, force: true }));
     const go = join(signals, 'go');
     const started = join(signals, 'started');
     const pending = cli('alice', ['run', '--no-sync', '--debug', '--', 'sh', '-c', `touch ${started}; while [ ! -f ${go} ]; do sleep 0.05; done; echo finished`]);
@@ -206,7 +229,7 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     const run = await pending;
     assert.equal(run.stdout, 'finished\n', run.stderr);
     assert.match(run.stderr, /warning: could not record the run: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator`));
+    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator at \\S+: ECONNREFUSED; .*the coordinator expires it at its deadline`));
     const down = await cli('alice', ['list']);
     assert.equal(down.code, 69);
     assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);

@@ -121,6 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
           warn: (line) => ctx.info(line),
           debug: (line) => ctx.log(line),
           interrupt: interrupt.signal,
+          ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
         });
         const result = runResult(outcome, sync);
         if (junit?.length) ctx.info('warning: --junit is accepted but result collection is not wired in yet');
