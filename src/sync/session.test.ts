@@ -147,6 +147,17 @@ test('a command with shell metacharacters runs exactly as given in argv mode and
   assert.equal(shell.stdout, 'one\nTWO\n');
   const env = await s.run(['sh', '-c', 'env | grep -c ^CRABBOX_ || true']);
   assert.equal(env.stdout, '0\n', 'the wrapper leaves nothing of its own in the command\'s environment');
+  // The box session (here: this process's children) has its own locale and umask; the wrapper's C / 022 must not leak.
+  const saved = { umask: process.umask(0o027), lcAll: process.env.LC_ALL };
+  process.env.LC_ALL = 'C.UTF-8';
+  try {
+    const session = await s.run(['sh', '-c', 'echo "${LC_ALL-unset} $(umask)"']);
+    assert.equal(session.stdout, 'C.UTF-8 0027\n', 'locale and umask are the session\'s, not the wrapper\'s');
+  } finally {
+    process.umask(saved.umask);
+    if (saved.lcAll === undefined) delete process.env.LC_ALL;
+    else process.env.LC_ALL = saved.lcAll;
+  }
 });
 
 test('forwarded env values reach the command through stdin, never argv', async () => {
