@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a checkout so `./bin/crabbox` works: system tools, a new enough Node, npm packages, the bundled CLI.
 # Idempotent: a second run changes nothing and says so. Options:
-#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap)
+#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck)
 #   --quiet   only print what changed
 set -euo pipefail
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -31,6 +31,7 @@ if [ "$want_test" = 1 ]; then
   command -v pg_ctlcluster >/dev/null 2>&1 || [ -d /usr/lib/postgresql ] || need+=(postgresql)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
   command -v tmux >/dev/null 2>&1 || need+=(tmux)

@@ -31,7 +31,7 @@ export function configFlags(flags: LeaseFlags): ConfigFlags {
  */
 export async function directSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<DirectSession> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
-  const provider = providerFor(config);
+  const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
   await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
   const leases = createDirectLeaseService({ config, provider, clock: ctx.clock, log: ctx.log });
   return { config, provider, leases };

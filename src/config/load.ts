@@ -7,6 +7,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS } from '../domain/lease.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { registerSecret } from '../redact/redact.ts';
+import { isSecretName } from '../redact/names.ts';
 import { REPO_CONFIG_FILE, stateDir, userConfigPath } from './paths.ts';
 import { PROVIDERS, envPattern, repoConfigSchema, userConfigSchema, type RepoConfigFile, type UserConfigFile } from './schema.ts';
 
@@ -90,7 +91,7 @@ export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIss
   const got = valueAt(data, issue.path);
   if (issue.code === 'invalid_type') return `${file}: ${key || '(top level)'}: expected ${issue.expected}, got ${describeType(got)}`;
   if (issue.code === 'invalid_value') return `${file}: ${key}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeType(got)}`;
-  return `${file}: ${key || '(top level)'}: ${issue.message}`;
+  return `${file}: ${key || '(top level)'}: ${issue.message}${typeof got === 'string' && !isSecretName(key) ? `, got ${JSON.stringify(got.slice(0, 80))}` : ''}`;
 }
 
 /** Reads and validates one YAML config file. A missing file is an empty config. */
@@ -252,7 +253,8 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   return deepFreeze(config);
 }
 
-function validateCoordinatorUrl(url: string): string {
+/** Checks a coordinator URL: http(s), no credentials, https unless loopback; returns it without a trailing slash. */
+export function validateCoordinatorUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -67,37 +67,58 @@ const runSection = z.strictObject({
 
 const localSection = z.strictObject({ workRoot: z.string().min(1) }).partial();
 
+/** A host name or IP literal for a static host; a leading `-` or shell characters could become ssh options or commands. */
+export const STATIC_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$/;
+/** Absolute or `~/`-relative, plain path characters, no `..` segment, never `/` or `~` itself. */
+export const STATIC_WORK_ROOT_PATTERN = /^(?:\/|~\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/;
+/** One OpenSSH public key line (`type base64 [comment]`). */
+export const PUBLIC_KEY_PATTERN = /^(?:ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}(?: [^\r\n]*)?$/;
+
 const staticHost = z.strictObject({
-  host: z.string().min(1),
+  host: z.string().regex(STATIC_HOST_PATTERN, 'expected a host name or IP address (letters, digits, . - :; no leading -)'),
   port: port.optional(),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
-  workRoot: z.string().min(1).optional(),
-  hostKey: z.string().min(1).optional(),
-  identityFile: z.string().min(1).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a Unix user name (lowercase letters, digits, _ -)'),
+  workRoot: z.string().regex(STATIC_WORK_ROOT_PATTERN, 'expected an absolute or ~/ path of plain characters without .. (e.g. ~/crabbox-work)').optional(),
+  hostKey: z.string().trim().regex(PUBLIC_KEY_PATTERN, 'expected the host\'s public key line, e.g. "ssh-ed25519 AAAA..." (see docs/providers/ssh.md)').optional(),
+  identityFile: z.string().regex(/^(?:\/|~\/)[^\s"'\\]+$/, 'expected an absolute or ~/ path to a private key without spaces or quotes').optional(),
 });
 const sshProviderSection = z.strictObject({ hosts: z.array(staticHost).max(500) }).partial();
 
+const machineType = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected a machine type name such as ccx33 or c7a.8xlarge');
+const hetznerLocation = z.string().regex(/^[a-z0-9-]{2,16}$/, 'expected a Hetzner location such as fsn1');
+
 const hetznerSection = z.strictObject({
-  location: z.string(),
-  locations: z.array(z.string()),
-  image: z.string(),
-  types: z.array(z.string()),
+  location: hetznerLocation,
+  /** Locations to try in order for each type (capacity fallback). */
+  locations: z.array(hetznerLocation).min(1).max(10),
+  image: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  types: z.array(machineType).min(1).max(20),
+  /** The API base URL including /v1 (tests point it at the fake). */
   apiUrl: z.url(),
-  eurToUsd: z.number().positive(),
+  eurToUsd: z.number().positive().max(10),
+  /** How long to wait for the create action and an IPv4 address. */
+  readyTimeout: durationSeconds.refine((s) => s >= 10 && s <= 3600, 'expected between 10s and 1h'),
 }).partial();
 
+const awsInstanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'expected an EC2 instance type such as c7a.2xlarge');
+/** AWS settings. Credentials are never here: they come from the AWS chain (env, profile, SSO, instance role). */
 const awsSection = z.strictObject({
-  region: z.string(),
-  ami: z.string(),
-  types: z.array(z.string()),
+  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as eu-west-1'),
+  ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id such as ami-0123456789abcdef0'),
+  types: z.array(awsInstanceType).min(1).max(20),
   market: z.enum(['spot', 'on-demand']),
+  onDemandFallback: z.boolean(),
   rootVolumeGiB: z.number().int().min(8).max(16384),
-  sshCidrs: z.array(z.string()),
+  sshCidrs: z.array(z.string().min(1).max(64)).max(50),
+  maxCallerCidrs: z.number().int().min(1).max(100),
   endpoint: z.url(),
-  subnetId: z.string(),
+  subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'expected a subnet id such as subnet-0123456789abcdef0'),
+  securityGroupName: z.string().regex(/^(?!sg-)[A-Za-z0-9._-]{1,64}$/, 'expected a security group name (letters, digits, . _ -; not starting with sg-)'),
+  ipWait: durationSeconds.refine((s) => s >= 10 && s <= 3600, 'expected an IP wait between 10s and 1h'),
 }).partial();
 
-const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.record(z.string(), z.array(z.string())));
+/** Class name → provider → ordered machine types (the first that launches wins). */
+const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.partialRecord(z.enum(PROVIDERS), z.array(machineType).min(1).max(20)));
 
 /** Settings a repository may choose: how to lease and sync, never where credentials go. */
 const shared = {

@@ -1,15 +1,55 @@
 import type { Config } from '../config/load.ts';
 import type { Provider } from './provider.ts';
-import { CrabboxError } from '../domain/errors.ts';
+import type { Clock } from '../domain/clock.ts';
 import { createLocalProvider } from './local/local-provider.ts';
 
-/** The provider a direct-mode command talks to, from config. */
-export function providerFor(config: Pick<Config, 'provider' | 'paths' | 'local'>): Provider {
+export interface ProviderContext {
+  /** Process environment: provider credentials (HCLOUD_TOKEN, the AWS chain) come from here, never from repo config. */
+  env?: NodeJS.ProcessEnv | undefined;
+  clock?: Clock | undefined;
+}
+
+type ProviderConfig = Pick<Config, 'provider' | 'paths' | 'local' | 'static' | 'hetzner' | 'aws' | 'classes' | 'ssh' | 'lease'>;
+
+/** SSH ports in the order the CLI tries them: primary, then fallbacks. */
+function sshPorts(config: Pick<Config, 'ssh'>): number[] {
+  return [...new Set([config.ssh.port, ...config.ssh.fallbackPorts])];
+}
+
+/**
+ * The provider a direct-mode command talks to, from config. Cloud providers are imported on demand,
+ * so a `local` run never loads the AWS SDK.
+ */
+export async function providerFor(config: ProviderConfig, context: ProviderContext = {}): Promise<Provider> {
+  const env = context.env ?? {};
   switch (config.provider) {
-    case 'local':
-      return createLocalProvider({ stateDir: config.paths.stateDir, boxesRoot: config.local.workRoot });
+    case 'hetzner': {
+      const { createHetznerProvider } = await import('./hetzner/index.ts');
+      return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock });
+    }
+    case 'aws': {
+      const [{ createAwsProvider }, { resolveAwsSettings }, { chooseTypes }, { renderUserData }] = await Promise.all([
+        import('./aws/factory.ts'),
+        import('./aws/settings.ts'),
+        import('./classes.ts'),
+        import('../bootstrap/user-data.ts'),
+      ]);
+      const ports = sshPorts(config);
+      const settings = resolveAwsSettings(config.aws, env);
+      const types = config.lease.class || config.lease.type ? chooseTypes({ provider: 'aws', class: config.lease.class, type: config.lease.type, classes: config.classes }).types : undefined;
+      return createAwsProvider(settings, {
+        sshPorts: ports,
+        types,
+        clock: context.clock,
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
+      });
+    }
+    case 'ssh': {
+      const { createStaticProvider } = await import('./static/static-provider.ts');
+      return createStaticProvider({ hosts: config.static?.hosts, stateDir: config.paths.stateDir, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds });
+    }
     default:
-      throw new CrabboxError('bad_request', `provider ${JSON.stringify(config.provider)} is not available in direct mode in this build`, { hint: 'use --provider local' });
+      return localProviderFor(config);
   }
 }
 

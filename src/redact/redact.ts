@@ -1,57 +1,75 @@
+import { REDACTED } from './marker.ts';
+import { redactPatterns } from './patterns.ts';
+
 /**
- * The one redaction choke point. Everything Crabbox prints, stores or sends as diagnostics passes through `redact`.
- * Known secret values (forwarded env values, tokens) are replaced exactly; secret-looking patterns are replaced by shape.
+ * The one redaction choke point. Everything Crabbox prints, stores or sends as diagnostics passes through `redact`
+ * (or the streaming form in stream.ts, which applies the same function line by line).
+ * Known secret values (forwarded env values, tokens) are replaced exactly; secret-looking strings by shape (patterns.ts).
  */
-export const REDACTED = '[redacted]';
+export { REDACTED };
+
+/** Values shorter than this are not registered: redacting every `true` or `1234` would destroy ordinary output. */
+export const MIN_SECRET_LENGTH = 6;
 
 const knownSecrets = new Set<string>();
+let knownPattern: RegExp | undefined;
+let longestSecret = 0;
 
-/** Registers an exact secret value (a token, a forwarded env value). Values shorter than 4 characters are ignored. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function addSecret(value: string): void {
+  if (value.length < MIN_SECRET_LENGTH || knownSecrets.has(value) || value.trim() === '') return;
+  knownSecrets.add(value);
+  knownPattern = undefined;
+  longestSecret = Math.max(longestSecret, value.length);
+}
+
+/**
+ * Registers an exact secret value (a token, a forwarded env value). Values shorter than MIN_SECRET_LENGTH are ignored.
+ * A multi-line value also registers each of its longer lines, so a line-by-line (streamed) redaction still hides it.
+ */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) knownSecrets.add(value);
+  if (!value) return;
+  addSecret(value);
+  if (value.includes('\n')) {
+    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8) addSecret(line);
+  }
 }
 
 /** Forgets every registered secret (tests). */
 export function clearSecrets(): void {
   knownSecrets.clear();
+  knownPattern = undefined;
+  longestSecret = 0;
 }
 
-const SECRET_NAME = '[A-Za-z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH|SESSION)[A-Za-z0-9_]*';
+/** The length of the longest registered secret (the streaming redactor holds back at least this much). */
+export function longestSecretLength(): number {
+  return longestSecret;
+}
 
-const PATTERNS: [RegExp, string | ((...m: string[]) => string)][] = [
-  // PEM blocks (private keys, certificates with keys)
-  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED],
-  // Authorization headers and bearer tokens
-  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, kind) => `${kind} ${REDACTED}`],
-  // Prefixed tokens: crabbox user/shared tokens, GitHub, Slack, npm, Hetzner-style long hex
-  [/\b(?:cbxu|cbxs|ghp|gho|ghu|ghs|ghr|github_pat|xox[abpr]|npm|glpat|sk|rk)_[A-Za-z0-9_.-]{10,}/g, REDACTED],
-  // AWS access key ids and secret keys
-  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
-  [/(aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+=]{30,}/gi, (_m, p) => `${p}${REDACTED}`],
-  // URL userinfo
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+(?::[^\s/@]*)?@/gi, (_m, scheme) => `${scheme}${REDACTED}@`],
-  // Secret-looking query parameters
-  [/([?&](?:token|access_token|refresh_token|id_token|code|secret|client_secret|password|key|api_key|apikey|signature|sig|auth)=)[^&#\s]+/gi, (_m, p) => `${p}${REDACTED}`],
-  // NAME=value and "name": "value" where NAME looks secret
-  [new RegExp(`\\b(${SECRET_NAME})(\\s*[=:]\\s*)("?)[^\\s"'&]+`, 'gi'), (_m, name, sep, q) => `${name}${sep}${q}${REDACTED}`],
-  [new RegExp(`("${SECRET_NAME}"\\s*:\\s*")[^"]*"`, 'gi'), (_m, p) => `${p}${REDACTED}"`],
-];
+function secretsPattern(): RegExp | undefined {
+  if (knownSecrets.size === 0) return undefined;
+  // Longest first, so a secret that contains another is replaced whole.
+  knownPattern ??= new RegExp([...knownSecrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  return knownPattern;
+}
 
 /** Returns the text with every known secret value and every secret-looking string replaced by `[redacted]`. */
 export function redact(text: string): string {
-  let out = text;
-  // Longest first, so a secret that contains another is replaced whole.
-  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
-  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement as (substring: string, ...args: string[]) => string);
-  return out;
+  const known = secretsPattern();
+  const out = known ? text.replace(known, REDACTED) : text;
+  return redactPatterns(out);
 }
 
-/** Redacts every string inside a JSON-like value. */
+/** Redacts every string inside a JSON-like value (keys included). */
 export function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactValue(v)])) as T;
   }
   return value;
 }

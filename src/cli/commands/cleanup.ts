@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (flags: LeaseFlags & { dryRun?: boolean }) => {
       const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
       const report = await cleanupExpired({
-        provider: providerFor(config),
+        provider: await providerFor(config, { env: ctx.env, clock: ctx.clock }),
         clock: ctx.clock,
         stateDir: config.paths.stateDir,
         owner: config.owner,

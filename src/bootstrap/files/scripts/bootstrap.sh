@@ -1,0 +1,106 @@
+#!/bin/bash
+# Crabbox runner bootstrap: run once as root by cloud-init (runcmd). Idempotent.
+# Reads /etc/crabbox/bootstrap.env; sets up the crabbox user, the pinned host key, key-only sshd on the
+# lease's ports, the work root, the boot-time cleanup unit and the readiness marker. See docs/bootstrap.md.
+set -euo pipefail
+
+# shellcheck source=/dev/null
+. /etc/crabbox/bootstrap.env
+: "${CRABBOX_USER:?}" "${CRABBOX_WORK_ROOT:?}" "${CRABBOX_SSH_PORTS:?}" "${CRABBOX_PACKAGES:?}"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'crabbox-bootstrap: %s\n' "$*"; }
+
+retry() {
+  local attempt=1
+  until "$@"; do
+    if [ "$attempt" -ge 8 ]; then
+      log "giving up after $attempt attempts: $*"
+      return 1
+    fi
+    sleep $((attempt * 5))
+    attempt=$((attempt + 1))
+  done
+}
+
+# 1. Packages. Skipped when everything is already installed (images that ship them, or a re-run).
+read -r -a packages <<<"$CRABBOX_PACKAGES"
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  printf 'Acquire::Retries "8";\nAcquire::http::Timeout "30";\nAcquire::https::Timeout "30";\n' >/etc/apt/apt.conf.d/80-crabbox-retries
+  retry apt-get update -q
+  retry apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "packages already installed"
+fi
+
+# 2. The crabbox user: no password (not locked, so key login works with PAM), the lease's key only.
+if ! id -u "$CRABBOX_USER" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/bash --user-group "$CRABBOX_USER"
+fi
+usermod -p '*' "$CRABBOX_USER"
+home=$(getent passwd "$CRABBOX_USER" | cut -d: -f6)
+install -d -m 0700 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$home/.ssh"
+if [ -f /etc/crabbox/authorized_keys ]; then
+  install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
+  rm -f /etc/crabbox/authorized_keys
+fi
+# The box is single-lease and disposable; runs may need packages.
+printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$CRABBOX_USER" >/etc/sudoers.d/90-crabbox
+chmod 0440 /etc/sudoers.d/90-crabbox
+
+# 3. The pinned host key replaces every other host key.
+if [ -f /etc/crabbox/ssh_host_ed25519_key ]; then
+  rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+  install -m 0600 /etc/crabbox/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key
+  install -m 0644 /etc/crabbox/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ed25519_key.pub
+  rm -f /etc/crabbox/ssh_host_ed25519_key /etc/crabbox/ssh_host_ed25519_key.pub
+fi
+
+# 4. sshd: the lease's ports, key-only, crabbox only.
+install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
+{
+  echo '# Written by the Crabbox bootstrap.'
+  for port in $CRABBOX_SSH_PORTS; do echo "Port $port"; done
+  echo 'HostKey /etc/ssh/ssh_host_ed25519_key'
+  echo 'PubkeyAuthentication yes'
+  echo 'PasswordAuthentication no'
+  echo 'KbdInteractiveAuthentication no'
+  echo 'PermitRootLogin no'
+  echo 'PermitEmptyPasswords no'
+  echo 'AuthenticationMethods publickey'
+  echo "AllowUsers $CRABBOX_USER"
+  echo 'X11Forwarding no'
+} >/etc/ssh/sshd_config.d/10-crabbox.conf
+chmod 0644 /etc/ssh/sshd_config.d/10-crabbox.conf
+if ! grep -Eq '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/' /etc/ssh/sshd_config; then
+  sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config
+fi
+/usr/sbin/sshd -t
+
+# 5. Work root and boot-time cleanup.
+install -d -m 0755 "$(dirname "$CRABBOX_WORK_ROOT")"
+install -d -m 0755 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$CRABBOX_WORK_ROOT"
+
+# 6. Services (only when systemd runs this box; a chroot has none).
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl enable crabbox-clean-work.service
+  if systemctl is-enabled --quiet ssh.socket 2>/dev/null; then
+    # Socket-activated sshd (Ubuntu 24.04): the generator derives the listening ports from sshd_config.
+    systemctl restart ssh.socket
+  else
+    systemctl restart ssh 2>/dev/null || systemctl restart sshd
+  fi
+fi
+
+# 7. Ready.
+install -d -m 0755 /var/lib/crabbox
+date -u +%Y-%m-%dT%H:%M:%SZ >/var/lib/crabbox/ready
+log "ready"

@@ -1,0 +1,58 @@
+import { CrabboxError } from '../domain/errors.ts';
+import { render } from './render.ts';
+import { readBootstrapFile } from './files.ts';
+
+/** Packages every runner needs; the bootstrap installs whichever are missing (with retries). */
+export const RUNNER_PACKAGES = ['openssh-server', 'ca-certificates', 'git', 'rsync', 'curl', 'jq', 'sudo'];
+
+/** Hetzner's limit for user data; AWS allows more, so this is the one to respect. */
+export const MAX_USER_DATA_BYTES = 32 * 1024;
+
+export interface UserDataInput {
+  /** The lease's public key: the only key the box accepts. */
+  sshPublicKey: string;
+  /** The box's host key pair, generated for the lease so the client can pin it. */
+  hostKey: { privateKey: string; publicKey: string };
+  /** SSH ports, primary first. */
+  ports: number[];
+  user: string;
+  workRoot: string;
+}
+
+const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r]*)?$/;
+
+/**
+ * The cloud-init user data for one lease, rendered from src/bootstrap/files. It takes only what the box needs:
+ * no coordinator URL or token, no maintainer key, no provider credential can reach it.
+ */
+export function renderUserData(input: UserDataInput): string {
+  const sshKey = input.sshPublicKey.trim();
+  const hostPublic = input.hostKey.publicKey.trim();
+  if (!PUBLIC_KEY.test(sshKey)) throw new CrabboxError('invalid_input', 'the lease SSH public key is not an OpenSSH public key');
+  if (!/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n\r]*)?$/.test(hostPublic)) throw new CrabboxError('invalid_input', 'the host key must be an ed25519 OpenSSH public key');
+  if (!/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n?$/.test(input.hostKey.privateKey.trim() + '\n')) {
+    throw new CrabboxError('invalid_input', 'the host private key must be an OpenSSH private key');
+  }
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new CrabboxError('invalid_input', `invalid ssh user ${JSON.stringify(input.user)}`);
+  if (!/^\/work\/[A-Za-z0-9._-]+$/.test(input.workRoot)) throw new CrabboxError('invalid_input', `work root must be /work/<name>, got ${JSON.stringify(input.workRoot)}`);
+  if (input.ports.length === 0 || input.ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new CrabboxError('invalid_input', 'invalid SSH port list');
+
+  const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
+    user: input.user,
+    work_root: input.workRoot,
+    ports: [...new Set(input.ports)].join(' '),
+    packages: RUNNER_PACKAGES.join(' '),
+  });
+  const text = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
+    host_private_key: input.hostKey.privateKey.trim() + '\n',
+    host_public_key: hostPublic + '\n',
+    bootstrap_env: env,
+    authorized_key: sshKey + '\n',
+    bootstrap_sh: readBootstrapFile('scripts/bootstrap.sh'),
+    clean_work_sh: readBootstrapFile('scripts/clean-work.sh'),
+    ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
+    clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
+  });
+  if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new CrabboxError('internal', `rendered user data is ${Buffer.byteLength(text)} bytes, over the ${MAX_USER_DATA_BYTES}-byte limit`);
+  return text;
+}

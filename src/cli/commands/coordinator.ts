@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { stateDir } from '../../config/paths.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import type { Logger } from '../../coordinator/deps.ts';
+import type { CliContext } from '../context.ts';
+import { printJson, write } from '../output.ts';
+
+function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new CrabboxError('bad_request', `--port must be 0-65535, got ${JSON.stringify(value.slice(0, 20))}`);
+  return Number(value);
+}
+
+function stderrLogger(ctx: CliContext): Logger {
+  const line = (level: string) => (message: string, data?: Record<string, unknown>) => ctx.info(`${level} ${message}${data ? ` ${JSON.stringify(data)}` : ''}`);
+  return { info: ctx.debug ? line('info') : () => {}, warn: line('warn'), error: line('error') };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+
+function parseName(flag: string): (value: string) => string {
+  return (value) => {
+    if (!NAME.test(value)) throw new CrabboxError('bad_request', `${flag} must be letters, digits and . _ @ + - (at most 100), got ${JSON.stringify(value.slice(0, 40))}`);
+    return value;
+  };
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const coordinator = program.command('coordinator').description('Run the shared coordinator (HTTP API, lease lifecycle, sweeper)');
+  coordinator
+    .command('issue-token')
+    .description('Sign a user token with the session secret from CRABBOX_SESSION_SECRET(_FILE) (operators; `crabbox login` issues them for users)')
+    .requiredOption('--login <login>', 'the login roles are matched on (admins/maintainers allowlists)', parseName('--login'))
+    .option('--owner <owner>', 'owner the token acts as (default: the login)', parseName('--owner'))
+    .option('--org <org>', 'org (default: the owner)', parseName('--org'))
+    .option('--ttl <duration>', 'how long the token is valid, e.g. 12h, 30d', '12h')
+    .action(async (opts: { login: string; owner?: string; org?: string; ttl: string }) => {
+      const [{ readSecret }, { signUserToken }, { parseDuration }, { newToken }] = await Promise.all([
+        import('../../coordinator/load-config.ts'), import('../../auth/user-token.ts'), import('../../domain/duration.ts'), import('../../domain/ids.ts'),
+      ]);
+      const secret = readSecret(ctx.env, 'CRABBOX_SESSION_SECRET');
+      if (!secret) throw new CrabboxError('invalid_config', 'set CRABBOX_SESSION_SECRET or CRABBOX_SESSION_SECRET_FILE to the coordinator\'s session secret');
+      if (secret.length < 32) throw new CrabboxError('invalid_config', 'the session secret must be at least 32 characters');
+      let seconds: number;
+      try {
+        seconds = parseDuration(opts.ttl);
+      } catch {
+        throw new CrabboxError('bad_request', `--ttl must be a duration such as 12h or 30d, got ${JSON.stringify(opts.ttl.slice(0, 20))}`);
+      }
+      if (seconds <= 0 || seconds > 90 * 86_400) throw new CrabboxError('bad_request', '--ttl must be between 1s and 90d');
+      const owner = opts.owner ?? opts.login;
+      const iat = Math.floor(ctx.clock.now() / 1000);
+      const token = await signUserToken({ owner, org: opts.org ?? owner, login: opts.login, iat, exp: iat + seconds, jti: newToken(12) }, secret);
+      // The token is the output: stdout only, never stderr or a log.
+      if (ctx.json) ctx.stdout.write(`${JSON.stringify({ token, owner, org: opts.org ?? owner, login: opts.login, expiresAt: new Date((iat + seconds) * 1000).toISOString() })}\n`);
+      else ctx.stdout.write(`${token}\n`);
+    });
+  coordinator
+    .command('serve')
+    .description('Serve the coordinator API until SIGTERM/SIGINT (secrets from CRABBOX_SHARED_TOKEN / CRABBOX_SESSION_SECRET or their _FILE variants)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on; 0 picks a free port and prints it', parsePort)
+    .option('--db <path>', 'SQLite database file (default: <state dir>/coordinator.sqlite); PostgreSQL: CRABBOX_DATABASE_URL(_FILE)')
+    .option('--config <file>', 'coordinator YAML config file (or CRABBOX_COORDINATOR_CONFIG)')
+    .option('--providers <names>', 'comma-separated providers to serve (or CRABBOX_COORDINATOR_PROVIDERS; default: local)')
+    .action(async (opts: { host?: string; port?: number; db?: string; config?: string; providers?: string }) => {
+      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }] = await Promise.all([
+        import('../../coordinator/load-config.ts'), import('../../coordinator/entry/node.ts'), import('../../coordinator/providers.ts'), import('../../domain/clock.ts'),
+        import('../../storage/open.ts'),
+      ]);
+      const settings = loadServeSettings(ctx.env, { host: opts.host, port: opts.port, database: opts.db, config: opts.config });
+      const names = (opts.providers ?? ctx.env.CRABBOX_COORDINATOR_PROVIDERS ?? 'local').split(',').map((s) => s.trim()).filter(Boolean);
+      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator') });
+      if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
+      if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health will answer 401');
+      let running;
+      try {
+        running = await startCoordinator({ settings, providers, clock: ctx.clock ?? systemClock, logger: stderrLogger(ctx) });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new CrabboxError('unavailable', `cannot listen on ${settings.host}:${settings.port} (${code})`, { hint: 'pick another --port, or 0 for any free port' });
+        throw error;
+      }
+      if (ctx.json) printJson(ctx.stdout, { url: running.url, host: running.host, port: running.port, installation: running.deps.config.installation });
+      else write(ctx.stdout, `listening ${running.url}\n`);
+      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${names.join(', ')}, database ${describeStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema })}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      ctx.info('coordinator: shutting down');
+      await running.close();
+    });
+}

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../domain/lease.ts';
+import { byteSize, durationSeconds } from '../config/schema.ts';
+import { CrabboxError } from '../domain/errors.ts';
+
+/** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
+
+const cap = z.number().nonnegative().optional();
+const capSet = z.strictObject({ global: cap, owner: cap, org: cap }).partial();
+const identityList = z.array(z.string().min(1).max(200)).max(1000);
+const githubName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'expected a GitHub organization name');
+/** `org/team-slug`. */
+export const teamRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[a-z0-9][a-z0-9_-]{0,99}$/i, 'expected org/team-slug');
+
+export const coordinatorFileSchema = z.strictObject({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(0).max(65535),
+  database: z.string().min(1),
+  installation: z.string().regex(/^[a-z0-9][a-z0-9-]{2,40}$/),
+  defaultProvider: z.string().regex(/^[a-z0-9-]{1,32}$/),
+  admins: identityList,
+  maintainers: identityList,
+  /** The role the shared operator token acts with. Owner headers it sends never grant more. */
+  sharedTokenRole: z.enum(['user', 'maintainer', 'admin']),
+  caps: z.strictObject({ activeLeases: capSet, monthlySpend: capSet }).partial(),
+  /** USD per hour by `provider/type` or `provider`. */
+  prices: z.record(z.string().regex(/^[a-z0-9-]+(\/[A-Za-z0-9.-]+)?$/), z.number().nonnegative()),
+  fallbackHourlyPrice: z.number().nonnegative(),
+  lease: z.strictObject({ defaultTtl: durationSeconds, maxTtl: durationSeconds, defaultIdle: durationSeconds }).partial(),
+  retention: durationSeconds,
+  logTailBytes: byteSize,
+  recordCommand: z.boolean(),
+  sweepInterval: durationSeconds,
+  orphanSweepInterval: durationSeconds,
+  orphanSafetyWindow: durationSeconds,
+  /** The URL browsers reach this coordinator at (the GitHub OAuth callback is <publicUrl>/v1/login/callback). */
+  publicUrl: z.url(),
+  github: z.strictObject({ clientId: z.string().min(1).max(200), orgs: z.array(githubName).max(50), teams: z.array(teamRef).max(100), webUrl: z.url(), apiUrl: z.url() }).partial(),
+  userTokenTtl: durationSeconds,
+  access: z.strictObject({ teamDomain: z.string().min(1).max(255), audience: z.string().min(1).max(200), jwksUrl: z.url() }).partial(),
+}).partial();
+export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
+
+export interface CapSet {
+  global?: number | undefined;
+  owner?: number | undefined;
+  org?: number | undefined;
+}
+
+export interface CoordinatorConfig {
+  installation: string;
+  defaultProvider: string;
+  auth: {
+    sharedToken?: string | undefined;
+    sessionSecret?: string | undefined;
+    admins: string[];
+    maintainers: string[];
+    sharedTokenRole: 'user' | 'maintainer' | 'admin';
+  };
+  caps: { activeLeases: CapSet; monthlySpend: CapSet };
+  prices: Record<string, number>;
+  fallbackHourlyPrice: number;
+  lease: { defaultTtlSeconds: number; maxTtlSeconds: number; defaultIdleSeconds: number };
+  retentionSeconds: number;
+  logTailBytes: number;
+  recordCommand: boolean;
+  sweepIntervalSeconds: number;
+  orphanSweepIntervalSeconds: number;
+  orphanSafetyWindowSeconds: number;
+  /** Heartbeat events are logged at most this often per lease. */
+  heartbeatEventEverySeconds: number;
+  login: LoginConfig;
+  /** Cloudflare Access in front of the coordinator: every /v1 request but health must carry a valid Access JWT. */
+  access?: AccessConfig | undefined;
+}
+
+/** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
+export interface LoginConfig {
+  publicUrl?: string | undefined;
+  github?: GitHubLoginConfig | undefined;
+  userTokenTtlSeconds: number;
+  maxPending: number;
+  maxPendingPerSource: number;
+}
+
+export interface GitHubLoginConfig {
+  clientId: string;
+  clientSecret: string;
+  webUrl: string;
+  apiUrl: string;
+  /** Active membership in at least one is required (compared case-insensitively). */
+  orgs: string[];
+  /** `org/team-slug`; when any is listed, active membership in at least one is also required. */
+  teams: string[];
+}
+
+export interface AccessConfig {
+  /** e.g. `acme.cloudflareaccess.com`; the JWT issuer must be https://<teamDomain>. */
+  teamDomain: string;
+  /** The Access application's AUD tag. */
+  audience: string;
+  /** Defaults to https://<teamDomain>/cdn-cgi/access/certs. */
+  jwksUrl: string;
+}
+
+export const DEFAULT_USER_TOKEN_TTL_SECONDS = 30 * 86_400;
+
+/** A complete config from partial settings; defaults are safe (no auth configured = everything but health is 401). */
+export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' | 'lease' | 'caps' | 'login'>> & {
+  login?: Partial<LoginConfig>;
+  auth?: Partial<CoordinatorConfig['auth']>;
+  lease?: Partial<CoordinatorConfig['lease']>;
+  caps?: Partial<CoordinatorConfig['caps']>;
+} = {}): CoordinatorConfig {
+  const maxTtlSeconds = Math.min(input.lease?.maxTtlSeconds ?? MAX_TTL_SECONDS, MAX_TTL_SECONDS);
+  const config: CoordinatorConfig = {
+    installation: input.installation ?? 'crabbox',
+    defaultProvider: input.defaultProvider ?? 'local',
+    auth: { admins: [], maintainers: [], sharedTokenRole: 'user', ...input.auth },
+    caps: { activeLeases: {}, monthlySpend: {}, ...input.caps },
+    prices: input.prices ?? {},
+    fallbackHourlyPrice: input.fallbackHourlyPrice ?? 0.1,
+    lease: {
+      defaultTtlSeconds: Math.min(input.lease?.defaultTtlSeconds ?? DEFAULT_TTL_SECONDS, maxTtlSeconds),
+      maxTtlSeconds,
+      defaultIdleSeconds: input.lease?.defaultIdleSeconds ?? DEFAULT_IDLE_SECONDS,
+    },
+    retentionSeconds: input.retentionSeconds ?? 30 * 86_400,
+    logTailBytes: Math.min(input.logTailBytes ?? 64 * 1024, 1024 * 1024),
+    recordCommand: input.recordCommand ?? true,
+    sweepIntervalSeconds: input.sweepIntervalSeconds ?? 30,
+    orphanSweepIntervalSeconds: input.orphanSweepIntervalSeconds ?? 600,
+    orphanSafetyWindowSeconds: input.orphanSafetyWindowSeconds ?? 30 * 60,
+    heartbeatEventEverySeconds: input.heartbeatEventEverySeconds ?? 600,
+    login: { userTokenTtlSeconds: DEFAULT_USER_TOKEN_TTL_SECONDS, maxPending: 1000, maxPendingPerSource: 10, ...input.login },
+    access: input.access,
+  };
+  validateSecrets(config);
+  return config;
+}
+
+/** Refuses configs whose secrets would weaken each other. */
+export function validateSecrets(config: CoordinatorConfig): void {
+  const { sharedToken, sessionSecret } = config.auth;
+  if (sharedToken !== undefined && sharedToken.length < 16) throw new CrabboxError('invalid_config', 'the shared token must be at least 16 characters');
+  if (sessionSecret !== undefined && sessionSecret.length < 32) throw new CrabboxError('invalid_config', 'the session secret must be at least 32 characters');
+  if (sharedToken !== undefined && sharedToken === sessionSecret) throw new CrabboxError('invalid_config', 'the session secret must differ from the shared token');
+  const { github, userTokenTtlSeconds } = config.login;
+  if (github) {
+    if (!sessionSecret) throw new CrabboxError('invalid_config', 'GitHub login needs a session secret to sign user tokens', { hint: 'set CRABBOX_SESSION_SECRET (or CRABBOX_SESSION_SECRET_FILE)' });
+    if (github.orgs.length === 0) throw new CrabboxError('invalid_config', 'GitHub login needs at least one allowed organization', { hint: 'set github.orgs or CRABBOX_GITHUB_ORGS' });
+    if (!config.login.publicUrl) throw new CrabboxError('invalid_config', 'GitHub login needs the public URL browsers reach the coordinator at', { hint: 'set publicUrl or CRABBOX_PUBLIC_URL' });
+    const orgs = new Set(github.orgs.map((o) => o.toLowerCase()));
+    const stray = github.teams.find((t) => !orgs.has(t.split('/')[0]!.toLowerCase()));
+    if (stray) throw new CrabboxError('invalid_config', `team ${stray} is not in an allowed organization`);
+  }
+  if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > 366 * 86_400) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
+}

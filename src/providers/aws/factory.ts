@@ -1,0 +1,38 @@
+import type { Clock } from '../../domain/clock.ts';
+import type { MachineSpec } from '../provider.ts';
+import { makeEc2Client } from './client.ts';
+import { AwsProvider, type AwsEvent } from './provider.ts';
+import type { AwsSettings } from './settings.ts';
+
+export interface AwsProviderDeps {
+  /** The runner bootstrap (cloud-init user data) for a lease. */
+  userData: (spec: MachineSpec) => string;
+  /** Primary SSH port first, then fallbacks, from the `ssh` config. */
+  sshPorts: number[];
+  /** The machine class's ordered types, when a class was chosen; otherwise `aws.types`. */
+  types?: string[] | undefined;
+  clock?: Clock | undefined;
+  onEvent?: ((event: AwsEvent) => void) | undefined;
+}
+
+/** Builds the AWS provider from resolved settings; credentials come from the AWS SDK's default chain. */
+export function createAwsProvider(settings: AwsSettings, deps: AwsProviderDeps): AwsProvider {
+  return new AwsProvider({
+    ec2: makeEc2Client({ region: settings.region, endpoint: settings.endpoint }),
+    region: settings.region,
+    types: deps.types && deps.types.length > 0 ? deps.types : settings.types,
+    market: settings.market,
+    onDemandFallback: settings.onDemandFallback,
+    ami: settings.ami,
+    rootVolumeGiB: settings.rootVolumeGiB,
+    subnetId: settings.subnetId,
+    securityGroupName: settings.securityGroupName,
+    sshPorts: deps.sshPorts,
+    sshCidrs: settings.sshCidrs,
+    maxCallerCidrs: settings.maxCallerCidrs,
+    ipWaitMs: settings.ipWaitMs,
+    userData: deps.userData,
+    clock: deps.clock,
+    onEvent: deps.onEvent,
+  });
+}

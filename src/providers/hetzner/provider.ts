@@ -1,0 +1,301 @@
+import type { CreateOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities } from '../provider.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { systemClock } from '../../domain/clock.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import { LABEL, type Labels } from '../../domain/labels.ts';
+import { isLeaseId } from '../../domain/ids.ts';
+import { chooseTypes, type ClassOverrides } from '../classes.ts';
+import { renderUserData } from '../../bootstrap/user-data.ts';
+import type { HAction, HServer } from './api.ts';
+import { classify, HetznerApiError, realSleep, type HetznerClient, type Sleep } from './client.ts';
+import { deleteLeaseKey, ensureLeaseKey } from './ssh-keys.ts';
+import { deleteLeaseFirewall, ensureLeaseFirewall } from './firewall.ts';
+import { DEFAULT_EUR_TO_USD, fetchHourlyUsd } from './pricing.ts';
+import { sweepDanglingLeaseResources, type DanglingResult } from './dangling.ts';
+
+export const SSH_USER = 'crabbox';
+export const WORK_ROOT = '/work/crabbox';
+
+/** Something worth telling the audit trail: a fallback, a cleanup after a failed create. */
+export interface ProviderEvent {
+  type: 'provider.fallback' | 'provider.error' | 'machine.deleted';
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export interface HetznerProviderOptions {
+  client: HetznerClient;
+  clock?: Clock | undefined;
+  /** Waiting between polls; tests pass one that moves a ManualClock. */
+  sleep?: Sleep | undefined;
+  /** Locations to try in order for each type. */
+  locations?: string[] | undefined;
+  image?: string | undefined;
+  classes?: ClassOverrides | undefined;
+  eurToUsd?: number | undefined;
+  /** SSH ports: primary first, then fallbacks. */
+  ports?: number[] | undefined;
+  /** How long to wait for the create action and an IPv4 address before giving the server up. */
+  readyTimeoutMs?: number | undefined;
+  pollMs?: number | undefined;
+  onEvent?: ((event: ProviderEvent) => void) | undefined;
+}
+
+const STATUS: Record<HServer['status'], MachineStatus> = {
+  initializing: 'provisioning',
+  starting: 'provisioning',
+  running: 'running',
+  stopping: 'stopped',
+  off: 'stopped',
+  deleting: 'deleting',
+  migrating: 'running',
+  rebuilding: 'provisioning',
+  unknown: 'unknown',
+};
+
+const LABEL_PART = /^[A-Za-z0-9._-]{0,63}$/;
+
+/** Hetzner Cloud servers as Crabbox machines: one SSH key, one firewall and one server per lease. */
+export class HetznerProvider implements Provider {
+  readonly name = 'hetzner';
+  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false };
+  readonly #client: HetznerClient;
+  readonly #clock: Clock;
+  readonly #sleep: Sleep;
+  readonly #locations: string[];
+  readonly #image: string;
+  readonly #classes: ClassOverrides | undefined;
+  readonly #eurToUsd: number;
+  readonly #ports: number[];
+  readonly #readyTimeoutMs: number;
+  readonly #pollMs: number;
+  readonly #onEvent: (event: ProviderEvent) => void;
+
+  constructor(options: HetznerProviderOptions) {
+    this.#client = options.client;
+    this.#clock = options.clock ?? systemClock;
+    this.#sleep = options.sleep ?? realSleep;
+    this.#locations = options.locations?.length ? options.locations : ['fsn1', 'nbg1', 'hel1'];
+    this.#image = options.image ?? 'ubuntu-24.04';
+    this.#classes = options.classes;
+    this.#eurToUsd = options.eurToUsd ?? DEFAULT_EUR_TO_USD;
+    this.#ports = options.ports?.length ? options.ports : [2222, 22];
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 5 * 60_000;
+    this.#pollMs = options.pollMs ?? 2_000;
+    this.#onEvent = options.onEvent ?? (() => undefined);
+  }
+
+  async create(spec: MachineSpec, options: CreateOptions = {}): Promise<Machine> {
+    const existing = (await this.#listServers({ [LABEL.lease]: spec.leaseId }))[0];
+    if (existing) {
+      await options.onProviderId?.(String(existing.id));
+      return this.#toMachine(await this.#waitReady(existing, undefined, spec), spec);
+    }
+    const { types } = chooseTypes({ provider: this.name, class: spec.class, type: spec.type, classes: this.#classes });
+    const installation = spec.labels[LABEL.installation];
+    // Rendered first: bad input fails before anything billable or visible is made.
+    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT });
+    // A key of this name with other material is someone else's: refused, and never deleted by this lease.
+    const key = await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
+    let firewall;
+    try {
+      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
+    } catch (error) {
+      await this.#dropLeaseResources(spec.leaseId);
+      throw error;
+    }
+    const rejections: string[] = [];
+    let created: { server: HServer; action: HAction | undefined } | undefined;
+    try {
+      for (const type of types) {
+        for (const location of this.#locations) {
+          try {
+            created = await this.#client.request<{ server: HServer; action: HAction }>('POST', '/servers', {
+              noRetry: true,
+              body: {
+                name: `crabbox-${spec.slug}-${spec.leaseId.slice(4)}`,
+                server_type: type,
+                image: this.#image,
+                location,
+                labels: spec.labels,
+                ssh_keys: [key.id],
+                firewalls: [{ firewall: firewall.id }],
+                user_data: userData,
+                start_after_create: true,
+                public_net: { enable_ipv4: true, enable_ipv6: false },
+              },
+            });
+            break;
+          } catch (error) {
+            const kind = classify(error);
+            if (kind === 'retryable' || (error as HetznerApiError).code === 'uniqueness_error') {
+              // The answer may be lost while the server exists (a timeout, a 5xx, a retry by another process):
+              // adopt it by its lease label rather than create a second one or leave it unrecorded.
+              const adopted = (await this.#listServers({ [LABEL.lease]: spec.leaseId }))[0];
+              if (adopted) {
+                created = { server: adopted, action: undefined };
+                break;
+              }
+            }
+            if (kind !== 'capacity' && kind !== 'quota') throw error;
+            rejections.push(`${type}@${location}: ${(error as Error).message}`);
+            this.#onEvent({ type: 'provider.fallback', message: `hetzner ${kind} rejection for ${type} in ${location}; trying the next candidate`, data: { leaseId: spec.leaseId, type, location, code: (error as HetznerApiError).code } });
+          }
+        }
+        if (created) break;
+      }
+    } catch (error) {
+      await this.#dropLeaseResources(spec.leaseId);
+      throw error;
+    }
+    if (!created) {
+      await this.#dropLeaseResources(spec.leaseId);
+      throw new CrabboxError('provider_capacity', `hetzner: no capacity for ${types.join(', ')} in ${this.#locations.join(', ')}`, {
+        hint: 'try another --class or --type, or set hetzner.locations',
+        detail: { rejections },
+      });
+    }
+    const providerId = String(created.server.id);
+    try {
+      await options.onProviderId?.(providerId);
+    } catch (error) {
+      // The caller could not record the id: nothing would point at this server, so it goes now.
+      await this.delete(providerId).catch(() => undefined);
+      throw error;
+    }
+    let ready: HServer;
+    try {
+      ready = await this.#waitReady(created.server, created.action, spec);
+    } catch (error) {
+      // Never leave a billable server behind: delete it now; if even that fails, its id is already recorded for the sweep.
+      const outcome = await this.delete(providerId).catch((deleteError: unknown) => `delete failed: ${(deleteError as Error).message}`);
+      this.#onEvent({ type: 'provider.error', message: `hetzner server ${providerId} did not become ready; ${outcome === 'deleted' || outcome === 'already-gone' ? 'deleted it' : outcome}`, data: { leaseId: spec.leaseId, providerId } });
+      throw error instanceof CrabboxError ? error : new CrabboxError('provider_error', (error as Error).message, { detail: { providerId } });
+    }
+    return this.#toMachine(ready, spec);
+  }
+
+  /** Waits for the create action to finish and an IPv4 address to appear, within the ready deadline. */
+  async #waitReady(server: HServer, action: HAction | undefined, spec: MachineSpec): Promise<HServer> {
+    const deadline = this.#clock.now() + this.#readyTimeoutMs;
+    let current = server;
+    let pending = action;
+    for (;;) {
+      if (pending && pending.status === 'running') {
+        pending = (await this.#client.request<{ action: HAction }>('GET', `/actions/${pending.id}`)).action;
+      }
+      if (pending?.status === 'error') {
+        throw new CrabboxError('provider_error', `hetzner create of server ${server.id} failed: ${pending.error?.message ?? 'action error'}`, { detail: { providerId: String(server.id) } });
+      }
+      if (!pending || pending.status === 'success') {
+        if (current.public_net.ipv4?.ip) return current;
+        const fresh = await this.#getServer(String(server.id));
+        if (!fresh) throw new CrabboxError('provider_error', `hetzner server ${server.id} disappeared while starting`, { detail: { providerId: String(server.id) } });
+        current = fresh;
+        if (current.public_net.ipv4?.ip) return current;
+      }
+      if (this.#clock.now() >= deadline) {
+        throw new CrabboxError('timeout', `hetzner server ${server.id} for ${spec.leaseId} got no IPv4 address within ${Math.round(this.#readyTimeoutMs / 1000)}s`, {
+          hint: 'the server was deleted; try again or pick another location',
+          detail: { providerId: String(server.id) },
+        });
+      }
+      await this.#sleep(this.#pollMs);
+    }
+  }
+
+  async get(providerId: string): Promise<Machine | undefined> {
+    const server = await this.#getServer(providerId);
+    return server ? this.#toMachine(server) : undefined;
+  }
+
+  async list(selector: Labels): Promise<Machine[]> {
+    return (await this.#listServers(selector)).map((s) => this.#toMachine(s));
+  }
+
+  async setLabels(providerId: string, labels: Labels): Promise<void> {
+    if (!/^\d{1,19}$/.test(providerId)) throw new CrabboxError('not_found', `hetzner server ${JSON.stringify(providerId)} not found`);
+    await this.#client.request('PUT', `/servers/${providerId}`, { body: { labels } });
+  }
+
+  async delete(providerId: string): Promise<DeleteResult> {
+    if (!/^\d{1,19}$/.test(providerId)) return 'already-gone';
+    const server = await this.#getServer(providerId);
+    if (!server) return 'already-gone';
+    let result: DeleteResult = 'deleted';
+    try {
+      await this.#client.request('DELETE', `/servers/${providerId}`);
+    } catch (error) {
+      if (classify(error) !== 'not-found') throw error;
+      result = 'already-gone';
+    }
+    const leaseId = server.labels[LABEL.lease];
+    if (leaseId && isLeaseId(leaseId)) await this.#dropLeaseResources(leaseId);
+    this.#onEvent({ type: 'machine.deleted', message: `hetzner server ${providerId} deleted`, data: { providerId, leaseId } });
+    return result;
+  }
+
+  async hourlyPrice(type?: string): Promise<number | undefined> {
+    const chosen = type ?? chooseTypes({ provider: this.name, classes: this.#classes }).types[0]!;
+    return fetchHourlyUsd(this.#client, { type: chosen, location: this.#locations[0], eurToUsd: this.#eurToUsd });
+  }
+
+  /** Deletes lease keys and firewalls left behind by interrupted deletes (see dangling.ts). */
+  async sweepDangling(options: { installation: string; minAgeMs?: number | undefined }): Promise<DanglingResult> {
+    return sweepDanglingLeaseResources(this.#client, { now: this.#clock.now(), installation: options.installation, minAgeMs: options.minAgeMs ?? 30 * 60_000, sleep: this.#sleep });
+  }
+
+  /** Deletes the lease's key and firewall; failures are reported, not thrown (the sweep retries them). */
+  async #dropLeaseResources(leaseId: string): Promise<void> {
+    for (const [what, drop] of [['ssh key', () => deleteLeaseKey(this.#client, leaseId)], ['firewall', () => deleteLeaseFirewall(this.#client, leaseId, this.#sleep)]] as const) {
+      try {
+        await drop();
+      } catch (error) {
+        this.#onEvent({ type: 'provider.error', message: `hetzner: could not delete ${what} of ${leaseId}: ${(error as Error).message}`, data: { leaseId } });
+      }
+    }
+  }
+
+  async #getServer(providerId: string): Promise<HServer | undefined> {
+    if (!/^\d{1,19}$/.test(providerId)) return undefined;
+    try {
+      return (await this.#client.request<{ server: HServer }>('GET', `/servers/${providerId}`)).server;
+    } catch (error) {
+      if (classify(error) === 'not-found') return undefined;
+      throw error;
+    }
+  }
+
+  async #listServers(selector: Labels): Promise<HServer[]> {
+    return this.#client.listAll<HServer>('/servers', 'servers', { label_selector: labelSelector(selector) });
+  }
+
+  #toMachine(server: HServer, spec?: MachineSpec): Machine {
+    return {
+      provider: this.name,
+      providerId: String(server.id),
+      host: server.public_net.ipv4?.ip ?? '',
+      ports: [...this.#ports],
+      sshUser: SSH_USER,
+      workRoot: WORK_ROOT,
+      hostKey: spec?.hostKey.publicKey.trim() ?? '',
+      labels: { ...server.labels },
+      status: STATUS[server.status] ?? 'unknown',
+      type: server.server_type.name,
+      region: server.datacenter?.location.name,
+      createdAt: Date.parse(server.created) || undefined,
+    };
+  }
+}
+
+/** `k=v,k2=v2` for Hetzner's label_selector; refuses anything that could change the selector's meaning. */
+export function labelSelector(selector: Labels): string {
+  return Object.entries(selector)
+    .map(([k, v]) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$/.test(k) || !LABEL_PART.test(v)) throw new CrabboxError('bad_request', `invalid label selector ${JSON.stringify(`${k}=${v}`).slice(0, 80)}`);
+      return `${k}=${v}`;
+    })
+    .join(',');
+}
+
+export { HetznerApiError };

@@ -1,0 +1,2 @@
+/** What every redacted value becomes. */
+export const REDACTED = '[redacted]';

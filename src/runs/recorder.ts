@@ -1,0 +1,36 @@
+import type { JUnitSummary } from '../results/junit.ts';
+import type { PhaseTimings, StoredLogTail } from './record.ts';
+
+/**
+ * What `crabbox run` calls to keep a record of a run. The local implementation writes to the state directory; the
+ * coordinator will provide a remote one with the same two calls. Either may throw (a full disk, an unreachable
+ * coordinator): the run should report that as a warning and still return the command's exit code.
+ */
+export interface RunRecorder {
+  /** Records that a run started and returns its id (`run_` + 12 hex). */
+  start(input: RunStart): Promise<string>;
+  /** Records how the run ended. Calling it twice for one run keeps the first result. */
+  finish(runId: string, result: RunFinish): Promise<void>;
+}
+
+export interface RunStart {
+  leaseId: string;
+  slug: string;
+  provider: string;
+  /** The command as argv. Dropped when recording commands is disabled. */
+  command?: string[] | undefined;
+}
+
+export interface RunFinish {
+  exitCode?: number | undefined;
+  /** 'remote' when exitCode is the command's, 'crabbox' when crabbox failed first. Default 'remote'. */
+  source?: 'remote' | 'crabbox' | undefined;
+  interrupted?: boolean | undefined;
+  timings: PhaseTimings;
+  /** Milliseconds per sync step; at most 20 steps are kept. */
+  syncSteps?: Record<string, number> | undefined;
+  /** The bounded, redacted tail: `LogTail.finish()`. */
+  logTail?: StoredLogTail | undefined;
+  junit?: JUnitSummary | undefined;
+  syncSkipped?: boolean | undefined;
+}
