@@ -164,7 +164,7 @@ test('forwarded env values reach the command through stdin, never argv', async (
   const s = setup({ 'a.txt': 'a\n' });
   const canary = `canary-${process.pid}-${Date.now()}`;
   // grep reads the pattern from a pipe, so no process's argv holds the value while /proc is scanned.
-  const r = await s.run(['bash', '-c', 'echo "$CANARY_VALUE"; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep -c -F -f <(printenv CANARY_VALUE) || true'], { env: [['CANARY_VALUE', canary]] });
+  const r = await s.run(['bash', '-c', 'echo "$CANARY_VALUE"; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep -c -F -f <(printenv CANARY_VALUE) || true'], { env: [{ name: 'CANARY_VALUE', value: canary }] });
   const [seen, inArgv] = r.stdout.trim().split('\n');
   assert.equal(seen, canary);
   assert.equal(inArgv, '0', 'no process has the value in its argv');
