@@ -83,6 +83,14 @@ describe('crabbox run records every run (local provider)', () => {
       rmSync(join(repo, '.crabbox.yaml'));
     }
     const before = readdirSync(runsDir).length;
+    writeFileSync(join(repo, '.crabbox.yaml'), 'run:\n  junit: ["/etc/passwd"]\n');
+    try {
+      const configured = await crabbox(['run', '--id', slug, '--', 'true']);
+      assert.equal(configured.code, 78, configured.stderr);
+      assert.match(configured.stderr, /run\.junit: JUnit path "\/etc\/passwd" must be relative/);
+    } finally {
+      rmSync(join(repo, '.crabbox.yaml'));
+    }
     const bad = await crabbox(['run', '--id', slug, '--junit', '../etc/passwd', '--', 'true']);
     assert.equal(bad.code, 64, bad.stderr);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
