@@ -9,7 +9,8 @@ import { tempDir } from '../testing/tmp.ts';
 import { initRepo } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
 import { prepareSync } from '../sync/prepare.ts';
-import type { OutputTail, RunFinish, RunRecorder, RunStart } from './recorder.ts';
+import { LogTail } from '../runs/log-tail.ts';
+import type { RunFinish, RunRecorder, RunStart } from '../runs/recorder.ts';
 import { runOnBox, type RunRequest } from './run.ts';
 
 const tmp = tempDir('crabbox-orchestrate-');
@@ -30,8 +31,7 @@ function harness() {
     start: async (input) => { records.start = input; return 'run_00000000abcd'; },
     finish: async (id, result) => { records.finish = [id, result]; calls.push('finish'); },
   };
-  let tailText = '';
-  const tail: OutputTail = { write: (b) => void (tailText += b.toString()), close: () => undefined, snapshot: () => ({ text: tailText, totalBytes: tailText.length, truncated: false }) };
+  const tail = new LogTail({ maxBytes: 4096 });
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -45,10 +45,10 @@ function harness() {
       release: async (l: Lease) => { calls.push(`release ${l.id}`); },
     },
     connect: async () => localBox(tmp.path),
-    recorder, tail, clock: systemClock, keep: false, recordCommand: true, env: [] as [string, string][], lockWaitSeconds: 5,
+    recorder, tail, clock: systemClock, keep: false, recordCommand: true, env: [], lockWaitSeconds: 5,
     stdout: out, stderr: err, progress: (l: string) => progress.push(l), warn: (l: string) => progress.push(l), interrupt: new AbortController().signal,
   } satisfies Partial<RunRequest<Lease, string>>;
-  return { calls, records, progress, base, stdout: () => stdout, tail: () => tailText };
+  return { calls, records, progress, base, stdout: () => stdout, tail: () => tail.snapshot().text };
 }
 
 test('a fresh lease: leased, synced, run, recorded with the output tail, then released', async () => {
@@ -102,4 +102,37 @@ test('the lease is touched while the command runs, and released after it', async
   const touches = h.calls.filter((c) => c === 'touch').length;
   assert.ok(touches >= 3, `touched ${touches} times`);
   assert.equal(h.calls.at(-1), 'release cbx_00000000abcd');
+});
+
+test('a recorder that fails is a warning: the command still runs, its exit code stands and the lease is released', async () => {
+  const repo = join(tmp.path, 'rec-fail');
+  initRepo(repo, { 'a.txt': 'a' });
+  for (const broken of ['start', 'finish'] as const) {
+    const h = harness();
+    const recorder: RunRecorder = {
+      start: async () => { if (broken === 'start') throw new Error('ENOSPC: no space left on device'); return 'run_00000000beef'; },
+      finish: async () => { throw new Error('ENOSPC: no space left on device'); },
+    };
+    const outcome = await runOnBox({ ...h.base, recorder, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'exit 5'] } });
+    assert.equal(outcome.exitCode, 5, broken);
+    assert.equal(outcome.remoteExitCode, 5);
+    assert.equal(outcome.released, true);
+    assert.equal(h.progress.filter((l) => /^warning: could not record the run: ENOSPC/.test(l)).length, 1, h.progress.join('|'));
+  }
+});
+
+test('afterCommand runs on the box after the command, and finishExtras reach the record', async () => {
+  const repo = join(tmp.path, 'after');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  let seen = '';
+  const junit = { tests: 1, passed: 1, failures: 0, errors: 0, skipped: 0, time: 0, files: [], failed: [], failedOmitted: 0, warnings: [] };
+  const outcome = await runOnBox({
+    ...h.base, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'echo done > marker.txt'] },
+    afterCommand: async (_box, workdir) => { seen = workdir; },
+    finishExtras: () => ({ junit }),
+  });
+  assert.equal(outcome.exitCode, 0);
+  assert.match(seen, /after/);
+  assert.deepEqual(h.records.finish?.[1].junit, junit);
 });

@@ -9,11 +9,14 @@ import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
 import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { selectEnv } from '../../env/allow.ts';
+import { selectEnv } from '../../env/select.ts';
+import { boxJUnitSource, collectJUnit } from '../../results/collect.ts';
+import { validateJUnitPattern } from '../../results/globs.ts';
+import type { JUnitSummary } from '../../results/junit.ts';
 import { sshBox } from '../../run/box.ts';
-import type { OutputTail, RunRecorder } from '../../run/recorder.ts';
 import { runOnBox } from '../../run/run.ts';
-import { runResult, summaryLine } from '../../run/result.ts';
+import { formatSummaryLine, fromRunOutcome, resultObject } from '../../run/summary.ts';
+import type { RunRecorder } from '../../runs/recorder.ts';
 import { gitTopLevel } from '../../sync/git.ts';
 import { prepareSync } from '../../sync/prepare.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
@@ -30,14 +33,13 @@ interface RunFlags extends LeaseFlags {
   recordCommand: boolean;
 }
 
-/** Where run records go: the coordinator in brokered mode, the local history otherwise. A bounded log tail goes with them. */
-function runRecording(session: LeaseSession, recordCommand: boolean): { recorder: RunRecorder; tail: OutputTail } {
+/** Where run records go: the coordinator in brokered mode, the local run store otherwise, with a bounded output tail. */
+function runRecording(session: LeaseSession, recordCommand: boolean): { recorder: RunRecorder; tail: LogTail } {
   const { config, clock } = session;
-  const tail = new LogTail({ maxBytes: config.run.logTailBytes });
   const recorder = session.coordinator
     ? new RemoteRunRecorder({ client: session.coordinator, recordCommand })
     : createLocalRunRecorder({ config, clock, recordCommand });
-  return { recorder, tail };
+  return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -84,10 +86,21 @@ export function register(program: Command, ctx: CliContext): void {
       if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
-      const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
+      const flagJunit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
+      flagJunit?.forEach(validateJUnitPattern);
       const session = await leaseSession(ctx, flags);
       const { config, leases } = session;
+      const junitPatterns = flagJunit ?? config.run.junit;
+      if (!flagJunit) {
+        try {
+          junitPatterns.forEach(validateJUnitPattern);
+        } catch (error) {
+          throw new CrabboxError('invalid_config', `run.junit: ${(error as Error).message}`);
+        }
+      }
       const env = selectEnv(ctx.env, config.env.allow);
+      const recordCommand = flags.recordCommand && config.run.recordCommand;
+      let junit: JUnitSummary | undefined;
       const repoRoot = (await gitTopLevel(ctx.cwd)) ?? (flags.sync ? undefined : ctx.cwd);
       if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
       const sync = flags.sync
@@ -104,14 +117,18 @@ export function register(program: Command, ctx: CliContext): void {
             release: (lease) => leases.release(lease),
           },
           connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: interrupt.signal }),
-          ...runRecording(session, flags.recordCommand && config.run.recordCommand),
+          ...runRecording(session, recordCommand),
+          afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
+            junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
+          },
+          finishExtras: () => (junit ? { junit } : {}),
           clock: ctx.clock,
           leaseRef: flags.id,
           keep: flags.keep === true || config.lease.keep,
           sync,
           repoRoot,
           command: { mode: flags.shell ? 'shell' : 'argv', args: flags.shell ? [command.join(' ')] : command },
-          recordCommand: flags.recordCommand && config.run.recordCommand,
+          recordCommand,
           env,
           lockWaitSeconds,
           // --json keeps stdout for the result object alone.
@@ -123,9 +140,12 @@ export function register(program: Command, ctx: CliContext): void {
           interrupt: interrupt.signal,
           ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
         });
-        const result = runResult(outcome, sync);
-        if (junit?.length) ctx.info('warning: --junit is accepted but result collection is not wired in yet');
-        ctx.stderr.write(`crabbox: ${redact(summaryLine(outcome))}\n`);
+        const report = fromRunOutcome(outcome, sync, junit);
+        const result = resultObject(report);
+        for (const w of junit?.warnings ?? []) ctx.info(`warning: junit: ${w}`);
+        if (junit) ctx.info(`crabbox: junit tests=${junit.tests} passed=${junit.passed} failures=${junit.failures} errors=${junit.errors} skipped=${junit.skipped}`);
+        const line = formatSummaryLine({ ...report, syncState: outcome.sync, slug: outcome.slug, interrupted: outcome.interrupted });
+        ctx.stderr.write(`crabbox: ${redact(line)}\n`);
         if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
         if (flags.resultFile) {
