@@ -120,6 +120,14 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.deepEqual(json<{ runId: string; exitCode: number; junit: null }>(results), { runId, state: 'failed', exitCode: 4, junit: null });
     const table = await cli('alice', ['history']);
     assert.match(table.stdout, new RegExp(`${runId}\\s+${leaseId}\\s+failed\\s+4`));
+
+    const report = '<testsuite name="math"><testcase classname="calc" name="adds two numbers"><failure message="no">boom</failure></testcase><testcase classname="calc" name="subtracts"/></testsuite>';
+    const withJunit = await cli('alice', ['run', '--id', slug, '--junit', 'report.xml', '--', 'sh', '-c', `printf '%s' '${report}' > report.xml; exit 1`]);
+    assert.equal(withJunit.code, 1, withJunit.stderr);
+    const junitRun = /run=(run_[0-9a-f]{12})/.exec(withJunit.stderr)?.[1] ?? '';
+    const shown = await cli('alice', ['results', junitRun]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout, 'tests=2 passed=1 failures=1 errors=0 skipped=0\n\nFAIL math › adds two numbers\n');
   });
 
   it('usage shows the lease with the caps; events show its lifecycle', async () => {
