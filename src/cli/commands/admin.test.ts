@@ -1,0 +1,90 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { harness, PUBLIC_KEY, type Harness } from '../../coordinator/testkit.ts';
+import { runCli } from '../../testing/cli.ts';
+import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
+import { coordinatorChecks } from '../../doctor/coordinator.ts';
+
+// The CLI's admin, usage and events commands against the coordinator app on a loopback port (fake provider, real SQLite).
+const dir = tempDir('crabbox-admin-cli-');
+let h: Harness;
+let server: ReturnType<typeof serve>;
+let url = '';
+const tokens: Record<string, string> = {};
+
+const as = (who: string, argv: string[]) =>
+  runCli(argv, { env: isolatedEnv(join(dir.path, who), { CRABBOX_COORDINATOR: url, CRABBOX_COORDINATOR_TOKEN: tokens[who] }), cwd: dir.path, clock: h.clock });
+
+describe('admin, usage and events commands', () => {
+  before(async () => {
+    h = await harness({ config: { caps: { activeLeases: { owner: 3 } } } as never });
+    server = await new Promise((resolve) => {
+      const s = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const who of ['root', 'dana', 'erin']) tokens[who] = await h.userToken(who);
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await h.close();
+    dir.remove();
+  });
+
+  it('an admin lists, releases and deletes anyone\'s leases, drains and reads everyone\'s events; others get exit 77', async () => {
+    const create = async (who: string): Promise<{ id: string; slug: string }> => (await h.request('POST', '/v1/leases', { token: tokens[who], body: { sshPublicKey: PUBLIC_KEY } })).json.lease;
+    const a = await create('dana');
+    const b = await create('erin');
+    const listed = await as('root', ['admin', 'leases', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual((JSON.parse(listed.stdout) as { leases: { id: string }[] }).leases.map((l) => l.id).sort(), [a.id, b.id].sort());
+    assert.match((await as('root', ['admin', 'leases', '--owner', 'erin@example.com'])).stdout, new RegExp(`${b.id}\\s+${b.slug}\\s+erin@example.com`));
+    assert.equal((await as('root', ['admin', 'release', a.id])).stdout, `released ${a.id} (${a.slug}) of dana@example.com\n`);
+    assert.equal((await as('root', ['admin', 'delete', b.id])).code, 64, 'refused without --force');
+    assert.equal((await as('root', ['admin', 'delete', b.id, '--force'])).stdout, `deleted ${b.id} (${b.slug}) of erin@example.com\n`);
+    const events = await as('root', ['admin', 'events', '--owner', 'dana@example.com', '--json']);
+    const types = (JSON.parse(events.stdout) as { events: { type: string }[] }).events.map((e) => e.type);
+    assert.ok(types.includes('admin.release') && types.includes('lease.created'), types.join(','));
+    const c = await create('dana');
+    assert.equal((await as('root', ['admin', 'drain'])).stdout, 'draining: new leases are refused; released 1 live leases\n');
+    assert.equal((await h.request('GET', `/v1/leases/${c.id}`, { token: tokens.dana })).json.lease.state, 'released');
+    const refused = await as('dana', ['warmup']);
+    assert.notEqual(refused.code, 0, 'creates are refused while draining');
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.equal((await as('root', ['admin', 'drain', '--off'])).stdout, 'not draining: new leases are accepted\n');
+    for (const argv of [['admin', 'leases'], ['admin', 'release', a.id], ['admin', 'delete', a.id, '--force'], ['admin', 'drain'], ['admin', 'events']]) {
+      const r = await as('dana', argv);
+      assert.equal(r.code, 77, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^crabbox: `crabbox admin \w+` is only for coordinator admins: .*; ask an admin/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
+
+  it('usage groups by the chosen column and shows the caps; events follow one lease', async () => {
+    const lease = (await h.request('POST', '/v1/leases', { token: tokens.erin, body: { sshPublicKey: PUBLIC_KEY } })).json.lease as { id: string; slug: string };
+    const usage = await as('erin', ['usage', '--by', 'org', '--json']);
+    const parsed = JSON.parse(usage.stdout) as { by: string; rows: { key: string; leases: number }[]; caps: { activeLeases: { owner: { limit: number; current: number } } } };
+    assert.equal(parsed.by, 'org');
+    assert.deepEqual(parsed.rows.map((r) => [r.key, r.leases]), [['acme', 2]]);
+    assert.deepEqual(parsed.caps.activeLeases.owner, { limit: 3, current: 1 });
+    assert.equal((await as('erin', ['usage', '--month', '2026-13'])).code, 64);
+    const events = await as('erin', ['events', '--lease', lease.slug]);
+    assert.match(events.stdout, /lease\.created\s+erin@example\.com/);
+    assert.equal((await as('erin', ['events', '--limit', '0'])).code, 64);
+    assert.equal((await as('erin', ['events', '--type', 'DROP TABLE'])).code, 64);
+  });
+
+  it('doctor: auth failure and clock skew are reported with a fix', async () => {
+    const config = { coordinator: { url, token: 'not-a-valid-token-000000', tokenKind: 'shared' as const }, owner: 'x', org: 'x' };
+    const bad = await coordinatorChecks({ config, clock: { now: () => Date.now() } });
+    assert.deepEqual(bad.map((c) => [c.name, c.ok]), [['coordinator', true], ['coordinator auth', false], ['clock skew', true]]);
+    assert.match(bad[1]!.fix ?? '', /crabbox login/);
+    const behind = await coordinatorChecks({ config: { ...config, coordinator: { ...config.coordinator, token: tokens.erin!, tokenKind: 'user' } }, clock: { now: () => Date.now() - 5 * 60_000 } });
+    assert.equal(behind.find((c) => c.name === 'coordinator auth')?.ok, true);
+    assert.match(behind.find((c) => c.name === 'clock skew')?.detail ?? '', /^this clock is (299|300|301)s behind the coordinator's$/);
+    const none = await coordinatorChecks({ config: { owner: 'x', org: 'x' }, clock: { now: () => Date.now() } });
+    assert.deepEqual(none.map((c) => [c.name, c.ok]), [['coordinator', true]]);
+  });
+});
