@@ -84,6 +84,33 @@ describe('brokered lease service (in-process coordinator, real SQLite, fake prov
     }
   });
 
+  it('an interrupted create releases the lease the coordinator made anyway (found again by its idempotency key)', async () => {
+    const provider = new FakeProvider({ hourlyPrice: 0.5 });
+    const controller = new AbortController();
+    const create = provider.create.bind(provider);
+    provider.create = (spec, o) => {
+      controller.abort(); // Ctrl-C while the coordinator provisions
+      return create(spec, o);
+    };
+    const h = await harness({ provider });
+    try {
+      const token = await h.userToken('frank');
+      const honoringAbort: typeof fetch = (input, init) => new Promise((resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true });
+        Promise.resolve(h.app.fetch(new Request(input as string, { ...init, signal: undefined }))).then(resolve, reject);
+      });
+      const client = new CoordinatorClient({ url: 'http://coordinator.test', token, tokenKind: 'user', fetch: honoringAbort });
+      const stateDir = join(dir.path, 'frank');
+      const leases = createBrokeredLeaseService({ client, stateDir, clock: h.clock, connectTimeoutSeconds: 5, defaults: { ttlSeconds: 3600, idleTimeoutSeconds: 600, keep: false }, waitReady: async () => 0 });
+      assert.equal(await reject(leases.create({ signal: controller.signal })), 'interrupted');
+      const { json } = await h.request('GET', '/v1/admin/leases?state=all', { token: await h.userToken('root') });
+      assert.deepEqual(json.leases.map((l: { state: string }) => l.state), ['released'], 'one lease, released');
+      assert.deepEqual(readdirSync(join(stateDir, 'leases')), [], 'no keys left');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('records runs on the coordinator: create, finish (redacted tail, timings, exit code), read back; a second finish is ignored', async () => {
     const { h, client, leases } = await setup('carol');
     try {

@@ -87,9 +87,11 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     const pending = join(stateDir, 'leases', `pending-${randomBytes(6).toString('hex')}`);
     let lease: DirectLease | undefined;
     let tgt: SshTarget | undefined;
+    let body: Record<string, unknown> | undefined;
+    let posted = false;
     try {
       const sshPublicKey = await createClientKey(pending, 'pending');
-      const body = {
+      body = {
         sshPublicKey,
         ttlSeconds: request.ttlSeconds ?? d.ttlSeconds,
         idleTimeoutSeconds: request.idleTimeoutSeconds ?? d.idleTimeoutSeconds,
@@ -99,6 +101,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         ...((request.type ?? d.type) ? { type: request.type ?? d.type } : {}),
         idempotencyKey: randomBytes(12).toString('base64url'),
       };
+      posted = true;
       const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? 15 * 60_000, signal: request.signal });
       lease = leaseFromView(answer.lease);
       await privateDir(join(stateDir, 'leases'));
@@ -113,12 +116,25 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       return { lease, target: tgt, fresh: true };
     } catch (error) {
       await removeLeaseKeys(pending).catch(() => undefined);
+      if (!lease && posted && body && request.signal?.aborted) lease = await abandonedCreate(body);
       if (lease) {
         log(`lease ${lease.id}: create failed, releasing it: ${(error as Error).message}`);
         if (tgt) await closeMaster(tgt);
         await release(lease).catch(() => undefined);
       }
       throw error;
+    }
+  }
+
+  /**
+   * An interrupted create may still make a lease on the coordinator. Asking again with the same idempotency key
+   * (bounded) names it, so it can be released instead of waiting for its idle timeout.
+   */
+  async function abandonedCreate(body: Record<string, unknown>): Promise<DirectLease | undefined> {
+    try {
+      return leaseFromView((await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: 10_000 })).lease);
+    } catch {
+      return undefined;
     }
   }
 
