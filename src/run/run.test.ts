@@ -1,0 +1,138 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { systemClock } from '../domain/clock.ts';
+import type { Lease } from '../domain/lease.ts';
+import { tempDir } from '../testing/tmp.ts';
+import { initRepo } from '../testing/git.ts';
+import { localBox } from '../testing/local-box.ts';
+import { prepareSync } from '../sync/prepare.ts';
+import { LogTail } from '../runs/log-tail.ts';
+import type { RunFinish, RunRecorder, RunStart } from '../runs/recorder.ts';
+import { runOnBox, type RunRequest } from './run.ts';
+
+const tmp = tempDir('crabbox-orchestrate-');
+after(() => tmp.remove());
+const settings = { exclude: [], deleteLimit: 1, timeoutSeconds: 60, warnFiles: 1000, maxFiles: 5000, warnBytes: 1e9, maxBytes: 2e9 };
+
+function lease(id: string): Lease {
+  return {
+    id, slug: 'blue-lobster', owner: 'me', org: 'local', provider: 'local', state: 'active', keep: false, ttlSeconds: 3600, idleTimeoutSeconds: 600,
+    createdAt: 0, lastTouchedAt: 0, expiresAt: 1e15, machine: { provider: 'local', providerId: id, host: 'localbox', ports: [22], sshUser: 'me', workRoot: join(tmp.path, 'work'), hostKey: 'k' },
+  };
+}
+
+function harness() {
+  const calls: string[] = [];
+  const records: { start?: RunStart; finish?: [string, RunFinish] } = {};
+  const recorder: RunRecorder = {
+    start: async (input) => { records.start = input; return 'run_00000000abcd'; },
+    finish: async (id, result) => { records.finish = [id, result]; calls.push('finish'); },
+  };
+  const tail = new LogTail({ maxBytes: 4096 });
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  out.on('data', (b: Buffer) => (stdout += b.toString()));
+  err.resume();
+  const progress: string[] = [];
+  const base = {
+    leases: {
+      acquire: async (ref: string | undefined) => { calls.push(`acquire ${ref ?? 'fresh'}`); return { lease: lease('cbx_00000000abcd'), target: 'target', fresh: ref === undefined }; },
+      touch: async (l: Lease) => { calls.push('touch'); return l; },
+      release: async (l: Lease) => { calls.push(`release ${l.id}`); },
+    },
+    connect: async () => localBox(tmp.path),
+    recorder, tail, clock: systemClock, keep: false, recordCommand: true, env: [], lockWaitSeconds: 5,
+    stdout: out, stderr: err, progress: (l: string) => progress.push(l), warn: (l: string) => progress.push(l), interrupt: new AbortController().signal,
+  } satisfies Partial<RunRequest<Lease, string>>;
+  return { calls, records, progress, base, stdout: () => stdout, tail: () => tail.snapshot().text };
+}
+
+test('a fresh lease: leased, synced, run, recorded with the output tail, then released', async () => {
+  const repo = join(tmp.path, 'repo');
+  initRepo(repo, { 'a.txt': 'hello\n', 'b.txt': 'b' });
+  const h = harness();
+  const outcome = await runOnBox({ ...h.base, repoRoot: repo, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['cat', 'a.txt'] } });
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(outcome.runId, 'run_00000000abcd');
+  assert.equal(outcome.sync, 'synced');
+  assert.equal(h.stdout(), 'hello\n');
+  assert.equal(h.tail(), 'hello\n');
+  assert.deepEqual(h.calls, ['acquire fresh', 'finish', 'release cbx_00000000abcd']);
+  assert.deepEqual(h.records.start, { leaseId: 'cbx_00000000abcd', slug: 'blue-lobster', provider: 'local', command: ['cat', 'a.txt'] });
+  const [id, finish] = h.records.finish!;
+  assert.equal(id, 'run_00000000abcd');
+  assert.equal(finish.exitCode, 0);
+  assert.equal(finish.source, 'remote');
+  assert.equal(finish.syncSkipped, false);
+  assert.equal(finish.logTail?.text, 'hello\n');
+  assert.ok(h.progress.some((l) => /^syncing 2 files/.test(l)), h.progress.join('|'));
+
+  // A lease named with --id is never released, and a failed sync is a crabbox failure, still recorded.
+  unlinkSync(join(repo, 'a.txt'));
+  unlinkSync(join(repo, 'b.txt'));
+  const h2 = harness();
+  const failed = await runOnBox({ ...h2.base, leaseRef: 'blue-lobster', repoRoot: repo, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['true'] }, recordCommand: false });
+  assert.equal(failed.exitCode, 73);
+  assert.match(failed.error?.message ?? '', /sync would delete 2 files/);
+  assert.deepEqual(h2.calls, ['acquire blue-lobster', 'finish']);
+  assert.equal(h2.records.start?.command, undefined, 'command recording off');
+  assert.equal(h2.records.finish?.[1].source, 'crabbox');
+});
+
+test('an interrupt before leasing runs nothing and leases nothing', async () => {
+  const h = harness();
+  const controller = new AbortController();
+  controller.abort('SIGTERM');
+  const outcome = await runOnBox({ ...h.base, interrupt: controller.signal, repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] } });
+  assert.equal(outcome.exitCode, 143);
+  assert.equal(outcome.interrupted, 'SIGTERM');
+  assert.deepEqual(h.calls, []);
+});
+
+test('the lease is touched while the command runs, and released after it', async () => {
+  const repo = join(tmp.path, 'hb');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  const outcome = await runOnBox({ ...h.base, heartbeatMs: 100, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sleep', '1'] } });
+  assert.equal(outcome.exitCode, 0);
+  const touches = h.calls.filter((c) => c === 'touch').length;
+  assert.ok(touches >= 3, `touched ${touches} times`);
+  assert.equal(h.calls.at(-1), 'release cbx_00000000abcd');
+});
+
+test('a recorder that fails is a warning: the command still runs, its exit code stands and the lease is released', async () => {
+  const repo = join(tmp.path, 'rec-fail');
+  initRepo(repo, { 'a.txt': 'a' });
+  for (const broken of ['start', 'finish'] as const) {
+    const h = harness();
+    const recorder: RunRecorder = {
+      start: async () => { if (broken === 'start') throw new Error('ENOSPC: no space left on device'); return 'run_00000000beef'; },
+      finish: async () => { throw new Error('ENOSPC: no space left on device'); },
+    };
+    const outcome = await runOnBox({ ...h.base, recorder, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'exit 5'] } });
+    assert.equal(outcome.exitCode, 5, broken);
+    assert.equal(outcome.remoteExitCode, 5);
+    assert.equal(outcome.released, true);
+    assert.equal(h.progress.filter((l) => /^warning: could not record the run: ENOSPC/.test(l)).length, 1, h.progress.join('|'));
+  }
+});
+
+test('afterCommand runs on the box after the command, and finishExtras reach the record', async () => {
+  const repo = join(tmp.path, 'after');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  let seen = '';
+  const junit = { tests: 1, passed: 1, failures: 0, errors: 0, skipped: 0, time: 0, files: [], failed: [], failedOmitted: 0, warnings: [] };
+  const outcome = await runOnBox({
+    ...h.base, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'echo done > marker.txt'] },
+    afterCommand: async (_box, workdir) => { seen = workdir; },
+    finishExtras: () => ({ junit }),
+  });
+  assert.equal(outcome.exitCode, 0);
+  assert.match(seen, /after/);
+  assert.deepEqual(h.records.finish?.[1].junit, junit);
+});
