@@ -35,6 +35,7 @@ if [ "$want_test" = 1 ]; then
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
   command -v tmux >/dev/null 2>&1 || need+=(tmux)
+  command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

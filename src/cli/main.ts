@@ -11,8 +11,10 @@ import { redact } from '../redact/redact.ts';
 /** Runs the CLI against injected IO and returns the exit code. Never throws, never calls process.exit. */
 export async function main(io: CliIO): Promise<number> {
   const argv = io.argv;
-  const json = argv.includes('--json');
-  const debug = argv.includes('--debug');
+  // Words after `--` belong to the remote command (`crabbox run -- tool --json`), never to crabbox.
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const json = own.includes('--json');
+  const debug = own.includes('--debug');
   const ctx: CliContext = {
     env: io.env,
     cwd: io.cwd,

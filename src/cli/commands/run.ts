@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CliContext } from '../context.ts';
+import { directSession, type LeaseFlags } from '../direct.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import { parseDuration } from '../../domain/duration.ts';
+import { selectEnv } from '../../env/allow.ts';
+import { sshBox } from '../../run/box.ts';
+import type { OutputTail, RunRecorder } from '../../run/recorder.ts';
+import { runOnBox } from '../../run/run.ts';
+import { runResult, summaryLine } from '../../run/result.ts';
+import { gitTopLevel } from '../../sync/git.ts';
+import { prepareSync } from '../../sync/prepare.ts';
+import { redact, redactValue } from '../../redact/redact.ts';
+
+interface RunFlags extends LeaseFlags {
+  id?: string;
+  shell?: boolean;
+  sync: boolean;
+  resultFile?: string;
+  junit?: string;
+  allowLarge?: boolean;
+  allowMassDelete?: boolean;
+  lockWait: string;
+  recordCommand: boolean;
+}
+
+/**
+ * Where run records go. Until the records module is wired in (its createLocalRunRecorder and LogTail fit these
+ * shapes), runs are not stored.
+ */
+function runRecording(_ctx: CliContext, _config: unknown, _recordCommand: boolean): { recorder?: RunRecorder; tail?: OutputTail } {
+  return {};
+}
+
+/** First Ctrl-C / SIGTERM aborts the run in order; a second one exits at once. Only for the real process. */
+function interruptSignal(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  if (ctx.stdout !== process.stdout && ctx.stderr !== process.stderr) return { signal: controller.signal, dispose: () => undefined };
+  const handler = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      ctx.stderr.write(`crabbox: interrupted again; exiting now (cleanup will find anything left)\n`);
+      process.exit(sig === 'SIGTERM' ? 143 : 130);
+    }
+    ctx.stderr.write(`crabbox: ${sig === 'SIGTERM' ? 'terminated' : 'interrupted'}; stopping the remote command and releasing (again to exit now)\n`);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return { signal: controller.signal, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('Lease a box (or use --id), sync this checkout, run the command there, stream its output, exit with its code')
+    .argument('[command...]', 'the command, after -- (argv, run without a shell unless --shell)')
+    .option('--id <ref>', 'use this lease (id or slug) instead of a fresh one; it is never released')
+    .option('--keep', 'do not release the fresh lease afterwards')
+    .option('--shell', 'run the command as one bash command line (pipes, &&, globs)')
+    .option('--no-sync', 'run on the box as it is, without syncing')
+    .option('--result-file <path>', 'also write the --json result object to this file')
+    .option('--junit <paths>', 'comma-separated JUnit XML paths on the box to summarise')
+    .option('--allow-large', 'sync even when over sync.maxFiles / sync.maxBytes')
+    .option('--allow-mass-delete', 'sync even when it deletes more than sync.deleteLimit files on the box')
+    .option('--lock-wait <duration>', 'how long to wait for another run on the same lease', '10m')
+    .option('--no-record-command', 'do not store the command line in the run record')
+    .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
+    .option('--ttl <duration>', 'hard lifetime cap of a fresh lease')
+    .option('--idle-timeout <duration>', 'idle timeout of a fresh lease')
+    .option('--class <name>', 'machine class')
+    .option('--type <type>', 'explicit machine type')
+    .action(async (command: string[], flags: RunFlags) => {
+      if (command.length === 0) throw new CrabboxError('bad_request', 'no command given; usage: crabbox run [flags] -- <command...>');
+      if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
+      const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
+      const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
+      const { config, provider, leases } = await directSession(ctx, flags);
+      const env = selectEnv(ctx.env, config.env.allow);
+      const repoRoot = (await gitTopLevel(ctx.cwd)) ?? (flags.sync ? undefined : ctx.cwd);
+      if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
+      const sync = flags.sync
+        ? await prepareSync({ repoRoot, settings: config.sync, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete })
+        : undefined;
+      for (const w of sync?.warnings ?? []) ctx.info(w);
+      const tty = ctx.stderr.isTTY === true;
+      const interrupt = interruptSignal(ctx);
+      try {
+        const outcome = await runOnBox({
+          leases: {
+            acquire: (ref, req) => leases.acquire(ref, { keep: req.keep, signal: req.signal }),
+            touch: (lease) => leases.touch(lease),
+            release: (lease) => leases.release(lease),
+          },
+          connect: (target) => sshBox(target, { local: provider.capabilities.local, signal: interrupt.signal }),
+          ...runRecording(ctx, config, flags.recordCommand && config.run.recordCommand),
+          clock: ctx.clock,
+          leaseRef: flags.id,
+          keep: flags.keep === true || config.lease.keep,
+          sync,
+          repoRoot,
+          command: { mode: flags.shell ? 'shell' : 'argv', args: flags.shell ? [command.join(' ')] : command },
+          recordCommand: flags.recordCommand && config.run.recordCommand,
+          env,
+          lockWaitSeconds,
+          // --json keeps stdout for the result object alone.
+          stdout: ctx.json ? ctx.stderr : ctx.stdout,
+          stderr: ctx.stderr,
+          progress: (line) => { if (tty) ctx.info(line); },
+          warn: (line) => ctx.info(line),
+          debug: (line) => ctx.log(line),
+          interrupt: interrupt.signal,
+        });
+        const result = runResult(outcome, sync);
+        if (junit?.length) ctx.info('warning: --junit is accepted but result collection is not wired in yet');
+        ctx.stderr.write(`crabbox: ${redact(summaryLine(outcome))}\n`);
+        if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
+        if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
+        if (flags.resultFile) {
+          try {
+            writeFileSync(resolve(ctx.cwd, flags.resultFile), `${JSON.stringify(redactValue(result), null, 2)}\n`);
+          } catch (error) {
+            ctx.info(`warning: cannot write --result-file: ${(error as Error).message}`);
+          }
+        }
+        ctx.exitCode = outcome.exitCode;
+      } finally {
+        interrupt.dispose();
+      }
+    });
+}

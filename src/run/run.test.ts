@@ -1,0 +1,94 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { systemClock } from '../domain/clock.ts';
+import type { Lease } from '../domain/lease.ts';
+import { tempDir } from '../testing/tmp.ts';
+import { initRepo } from '../testing/git.ts';
+import { localBox } from '../testing/local-box.ts';
+import { prepareSync } from '../sync/prepare.ts';
+import type { OutputTail, RunFinish, RunRecorder, RunStart } from './recorder.ts';
+import { runOnBox, type RunRequest } from './run.ts';
+
+const tmp = tempDir('crabbox-orchestrate-');
+after(() => tmp.remove());
+const settings = { exclude: [], deleteLimit: 1, timeoutSeconds: 60, warnFiles: 1000, maxFiles: 5000, warnBytes: 1e9, maxBytes: 2e9 };
+
+function lease(id: string): Lease {
+  return {
+    id, slug: 'blue-lobster', owner: 'me', org: 'local', provider: 'local', state: 'active', keep: false, ttlSeconds: 3600, idleTimeoutSeconds: 600,
+    createdAt: 0, lastTouchedAt: 0, expiresAt: 1e15, machine: { provider: 'local', providerId: id, host: 'localbox', ports: [22], sshUser: 'me', workRoot: join(tmp.path, 'work'), hostKey: 'k' },
+  };
+}
+
+function harness() {
+  const calls: string[] = [];
+  const records: { start?: RunStart; finish?: [string, RunFinish] } = {};
+  const recorder: RunRecorder = {
+    start: async (input) => { records.start = input; return 'run_00000000abcd'; },
+    finish: async (id, result) => { records.finish = [id, result]; calls.push('finish'); },
+  };
+  let tailText = '';
+  const tail: OutputTail = { write: (b) => void (tailText += b.toString()), close: () => undefined, snapshot: () => ({ text: tailText, totalBytes: tailText.length, truncated: false }) };
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  out.on('data', (b: Buffer) => (stdout += b.toString()));
+  err.resume();
+  const progress: string[] = [];
+  const base = {
+    leases: {
+      acquire: async (ref: string | undefined) => { calls.push(`acquire ${ref ?? 'fresh'}`); return { lease: lease('cbx_00000000abcd'), target: 'target', fresh: ref === undefined }; },
+      touch: async (l: Lease) => l,
+      release: async (l: Lease) => { calls.push(`release ${l.id}`); },
+    },
+    connect: async () => localBox(tmp.path),
+    recorder, tail, clock: systemClock, keep: false, recordCommand: true, env: [] as [string, string][], lockWaitSeconds: 5,
+    stdout: out, stderr: err, progress: (l: string) => progress.push(l), warn: (l: string) => progress.push(l), interrupt: new AbortController().signal,
+  } satisfies Partial<RunRequest<Lease, string>>;
+  return { calls, records, progress, base, stdout: () => stdout, tail: () => tailText };
+}
+
+test('a fresh lease: leased, synced, run, recorded with the output tail, then released', async () => {
+  const repo = join(tmp.path, 'repo');
+  initRepo(repo, { 'a.txt': 'hello\n', 'b.txt': 'b' });
+  const h = harness();
+  const outcome = await runOnBox({ ...h.base, repoRoot: repo, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['cat', 'a.txt'] } });
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(outcome.runId, 'run_00000000abcd');
+  assert.equal(outcome.sync, 'synced');
+  assert.equal(h.stdout(), 'hello\n');
+  assert.equal(h.tail(), 'hello\n');
+  assert.deepEqual(h.calls, ['acquire fresh', 'finish', 'release cbx_00000000abcd']);
+  assert.deepEqual(h.records.start, { leaseId: 'cbx_00000000abcd', slug: 'blue-lobster', provider: 'local', command: ['cat', 'a.txt'] });
+  const [id, finish] = h.records.finish!;
+  assert.equal(id, 'run_00000000abcd');
+  assert.equal(finish.exitCode, 0);
+  assert.equal(finish.source, 'remote');
+  assert.equal(finish.syncSkipped, false);
+  assert.equal(finish.logTail?.text, 'hello\n');
+  assert.ok(h.progress.some((l) => /^syncing 2 files/.test(l)), h.progress.join('|'));
+
+  // A lease named with --id is never released, and a failed sync is a crabbox failure, still recorded.
+  unlinkSync(join(repo, 'a.txt'));
+  unlinkSync(join(repo, 'b.txt'));
+  const h2 = harness();
+  const failed = await runOnBox({ ...h2.base, leaseRef: 'blue-lobster', repoRoot: repo, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['true'] }, recordCommand: false });
+  assert.equal(failed.exitCode, 73);
+  assert.match(failed.error?.message ?? '', /sync would delete 2 files/);
+  assert.deepEqual(h2.calls, ['acquire blue-lobster', 'finish']);
+  assert.equal(h2.records.start?.command, undefined, 'command recording off');
+  assert.equal(h2.records.finish?.[1].source, 'crabbox');
+});
+
+test('an interrupt before leasing runs nothing and leases nothing', async () => {
+  const h = harness();
+  const controller = new AbortController();
+  controller.abort('SIGTERM');
+  const outcome = await runOnBox({ ...h.base, interrupt: controller.signal, repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] } });
+  assert.equal(outcome.exitCode, 143);
+  assert.equal(outcome.interrupted, 'SIGTERM');
+  assert.deepEqual(h.calls, []);
+});

@@ -1,0 +1,224 @@
+import { Writable } from 'node:stream';
+import type { Clock } from '../domain/clock.ts';
+import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
+import { ExitCode } from '../domain/exit-codes.ts';
+import { newRunId } from '../domain/ids.ts';
+import { heartbeatIntervalMs, type Lease } from '../domain/lease.ts';
+import type { BoxConnection } from '../sync/box.ts';
+import type { PreparedSync } from '../sync/prepare.ts';
+import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult } from '../sync/session.ts';
+import { workspaceFor } from '../sync/workspace.ts';
+import type { OutputTail, RunRecorder } from './recorder.ts';
+
+/** Phase durations of one run, in milliseconds. */
+export interface RunTimings {
+  leaseMs: number;
+  syncMs: number;
+  commandMs: number;
+  releaseMs: number;
+  totalMs: number;
+}
+
+/** The lease operations a run needs (the direct lease service, or a coordinator client later). */
+export interface RunLeases<L extends Lease, T> {
+  acquire(ref: string | undefined, request: { keep: boolean; signal?: AbortSignal | undefined }): Promise<{ lease: L; target: T; fresh: boolean }>;
+  touch(lease: L): Promise<L>;
+  release(lease: L): Promise<unknown>;
+}
+
+export interface RunRequest<L extends Lease, T> {
+  leases: RunLeases<L, T>;
+  /** Opens the box connection for a lease's target. */
+  connect(target: T, lease: L, signal: AbortSignal): Promise<BoxConnection>;
+  /** Undefined: no record is kept. */
+  recorder?: RunRecorder | undefined;
+  /**
+   * Runs after the command while the box is still leased, e.g. to collect JUnit reports with listBoxFiles and
+   * readBoxFiles (src/sync/box-files.ts). A failure is a warning.
+   */
+  afterCommand?: ((box: BoxConnection, workdir: string) => Promise<void>) | undefined;
+  /** Extra fields for the run record's finish call (a JUnit summary). */
+  finishExtras?: (() => Record<string, unknown>) | undefined;
+  /** Receives the combined output for the record's log tail. */
+  tail?: OutputTail | undefined;
+  clock: Clock;
+  /** `--id`: use this lease and never release it. */
+  leaseRef?: string | undefined;
+  keep: boolean;
+  /** Undefined with --no-sync. */
+  sync: PreparedSync | undefined;
+  /** Names the remote workspace (the checkout's folder name). */
+  repoRoot: string;
+  command: { mode: 'argv' | 'shell'; args: string[] };
+  recordCommand: boolean;
+  env: [string, string][];
+  lockWaitSeconds: number;
+  stdout: Writable;
+  stderr: Writable;
+  /** Progress lines (stderr, TTY only) and warnings (always). */
+  progress(line: string): void;
+  warn(line: string): void;
+  /** Debug lines (--debug). */
+  debug?: ((line: string) => void) | undefined;
+  /** Aborted on the first Ctrl-C / SIGTERM. */
+  interrupt: AbortSignal;
+}
+
+export interface RunOutcome {
+  runId: string;
+  leaseId: string | undefined;
+  slug: string | undefined;
+  fresh: boolean;
+  released: boolean;
+  /** The remote command's exit code; undefined when it never reported one. */
+  remoteExitCode: number | undefined;
+  /** What crabbox exits with. */
+  exitCode: number;
+  /** `synced`, `skipped` (box already had the tree), `off` (--no-sync) or `not-run` (failed before syncing). */
+  sync: RemoteRunResult['sync'] | 'not-run';
+  deleted: number;
+  timings: RunTimings;
+  interrupted: 'SIGINT' | 'SIGTERM' | undefined;
+  error: CrabboxError | undefined;
+}
+
+/** lease → wait ready → sync and exec in one SSH round trip → record → release. Never throws for run failures. */
+export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promise<RunOutcome> {
+  const { clock } = req;
+  const t0 = clock.now();
+  let runId = newRunId();
+  const timings: RunTimings = { leaseMs: 0, syncMs: 0, commandMs: 0, releaseMs: 0, totalMs: 0 };
+  const outcome: RunOutcome = {
+    runId, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
+    exitCode: ExitCode.internal, sync: 'not-run', deleted: 0, timings, interrupted: undefined, error: undefined,
+  };
+  let lease: L | undefined;
+  let remote: RemoteRun | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let syncTicker: NodeJS.Timeout | undefined;
+  const onInterrupt = (): void => {
+    const reason = req.interrupt.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    outcome.interrupted ??= reason;
+    remote?.interrupt(reason === 'SIGTERM' ? 'TERM' : 'INT');
+  };
+  req.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  let recorded = false;
+  try {
+    if (req.interrupt.aborted) {
+      onInterrupt();
+      throw new CrabboxError('interrupted', 'interrupted');
+    }
+    req.progress(req.leaseRef ? `using lease ${req.leaseRef}` : 'leasing a box…');
+    const acquired = await req.leases.acquire(req.leaseRef, { keep: req.keep, signal: req.interrupt });
+    lease = acquired.lease;
+    outcome.fresh = acquired.fresh;
+    outcome.leaseId = lease.id;
+    outcome.slug = lease.slug;
+    timings.leaseMs = clock.now() - t0;
+    if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
+    const box = await req.connect(acquired.target, lease, req.interrupt);
+    const machine = lease.machine;
+    if (!machine) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no machine`);
+    const ws = workspaceFor({ workRoot: machine.workRoot, leaseId: lease.id, repoRoot: req.repoRoot });
+    req.debug?.(`workspace ${ws.workdir} (bookkeeping ${ws.metadir}); fingerprint ${req.sync?.fingerprint.slice(0, 16) ?? 'none (--no-sync)'}`);
+
+    if (req.recorder) {
+      try {
+        runId = await req.recorder.start({ leaseId: lease.id, slug: lease.slug, provider: lease.provider, command: req.recordCommand ? req.command.args : undefined });
+        outcome.runId = runId;
+        recorded = true;
+      } catch (error) {
+        req.warn(`warning: could not record the run: ${(error as Error).message}`);
+      }
+    }
+    const interval = heartbeatIntervalMs(lease.idleTimeoutSeconds);
+    heartbeat = setInterval(() => {
+      if (!lease) return;
+      req.leases.touch(lease).then((l) => void (lease = l), (error: unknown) => req.warn(`warning: heartbeat failed: ${(error as Error).message}`));
+    }, interval);
+    heartbeat.unref();
+
+    // Passes output through (with backpressure) and copies it into the record's log tail.
+    const tee = (stream: Writable): Writable => new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        req.tail?.write(chunk);
+        if (stream.write(chunk)) callback();
+        else stream.once('drain', () => callback());
+      },
+    });
+
+    const outStream = tee(req.stdout);
+    const errStream = tee(req.stderr);
+    const flushed = (): Promise<unknown> => Promise.all([outStream, errStream].map((t) => new Promise<void>((resolve) => t.end(() => resolve()))));
+    const onProgress = (e: ProgressEvent): void => {
+      if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
+      else if (e.type === 'syncing') {
+        const began = clock.now();
+        req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
+        syncTicker = setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000);
+        syncTicker.unref();
+      } else if (e.type === 'synced' || e.type === 'started') clearInterval(syncTicker);
+    };
+    const syncStart = clock.now();
+    remote = startRemoteRun({
+      box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
+      sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
+      stdout: outStream, stderr: errStream, clock, onProgress,
+    });
+    if (req.interrupt.aborted) onInterrupt();
+    try {
+      const result = await remote.result.finally(flushed);
+      timings.syncMs = result.syncMs;
+      timings.commandMs = result.commandMs;
+      outcome.sync = result.sync;
+      outcome.deleted = result.deleted;
+      outcome.remoteExitCode = result.exitCode;
+      outcome.exitCode = result.exitCode;
+      if (req.afterCommand && !outcome.interrupted) {
+        await req.afterCommand(box, ws.workdir).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
+      }
+    } catch (error) {
+      timings.syncMs = clock.now() - syncStart;
+      throw error;
+    }
+  } catch (error) {
+    outcome.error = isCrabboxError(error) ? error : new CrabboxError('internal', `internal error: ${(error as Error).message}`, { cause: error });
+    outcome.exitCode = outcome.error.exitCode;
+  } finally {
+    clearInterval(heartbeat);
+    clearInterval(syncTicker);
+    req.interrupt.removeEventListener('abort', onInterrupt);
+  }
+  if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;
+
+  // The record is finished before the release, so a second Ctrl-C during a slow release still leaves a closed record.
+  if (recorded && req.recorder) {
+    req.tail?.close();
+    try {
+      await req.recorder.finish(runId, {
+        exitCode: outcome.remoteExitCode ?? outcome.exitCode,
+        source: outcome.remoteExitCode !== undefined && !outcome.interrupted ? 'remote' : 'crabbox',
+        interrupted: outcome.interrupted !== undefined,
+        timings: { lease: timings.leaseMs, sync: timings.syncMs, command: timings.commandMs, total: clock.now() - t0 },
+        logTail: req.tail?.snapshot(),
+        syncSkipped: outcome.sync !== 'synced',
+        ...req.finishExtras?.(),
+      });
+    } catch (error) {
+      req.warn(`warning: could not record the run: ${(error as Error).message}`);
+    }
+  }
+  const releaseStart = clock.now();
+  if (lease && outcome.fresh && !req.keep) {
+    req.progress(`releasing ${lease.id}…`);
+    try {
+      await req.leases.release(lease);
+      outcome.released = true;
+    } catch (error) {
+      req.warn(`warning: could not release ${lease.id}: ${(error as Error).message}; \`crabbox cleanup\` removes it once it expires`);
+    }
+  }
+  timings.releaseMs = clock.now() - releaseStart;
+  timings.totalMs = clock.now() - t0;
+  return outcome;
+}

@@ -1,0 +1,172 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The remote wrapper's protocol version; the first request field. */
+export const PROTOCOL = 'crabbox-run/1';
+const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
+
+const scripts = new Map<string, Buffer>();
+
+/** A remote script's bytes (`src/sync/remote/<name>`), found beside this module or under the package root. */
+export function remoteScript(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+  const cached = scripts.get(name);
+  if (cached) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    for (const candidate of [join(dir, 'remote', name), join(dir, 'src', 'sync', 'remote', name)]) {
+      if (existsSync(candidate)) {
+        const bytes = readFileSync(candidate);
+        scripts.set(name, bytes);
+        return bytes;
+      }
+    }
+    dir = dirname(dir);
+  }
+  throw new Error(`${name} not found beside the crabbox installation`);
+}
+
+/** What precedes the request on stdin: the script's length, a newline, the script (read by BOOTSTRAP). */
+export function scriptPayload(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+  const script = remoteScript(name);
+  return Buffer.concat([Buffer.from(`${script.length}\n`), script]);
+}
+
+/**
+ * What the remote login shell runs: read the script's length and bytes from stdin, then evaluate it, so the
+ * script, the request and the env values all travel on stdin and the remote argv stays constant.
+ */
+export const BOOTSTRAP = `exec bash -c 'IFS= read -r n || exit 70; s=$(head -c "$n") || exit 70; eval "$s"'`;
+
+export interface WrapperRequest {
+  workdir: string;
+  metadir: string;
+  /** Empty when the run skips sync (`--no-sync`). */
+  fingerprint: string;
+  lockWaitSeconds: number;
+  /** -1 for no limit (`--allow-mass-delete`). */
+  deleteLimit: number;
+  mode: 'argv' | 'shell';
+  args: string[];
+  env: [name: string, value: string][];
+}
+
+/** One NUL-terminated request field. */
+export function field(value: string | number): Buffer {
+  const text = String(value);
+  if (text.includes('\0')) throw new Error('a request field cannot hold a NUL byte');
+  return Buffer.from(`${text}\0`, 'utf8');
+}
+
+/**
+ * The env block, in the format of src/env/wire.ts (version 1): `CBXENV1`, one `NAME=value` record per variable, then
+ * an empty record; every record NUL-terminated. Names are checked here as well as on the box.
+ */
+export function encodeEnv(env: readonly (readonly [string, string])[]): Buffer {
+  for (const [name] of env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`env name ${JSON.stringify(name.slice(0, 60))} cannot be forwarded`);
+  return Buffer.concat([field('CBXENV1'), ...env.map(([name, value]) => field(`${name}=${value}`)), Buffer.from('\0')]);
+}
+
+/** The bytes the CLI writes to the wrapper's stdin first: bootstrap payload, then the request fields. */
+export function encodeRequest(request: WrapperRequest): Buffer {
+  return Buffer.concat([
+    scriptPayload('crabbox-run.sh'),
+    ...[PROTOCOL, request.workdir, request.metadir, request.fingerprint, Math.floor(request.lockWaitSeconds), request.deleteLimit, request.mode, request.args.length].map(field),
+    ...request.args.map(field),
+    encodeEnv(request.env),
+  ]);
+}
+
+/** A length-prefixed NUL list (the manifest) as the wrapper reads it. */
+export function encodeBlob(blob: Buffer): Buffer {
+  return Buffer.concat([field(blob.length), blob]);
+}
+
+export type WrapperMessage = { word: string; args: string[]; payload?: Buffer };
+
+/**
+ * Splits the wrapper's stdout into control messages (before the command starts), the command's own bytes, and the
+ * final `exit <code>` message. The trailer is only honoured at the very end of the stream, so a command that prints
+ * the same bytes mid-stream cannot fake its exit code.
+ */
+export class WrapperOutput {
+  #mode: 'control' | 'payload' | 'stream' = 'control';
+  #buffer: Buffer = Buffer.alloc(0);
+  #payloadFor: WrapperMessage | undefined;
+  #payloadLeft = 0;
+  readonly #onMessage: (message: WrapperMessage) => void;
+  readonly #onData: (data: Buffer) => void;
+  readonly #onNoise: (data: Buffer) => void;
+
+  constructor(options: { onMessage: (message: WrapperMessage) => void; onData: (data: Buffer) => void; onNoise: (data: Buffer) => void }) {
+    this.#onMessage = options.onMessage;
+    this.#onData = options.onData;
+    this.#onNoise = options.onNoise;
+  }
+
+  push(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#drain();
+  }
+
+  /** Call at end of stream; returns the command's exit code when the trailer arrived. */
+  end(): number | undefined {
+    if (this.#mode !== 'stream') return undefined;
+    const m = /^\0crabbox:exit (\d{1,3})\n$/.exec(this.#buffer.toString('latin1'));
+    if (m) return Number(m[1]);
+    if (this.#buffer.length > 0) this.#onData(this.#buffer);
+    this.#buffer = Buffer.alloc(0);
+    return undefined;
+  }
+
+  #drain(): void {
+    for (;;) {
+      if (this.#mode === 'stream') return this.#drainStream();
+      if (this.#mode === 'payload') {
+        const take = Math.min(this.#payloadLeft, this.#buffer.length);
+        const part = this.#buffer.subarray(0, take);
+        this.#payloadFor!.payload = Buffer.concat([this.#payloadFor!.payload ?? Buffer.alloc(0), part]);
+        this.#payloadLeft -= take;
+        this.#buffer = this.#buffer.subarray(take);
+        if (this.#payloadLeft > 0) return;
+        this.#mode = 'control';
+        this.#onMessage(this.#payloadFor!);
+        continue;
+      }
+      const start = this.#buffer.indexOf(MESSAGE_PREFIX);
+      if (start < 0) {
+        // Keep a possible partial prefix; anything else is shell noise (a chatty .bashrc) and goes to stderr.
+        const keep = Math.min(this.#buffer.length, MESSAGE_PREFIX.length - 1);
+        const noise = this.#buffer.subarray(0, this.#buffer.length - keep);
+        if (noise.length > 0) this.#onNoise(noise);
+        this.#buffer = this.#buffer.subarray(this.#buffer.length - keep);
+        return;
+      }
+      if (start > 0) this.#onNoise(this.#buffer.subarray(0, start));
+      const end = this.#buffer.indexOf(0x0a, start);
+      if (end < 0) {
+        this.#buffer = this.#buffer.subarray(start);
+        return;
+      }
+      const [word = '', ...args] = this.#buffer.subarray(start + MESSAGE_PREFIX.length, end).toString('utf8').split(' ');
+      this.#buffer = this.#buffer.subarray(end + 1);
+      const message: WrapperMessage = { word, args };
+      if (word === 'sample') {
+        this.#mode = 'payload';
+        this.#payloadFor = message;
+        this.#payloadLeft = Number(args[0]) || 0;
+        continue;
+      }
+      if (word === 'start') this.#mode = 'stream';
+      this.#onMessage(message);
+    }
+  }
+
+  #drainStream(): void {
+    // Hold back the last few bytes from a NUL on: they may be the start of the exit trailer (at most 19 bytes).
+    const nul = this.#buffer.lastIndexOf(0);
+    const cut = nul >= 0 && nul >= this.#buffer.length - 24 ? nul : this.#buffer.length;
+    if (cut > 0) this.#onData(this.#buffer.subarray(0, cut));
+    this.#buffer = this.#buffer.subarray(cut);
+  }
+}

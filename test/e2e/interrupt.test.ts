@@ -1,0 +1,93 @@
+// Ctrl-C and SIGTERM on a real `crabbox run` process: the remote process group stops and the fresh lease is released.
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, runCli } from '../../src/testing/cli.ts';
+import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { initRepo } from '../../src/testing/git.ts';
+
+const tmp = tempDir('crabbox-e2e-int-');
+const boxes = mkdtempSync('/var/tmp/crabbox-boxes-e2e-');
+chmodSync(boxes, 0o711);
+const env = isolatedEnv(tmp.path);
+mkdirSync(join(tmp.path, 'config', 'crabbox'), { recursive: true });
+writeFileSync(join(tmp.path, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${boxes}\n`);
+const repo = join(tmp.path, 'repo');
+initRepo(repo, { 'a.txt': 'a\n' });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function activeLeases(): Promise<number> {
+  const r = await runCli(['list', '--json'], { env, cwd: repo });
+  return (JSON.parse(r.stdout) as { leases: { state: string }[] }).leases.filter((l) => l.state === 'active').length;
+}
+
+describe('interrupting crabbox run', () => {
+  after(() => {
+    tmp.remove();
+    rmSync(boxes, { recursive: true, force: true });
+  });
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} kills the remote process group, releases the fresh lease and exits ${code}`, async () => {
+      // The lease user may write /tmp; the test's own directory is private.
+      const pidFile = `/tmp/crabbox-int-${process.pid}-${signal}`;
+      rmSync(pidFile, { force: true });
+      const child = spawn(process.execPath, [BIN, 'run', '--', 'bash', '-c', `sleep 300 & echo $! > ${pidFile}; wait`], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the remote command to start');
+      const remotePid = Number(readFileSync(pidFile, 'utf8'));
+      assert.ok(alive(remotePid));
+      assert.equal(await activeLeases(), 1);
+      child.kill(signal);
+      assert.equal(await exited, code, stderr);
+      rmSync(pidFile, { force: true });
+      await until(() => !alive(remotePid), 'the remote sleep to die', 10_000);
+      assert.equal(await activeLeases(), 0, 'the fresh lease was released');
+      assert.match(stderr, new RegExp(`interrupted=${signal}`));
+    });
+  }
+
+  it('a second Ctrl-C exits at once; the box still stops the command when the connection ends', async () => {
+    const pidFile = `/tmp/crabbox-int2-${process.pid}`;
+    rmSync(pidFile, { force: true });
+    // The command ignores SIGINT, so the first Ctrl-C cannot end it.
+    const child = spawn(process.execPath, [BIN, 'run', '--', 'bash', '-c', `trap '' INT; echo $$ > ${pidFile}; while :; do sleep 0.1; done`], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the remote command to start');
+    const remotePid = Number(readFileSync(pidFile, 'utf8'));
+    child.kill('SIGINT');
+    await until(() => stderr.includes('again to exit now'), 'the first interrupt to be acknowledged');
+    assert.ok(alive(remotePid), 'the command ignored the first interrupt');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted again; exiting now/);
+    rmSync(pidFile, { force: true });
+    await until(() => !alive(remotePid), 'the box to stop the orphaned command', 15_000);
+    assert.equal(await activeLeases(), 1, 'the lease is left for cleanup to find');
+    const r = await runCli(['list', '--json'], { env, cwd: repo });
+    for (const l of (JSON.parse(r.stdout) as { leases: { id: string }[] }).leases) await runCli(['stop', l.id], { env, cwd: repo });
+    assert.equal(await activeLeases(), 0);
+  });
+});
