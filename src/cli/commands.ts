@@ -30,6 +30,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'logs', group: 'Runs', summary: 'Print the stored output tail of a run', load: () => import('./commands/logs.ts') },
   { name: 'results', group: 'Runs', summary: 'Show the JUnit summary and failed cases of a run', load: () => import('./commands/results.ts') },
   { name: 'config', group: 'Setup', summary: 'Show the resolved config (secrets redacted) or its file paths', load: () => import('./commands/config.ts') },
+  { name: 'coordinator', group: 'Team', summary: 'Run the shared coordinator (serve)', load: () => import('./commands/coordinator.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];
 

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { LEASE_STATES, MAX_TTL_SECONDS } from '../domain/lease.ts';
+import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
+
+/** The coordinator's wire contract: request schemas the server validates and the CLI's client reuses. */
+
+const seconds = z.number().int().min(60).max(MAX_TTL_SECONDS);
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'expected lowercase letters, digits and -, at most 32');
+const type = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected letters, digits, . and -, at most 64');
+
+/** An OpenSSH public key line. Private keys are refused by shape, before anything stores or logs them. */
+export const sshPublicKey = z
+  .string()
+  .max(4096)
+  .refine((k) => !/PRIVATE KEY/.test(k), 'that is a private key; send the public key (.pub) only')
+  .refine((k) => /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{16,}( [^\r\n]{0,200})?$/.test(k.trim()), 'expected an OpenSSH public key line (ssh-ed25519 AAAA...)');
+
+export const createLeaseBody = z.strictObject({
+  provider: name.optional(),
+  sshPublicKey,
+  ttlSeconds: seconds.optional(),
+  idleTimeoutSeconds: seconds.optional(),
+  keep: z.boolean().optional(),
+  class: name.optional(),
+  type: type.optional(),
+  profile: name.optional(),
+  /** Retrying a create with the same key returns the same lease instead of making a second machine. */
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8-64 letters, digits, _ or -').optional(),
+});
+export type CreateLeaseBody = z.infer<typeof createLeaseBody>;
+
+export const heartbeatBody = z.strictObject({ idleTimeoutSeconds: seconds.optional() });
+
+const limit = z.coerce.number().int().min(1).max(500).optional();
+const cursor = z.string().min(1).max(200).optional();
+const leaseState = z.enum(LEASE_STATES);
+
+export const listLeasesQuery = z.strictObject({
+  state: z.union([leaseState, z.literal('live'), z.literal('all')]).optional(),
+  cursor,
+  limit,
+});
+
+export const adminListLeasesQuery = listLeasesQuery.extend({ owner: z.string().min(1).max(200).optional() });
+
+export const leaseId = z.string().regex(LEASE_ID_PATTERN, 'expected a lease id (cbx_ + 12 hex)');
+export const runId = z.string().regex(RUN_ID_PATTERN, 'expected a run id (run_ + 12 hex)');
+
+export const createRunBody = z.strictObject({
+  leaseId,
+  /** Omitted when the user disabled command recording. */
+  command: z.string().max(4096).optional(),
+});
+
+export const junitSummary = z.strictObject({
+  tests: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  errors: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+  failed: z.array(z.string().max(300)).max(20),
+});
+
+export const finishRunBody = z.strictObject({
+  exitCode: z.number().int().min(0).max(255),
+  /** Phase name -> milliseconds (sync, command, ...). */
+  timings: z.record(z.string().regex(/^[a-z][a-zA-Z0-9_-]{0,31}$/), z.number().min(0).max(1e9)).refine((t) => Object.keys(t).length <= 16, 'at most 16 timings').optional(),
+  /** The end of the output; the server redacts it and keeps at most its configured cap. */
+  logTail: z.string().max(1024 * 1024).optional(),
+  junit: junitSummary.optional(),
+});
+
+export const listRunsQuery = z.strictObject({ leaseId: leaseId.optional(), cursor, limit });
+
+export const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month like 2026-01');
+export const usageQuery = z.strictObject({ month: month.optional() });
+export const adminUsageQuery = usageQuery.extend({ owner: z.string().min(1).max(200).optional(), org: z.string().min(1).max(200).optional() });
+
+export const eventType = z.string().regex(/^[a-z]+(\.[a-z_]+)+$/, 'expected an event type like lease.created');
+export const listEventsQuery = z.strictObject({ leaseId: leaseId.optional(), type: eventType.optional(), cursor, limit });
+export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().min(1).max(200).optional() });
+
+export const drainBody = z.strictObject({ draining: z.boolean() });
+
+/** The lease as the API shows it. Times are ISO 8601. */
+export interface LeaseView {
+  id: string;
+  slug: string;
+  owner: string;
+  org: string;
+  provider: string;
+  state: string;
+  keep: boolean;
+  ttlSeconds: number;
+  idleTimeoutSeconds: number;
+  createdAt: string;
+  lastTouchedAt: string;
+  expiresAt: string;
+  endedAt?: string | undefined;
+  class?: string | undefined;
+  type?: string | undefined;
+  hourlyPrice: number;
+  reservedCost: number;
+  machine?: { host: string; ports: number[]; sshUser: string; workRoot: string; hostKey: string } | undefined;
+}

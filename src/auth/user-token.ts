@@ -1,0 +1,83 @@
+/**
+ * Signed user tokens: `cbxu_<payload>.<signature>`, both base64url. The payload is compact JSON
+ * {v, owner, org, login, iat, exp, jti}; the signature is HMAC-SHA256 over `cbxu_<payload>` with the
+ * coordinator's session secret (never the shared operator token). Web Crypto only, so it runs on Node and Workers.
+ */
+
+export const USER_TOKEN_PREFIX = 'cbxu_';
+const MAX_TOKEN_LENGTH = 2048;
+
+export interface UserTokenClaims {
+  owner: string;
+  org: string;
+  login: string;
+  /** Issued at / expires at, epoch seconds. */
+  iat: number;
+  exp: number;
+  /** Unique token id (for revocation lists later). */
+  jti: string;
+}
+
+export type VerifyResult = { ok: true; claims: UserTokenClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+
+const encoder = new TextEncoder();
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64Url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+async function hmacKey(secret: string): Promise<Parameters<typeof crypto.subtle.sign>[1]> {
+  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
+/** Session secrets must be long enough to resist guessing. */
+export function assertSessionSecret(secret: string): void {
+  if (secret.length < 32) throw new Error('the session secret must be at least 32 characters');
+}
+
+/** Signs claims into a user token. */
+export async function signUserToken(claims: UserTokenClaims, secret: string): Promise<string> {
+  assertSessionSecret(secret);
+  const payload = toBase64Url(encoder.encode(JSON.stringify({ v: 1, ...claims })));
+  const signed = `${USER_TOKEN_PREFIX}${payload}`;
+  const signature = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(signed)));
+  return `${signed}.${toBase64Url(signature)}`;
+}
+
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+const isSeconds = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Verifies a user token's shape, signature (constant time, by Web Crypto) and expiry at `nowMs`. */
+export async function verifyUserToken(token: string, secret: string, nowMs: number): Promise<VerifyResult> {
+  if (token.length > MAX_TOKEN_LENGTH || !token.startsWith(USER_TOKEN_PREFIX)) return { ok: false, reason: 'malformed' };
+  const dot = token.lastIndexOf('.');
+  if (dot <= USER_TOKEN_PREFIX.length) return { ok: false, reason: 'malformed' };
+  const signed = token.slice(0, dot);
+  const signature = fromBase64Url(token.slice(dot + 1));
+  const payloadBytes = fromBase64Url(signed.slice(USER_TOKEN_PREFIX.length));
+  if (!signature || signature.length !== 32 || !payloadBytes) return { ok: false, reason: 'malformed' };
+  const valid = await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, encoder.encode(signed));
+  if (!valid) return { ok: false, reason: 'bad-signature' };
+  let claims: Record<string, unknown>;
+  try {
+    claims = JSON.parse(new TextDecoder().decode(payloadBytes)) as Record<string, unknown>;
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (claims.v !== 1 || !isText(claims.owner, 200) || !isText(claims.org, 200) || !isText(claims.login, 100) || !isText(claims.jti, 100)) return { ok: false, reason: 'malformed' };
+  if (!isSeconds(claims.iat) || !isSeconds(claims.exp)) return { ok: false, reason: 'malformed' };
+  if (nowMs >= claims.exp * 1000) return { ok: false, reason: 'expired' };
+  return { ok: true, claims: { owner: claims.owner, org: claims.org, login: claims.login, iat: claims.iat, exp: claims.exp, jti: claims.jti } };
+}

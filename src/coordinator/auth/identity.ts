@@ -1,0 +1,75 @@
+import { verifyUserToken, USER_TOKEN_PREFIX } from '../../auth/user-token.ts';
+import type { CoordinatorConfig } from '../config.ts';
+
+/** Who is calling, decided from the credential alone. */
+export type Role = 'user' | 'maintainer' | 'admin';
+
+export interface Identity {
+  owner: string;
+  org: string;
+  login?: string | undefined;
+  role: Role;
+  via: 'shared-token' | 'user-token';
+}
+
+export type Resolution = { ok: true; identity: Identity } | { ok: false; reason: 'no-auth-configured' | 'missing' | 'malformed' | 'wrong-token' | 'bad-signature' | 'expired' | 'missing-owner' };
+
+const RANK: Record<Role, number> = { user: 0, maintainer: 1, admin: 2 };
+
+export function hasRole(identity: Identity, needed: Role): boolean {
+  return RANK[identity.role] >= RANK[needed];
+}
+
+const encoder = new TextEncoder();
+
+/** Constant-time equality: compares SHA-256 digests, so neither length nor content leaks through timing. */
+export async function constantTimeEqual(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(a)), crypto.subtle.digest('SHA-256', encoder.encode(b))]);
+  const x = new Uint8Array(da);
+  const y = new Uint8Array(db);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0;
+}
+
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
+
+/** Maps a user token's login to a role through the config's explicit allowlists. */
+function roleFor(login: string, config: CoordinatorConfig): Role {
+  const name = login.toLowerCase();
+  if (config.auth.admins.some((a) => a.toLowerCase() === name)) return 'admin';
+  if (config.auth.maintainers.some((m) => m.toLowerCase() === name)) return 'maintainer';
+  return 'user';
+}
+
+export interface CredentialInput {
+  authorization: string | undefined;
+  ownerHeader: string | undefined;
+  orgHeader: string | undefined;
+  now: number;
+}
+
+/**
+ * Resolves a request's credential to an identity. Fails closed: with neither secret configured nothing resolves.
+ * Owner/org headers are honored only with the shared operator token; a user token carries its own, signed.
+ */
+export async function resolveIdentity(input: CredentialInput, config: CoordinatorConfig): Promise<Resolution> {
+  const { sharedToken, sessionSecret } = config.auth;
+  if (!sharedToken && !sessionSecret) return { ok: false, reason: 'no-auth-configured' };
+  if (!input.authorization) return { ok: false, reason: 'missing' };
+  const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(input.authorization);
+  if (!match) return { ok: false, reason: 'malformed' };
+  const token = match[1]!;
+  if (token.startsWith(USER_TOKEN_PREFIX)) {
+    if (!sessionSecret) return { ok: false, reason: 'wrong-token' };
+    const verified = await verifyUserToken(token, sessionSecret, input.now);
+    if (!verified.ok) return { ok: false, reason: verified.reason };
+    const { owner, org, login } = verified.claims;
+    return { ok: true, identity: { owner, org, login, role: roleFor(login, config), via: 'user-token' } };
+  }
+  if (!sharedToken || !(await constantTimeEqual(token, sharedToken))) return { ok: false, reason: 'wrong-token' };
+  const owner = input.ownerHeader?.trim();
+  const org = input.orgHeader?.trim() || owner;
+  if (!owner || !HEADER_NAME.test(owner) || !org || !HEADER_NAME.test(org)) return { ok: false, reason: 'missing-owner' };
+  return { ok: true, identity: { owner, org, role: config.auth.sharedTokenRole, via: 'shared-token' } };
+}

@@ -1,0 +1,29 @@
+import type { Clock } from '../domain/clock.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { FleetStore } from '../storage/store.ts';
+import type { CoordinatorConfig } from './config.ts';
+
+/** The coordinator's log sink. Messages and data are redacted by the caller's choke point before they reach it. */
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export interface HostKeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+/** Everything the coordinator is built from; tests pass fakes for providers and the clock, and real SQLite. */
+export interface CoordinatorDeps {
+  store: FleetStore;
+  providers: Record<string, Provider>;
+  clock: Clock;
+  config: CoordinatorConfig;
+  logger?: Logger | undefined;
+  /** Makes the box's host key pair (default: ssh-keygen). */
+  hostKeys?: (() => Promise<HostKeyPair>) | undefined;
+}

@@ -1,0 +1,71 @@
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { newToken } from '../../domain/ids.ts';
+import { openSqliteStore } from '../../storage/sqlite.ts';
+import type { FleetStore } from '../../storage/store.ts';
+import { createApp } from '../app.ts';
+import type { CoordinatorConfig } from '../config.ts';
+import type { CoordinatorDeps } from '../deps.ts';
+import { startSweepScheduler, type SweepScheduler } from '../scheduler.ts';
+import type { ServeSettings } from '../load-config.ts';
+
+export interface RunningCoordinator {
+  url: string;
+  host: string;
+  port: number;
+  deps: CoordinatorDeps;
+  scheduler: SweepScheduler;
+  /** Stops accepting, finishes in-flight requests and the running sweep, closes the store. */
+  close(): Promise<void>;
+}
+
+const INSTALLATION_META = 'installation';
+
+/** The installation id labels every machine this coordinator makes; it is remembered in the store across restarts. */
+export async function installationId(store: FleetStore, configured: string | undefined): Promise<string> {
+  const stored = await store.getMeta(INSTALLATION_META);
+  if (configured) {
+    if (stored !== configured) await store.setMeta(INSTALLATION_META, configured);
+    return configured;
+  }
+  if (stored) return stored;
+  const fresh = `cbx-${newToken(5)}`;
+  await store.setMeta(INSTALLATION_META, fresh);
+  return fresh;
+}
+
+/** Starts the coordinator on Node: SQLite store, HTTP server on host:port (0 = any free port), sweep timer. */
+export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 'config'> & { settings: ServeSettings; store?: FleetStore }): Promise<RunningCoordinator> {
+  const { settings, clock } = options;
+  const store = options.store ?? (await openSqliteStore({ path: settings.database, now: clock.now() }));
+  try {
+    const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
+    const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys };
+    const app = createApp(deps);
+    const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const address = server.address() as AddressInfo;
+    const scheduler = startSweepScheduler(deps);
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+    return {
+      url: `http://${host}:${address.port}`,
+      host: address.address,
+      port: address.port,
+      deps,
+      scheduler,
+      async close() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        });
+        await scheduler.stop();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,12 @@
+import type { LeaseRecord } from '../storage/store.ts';
+import type { Identity } from './auth/identity.ts';
+import type { CoordinatorDeps } from './deps.ts';
+
+/** The Hono environment: identity and the loaded lease travel through typed c.var, never through headers. */
+export interface AppEnv {
+  Variables: {
+    deps: CoordinatorDeps;
+    identity: Identity;
+    lease: LeaseRecord;
+  };
+}

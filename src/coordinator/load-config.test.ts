@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { redact } from '../redact/redact.ts';
+import { tempDir } from '../testing/tmp.ts';
+import { loadServeSettings } from './load-config.ts';
+import { buildProviders } from './providers.ts';
+
+describe('coordinator settings', () => {
+  const dir = tempDir('crabbox-coord-config-');
+  after(() => dir.remove());
+  const file = (name: string, text: string, mode = 0o600) => {
+    const path = join(dir.path, name);
+    writeFileSync(path, text);
+    chmodSync(path, mode);
+    return path;
+  };
+  const base = { HOME: dir.path };
+
+  it('defaults: loopback, port 8787, SQLite under the state dir, no auth (fail closed)', () => {
+    const s = loadServeSettings(base);
+    assert.equal(s.host, '127.0.0.1');
+    assert.equal(s.port, 8787);
+    assert.equal(s.database, join(dir.path, '.local/state/crabbox/coordinator.sqlite'));
+    assert.equal(s.config.auth.sharedToken, undefined);
+    assert.equal(s.config.auth.sessionSecret, undefined);
+  });
+
+  it('reads a YAML file; flags beat env beat the file', () => {
+    const path = file('coordinator.yaml', 'host: 0.0.0.0\nport: 9000\nadmins: [root]\ncaps:\n  activeLeases: { owner: 3 }\n  monthlySpend: { org: 100 }\nprices:\n  fake/small: 0.25\nretention: 7d\nlogTailBytes: 32KiB\n');
+    const s = loadServeSettings({ ...base, CRABBOX_COORDINATOR_CONFIG: path, CRABBOX_COORDINATOR_PORT: '9100' }, { host: '127.0.0.1' });
+    assert.equal(s.host, '127.0.0.1');
+    assert.equal(s.port, 9100);
+    assert.deepEqual(s.config.auth.admins, ['root']);
+    assert.equal(s.config.caps.activeLeases.owner, 3);
+    assert.equal(s.config.caps.monthlySpend.org, 100);
+    assert.equal(s.config.prices['fake/small'], 0.25);
+    assert.equal(s.config.retentionSeconds, 7 * 86_400);
+    assert.equal(s.config.logTailBytes, 32 * 1024);
+  });
+
+  it('secrets come from env or 0600 files and are registered for redaction', () => {
+    const tokenFile = file('token', 'file-shared-token-0123456789\n');
+    const s = loadServeSettings({ ...base, CRABBOX_SHARED_TOKEN_FILE: tokenFile, CRABBOX_SESSION_SECRET: 'env-session-secret-0123456789abcdef-xyz' });
+    assert.equal(s.config.auth.sharedToken, 'file-shared-token-0123456789');
+    assert.equal(redact('x file-shared-token-0123456789 y'), 'x [redacted] y');
+  });
+
+  it('refuses secrets in the file, readable secret files, equal secrets and unknown keys, in one line', () => {
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ CRABBOX_COORDINATOR_CONFIG: file('a.yaml', 'sharedToken: abcdefghijklmnopqrstuvwxyz\n') }, /Unrecognized key|unrecognized/i],
+      [{ CRABBOX_COORDINATOR_CONFIG: file('b.yaml', 'port: [\n') }, /not valid YAML/],
+      [{ CRABBOX_COORDINATOR_CONFIG: file('c.yaml', 'port: 70000\n') }, /port/],
+      [{ CRABBOX_SHARED_TOKEN_FILE: file('open', 'open-shared-token-0123456789', 0o644) }, /readable by others/],
+      [{ CRABBOX_SHARED_TOKEN: 'x', CRABBOX_SHARED_TOKEN_FILE: file('t2', 'y') }, /not both/],
+      [{ CRABBOX_SHARED_TOKEN: 'short' }, /at least 16/],
+      [{ CRABBOX_SHARED_TOKEN: 'same-value-0123456789abcdef-0123456789', CRABBOX_SESSION_SECRET: 'same-value-0123456789abcdef-0123456789' }, /must differ/],
+      [{ CRABBOX_COORDINATOR_PORT: 'eighty' }, /CRABBOX_COORDINATOR_PORT/],
+    ];
+    for (const [env, message] of cases) {
+      assert.throws(() => loadServeSettings({ ...base, ...env }), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'invalid_config', error.message);
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /\n/);
+        return true;
+      });
+    }
+  });
+
+  it('the provider registry builds known providers by name and refuses others', () => {
+    const providers = buildProviders(['fake', 'local'], { env: {}, stateDir: join(dir.path, 'state') });
+    assert.deepEqual(Object.keys(providers), ['fake', 'local']);
+    assert.equal(providers.local?.name, 'local');
+    assert.throws(() => buildProviders(['hetzner2'], { env: {}, stateDir: dir.path }), /not available to the coordinator/);
+  });
+});

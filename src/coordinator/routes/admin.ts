@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import { adminListEventsQuery, adminListLeasesQuery, adminUsageQuery, drainBody } from '../../api/schemas.ts';
+import { audit } from '../audit.ts';
+import type { AppEnv } from '../env.ts';
+import { DRAINING_META, forceDelete, leaseView, releaseLease } from '../leases.ts';
+import { requireRole } from '../middleware/auth.ts';
+import { loadLease } from '../middleware/load-lease.ts';
+import { monthWindow } from '../pricing.ts';
+import { body, query } from '../validate.ts';
+import { eventView } from './events.ts';
+import { statesFor } from './leases.ts';
+
+const actorOf = (identity: { login?: string | undefined; owner: string }) => `admin:${identity.login ?? identity.owner}`;
+
+/** Admin-only: every lease, forced release and delete, drain, everyone's usage and events. */
+export function adminRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requireRole('admin'));
+  app.get('/leases', async (c) => {
+    const q = query(c, adminListLeasesQuery);
+    const page = await c.var.deps.store.listLeases({ owner: q.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
+    return c.json({ leases: page.items.map(leaseView), nextCursor: page.nextCursor });
+  });
+  app.post('/leases/:ref/release', loadLease(), async (c) => {
+    const actor = actorOf(c.var.identity);
+    await audit(c.var.deps.store, { type: 'admin.release', at: c.var.deps.clock.now(), actor, lease: c.var.lease });
+    return c.json({ lease: leaseView(await releaseLease(c.var.deps, actor, c.var.lease, 'admin-release')) });
+  });
+  app.delete('/leases/:ref', loadLease(), async (c) => {
+    const actor = actorOf(c.var.identity);
+    await audit(c.var.deps.store, { type: 'admin.delete', at: c.var.deps.clock.now(), actor, lease: c.var.lease });
+    return c.json({ lease: leaseView(await forceDelete(c.var.deps, actor, c.var.lease)) });
+  });
+  app.post('/drain', async (c) => {
+    const { draining } = await body(c, drainBody);
+    const { store, clock } = c.var.deps;
+    const actor = actorOf(c.var.identity);
+    await store.setMeta(DRAINING_META, draining ? '1' : '0');
+    await audit(store, { type: draining ? 'admin.drain' : 'admin.undrain', at: clock.now(), actor });
+    let released = 0;
+    if (draining) {
+      // Bounded pages; leases created meanwhile are refused, so this terminates.
+      for (let page = await store.listLeases({ states: ['provisioning', 'active'], limit: 100 }); page.items.length; page = await store.listLeases({ states: ['provisioning', 'active'], limit: 100 })) {
+        for (const lease of page.items) {
+          await releaseLease(c.var.deps, actor, lease, 'drained', 'machine.drained');
+          released++;
+        }
+      }
+    }
+    return c.json({ draining, released });
+  });
+  app.get('/usage', async (c) => {
+    const q = query(c, adminUsageQuery);
+    const { store, clock } = c.var.deps;
+    const window = monthWindow(clock.now(), q.month);
+    return c.json({ month: window.month, usage: await store.usage({ owner: q.owner, org: q.org, from: window.from, to: window.to, now: clock.now() }) });
+  });
+  app.get('/events', async (c) => {
+    const q = query(c, adminListEventsQuery);
+    const page = await c.var.deps.store.listEvents({ owner: q.owner, leaseId: q.leaseId, type: q.type, cursor: q.cursor, limit: q.limit });
+    return c.json({ events: page.items.map(eventView), nextCursor: page.nextCursor });
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+import { Hono, type Context } from 'hono';
+import { createRunBody, finishRunBody, listRunsQuery, runId } from '../../api/schemas.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import { newRunId } from '../../domain/ids.ts';
+import { isLive } from '../../domain/lease.ts';
+import { redact } from '../../redact/redact.ts';
+import type { RunRecord } from '../../storage/store.ts';
+import { audit } from '../audit.ts';
+import { hasRole } from '../auth/identity.ts';
+import type { AppEnv } from '../env.ts';
+import { denied } from '../middleware/auth.ts';
+import { body, param, query } from '../validate.ts';
+
+/** Keeps the last `maxBytes` of UTF-8 text, cut on a character boundary. */
+export function tailBytes(text: string, maxBytes: number): { text: string; truncated: boolean } {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return { text, truncated: false };
+  let start = bytes.length - maxBytes;
+  while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++;
+  return { text: bytes.subarray(start).toString('utf8'), truncated: true };
+}
+
+const view = (run: RunRecord) => ({ ...run, logTail: undefined, createdAt: new Date(run.createdAt).toISOString(), endedAt: run.endedAt !== undefined ? new Date(run.endedAt).toISOString() : undefined });
+
+async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
+  const id = param(c, 'id', runId);
+  const run = await c.var.deps.store.getRun(id);
+  const missing = new CrabboxError('run_not_found', `no run ${id}`);
+  if (!run) throw missing;
+  if (run.owner !== c.var.identity.owner && !hasRole(c.var.identity, 'admin')) {
+    await denied(c, 'other-owner', c.var.identity);
+    throw missing;
+  }
+  return run;
+}
+
+/** Run history: create, finish (redacted, bounded log tail), get, list, logs. */
+export function runRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post('/', async (c) => {
+    const input = await body(c, createRunBody);
+    const { store, clock, config } = c.var.deps;
+    const identity = c.var.identity;
+    const lease = await store.getLease(input.leaseId);
+    if (!lease || (lease.owner !== identity.owner && !hasRole(identity, 'admin'))) throw new CrabboxError('lease_not_found', `no lease ${input.leaseId}`);
+    if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
+    const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
+    const run = await store.createRun({ id: newRunId(), leaseId: lease.id, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
+    await audit(store, { type: 'run.created', at: run.createdAt, actor: identity.owner, lease, runId: run.id });
+    return c.json({ run: view(run) }, 201);
+  });
+  app.get('/', async (c) => {
+    const q = query(c, listRunsQuery);
+    const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, cursor: q.cursor, limit: q.limit });
+    return c.json({ runs: page.items.map(view), nextCursor: page.nextCursor });
+  });
+  app.get('/:id', async (c) => c.json({ run: view(await ownRun(c)) }));
+  app.get('/:id/logs', async (c) => {
+    const run = await ownRun(c);
+    return c.json({ id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated });
+  });
+  app.post('/:id/finish', async (c) => {
+    const run = await ownRun(c);
+    const input = await body(c, finishRunBody);
+    const { store, clock, config } = c.var.deps;
+    const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
+    const finished = await store.finishRun(run.id, {
+      exitCode: input.exitCode, endedAt: clock.now(), timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit: input.junit ? { ...input.junit, failed: input.junit.failed.map((f) => redact(f)) } : undefined,
+    });
+    if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
+    await audit(store, { type: 'run.finished', at: clock.now(), actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode } });
+    return c.json({ run: view(finished) });
+  });
+  return app;
+}

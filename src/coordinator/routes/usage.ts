@@ -1,0 +1,34 @@
+import { Hono } from 'hono';
+import { usageQuery } from '../../api/schemas.ts';
+import type { FleetStore } from '../../storage/store.ts';
+import type { CapSet, CoordinatorConfig } from '../config.ts';
+import type { AppEnv } from '../env.ts';
+import { monthWindow } from '../pricing.ts';
+import { query } from '../validate.ts';
+
+/** Caps that apply to an owner/org, each with its current value. */
+export async function capStatus(store: FleetStore, config: CoordinatorConfig, scope: { owner: string; org: string }, window: { from: number; to: number }) {
+  const entries = async (caps: CapSet, current: (filter: { owner?: string; org?: string }) => Promise<number>) => {
+    const out: Record<string, { limit: number; current: number }> = {};
+    if (caps.global !== undefined) out.global = { limit: caps.global, current: await current({}) };
+    if (caps.owner !== undefined) out.owner = { limit: caps.owner, current: await current({ owner: scope.owner }) };
+    if (caps.org !== undefined) out.org = { limit: caps.org, current: await current({ org: scope.org }) };
+    return out;
+  };
+  return {
+    activeLeases: await entries(config.caps.activeLeases, (f) => store.countLiveLeases(f)),
+    monthlySpend: await entries(config.caps.monthlySpend, (f) => store.reservedSpend({ ...f, ...window })),
+  };
+}
+
+/** The caller's own usage for a month, by org/provider/type, with the caps that apply to them. */
+export function usageRoutes(): Hono<AppEnv> {
+  return new Hono<AppEnv>().get('/', async (c) => {
+    const q = query(c, usageQuery);
+    const { store, clock, config } = c.var.deps;
+    const { owner, org } = c.var.identity;
+    const window = monthWindow(clock.now(), q.month);
+    const rows = await store.usage({ owner, from: window.from, to: window.to, now: clock.now() });
+    return c.json({ month: window.month, owner, usage: rows, caps: await capStatus(store, config, { owner, org }, window) });
+  });
+}

@@ -1,0 +1,72 @@
+import type { CoordinatorDeps } from './deps.ts';
+import { sweep, type SweepStats } from './sweeper.ts';
+
+export interface SweepScheduler {
+  /** Runs a sweep now (and reschedules); resolves with its stats. */
+  runNow(): Promise<SweepStats | undefined>;
+  stop(): Promise<void>;
+}
+
+const MIN_DELAY_MS = 1_000;
+const PRUNE_EVERY_MS = 60 * 60_000;
+
+/**
+ * Sweeps on a timer and at the next known deadline (a lease expiry or a cleanup retry), whichever is sooner.
+ * Orphan sweeps and pruning run on their own slower cadence. Timers are unref'd; stop() waits for a running sweep.
+ */
+export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
+  const { clock, config, store, logger } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<SweepStats | undefined> | undefined;
+  let stopped = false;
+  let lastOrphans = 0;
+  let lastPrune = 0;
+
+  const schedule = async (): Promise<void> => {
+    if (stopped) return;
+    let delay = config.sweepIntervalSeconds * 1000;
+    try {
+      const due = await store.nextDueAt();
+      if (due !== undefined) delay = Math.min(delay, due - clock.now());
+    } catch {
+      // The store is down; try again at the normal interval.
+    }
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void runNow(), Math.max(MIN_DELAY_MS, delay));
+    timer.unref();
+  };
+
+  const runNow = (): Promise<SweepStats | undefined> => {
+    if (running) return running;
+    running = (async () => {
+      const now = clock.now();
+      const orphans = now - lastOrphans >= config.orphanSweepIntervalSeconds * 1000;
+      const prune = now - lastPrune >= PRUNE_EVERY_MS;
+      try {
+        const stats = await sweep(deps, { orphans, prune });
+        if (orphans) lastOrphans = now;
+        if (prune) lastPrune = now;
+        if (stats.expired || stats.deleted || stats.deleteFailures || stats.orphansDeleted) logger?.info('sweep', { ...stats });
+        return stats;
+      } catch (error) {
+        logger?.error('sweep failed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });
+        return undefined;
+      } finally {
+        running = undefined;
+        await schedule();
+      }
+    })();
+    return running;
+  };
+
+  void runNow();
+  return {
+    runNow,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

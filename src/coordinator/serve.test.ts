@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { BIN, runBin } from '../testing/cli.ts';
+import { isolatedEnv, tempDir } from '../testing/tmp.ts';
+import { openSqliteStore } from '../storage/sqlite.ts';
+import { PUBLIC_KEY } from './testkit.ts';
+
+const TOKEN = 'serve-test-shared-token-0123456789';
+
+/** Starts `crabbox coordinator serve --port 0` and waits (bounded) for its `listening <url>` line. */
+async function startServe(env: NodeJS.ProcessEnv, args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string; stderr: () => string; exited: Promise<number> }> {
+  const child = spawn(process.execPath, [BIN, 'coordinator', 'serve', '--port', '0', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`coordinator did not start: ${err}`));
+    }, 30_000);
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
+  });
+  return { child, url, stderr: () => err, exited };
+}
+
+describe('crabbox coordinator serve (real process, loopback HTTP)', () => {
+  it('serves the API on a free loopback port, survives a restart with its state, and shuts down on SIGTERM', async () => {
+    const dir = tempDir('crabbox-serve-');
+    const db = join(dir.path, 'coordinator.sqlite');
+    const env = isolatedEnv(dir.path, { CRABBOX_SHARED_TOKEN: TOKEN });
+    const headers = { authorization: `Bearer ${TOKEN}`, 'x-crabbox-owner': 'ci-bot', 'content-type': 'application/json' };
+    const children: ChildProcessWithoutNullStreams[] = [];
+    try {
+      const first = await startServe(env, ['--providers', 'fake', '--db', db]);
+      children.push(first.child);
+      assert.deepEqual(await (await fetch(`${first.url}/v1/health`)).json(), { ok: true });
+      assert.equal((await fetch(`${first.url}/v1/whoami`)).status, 401);
+      const created = await fetch(`${first.url}/v1/leases`, { method: 'POST', headers, body: JSON.stringify({ sshPublicKey: PUBLIC_KEY, ttlSeconds: 600 }) });
+      assert.equal(created.status, 201);
+      const { lease } = (await created.json()) as { lease: { id: string; machine: { hostKey: string } } };
+      assert.match(lease.machine.hostKey, /^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ crabbox-host-\S+$/, 'a real ssh-keygen host key');
+      const bad = await fetch(`${first.url}/v1/leases`, { method: 'POST', headers, body: '{"sshPublicKey": 1' });
+      assert.equal(bad.status, 400);
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+
+      const second = await startServe(env, ['--providers', 'fake', '--db', db]);
+      children.push(second.child);
+      const again = await fetch(`${second.url}/v1/leases/${lease.id}`, { headers });
+      assert.equal(again.status, 200, 'the lease survived the restart');
+      second.child.kill('SIGINT');
+      assert.equal(await second.exited, 0);
+
+      const store = await openSqliteStore({ path: db, now: Date.now() });
+      try {
+        assert.equal((await store.getLease(lease.id))?.owner, 'ci-bot');
+        assert.match((await store.getMeta('installation')) ?? '', /^cbx-[0-9a-f]{10}$/);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      dir.remove();
+    }
+  });
+
+  it('refuses bad settings with one line and a documented exit code', async () => {
+    const dir = tempDir('crabbox-serve-bad-');
+    try {
+      const same = 'the-same-secret-for-both-0123456789abcdef';
+      const base = isolatedEnv(dir.path);
+      const cases: [string[], NodeJS.ProcessEnv, number, RegExp][] = [
+        [['--port', 'abc'], base, 64, /--port must be 0-65535/],
+        [['--providers', 'nope'], base, 78, /provider "nope" is not available/],
+        [['--providers', 'fake'], { ...base, CRABBOX_SHARED_TOKEN: same, CRABBOX_SESSION_SECRET: same }, 78, /must differ from the shared token/],
+        [['--providers', 'fake', '--config', join(dir.path, 'missing.yaml')], base, 78, /cannot read the coordinator config/],
+      ];
+      for (const [args, env, code, message] of cases) {
+        const res = await runBin(['coordinator', 'serve', '--port', '0', ...args], { env, timeoutMs: 30_000 });
+        assert.equal(res.code, code, `${args.join(' ')}: ${res.stderr}`);
+        assert.match(res.stderr, message);
+        assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});

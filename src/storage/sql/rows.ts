@@ -1,0 +1,110 @@
+import type { LeaseState } from '../../domain/lease.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import type { CleanupState, FleetEvent, JunitSummary, LeaseRecord, RunRecord } from '../store.ts';
+import type { SqlRow } from './driver.ts';
+
+/** Row <-> record mapping. Numbers are converted explicitly: PostgreSQL returns BIGINT as strings. */
+
+const num = (v: unknown): number => Number(v);
+const optNum = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
+const optStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+const json = <T>(v: unknown): T | undefined => (v === null || v === undefined || v === '' ? undefined : (JSON.parse(String(v)) as T));
+
+export function leaseFromRow(r: SqlRow): LeaseRecord {
+  const providerId = optStr(r.provider_id);
+  const host = optStr(r.host);
+  return {
+    id: String(r.id),
+    slug: String(r.slug),
+    owner: String(r.owner),
+    org: String(r.org),
+    provider: String(r.provider),
+    profile: optStr(r.profile),
+    class: optStr(r.machine_class),
+    type: optStr(r.machine_type),
+    state: String(r.state) as LeaseState,
+    keep: num(r.keep) === 1,
+    ttlSeconds: num(r.ttl_seconds),
+    idleTimeoutSeconds: num(r.idle_timeout_seconds),
+    createdAt: num(r.created_at),
+    lastTouchedAt: num(r.last_touched_at),
+    expiresAt: num(r.expires_at),
+    endedAt: optNum(r.ended_at),
+    endReason: optStr(r.end_reason),
+    idempotencyKey: String(r.idempotency_key),
+    providerId,
+    machine:
+      providerId !== undefined && host !== undefined
+        ? {
+            provider: String(r.provider),
+            providerId,
+            host,
+            ports: json<number[]>(r.ports) ?? [],
+            sshUser: String(r.ssh_user ?? ''),
+            workRoot: String(r.work_root ?? ''),
+            hostKey: String(r.host_key ?? ''),
+            type: optStr(r.machine_type),
+            region: optStr(r.region),
+          }
+        : undefined,
+    hourlyPrice: num(r.hourly_price),
+    reservedCost: num(r.reserved_cost),
+    heartbeatLoggedAt: optNum(r.heartbeat_logged_at),
+    cleanup: {
+      state: String(r.cleanup_state) as CleanupState,
+      attempts: num(r.cleanup_attempts),
+      nextAt: optNum(r.cleanup_next_at),
+      lastError: optStr(r.cleanup_last_error),
+    },
+    machineDeletedAt: optNum(r.machine_deleted_at),
+  };
+}
+
+export function runFromRow(r: SqlRow): RunRecord {
+  return {
+    id: String(r.id),
+    leaseId: String(r.lease_id),
+    owner: String(r.owner),
+    org: String(r.org),
+    command: optStr(r.command),
+    state: String(r.state) as RunRecord['state'],
+    exitCode: optNum(r.exit_code),
+    createdAt: num(r.created_at),
+    endedAt: optNum(r.ended_at),
+    timings: json<Record<string, number>>(r.timings),
+    logTail: optStr(r.log_tail),
+    logTruncated: num(r.log_truncated) === 1,
+    junit: json<JunitSummary>(r.junit),
+  };
+}
+
+export function eventFromRow(r: SqlRow): FleetEvent {
+  return {
+    seq: num(r.seq),
+    at: num(r.at),
+    type: String(r.type),
+    actor: String(r.actor),
+    owner: optStr(r.owner),
+    org: optStr(r.org),
+    leaseId: optStr(r.lease_id),
+    runId: optStr(r.run_id),
+    providerId: optStr(r.provider_id),
+    data: json<Record<string, unknown>>(r.data),
+  };
+}
+
+/** Cursors are opaque base64url JSON of the last item's sort key. */
+export function encodeCursor(key: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, shape: ('string' | 'number')[]): (string | number)[] {
+  try {
+    if (cursor.length > 200) throw new Error('too long');
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(key) || key.length !== shape.length || key.some((k, i) => typeof k !== shape[i])) throw new Error('bad shape');
+    return key as (string | number)[];
+  } catch {
+    throw new CrabboxError('bad_request', 'the cursor is not one this server issued', { hint: 'pass back the nextCursor of the previous page unchanged' });
+  }
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runStoreContract } from './store.contract.ts';
+import { openSqliteStore } from './sqlite.ts';
+import { tempDir } from '../testing/tmp.ts';
+import { openNodeSqlite } from './sql/drivers/node-sqlite.ts';
+import { loadMigrations, migrate } from './sql/migrations.ts';
+
+const NOW = Date.UTC(2026, 0, 15);
+
+runStoreContract('SQLite file', {
+  async make() {
+    const dir = tempDir('crabbox-store-');
+    const path = join(dir.path, 'fleet.db');
+    return { store: await openSqliteStore({ path, now: NOW }), reopen: () => openSqliteStore({ path, now: NOW }), cleanup: () => dir.remove() };
+  },
+});
+
+runStoreContract('SQLite in memory', { make: async () => ({ store: await openSqliteStore({ path: ':memory:', now: NOW }) }) });
+
+describe('SQLite migrations', () => {
+  it('are numbered files applied once, in order, and recorded', async () => {
+    const migrations = loadMigrations();
+    assert.ok(migrations.length >= 1);
+    assert.deepEqual(migrations.map((m) => m.version), [...migrations.map((m) => m.version)].sort((a, b) => a - b));
+    const driver = openNodeSqlite({ path: ':memory:' });
+    try {
+      assert.deepEqual(await migrate(driver, migrations, NOW), migrations.map((m) => m.version));
+      assert.deepEqual(await migrate(driver, migrations, NOW), []);
+      const rows = await driver.query('SELECT version, applied_at FROM schema_migrations');
+      assert.equal(rows.length, migrations.length);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('a failing migration leaves no partial schema behind', async () => {
+    const driver = openNodeSqlite({ path: ':memory:' });
+    try {
+      await assert.rejects(migrate(driver, [{ version: 1, name: 'broken', sql: 'CREATE TABLE a (x INTEGER); CREATE TABLE nonsense (' }], NOW));
+      assert.equal((await driver.query("SELECT name FROM sqlite_master WHERE name = 'a'")).length, 0);
+    } finally {
+      await driver.close();
+    }
+  });
+});

@@ -1,0 +1,216 @@
+import type { Lease, LeaseState, MachineRef } from '../domain/lease.ts';
+
+/** The fleet store port: everything the coordinator persists, as intention-revealing operations. */
+
+export type CleanupState = 'none' | 'pending' | 'done';
+
+/** A lease as the coordinator keeps it: the domain lease plus idempotency, pricing and cleanup bookkeeping. */
+export interface LeaseRecord extends Lease {
+  idempotencyKey: string;
+  /** Known from the moment the provider accepted the create, before the machine is ready. */
+  providerId?: string | undefined;
+  type?: string | undefined;
+  hourlyPrice: number;
+  /** hourly price x TTL: what this lease may cost at most. */
+  reservedCost: number;
+  endReason?: string | undefined;
+  heartbeatLoggedAt?: number | undefined;
+  cleanup: { state: CleanupState; attempts: number; nextAt?: number | undefined; lastError?: string | undefined };
+  machineDeletedAt?: number | undefined;
+}
+
+export interface NewLease extends Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 'provider' | 'profile' | 'class' | 'keep' | 'ttlSeconds' | 'idleTimeoutSeconds' | 'createdAt' | 'expiresAt'> {
+  type?: string | undefined;
+  idempotencyKey: string;
+  hourlyPrice: number;
+  reservedCost: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  nextCursor?: string | undefined;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  /** 1..500; defaults to 50. */
+  limit?: number | undefined;
+}
+
+export interface LeaseQuery extends PageRequest {
+  owner?: string | undefined;
+  states?: LeaseState[] | undefined;
+}
+
+export interface TouchUpdate {
+  lastTouchedAt: number;
+  idleTimeoutSeconds: number;
+  expiresAt: number;
+  heartbeatLoggedAt?: number | undefined;
+}
+
+export interface TransitionOptions {
+  now: number;
+  reason?: string | undefined;
+  /** Queue the machine for deletion (when there is a provider id). */
+  queueCleanup?: boolean | undefined;
+}
+
+export type CleanupOutcome = { ok: true; at: number } | { ok: false; error: string; nextAt: number };
+
+export interface OwnerScope {
+  owner?: string | undefined;
+  org?: string | undefined;
+}
+
+export interface UsageRow {
+  owner: string;
+  org: string;
+  provider: string;
+  type: string;
+  leases: number;
+  reservedCost: number;
+  /** Sum of (ended or now) - created, in seconds, clipped to the window. */
+  seconds: number;
+  estimatedCost: number;
+}
+
+export interface RunRecord {
+  id: string;
+  leaseId: string;
+  owner: string;
+  org: string;
+  command?: string | undefined;
+  state: 'running' | 'succeeded' | 'failed';
+  exitCode?: number | undefined;
+  createdAt: number;
+  endedAt?: number | undefined;
+  timings?: Record<string, number> | undefined;
+  logTail?: string | undefined;
+  logTruncated: boolean;
+  junit?: JunitSummary | undefined;
+}
+
+export interface JunitSummary {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  /** At most a handful of failing test names, each bounded. */
+  failed: string[];
+}
+
+export interface NewRun {
+  id: string;
+  leaseId: string;
+  owner: string;
+  org: string;
+  command?: string | undefined;
+  createdAt: number;
+}
+
+export interface RunFinish {
+  exitCode: number;
+  endedAt: number;
+  timings?: Record<string, number> | undefined;
+  logTail?: string | undefined;
+  logTruncated?: boolean | undefined;
+  junit?: JunitSummary | undefined;
+}
+
+export interface RunQuery extends PageRequest, OwnerScope {
+  leaseId?: string | undefined;
+}
+
+export interface FleetEvent {
+  seq: number;
+  at: number;
+  type: string;
+  /** Who did it: an owner, `admin:<login>`, `sweeper`, `anonymous`. Never a credential. */
+  actor: string;
+  owner?: string | undefined;
+  org?: string | undefined;
+  leaseId?: string | undefined;
+  runId?: string | undefined;
+  providerId?: string | undefined;
+  data?: Record<string, unknown> | undefined;
+}
+
+export type NewEvent = Omit<FleetEvent, 'seq'>;
+
+export interface EventQuery extends PageRequest {
+  owner?: string | undefined;
+  leaseId?: string | undefined;
+  type?: string | undefined;
+}
+
+export interface PruneResult {
+  runs: number;
+  events: number;
+  leases: number;
+}
+
+/**
+ * Everything the coordinator stores. One SQL implementation serves SQLite and PostgreSQL; every backend passes
+ * `runStoreContract`. Conditional updates return undefined/false when their precondition no longer holds, so
+ * callers racing each other learn who won.
+ */
+export interface FleetStore {
+  /** Runs `fn` in one transaction; the store handed to `fn` sees and writes inside it. Serializes writers. */
+  withTransaction<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>;
+
+  /** Inserts a provisioning lease; an existing lease with the same owner and idempotency key is returned instead. */
+  createLease(lease: NewLease): Promise<{ lease: LeaseRecord; created: boolean }>;
+  setProviderId(id: string, providerId: string): Promise<void>;
+  /** provisioning -> active with the machine; undefined if the lease is no longer provisioning. */
+  activateLease(id: string, machine: MachineRef): Promise<LeaseRecord | undefined>;
+  /** Moves the idle deadline of a live lease; undefined if it is no longer live. */
+  touchLease(id: string, update: TouchUpdate): Promise<LeaseRecord | undefined>;
+  /** Moves a lease from one of `from` to `to`; undefined if it was in none of them (someone else won). */
+  transitionLease(id: string, from: LeaseState[], to: LeaseState, options: TransitionOptions): Promise<LeaseRecord | undefined>;
+  /** Queues a machine for deletion even though its lease already ended (orphans, admin delete). */
+  queueCleanup(id: string, now: number): Promise<void>;
+  setKeep(id: string, keep: boolean, expiresAt: number): Promise<LeaseRecord | undefined>;
+  getLease(id: string): Promise<LeaseRecord | undefined>;
+  getLeaseByProviderId(provider: string, providerId: string): Promise<LeaseRecord | undefined>;
+  /** The owner's lease with this slug: the live one, else the most recent. */
+  getLeaseBySlug(slug: string, owner?: string): Promise<LeaseRecord | undefined>;
+  /** Newest first. */
+  listLeases(query: LeaseQuery): Promise<Page<LeaseRecord>>;
+  liveSlugs(owner: string): Promise<string[]>;
+  countLiveLeases(scope: OwnerScope): Promise<number>;
+  /** Reserved cost of leases created in [from, to) plus leases still live that were created earlier. */
+  reservedSpend(scope: OwnerScope & { from: number; to: number }): Promise<number>;
+  usage(scope: OwnerScope & { from: number; to: number; now: number }): Promise<UsageRow[]>;
+  leasesDueForExpiry(now: number, limit: number): Promise<LeaseRecord[]>;
+  /** Leases still provisioning that were created before `before` (their create was interrupted or hangs). */
+  staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]>;
+  /** Leases whose machine still has to be deleted and whose next attempt is due. */
+  cleanupQueue(now: number, limit: number): Promise<LeaseRecord[]>;
+  /** Claims a due cleanup until `until`, so only one worker deletes the machine; false if someone else holds it. */
+  claimCleanup(id: string, now: number, until: number): Promise<boolean>;
+  recordCleanupAttempt(id: string, outcome: CleanupOutcome): Promise<LeaseRecord | undefined>;
+  /** The earliest time anything is due: a live lease's expiry or a queued cleanup. */
+  nextDueAt(): Promise<number | undefined>;
+
+  createRun(run: NewRun): Promise<RunRecord>;
+  finishRun(id: string, finish: RunFinish): Promise<RunRecord | undefined>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listRuns(query: RunQuery): Promise<Page<RunRecord>>;
+
+  appendEvent(event: NewEvent): Promise<FleetEvent>;
+  listEvents(query: EventQuery): Promise<Page<FleetEvent>>;
+
+  /** Deletes runs and events older than `olderThan`, and ended leases whose machine is gone. */
+  prune(olderThan: number): Promise<PruneResult>;
+
+  getMeta(name: string): Promise<string | undefined>;
+  setMeta(name: string, value: string): Promise<void>;
+  /** A cheap round trip (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
