@@ -2,7 +2,7 @@
 // each next to what plain ssh to the same box costs, measured in the same run.
 import { type BenchWorkspace, type WarmLease, sshFresh, sshMaster } from './lib/box.ts';
 import { rateFigure, timeFigure, type Section } from './lib/report.ts';
-import { median, medianOf, timeOk } from './lib/stats.ts';
+import { interleaved, median, timeOk } from './lib/stats.ts';
 
 export interface RemoteOptions {
   ws: BenchWorkspace;
@@ -17,12 +17,14 @@ export interface RemoteOptions {
 /** Figure 2: `crabbox run --id <warm> -- true` with nothing changed, against ssh over the ControlMaster and a new ssh. */
 export async function warmRerunSection(o: RemoteOptions): Promise<Section> {
   await o.ws.runJson(['--id', o.lease.slug, '--', 'true'], o.repo); // first sync of the repo, not timed
-  const crabbox = await medianOf(o.runs, o.warmup, async () => (await o.ws.runJson(['--id', o.lease.slug, '--', 'true'], o.repo)).ms);
-  const master = await medianOf(o.runs, o.warmup, async () => (await timeOk(sshMaster(o.lease, 'true'))).ms);
-  const fresh = await medianOf(o.runs, o.warmup, async () => (await timeOk(sshFresh(o.lease, 'true'))).ms);
-  const vsMaster = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox.median, floorName: 'ssh via ControlMaster', floor: master.median, runs: o.runs });
+  const [crabbox, master, fresh] = (await interleaved(o.runs, o.warmup, [
+    async () => (await o.ws.runJson(['--id', o.lease.slug, '--', 'true'], o.repo)).ms,
+    async () => (await timeOk(sshMaster(o.lease, 'true'))).ms,
+    async () => (await timeOk(sshFresh(o.lease, 'true'))).ms,
+  ])) as [number, number, number];
+  const vsMaster = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox, floorName: 'ssh via ControlMaster', floor: master, runs: o.runs });
   vsMaster.target = { text: 'overhead <= 150 ms over the ControlMaster floor', met: vsMaster.overhead! <= 150 };
-  const vsFresh = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox.median, floorName: 'new ssh connection', floor: fresh.median, runs: o.runs });
+  const vsFresh = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox, floorName: 'new ssh connection', floor: fresh, runs: o.runs });
   return { id: 'warm', title: 'Warm rerun, no changes', figures: [vsMaster, vsFresh] };
 }
 
@@ -52,21 +54,20 @@ export async function streamingSection(o: RemoteOptions): Promise<Section> {
   const check = (bytes: number): void => {
     if (bytes !== o.streamBytes) throw new Error(`streamed ${bytes} bytes, expected ${o.streamBytes}`);
   };
-  const crabbox = await medianOf(o.runs, o.warmup, async () => {
+  const [crabbox, ssh] = (await interleaved(o.runs, o.warmup, [async () => {
     const r = await o.ws.crabbox(['run', '--id', o.lease.slug, '--', 'cat', file], o.repo, 0);
     if (r.code !== 0) throw new Error(`crabbox run cat exited ${r.code}: ${r.stderr.trim()}`);
     check(r.stdoutBytes);
     return r.ms;
-  });
-  const ssh = await medianOf(o.runs, o.warmup, async () => {
+  }, async () => {
     const r = await timeOk(sshMaster(o.lease, `cat ${file}`), { keep: 0 });
     check(r.stdoutBytes);
     return r.ms;
-  });
+  }])) as [number, number];
   await timeOk(sshMaster(o.lease, 'rm -f bench-stream.bin'));
   const mb = o.streamBytes / 1e6;
   const rate = (ms: number): number => mb / (ms / 1000);
-  const figure = rateFigure({ name: `crabbox run -- cat (${formatSize(o.streamBytes)})`, unit: 'MB/s', value: rate(crabbox.median), floorName: 'ssh cat', floor: rate(ssh.median), runs: o.runs, note: `wall ${crabbox.median.toFixed(0)} ms vs ${ssh.median.toFixed(0)} ms` });
+  const figure = rateFigure({ name: `crabbox run -- cat (${formatSize(o.streamBytes)})`, unit: 'MB/s', value: rate(crabbox), floorName: 'ssh cat', floor: rate(ssh), runs: o.runs, note: `wall ${crabbox.toFixed(0)} ms vs ${ssh.toFixed(0)} ms` });
   figure.target = { text: 'throughput within 1.2x of plain ssh', met: figure.ratio! <= 1.2 };
   return { id: 'streaming', title: 'Output streaming', figures: [figure] };
 }

@@ -3,14 +3,13 @@
 import { fileURLToPath } from 'node:url';
 import { CRABBOX_BIN } from './lib/box.ts';
 import { timeFigure, type Section } from './lib/report.ts';
-import { medianOf, timeOk } from './lib/stats.ts';
+import { interleaved, timeOk } from './lib/stats.ts';
 
 /** Measures start-up; `runs` timed runs after `warmup` untimed ones. */
 export async function startupSection(options: { runs: number; warmup: number }): Promise<Section> {
   const time = (args: string[]) => async () => (await timeOk([process.execPath, ...args])).ms;
-  const node = await medianOf(options.runs, options.warmup, time(['-e', '0']));
-  const crabbox = await medianOf(options.runs, options.warmup, time([CRABBOX_BIN, '--version']));
-  const figure = timeFigure({ name: 'crabbox --version', value: crabbox.median, floorName: 'node -e 0', floor: node.median, runs: options.runs });
+  const [node, crabbox] = await interleaved(options.runs, options.warmup, [time(['-e', '0']), time([CRABBOX_BIN, '--version'])]);
+  const figure = timeFigure({ name: 'crabbox --version', value: crabbox!, floorName: 'node -e 0', floor: node!, runs: options.runs });
   figure.target = { text: 'within 2x of node -e 0', met: figure.ratio! <= 2 };
   return { id: 'startup', title: 'CLI start-up', figures: [figure] };
 }

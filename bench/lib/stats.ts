@@ -60,10 +60,17 @@ export async function timeOk(argv: readonly string[], options: { env?: NodeJS.Pr
   return result;
 }
 
-/** `warmup` untimed runs, then the median of `runs` timed ones (each returns its own figure in ms). */
-export async function medianOf(runs: number, warmup: number, once: () => Promise<number>): Promise<{ median: number; samples: number[] }> {
-  for (let i = 0; i < warmup; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await once());
-  return { median: median(samples), samples };
+/**
+ * Several measurements taken in turns (a, b, c, a, b, c, …) so drift on a busy machine hits them alike:
+ * `warmup` untimed rounds, then the median of each over `runs` rounds.
+ */
+export async function interleaved(runs: number, warmup: number, measures: readonly (() => Promise<number>)[]): Promise<number[]> {
+  const samples = measures.map(() => [] as number[]);
+  for (let round = 0; round < warmup + runs; round++) {
+    for (const [i, once] of measures.entries()) {
+      const ms = await once();
+      if (round >= warmup) samples[i]!.push(ms);
+    }
+  }
+  return samples.map((s) => median(s));
 }
