@@ -3,6 +3,9 @@ import { registerSecret } from '../redact/redact.ts';
 
 const PATTERN = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 
+/** Crabbox's own credentials: never forwarded, whatever the allowlist says. */
+const NEVER_FORWARD = new Set(['CRABBOX_COORDINATOR_TOKEN']);
+
 /** Checks allowlist patterns: exact names or `PREFIX_*`; a bare `*` or anything else is refused. */
 export function validateAllowPatterns(patterns: readonly string[]): void {
   for (const p of patterns) {
@@ -23,7 +26,7 @@ export function selectEnv(env: NodeJS.ProcessEnv, patterns: readonly string[]): 
   validateAllowPatterns(patterns);
   const out: [string, string][] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !isAllowed(name, patterns)) continue;
+    if (value === undefined || NEVER_FORWARD.has(name) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !isAllowed(name, patterns)) continue;
     registerSecret(value);
     out.push([name, value]);
   }

@@ -41,7 +41,7 @@ function harness() {
   const base = {
     leases: {
       acquire: async (ref: string | undefined) => { calls.push(`acquire ${ref ?? 'fresh'}`); return { lease: lease('cbx_00000000abcd'), target: 'target', fresh: ref === undefined }; },
-      touch: async (l: Lease) => l,
+      touch: async (l: Lease) => { calls.push('touch'); return l; },
       release: async (l: Lease) => { calls.push(`release ${l.id}`); },
     },
     connect: async () => localBox(tmp.path),
@@ -91,4 +91,15 @@ test('an interrupt before leasing runs nothing and leases nothing', async () => 
   assert.equal(outcome.exitCode, 143);
   assert.equal(outcome.interrupted, 'SIGTERM');
   assert.deepEqual(h.calls, []);
+});
+
+test('the lease is touched while the command runs, and released after it', async () => {
+  const repo = join(tmp.path, 'hb');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  const outcome = await runOnBox({ ...h.base, heartbeatMs: 100, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sleep', '1'] } });
+  assert.equal(outcome.exitCode, 0);
+  const touches = h.calls.filter((c) => c === 'touch').length;
+  assert.ok(touches >= 3, `touched ${touches} times`);
+  assert.equal(h.calls.at(-1), 'release cbx_00000000abcd');
 });

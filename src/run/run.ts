@@ -58,6 +58,8 @@ export interface RunRequest<L extends Lease, T> {
   /** Progress lines (stderr, TTY only) and warnings (always). */
   progress(line: string): void;
   warn(line: string): void;
+  /** Overrides the heartbeat cadence (tests); default idle/3 clamped to 5-60 s. */
+  heartbeatMs?: number | undefined;
   /** Debug lines (--debug). */
   debug?: ((line: string) => void) | undefined;
   /** Aborted on the first Ctrl-C / SIGTERM. */
@@ -131,7 +133,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
         req.warn(`warning: could not record the run: ${(error as Error).message}`);
       }
     }
-    const interval = heartbeatIntervalMs(lease.idleTimeoutSeconds);
+    const interval = req.heartbeatMs ?? heartbeatIntervalMs(lease.idleTimeoutSeconds);
     heartbeat = setInterval(() => {
       if (!lease) return;
       req.leases.touch(lease).then((l) => void (lease = l), (error: unknown) => req.warn(`warning: heartbeat failed: ${(error as Error).message}`));

@@ -112,3 +112,19 @@ test('an interrupt during the sync stops the transfer and runs nothing', async (
   await assert.rejects(run.result, /interrupted before the command started/);
   assert.equal(existsSync(marker), false);
 });
+
+test('an interrupt sent before the start message arrives still reaches the command', async () => {
+  const box = localBox(tmp.path);
+  const repo = join(tmp.path, 'f');
+  initRepo(repo, { 'x.txt': 'x' });
+  const common = { box, workdir: join(tmp.path, 'box5', 'w'), metadir: join(tmp.path, 'box5', '.m'), env: [] as [string, string][], clock: systemClock, lockWaitSeconds: 5, stdout: sink().stream, stderr: sink().stream };
+  const sync = await prepareSync({ repoRoot: repo, settings });
+  assert.equal((await startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['true'] } }).result).sync, 'synced');
+  const started = Date.now();
+  const run = startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['sleep', '30'] } });
+  run.interrupt('INT');
+  const result = await run.result;
+  assert.equal(result.sync, 'skipped');
+  assert.equal(result.exitCode, 130);
+  assert.ok(Date.now() - started < 10_000, 'the sleep was stopped, not waited for');
+});

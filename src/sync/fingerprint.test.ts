@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../testing/tmp.ts';
 import { gitIn, initRepo, writeFiles } from '../testing/git.ts';
@@ -19,6 +19,8 @@ test('the fingerprint changes with content, mode, new files, excludes and HEAD, 
   const baseExcluding = await fp(repo, ['new.txt']);
   assert.notEqual(baseExcluding, base, 'excludes are sync settings');
   assert.equal(await fp(repo), base, 'stable');
+  utimesSync(join(repo, 'a.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  assert.equal(await fp(repo), base, 'a file git only suspects (new mtime, same content) is still clean');
   writeFiles(repo, { 'a.txt': 'A\n' });
   const edited = await fp(repo);
   assert.notEqual(edited, base, 'same-size edit');

@@ -9,13 +9,38 @@ import { manifestList } from './manifest.ts';
 /** Bump when anything that decides the box's tree changes meaning (rsync flags, deletion rules). */
 export const SYNC_FORMAT = 'crabbox-sync/1';
 
-async function hashFile(hash: Hash, path: string): Promise<void> {
+/** Streams a file into several hashes at once. */
+async function hashFile(hashes: Hash[], path: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const stream = createReadStream(path);
-    stream.on('data', (chunk) => hash.update(chunk));
+    stream.on('data', (chunk) => {
+      for (const h of hashes) h.update(chunk);
+    });
     stream.on('error', reject);
     stream.on('end', resolve);
   });
+}
+
+/** What a path holds now: git's mode, its git blob id and a content digest; undefined when it is gone. */
+async function describe(full: string): Promise<{ mode: string; blob: string; digest: string } | undefined> {
+  try {
+    const st = await lstat(full);
+    const blob = createHash('sha1');
+    const digest = createHash('sha256');
+    if (st.isSymbolicLink()) {
+      const target = Buffer.from(await readlink(full, 'buffer'));
+      blob.update(`blob ${target.length}\0`).update(target);
+      digest.update('link\0').update(target);
+      return { mode: '120000', blob: blob.digest('hex'), digest: digest.digest('hex') };
+    }
+    const mode = (st.mode & 0o100) !== 0 ? '100755' : '100644';
+    blob.update(`blob ${st.size}\0`);
+    digest.update(`file ${mode}\0`);
+    await hashFile([blob, digest], full);
+    return { mode, blob: blob.digest('hex'), digest: digest.digest('hex') };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -32,20 +57,12 @@ export async function computeFingerprint(manifest: Manifest, settings: Record<st
   hash.update(`rules=${JSON.stringify(manifest.rules.patterns)}\n`);
   hash.update(`manifest=${createHash('sha256').update(manifestList(manifest)).digest('hex')}\n`);
   for (const entry of manifest.entries) {
-    if (entry.tracked && changed && !changed.has(entry.path)) continue;
-    const full = join(manifest.repoRoot, entry.path);
-    hash.update(`path=${entry.path}\0`);
-    try {
-      const st = await lstat(full);
-      if (st.isSymbolicLink()) {
-        hash.update(`link=${await readlink(full)}\0`);
-      } else {
-        hash.update(`mode=${(st.mode & 0o111) !== 0 ? 'x' : '-'} size=${st.size}\0`);
-        await hashFile(hash, full);
-      }
-    } catch {
-      hash.update('missing\0');
-    }
+    const atHead = changed?.get(entry.path);
+    if (entry.tracked && changed && !atHead) continue;
+    const now = await describe(join(manifest.repoRoot, entry.path));
+    // git's stat cache may call a file changed that is not: the same mode and blob as HEAD means clean.
+    if (entry.tracked && atHead && now && now.mode === atHead.mode && now.blob === atHead.blob) continue;
+    hash.update(`path=${entry.path}\0${now ? now.digest : 'missing'}\0`);
   }
   return hash.digest('hex');
 }

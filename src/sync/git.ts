@@ -77,8 +77,18 @@ export async function gitFiles(repoRoot: string): Promise<{ tracked: Set<string>
   return { tracked, all: [...new Set([...tracked, ...splitNul(others.stdout)])] };
 }
 
-/** Paths whose working-tree content may differ from HEAD (false positives are fine: they are hashed). */
-export async function gitChangedSinceHead(repoRoot: string): Promise<Set<string>> {
-  const { stdout } = await git(repoRoot, ['diff-index', '--name-only', '-z', '--no-renames', 'HEAD']);
-  return new Set(splitNul(stdout));
+/**
+ * Paths whose working tree may differ from HEAD, with HEAD's mode and blob id for each (git's stat cache can report
+ * false positives; the caller compares content to tell them apart).
+ */
+export async function gitChangedSinceHead(repoRoot: string): Promise<Map<string, { mode: string; blob: string }>> {
+  const { stdout } = await git(repoRoot, ['diff-index', '-z', '--no-renames', 'HEAD']);
+  const fields = splitNul(stdout);
+  const changed = new Map<string, { mode: string; blob: string }>();
+  // Raw format: ":<old mode> <new mode> <old blob> <new blob> <status>" NUL "<path>" NUL
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [oldMode = '', , oldBlob = ''] = fields[i]!.slice(1).split(' ');
+    changed.set(fields[i + 1]!, { mode: oldMode, blob: oldBlob });
+  }
+  return changed;
 }

@@ -12,7 +12,7 @@ export type ProgressEvent =
   | { type: 'in-sync' }
   | { type: 'syncing'; deleted: number }
   | { type: 'synced' }
-  | { type: 'started'; pgid: number };
+  | { type: 'started' };
 
 export interface RemoteRunOptions {
   box: BoxConnection;
@@ -41,7 +41,7 @@ export interface RemoteRunResult {
 
 export interface RemoteRun {
   result: Promise<RemoteRunResult>;
-  /** Forwards a signal to the remote process group; before the command starts it abandons the run instead. */
+  /** Forwards a signal to the remote process group; before the command starts it stops the sync and runs nothing. */
   interrupt(signal: 'INT' | 'TERM'): void;
 }
 
@@ -130,7 +130,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         commandStarted = clock.now();
         for (const b of preStartErr) options.stderr.write(redact(b.toString('utf8')));
         preStartErr.length = 0;
-        options.onProgress?.({ type: 'started', pgid: Number(message.args[0]) });
+        options.onProgress?.({ type: 'started' });
         break;
       default:
         break;
@@ -200,17 +200,17 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   return {
     result,
     interrupt(signal) {
-      if (phase === 'running') {
-        send(`${signal}\0`);
-        return;
-      }
       if (phase === 'done') return;
-      // Not started yet: stop any transfer and hang up; the wrapper sees end of input and exits without running.
+      // The word reaches the wrapper wherever it is: its signal watcher once the command runs (which may already
+      // be the case before the `start` message arrives here), or a sync handshake read, which it makes abort.
+      send(`${signal}\0`);
+      if (phase === 'running') return;
       abandoned ??= new CrabboxError('interrupted', 'interrupted before the command started');
       rsyncAbort.abort();
-      child.stdin.end();
-      // A wrapper still waiting for the workspace lock does not read stdin: hang up the connection too.
-      setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+      // A wrapper still waiting for the workspace lock reads nothing: hang up unless the command has started by then.
+      setTimeout(() => {
+        if (phase !== 'running' && phase !== 'done') child.kill('SIGTERM');
+      }, 2000).unref();
     },
   };
 }

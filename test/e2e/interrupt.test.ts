@@ -40,7 +40,10 @@ async function activeLeases(): Promise<number> {
 }
 
 describe('interrupting crabbox run', () => {
-  after(() => {
+  after(async () => {
+    // Stop whatever a failed test left, before its state (and so the way to find it) is removed.
+    const r = await runCli(['list', '--json'], { env, cwd: repo });
+    for (const l of (JSON.parse(r.stdout) as { leases: { id: string }[] }).leases) await runCli(['stop', l.id], { env, cwd: repo });
     tmp.remove();
     rmSync(boxes, { recursive: true, force: true });
   });
@@ -86,8 +89,5 @@ describe('interrupting crabbox run', () => {
     rmSync(pidFile, { force: true });
     await until(() => !alive(remotePid), 'the box to stop the orphaned command', 15_000);
     assert.equal(await activeLeases(), 1, 'the lease is left for cleanup to find');
-    const r = await runCli(['list', '--json'], { env, cwd: repo });
-    for (const l of (JSON.parse(r.stdout) as { leases: { id: string }[] }).leases) await runCli(['stop', l.id], { env, cwd: repo });
-    assert.equal(await activeLeases(), 0);
   });
 });

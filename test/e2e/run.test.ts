@@ -39,7 +39,8 @@ describe('crabbox run on the local provider', () => {
     slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
   });
   after(async () => {
-    for (const id of await leaseIds()) await crabbox(['stop', id]);
+    const all = await crabbox(['list', '--json']);
+    for (const l of (JSON.parse(all.stdout) as { leases: { id: string }[] }).leases) await crabbox(['stop', l.id]);
     tmp.remove();
     rmSync(boxes, { recursive: true, force: true });
   });
@@ -167,6 +168,13 @@ describe('crabbox run on the local provider', () => {
     const r = await crabbox(['run']);
     assert.equal(r.code, 64);
     assert.match(r.stderr, /^crabbox: no command given; usage: crabbox run \[flags\] -- <command\.\.\.>/);
+    for (const bad of ['soon', '25h']) {
+      const r2 = await crabbox(['run', '--lock-wait', bad, '--', 'true']);
+      assert.equal(r2.code, 64, r2.stderr);
+      assert.match(r2.stderr, /^crabbox: .*--lock-wait/);
+    }
+    const both = await crabbox(['run', '--id', slug, '--keep', '--', 'true']);
+    assert.equal(both.code, 64);
     const outside = await crabbox(['run', '--', 'true'], { cwd: tmp.path });
     assert.equal(outside.code, 73);
     assert.match(outside.stderr, /not inside a git checkout/);

@@ -75,6 +75,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (command.length === 0) throw new CrabboxError('bad_request', 'no command given; usage: crabbox run [flags] -- <command...>');
       if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
+      if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
       const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
       const { config, provider, leases } = await directSession(ctx, flags);
       const env = selectEnv(ctx.env, config.env.allow);

@@ -121,24 +121,38 @@ if [ -n "$fingerprint" ]; then
   if [ "$stored" = "$fingerprint $(tree_digest)" ]; then say "in-sync"; else sync_tree; fi
 fi
 
+# The login shell marks when it has read the profile: a signal that lands while bash is still sourcing it can be
+# absorbed (bash keeps going when the profile's own child survives it), so signals are held until then.
+ready="$metadir/ready"
+rm -f -- "$ready"
+# shellcheck disable=SC2016 # expanded by the command's own bash, not here
+mark=': >"$CRABBOX_READY_FILE"; unset CRABBOX_READY_FILE'
 if [ "$mode" = shell ]; then
-  set -- -lc "${args[0]}"
+  set -- -lc "$mark
+${args[0]}"
 else
-  set -- -lc 'exec "$@"' crabbox "${args[@]}"
+  set -- -lc "$mark; exec \"\$@\"" crabbox "${args[@]}"
 fi
+# Announce the start before the command can write a byte: from here on, stdout belongs to the command.
+say "start"
 # The command gets its own session and process group; the forwarded env is exported only in its subshell.
 (
   for kv in "${envs[@]}"; do export "${kv?}"; done
+  export CRABBOX_READY_FILE="$ready"
   # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.
   exec "$setsid_bin" "$bash_bin" "$@" 8>&-
 ) </dev/null &
 pid=$!
 printf '%s\n' "$pid" >"$metadir/pgid"
-say "start $pid"
 
 # Signals from the CLI arrive as NUL-terminated words on stdin; end of stdin means the CLI or the connection is gone.
 (
   while IFS= read -r -d '' word; do
+    # Hold the signal until the command is past its login profile (or gone; bounded at 30 s).
+    for ((i = 0; i < 3000; i++)); do
+      if [ -e "$ready" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
+      sleep 0.01
+    done
     case $word in INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null ;; esac
   done
   kill -s TERM -- "-$pid" 2>/dev/null
@@ -155,6 +169,6 @@ if kill -s TERM -- "-$pid" 2>/dev/null; then
   for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
   kill -s KILL -- "-$pid" 2>/dev/null
 fi
-rm -f -- "$metadir/pgid"
+rm -f -- "$metadir/pgid" "$ready"
 say "exit $code"
 exit "$code"
