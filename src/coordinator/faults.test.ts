@@ -166,7 +166,9 @@ describe('coordinator faults', () => {
           installation: options.installation ?? 'test-install',
         });
         if (options.drop) delete labels[options.drop];
-        return (await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await fakeHostKeys() })).providerId;
+        const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await fakeHostKeys() });
+        h.provider.machines.get(providerId)!.createdAt = createdAt; // the fake stamps wall-clock time; this test runs on the manual clock
+        return providerId;
       };
       const old = h.clock.now() - 60 * MIN;
       const unknownOld = await make('cbx_00000000000a', { createdAt: old });

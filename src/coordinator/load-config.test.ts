@@ -68,10 +68,12 @@ describe('coordinator settings', () => {
     }
   });
 
-  it('the provider registry builds known providers by name and refuses others', () => {
-    const providers = buildProviders(['fake', 'local'], { env: {}, stateDir: join(dir.path, 'state') });
-    assert.deepEqual(Object.keys(providers), ['fake', 'local']);
-    assert.equal(providers.local?.name, 'local');
-    assert.throws(() => buildProviders(['hetzner2'], { env: {}, stateDir: dir.path }), /not available to the coordinator/);
+  it('the provider registry builds known providers by name and refuses others', async () => {
+    const env = { HOME: dir.path, HCLOUD_TOKEN: 'hcloud-test-token-not-real-0123456789' };
+    const providers = await buildProviders(['fake', 'local', 'hetzner'], { env, stateDir: join(dir.path, 'state') });
+    assert.deepEqual(Object.keys(providers), ['fake', 'local', 'hetzner']);
+    assert.deepEqual(Object.values(providers).map((p) => p.name), ['fake', 'local', 'hetzner']);
+    await assert.rejects(buildProviders(['hetzner2'], { env: {}, stateDir: dir.path }), /not available to the coordinator/);
+    await assert.rejects(buildProviders(['hetzner'], { env: { HOME: dir.path }, stateDir: dir.path }), (error: Error & { code?: string }) => error.code === 'invalid_config' && /HCLOUD_TOKEN/.test(error.message));
   });
 });

@@ -1,5 +1,6 @@
 import { LABEL, labelValue, parseLeaseLabels } from '../domain/labels.ts';
-import { hardDeadline, isLive } from '../domain/lease.ts';
+import { isLive } from '../domain/lease.ts';
+import { decideOrphan } from '../fleet/orphans.ts';
 import { redact } from '../redact/redact.ts';
 import { audit } from './audit.ts';
 import { cleanupMachine } from './cleanup.ts';
@@ -55,48 +56,39 @@ export async function sweep(deps: CoordinatorDeps, options: SweepOptions = {}): 
 }
 
 /**
- * Lists every labelled provider for this installation's machines and deletes those no live lease needs: the lease is
- * terminal, or unknown and the machine is older than the safety window. Kept machines wait, but never past their TTL cap.
+ * Lists every labelled provider for this installation's machines and deletes those no live lease needs, by the
+ * shared rule `decideOrphan` (src/fleet/orphans.ts) fed with the store's record: the lease is terminal, or unknown
+ * and older than the safety window; kept machines wait, but never past their TTL cap. Live leases and queued
+ * cleanups are left to the expiry step and the cleanup queue.
  */
 async function sweepOrphans(deps: CoordinatorDeps, stats: SweepStats): Promise<void> {
   const { store, clock, config } = deps;
-  const installation = labelValue(config.installation);
   for (const provider of Object.values(deps.providers)) {
     if (!provider.capabilities.labels) continue;
     let machines;
     try {
-      machines = await provider.list({ [LABEL.marker]: 'true', [LABEL.installation]: installation });
+      machines = await provider.list({ [LABEL.marker]: 'true', [LABEL.installation]: labelValue(config.installation) });
     } catch (error) {
       await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'list', provider: provider.name, error: redact(String(error)).slice(0, 300) } });
       continue;
     }
     for (const machine of machines) {
-      const labels = parseLeaseLabels(machine.labels);
-      // Only machines whose labels fully prove this installation made them are ever touched.
-      if (!labels || labels.installation !== installation) continue;
-      const now = clock.now();
-      const lease = (await store.getLease(labels.id)) ?? (await store.getLeaseByProviderId(provider.name, machine.providerId));
-      let reason: string | undefined;
-      if (lease) {
-        if (isLive(lease.state)) {
-          stats.orphansSkipped++;
-          continue;
-        }
-        if (lease.cleanup.state === 'pending') continue; // the queue owns it
-        reason = 'lease-ended';
-      } else {
-        const age = now - labels.createdAt;
-        const pastCap = now >= hardDeadline(labels);
-        if (age < config.orphanSafetyWindowSeconds * 1000 || (labels.keep && !pastCap)) {
-          stats.orphansSkipped++;
-          continue;
-        }
-        reason = 'unknown-lease';
+      const leaseId = parseLeaseLabels(machine.labels)?.id;
+      const lease = leaseId ? ((await store.getLease(leaseId)) ?? (await store.getLeaseByProviderId(provider.name, machine.providerId))) : undefined;
+      if (lease && (isLive(lease.state) || lease.cleanup.state === 'pending')) {
+        stats.orphansSkipped++;
+        continue;
+      }
+      const known = new Map(lease && leaseId ? [[leaseId, lease]] : []);
+      const decision = decideOrphan(machine, { installation: config.installation, now: clock.now(), unknownSafetyWindowSeconds: config.orphanSafetyWindowSeconds }, known);
+      if (decision.action === 'skip') {
+        stats.orphansSkipped++;
+        continue;
       }
       try {
         const result = await provider.delete(machine.providerId);
         stats.orphansDeleted++;
-        await audit(store, { type: 'machine.deleted', at: clock.now(), actor: 'sweeper', owner: lease?.owner, org: lease?.org, lease, providerId: machine.providerId, data: { reason: `orphan:${reason}`, result, leaseId: labels.id } });
+        await audit(store, { type: 'machine.deleted', at: clock.now(), actor: 'sweeper', lease, providerId: machine.providerId, data: { reason: `orphan:${decision.reason}`, result, leaseId } });
       } catch (error) {
         await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', lease, providerId: machine.providerId, data: { op: 'delete-orphan', error: redact(String(error)).slice(0, 300) } });
       }

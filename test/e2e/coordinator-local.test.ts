@@ -20,7 +20,7 @@ describe('coordinator + local provider, end to end over loopback', () => {
     const boxes = mkdtempSync('/var/tmp/crabbox-boxes-coord-');
     chmodSync(boxes, 0o711);
     const { installation: _i, ...config } = coordinatorConfig({ defaultProvider: 'local', auth: { sharedToken: TOKEN } });
-    const providers = buildProviders(['local'], { env: {}, stateDir: join(state.path, 'coordinator'), localBoxesRoot: boxes });
+    const providers = await buildProviders(['local'], { env: {}, stateDir: join(state.path, 'coordinator'), localBoxesRoot: boxes });
     const running = await startCoordinator({ settings: { host: '127.0.0.1', port: 0, database: join(state.path, 'coordinator.sqlite'), config }, providers, clock: systemClock });
     const headers = { authorization: `Bearer ${TOKEN}`, 'x-crabbox-owner': 'e2e', 'content-type': 'application/json' };
     let leaseId: string | undefined;

@@ -17,8 +17,45 @@ function stderrLogger(ctx: CliContext): Logger {
   return { info: ctx.debug ? line('info') : () => {}, warn: line('warn'), error: line('error') };
 }
 
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+
+function parseName(flag: string): (value: string) => string {
+  return (value) => {
+    if (!NAME.test(value)) throw new CrabboxError('bad_request', `${flag} must be letters, digits and . _ @ + - (at most 100), got ${JSON.stringify(value.slice(0, 40))}`);
+    return value;
+  };
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const coordinator = program.command('coordinator').description('Run the shared coordinator (HTTP API, lease lifecycle, sweeper)');
+  coordinator
+    .command('issue-token')
+    .description('Sign a user token with the session secret from CRABBOX_SESSION_SECRET(_FILE) (operators; `crabbox login` issues them for users)')
+    .requiredOption('--login <login>', 'the login roles are matched on (admins/maintainers allowlists)', parseName('--login'))
+    .option('--owner <owner>', 'owner the token acts as (default: the login)', parseName('--owner'))
+    .option('--org <org>', 'org (default: the owner)', parseName('--org'))
+    .option('--ttl <duration>', 'how long the token is valid, e.g. 12h, 30d', '12h')
+    .action(async (opts: { login: string; owner?: string; org?: string; ttl: string }) => {
+      const [{ readSecret }, { signUserToken }, { parseDuration }, { newToken }] = await Promise.all([
+        import('../../coordinator/load-config.ts'), import('../../auth/user-token.ts'), import('../../domain/duration.ts'), import('../../domain/ids.ts'),
+      ]);
+      const secret = readSecret(ctx.env, 'CRABBOX_SESSION_SECRET');
+      if (!secret) throw new CrabboxError('invalid_config', 'set CRABBOX_SESSION_SECRET or CRABBOX_SESSION_SECRET_FILE to the coordinator\'s session secret');
+      if (secret.length < 32) throw new CrabboxError('invalid_config', 'the session secret must be at least 32 characters');
+      let seconds: number;
+      try {
+        seconds = parseDuration(opts.ttl);
+      } catch {
+        throw new CrabboxError('bad_request', `--ttl must be a duration such as 12h or 30d, got ${JSON.stringify(opts.ttl.slice(0, 20))}`);
+      }
+      if (seconds <= 0 || seconds > 90 * 86_400) throw new CrabboxError('bad_request', '--ttl must be between 1s and 90d');
+      const owner = opts.owner ?? opts.login;
+      const iat = Math.floor(ctx.clock.now() / 1000);
+      const token = await signUserToken({ owner, org: opts.org ?? owner, login: opts.login, iat, exp: iat + seconds, jti: newToken(12) }, secret);
+      // The token is the output: stdout only, never stderr or a log.
+      if (ctx.json) ctx.stdout.write(`${JSON.stringify({ token, owner, org: opts.org ?? owner, login: opts.login, expiresAt: new Date((iat + seconds) * 1000).toISOString() })}\n`);
+      else ctx.stdout.write(`${token}\n`);
+    });
   coordinator
     .command('serve')
     .description('Serve the coordinator API until SIGTERM/SIGINT (secrets from CRABBOX_SHARED_TOKEN / CRABBOX_SESSION_SECRET or their _FILE variants)')
@@ -33,7 +70,7 @@ export function register(program: Command, ctx: CliContext): void {
       ]);
       const settings = loadServeSettings(ctx.env, { host: opts.host, port: opts.port, database: opts.db, config: opts.config });
       const names = (opts.providers ?? ctx.env.CRABBOX_COORDINATOR_PROVIDERS ?? 'local').split(',').map((s) => s.trim()).filter(Boolean);
-      const providers = buildProviders(names, { env: ctx.env, stateDir: join(stateDir(ctx.env), 'coordinator') });
+      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator') });
       if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
       if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health will answer 401');
       let running;
