@@ -36,49 +36,38 @@ export async function syncSection(o: SyncOptions): Promise<Section> {
   const rsync = () => timeOk(['rsync', '-a', '--exclude=/.git', '-e', leaseRsh(o.lease), `${repo}/`, `${o.lease.target.host}:bench-rsync/`]);
   const wipe = (): Promise<unknown> => timeOk(sshMaster(o.lease, `rm -rf '${workdir}' '${metadir}' bench-rsync`));
 
-  const first = { crabbox: [] as number[], wall: [] as number[], rsync: [] as number[] };
-  for (let i = 0; i < o.runs + o.warmup; i++) {
-    await wipe();
-    const c = await run();
-    if (c.result.syncSkipped) throw new Error('first sync was skipped: the box workdir was not reset');
-    const r = await rsync();
-    if (i < o.warmup) continue;
-    first.crabbox.push(c.result.timingsMs.sync ?? Number.NaN);
-    first.wall.push(c.ms);
-    first.rsync.push(r.ms);
+  /** One scenario: `prepare` before each round, then crabbox's run (checked by `expectSkip`) and rsync, in turns. */
+  async function scenario(prepare: () => Promise<unknown> | void, expectSkip: boolean, what: string): Promise<{ crabbox: number; wall: number; rsync: number }> {
+    const crabbox: number[] = [];
+    const wall: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < o.runs + o.warmup; i++) {
+      await prepare();
+      const c = await run();
+      if (c.result.syncSkipped !== expectSkip) throw new Error(`${what}: sync was ${c.result.syncSkipped ? 'skipped' : 'run'}`);
+      const r = await rsync();
+      if (i < o.warmup) continue;
+      crabbox.push(c.result.timingsMs.sync ?? Number.NaN);
+      wall.push(c.ms);
+      plain.push(r.ms);
+    }
+    return { crabbox: median(crabbox), wall: median(wall), rsync: median(plain) };
   }
 
-  const changed = { crabbox: [] as number[], rsync: [] as number[] };
-  for (let i = 0; i < o.runs + o.warmup; i++) {
-    writeFileSync(join(repo, 'd0', 'f0.bin'), randomBytes(4096));
-    const c = await run();
-    if (c.result.syncSkipped) throw new Error('a changed file did not sync');
-    const r = await rsync();
-    if (i < o.warmup) continue;
-    changed.crabbox.push(c.result.timingsMs.sync ?? Number.NaN);
-    changed.rsync.push(r.ms);
-  }
-
-  const noop = { crabbox: [] as number[], rsync: [] as number[] };
+  const first = await scenario(wipe, false, 'first sync after emptying the box');
+  const changed = await scenario(() => writeFileSync(join(repo, 'd0', 'f0.bin'), randomBytes(4096)), false, 'one changed file');
   await run();
-  for (let i = 0; i < o.runs + o.warmup; i++) {
-    const c = await run();
-    if (!c.result.syncSkipped) throw new Error('an unchanged tree was synced again (fingerprint skip missed)');
-    const r = await rsync();
-    if (i < o.warmup) continue;
-    noop.crabbox.push(c.result.timingsMs.sync ?? Number.NaN);
-    noop.rsync.push(r.ms);
-  }
+  const noop = await scenario(() => undefined, true, 'no change (the fingerprint skip)');
   await wipe();
 
   const size = `${o.files} files, ${formatSize(o.bytes)}`;
-  const firstFig = timeFigure({ name: `first sync (${size})`, value: median(first.crabbox), floorName: 'rsync -a', floor: median(first.rsync), runs: o.runs, note: `sync phase of the --json result; whole run wall time ${median(first.wall).toFixed(0)} ms` });
+  const firstFig = timeFigure({ name: `first sync (${size})`, value: first.crabbox, floorName: 'rsync -a', floor: first.rsync, runs: o.runs, note: `sync phase of the --json result; whole run wall time ${first.wall.toFixed(0)} ms` });
   firstFig.target = { text: 'within 1.2x of plain rsync', met: firstFig.ratio! <= 1.2 };
-  const noopFig = timeFigure({ name: 'no change (fingerprint skip)', value: median(noop.crabbox), floorName: 'rsync -a no-op', floor: median(noop.rsync), runs: o.runs });
+  const noopFig = timeFigure({ name: 'no change (fingerprint skip)', value: noop.crabbox, floorName: 'rsync -a no-op', floor: noop.rsync, runs: o.runs });
   noopFig.target = { text: 'faster than an rsync no-op', met: noopFig.ratio! < 1 };
   return {
     id: 'sync',
     title: 'Sync',
-    figures: [firstFig, timeFigure({ name: 'one changed file', value: median(changed.crabbox), floorName: 'rsync -a', floor: median(changed.rsync), runs: o.runs }), noopFig],
+    figures: [firstFig, timeFigure({ name: 'one changed file', value: changed.crabbox, floorName: 'rsync -a', floor: changed.rsync, runs: o.runs }), noopFig],
   };
 }
