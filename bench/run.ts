@@ -4,7 +4,7 @@
 // sync, coordinator, streaming). Exit 1 when a section failed; its error is in the table and the JSON.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { coordinatorSection } from './coordinator.ts';
 import { BenchWorkspace, type WarmLease } from './lib/box.ts';
@@ -69,6 +69,7 @@ const size = {
 
 if (opts.build) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
+const loadAtStart = loadavg()[0]!;
 const sections: Section[] = [];
 let failed = false;
 const remote = opts.only.some((s) => ['warm', 'cold', 'sync', 'streaming'].includes(s)) && has(NEEDS.warm!.path);
@@ -117,7 +118,7 @@ const results: Results = {
   version: 1,
   date: new Date().toISOString(),
   quick: q,
-  machine: { cpus: cpus().length, platform: `${process.platform}-${process.arch}`, node: process.version },
+  machine: { cpus: cpus().length, platform: `${process.platform}-${process.arch}`, node: process.version, loadAverage: [loadAtStart, loadavg()[0]!] },
   sections: SECTIONS.flatMap((id) => sections.filter((s) => s.id === id)),
   leases: [...(ws?.leases ?? [])],
   boxesRoot: ws?.boxes,

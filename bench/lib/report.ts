@@ -28,7 +28,8 @@ export interface Results {
   version: 1;
   date: string;
   quick: boolean;
-  machine: { cpus: number; platform: string; node: string };
+  /** loadAverage: the 1-minute load average when the run started and ended (other work on the machine skews timings). */
+  machine: { cpus: number; platform: string; node: string; loadAverage?: [number, number] | undefined };
   sections: Section[];
   /** Lease ids the run made on the local provider (all released by the end). */
   leases: string[];
@@ -61,7 +62,7 @@ function num(value: number | undefined, unit?: string): string {
 
 /** The human table: one block per section, one line per figure. */
 export function renderResults(results: Results): string {
-  const lines: string[] = [`crabbox bench (${results.quick ? 'quick' : 'full'}) ${results.date} · ${results.machine.cpus} cpus · node ${results.machine.node}`];
+  const lines: string[] = [`crabbox bench (${results.quick ? 'quick' : 'full'}) ${results.date} · ${results.machine.cpus} cpus · node ${results.machine.node}${results.machine.loadAverage ? ` · load ${results.machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')}` : ''}`];
   for (const section of results.sections) {
     lines.push('', `${section.id}. ${section.title}`);
     if (section.unavailable) {
