@@ -30,6 +30,9 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'logs', group: 'Runs', summary: 'Print the stored output tail of a run', load: () => import('./commands/logs.ts') },
   { name: 'results', group: 'Runs', summary: 'Show the JUnit summary and failed cases of a run', load: () => import('./commands/results.ts') },
   { name: 'config', group: 'Setup', summary: 'Show the resolved config (secrets redacted) or its file paths', load: () => import('./commands/config.ts') },
+  { name: 'login', group: 'Team', summary: 'Sign in to a coordinator with GitHub (or store the shared token from stdin)', load: () => import('./commands/login.ts') },
+  { name: 'logout', group: 'Team', summary: 'Remove the stored coordinator token', load: () => import('./commands/logout.ts') },
+  { name: 'whoami', group: 'Team', summary: 'Show who the coordinator thinks you are', load: () => import('./commands/whoami.ts') },
   { name: 'coordinator', group: 'Team', summary: 'Run the shared coordinator (serve)', load: () => import('./commands/coordinator.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];

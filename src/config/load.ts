@@ -253,7 +253,8 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   return deepFreeze(config);
 }
 
-function validateCoordinatorUrl(url: string): string {
+/** Checks a coordinator URL: http(s), no credentials, https unless loopback; returns it without a trailing slash. */
+export function validateCoordinatorUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

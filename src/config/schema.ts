@@ -67,13 +67,20 @@ const runSection = z.strictObject({
 
 const localSection = z.strictObject({ workRoot: z.string().min(1) }).partial();
 
+/** A host name or IP literal for a static host; a leading `-` or shell characters could become ssh options or commands. */
+export const STATIC_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$/;
+/** Absolute or `~/`-relative, plain path characters, no `..` segment, never `/` or `~` itself. */
+export const STATIC_WORK_ROOT_PATTERN = /^(?:\/|~\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/;
+/** One OpenSSH public key line (`type base64 [comment]`). */
+export const PUBLIC_KEY_PATTERN = /^(?:ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}(?: [^\r\n]*)?$/;
+
 const staticHost = z.strictObject({
-  host: z.string().min(1),
+  host: z.string().regex(STATIC_HOST_PATTERN, 'expected a host name or IP address (letters, digits, . - :; no leading -)'),
   port: port.optional(),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
-  workRoot: z.string().min(1).optional(),
-  hostKey: z.string().min(1).optional(),
-  identityFile: z.string().min(1).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a Unix user name (lowercase letters, digits, _ -)'),
+  workRoot: z.string().regex(STATIC_WORK_ROOT_PATTERN, 'expected an absolute or ~/ path of plain characters without .. (e.g. ~/crabbox-work)').optional(),
+  hostKey: z.string().trim().regex(PUBLIC_KEY_PATTERN, 'expected the host\'s public key line, e.g. "ssh-ed25519 AAAA..." (see docs/providers/ssh.md)').optional(),
+  identityFile: z.string().regex(/^(?:\/|~\/)[^\s"'\\]+$/, 'expected an absolute or ~/ path to a private key without spaces or quotes').optional(),
 });
 const sshProviderSection = z.strictObject({ hosts: z.array(staticHost).max(500) }).partial();
 

@@ -22,7 +22,7 @@ describe('coordinator API', () => {
   it('ready and whoami answer for an authenticated caller', async () => {
     assert.deepEqual((await h.request('GET', '/v1/ready', { token: alice })).json, { ok: true });
     const who = await h.request('GET', '/v1/whoami', { token: alice });
-    assert.deepEqual(who.json, { owner: 'alice@example.com', org: 'acme', login: 'alice', role: 'user', via: 'user-token' });
+    assert.deepEqual(who.json, { owner: 'alice@example.com', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: h.clock.now() + 3600_000 });
   });
 
   it('creates a lease: host, ports, ssh user, work root and the pinned host key come back', async () => {

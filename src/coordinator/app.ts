@@ -5,11 +5,13 @@ import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { redact, registerSecret } from '../redact/redact.ts';
 import { silentLogger, type CoordinatorDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
+import { accessGate } from './middleware/access.ts';
 import { authenticate } from './middleware/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes, readyRoutes } from './routes/health.ts';
 import { leaseRoutes } from './routes/leases.ts';
+import { loginRoutes } from './routes/login.ts';
 import { poolRoutes } from './routes/pool.ts';
 import { runRoutes } from './routes/runs.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -42,6 +44,8 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413) }));
 
   app.route('/v1', healthRoutes());
+  app.use('/v1/*', accessGate());
+  app.route('/v1/login', loginRoutes());
   const v1 = new Hono<AppEnv>();
   v1.use('*', authenticate());
   v1.route('/', readyRoutes());

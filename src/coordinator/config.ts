@@ -8,6 +8,9 @@ import { CrabboxError } from '../domain/errors.ts';
 const cap = z.number().nonnegative().optional();
 const capSet = z.strictObject({ global: cap, owner: cap, org: cap }).partial();
 const identityList = z.array(z.string().min(1).max(200)).max(1000);
+const githubName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'expected a GitHub organization name');
+/** `org/team-slug`. */
+export const teamRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[a-z0-9][a-z0-9_-]{0,99}$/i, 'expected org/team-slug');
 
 export const coordinatorFileSchema = z.strictObject({
   host: z.string().min(1).max(255),
@@ -30,6 +33,11 @@ export const coordinatorFileSchema = z.strictObject({
   sweepInterval: durationSeconds,
   orphanSweepInterval: durationSeconds,
   orphanSafetyWindow: durationSeconds,
+  /** The URL browsers reach this coordinator at (the GitHub OAuth callback is <publicUrl>/v1/login/callback). */
+  publicUrl: z.url(),
+  github: z.strictObject({ clientId: z.string().min(1).max(200), orgs: z.array(githubName).max(50), teams: z.array(teamRef).max(100), webUrl: z.url(), apiUrl: z.url() }).partial(),
+  userTokenTtl: durationSeconds,
+  access: z.strictObject({ teamDomain: z.string().min(1).max(255), audience: z.string().min(1).max(200), jwksUrl: z.url() }).partial(),
 }).partial();
 export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
 
@@ -61,10 +69,45 @@ export interface CoordinatorConfig {
   orphanSafetyWindowSeconds: number;
   /** Heartbeat events are logged at most this often per lease. */
   heartbeatEventEverySeconds: number;
+  login: LoginConfig;
+  /** Cloudflare Access in front of the coordinator: every /v1 request but health must carry a valid Access JWT. */
+  access?: AccessConfig | undefined;
 }
 
+/** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
+export interface LoginConfig {
+  publicUrl?: string | undefined;
+  github?: GitHubLoginConfig | undefined;
+  userTokenTtlSeconds: number;
+  maxPending: number;
+  maxPendingPerSource: number;
+}
+
+export interface GitHubLoginConfig {
+  clientId: string;
+  clientSecret: string;
+  webUrl: string;
+  apiUrl: string;
+  /** Active membership in at least one is required (compared case-insensitively). */
+  orgs: string[];
+  /** `org/team-slug`; when any is listed, active membership in at least one is also required. */
+  teams: string[];
+}
+
+export interface AccessConfig {
+  /** e.g. `acme.cloudflareaccess.com`; the JWT issuer must be https://<teamDomain>. */
+  teamDomain: string;
+  /** The Access application's AUD tag. */
+  audience: string;
+  /** Defaults to https://<teamDomain>/cdn-cgi/access/certs. */
+  jwksUrl: string;
+}
+
+export const DEFAULT_USER_TOKEN_TTL_SECONDS = 30 * 86_400;
+
 /** A complete config from partial settings; defaults are safe (no auth configured = everything but health is 401). */
-export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' | 'lease' | 'caps'>> & {
+export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' | 'lease' | 'caps' | 'login'>> & {
+  login?: Partial<LoginConfig>;
   auth?: Partial<CoordinatorConfig['auth']>;
   lease?: Partial<CoordinatorConfig['lease']>;
   caps?: Partial<CoordinatorConfig['caps']>;
@@ -89,6 +132,8 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     orphanSweepIntervalSeconds: input.orphanSweepIntervalSeconds ?? 600,
     orphanSafetyWindowSeconds: input.orphanSafetyWindowSeconds ?? 30 * 60,
     heartbeatEventEverySeconds: input.heartbeatEventEverySeconds ?? 600,
+    login: { userTokenTtlSeconds: DEFAULT_USER_TOKEN_TTL_SECONDS, maxPending: 1000, maxPendingPerSource: 10, ...input.login },
+    access: input.access,
   };
   validateSecrets(config);
   return config;
@@ -100,4 +145,14 @@ export function validateSecrets(config: CoordinatorConfig): void {
   if (sharedToken !== undefined && sharedToken.length < 16) throw new CrabboxError('invalid_config', 'the shared token must be at least 16 characters');
   if (sessionSecret !== undefined && sessionSecret.length < 32) throw new CrabboxError('invalid_config', 'the session secret must be at least 32 characters');
   if (sharedToken !== undefined && sharedToken === sessionSecret) throw new CrabboxError('invalid_config', 'the session secret must differ from the shared token');
+  const { github, userTokenTtlSeconds } = config.login;
+  if (github) {
+    if (!sessionSecret) throw new CrabboxError('invalid_config', 'GitHub login needs a session secret to sign user tokens', { hint: 'set CRABBOX_SESSION_SECRET (or CRABBOX_SESSION_SECRET_FILE)' });
+    if (github.orgs.length === 0) throw new CrabboxError('invalid_config', 'GitHub login needs at least one allowed organization', { hint: 'set github.orgs or CRABBOX_GITHUB_ORGS' });
+    if (!config.login.publicUrl) throw new CrabboxError('invalid_config', 'GitHub login needs the public URL browsers reach the coordinator at', { hint: 'set publicUrl or CRABBOX_PUBLIC_URL' });
+    const orgs = new Set(github.orgs.map((o) => o.toLowerCase()));
+    const stray = github.teams.find((t) => !orgs.has(t.split('/')[0]!.toLowerCase()));
+    if (stray) throw new CrabboxError('invalid_config', `team ${stray} is not in an allowed organization`);
+  }
+  if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > 366 * 86_400) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
 }

@@ -8,5 +8,7 @@ export interface AppEnv {
     deps: CoordinatorDeps;
     identity: Identity;
     lease: LeaseRecord;
+    /** The verified Cloudflare Access identity (email or service:<name>) when Access is configured. */
+    accessIdentity: string | undefined;
   };
 }

@@ -17,6 +17,7 @@ export const ErrorCatalog = {
   conflict: { status: 409, exit: ExitCode.tempFail },
   lease_expired: { status: 409, exit: ExitCode.tempFail },
   lease_not_active: { status: 409, exit: ExitCode.tempFail },
+  login_expired: { status: 410, exit: ExitCode.tempFail },
   payload_too_large: { status: 413, exit: ExitCode.dataError },
   cap_reached: { status: 429, exit: ExitCode.tempFail },
   rate_limited: { status: 429, exit: ExitCode.tempFail },
@@ -24,6 +25,8 @@ export const ErrorCatalog = {
   timeout: { status: 504, exit: ExitCode.tempFail },
   provider_error: { status: 502, exit: ExitCode.unavailable },
   provider_capacity: { status: 503, exit: ExitCode.unavailable },
+  /** Every host of a static (ssh) pool is claimed by another lease: try again later. */
+  no_free_host: { status: 503, exit: ExitCode.tempFail },
   unavailable: { status: 503, exit: ExitCode.unavailable },
   ssh_failed: { status: 502, exit: ExitCode.sshFailed },
   host_key_mismatch: { status: 502, exit: ExitCode.sshFailed },

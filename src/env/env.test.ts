@@ -68,6 +68,11 @@ describe('selectEnv', () => {
     assert.equal(redact('x canary-4b1d9e y plainvalue-77'), `x ${REDACTED} y ${REDACTED}`);
   });
 
+  it('forwards short values like CI=true without registering them as secrets (below the redaction minimum)', () => {
+    assert.deepEqual(selectEnv({ CI: 'true', NODE_OPTIONS: '-x' }, ['CI', 'NODE_OPTIONS']), [{ name: 'CI', value: 'true' }, { name: 'NODE_OPTIONS', value: '-x' }]);
+    assert.equal(redact('CI=true; exit 0 is true -x'), 'CI=true; exit 0 is true -x');
+  });
+
   it('refuses a malformed pattern and forwards nothing', () => {
     assert.throws(() => selectEnv(env, ['CI', '*']), /"\*" refused/);
   });

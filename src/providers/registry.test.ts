@@ -26,7 +26,7 @@ describe('provider registry', () => {
     assert.equal(provider.name, 'aws');
   });
 
-  it('says plainly that the static ssh provider is not built yet', async () => {
-    await assert.rejects(providerFor(config('ssh')), (e: Error & { code?: string }) => e.code === 'bad_request' && /not available in this build yet/.test(e.message));
+  it('builds the static ssh provider only with hosts configured, before any ssh runs', async () => {
+    await assert.rejects(providerFor(config('ssh')), (e: Error & { code?: string }) => e.code === 'invalid_config' && /needs at least one host in static.hosts/.test(e.message));
   });
 });

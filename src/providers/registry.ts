@@ -2,7 +2,6 @@ import type { Config } from '../config/load.ts';
 import type { Provider } from './provider.ts';
 import type { Clock } from '../domain/clock.ts';
 import { createLocalProvider } from './local/local-provider.ts';
-import { CrabboxError } from '../domain/errors.ts';
 
 export interface ProviderContext {
   /** Process environment: provider credentials (HCLOUD_TOKEN, the AWS chain) come from here, never from repo config. */
@@ -10,7 +9,7 @@ export interface ProviderContext {
   clock?: Clock | undefined;
 }
 
-type ProviderConfig = Pick<Config, 'provider' | 'paths' | 'local' | 'hetzner' | 'aws' | 'classes' | 'ssh' | 'lease'>;
+type ProviderConfig = Pick<Config, 'provider' | 'paths' | 'local' | 'static' | 'hetzner' | 'aws' | 'classes' | 'ssh' | 'lease'>;
 
 /** SSH ports in the order the CLI tries them: primary, then fallbacks. */
 function sshPorts(config: Pick<Config, 'ssh'>): number[] {
@@ -45,16 +44,13 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
         userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
       });
     }
-    case 'ssh':
-      // The static-host provider is not built yet; say so plainly instead of failing later.
-      return unavailable(config.provider);
+    case 'ssh': {
+      const { createStaticProvider } = await import('./static/static-provider.ts');
+      return createStaticProvider({ hosts: config.static?.hosts, stateDir: config.paths.stateDir, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds });
+    }
     default:
       return localProviderFor(config);
   }
-}
-
-function unavailable(name: string): never {
-  throw new CrabboxError('bad_request', `provider ${JSON.stringify(name)} is not available in this build yet`, { hint: 'use --provider local, hetzner or aws' });
 }
 
 /** The local provider for this user's state dir (the opportunistic sweep always covers it). */

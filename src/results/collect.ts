@@ -1,11 +1,14 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BoxConnection } from '../sync/box.ts';
+import { listBoxFiles, readBoxFiles } from '../sync/box-files.ts';
 import { matchJUnitFiles, validateJUnitPattern } from './globs.ts';
 import { JUNIT_LIMITS, summarizeJUnit, type JUnitInputFile, type JUnitSummary } from './junit.ts';
 
 /** Where report files come from: the box's workdir over ssh, or a local folder. Paths are `/`-separated and relative. */
 export interface JUnitSource {
-  list(): Promise<{ path: string; size: number }[]>;
+  /** Sizes are optional: without one, the read itself is capped and the summarizer checks what came back. */
+  list(): Promise<{ path: string; size?: number | undefined }[]>;
   read(path: string): Promise<Uint8Array>;
 }
 
@@ -21,10 +24,12 @@ export async function collectJUnit(patterns: readonly string[], source: JUnitSou
   const files: JUnitInputFile[] = [];
   let total = 0;
   for (const [index, path] of matched.entries()) {
-    const size = sizes.get(path) ?? 0;
+    const known = sizes.get(path);
+    const size = known ?? 0;
     const readable = index < JUNIT_LIMITS.files && size <= JUNIT_LIMITS.fileBytes && total + size <= JUNIT_LIMITS.totalBytes;
-    if (readable) total += size;
-    files.push({ path, size, content: readable ? await source.read(path) : new Uint8Array(0) });
+    const content = readable ? await source.read(path) : new Uint8Array(0);
+    if (readable) total += known ?? content.byteLength;
+    files.push({ path, ...(known === undefined ? {} : { size: known }), content });
   }
   const summary = summarizeJUnit(files);
   for (const pattern of checked) {
@@ -54,6 +59,22 @@ export function localJUnitSource(root: string): JUnitSource {
     },
     async read(path) {
       return readFileSync(join(root, path));
+    },
+  };
+}
+
+/**
+ * A JUnitSource over the workdir on a leased box. The listing has no sizes, so each read is cut one byte past the
+ * per-report cap: an oversized report then reaches the summarizer as over the cap and is skipped with a warning.
+ */
+export function boxJUnitSource(box: BoxConnection, workdir: string): JUnitSource {
+  return {
+    async list() {
+      return (await listBoxFiles(box, workdir)).map((path) => ({ path }));
+    },
+    async read(path) {
+      const [file] = await readBoxFiles(box, workdir, [path], { maxBytes: JUNIT_LIMITS.fileBytes + 1 });
+      return file?.content ?? new Uint8Array(0);
     },
   };
 }

@@ -9,7 +9,8 @@ import { tempDir } from '../testing/tmp.ts';
 import { initRepo } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
 import { prepareSync } from '../sync/prepare.ts';
-import type { OutputTail, RunFinish, RunRecorder, RunStart } from './recorder.ts';
+import { LogTail } from '../runs/log-tail.ts';
+import type { RunFinish, RunRecorder, RunStart } from '../runs/recorder.ts';
 import { runOnBox, type RunRequest } from './run.ts';
 
 const tmp = tempDir('crabbox-orchestrate-');
@@ -30,8 +31,7 @@ function harness() {
     start: async (input) => { records.start = input; return 'run_00000000abcd'; },
     finish: async (id, result) => { records.finish = [id, result]; calls.push('finish'); },
   };
-  let tailText = '';
-  const tail: OutputTail = { write: (b) => void (tailText += b.toString()), close: () => undefined, snapshot: () => ({ text: tailText, totalBytes: tailText.length, truncated: false }) };
+  const tail = new LogTail({ maxBytes: 4096 });
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -45,10 +45,10 @@ function harness() {
       release: async (l: Lease) => { calls.push(`release ${l.id}`); },
     },
     connect: async () => localBox(tmp.path),
-    recorder, tail, clock: systemClock, keep: false, recordCommand: true, env: [] as [string, string][], lockWaitSeconds: 5,
+    recorder, tail, clock: systemClock, keep: false, recordCommand: true, env: [], lockWaitSeconds: 5,
     stdout: out, stderr: err, progress: (l: string) => progress.push(l), warn: (l: string) => progress.push(l), interrupt: new AbortController().signal,
   } satisfies Partial<RunRequest<Lease, string>>;
-  return { calls, records, progress, base, stdout: () => stdout, tail: () => tailText };
+  return { calls, records, progress, base, stdout: () => stdout, tail: () => tail.snapshot().text };
 }
 
 test('a fresh lease: leased, synced, run, recorded with the output tail, then released', async () => {

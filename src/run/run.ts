@@ -8,7 +8,10 @@ import type { BoxConnection } from '../sync/box.ts';
 import type { PreparedSync } from '../sync/prepare.ts';
 import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
-import type { OutputTail, RunRecorder } from './recorder.ts';
+import type { EnvPair } from '../env/select.ts';
+import type { LogTail } from '../runs/log-tail.ts';
+import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
+import { runPhases, runSource } from './summary.ts';
 
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
@@ -38,9 +41,9 @@ export interface RunRequest<L extends Lease, T> {
    */
   afterCommand?: ((box: BoxConnection, workdir: string) => Promise<void>) | undefined;
   /** Extra fields for the run record's finish call (a JUnit summary). */
-  finishExtras?: (() => Record<string, unknown>) | undefined;
+  finishExtras?: (() => Pick<RunFinish, 'junit'>) | undefined;
   /** Receives the combined output for the record's log tail. */
-  tail?: OutputTail | undefined;
+  tail?: Pick<LogTail, 'write' | 'close' | 'snapshot'> | undefined;
   clock: Clock;
   /** `--id`: use this lease and never release it. */
   leaseRef?: string | undefined;
@@ -51,7 +54,7 @@ export interface RunRequest<L extends Lease, T> {
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
   recordCommand: boolean;
-  env: [string, string][];
+  env: readonly EnvPair[];
   lockWaitSeconds: number;
   stdout: Writable;
   stderr: Writable;
@@ -199,9 +202,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     try {
       await req.recorder.finish(runId, {
         exitCode: outcome.remoteExitCode ?? outcome.exitCode,
-        source: outcome.remoteExitCode !== undefined && !outcome.interrupted ? 'remote' : 'crabbox',
+        source: runSource(outcome),
         interrupted: outcome.interrupted !== undefined,
-        timings: { lease: timings.leaseMs, sync: timings.syncMs, command: timings.commandMs, total: clock.now() - t0 },
+        timings: { ...phasesBeforeRelease(outcome), total: clock.now() - t0 },
         logTail: req.tail?.snapshot(),
         syncSkipped: outcome.sync !== 'synced',
         ...req.finishExtras?.(),
@@ -223,4 +226,10 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   timings.releaseMs = clock.now() - releaseStart;
   timings.totalMs = clock.now() - t0;
   return outcome;
+}
+
+/** The phases known when the record is finished (before the release). */
+function phasesBeforeRelease(outcome: RunOutcome): ReturnType<typeof runPhases> {
+  const { release: _release, total: _total, ...phases } = runPhases(outcome);
+  return phases;
 }

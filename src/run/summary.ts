@@ -1,19 +1,33 @@
+import type { CrabboxError } from '../domain/errors.ts';
 import type { JUnitSummary, JUnitTotals } from '../results/junit.ts';
 import type { PhaseTimings } from '../runs/record.ts';
+import type { PreparedSync } from '../sync/prepare.ts';
+import type { RunOutcome } from './run.ts';
 
 /**
  * What `crabbox run` reports when it is done: one timing line for people (stderr) and one result object for agents
  * (stdout with --json, or --result-file). Both are pure functions of the run's outcome.
  */
-export interface RunOutcome {
+export interface ResultInput {
   exitCode: number;
   /** 'remote' when exitCode is the command's own, 'crabbox' when crabbox failed before the command finished. */
   source: 'remote' | 'crabbox';
   runId?: string | undefined;
-  lease?: { id: string; slug: string } | undefined;
+  lease?: { id: string; slug: string; fresh?: boolean; released?: boolean } | undefined;
   timings: PhaseTimings;
   syncSkipped: boolean;
   junit?: JUnitSummary | undefined;
+  /** What `crabbox run` adds after the v1 core fields (absent for callers that only have a record). */
+  run?: RunDetails | undefined;
+}
+
+/** The result object's fields after the v1 core: how the command and the sync went. */
+export interface RunDetails {
+  /** The command's own exit code, or null when it never reported one. */
+  remoteExitCode: number | null;
+  sync: { state: RunOutcome['sync']; files: number | null; bytes: number | null; deleted: number };
+  interrupted: 'SIGINT' | 'SIGTERM' | null;
+  error: { error: string; message: string; hint?: string } | null;
 }
 
 /** Milliseconds as `1.23s`; an absent phase is `-`. */
@@ -22,10 +36,20 @@ export function formatSeconds(ms: number | undefined): string {
   return `${(ms / 1000).toFixed(2)}s`;
 }
 
-/** The one-line timing summary: `sync=skipped command=1.23s total=1.40s exit=0`. */
-export function formatSummaryLine(input: { timings: PhaseTimings; syncSkipped: boolean; exitCode: number }): string {
-  const sync = input.syncSkipped ? 'skipped' : formatSeconds(input.timings.sync);
-  return `sync=${sync} command=${formatSeconds(input.timings.command)} total=${formatSeconds(input.timings.total)} exit=${input.exitCode}`;
+/** The one-line timing summary: `sync=skipped command=1.23s total=1.40s exit=0 run=run_… lease=…`. */
+export function formatSummaryLine(input: {
+  timings: PhaseTimings;
+  syncSkipped: boolean;
+  exitCode: number;
+  /** `off` with --no-sync; otherwise the sync column follows syncSkipped and timings.sync. */
+  syncState?: RunOutcome['sync'] | undefined;
+  runId?: string | undefined;
+  slug?: string | undefined;
+  interrupted?: string | undefined;
+}): string {
+  const sync = input.syncState === 'off' ? 'off' : input.syncState === 'not-run' ? '-' : input.syncSkipped ? 'skipped' : formatSeconds(input.timings.sync);
+  const extra = [input.runId ? `run=${input.runId}` : '', input.slug ? `lease=${input.slug}` : '', input.interrupted ? `interrupted=${input.interrupted}` : ''].filter(Boolean);
+  return [`sync=${sync} command=${formatSeconds(input.timings.command)} total=${formatSeconds(input.timings.total)} exit=${input.exitCode}`, ...extra].join(' ');
 }
 
 /** The result object's JUnit part: counts only (failed cases are in `crabbox results <run-id>`). */
@@ -36,12 +60,12 @@ export interface ResultJUnitCounts extends JUnitTotals {
 }
 
 /** The machine-readable result of `crabbox run`, version 1. Documented in docs/results.md; fields are only ever added. */
-export interface RunResultObject {
+export interface RunResultObject extends Partial<RunDetails> {
   version: 1;
   exitCode: number;
   source: 'remote' | 'crabbox';
   runId: string | null;
-  lease: { id: string; slug: string } | null;
+  lease: { id: string; slug: string; fresh?: boolean; released?: boolean } | null;
   /** Whole milliseconds per phase; absent phases are null. */
   timingsMs: { lease: number | null; wait: number | null; sync: number | null; command: number | null; release: number | null; total: number | null };
   syncSkipped: boolean;
@@ -51,7 +75,7 @@ export interface RunResultObject {
 const ms = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) || value < 0 ? null : Math.round(value));
 
 /** Builds the result object for agents. */
-export function resultObject(outcome: RunOutcome): RunResultObject {
+export function resultObject(outcome: ResultInput): RunResultObject {
   const t = outcome.timings;
   const j = outcome.junit;
   return {
@@ -59,9 +83,47 @@ export function resultObject(outcome: RunOutcome): RunResultObject {
     exitCode: outcome.exitCode,
     source: outcome.source,
     runId: outcome.runId ?? null,
-    lease: outcome.lease ? { id: outcome.lease.id, slug: outcome.lease.slug } : null,
+    lease: outcome.lease ? { ...outcome.lease } : null,
     timingsMs: { lease: ms(t.lease), wait: ms(t.wait), sync: ms(t.sync), command: ms(t.command), release: ms(t.release), total: ms(t.total) },
     syncSkipped: outcome.syncSkipped,
     junit: j ? { tests: j.tests, passed: j.passed, failures: j.failures, errors: j.errors, skipped: j.skipped, time: j.time, files: j.files.length, warnings: j.warnings.length } : null,
+    ...outcome.run,
+  };
+}
+
+/** Phase timings of a `runOnBox` outcome; a phase that did not happen is absent. */
+export function runPhases(outcome: RunOutcome): PhaseTimings {
+  const t = outcome.timings;
+  return {
+    lease: t.leaseMs,
+    ...(outcome.sync === 'not-run' ? {} : { sync: t.syncMs }),
+    ...(outcome.remoteExitCode === undefined ? {} : { command: t.commandMs }),
+    release: t.releaseMs,
+    total: t.totalMs,
+  };
+}
+
+/** Whose exit code a `runOnBox` outcome carries. */
+export function runSource(outcome: Pick<RunOutcome, 'remoteExitCode' | 'interrupted'>): 'remote' | 'crabbox' {
+  return outcome.remoteExitCode !== undefined && !outcome.interrupted ? 'remote' : 'crabbox';
+}
+
+/** The report input for a finished `crabbox run`. */
+export function fromRunOutcome(outcome: RunOutcome, sync: PreparedSync | undefined, junit: JUnitSummary | undefined): ResultInput {
+  const error: CrabboxError | undefined = outcome.error;
+  return {
+    exitCode: outcome.exitCode,
+    source: runSource(outcome),
+    runId: outcome.runId,
+    lease: outcome.leaseId && outcome.slug ? { id: outcome.leaseId, slug: outcome.slug, fresh: outcome.fresh, released: outcome.released } : undefined,
+    timings: runPhases(outcome),
+    syncSkipped: outcome.sync !== 'synced',
+    junit,
+    run: {
+      remoteExitCode: outcome.remoteExitCode ?? null,
+      sync: { state: outcome.sync, files: sync ? sync.manifest.entries.length : null, bytes: sync ? sync.manifest.bytes : null, deleted: outcome.deleted },
+      interrupted: outcome.interrupted ?? null,
+      error: error ? { error: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } : null,
+    },
   };
 }

@@ -151,6 +151,38 @@ export interface PruneResult {
   leases: number;
 }
 
+/** A browser login's lifecycle: pending -> checking (callback running) -> approved|denied; approved -> delivered once. */
+export type LoginStatus = 'pending' | 'checking' | 'approved' | 'denied' | 'delivered';
+
+export interface LoginRecord {
+  id: string;
+  /** SHA-256 (hex) of the OAuth `state` and of the CLI's secret; the plain values are never stored. */
+  stateHash: string;
+  secretHash: string;
+  /** Where the start request came from (for the per-source bound). */
+  source: string;
+  /** The CLI's loopback listener port, when it has one. */
+  port?: number | undefined;
+  status: LoginStatus;
+  createdAt: number;
+  expiresAt: number;
+  owner?: string | undefined;
+  org?: string | undefined;
+  login?: string | undefined;
+  /** Why a login was denied, shown to the CLI. */
+  message?: string | undefined;
+  /** SHA-256 of the one-time code the browser hands to the CLI after an approved callback. */
+  codeHash?: string | undefined;
+}
+
+export type NewLogin = Omit<LoginRecord, 'status' | 'owner' | 'org' | 'login' | 'message' | 'codeHash'>;
+export type LoginPatch = Pick<LoginRecord, 'status'> & Partial<Pick<LoginRecord, 'owner' | 'org' | 'login' | 'message' | 'codeHash'>>;
+export interface LoginLimits {
+  maxPending: number;
+  maxPendingPerSource: number;
+  now: number;
+}
+
 /**
  * Everything the coordinator stores. One SQL implementation serves SQLite and PostgreSQL; every backend passes
  * `runStoreContract`. Conditional updates return undefined/false when their precondition no longer holds, so
@@ -204,6 +236,13 @@ export interface FleetStore {
 
   /** Deletes runs and events older than `olderThan`, and ended leases whose machine is gone. */
   prune(olderThan: number): Promise<PruneResult>;
+
+  /** Stores a pending login unless the bounds on unexpired logins (total, per source) are reached; prunes long-expired rows. */
+  createLogin(login: NewLogin, limits: LoginLimits): Promise<'created' | 'too-many' | 'too-many-from-source'>;
+  getLogin(id: string): Promise<LoginRecord | undefined>;
+  getLoginByState(stateHash: string): Promise<LoginRecord | undefined>;
+  /** Moves a login on only from one of `from` (compare-and-set): a second callback or delivery gets undefined. */
+  updateLogin(id: string, from: LoginStatus[], patch: LoginPatch): Promise<LoginRecord | undefined>;
 
   getMeta(name: string): Promise<string | undefined>;
   setMeta(name: string, value: string): Promise<void>;

@@ -38,7 +38,7 @@ test('two concurrent runs on one workspace never run a mixed tree; a short lock 
   initRepo(repoA, { 'rev.txt': 'A\n', 'only-a.txt': 'a' });
   initRepo(repoB, { 'rev.txt': 'B\n', 'only-b.txt': 'b' });
   const release = join(tmp.path, 'release');
-  const common = { box, workdir, metadir, env: [] as [string, string][], clock: systemClock };
+  const common = { box, workdir, metadir, env: [], clock: systemClock };
   const outA = sink();
   // Run A reads its revision, waits until the test lets it go, then reads it again: a sync in between would show.
   const a = startRemoteRun({ ...common, lockWaitSeconds: 30, sync: await prepareSync({ repoRoot: repoA, settings }), command: { mode: 'shell', args: [`cat rev.txt; while [ ! -e '${release}' ]; do sleep 0.05; done; cat rev.txt; ls`] }, stdout: outA.stream, stderr: sink().stream });
@@ -84,7 +84,7 @@ test('a process that escapes the command\'s group does not keep the workspace lo
   const repo = join(tmp.path, 'd');
   initRepo(repo, { 'x.txt': 'x' });
   const pidFile = join(tmp.path, 'escaped.pid');
-  const common = { box, workdir: join(tmp.path, 'box3', 'w'), metadir: join(tmp.path, 'box3', '.m'), env: [] as [string, string][], clock: systemClock, lockWaitSeconds: 0, stdout: sink().stream, stderr: sink().stream };
+  const common = { box, workdir: join(tmp.path, 'box3', 'w'), metadir: join(tmp.path, 'box3', '.m'), env: [], clock: systemClock, lockWaitSeconds: 0, stdout: sink().stream, stderr: sink().stream };
   const first = startRemoteRun({ ...common, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'shell', args: [`setsid sh -c 'echo $$ > "$0"; exec sleep 30' '${pidFile}' >/dev/null 2>&1 < /dev/null & while [ ! -s '${pidFile}' ]; do sleep 0.05; done`] } });
   assert.equal((await first.result).exitCode, 0);
   await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the escaped process to start');
@@ -117,7 +117,7 @@ test('an interrupt sent before the start message arrives still reaches the comma
   const box = localBox(tmp.path);
   const repo = join(tmp.path, 'f');
   initRepo(repo, { 'x.txt': 'x' });
-  const common = { box, workdir: join(tmp.path, 'box5', 'w'), metadir: join(tmp.path, 'box5', '.m'), env: [] as [string, string][], clock: systemClock, lockWaitSeconds: 5, stdout: sink().stream, stderr: sink().stream };
+  const common = { box, workdir: join(tmp.path, 'box5', 'w'), metadir: join(tmp.path, 'box5', '.m'), env: [], clock: systemClock, lockWaitSeconds: 5, stdout: sink().stream, stderr: sink().stream };
   const sync = await prepareSync({ repoRoot: repo, settings });
   assert.equal((await startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['true'] } }).result).sync, 'synced');
   const started = Date.now();

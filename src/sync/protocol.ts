@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeEnvBlock } from '../env/wire.ts';
+import type { EnvPair } from '../env/select.ts';
 
 /** The remote wrapper's protocol version; the first request field. */
 export const PROTOCOL = 'crabbox-run/1';
@@ -48,7 +50,7 @@ export interface WrapperRequest {
   deleteLimit: number;
   mode: 'argv' | 'shell';
   args: string[];
-  env: [name: string, value: string][];
+  env: readonly EnvPair[];
 }
 
 /** One NUL-terminated request field. */
@@ -58,22 +60,13 @@ export function field(value: string | number): Buffer {
   return Buffer.from(`${text}\0`, 'utf8');
 }
 
-/**
- * The env block, in the format of src/env/wire.ts (version 1): `CBXENV1`, one `NAME=value` record per variable, then
- * an empty record; every record NUL-terminated. Names are checked here as well as on the box.
- */
-export function encodeEnv(env: readonly (readonly [string, string])[]): Buffer {
-  for (const [name] of env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`env name ${JSON.stringify(name.slice(0, 60))} cannot be forwarded`);
-  return Buffer.concat([field('CBXENV1'), ...env.map(([name, value]) => field(`${name}=${value}`)), Buffer.from('\0')]);
-}
-
 /** The bytes the CLI writes to the wrapper's stdin first: bootstrap payload, then the request fields. */
 export function encodeRequest(request: WrapperRequest): Buffer {
   return Buffer.concat([
     scriptPayload('crabbox-run.sh'),
     ...[PROTOCOL, request.workdir, request.metadir, request.fingerprint, Math.floor(request.lockWaitSeconds), request.deleteLimit, request.mode, request.args.length].map(field),
     ...request.args.map(field),
-    encodeEnv(request.env),
+    encodeEnvBlock(request.env),
   ]);
 }
 

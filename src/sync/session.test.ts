@@ -147,13 +147,24 @@ test('a command with shell metacharacters runs exactly as given in argv mode and
   assert.equal(shell.stdout, 'one\nTWO\n');
   const env = await s.run(['sh', '-c', 'env | grep -c ^CRABBOX_ || true']);
   assert.equal(env.stdout, '0\n', 'the wrapper leaves nothing of its own in the command\'s environment');
+  // The box session (here: this process's children) has its own locale and umask; the wrapper's C / 022 must not leak.
+  const saved = { umask: process.umask(0o027), lcAll: process.env.LC_ALL };
+  process.env.LC_ALL = 'C.UTF-8';
+  try {
+    const session = await s.run(['sh', '-c', 'echo "${LC_ALL-unset} $(umask)"']);
+    assert.equal(session.stdout, 'C.UTF-8 0027\n', 'locale and umask are the session\'s, not the wrapper\'s');
+  } finally {
+    process.umask(saved.umask);
+    if (saved.lcAll === undefined) delete process.env.LC_ALL;
+    else process.env.LC_ALL = saved.lcAll;
+  }
 });
 
 test('forwarded env values reach the command through stdin, never argv', async () => {
   const s = setup({ 'a.txt': 'a\n' });
   const canary = `canary-${process.pid}-${Date.now()}`;
   // grep reads the pattern from a pipe, so no process's argv holds the value while /proc is scanned.
-  const r = await s.run(['bash', '-c', 'echo "$CANARY_VALUE"; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep -c -F -f <(printenv CANARY_VALUE) || true'], { env: [['CANARY_VALUE', canary]] });
+  const r = await s.run(['bash', '-c', 'echo "$CANARY_VALUE"; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep -c -F -f <(printenv CANARY_VALUE) || true'], { env: [{ name: 'CANARY_VALUE', value: canary }] });
   const [seen, inArgv] = r.stdout.trim().split('\n');
   assert.equal(seen, canary);
   assert.equal(inArgv, '0', 'no process has the value in its argv');

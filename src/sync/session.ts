@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import type { BoxConnection } from './box.ts';
+import type { EnvPair } from '../env/select.ts';
 import { BOOTSTRAP, encodeBlob, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
 import { runRsync } from './rsync.ts';
 import { showPath } from './paths.ts';
@@ -19,7 +20,7 @@ export interface RemoteRunOptions {
   workdir: string;
   metadir: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
-  env: [name: string, value: string][];
+  env: readonly EnvPair[];
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
   sync?: { repoRoot: string; list: Buffer; fingerprint: string; deleteLimit: number; timeoutSeconds: number } | undefined;

@@ -31,25 +31,26 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts a throwaway PostgreSQL cluster on 127.0.0.1 for one test file: initdb into a temp dir, postgres on a free port.
- * As root it runs the server as the `postgres` system user (PostgreSQL refuses root). `stop()` shuts it down and removes it.
+ * As root it runs the server as the `postgres` system user (PostgreSQL refuses root). `stop()` shuts it down (fast
+ * shutdown, SIGKILL after 10 s) and removes it.
  */
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql; run `npm run setup -- --test`');
   const dir = mkdtempSync(join(tmpdir(), 'crabbox-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  const wrap = (argv: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', ...argv]] : [argv[0]!, argv.slice(1)]);
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    chownSync(dir, uid, gid);
+  // PostgreSQL refuses to run as root: as root, the binaries run as the `postgres` user through spawn's uid/gid, so the
+  // child is the postmaster itself and stop() signals it directly (a runuser wrapper would not pass SIGINT on).
+  const as: { uid?: number; gid?: number } = {};
+  if (process.getuid?.() === 0) {
+    as.uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    as.gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, as.uid, as.gid);
   }
   const data = join(dir, 'data');
-  const [initCmd, initArgs] = wrap([join(bin, 'initdb'), '-D', data, '-U', 'crabbox', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  execFileSync(initCmd, initArgs, { stdio: 'ignore' });
+  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'crabbox', '--auth=trust', '-E', 'UTF8', '--no-sync'], { stdio: 'ignore', cwd: dir, ...as });
   const port = await freePort();
-  const [cmd, args] = wrap([join(bin, 'postgres'), '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']);
-  const child: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
+  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const child: ChildProcess = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', cwd: dir, ...as });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -70,8 +71,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGINT');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+        clearTimeout(timer);
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await exited;
+        }
       }
       rmSync(dir, { recursive: true, force: true });
     },

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { stateDir } from '../../config/paths.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import { redact } from '../../redact/redact.ts';
 import type { Logger } from '../../coordinator/deps.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
@@ -61,12 +60,13 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Serve the coordinator API until SIGTERM/SIGINT (secrets from CRABBOX_SHARED_TOKEN / CRABBOX_SESSION_SECRET or their _FILE variants)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'port to listen on; 0 picks a free port and prints it', parsePort)
-    .option('--db <path>', 'SQLite database file (default: <state dir>/coordinator.sqlite)')
+    .option('--db <path>', 'SQLite database file (default: <state dir>/coordinator.sqlite); PostgreSQL: CRABBOX_DATABASE_URL(_FILE)')
     .option('--config <file>', 'coordinator YAML config file (or CRABBOX_COORDINATOR_CONFIG)')
     .option('--providers <names>', 'comma-separated providers to serve (or CRABBOX_COORDINATOR_PROVIDERS; default: local)')
     .action(async (opts: { host?: string; port?: number; db?: string; config?: string; providers?: string }) => {
-      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }] = await Promise.all([
+      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }] = await Promise.all([
         import('../../coordinator/load-config.ts'), import('../../coordinator/entry/node.ts'), import('../../coordinator/providers.ts'), import('../../domain/clock.ts'),
+        import('../../storage/open.ts'),
       ]);
       const settings = loadServeSettings(ctx.env, { host: opts.host, port: opts.port, database: opts.db, config: opts.config });
       const names = (opts.providers ?? ctx.env.CRABBOX_COORDINATOR_PROVIDERS ?? 'local').split(',').map((s) => s.trim()).filter(Boolean);
@@ -83,7 +83,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       if (ctx.json) printJson(ctx.stdout, { url: running.url, host: running.host, port: running.port, installation: running.deps.config.installation });
       else write(ctx.stdout, `listening ${running.url}\n`);
-      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${names.join(', ')}, database ${redact(settings.database)}`);
+      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${names.join(', ')}, database ${describeStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema })}`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());

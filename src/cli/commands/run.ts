@@ -5,11 +5,17 @@ import type { CliContext } from '../context.ts';
 import { directSession, type LeaseFlags } from '../direct.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { selectEnv } from '../../env/allow.ts';
+import type { Config } from '../../config/load.ts';
+import { selectEnv } from '../../env/select.ts';
+import { boxJUnitSource, collectJUnit } from '../../results/collect.ts';
+import { validateJUnitPattern } from '../../results/globs.ts';
+import type { JUnitSummary } from '../../results/junit.ts';
 import { sshBox } from '../../run/box.ts';
-import type { OutputTail, RunRecorder } from '../../run/recorder.ts';
 import { runOnBox } from '../../run/run.ts';
-import { runResult, summaryLine } from '../../run/result.ts';
+import { formatSummaryLine, fromRunOutcome, resultObject } from '../../run/summary.ts';
+import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
+import { LogTail } from '../../runs/log-tail.ts';
+import type { RunRecorder } from '../../runs/recorder.ts';
 import { gitTopLevel } from '../../sync/git.ts';
 import { prepareSync } from '../../sync/prepare.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
@@ -26,12 +32,12 @@ interface RunFlags extends LeaseFlags {
   recordCommand: boolean;
 }
 
-/**
- * Where run records go. Until the records module is wired in (its createLocalRunRecorder and LogTail fit these
- * shapes), runs are not stored.
- */
-function runRecording(_ctx: CliContext, _config: unknown, _recordCommand: boolean): { recorder?: RunRecorder; tail?: OutputTail } {
-  return {};
+/** Where run records go: the local run store (`crabbox history`, `logs`, `results`), with a bounded output tail. */
+function runRecording(ctx: CliContext, config: Config, recordCommand: boolean): { recorder: RunRecorder; tail: LogTail } {
+  return {
+    recorder: createLocalRunRecorder({ config, clock: ctx.clock, recordCommand }),
+    tail: new LogTail({ maxBytes: config.run.logTailBytes }),
+  };
 }
 
 /** First Ctrl-C / SIGTERM aborts the run in order; a second one exits at once. Only for the real process. */
@@ -76,9 +82,14 @@ export function register(program: Command, ctx: CliContext): void {
       if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
-      const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
+      const flagJunit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
+      flagJunit?.forEach(validateJUnitPattern);
       const { config, provider, leases } = await directSession(ctx, flags);
+      const junitPatterns = flagJunit ?? config.run.junit;
+      junitPatterns.forEach(validateJUnitPattern);
       const env = selectEnv(ctx.env, config.env.allow);
+      const recordCommand = flags.recordCommand && config.run.recordCommand;
+      let junit: JUnitSummary | undefined;
       const repoRoot = (await gitTopLevel(ctx.cwd)) ?? (flags.sync ? undefined : ctx.cwd);
       if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
       const sync = flags.sync
@@ -95,14 +106,18 @@ export function register(program: Command, ctx: CliContext): void {
             release: (lease) => leases.release(lease),
           },
           connect: (target) => sshBox(target, { local: provider.capabilities.local, signal: interrupt.signal }),
-          ...runRecording(ctx, config, flags.recordCommand && config.run.recordCommand),
+          ...runRecording(ctx, config, recordCommand),
+          afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
+            junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
+          },
+          finishExtras: () => (junit ? { junit } : {}),
           clock: ctx.clock,
           leaseRef: flags.id,
           keep: flags.keep === true || config.lease.keep,
           sync,
           repoRoot,
           command: { mode: flags.shell ? 'shell' : 'argv', args: flags.shell ? [command.join(' ')] : command },
-          recordCommand: flags.recordCommand && config.run.recordCommand,
+          recordCommand,
           env,
           lockWaitSeconds,
           // --json keeps stdout for the result object alone.
@@ -113,9 +128,12 @@ export function register(program: Command, ctx: CliContext): void {
           debug: (line) => ctx.log(line),
           interrupt: interrupt.signal,
         });
-        const result = runResult(outcome, sync);
-        if (junit?.length) ctx.info('warning: --junit is accepted but result collection is not wired in yet');
-        ctx.stderr.write(`crabbox: ${redact(summaryLine(outcome))}\n`);
+        const report = fromRunOutcome(outcome, sync, junit);
+        const result = resultObject(report);
+        for (const w of junit?.warnings ?? []) ctx.info(`warning: junit: ${w}`);
+        if (junit) ctx.info(`crabbox: junit tests=${junit.tests} passed=${junit.passed} failures=${junit.failures} errors=${junit.errors} skipped=${junit.skipped}`);
+        const line = formatSummaryLine({ ...report, syncState: outcome.sync, slug: outcome.slug, interrupted: outcome.interrupted });
+        ctx.stderr.write(`crabbox: ${redact(line)}\n`);
         if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
         if (flags.resultFile) {

@@ -10,6 +10,8 @@ export interface Identity {
   login?: string | undefined;
   role: Role;
   via: 'shared-token' | 'user-token';
+  /** When a user token stops working (epoch ms). */
+  expiresAt?: number | undefined;
 }
 
 export type Resolution = { ok: true; identity: Identity } | { ok: false; reason: 'no-auth-configured' | 'missing' | 'malformed' | 'wrong-token' | 'bad-signature' | 'expired' | 'missing-owner' };
@@ -34,11 +36,14 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
 
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
 
-/** Maps a user token's login to a role through the config's explicit allowlists. */
-function roleFor(login: string, config: CoordinatorConfig): Role {
-  const name = login.toLowerCase();
-  if (config.auth.admins.some((a) => a.toLowerCase() === name)) return 'admin';
-  if (config.auth.maintainers.some((m) => m.toLowerCase() === name)) return 'maintainer';
+/**
+ * Maps a user token to a role through the config's explicit allowlists, by login or by owner (`github-<id>`,
+ * which survives renames). Nothing in the token itself can make it admin.
+ */
+function roleFor(login: string, owner: string, config: CoordinatorConfig): Role {
+  const names = new Set([login.toLowerCase(), owner.toLowerCase()]);
+  if (config.auth.admins.some((a) => names.has(a.toLowerCase()))) return 'admin';
+  if (config.auth.maintainers.some((m) => names.has(m.toLowerCase()))) return 'maintainer';
   return 'user';
 }
 
@@ -64,8 +69,8 @@ export async function resolveIdentity(input: CredentialInput, config: Coordinato
     if (!sessionSecret) return { ok: false, reason: 'wrong-token' };
     const verified = await verifyUserToken(token, sessionSecret, input.now);
     if (!verified.ok) return { ok: false, reason: verified.reason };
-    const { owner, org, login } = verified.claims;
-    return { ok: true, identity: { owner, org, login, role: roleFor(login, config), via: 'user-token' } };
+    const { owner, org, login, exp } = verified.claims;
+    return { ok: true, identity: { owner, org, login, role: roleFor(login, owner, config), via: 'user-token', expiresAt: exp * 1000 } };
   }
   if (!sharedToken || !(await constantTimeEqual(token, sharedToken))) return { ok: false, reason: 'wrong-token' };
   const owner = input.ownerHeader?.trim();

@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { newToken } from '../../domain/ids.ts';
-import { openSqliteStore } from '../../storage/sqlite.ts';
+import { openFleetStore } from '../../storage/open.ts';
 import type { FleetStore } from '../../storage/store.ts';
 import { createApp } from '../app.ts';
 import type { CoordinatorConfig } from '../config.ts';
@@ -34,10 +34,10 @@ export async function installationId(store: FleetStore, configured: string | und
   return fresh;
 }
 
-/** Starts the coordinator on Node: SQLite store, HTTP server on host:port (0 = any free port), sweep timer. */
+/** Starts the coordinator on Node: SQLite or PostgreSQL store, HTTP server on host:port (0 = any free port), sweep timer. */
 export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 'config'> & { settings: ServeSettings; store?: FleetStore }): Promise<RunningCoordinator> {
   const { settings, clock } = options;
-  const store = options.store ?? (await openSqliteStore({ path: settings.database, now: clock.now() }));
+  const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now() }));
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
     const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys };

@@ -1,6 +1,6 @@
 import type { LeaseState } from '../../domain/lease.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import type { CleanupState, FleetEvent, JunitSummary, LeaseRecord, RunRecord } from '../store.ts';
+import type { CleanupState, FleetEvent, JunitSummary, LeaseRecord, LoginRecord, LoginStatus, RunRecord } from '../store.ts';
 import type { SqlRow } from './driver.ts';
 
 /** Row <-> record mapping. Numbers are converted explicitly: PostgreSQL returns BIGINT as strings. */
@@ -107,4 +107,22 @@ export function decodeCursor(cursor: string, shape: ('string' | 'number')[]): (s
   } catch {
     throw new CrabboxError('bad_request', 'the cursor is not one this server issued', { hint: 'pass back the nextCursor of the previous page unchanged' });
   }
+}
+
+export function loginFromRow(r: SqlRow): LoginRecord {
+  return {
+    id: String(r.id),
+    stateHash: String(r.state_hash),
+    secretHash: String(r.secret_hash),
+    source: String(r.source),
+    port: optNum(r.port),
+    status: String(r.status) as LoginStatus,
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    owner: optStr(r.owner),
+    org: optStr(r.org),
+    login: optStr(r.login),
+    message: optStr(r.message),
+    codeHash: optStr(r.code_hash),
+  };
 }

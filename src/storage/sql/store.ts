@@ -1,13 +1,16 @@
 import type { LeaseState, MachineRef } from '../../domain/lease.ts';
 import { DEFAULT_PAGE, MAX_PAGE } from '../store.ts';
 import type {
-  CleanupOutcome, EventQuery, FleetEvent, FleetStore, LeaseQuery, LeaseRecord, NewEvent, NewLease, NewRun, OwnerScope,
+  CleanupOutcome, EventQuery, FleetEvent, FleetStore, LeaseQuery, LeaseRecord, LoginLimits, LoginPatch, LoginRecord, LoginStatus,
+  NewEvent, NewLease, NewLogin, NewRun, OwnerScope,
   Page, PruneResult, RunFinish, RunQuery, RunRecord, TouchUpdate, TransitionOptions, UsageRow,
 } from '../store.ts';
 import type { SqlDriver, SqlRow, SqlValue } from './driver.ts';
-import { decodeCursor, encodeCursor, eventFromRow, leaseFromRow, runFromRow } from './rows.ts';
+import { decodeCursor, encodeCursor, eventFromRow, leaseFromRow, loginFromRow, runFromRow } from './rows.ts';
 import { loadMigrations, migrate, type Migration } from './migrations.ts';
 
+/** Expired logins are kept this long so a late callback or poll is told "expired" rather than "unknown". */
+const LOGIN_GRACE_MS = 60 * 60 * 1000;
 const LIVE = "('provisioning', 'active')";
 const pageSize = (limit: number | undefined): number => Math.min(Math.max(Math.floor(limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
 const orNull = (v: string | number | undefined): SqlValue => (v === undefined ? null : v);
@@ -313,6 +316,46 @@ export class SqlFleetStore implements FleetStore {
       const events = await db.exec('DELETE FROM events WHERE at < ?', [olderThan]);
       const leases = await db.exec(`DELETE FROM leases WHERE state NOT IN ${LIVE} AND ended_at < ? AND cleanup_state <> 'pending'`, [olderThan]);
       return { runs, events, leases };
+    });
+  }
+
+  createLogin(login: NewLogin, limits: LoginLimits): Promise<'created' | 'too-many' | 'too-many-from-source'> {
+    return this.#db.transaction(async (db) => {
+      await db.exec('DELETE FROM logins WHERE expires_at < ?', [limits.now - LOGIN_GRACE_MS]);
+      const count = async (sql: string, params: SqlValue[]) => Number((await db.query(sql, params))[0]?.n ?? 0);
+      // Every unexpired login counts, finished or not: finishing one (even as denied) must not free a slot early.
+      const live = 'expires_at > ?';
+      if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE ${live}`, [limits.now])) >= limits.maxPending) return 'too-many';
+      if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE source = ? AND ${live}`, [login.source, limits.now])) >= limits.maxPendingPerSource) return 'too-many-from-source';
+      await db.exec(
+        "INSERT INTO logins (id, state_hash, secret_hash, source, port, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.port), login.createdAt, login.expiresAt],
+      );
+      return 'created';
+    });
+  }
+
+  async getLogin(id: string): Promise<LoginRecord | undefined> {
+    const [row] = await this.#db.query('SELECT * FROM logins WHERE id = ?', [id]);
+    return row ? loginFromRow(row) : undefined;
+  }
+
+  async getLoginByState(stateHash: string): Promise<LoginRecord | undefined> {
+    const [row] = await this.#db.query('SELECT * FROM logins WHERE state_hash = ?', [stateHash]);
+    return row ? loginFromRow(row) : undefined;
+  }
+
+  updateLogin(id: string, from: LoginStatus[], patch: LoginPatch): Promise<LoginRecord | undefined> {
+    return this.#db.transaction(async (db) => {
+      const changed = await db.exec(
+        `UPDATE logins SET status = ?, owner = COALESCE(?, owner), org = COALESCE(?, org), login = COALESCE(?, login), message = COALESCE(?, message),
+           code_hash = COALESCE(?, code_hash)
+         WHERE id = ? AND status IN (${from.map(() => '?').join(', ')})`,
+        [patch.status, orNull(patch.owner), orNull(patch.org), orNull(patch.login), orNull(patch.message), orNull(patch.codeHash), id, ...from],
+      );
+      if (changed === 0) return undefined;
+      const [row] = await db.query('SELECT * FROM logins WHERE id = ?', [id]);
+      return row ? loginFromRow(row) : undefined;
     });
   }
 

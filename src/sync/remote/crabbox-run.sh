@@ -9,6 +9,9 @@
 # Messages to the CLI go to stdout as "\0crabbox:<word> <args>\n", only before the command starts and once after it
 # ends ("exit <code>"); between them stdout and stderr belong to the command.
 set -u
+# The wrapper's own tools get a fixed locale and umask; the command gets the session's own back.
+user_umask=$(umask)
+if [ -n "${LC_ALL+set}" ]; then user_lc_all=$LC_ALL; fi
 umask 022
 export LC_ALL=C
 
@@ -137,6 +140,8 @@ fi
 say "start"
 # The command gets its own session and process group; the forwarded env is exported only in its subshell.
 (
+  umask "$user_umask"
+  if [ -n "${user_lc_all+set}" ]; then export LC_ALL="$user_lc_all"; else unset LC_ALL; fi
   for kv in "${envs[@]}"; do export "${kv?}"; done
   export CRABBOX_READY_FILE="$ready"
   # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.

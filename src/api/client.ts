@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { CrabboxError, ErrorCatalog, type ErrorCode } from '../domain/errors.ts';
+import { redact } from '../redact/redact.ts';
+
+/**
+ * The CLI's HTTP client for the coordinator: typed answers, a timeout per request, one-line friendly errors.
+ * The bearer token goes in Authorization; owner/org headers are sent only with the shared token (a user token
+ * carries its identity, signed, and the coordinator ignores those headers for it anyway).
+ */
+
+export interface CoordinatorClientOptions {
+  url: string;
+  token?: string | undefined;
+  tokenKind?: 'shared' | 'user' | undefined;
+  owner?: string | undefined;
+  org?: string | undefined;
+  timeoutMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
+}
+
+export const whoamiAnswer = z.object({
+  owner: z.string(),
+  org: z.string(),
+  login: z.string().optional(),
+  role: z.enum(['user', 'maintainer', 'admin']),
+  via: z.enum(['shared-token', 'user-token']),
+  expiresAt: z.number().optional(),
+  access: z.string().optional(),
+});
+export type Whoami = z.infer<typeof whoamiAnswer>;
+
+export const loginStartAnswer = z.object({ loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive() });
+export const loginPollAnswer = z.union([
+  z.object({ status: z.literal('pending') }),
+  z.object({ status: z.literal('code-required') }),
+  z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: z.number() }),
+]);
+
+const errorBody = z.object({ error: z.string(), message: z.string(), hint: z.string().optional() });
+
+export class CoordinatorClient {
+  readonly url: string;
+  readonly #options: CoordinatorClientOptions;
+
+  constructor(options: CoordinatorClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.#options = options;
+  }
+
+  /** One request; `schema` checks the answer's shape. Every failure is a CrabboxError with a one-line message. */
+  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+    const o = this.#options;
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'crabbox-cli' };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    if (o.token && o.tokenKind !== 'user') {
+      if (o.owner) headers['x-crabbox-owner'] = o.owner;
+      if (o.org) headers['x-crabbox-org'] = o.org;
+    }
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await (o.fetch ?? fetch)(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs ?? 30_000), redirect: 'manual' });
+    } catch (error) {
+      const err = error as Error & { cause?: { code?: string } };
+      if (err.name === 'TimeoutError') throw new CrabboxError('timeout', `the coordinator at ${this.url} did not answer within ${Math.round((o.timeoutMs ?? 30_000) / 1000)}s`);
+      throw new CrabboxError('unavailable', `cannot reach the coordinator at ${this.url}: ${err.cause?.code ?? err.message}`, { hint: 'check the URL and your network', cause: error });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const parsed = errorBody.safeParse(json);
+      const code: ErrorCode = parsed.success && parsed.data.error in ErrorCatalog ? (parsed.data.error as ErrorCode) : res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : res.status >= 500 ? 'unavailable' : 'bad_request';
+      const message = parsed.success ? parsed.data.message : `the coordinator answered HTTP ${res.status}${res.status >= 300 && res.status < 400 ? ' (a redirect: is something in front of it asking you to sign in?)' : ''}`;
+      throw new CrabboxError(code, redact(message).split('\n')[0]!.slice(0, 500), parsed.success && parsed.data.hint ? { hint: parsed.data.hint } : {});
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new CrabboxError('unavailable', `the coordinator at ${this.url} sent an answer this crabbox does not understand (${method} ${path.split('?')[0]})`, { hint: 'is the URL right, and are the CLI and coordinator versions compatible?' });
+    return parsed.data;
+  }
+
+  whoami(): Promise<Whoami> {
+    return this.request('GET', '/v1/whoami', whoamiAnswer);
+  }
+}

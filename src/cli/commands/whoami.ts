@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import type { Whoami } from '../../api/client.ts';
+import { CrabboxError } from '../../domain/errors.ts';
+import { coordinatorClient } from '../client.ts';
+import type { CliContext } from '../context.ts';
+import { isoTime, printJson, write } from '../output.ts';
+
+const VIA: Record<Whoami['via'], string> = { 'user-token': 'user token (GitHub login)', 'shared-token': 'shared operator token' };
+
+/** Prints who the coordinator says we are: owner, org, login, role, how, expiry. */
+export function showWhoami(ctx: CliContext, who: Whoami, url: string): void {
+  if (ctx.json) return printJson(ctx.stdout, { ...who, coordinator: url });
+  const days = who.expiresAt !== undefined ? Math.floor((who.expiresAt - ctx.clock.now()) / 86_400_000) : undefined;
+  const rows: [string, string | undefined][] = [
+    ['coordinator', url],
+    ['owner', who.owner],
+    ['org', who.org],
+    ['login', who.login],
+    ['role', who.role],
+    ['auth', VIA[who.via]],
+    ['expires', who.expiresAt !== undefined ? `${isoTime(who.expiresAt)} (${days! >= 1 ? `in ${days} days` : 'within a day'})` : undefined],
+    ['access', who.access],
+  ];
+  write(ctx.stdout, rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k.padEnd(12)}${v}\n`).join(''));
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('whoami')
+    .description('Show who the coordinator thinks you are (owner, org, login, role, auth, expiry)')
+    .option('--url <url>', 'coordinator URL (default: from config)')
+    .action(async (opts: { url?: string }) => {
+      const { client, config, url } = coordinatorClient(ctx, { url: opts.url });
+      if (!config.coordinator?.token || url !== config.coordinator.url) throw new CrabboxError('unauthorized', `not logged in to ${url}`, { hint: 'run `crabbox login`' });
+      showWhoami(ctx, await client.whoami(), url);
+    });
+}

@@ -1,0 +1,42 @@
+import { newToken } from '../../domain/ids.ts';
+import { USER_TOKEN_PREFIX, signUserToken } from '../../auth/user-token.ts';
+
+/** Hashes, ids and the user-token mint used by the login flow. */
+
+const encoder = new TextEncoder();
+
+/** SHA-256 as lowercase hex. The CLI sends sha256(secret) at start and the secret itself when polling. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export const newLoginId = (): string => `login_${newToken(12)}`;
+
+const CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
+/** The one-time code the browser hands to the CLI: 8 letters (20^8), shown as XXXX-XXXX, good for one attempt. */
+export function newLoginCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  const letters = Array.from(bytes, (b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('');
+  return `${letters.slice(0, 4)}-${letters.slice(4)}`;
+}
+
+/** Codes compare without case, dashes or spaces. */
+export const normalizeLoginCode = (code: string): string => code.toUpperCase().replace(/[^A-Z]/g, '');
+export const newState = (): string => newToken(24);
+
+/**
+ * The owner of a GitHub login is `github-<numeric id>`: ids never change or get reused, logins can be renamed and
+ * then claimed by someone else. The login travels beside it for display and the role allowlists.
+ */
+export const ownerForGitHubUser = (id: number): string => `github-${id}`;
+
+/** Mints a user token for an approved login. */
+export async function mintUserToken(input: { owner: string; org: string; login: string; now: number; ttlSeconds: number; secret: string }): Promise<{ token: string; expiresAt: number }> {
+  const iat = Math.floor(input.now / 1000);
+  const exp = iat + input.ttlSeconds;
+  const token = await signUserToken({ owner: input.owner, org: input.org, login: input.login, iat, exp, jti: newToken(12) }, input.secret);
+  if (!token.startsWith(USER_TOKEN_PREFIX)) throw new Error('user token without its prefix');
+  return { token, expiresAt: exp * 1000 };
+}

@@ -1,0 +1,90 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { addUser, startFakeGitHub, type FakeGitHub } from '../../testing/fake-github.ts';
+import { harness, type Harness } from '../testkit.ts';
+
+/** Fixtures for login tests: a coordinator harness wired to a fake GitHub, and a scripted "browser". */
+
+export const PUBLIC_URL = 'http://coordinator.test';
+
+export interface LoginHarness extends Harness {
+  github: FakeGitHub;
+  /** Starts a login the way the CLI does; returns what the CLI keeps. */
+  start(options?: { port?: number; source?: string }): Promise<{ loginId: string; secret: string; authorizeUrl: string; status: number; json: any }>;
+  /** Plays the browser: authorize redirect -> GitHub authorize page -> back to the callback. Returns the callback path. */
+  approveAtGitHub(authorizeUrl: string, login: string): Promise<string>;
+  poll(loginId: string, secret: string, code?: string): Promise<{ status: number; json: any }>;
+  /** The one-time code an approved callback handed the browser (loopback redirect or page). */
+  codeOf(callback: { headers: Headers; json: any }): string;
+  /** start -> browser -> callback -> poll with the code: the token answer for `login`. */
+  tokenFor(login: string): Promise<string>;
+  deniedReasons(): Promise<string[]>;
+}
+
+export async function loginHarness(options: { admins?: string[]; teams?: string[]; orgs?: string[]; ttlSeconds?: number; maxPendingPerSource?: number; maxPending?: number } = {}): Promise<LoginHarness> {
+  const github = await startFakeGitHub({ callbackUrl: `${PUBLIC_URL}/v1/login/callback` });
+  addUser(github, { id: 1001, login: 'alice', orgs: { acme: 'active' }, teams: { 'acme/platform': 'active' } });
+  addUser(github, { id: 1002, login: 'bob', orgs: { acme: 'active' }, teams: { 'acme/docs': 'active' } });
+  addUser(github, { id: 1003, login: 'mallory', orgs: { evil: 'active' } });
+  addUser(github, { id: 1004, login: 'newbie', orgs: { acme: 'pending' } });
+  addUser(github, { id: 1005, login: 'noemail', orgs: { acme: 'active' }, emails: [{ email: 'x@example.com', primary: true, verified: false, visibility: null }] });
+  const h = await harness({
+    config: {
+      ...(options.admins ? { auth: { admins: options.admins } } : {}),
+      login: {
+        publicUrl: PUBLIC_URL,
+        github: { clientId: github.clientId, clientSecret: github.clientSecret, webUrl: github.url, apiUrl: `${github.url}/api`, orgs: options.orgs ?? ['acme'], teams: options.teams ?? [] },
+        ...(options.ttlSeconds ? { userTokenTtlSeconds: options.ttlSeconds } : {}),
+        ...(options.maxPending ? { maxPending: options.maxPending } : {}),
+        ...(options.maxPendingPerSource ? { maxPendingPerSource: options.maxPendingPerSource } : {}),
+      },
+    },
+  });
+  const pathOf = (url: string) => {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  };
+  const lh: LoginHarness = {
+    ...h,
+    github,
+    async start(o = {}) {
+      const secret = randomBytes(32).toString('base64url');
+      const secretHash = createHash('sha256').update(secret).digest('hex');
+      const env = { incoming: { socket: { remoteAddress: o.source ?? '192.0.2.1' } } };
+      const res = await h.app.request('/v1/login/start', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secretHash, ...(o.port ? { port: o.port } : {}) }) }, env);
+      const json = (await res.json()) as any;
+      return { loginId: json.loginId, secret, authorizeUrl: json.authorizeUrl, status: res.status, json };
+    },
+    async approveAtGitHub(authorizeUrl, login) {
+      const redirect = await h.request('GET', pathOf(authorizeUrl));
+      if (redirect.status !== 302) throw new Error(`authorize answered ${redirect.status}`);
+      const githubUrl = new URL(redirect.headers.get('location')!);
+      github.signInAs(login);
+      const form = new URLSearchParams({ redirect_uri: githubUrl.searchParams.get('redirect_uri')!, state: githubUrl.searchParams.get('state')! });
+      const res = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+      return pathOf(res.headers.get('location')!);
+    },
+    poll: (loginId, secret, code) => h.request('POST', '/v1/login/poll', { body: { loginId, secret, ...(code !== undefined ? { code } : {}) } }),
+    codeOf(callback) {
+      const location = callback.headers.get('location');
+      const code = location ? new URL(location).searchParams.get('code') : /<code id="code"[^>]*>([A-Z-]+)<\/code>/.exec(String(callback.json?.raw))?.[1];
+      if (!code) throw new Error('the callback handed out no code');
+      return code;
+    },
+    async tokenFor(login) {
+      const started = await lh.start();
+      const callback = await h.request('GET', await lh.approveAtGitHub(started.authorizeUrl, login));
+      const poll = await lh.poll(started.loginId, started.secret, lh.codeOf(callback));
+      if (!poll.json?.token) throw new Error(`no token for ${login}: ${JSON.stringify(poll.json)}`);
+      return poll.json.token as string;
+    },
+    async deniedReasons() {
+      const page = await h.store.listEvents({ type: 'auth.denied', limit: 200 });
+      return page.items.map((e) => String((e.data as { reason?: string } | undefined)?.reason));
+    },
+    async close() {
+      await h.close();
+      await github.close();
+    },
+  };
+  return lh;
+}

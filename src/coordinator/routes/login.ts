@@ -1,0 +1,159 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { CrabboxError } from '../../domain/errors.ts';
+import { audit } from '../audit.ts';
+import type { GitHubLoginConfig } from '../config.ts';
+import type { AppEnv } from '../env.ts';
+import { checkGitHubLogin } from '../login/checks.ts';
+import { authorizeUrl } from '../login/github.ts';
+import { loginPage, PAGE_HEADERS } from '../login/pages.ts';
+import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, ownerForGitHubUser, sha256Hex } from '../login/secrets.ts';
+import { constantTimeEqual } from '../auth/identity.ts';
+import { denied } from '../middleware/auth.ts';
+import { body as parseBody } from '../validate.ts';
+import type { LoginRecord } from '../../storage/store.ts';
+
+/**
+ * Browser login (`crabbox login`): start -> authorize (302 to GitHub with state) -> callback (single use) ->
+ * the CLI collects its token exactly once by polling with the secret whose hash started the login AND the one-time
+ * code the approved callback handed to the browser. That code binds the browser to the CLI: with a port it travels
+ * in the redirect to http://127.0.0.1:<port>/callback (the CLI's own machine); without one the page shows it and
+ * the person types it into the terminal. Someone who starts a login and sends its URL to a victim gets nothing.
+ */
+
+export const LOGIN_TTL_MS = 10 * 60 * 1000;
+export const POLL_INTERVAL_SECONDS = 2;
+
+const startBody = z.strictObject({
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 (hex) of a secret the CLI keeps'),
+  port: z.number().int().min(1024).max(65535).optional(),
+});
+const pollBody = z.strictObject({ loginId: z.string().regex(/^login_[0-9a-f]{24}$/), secret: z.string().min(32).max(200), code: z.string().min(1).max(40).optional() });
+
+function github(c: Context<AppEnv>): GitHubLoginConfig {
+  const config = c.var.deps.config.login.github;
+  if (!config) throw new CrabboxError('not_found', 'this coordinator has no GitHub login configured', { hint: 'ask its operator for a token and use `crabbox login --token-stdin`' });
+  return config;
+}
+
+const callbackUrl = (c: Context<AppEnv>) => `${c.var.deps.config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/callback`;
+
+/** The peer address of the request (Node server); tests without a socket share one bucket. */
+function sourceOf(c: Context<AppEnv>): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+const page = (c: Context<AppEnv>, status: number, title: string, message: string) => c.body(loginPage(title, message), status as 200, PAGE_HEADERS);
+const alreadyUsed = (c: Context<AppEnv>) => page(c, 409, 'Login link already used', 'This login callback was already used and cannot be used again. Run crabbox login again.');
+
+/** The browser login routes, mounted at /v1/login without bearer auth (they are how a token is obtained). */
+export function loginRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post('/start', async (c) => {
+    github(c);
+    const input = await parseBody(c, startBody);
+    const { store, clock, config } = c.var.deps;
+    const now = clock.now();
+    const state = newState();
+    const login = { id: newLoginId(), stateHash: await sha256Hex(state), secretHash: input.secretHash, source: sourceOf(c), port: input.port, createdAt: now, expiresAt: now + LOGIN_TTL_MS };
+    const created = await store.createLogin(login, { maxPending: config.login.maxPending, maxPendingPerSource: config.login.maxPendingPerSource, now });
+    if (created !== 'created') {
+      await denied(c, created === 'too-many' ? 'too-many-logins' : 'too-many-logins-from-source');
+      throw new CrabboxError('rate_limited', created === 'too-many' ? 'too many logins are pending on this coordinator; try again in a few minutes' : 'too many logins are pending from your address; finish or wait for them to expire (10 minutes)');
+    }
+    const authorize = new URL(`${config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/authorize`);
+    authorize.searchParams.set('state', state);
+    return c.json({ loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS }, 201);
+  });
+
+  routes.get('/authorize', async (c) => {
+    const gh = github(c);
+    const state = c.req.query('state') ?? '';
+    const login = /^[0-9a-f]{48}$/.test(state) ? await c.var.deps.store.getLoginByState(await sha256Hex(state)) : undefined;
+    if (!login) return page(c, 404, 'Unknown login', 'This login link is not valid. Run crabbox login again.');
+    if (login.status !== 'pending') return page(c, 409, 'Login link already used', 'This login link was already used. Run crabbox login again.');
+    if (c.var.deps.clock.now() >= login.expiresAt) return page(c, 410, 'Login expired', 'This login link has expired. Run crabbox login again.');
+    return c.redirect(authorizeUrl({ webUrl: gh.webUrl, apiUrl: gh.apiUrl }, { clientId: gh.clientId, redirectUri: callbackUrl(c), state }), 302);
+  });
+
+  routes.get('/callback', async (c) => {
+    const gh = github(c);
+    const { store, clock } = c.var.deps;
+    const q = c.req.query();
+    const state = q.state ?? '';
+    const login = /^[0-9a-f]{48}$/.test(state) ? await store.getLoginByState(await sha256Hex(state)) : undefined;
+    if (!login) {
+      await denied(c, 'unknown-login');
+      return page(c, 400, 'Unknown login', 'This login callback does not match a login in progress. Run crabbox login again.');
+    }
+    if (login.status !== 'pending') {
+      await denied(c, 'replayed-callback');
+      return alreadyUsed(c);
+    }
+    if (clock.now() >= login.expiresAt) {
+      await store.updateLogin(login.id, ['pending'], { status: 'denied', message: 'the login expired before GitHub answered (10 minutes)' });
+      await denied(c, 'login-expired');
+      return page(c, 410, 'Login expired', 'This login took longer than 10 minutes and has expired. Run crabbox login again.');
+    }
+    // Claim the callback before talking to GitHub: a concurrent or later callback finds it taken and is refused.
+    const claimed = await store.updateLogin(login.id, ['pending'], { status: 'checking' });
+    if (!claimed) {
+      await denied(c, 'replayed-callback');
+      return alreadyUsed(c);
+    }
+    const outcome = q.error
+      ? { ok: false as const, reason: 'github-error' as const, login: undefined, message: q.error === 'access_denied' ? 'the GitHub authorization was cancelled' : `GitHub refused the authorization: ${q.error.slice(0, 60)}` }
+      : await checkGitHubLogin({ github: gh, code: (q.code ?? '').slice(0, 200), redirectUri: callbackUrl(c) });
+    if (!outcome.ok) {
+      await store.updateLogin(login.id, ['checking'], { status: 'denied', message: outcome.message });
+      await audit(store, { type: 'auth.denied', at: clock.now(), actor: outcome.login ? `github:${outcome.login}` : 'anonymous', data: { reason: outcome.reason, method: 'GET', path: c.req.path, login: outcome.login } });
+      // A GitHub failure is a bad gateway; a person cancelling on GitHub (error=access_denied) is a plain denial.
+      const status = outcome.reason === 'github-error' && !q.error ? 502 : 403;
+      return page(c, status, 'Login denied', `${outcome.message}.`.replace(/\.\.$/, '.'));
+    }
+    const owner = ownerForGitHubUser(outcome.user.id);
+    const code = newLoginCode();
+    const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login, codeHash: await sha256Hex(normalizeLoginCode(code)) });
+    if (!approved) return alreadyUsed(c);
+    await audit(store, { type: 'auth.login', at: clock.now(), actor: owner, owner, org: outcome.org, data: { login: outcome.user.login, via: 'github' } });
+    if (login.port) return c.redirect(`http://127.0.0.1:${login.port}/callback?login=${encodeURIComponent(login.id)}&code=${encodeURIComponent(code)}`, 302);
+    return c.body(loginPage('Almost done', `Signed in to GitHub as ${outcome.user.login}. Type this code into the terminal where you ran crabbox login. If you did not start this login yourself, close this page and give the code to no one.`, code), 200, PAGE_HEADERS);
+  });
+
+  routes.post('/poll', async (c) => {
+    const input = await parseBody(c, pollBody);
+    const { store, clock, config } = c.var.deps;
+    const login = await store.getLogin(input.loginId);
+    if (!login) throw new CrabboxError('not_found', 'no such login in progress', { hint: 'run `crabbox login` again' });
+    if (!(await constantTimeEqual(await sha256Hex(input.secret), login.secretHash))) {
+      await denied(c, 'wrong-poll-secret');
+      throw new CrabboxError('forbidden', 'this login was started by someone else (the poll secret does not match)');
+    }
+    if (login.status === 'approved' && input.code !== undefined && !(await constantTimeEqual(await sha256Hex(normalizeLoginCode(input.code)), login.codeHash ?? ''))) {
+      // One attempt: a wrong code ends the login, so the code cannot be guessed.
+      await store.updateLogin(login.id, ['approved'], { status: 'denied', message: 'the code did not match the one the browser showed' });
+      await denied(c, 'wrong-login-code');
+      throw new CrabboxError('forbidden', 'login denied: the code did not match the one the browser showed', { hint: 'run `crabbox login` again' });
+    }
+    return c.json(await deliver(login, { store, now: clock.now(), ttlSeconds: config.login.userTokenTtlSeconds, secret: config.auth.sessionSecret, code: input.code }));
+  });
+
+  return routes;
+}
+
+/** What a poll answers for a login: still pending, waiting for the code, the token (exactly once), or why not. */
+async function deliver(login: LoginRecord, ctx: { store: AppEnv['Variables']['deps']['store']; now: number; ttlSeconds: number; secret: string | undefined; code: string | undefined }) {
+  if (login.status === 'denied') throw new CrabboxError('forbidden', `login denied: ${login.message ?? 'no reason given'}`);
+  if (login.status === 'delivered') throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
+  if (ctx.now >= login.expiresAt) throw new CrabboxError('login_expired', 'this login expired (10 minutes) before it finished', { hint: 'run `crabbox login` again' });
+  if (login.status !== 'approved') return { status: 'pending' as const };
+  // Approved in the browser; the token waits for the code the browser was handed (checked by the caller).
+  if (ctx.code === undefined) return { status: 'code-required' as const };
+  if (!ctx.secret) throw new CrabboxError('unavailable', 'this coordinator has no session secret to sign user tokens');
+  const delivered = await ctx.store.updateLogin(login.id, ['approved'], { status: 'delivered' });
+  if (!delivered) throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
+  const minted = await mintUserToken({ owner: login.owner!, org: login.org!, login: login.login!, now: ctx.now, ttlSeconds: ctx.ttlSeconds, secret: ctx.secret });
+  return { status: 'approved' as const, token: minted.token, owner: login.owner, org: login.org, login: login.login, expiresAt: minted.expiresAt };
+}

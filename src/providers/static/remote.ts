@@ -1,0 +1,152 @@
+import { shellQuote } from '../../ssh/quote.ts';
+
+// The POSIX sh scripts the `ssh` provider runs on a static host. Values arrive as positional arguments
+// ($1, $2, ...) and stdin, never spliced into the script text, so a config or label value cannot become code.
+// Every script starts by resolving the work root ($1): `~/x` means "$HOME/x" on the host.
+
+const RESOLVE_ROOT = `set -eu
+root=$1
+case $root in '~/'*) root="$HOME/\${root#'~/'}" ;; esac
+claim="$root/.crabbox-claim"
+`;
+
+/** Holds a lock on ~/.ssh while authorized_keys changes (hosts that share a home share the file). */
+const LOCK_SSH_DIR = `umask 077
+mkdir -p "$HOME/.ssh"
+ak="$HOME/.ssh/authorized_keys"
+exec 9<"$HOME/.ssh"
+if command -v flock >/dev/null 2>&1; then flock -w 30 9 || true; fi
+`;
+
+/** Prints `root <abs work root>`, `claim <target of the claim link or empty>` and, for a lease claim, `labels <json>`. */
+const INSPECT = `${RESOLVE_ROOT}
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ -z "$cur" ] && [ -e "$claim" ]; then cur='?'; fi
+printf 'root %s\\nclaim %s\\n' "$root" "$cur"
+case $cur in cbx_*)
+  if [ -f "$root/$cur/meta/labels.json" ]; then printf 'labels '; tr -d '\\n' < "$root/$cur/meta/labels.json"; printf '\\n'; fi ;;
+esac
+`;
+
+/**
+ * Claims the host for lease $2: the lease dir and its labels (stdin) are written first, then one `ln -s` makes the
+ * claim; symlink creation is atomic, so of two CLIs racing for a host exactly one wins. The loser removes its lease dir.
+ * Prints `claimed <abs root>` or `taken <owner>`.
+ */
+const CLAIM = `${RESOLVE_ROOT}
+id=$2
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ "$cur" = "$id" ]; then cat >/dev/null; printf 'claimed %s\\n' "$root"; exit 0; fi
+if [ -n "$cur" ] || [ -e "$claim" ]; then cat >/dev/null; printf 'taken %s\\n' "\${cur:-?}"; exit 0; fi
+umask 077
+mkdir -p "$root"
+mkdir -p "$root/$id/meta" "$root/$id/work"
+cat > "$root/$id/meta/labels.json.tmp"
+mv -f "$root/$id/meta/labels.json.tmp" "$root/$id/meta/labels.json"
+if ln -s "$id" "$claim" 2>/dev/null; then printf 'claimed %s\\n' "$root"; exit 0; fi
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ "$cur" = "$id" ]; then printf 'claimed %s\\n' "$root"; exit 0; fi
+rm -rf "$root/$id"
+printf 'taken %s\\n' "\${cur:-?}"
+`;
+
+/** Appends the lease key line ($2, ending in the marker for lease $1) unless a line with that marker is already there. */
+const INSTALL_KEY = `set -eu
+id=$1
+${LOCK_SSH_DIR}
+if [ -f "$ak" ] && grep -q "crabbox-lease:$id\\$" "$ak"; then exit 0; fi
+if [ -s "$ak" ] && [ -n "$(tail -c 1 "$ak")" ]; then printf '\\n' >> "$ak"; fi
+printf '%s\\n' "$2" >> "$ak"
+`;
+
+/** Replaces the labels of lease $2 (stdin) if the host is still claimed by it; exits 3 when it is not. */
+const SET_LABELS = `${RESOLVE_ROOT}
+id=$2
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ "$cur" != "$id" ] || [ ! -d "$root/$id/meta" ]; then cat >/dev/null; exit 3; fi
+umask 077
+cat > "$root/$id/meta/labels.json.tmp"
+mv -f "$root/$id/meta/labels.json.tmp" "$root/$id/meta/labels.json"
+`;
+
+/**
+ * Undoes everything create did for lease $2, in this order: processes whose working directory is inside the lease dir
+ * (provably the lease's; others are left alone), the authorized_keys line ending in the lease marker (every other line
+ * is copied unchanged), the lease dir, and last the claim, so the host is offered again only once it is clean.
+ * Prints `found 1` when anything was there, `found 0` otherwise.
+ */
+const RELEASE = `${RESOLVE_ROOT}
+id=$2
+lease="$root/$id"
+found=0
+if [ -d "$lease" ]; then
+  found=1
+  real=$(cd "$lease" && pwd -P) || real=$lease
+  pids=''
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    case $cwd in "$real"|"$real"/*|"$lease"|"$lease"/*) pids="$pids \${p#/proc/}" ;; esac
+  done
+  if [ -n "$pids" ]; then
+    kill -TERM $pids 2>/dev/null || true
+    sleep 1
+    kill -KILL $pids 2>/dev/null || true
+  fi
+fi
+${LOCK_SSH_DIR}
+if [ -f "$ak" ] && grep -q "crabbox-lease:$id\\$" "$ak"; then
+  found=1
+  tmp="$HOME/.ssh/.authorized_keys.crabbox-$$"
+  grep -v "crabbox-lease:$id\\$" "$ak" > "$tmp" || true
+  if [ -L "$ak" ]; then cat "$tmp" > "$ak"; rm -f "$tmp"
+  else chmod --reference="$ak" "$tmp" 2>/dev/null || chmod 600 "$tmp"; mv -f "$tmp" "$ak"; fi
+fi
+if [ -d "$lease" ]; then rm -rf "$lease"; fi
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ "$cur" = "$id" ]; then rm -f "$claim"; found=1; fi
+printf 'found %s\\n' "$found"
+`;
+
+const sh = (script: string, args: string[]): string => shellQuote(['sh', '-c', script, 'crabbox', ...args]);
+
+/** The remote command lines, each a complete shell-quoted `sh -c` invocation. */
+export const remote = {
+  inspect: (workRoot: string): string => sh(INSPECT, [workRoot]),
+  claim: (workRoot: string, leaseId: string): string => sh(CLAIM, [workRoot, leaseId]),
+  installKey: (leaseId: string, keyLine: string): string => sh(INSTALL_KEY, [leaseId, keyLine]),
+  setLabels: (workRoot: string, leaseId: string): string => sh(SET_LABELS, [workRoot, leaseId]),
+  release: (workRoot: string, leaseId: string): string => sh(RELEASE, [workRoot, leaseId]),
+};
+
+/** What `inspect` printed, parsed. */
+export interface HostClaim {
+  root: string;
+  /** The claim link's target: a lease id, `?` for something foreign, or empty when the host is free. */
+  owner: string;
+  labels: Record<string, string> | undefined;
+}
+
+/** Parses the output of `inspect`. */
+export function parseInspect(stdout: string): HostClaim {
+  let root = '';
+  let owner = '';
+  let labels: Record<string, string> | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('root ')) root = line.slice(5);
+    else if (line.startsWith('claim ')) owner = line.slice(6).trim();
+    else if (line.startsWith('labels ')) labels = parseLabels(line.slice(7));
+  }
+  return { root, owner, labels };
+}
+
+function parseLabels(text: string): Record<string, string> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+    return out;
+  } catch {
+    return undefined;
+  }
+}

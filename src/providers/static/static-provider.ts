@@ -1,0 +1,233 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CreateOptions, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
+import { LABEL, type Labels } from '../../domain/labels.ts';
+import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
+import { isLeaseId } from '../../domain/ids.ts';
+import { PUBLIC_KEY_PATTERN } from '../../config/schema.ts';
+import { closeMaster, privateDir, sshCapture, writeKnownHosts, type SshTarget } from '../../ssh/index.ts';
+import { resolveStaticHosts, type StaticHost, type StaticHostConfig } from './hosts.ts';
+import { parseInspect, remote, type HostClaim } from './remote.ts';
+
+export interface StaticProviderOptions {
+  /** `static.hosts` from the user config. */
+  hosts: readonly StaticHostConfig[] | undefined;
+  /** The CLI user's state dir; pinned known_hosts files for the pool live under `<stateDir>/static/`. */
+  stateDir: string;
+  connectTimeoutSeconds?: number | undefined;
+  /** Home dir used to expand `~/` in identityFile (tests). */
+  home?: string | undefined;
+}
+
+/** The marker comment that ends a lease's authorized_keys line, so release removes exactly that line. */
+export const keyMarker = (leaseId: string): string => `crabbox-lease:${leaseId}`;
+
+/** The line create appends to the host user's authorized_keys: no agent or X11 forwarding, the lease key, the marker. */
+export function authorizedKeyLine(leaseId: string, publicKey: string): string {
+  const key = publicKey.trim();
+  if (!PUBLIC_KEY_PATTERN.test(key)) throw new CrabboxError('bad_request', 'the lease public key is not an OpenSSH public key line');
+  return `no-agent-forwarding,no-X11-forwarding ${key.split(/\s+/).slice(0, 2).join(' ')} ${keyMarker(leaseId)}`;
+}
+
+interface HostState {
+  host: StaticHost;
+  claim?: HostClaim | undefined;
+  error?: unknown;
+}
+
+function controlDir(): string {
+  const dir = join(tmpdir(), `cbx-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/**
+ * The `ssh` provider: a static pool of existing Linux hosts ("bring your own machines"). A lease claims one free host
+ * with an atomic symlink on the host, gets its key added to the host user's authorized_keys and a workdir under the
+ * host's work root; release undoes exactly that. Hosts are never created, deleted or otherwise changed.
+ */
+export function createStaticProvider(options: StaticProviderOptions): Provider {
+  const hosts = resolveStaticHosts(options.hosts, options.home);
+  const pinDir = join(options.stateDir, 'static');
+  const pinned = new Map<string, Promise<string>>();
+
+  function knownHosts(host: StaticHost): Promise<string> {
+    let file = pinned.get(host.name);
+    if (!file) {
+      const path = join(pinDir, `${createHash('sha256').update(host.name).digest('hex').slice(0, 16)}.known_hosts`);
+      file = privateDir(pinDir).then(() => writeKnownHosts(path, host.host, [host.port], host.hostKey)).then(() => path);
+      pinned.set(host.name, file);
+    }
+    return file;
+  }
+
+  /** Runs one remote script with the host's admin identity over its own short-lived connection. */
+  async function run(host: StaticHost, command: string, stdin?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const target: SshTarget = {
+      host: host.host,
+      ports: [host.port],
+      user: host.user,
+      identityFile: host.identityFile,
+      knownHostsFile: await knownHosts(host),
+      controlPath: join(controlDir(), `st-${randomBytes(6).toString('hex')}`),
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 10,
+      controlPersistSeconds: 5,
+    };
+    try {
+      return await sshCapture(target, command, stdin === undefined ? {} : { stdin });
+    } catch (error) {
+      if (isCrabboxError(error) && error.code === 'host_key_mismatch') {
+        throw new CrabboxError('host_key_mismatch', `static host ${host.name} presented a host key that does not match its configured hostKey; refusing to connect`, {
+          hint: `verify the key on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and fix hostKey in static.hosts`,
+        });
+      }
+      throw error;
+    } finally {
+      await closeMaster(target);
+    }
+  }
+
+  function failed(host: StaticHost, what: string, result: { exitCode: number; stderr: string }): CrabboxError {
+    const line = result.stderr.trim().split('\n').at(-1) ?? '';
+    return new CrabboxError('provider_error', `static host ${host.name}: ${what} failed (exit ${result.exitCode})${line ? `: ${line.slice(0, 200)}` : ''}`);
+  }
+
+  async function inspect(host: StaticHost): Promise<HostClaim> {
+    const result = await run(host, remote.inspect(host.workRoot));
+    if (result.exitCode !== 0) throw failed(host, 'reading the claim', result);
+    return parseInspect(result.stdout);
+  }
+
+  /** Every host's claim; a pinned-key refusal anywhere is fatal, other failures are reported per host. */
+  async function inspectAll(): Promise<HostState[]> {
+    const settled = await Promise.allSettled(hosts.map(inspect));
+    const out = settled.map((s, i): HostState => (s.status === 'fulfilled' ? { host: hosts[i]!, claim: s.value } : { host: hosts[i]!, error: s.reason as unknown }));
+    const mismatch = out.find((o) => isCrabboxError(o.error) && o.error.code === 'host_key_mismatch');
+    if (mismatch) throw mismatch.error;
+    return out;
+  }
+
+  function toMachine(host: StaticHost, leaseId: string, root: string, labels: Labels): Machine {
+    const created = Number(labels[LABEL.created]);
+    return {
+      provider: 'ssh',
+      providerId: leaseId,
+      host: host.host,
+      ports: [host.port],
+      sshUser: host.user,
+      workRoot: `${root}/${leaseId}/work`,
+      hostKey: host.hostKey,
+      labels: { ...labels },
+      status: 'running',
+      createdAt: Number.isFinite(created) && created > 0 ? created * 1000 : undefined,
+    };
+  }
+
+  async function installKey(host: StaticHost, spec: MachineSpec): Promise<void> {
+    const result = await run(host, remote.installKey(spec.leaseId, authorizedKeyLine(spec.leaseId, spec.sshPublicKey)));
+    if (result.exitCode !== 0) throw failed(host, 'adding the lease key', result);
+  }
+
+  async function releaseOn(host: StaticHost, leaseId: string): Promise<boolean> {
+    const result = await run(host, remote.release(host.workRoot, leaseId));
+    if (result.exitCode !== 0) throw failed(host, 'releasing the lease', result);
+    return /found 1/.test(result.stdout);
+  }
+
+  async function find(leaseId: string): Promise<{ host: StaticHost; claim: HostClaim } | undefined> {
+    const all = await inspectAll();
+    const mine = all.find((o) => o.claim?.owner === leaseId);
+    if (mine?.claim) return { host: mine.host, claim: mine.claim };
+    const unreachable = all.find((o) => o.error);
+    if (unreachable) throw unreachable.error;
+    return undefined;
+  }
+
+  return {
+    name: 'ssh',
+    capabilities: { labels: true, injectsHostKey: false, billable: false, local: false },
+
+    async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
+      if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);
+      authorizedKeyLine(spec.leaseId, spec.sshPublicKey);
+      const all = await inspectAll();
+      const mine = all.find((o) => o.claim?.owner === spec.leaseId);
+      if (mine?.claim) {
+        await createOptions.onProviderId?.(spec.leaseId);
+        await installKey(mine.host, spec);
+        return toMachine(mine.host, spec.leaseId, mine.claim.root, mine.claim.labels ?? spec.labels);
+      }
+      let claimed = 0;
+      const unreachable: string[] = [];
+      for (const { host, claim, error } of all) {
+        if (error) {
+          unreachable.push(`${host.name}: ${error instanceof Error ? error.message : String(error)}`);
+          continue;
+        }
+        if (claim?.owner) {
+          claimed++;
+          continue;
+        }
+        const result = await run(host, remote.claim(host.workRoot, spec.leaseId), JSON.stringify(spec.labels));
+        if (result.exitCode !== 0) throw failed(host, 'claiming the host', result);
+        const line = result.stdout.trim();
+        if (!line.startsWith('claimed ')) {
+          claimed++;
+          continue;
+        }
+        await createOptions.onProviderId?.(spec.leaseId);
+        try {
+          await installKey(host, spec);
+        } catch (error) {
+          await releaseOn(host, spec.leaseId).catch(() => undefined);
+          throw error;
+        }
+        return toMachine(host, spec.leaseId, line.slice('claimed '.length), spec.labels);
+      }
+      const parts = [`${claimed} of ${hosts.length} claimed by other leases`, ...(unreachable.length ? [`unreachable: ${unreachable.join('; ')}`] : [])];
+      throw new CrabboxError('no_free_host', `no free host in the ssh pool (${parts.join(', ')})`, {
+        hint: 'try again once a lease is released (`crabbox list`), or add hosts to static.hosts',
+      });
+    },
+
+    async get(providerId: string): Promise<Machine | undefined> {
+      if (!isLeaseId(providerId)) return undefined;
+      const found = await find(providerId);
+      return found ? toMachine(found.host, providerId, found.claim.root, found.claim.labels ?? {}) : undefined;
+    },
+
+    async list(selector: Labels): Promise<Machine[]> {
+      const out: Machine[] = [];
+      for (const { host, claim } of await inspectAll()) {
+        if (!claim || !isLeaseId(claim.owner) || !claim.labels) continue;
+        const labels = claim.labels;
+        if (Object.entries(selector).every(([k, v]) => labels[k] === v)) out.push(toMachine(host, claim.owner, claim.root, labels));
+      }
+      return out;
+    },
+
+    async setLabels(providerId: string, labels: Labels): Promise<void> {
+      const found = isLeaseId(providerId) ? await find(providerId) : undefined;
+      if (!found) throw new CrabboxError('not_found', `no static host is claimed by ${providerId}`);
+      const result = await run(found.host, remote.setLabels(found.host.workRoot, providerId), JSON.stringify(labels));
+      if (result.exitCode === 3) throw new CrabboxError('not_found', `static host ${found.host.name} is no longer claimed by ${providerId}`);
+      if (result.exitCode !== 0) throw failed(found.host, 'writing labels', result);
+    },
+
+    async delete(providerId: string): Promise<DeleteResult> {
+      if (!isLeaseId(providerId)) return 'already-gone';
+      // Every host is cleaned of this lease: a crash may have left a key line or a dir on a host it never claimed.
+      const settled = await Promise.allSettled(hosts.map((host) => releaseOn(host, providerId)));
+      if (settled.some((s) => s.status === 'fulfilled' && s.value)) return 'deleted';
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return 'already-gone';
+    },
+
+    async hourlyPrice(): Promise<number | undefined> {
+      return 0;
+    },
+  };
+}

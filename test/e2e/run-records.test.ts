@@ -1,0 +1,132 @@
+// `crabbox run` keeps a record of every run (local provider, real sshd/rsync/git): history, logs, results and JUnit.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../../src/testing/cli.ts';
+import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { initRepo } from '../../src/testing/git.ts';
+
+const tmp = tempDir('crabbox-e2e-records-');
+// Under /var/tmp and 0711 so a per-lease user can traverse it.
+const boxes = mkdtempSync('/var/tmp/crabbox-boxes-records-');
+chmodSync(boxes, 0o711);
+const env = isolatedEnv(tmp.path);
+mkdirSync(join(tmp.path, 'config', 'crabbox'), { recursive: true });
+writeFileSync(join(tmp.path, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${boxes}\n`);
+const runsDir = join(tmp.path, 'state', 'crabbox', 'runs');
+const repo = join(tmp.path, 'repo');
+let slug = '';
+
+const crabbox = (argv: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(argv, { env: { ...env, ...extraEnv }, cwd: repo });
+
+/** The stored record file of a run, as text. */
+function storedRun(runId: string): string {
+  const name = readdirSync(runsDir).find((f) => f.endsWith(`_${runId}.json`));
+  assert.ok(name, `no stored file for ${runId} in ${readdirSync(runsDir).join(', ')}`);
+  return readFileSync(join(runsDir, name), 'utf8');
+}
+
+// One failing and one passing case; a second report that is not well-formed XML.
+const REPORT = `<testsuite name="math"><testcase classname="calc" name="adds two numbers"><failure message="expected 4, got 5">boom</failure></testcase><testcase classname="calc" name="subtracts"/></testsuite>`;
+const writeReports = `printf '%s' '${REPORT}' > report.xml; printf '<testsuite><testcase' > broken.xml; echo tests done; exit 1`;
+
+describe('crabbox run records every run (local provider)', () => {
+  before(async () => {
+    initRepo(repo, { 'README.md': 'records\n' });
+    const warm = await crabbox(['warmup', '--json']);
+    assert.equal(warm.code, 0, warm.stderr);
+    slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
+  });
+  after(async () => {
+    const all = await crabbox(['list', '--json']);
+    for (const l of (JSON.parse(all.stdout) as { leases: { id: string }[] }).leases) await crabbox(['stop', l.id]);
+    tmp.remove();
+    rmSync(boxes, { recursive: true, force: true });
+  });
+
+  it('history lists the run with its exit code and command; logs prints its output', async () => {
+    const run = await crabbox(['run', '--id', slug, '--', 'sh', '-c', 'echo hello; exit 3']);
+    assert.equal(run.code, 3, run.stderr);
+    const runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1];
+    assert.ok(runId, run.stderr);
+
+    const history = await crabbox(['history', '--json']);
+    assert.equal(history.code, 0, history.stderr);
+    const entry = (JSON.parse(history.stdout) as { runs: Record<string, unknown>[] }).runs.find((r) => r.id === runId);
+    assert.ok(entry, history.stdout);
+    assert.equal(entry.exitCode, 3);
+    assert.equal(entry.state, 'failed');
+    assert.equal(entry.slug, slug);
+    assert.deepEqual(entry.command, ['sh', '-c', 'echo hello; exit 3']);
+
+    const logs = await crabbox(['logs', runId]);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^hello$/m);
+  });
+
+  it('--junit collects the reports from the box: counts in the result object, failed cases in crabbox results', async () => {
+    const run = await crabbox(['run', '--json', '--id', slug, '--junit', 'report.xml,broken.xml', '--', 'sh', '-c', writeReports]);
+    assert.equal(run.code, 1, run.stderr);
+    const result = JSON.parse(run.stdout) as { runId: string; exitCode: number; junit: Record<string, number> | null };
+    assert.equal(result.exitCode, 1);
+    assert.deepEqual(result.junit, { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0, files: 2, warnings: 1 });
+    assert.match(run.stderr, /warning: junit: broken\.xml/, 'a malformed report is a warning; the other still counts');
+
+    const shown = await crabbox(['results', result.runId]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /failures=1/);
+    assert.match(shown.stdout, /FAIL .*adds two numbers/);
+    const json = await crabbox(['results', result.runId, '--json']);
+    const stored = JSON.parse(json.stdout) as { junit: { failures: number; failed: { name: string }[] } };
+    assert.equal(stored.junit.failures, 1);
+    assert.deepEqual(stored.junit.failed.map((f) => f.name), ['adds two numbers']);
+  });
+
+  it('config run.junit is used without the flag; a pattern that reaches outside the workdir is refused before leasing', async () => {
+    writeFileSync(join(repo, '.crabbox.yaml'), 'run:\n  junit: ["report.xml"]\n');
+    try {
+      const run = await crabbox(['run', '--json', '--id', slug, '--', 'sh', '-c', writeReports]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal((JSON.parse(run.stdout) as { junit: { failures: number; files: number } }).junit.failures, 1);
+    } finally {
+      rmSync(join(repo, '.crabbox.yaml'));
+    }
+    const before = readdirSync(runsDir).length;
+    const bad = await crabbox(['run', '--id', slug, '--junit', '../etc/passwd', '--', 'true']);
+    assert.equal(bad.code, 64, bad.stderr);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /must not contain \.\./);
+    assert.equal(readdirSync(runsDir).length, before, 'nothing was run or recorded');
+  });
+
+  it('--no-record-command and run.recordCommand: false keep the command out of the record', async () => {
+    const flagged = await crabbox(['run', '--json', '--no-record-command', '--id', slug, '--', 'sh', '-c', 'echo private-command-line']);
+    assert.equal(flagged.code, 0, flagged.stderr);
+    const runId = (JSON.parse(flagged.stdout) as { runId: string }).runId;
+    const record = JSON.parse(storedRun(runId)) as Record<string, unknown>;
+    assert.equal(record.id, runId);
+    assert.equal('command' in record, false);
+    assert.ok(!storedRun(runId).includes('echo private-command-line'), 'the output is kept, the command line is not');
+
+    writeFileSync(join(repo, '.crabbox.yaml'), 'run:\n  recordCommand: false\n');
+    try {
+      const configured = await crabbox(['run', '--json', '--id', slug, '--', 'true']);
+      assert.equal(configured.code, 0, configured.stderr);
+      assert.equal('command' in (JSON.parse(storedRun((JSON.parse(configured.stdout) as { runId: string }).runId)) as object), false);
+    } finally {
+      rmSync(join(repo, '.crabbox.yaml'));
+    }
+  });
+
+  it('a forwarded env value never reaches the stored run file', async () => {
+    const canary = `recordscanary${process.pid}x${Date.now()}`;
+    const run = await crabbox(['run', '--json', '--id', slug, '--', 'sh', '-c', 'echo "v=$MYAPP_SECRET"; echo "$MYAPP_SECRET" >&2'], { MYAPP_SECRET: canary, CRABBOX_ENV_ALLOW: 'MYAPP_*' });
+    assert.equal(run.code, 0, run.stderr);
+    const runId = (JSON.parse(run.stdout) as { runId: string }).runId;
+    const stored = storedRun(runId);
+    assert.ok(!stored.includes(canary), stored);
+    assert.match(stored, /v=\[redacted\]/, 'the output was recorded, with the value replaced');
+    for (const name of readdirSync(runsDir)) assert.ok(!readFileSync(join(runsDir, name), 'utf8').includes(canary), name);
+  });
+});
