@@ -77,9 +77,25 @@ const ws = remote ? new BenchWorkspace() : undefined;
 let lease: WarmLease | undefined;
 let repo = '';
 let warmFloorMs: number | undefined;
+let stopping = false;
+
+// Ctrl-C or a kill: no new section starts, and the `finally` below releases every lease and removes the workspace
+// once the step in flight has ended (its crabbox child gets Ctrl-C too). A second signal releases at once.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      process.stderr.write(`bench: ${signal} again, releasing leases now…\n`);
+      void (ws?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+      return;
+    }
+    stopping = true;
+    process.exitCode = 130;
+    process.stderr.write(`bench: ${signal}, stopping after the current step; leases are released on the way out\n`);
+  });
+}
 
 async function section(id: SectionId, measure: () => Promise<Section>): Promise<void> {
-  if (!opts.only.includes(id)) return;
+  if (!opts.only.includes(id) || stopping) return;
   const need = NEEDS[id];
   if (need && !has(need.path)) {
     sections.push({ id, title: TITLES[id], figures: [], unavailable: `not available: ${need.what}` });
@@ -126,4 +142,4 @@ const results: Results = {
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${renderResults(results)}\n\nwrote ${opts.out}\n`);
 
-process.exitCode = failed ? 1 : 0;
+process.exitCode = stopping ? 130 : failed ? 1 : 0;

@@ -2,7 +2,7 @@
 // provider, real sshd/rsync, a coordinator process) and reports numbers next to its floor. No timing thresholds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,33 @@ describe('bench --quick', () => {
 
     assert.ok(results.leases.length >= 2, 'a warm lease and a cold one');
     assert.ok(results.boxesRoot && !existsSync(results.boxesRoot), 'the boxes root is removed');
+    for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: join(tmp.path, 'gone'), leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
+  });
+
+  it('Ctrl-C during a section stops, releases the lease and removes the workspace (exit 130)', async (t) => {
+    const tmp = tempDir('crabbox-bench-test-');
+    t.after(() => tmp.remove());
+    const out = join(tmp.path, 'results.json');
+    const child = spawn(process.execPath, [join(root, 'bench/run.ts'), '--no-build', '--only', 'warm,cold', '--out', out], { cwd: root, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      const deadline = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        // The warm lease exists once the warm section starts; interrupt the whole process group like a terminal does.
+        if (stderr.includes('bench: warm') && !stderr.includes('SIGINT')) setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 300);
+      });
+      child.on('close', (c) => {
+        clearTimeout(deadline);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT, stopping after the current step/);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    assert.ok(!results.sections.some((s) => s.id === 'cold'), 'no section starts after the signal');
+    assert.ok(results.leases.length >= 1, 'the warm lease was made before the signal');
+    assert.ok(results.boxesRoot && !existsSync(results.boxesRoot));
     for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: join(tmp.path, 'gone'), leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
   });
 });
