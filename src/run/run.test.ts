@@ -103,3 +103,36 @@ test('the lease is touched while the command runs, and released after it', async
   assert.ok(touches >= 3, `touched ${touches} times`);
   assert.equal(h.calls.at(-1), 'release cbx_00000000abcd');
 });
+
+test('a recorder that fails is a warning: the command still runs, its exit code stands and the lease is released', async () => {
+  const repo = join(tmp.path, 'rec-fail');
+  initRepo(repo, { 'a.txt': 'a' });
+  for (const broken of ['start', 'finish'] as const) {
+    const h = harness();
+    const recorder: RunRecorder = {
+      start: async () => { if (broken === 'start') throw new Error('ENOSPC: no space left on device'); return 'run_00000000beef'; },
+      finish: async () => { throw new Error('ENOSPC: no space left on device'); },
+    };
+    const outcome = await runOnBox({ ...h.base, recorder, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'exit 5'] } });
+    assert.equal(outcome.exitCode, 5, broken);
+    assert.equal(outcome.remoteExitCode, 5);
+    assert.equal(outcome.released, true);
+    assert.equal(h.progress.filter((l) => /^warning: could not record the run: ENOSPC/.test(l)).length, 1, h.progress.join('|'));
+  }
+});
+
+test('afterCommand runs on the box after the command, and finishExtras reach the record', async () => {
+  const repo = join(tmp.path, 'after');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  let seen = '';
+  const junit = { tests: 1, passed: 1, failures: 0, errors: 0, skipped: 0, time: 0, files: [], failed: [], failedOmitted: 0, warnings: [] };
+  const outcome = await runOnBox({
+    ...h.base, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'echo done > marker.txt'] },
+    afterCommand: async (_box, workdir) => { seen = workdir; },
+    finishExtras: () => ({ junit }),
+  });
+  assert.equal(outcome.exitCode, 0);
+  assert.match(seen, /after/);
+  assert.deepEqual(h.records.finish?.[1].junit, junit);
+});

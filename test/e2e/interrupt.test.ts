@@ -2,19 +2,15 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, runCli } from '../../src/testing/cli.ts';
-import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
 import { initRepo } from '../../src/testing/git.ts';
+import { runSandbox } from '../../src/testing/run-sandbox.ts';
 
-const tmp = tempDir('crabbox-e2e-int-');
-const boxes = mkdtempSync('/var/tmp/crabbox-boxes-e2e-');
-chmodSync(boxes, 0o711);
-const env = isolatedEnv(tmp.path);
-mkdirSync(join(tmp.path, 'config', 'crabbox'), { recursive: true });
-writeFileSync(join(tmp.path, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${boxes}\n`);
-const repo = join(tmp.path, 'repo');
+const sandbox = runSandbox({ prefix: 'crabbox-e2e-int-' });
+const { env } = sandbox;
+const repo = join(sandbox.path, 'repo');
 initRepo(repo, { 'a.txt': 'a\n' });
 
 function alive(pid: number): boolean {
@@ -40,13 +36,7 @@ async function activeLeases(): Promise<number> {
 }
 
 describe('interrupting crabbox run', () => {
-  after(async () => {
-    // Stop whatever a failed test left, before its state (and so the way to find it) is removed.
-    const r = await runCli(['list', '--json'], { env, cwd: repo });
-    for (const l of (JSON.parse(r.stdout) as { leases: { id: string }[] }).leases) await runCli(['stop', l.id], { env, cwd: repo });
-    tmp.remove();
-    rmSync(boxes, { recursive: true, force: true });
-  });
+  after(() => sandbox.remove());
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`${signal} kills the remote process group, releases the fresh lease and exits ${code}`, async () => {

@@ -1,21 +1,16 @@
 // `crabbox run` keeps a record of every run (local provider, real sshd/rsync/git): history, logs, results and JUnit.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/testing/cli.ts';
-import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
 import { initRepo } from '../../src/testing/git.ts';
+import { runSandbox } from '../../src/testing/run-sandbox.ts';
 
-const tmp = tempDir('crabbox-e2e-records-');
-// Under /var/tmp and 0711 so a per-lease user can traverse it.
-const boxes = mkdtempSync('/var/tmp/crabbox-boxes-records-');
-chmodSync(boxes, 0o711);
-const env = isolatedEnv(tmp.path);
-mkdirSync(join(tmp.path, 'config', 'crabbox'), { recursive: true });
-writeFileSync(join(tmp.path, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${boxes}\n`);
-const runsDir = join(tmp.path, 'state', 'crabbox', 'runs');
-const repo = join(tmp.path, 'repo');
+const sandbox = runSandbox({ prefix: 'crabbox-e2e-records-' });
+const { env } = sandbox;
+const runsDir = join(sandbox.path, 'state', 'crabbox', 'runs');
+const repo = join(sandbox.path, 'repo');
 let slug = '';
 
 const crabbox = (argv: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(argv, { env: { ...env, ...extraEnv }, cwd: repo });
@@ -38,12 +33,7 @@ describe('crabbox run records every run (local provider)', () => {
     assert.equal(warm.code, 0, warm.stderr);
     slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
   });
-  after(async () => {
-    const all = await crabbox(['list', '--json']);
-    for (const l of (JSON.parse(all.stdout) as { leases: { id: string }[] }).leases) await crabbox(['stop', l.id]);
-    tmp.remove();
-    rmSync(boxes, { recursive: true, force: true });
-  });
+  after(() => sandbox.remove());
 
   it('history lists the run with its exit code and command; logs prints its output', async () => {
     const run = await crabbox(['run', '--id', slug, '--', 'sh', '-c', 'echo hello; exit 3']);
@@ -93,6 +83,14 @@ describe('crabbox run records every run (local provider)', () => {
       rmSync(join(repo, '.crabbox.yaml'));
     }
     const before = readdirSync(runsDir).length;
+    writeFileSync(join(repo, '.crabbox.yaml'), 'run:\n  junit: ["/etc/passwd"]\n');
+    try {
+      const configured = await crabbox(['run', '--id', slug, '--', 'true']);
+      assert.equal(configured.code, 78, configured.stderr);
+      assert.match(configured.stderr, /run\.junit: JUnit path "\/etc\/passwd" must be relative/);
+    } finally {
+      rmSync(join(repo, '.crabbox.yaml'));
+    }
     const bad = await crabbox(['run', '--id', slug, '--junit', '../etc/passwd', '--', 'true']);
     assert.equal(bad.code, 64, bad.stderr);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);

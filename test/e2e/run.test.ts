@@ -1,21 +1,15 @@
 // `crabbox run` end to end on the local provider: real git, rsync, ssh and a private sshd per lease.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/testing/cli.ts';
-import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { runSandbox } from '../../src/testing/run-sandbox.ts';
 import { gitIn, initRepo, writeFiles } from '../../src/testing/git.ts';
 
-const tmp = tempDir('crabbox-e2e-run-');
-// Under /var/tmp and 0711 so a per-lease user can traverse it.
-const boxes = mkdtempSync('/var/tmp/crabbox-boxes-e2e-');
-chmodSync(boxes, 0o711);
-const env = isolatedEnv(tmp.path);
-mkdirSync(join(tmp.path, 'config', 'crabbox'), { recursive: true });
-writeFileSync(join(tmp.path, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${boxes}\nsync:\n  exclude: ["generated/"]\n`);
-
-const repo = join(tmp.path, 'my repo');
+const sandbox = runSandbox({ prefix: 'crabbox-e2e-run-', config: 'sync:\n  exclude: ["generated/"]\n' });
+const { env, boxes } = sandbox;
+const repo = join(sandbox.path, 'my repo');
 let slug = '';
 
 const crabbox = (argv: string[], extra: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) =>
@@ -38,12 +32,7 @@ describe('crabbox run on the local provider', () => {
     assert.equal(warm.code, 0, warm.stderr);
     slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
   });
-  after(async () => {
-    const all = await crabbox(['list', '--json']);
-    for (const l of (JSON.parse(all.stdout) as { leases: { id: string }[] }).leases) await crabbox(['stop', l.id]);
-    tmp.remove();
-    rmSync(boxes, { recursive: true, force: true });
-  });
+  after(() => sandbox.remove());
 
   it('streams stdout and stderr in order to the matching streams and passes exit codes 0, 1, 7 and 137 through', async () => {
     const r = await crabbox(['run', '--id', slug, '--', 'bash', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done']);
@@ -80,7 +69,7 @@ describe('crabbox run on the local provider', () => {
   });
 
   it('two concurrent runs on one warm lease each run exactly their own tree', async () => {
-    const other = join(tmp.path, 'other', 'my repo');
+    const other = join(sandbox.path, 'other', 'my repo');
     initRepo(other, { 'rev.txt': 'B\n' });
     writeFiles(repo, { 'rev.txt': 'A\n' });
     const script = 'cat rev.txt; sleep 1; cat rev.txt';
@@ -118,12 +107,12 @@ describe('crabbox run on the local provider', () => {
     assert.deepEqual(seen, [], 'no process had the value in its argv');
     assert.equal(r.stdout, `value=${canary}\n`);
     assert.ok(!r.stderr.includes(canary), 'diagnostics never show it');
-    const grep = await import('node:child_process').then((cp) => cp.spawnSync('grep', ['-rl', '--', canary, tmp.path, boxes], { encoding: 'utf8' }));
+    const grep = await import('node:child_process').then((cp) => cp.spawnSync('grep', ['-rl', '--', canary, sandbox.path, boxes], { encoding: 'utf8' }));
     assert.equal(grep.stdout, '', 'no file crabbox wrote holds it');
   });
 
   it('refuses hostile env patterns clearly and runs nothing', async () => {
-    const pwn = join(tmp.path, 'pwn');
+    const pwn = join(sandbox.path, 'pwn');
     for (const pattern of ['*', 'A-B', `X=$(touch ${pwn})`]) {
       const r = await crabbox(['run', '--id', slug, '--', 'touch', pwn], { env: { CRABBOX_ENV_ALLOW: pattern } });
       assert.equal(r.code, 78, r.stderr);
@@ -175,14 +164,14 @@ describe('crabbox run on the local provider', () => {
     }
     const both = await crabbox(['run', '--id', slug, '--keep', '--', 'true']);
     assert.equal(both.code, 64);
-    const outside = await crabbox(['run', '--', 'true'], { cwd: tmp.path });
+    const outside = await crabbox(['run', '--', 'true'], { cwd: sandbox.path });
     assert.equal(outside.code, 73);
     assert.match(outside.stderr, /not inside a git checkout/);
   });
 
   it('--no-sync runs on the box as it is; --result-file holds the result object; --keep keeps the fresh lease', async () => {
     writeFiles(repo, { 'only-local.txt': 'x' });
-    const resultFile = join(tmp.path, 'result.json');
+    const resultFile = join(sandbox.path, 'result.json');
     const r = await crabbox(['run', '--id', slug, '--no-sync', '--result-file', resultFile, '--', 'sh', '-c', 'ls only-local.txt 2>/dev/null; echo done']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'done\n');

@@ -86,7 +86,13 @@ export function register(program: Command, ctx: CliContext): void {
       flagJunit?.forEach(validateJUnitPattern);
       const { config, provider, leases } = await directSession(ctx, flags);
       const junitPatterns = flagJunit ?? config.run.junit;
-      junitPatterns.forEach(validateJUnitPattern);
+      if (!flagJunit) {
+        try {
+          junitPatterns.forEach(validateJUnitPattern);
+        } catch (error) {
+          throw new CrabboxError('invalid_config', `run.junit: ${(error as Error).message}`);
+        }
+      }
       const env = selectEnv(ctx.env, config.env.allow);
       const recordCommand = flags.recordCommand && config.run.recordCommand;
       let junit: JUnitSummary | undefined;
