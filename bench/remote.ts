@@ -59,7 +59,7 @@ export async function coldSection(o: RemoteOptions & { warmFloorMs?: number | un
 export async function streamingSection(o: RemoteOptions): Promise<Section> {
   const home = (await timeOk(sshMaster(o.lease, 'pwd'))).stdout.trim();
   const file = `${home}/bench-stream.bin`;
-  await timeOk(sshMaster(o.lease, `head -c ${o.streamBytes} /dev/urandom > bench-stream.bin`));
+  await timeOk(sshMaster(o.lease, `head -c ${o.streamBytes} /dev/urandom | base64 | head -c ${o.streamBytes} > bench-stream.bin`));
   const check = (bytes: number): void => {
     if (bytes !== o.streamBytes) throw new Error(`streamed ${bytes} bytes, expected ${o.streamBytes}`);
   };
