@@ -1,10 +1,11 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { RUN_ID_PATTERN } from '../domain/ids.ts';
 import { redactValue } from '../redact/redact.ts';
 import { RUN_STATES, type RunRecord, type RunState } from './record.ts';
+import { writeFileAtomic } from '../fs/atomic-write.ts';
 
 /**
  * Run records kept on this machine, for direct mode (no coordinator): `<stateDir>/runs/<start time>_<run-id>.json`,
@@ -63,20 +64,7 @@ export class LocalRunStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
     const body = `${JSON.stringify(redactValue(record), null, 2)}\n`;
-    const tmp = join(this.dir, `.${id}.${process.pid}.${this.#clock.now().toString(36)}.tmp`);
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, join(this.dir, fileName(started, id)));
-    } catch (error) {
-      rmSync(tmp, { force: true });
-      throw error;
-    }
+    writeFileAtomic(join(this.dir, fileName(started, id)), body);
     this.prune(id);
   }
 
