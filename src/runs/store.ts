@@ -6,6 +6,7 @@ import { RUN_ID_PATTERN } from '../domain/ids.ts';
 import { redactValue } from '../redact/redact.ts';
 import { RUN_STATES, type RunRecord, type RunState } from './record.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { ownerGone } from './owner-process.ts';
 
 /**
  * Run records kept on this machine, for direct mode (no coordinator): `<stateDir>/runs/<start time>_<run-id>.json`,
@@ -131,6 +132,8 @@ export class LocalRunStore {
       if (statSync(path).size > MAX_RECORD_BYTES) return undefined;
       const data = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
       if (!data || typeof data !== 'object' || typeof data.id !== 'string' || typeof data.startedAt !== 'string' || !(RUN_STATES as readonly string[]).includes(data.state)) return undefined;
+      // A run whose crabbox process died (crash, kill -9) can never finish its record: show it as abandoned.
+      if (data.state === 'running' && data.owner && typeof data.owner.pid === 'number' && ownerGone(data.owner)) return { ...data, state: 'abandoned' };
       return data;
     } catch {
       return undefined;
