@@ -109,7 +109,8 @@ export interface ExecResult {
  * ssh's own failures (255 with ssh's message) raise ssh_failed/host_key_mismatch; any other code is the remote one.
  */
 export async function sshExec(target: SshTarget, command: readonly string[] | string | undefined, options: ExecOptions = {}): Promise<ExecResult> {
-  const port = await connect(target, { signal: options.signal });
+  // A one-shot target skips the master check and probe: the command's own connection fails the same way a probe would.
+  const port = target.oneShot ? (target.ports[0] ?? 22) : await connect(target, { signal: options.signal });
   const remote = command === undefined ? undefined : typeof command === 'string' ? command : shellQuote(command);
   const stdinMode = options.stdin === 'inherit' ? 'inherit' : options.stdin === undefined || options.stdin === 'ignore' ? 'ignore' : 'pipe';
   const stdio: StdioOptions = [stdinMode, options.stdout === 'inherit' ? 'inherit' : 'pipe', options.stderr === 'inherit' ? 'inherit' : 'pipe'];
