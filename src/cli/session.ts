@@ -1,5 +1,5 @@
 import { CoordinatorClient } from '../api/client.ts';
-import { loadConfig, type Config } from '../config/load.ts';
+import { loadConfig, validateCoordinatorUrl, type Config } from '../config/load.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { createBrokeredLeaseService } from '../leases/brokered.ts';
@@ -34,7 +34,25 @@ export function brokeredClient(ctx: CliContext, config: Readonly<Config>): Coord
   const c = config.coordinator;
   if (!c) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
   if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login`, or set CRABBOX_COORDINATOR_TOKEN' });
+  return clientFor(ctx, config, c);
+}
+
+/** The one place the CLI builds a coordinator client: owner/org (for the shared token) and the request timeout. */
+function clientFor(ctx: CliContext, config: Readonly<Config>, c: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' }): CoordinatorClient {
   return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env) });
+}
+
+/**
+ * A coordinator client for login and whoami, which may name another coordinator (`--url`) or carry a token not
+ * stored yet. The stored token belongs to the stored URL: it is never sent to another coordinator named by --url.
+ */
+export function coordinatorClient(ctx: CliContext, overrides: { url?: string | undefined; token?: string | undefined; tokenKind?: 'shared' | 'user' } = {}): { client: CoordinatorClient; config: Readonly<Config>; url: string } {
+  const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, noRepo: true });
+  const url = overrides.url !== undefined ? validateCoordinatorUrl(overrides.url) : config.coordinator?.url;
+  if (!url) throw new CrabboxError('bad_request', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
+  const token = overrides.token ?? (url === config.coordinator?.url ? config.coordinator?.token : undefined);
+  const tokenKind = overrides.tokenKind ?? config.coordinator?.tokenKind ?? 'shared';
+  return { client: clientFor(ctx, config, { url, token, tokenKind }), config, url };
 }
 
 /**

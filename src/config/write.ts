@@ -1,6 +1,6 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { Document, isMap, parseDocument } from 'yaml';
 import { CrabboxError } from '../domain/errors.ts';
 import { userConfigPath, type PathEnv } from './paths.ts';
@@ -26,22 +26,11 @@ export function updateUserConfig(env: PathEnv, edit: (doc: Document) => void): s
 
 /** Writes `text` to `path` as 0600 via a temp file and rename; a missing directory is created 0700. */
 export function writeAtomic(path: string, text: string): void {
-  const dir = dirname(path);
   // Only directories we create get 0700; an existing directory (maybe $HOME or /tmp via CRABBOX_CONFIG) is left alone.
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    chmodSync(path, 0o600);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileAtomic(path, text);
   } catch (error) {
-    rmSync(tmp, { force: true });
     throw new CrabboxError('invalid_config', `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }

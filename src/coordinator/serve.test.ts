@@ -1,38 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BIN, runBin } from '../testing/cli.ts';
+import { runBin } from '../testing/cli.ts';
+import { startServe } from '../testing/serve.ts';
 import { isolatedEnv, tempDir } from '../testing/tmp.ts';
 import { openSqliteStore } from '../storage/sqlite.ts';
 import { PUBLIC_KEY } from './testkit.ts';
 
 const TOKEN = 'serve-test-shared-token-0123456789';
-
-/** Starts `crabbox coordinator serve --port 0` and waits (bounded) for its `listening <url>` line. */
-async function startServe(env: NodeJS.ProcessEnv, args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string; stderr: () => string; exited: Promise<number> }> {
-  const child = spawn(process.execPath, [BIN, 'coordinator', 'serve', '--port', '0', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`coordinator did not start: ${err}`));
-    }, 30_000);
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    void exited.then((code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
-  });
-  return { child, url, stderr: () => err, exited };
-}
 
 describe('crabbox coordinator serve (real process, loopback HTTP)', () => {
   it('serves the API on a free loopback port, survives a restart with its state, and shuts down on SIGTERM', async () => {

@@ -9,7 +9,7 @@ import { parseLeaseRef } from '../domain/ids.ts';
 import { isLive } from '../domain/lease.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, waitReady, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
 import type { DirectLease } from './record.ts';
-import type { CreateRequest, LeaseHandle, LeaseService, ReleaseResult } from './service.ts';
+import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
   client: CoordinatorClient;
@@ -171,18 +171,13 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     return leases.map(leaseFromView).sort((a, b) => b.createdAt - a.createdAt);
   }
 
-  return {
+  return leaseService({
     mode: 'brokered',
-    acquire: async (ref, request) => {
-      if (ref === undefined) return create(request);
-      const lease = await touch(ref);
-      return { lease, target: target(lease), fresh: false };
-    },
     create,
     resolve,
     target,
     touch,
     release,
     list,
-  };
+  });
 }

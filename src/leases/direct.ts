@@ -8,7 +8,7 @@ import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Leas
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, waitReady, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
-import type { CreateRequest, LeaseHandle, LeaseService, ReleaseResult } from './service.ts';
+import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 /** Which CLI installation made a machine; direct-mode machines all say `cli`. */
 export const DIRECT_INSTALLATION = 'cli';
@@ -160,20 +160,15 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     return discardLease({ provider, stateDir: config.paths.stateDir }, lease);
   }
 
-  return {
+  return leaseService({
     mode: 'direct',
-    acquire: async (ref, request) => {
-      if (ref === undefined) return create(request);
-      const lease = await touch(ref);
-      return { lease, target: target(lease), fresh: false };
-    },
     create,
     resolve,
     target,
     touch,
     release,
     list: ownLeases,
-  };
+  });
 }
 
 export { type DirectLease } from './record.ts';

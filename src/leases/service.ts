@@ -45,3 +45,15 @@ export interface LeaseService {
   /** The owner's leases, newest first. */
   list(): Promise<DirectLease[]>;
 }
+
+/** Completes a lease service with `acquire`, which is the same in every mode: create when no ref, else touch. */
+export function leaseService(parts: Omit<LeaseService, 'acquire'>): LeaseService {
+  return {
+    ...parts,
+    acquire: async (ref, request) => {
+      if (ref === undefined) return parts.create(request);
+      const lease = await parts.touch(ref);
+      return { lease, target: parts.target(lease), fresh: false };
+    },
+  };
+}

@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { CleanupOptions, CleanupReport } from './cleanup.ts';
 import { cleanupExpired } from './cleanup.ts';
@@ -18,9 +19,7 @@ export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'>): Promi
   if (Number.isFinite(last) && last > 0 && now - last < SWEEP_INTERVAL_MS && now >= last) return undefined;
   try {
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
-    const tmp = `${stamp}.tmp-${process.pid}`;
-    await writeFile(tmp, `${now}\n`, { mode: 0o600 });
-    await rename(tmp, stamp);
+    writeFileAtomic(stamp, `${now}\n`);
     const report = await cleanupExpired(options);
     if (report.deleted.length > 0) options.log?.(`sweep: removed ${report.deleted.length} expired machine(s): ${report.deleted.map((d) => d.id).join(', ')}`);
     return report;

@@ -4,6 +4,7 @@ import { newRunId } from '../domain/ids.ts';
 import type { Config } from '../config/load.ts';
 import { finalState, type RunRecord } from './record.ts';
 import type { RunFinish, RunRecorder, RunStart } from './recorder.ts';
+import { currentProcess } from './owner-process.ts';
 import { LocalRunStore } from './store.ts';
 
 export interface LocalRunRecorderOptions {
@@ -34,6 +35,7 @@ export class LocalRunRecorder implements RunRecorder {
       provider: input.provider,
       ...(this.#options.recordCommand && input.command ? { command: [...input.command] } : {}),
       state: 'running',
+      owner: currentProcess(),
       timings: {},
       startedAt: iso(this.#options.clock.now()),
     };
@@ -51,8 +53,10 @@ export class LocalRunRecorder implements RunRecorder {
     }
     if (record.state !== 'running') return;
     const source = result.source ?? 'remote';
+    // A finished record needs no owner: only a `running` one is checked for a dead process.
+    const { owner: _owner, ...rest } = record;
     const finished: RunRecord = {
-      ...record,
+      ...rest,
       state: finalState({ exitCode: result.exitCode, source, interrupted: result.interrupted }),
       ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
       source,

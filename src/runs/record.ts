@@ -1,10 +1,12 @@
 import type { JUnitSummary } from '../results/junit.ts';
+import type { OwnerProcess } from './owner-process.ts';
 
 /**
  * What crabbox keeps about one `crabbox run`. The same shape is stored locally (store.ts) and, later, by the
  * coordinator. Every string in it has passed through redaction before it is written anywhere.
+ * `abandoned` is never stored: it is how a local `running` record reads once the process that owned it is gone.
  */
-export const RUN_STATES = ['running', 'succeeded', 'failed', 'interrupted', 'error'] as const;
+export const RUN_STATES = ['running', 'succeeded', 'failed', 'interrupted', 'error', 'abandoned'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 /** Phase durations in milliseconds; a phase that did not happen is absent. */
@@ -37,6 +39,8 @@ export interface RunRecord {
   /** The command as argv; absent when recording commands is disabled. */
   command?: string[];
   state: RunState;
+  /** The crabbox process that writes this record (local records only), so a crash shows as `abandoned`. */
+  owner?: OwnerProcess;
   /** The remote command's exit code, or crabbox's own when it failed before the command finished. */
   exitCode?: number;
   /** Whose exit code `exitCode` is. */

@@ -1,10 +1,12 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { RUN_ID_PATTERN } from '../domain/ids.ts';
 import { redactValue } from '../redact/redact.ts';
 import { RUN_STATES, type RunRecord, type RunState } from './record.ts';
+import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { ownerGone } from './owner-process.ts';
 
 /**
  * Run records kept on this machine, for direct mode (no coordinator): `<stateDir>/runs/<start time>_<run-id>.json`,
@@ -63,20 +65,7 @@ export class LocalRunStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
     const body = `${JSON.stringify(redactValue(record), null, 2)}\n`;
-    const tmp = join(this.dir, `.${id}.${process.pid}.${this.#clock.now().toString(36)}.tmp`);
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, join(this.dir, fileName(started, id)));
-    } catch (error) {
-      rmSync(tmp, { force: true });
-      throw error;
-    }
+    writeFileAtomic(join(this.dir, fileName(started, id)), body);
     this.prune(id);
   }
 
@@ -143,6 +132,8 @@ export class LocalRunStore {
       if (statSync(path).size > MAX_RECORD_BYTES) return undefined;
       const data = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
       if (!data || typeof data !== 'object' || typeof data.id !== 'string' || typeof data.startedAt !== 'string' || !(RUN_STATES as readonly string[]).includes(data.state)) return undefined;
+      // A run whose crabbox process died (crash, kill -9) can never finish its record: show it as abandoned.
+      if (data.state === 'running' && data.owner && typeof data.owner.pid === 'number' && ownerGone(data.owner)) return { ...data, state: 'abandoned' };
       return data;
     } catch {
       return undefined;

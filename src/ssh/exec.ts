@@ -56,15 +56,13 @@ export async function masterAlive(target: SshTarget): Promise<boolean> {
 const workingPort = new Map<string, number>();
 
 /**
- * Makes sure the box answers: reuses a live ControlMaster, else tries the primary port then each fallback in order.
- * A host key mismatch fails at once; it is never retried on another port.
+ * Probes the primary port then each fallback: the first port that answers (remembered for later calls), else the
+ * first failure. A host key mismatch fails at once; it is never retried on another port.
  */
-export async function connect(target: SshTarget, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
-  const known = workingPort.get(target.controlPath);
-  if (await masterAlive(target)) return known ?? target.ports[0] ?? 22;
+async function probePorts(target: SshTarget, signal: AbortSignal | undefined): Promise<number | Extract<ProbeResult, { ok: false }> | undefined> {
   let first: Extract<ProbeResult, { ok: false }> | undefined;
   for (const port of target.ports) {
-    const result = await probe(target, port, options.signal);
+    const result = await probe(target, port, signal);
     if (result.ok) {
       workingPort.set(target.controlPath, port);
       return port;
@@ -72,6 +70,18 @@ export async function connect(target: SshTarget, options: { signal?: AbortSignal
     if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr);
     first ??= result;
   }
+  return first;
+}
+
+/**
+ * Makes sure the box answers: reuses a live ControlMaster, else tries the primary port then each fallback in order.
+ * A host key mismatch fails at once; it is never retried on another port.
+ */
+export async function connect(target: SshTarget, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
+  const known = workingPort.get(target.controlPath);
+  if (await masterAlive(target)) return known ?? target.ports[0] ?? 22;
+  const first = await probePorts(target, options.signal);
+  if (typeof first === 'number') return first;
   if (!first) throw new CrabboxError('ssh_failed', `no ssh port known for ${target.host}`);
   throw sshFailure(first.kind, where(target, first.port), first.stderr);
 }
@@ -99,7 +109,8 @@ export interface ExecResult {
  * ssh's own failures (255 with ssh's message) raise ssh_failed/host_key_mismatch; any other code is the remote one.
  */
 export async function sshExec(target: SshTarget, command: readonly string[] | string | undefined, options: ExecOptions = {}): Promise<ExecResult> {
-  const port = await connect(target, { signal: options.signal });
+  // A one-shot target skips the master check and probe: the command's own connection fails the same way a probe would.
+  const port = target.oneShot ? (target.ports[0] ?? 22) : await connect(target, { signal: options.signal });
   const remote = command === undefined ? undefined : typeof command === 'string' ? command : shellQuote(command);
   const stdinMode = options.stdin === 'inherit' ? 'inherit' : options.stdin === undefined || options.stdin === 'ignore' ? 'ignore' : 'pipe';
   const stdio: StdioOptions = [stdinMode, options.stdout === 'inherit' ? 'inherit' : 'pipe', options.stderr === 'inherit' ? 'inherit' : 'pipe'];
@@ -169,16 +180,8 @@ export async function waitReady(target: SshTarget, deadline: number, options: { 
   const clock = options.clock ?? systemClock;
   let interval = options.intervalMs ?? 200;
   for (;;) {
-    let last: Extract<ProbeResult, { ok: false }> | undefined;
-    for (const port of target.ports) {
-      const result = await probe(target, port, options.signal);
-      if (result.ok) {
-        workingPort.set(target.controlPath, port);
-        return port;
-      }
-      if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr);
-      last ??= result;
-    }
+    const last = await probePorts(target, options.signal);
+    if (typeof last === 'number') return last;
     if (clock.now() >= deadline) {
       const why = last ? sshFailure(last.kind, where(target, last.port), last.stderr).message : 'no port';
       throw new CrabboxError('timeout', `box did not become ready in time (${why})`);

@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-write.ts';
 
 /** The host pattern ssh looks up for a host and port: `host` on 22, `[host]:port` otherwise. */
 export function knownHostsPattern(host: string, port: number): string {
@@ -14,7 +14,5 @@ export function knownHostsText(host: string, ports: readonly number[], hostKey: 
 
 /** Writes the per-lease known_hosts atomically (0600). */
 export async function writeKnownHosts(file: string, host: string, ports: readonly number[], hostKey: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, knownHostsText(host, ports, hostKey), { mode: 0o600 });
-  await rename(tmp, file);
+  writeFileAtomic(file, knownHostsText(host, ports, hostKey));
 }

@@ -25,6 +25,14 @@ describe('ssh argv', () => {
     assert.equal(argv[argv.indexOf('-p') + 1], '2222');
   });
 
+  it('a one-shot target uses no ControlMaster but keeps every other option', () => {
+    const argv = sshArgv({ ...target, oneShot: true }, 2222, 'true');
+    assert.ok(argv.includes('ControlMaster=no') && argv.includes('ControlPath=none'));
+    assert.equal(argv.some((a) => a.startsWith('ControlPersist=') || a === `ControlPath=${target.controlPath}`), false);
+    const others = (a: string[]) => a.filter((x) => x !== '-o' && !x.startsWith('Control'));
+    assert.deepEqual(others(argv), others(sshArgv(target, 2222, 'true')));
+  });
+
   it('gives rsync the same options as one quoted string', () => {
     const rsh = rsyncRsh({ ...target, identityFile: '/a b/id' }, 22);
     assert.match(rsh, /^ssh -F \/dev\/null /);

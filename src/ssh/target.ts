@@ -17,6 +17,11 @@ export interface SshTarget {
   connectTimeoutSeconds: number;
   /** How long an idle master connection stays up after its last client. */
   controlPersistSeconds?: number | undefined;
+  /**
+   * One connection per command, no ControlMaster (controlPath is unused): for callers that run a single command per
+   * host now and then, where checking, probing and closing a master costs more than the command. Only the first port.
+   */
+  oneShot?: boolean | undefined;
 }
 
 /** ssh appends a 17-character temporary suffix while creating the socket; stay well under the 104-byte limit. */
@@ -77,9 +82,9 @@ export function sshOptions(target: SshTarget, port: number): string[] {
     ...opt('ServerAliveInterval', 15),
     ...opt('ServerAliveCountMax', 4),
     ...opt('LogLevel', 'ERROR'),
-    ...opt('ControlMaster', 'auto'),
-    ...opt('ControlPath', target.controlPath),
-    ...opt('ControlPersist', target.controlPersistSeconds ?? 300),
+    ...(target.oneShot
+      ? [...opt('ControlMaster', 'no'), ...opt('ControlPath', 'none')]
+      : [...opt('ControlMaster', 'auto'), ...opt('ControlPath', target.controlPath), ...opt('ControlPersist', target.controlPersistSeconds ?? 300)]),
     '-p', String(port),
     '-l', target.user,
   ];

@@ -120,11 +120,10 @@ test('an interrupt sent before the start message arrives still reaches the comma
   const common = { box, workdir: join(tmp.path, 'box5', 'w'), metadir: join(tmp.path, 'box5', '.m'), env: [], clock: systemClock, lockWaitSeconds: 5, stdout: sink().stream, stderr: sink().stream };
   const sync = await prepareSync({ repoRoot: repo, settings });
   assert.equal((await startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['true'] } }).result).sync, 'synced');
-  const started = Date.now();
   const run = startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['sleep', '30'] } });
   run.interrupt('INT');
   const result = await run.result;
   assert.equal(result.sync, 'skipped');
+  // 130 (SIGINT), not 0: the sleep was stopped, not waited for.
   assert.equal(result.exitCode, 130);
-  assert.ok(Date.now() - started < 10_000, 'the sleep was stopped, not waited for');
 });

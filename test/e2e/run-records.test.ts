@@ -1,9 +1,11 @@
 // `crabbox run` keeps a record of every run (local provider, real sshd/rsync/git): history, logs, results and JUnit.
 import { describe, it, before, after } from 'node:test';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../src/testing/cli.ts';
+import { BIN, runCli } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
 
@@ -126,5 +128,40 @@ describe('crabbox run records every run (local provider)', () => {
     assert.ok(!stored.includes(canary), stored);
     assert.match(stored, /v=\[redacted\]/, 'the output was recorded, with the value replaced');
     for (const name of readdirSync(runsDir)) assert.ok(!readFileSync(join(runsDir, name), 'utf8').includes(canary), name);
+  });
+
+  it('a crabbox process killed with -9 leaves a record that history shows as abandoned, not running', async () => {
+    const child = spawn(process.execPath, [BIN, 'run', '--id', slug, '--', 'sh', '-c', 'echo started; sleep 60'], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(child, 'exit');
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    // Bounded wait for the remote command to start (the record is written before it runs).
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`run did not start: ${err}`)), 30_000);
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const running = readdirSync(runsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(runsDir, f), 'utf8')) as { id: string; state: string }).filter((r) => r.state === 'running');
+    assert.equal(running.length, 1, err);
+    const runId = running[0]!.id;
+    const stored = JSON.parse(storedRun(runId)) as { state: string; owner?: { pid: number } };
+    assert.equal(stored.state, 'running');
+    assert.equal(stored.owner?.pid, child.pid);
+    const entry = async () => ((JSON.parse((await crabbox(['history', '--json'])).stdout) as { runs: { id: string; state: string }[] }).runs.find((r) => r.id === runId));
+    assert.equal((await entry())?.state, 'running', 'the owner is alive');
+
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal((JSON.parse(storedRun(runId)) as { state: string }).state, 'running', 'nobody finished the record');
+    assert.equal((await entry())?.state, 'abandoned');
+    const filtered = await crabbox(['history', '--state', 'abandoned', '--json']);
+    assert.deepEqual((JSON.parse(filtered.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id), [runId]);
+    assert.match((await crabbox(['history'])).stdout, new RegExp(`^${runId}\\s.*\\sabandoned\\s`, 'm'));
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Whoami } from '../../api/client.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import { coordinatorClient } from '../client.ts';
+import { coordinatorClient } from '../session.ts';
 import type { CliContext } from '../context.ts';
 import { isoTime, printJson, write } from '../output.ts';
 

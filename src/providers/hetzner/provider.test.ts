@@ -136,9 +136,7 @@ describe('hetzner provider against the fake API', () => {
   it('falls back past capacity and quota errors to the third type at once', async () => {
     fake.state.faults.capacityTypes.add('ccx33');
     fake.state.faults.quotaTypes.add('cpx62');
-    const started = performance.now();
     const machine = await make().create(specFor(newLeaseId(), { class: 'standard' }));
-    assert.ok(performance.now() - started < 5_000, 'within seconds');
     assert.equal(machine.type, 'cx53');
     assert.deepEqual(sleeps, [], 'no waiting between candidates');
     const tried = fake.state.requests.filter((r) => r.method === 'POST' && r.path === '/servers').map((r) => (r.body as { server_type: string }).server_type);

@@ -1,4 +1,5 @@
-import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { Labels } from '../../domain/labels.ts';
 import { isLeaseId } from '../../domain/ids.ts';
@@ -21,9 +22,7 @@ export interface LocalMachineState {
 
 /** Writes the state file atomically: a temp file (0600) renamed over the old one. */
 export async function writeState(file: string, state: LocalMachineState): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Reads a state file; undefined when missing or not a well-formed state. */

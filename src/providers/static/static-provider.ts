@@ -1,13 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { CreateOptions, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
 import { LABEL, type Labels } from '../../domain/labels.ts';
 import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
 import { isLeaseId } from '../../domain/ids.ts';
 import { PUBLIC_KEY_PATTERN } from '../../config/schema.ts';
-import { closeMaster, privateDir, sshCapture, writeKnownHosts, type SshTarget } from '../../ssh/index.ts';
+import { privateDir, sshCapture, writeKnownHosts, type SshTarget } from '../../ssh/index.ts';
 import { resolveStaticHosts, type StaticHost, type StaticHostConfig } from './hosts.ts';
 import { parseInspect, remote, type HostClaim } from './remote.ts';
 
@@ -35,12 +33,6 @@ interface HostState {
   host: StaticHost;
   claim?: HostClaim | undefined;
   error?: unknown;
-}
-
-function controlDir(): string {
-  const dir = join(tmpdir(), `cbx-${process.getuid?.() ?? 0}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
 }
 
 /**
@@ -71,9 +63,9 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
       user: host.user,
       identityFile: host.identityFile,
       knownHostsFile: await knownHosts(host),
-      controlPath: join(controlDir(), `st-${randomBytes(6).toString('hex')}`),
+      controlPath: 'none',
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 10,
-      controlPersistSeconds: 5,
+      oneShot: true,
     };
     try {
       return await sshCapture(target, command, stdin === undefined ? {} : { stdin });
@@ -84,8 +76,6 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
         });
       }
       throw error;
-    } finally {
-      await closeMaster(target);
     }
   }
 

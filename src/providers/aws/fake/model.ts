@@ -1,5 +1,7 @@
 /** The fake account's resources. Plain data; the handlers in `actions.ts` change it. */
 
+import type { IngressRule } from '../security-group.ts';
+
 /** An error the fake answers with, in EC2's own codes and statuses. */
 export class Ec2Fault extends Error {
   readonly code: string;
@@ -50,14 +52,8 @@ export interface FakeKeyPair {
   createdAt: Date;
 }
 
-export interface FakeRule {
-  protocol: string;
-  fromPort: number | undefined;
-  toPort: number | undefined;
-  cidr: string;
-  family: 4 | 6;
-  description: string | undefined;
-}
+/** The fake stores rules in the same flattened shape the provider reads them in. */
+export type FakeRule = IngressRule;
 
 export interface FakeGroup {
   id: string;

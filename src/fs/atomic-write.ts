@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Writes `text` to `path` atomically with mode 0600: a fresh temp file in the same directory (created exclusively,
+ * fsynced), renamed over the old file. Readers see the old or the new content, never a torn one; the temp file is
+ * removed when anything fails. The directory must exist; errors are the raw Node errors.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      // Exactly 0600 whatever the umask, before the name becomes visible.
+      fchmodSync(fd, 0o600);
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
