@@ -1,4 +1,5 @@
 import { describe, it, before, after } from 'node:test';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../domain/clock.ts';
 import { LABEL } from '../domain/labels.ts';
@@ -13,7 +14,11 @@ import { coordinatorConfig } from './config.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { createProviderEventSink } from './provider-events.ts';
 import { sweep } from './sweeper.ts';
-import { SHARED_TOKEN, SESSION_SECRET } from './testkit.ts';
+import { PUBLIC_KEY, SHARED_TOKEN, SESSION_SECRET } from './testkit.ts';
+import { startCoordinator } from './entry/node.ts';
+import { loadServeSettings } from './load-config.ts';
+import { FakeProvider } from '../providers/fake/fake-provider.ts';
+import { tempDir } from '../testing/tmp.ts';
 
 /**
  * The coordinator wired to the real Hetzner provider speaking to the fake Hetzner Cloud API: caller CIDRs reach the
@@ -117,5 +122,23 @@ describe('coordinator + hetzner provider (fake Hetzner API)', () => {
     const skipped = (await events('machine.sweep_skipped')).filter((e) => e.data?.leaseId === kept.id).map((e) => e.data?.reason);
     assert.ok(skipped.includes('live'), `the live machine is a skipped candidate: ${skipped.join(', ')}`);
     assert.ok(skipped.includes('dangling:its server exists'));
+  });
+});
+
+describe('coordinator on a real loopback socket: the source address fallback', () => {
+  it('passes the TCP peer address as /32 when the CLI sent none', async () => {
+    const dir = tempDir('crabbox-wiring-');
+    const provider = new FakeProvider();
+    const settings = loadServeSettings({ CRABBOX_SHARED_TOKEN: SHARED_TOKEN }, { port: 0, database: join(dir.path, 'c.sqlite') });
+    settings.config.defaultProvider = 'fake';
+    const running = await startCoordinator({ settings, providers: { fake: provider }, clock: new ManualClock(Date.UTC(2026, 3, 1)), hostKeys: async () => generateKeyPair('host') });
+    try {
+      const res = await fetch(`${running.url}/v1/leases`, { method: 'POST', headers: { authorization: `Bearer ${SHARED_TOKEN}`, 'x-crabbox-owner': 'ada@example.com', 'content-type': 'application/json' }, body: JSON.stringify({ sshPublicKey: PUBLIC_KEY }) });
+      assert.equal(res.status, 201, await res.clone().text());
+      assert.deepEqual(provider.specs[0]!.allowedCidrs, ['127.0.0.1/32']);
+    } finally {
+      await running.close();
+      dir.remove();
+    }
   });
 });
