@@ -68,7 +68,7 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
  * named provider puts boxes behind a caller-only firewall. Otherwise nothing, and the coordinator uses the
  * request's source address.
  */
-async function brokeredCallerCidr(ctx: CliContext, provider: string | undefined): Promise<string | undefined> {
+export async function brokeredCallerCidr(ctx: Pick<CliContext, 'env' | 'info'>, provider: string | undefined): Promise<string | undefined> {
   const explicit = ctx.env.CRABBOX_CALLER_CIDR?.trim();
   if (!explicit && !(provider && providerWantsCallerCidr(provider))) return undefined;
   return resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
