@@ -1,32 +1,24 @@
-// Start-up benchmark: `bin/crabbox --version` against `node -e 0`, median of N runs after warm-up.
-// Run: scripts/node bench/startup.ts [runs]. Reports the ratio; the target is within 2x. Not a test: timing varies by machine.
-import { spawnSync } from 'node:child_process';
+// Figure 1, CLI start-up: `bin/crabbox --version` against `node -e 0` (the floor: the runtime itself), medians after warm-up.
+// Standalone: scripts/node bench/startup.ts [runs]. Target: within 2x of the floor.
 import { fileURLToPath } from 'node:url';
+import { CRABBOX_BIN } from './lib/box.ts';
+import { timeFigure, type Section } from './lib/report.ts';
+import { interleaved, timeOk } from './lib/stats.ts';
 
-const runs = Number(process.argv[2] ?? 20);
-const bin = fileURLToPath(new URL('../bin/crabbox', import.meta.url));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** Measures start-up; `runs` timed runs after `warmup` untimed ones. */
+export async function startupSection(options: { runs: number; warmup: number }): Promise<Section> {
+  const time = (args: string[]) => async () => (await timeOk([process.execPath, ...args])).ms;
+  const [node, crabbox] = await interleaved(options.runs, options.warmup, [time(['-e', '0']), time([CRABBOX_BIN, '--version'])]);
+  const figure = timeFigure({ name: 'crabbox --version', value: crabbox!, floorName: 'node -e 0', floor: node!, runs: options.runs });
+  figure.target = { text: 'within 2x of node -e 0', met: figure.ratio! <= 2 };
+  return { id: 'startup', title: 'CLI start-up', figures: [figure] };
 }
 
-function time(args: string[]): number {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr.toString()}`);
-  return Number(process.hrtime.bigint() - started) / 1e6;
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const runs = Number(process.argv[2] ?? 20);
+  const { figures } = await startupSection({ runs, warmup: 3 });
+  const f = figures[0]!;
+  console.log(`node -e 0:           ${f.floor!.toFixed(1)} ms (median of ${runs})`);
+  console.log(`crabbox --version:   ${f.value.toFixed(1)} ms (median of ${runs})`);
+  console.log(`ratio:               ${f.ratio!.toFixed(2)}x (target <= 2x) ${f.target!.met ? 'ok' : 'SLOW'}`);
 }
-
-function measure(args: string[]): number {
-  for (let i = 0; i < 3; i++) time(args);
-  return median(Array.from({ length: runs }, () => time(args)));
-}
-
-const node = measure(['-e', '0']);
-const crabbox = measure([bin, '--version']);
-const ratio = crabbox / node;
-console.log(`node -e 0:           ${node.toFixed(1)} ms (median of ${runs})`);
-console.log(`crabbox --version:   ${crabbox.toFixed(1)} ms (median of ${runs})`);
-console.log(`ratio:               ${ratio.toFixed(2)}x (target <= 2x) ${ratio <= 2 ? 'ok' : 'SLOW'}`);

@@ -58,3 +58,39 @@ describe('LogTail', () => {
     assert.deepEqual(tail.finish(), { text: '', totalBytes: 10, truncated: true });
   });
 });
+
+describe('LogTail at the cut edge', () => {
+  it('never half-shows a secret that the window cut through, even when redaction shrinks the window', () => {
+    // 70 copies of a registered 1000-character secret shrink to "[redacted]" each, so the window's cut edge, which
+    // falls inside the first copy, ends up within the kept bytes: only dropping the cut line keeps it hidden.
+    const secret = 'abcdefghij'.repeat(100);
+    registerSecret(secret);
+    const tail = new LogTail({ maxBytes: 4096 });
+    tail.write('start\n');
+    for (let i = 0; i < 70; i++) tail.write(`${secret}\n`);
+    tail.write('ok\n');
+    const { text, truncated } = tail.finish();
+    assert.equal(truncated, true);
+    assert.ok(!text.includes('abcdefghijabcdefghij'), text.slice(0, 120));
+    assert.ok(text.endsWith(`${REDACTED}\nok\n`));
+  });
+
+  it('drops the body of a private key whose BEGIN line fell off the window', () => {
+    const body = Array.from({ length: 4000 }, (_, i) => `QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo${i}`).join('\n');
+    const tail = new LogTail({ maxBytes: 1024 });
+    tail.write(`-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\nafter the key\n`);
+    const { text } = tail.finish();
+    assert.ok(!text.includes('QUJDREVG'), text.slice(0, 200));
+    assert.ok(text.endsWith('after the key\n'));
+  });
+
+  it('keeps the last bytes of a large output and counts them all', () => {
+    const tail = new LogTail({ maxBytes: 4096 });
+    const line = Buffer.from(`${'y'.repeat(99)}\n`);
+    for (let i = 0; i < 100_000; i++) tail.write(line);
+    const { text, totalBytes, truncated } = tail.finish();
+    assert.equal(totalBytes, 100 * 100_000);
+    assert.equal(truncated, true);
+    assert.ok(Buffer.byteLength(text) <= 4096);
+  });
+});

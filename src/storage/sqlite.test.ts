@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { runStoreContract } from './store.contract.ts';
 import { openSqliteStore } from './sqlite.ts';
@@ -42,6 +44,31 @@ describe('SQLite migrations', () => {
       assert.equal((await driver.query("SELECT name FROM sqlite_master WHERE name = 'a'")).length, 0);
     } finally {
       await driver.close();
+    }
+  });
+});
+
+describe('opening the SQLite store', () => {
+  it('creates a missing parent directory, private', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'crabbox-sqlite-open-'));
+    try {
+      const path = join(root, 'state', 'crabbox', 'coordinator.sqlite');
+      const store = await openSqliteStore({ path, now: Date.UTC(2026, 0, 1) });
+      await store.close();
+      assert.ok(existsSync(path));
+      assert.equal(statSync(dirname(path)).mode & 0o777, 0o700);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unusable path with one clear error', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'crabbox-sqlite-open-'));
+    try {
+      writeFileSync(join(root, 'a-file'), 'not a directory');
+      await assert.rejects(openSqliteStore({ path: join(root, 'a-file', 'sub', 'coordinator.sqlite'), now: 0 }), (e: Error & { code?: string }) => e.code === 'unavailable' && /cannot open the coordinator database/.test(e.message));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,7 @@ import ignore, { type Ignore } from 'ignore';
 /**
  * Folders that are almost always dependencies, build output or caches. They apply to untracked files only:
  * a file git tracks is part of the tree the user committed, so only an explicit exclude can drop it
- * (see docs/decisions/sync-builtin-excludes.md).
+ * (see docs/decisions/0010-sync-builtin-excludes.md).
  */
 export const BUILTIN_EXCLUDES: readonly string[] = [
   '.git/',

@@ -1,0 +1,86 @@
+// Figures 2, 3 and 6: warm rerun, cold one-shot and output streaming of `crabbox run` on the `local` provider,
+// each next to what plain ssh to the same box costs, measured in the same run.
+import { type BenchWorkspace, type WarmLease, sshFresh, sshMaster } from './lib/box.ts';
+import { rateFigure, timeFigure, type Section } from './lib/report.ts';
+import { interleaved, median, timeOk } from './lib/stats.ts';
+
+export interface RemoteOptions {
+  ws: BenchWorkspace;
+  lease: WarmLease;
+  repo: string;
+  runs: number;
+  warmup: number;
+  coldRuns: number;
+  streamBytes: number;
+}
+
+/** Figure 2: `crabbox run --id <warm> -- true` with nothing changed, against ssh over the ControlMaster and a new ssh. */
+export async function warmRerunSection(o: RemoteOptions): Promise<Section> {
+  await o.ws.runJson(['--id', o.lease.slug, '--', 'true'], o.repo); // first sync of the repo, not timed
+  const cli = async (args: string[]): Promise<number> => {
+    const r = await o.ws.crabbox(args, o.repo);
+    if (r.code !== 0) throw new Error(`crabbox ${args[0]} exited ${r.code}: ${r.stderr.trim()}`);
+    return r.ms;
+  };
+  const [crabbox, master, fresh, version, status] = (await interleaved(o.runs, o.warmup, [
+    async () => (await o.ws.runJson(['--id', o.lease.slug, '--', 'true'], o.repo)).ms,
+    async () => (await timeOk(sshMaster(o.lease, 'true'))).ms,
+    async () => (await timeOk(sshFresh(o.lease, 'true'))).ms,
+    () => cli(['--version']),
+    () => cli(['status', o.lease.slug, '--json']),
+  ])) as [number, number, number, number, number];
+  const vsMaster = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox, floorName: 'ssh via ControlMaster', floor: master, runs: o.runs });
+  vsMaster.target = { text: 'overhead <= 150 ms over the ControlMaster floor', met: vsMaster.overhead! <= 150 };
+  const vsFresh = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox, floorName: 'new ssh connection', floor: fresh, runs: o.runs });
+  // Where the overhead goes: finding the lease through the provider, on top of start-up (not a target).
+  const lookup = timeFigure({ name: 'crabbox status <warm> (start-up + lease lookup)', value: status, floorName: 'crabbox --version', floor: version, runs: o.runs });
+  return { id: 'warm', title: 'Warm rerun, no changes', figures: [vsMaster, vsFresh, lookup] };
+}
+
+/** Figure 3: `crabbox run -- true` from no lease to released, with the phases of its --json result. */
+export async function coldSection(o: RemoteOptions & { warmFloorMs?: number | undefined }): Promise<Section> {
+  const walls: number[] = [];
+  const phases: Record<'lease' | 'sync' | 'command' | 'release', number[]> = { lease: [], sync: [], command: [], release: [] };
+  for (let i = 0; i < o.coldRuns + o.warmup; i++) {
+    const { ms, result } = await o.ws.runJson(['--', 'true'], o.repo);
+    if (!result.lease?.fresh || !result.lease.released) throw new Error(`cold run did not lease and release a fresh box: ${JSON.stringify(result.lease)}`);
+    if (i < o.warmup) continue;
+    walls.push(ms);
+    for (const key of Object.keys(phases) as (keyof typeof phases)[]) phases[key].push(result.timingsMs[key] ?? Number.NaN);
+  }
+  const figures = [
+    timeFigure({ name: 'crabbox run -- true (lease..released)', value: median(walls), floorName: o.warmFloorMs === undefined ? undefined : 'warm rerun', floor: o.warmFloorMs, runs: o.coldRuns, note: 'the floor here is the warm rerun of figure 2: the ratio is what leasing and releasing a box costs on top' }),
+    ...(Object.entries(phases) as [string, number[]][]).map(([phase, values]) => timeFigure({ name: `  phase: ${phase}`, value: median(values), runs: o.coldRuns })),
+  ];
+  return { id: 'cold', title: 'Cold one-shot', figures };
+}
+
+/** Figure 6: `crabbox run -- cat <file>` against `ssh host cat <file>` over the ControlMaster, bytes counted. */
+export async function streamingSection(o: RemoteOptions): Promise<Section> {
+  const home = (await timeOk(sshMaster(o.lease, 'pwd'))).stdout.trim();
+  const file = `${home}/bench-stream.bin`;
+  await timeOk(sshMaster(o.lease, `head -c ${o.streamBytes} /dev/urandom | base64 | head -c ${o.streamBytes} > bench-stream.bin`));
+  const check = (bytes: number): void => {
+    if (bytes !== o.streamBytes) throw new Error(`streamed ${bytes} bytes, expected ${o.streamBytes}`);
+  };
+  const [crabbox, ssh] = (await interleaved(o.runs, o.warmup, [async () => {
+    const r = await o.ws.crabbox(['run', '--id', o.lease.slug, '--', 'cat', file], o.repo, 0);
+    if (r.code !== 0) throw new Error(`crabbox run cat exited ${r.code}: ${r.stderr.trim()}`);
+    check(r.stdoutBytes);
+    return r.ms;
+  }, async () => {
+    const r = await timeOk(sshMaster(o.lease, `cat ${file}`), { keep: 0 });
+    check(r.stdoutBytes);
+    return r.ms;
+  }])) as [number, number];
+  await timeOk(sshMaster(o.lease, 'rm -f bench-stream.bin'));
+  const mb = o.streamBytes / 1e6;
+  const rate = (ms: number): number => mb / (ms / 1000);
+  const figure = rateFigure({ name: `crabbox run -- cat (${formatSize(o.streamBytes)})`, unit: 'MB/s', value: rate(crabbox), floorName: 'ssh cat', floor: rate(ssh), runs: o.runs, note: `wall ${crabbox.toFixed(0)} ms vs ${ssh.toFixed(0)} ms` });
+  figure.target = { text: 'throughput within 1.2x of plain ssh', met: figure.ratio! <= 1.2 };
+  return { id: 'streaming', title: 'Output streaming', figures: [figure] };
+}
+
+export function formatSize(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(0)} MB` : `${(bytes / 1e3).toFixed(0)} kB`;
+}

@@ -1,0 +1,145 @@
+// `npm run bench`: builds the CLI, then measures Crabbox against its floors on this machine (the `local` provider
+// and a local coordinator), prints a table and writes bench/results.json. `--quick`: each figure once, small sizes
+// (the test suite runs this so the benchmarks never rot). `--only a,b` runs some sections (startup, warm, cold,
+// sync, coordinator, streaming). Exit 1 when a section failed; its error is in the table and the JSON.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { coordinatorSection } from './coordinator.ts';
+import { BenchWorkspace, type WarmLease } from './lib/box.ts';
+import { renderResults, type Results, type Section } from './lib/report.ts';
+import { coldSection, streamingSection, warmRerunSection, type RemoteOptions } from './remote.ts';
+import { startupSection } from './startup.ts';
+import { syncSection } from './sync.ts';
+
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'streaming'] as const;
+type SectionId = (typeof SECTIONS)[number];
+const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', coordinator: 'Coordinator', streaming: 'Output streaming' };
+
+function parseArgs(argv: string[]): { quick: boolean; only: SectionId[]; out: string; build: boolean } {
+  let quick = false;
+  let build = true;
+  let only: SectionId[] = [...SECTIONS];
+  let out = fileURLToPath(new URL('results.json', import.meta.url));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--quick') quick = true;
+    else if (arg === '--no-build') build = false;
+    else if (arg === '--only' && argv[i + 1]) {
+      only = argv[++i]!.split(',') as SectionId[];
+      const bad = only.find((s) => !SECTIONS.includes(s));
+      if (bad) usage(`unknown section ${JSON.stringify(bad)}; expected ${SECTIONS.join(', ')}`);
+    } else if (arg === '--out' && argv[i + 1]) out = argv[++i]!;
+    else usage(`unknown argument ${JSON.stringify(arg)}`);
+  }
+  return { quick, only, out, build };
+}
+
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--out FILE] [--no-build]\n`);
+  process.exit(64);
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const has = (path: string): boolean => existsSync(new URL(`../${path}`, import.meta.url));
+/** What each section needs from the codebase; a missing piece makes it "not available", never a made-up number. */
+const NEEDS: Partial<Record<SectionId, { path: string; what: string }>> = {
+  warm: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
+  cold: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
+  sync: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
+  streaming: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
+  coordinator: { path: 'src/coordinator/entry/node.ts', what: 'the coordinator is not on this branch' },
+};
+
+const opts = parseArgs(process.argv.slice(2));
+const q = opts.quick;
+const size = {
+  runs: q ? 1 : 15,
+  warmup: q ? 0 : 2,
+  coldRuns: q ? 1 : 5,
+  syncRuns: q ? 1 : 3,
+  syncFiles: q ? 100 : 10_000,
+  syncBytes: q ? 1_000_000 : 100_000_000,
+  streamBytes: q ? 1_000_000 : 100_000_000,
+  requests: q ? 64 : 4000,
+  cycles: q ? 5 : 500,
+  storedRuns: q ? 1000 : 100_000,
+};
+
+if (opts.build) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+
+const loadAtStart = loadavg()[0]!;
+const sections: Section[] = [];
+let failed = false;
+const remote = opts.only.some((s) => ['warm', 'cold', 'sync', 'streaming'].includes(s)) && has(NEEDS.warm!.path);
+const ws = remote ? new BenchWorkspace() : undefined;
+let lease: WarmLease | undefined;
+let repo = '';
+let warmFloorMs: number | undefined;
+let stopping = false;
+
+// Ctrl-C or a kill: no new section starts, and the `finally` below releases every lease and removes the workspace
+// once the step in flight has ended (its crabbox child gets Ctrl-C too). A second signal releases at once.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      process.stderr.write(`bench: ${signal} again, releasing leases now…\n`);
+      void (ws?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+      return;
+    }
+    stopping = true;
+    process.exitCode = 130;
+    process.stderr.write(`bench: ${signal}, stopping after the current step; leases are released on the way out\n`);
+  });
+}
+
+async function section(id: SectionId, measure: () => Promise<Section>): Promise<void> {
+  if (!opts.only.includes(id) || stopping) return;
+  const need = NEEDS[id];
+  if (need && !has(need.path)) {
+    sections.push({ id, title: TITLES[id], figures: [], unavailable: `not available: ${need.what}` });
+    return;
+  }
+  process.stderr.write(`bench: ${id}…\n`);
+  try {
+    sections.push(await measure());
+  } catch (error) {
+    failed = true;
+    sections.push({ id, title: TITLES[id], figures: [], unavailable: `failed: ${(error as Error).message}` });
+  }
+}
+
+try {
+  await section('startup', () => startupSection({ runs: q ? 1 : 20, warmup: q ? 0 : 3 }));
+  if (ws) {
+    repo = ws.repo('repo', [['README.md', '# bench\n'], ['src/index.js', 'console.log(1);\n']]);
+    lease = await ws.warmup(repo);
+  }
+  const r = (): RemoteOptions => ({ ws: ws!, lease: lease!, repo, runs: size.runs, warmup: size.warmup, coldRuns: size.coldRuns, streamBytes: size.streamBytes });
+  await section('warm', async () => {
+    const s = await warmRerunSection(r());
+    warmFloorMs = s.figures[0]?.value;
+    return s;
+  });
+  await section('cold', () => coldSection({ ...r(), warmFloorMs }));
+  await section('sync', () => syncSection({ ws: ws!, lease: lease!, files: size.syncFiles, bytes: size.syncBytes, runs: size.syncRuns, warmup: q ? 0 : 1 }));
+  await section('coordinator', () => coordinatorSection({ levels: [1, 16, 64], requests: size.requests, cycles: size.cycles, storedRuns: size.storedRuns }));
+  await section('streaming', () => streamingSection({ ...r(), runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
+} finally {
+  await ws?.close();
+}
+
+const results: Results = {
+  version: 1,
+  date: new Date().toISOString(),
+  quick: q,
+  machine: { cpus: cpus().length, platform: `${process.platform}-${process.arch}`, node: process.version, loadAverage: [loadAtStart, loadavg()[0]!] },
+  sections: SECTIONS.flatMap((id) => sections.filter((s) => s.id === id)),
+  leases: [...(ws?.leases ?? [])],
+  boxesRoot: ws?.boxes,
+};
+writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`${renderResults(results)}\n\nwrote ${opts.out}\n`);
+
+process.exitCode = stopping ? 130 : failed ? 1 : 0;

@@ -1,0 +1,78 @@
+// `npm run bench -- --quick` end to end, so the benchmarks never rot: every section runs on this machine (local
+// provider, real sshd/rsync, a coordinator process) and reports numbers next to its floor. No timing thresholds.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { leaseLeftovers } from '../src/testing/leftovers.ts';
+import { tempDir } from '../src/testing/tmp.ts';
+import type { Results } from '../bench/lib/report.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'streaming'];
+
+describe('bench --quick', () => {
+  it('produces every section with numeric values, floors and ratios, prints the table, and leaves no lease behind', (t) => {
+    const tmp = tempDir('crabbox-bench-test-');
+    t.after(() => tmp.remove());
+    const out = join(tmp.path, 'results.json');
+    // dist/ is built by the test set-up; rebuilding it here could race other tests that run bin/crabbox.
+    const r = spawnSync(process.execPath, [join(root, 'bench/run.ts'), '--quick', '--no-build', '--out', out], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    assert.equal(results.quick, true);
+    assert.deepEqual(results.sections.map((s) => s.id), SECTIONS);
+    for (const section of results.sections) {
+      assert.equal(section.unavailable, undefined, `${section.id}: ${section.unavailable}`);
+      assert.ok(section.figures.length > 0, section.id);
+      assert.match(r.stdout, new RegExp(`${section.id}\\. ${section.title}`));
+      for (const f of section.figures) {
+        assert.ok(Number.isFinite(f.value) && f.value >= 0, `${section.id} ${f.name}: value ${f.value}`);
+        assert.ok(f.runs >= 1, `${section.id} ${f.name}: runs`);
+        if (f.floorName) {
+          assert.ok(Number.isFinite(f.floor) && f.floor! > 0, `${section.id} ${f.name}: floor ${f.floor}`);
+          assert.ok(Number.isFinite(f.ratio) && f.ratio! > 0, `${section.id} ${f.name}: ratio ${f.ratio}`);
+        }
+      }
+      assert.ok(section.figures.some((f) => f.floorName) || section.id === 'cold', `${section.id} has a floor`);
+    }
+    const targets = results.sections.flatMap((s) => s.figures.filter((f) => f.target));
+    assert.equal(targets.length, 6, 'every target of the issue is reported');
+    assert.ok(targets.every((f) => typeof f.target!.met === 'boolean'));
+    const phases = results.sections.find((s) => s.id === 'cold')!.figures.map((f) => f.name.trim());
+    for (const phase of ['lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);
+
+    assert.ok(results.leases.length >= 2, 'a warm lease and a cold one');
+    assert.ok(results.boxesRoot && !existsSync(results.boxesRoot), 'the boxes root is removed');
+    for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: join(tmp.path, 'gone'), leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
+  });
+
+  it('Ctrl-C during a section stops, releases the lease and removes the workspace (exit 130)', async (t) => {
+    const tmp = tempDir('crabbox-bench-test-');
+    t.after(() => tmp.remove());
+    const out = join(tmp.path, 'results.json');
+    const child = spawn(process.execPath, [join(root, 'bench/run.ts'), '--no-build', '--only', 'warm,cold', '--out', out], { cwd: root, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      const deadline = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        // The warm lease exists once the warm section starts; interrupt the whole process group like a terminal does.
+        if (stderr.includes('bench: warm') && !stderr.includes('SIGINT')) setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 300);
+      });
+      child.on('close', (c) => {
+        clearTimeout(deadline);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT, stopping after the current step/);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    assert.ok(!results.sections.some((s) => s.id === 'cold'), 'no section starts after the signal');
+    assert.ok(results.leases.length >= 1, 'the warm lease was made before the signal');
+    assert.ok(results.boxesRoot && !existsSync(results.boxesRoot));
+    for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: join(tmp.path, 'gone'), leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
+  });
+});
