@@ -4,6 +4,9 @@ import { z } from 'zod';
 
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 time');
 
+/** A command name the CLI will run on the box: a plain word, never a shell snippet from the network. */
+const readyCommand = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
+
 export const leaseViewAnswer = z.object({
   id: z.string(),
   slug: z.string(),
@@ -22,7 +25,7 @@ export const leaseViewAnswer = z.object({
   type: z.string().optional(),
   hourlyPrice: z.number().optional(),
   reservedCost: z.number().optional(),
-  machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string() }).optional(),
+  machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
 

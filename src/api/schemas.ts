@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { LEASE_STATES, MAX_TTL_SECONDS } from '../domain/lease.ts';
 import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
+import { parseCidr } from '../net/cidr.ts';
+
+function isAcceptableCidr(text: string): boolean {
+  try {
+    parseCidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The coordinator's wire contract: request schemas the server validates and the CLI's client reuses. */
 
@@ -26,6 +36,8 @@ export const createLeaseBody = z.strictObject({
   profile: name.optional(),
   /** Retrying a create with the same key returns the same lease instead of making a second machine. */
   idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8-64 letters, digits, _ or -').optional(),
+  /** The CLI's outbound address as a CIDR (usually /32), for the box's SSH firewall; world-open and malformed are refused. */
+  callerCidr: z.string().max(64).refine(isAcceptableCidr, 'expected an IPv4 or IPv6 CIDR no wider than /8 (IPv4) or /16 (IPv6), e.g. 203.0.113.7/32').optional(),
 });
 export type CreateLeaseBody = z.infer<typeof createLeaseBody>;
 
@@ -100,5 +112,5 @@ export interface LeaseView {
   type?: string | undefined;
   hourlyPrice: number;
   reservedCost: number;
-  machine?: { host: string; ports: number[]; sshUser: string; workRoot: string; hostKey: string } | undefined;
+  machine?: { host: string; ports: number[]; sshUser: string; workRoot: string; hostKey: string; type?: string | undefined; readyCommand?: string | undefined } | undefined;
 }

@@ -2,6 +2,7 @@ import type { CliContext } from './context.ts';
 import { loadConfig, type Config, type ConfigFlags } from '../config/load.ts';
 import type { Provider } from '../providers/provider.ts';
 import { providerFor, localProviderFor } from '../providers/registry.ts';
+import { resolveCallerCidr } from '../net/caller.ts';
 import { createDirectLeaseService, type DirectLeaseService } from '../leases/direct.ts';
 import { sweepIfDue } from '../leases/sweep.ts';
 
@@ -33,6 +34,7 @@ export async function directSession(ctx: CliContext, flags: LeaseFlags = {}): Pr
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
   const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
   await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
-  const leases = createDirectLeaseService({ config, provider, clock: ctx.clock, log: ctx.log });
+  const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
+  const leases = createDirectLeaseService({ config, provider, clock: ctx.clock, log: ctx.log, callerCidr });
   return { config, provider, leases };
 }

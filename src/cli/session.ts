@@ -3,6 +3,8 @@ import { loadConfig, validateCoordinatorUrl, type Config } from '../config/load.
 import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { createBrokeredLeaseService } from '../leases/brokered.ts';
+import { resolveCallerCidr } from '../net/caller.ts';
+import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
 import type { CliContext } from './context.ts';
 import { configFlags, directSession, type LeaseFlags } from './direct.ts';
@@ -74,8 +76,20 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
     connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
     defaults: { ttlSeconds: config.lease.ttlSeconds, idleTimeoutSeconds: config.lease.idleTimeoutSeconds, keep: config.lease.keep, class: config.lease.class, type: config.lease.type, provider: flags.provider },
     log: ctx.log,
+    callerCidr: () => brokeredCallerCidr(ctx, flags.provider),
   });
   return { config, leases, coordinator: client, local: false, clock: ctx.clock };
+}
+
+/**
+ * What a brokered create sends as the caller's CIDR: an explicit CRABBOX_CALLER_CIDR, or a detected address when the
+ * named provider puts boxes behind a caller-only firewall. Otherwise nothing, and the coordinator uses the
+ * request's source address.
+ */
+export async function brokeredCallerCidr(ctx: Pick<CliContext, 'env' | 'info'>, provider: string | undefined): Promise<string | undefined> {
+  const explicit = ctx.env.CRABBOX_CALLER_CIDR?.trim();
+  if (!explicit && !(provider && providerWantsCallerCidr(provider))) return undefined;
+  return resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
 }
 
 /** The coordinator client when one is configured (history, usage, events, admin); undefined in direct mode. */

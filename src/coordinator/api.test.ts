@@ -32,7 +32,8 @@ describe('coordinator API', () => {
     assert.match(lease.id, /^cbx_[0-9a-f]{12}$/);
     assert.equal(lease.state, 'active');
     assert.equal(lease.ttlSeconds, 3600);
-    assert.deepEqual(lease.machine, { host: '127.0.0.1', ports: [2222, 22], sshUser: 'crabbox', workRoot: '/work/crabbox', hostKey: lease.machine.hostKey });
+    assert.deepEqual(lease.machine, { host: '127.0.0.1', ports: [2222, 22], sshUser: 'crabbox', workRoot: '/work/crabbox', hostKey: lease.machine.hostKey, type: 'fake-small' });
+    assert.equal(lease.type, 'fake-small', 'the type that actually launched');
     assert.match(lease.machine.hostKey, /^ssh-ed25519 /);
     assert.equal(lease.reservedCost, 0.5);
     assert.equal(lease.idempotencyKey, undefined);

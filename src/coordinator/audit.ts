@@ -4,7 +4,7 @@ import type { FleetStore, LeaseRecord, NewEvent } from '../storage/store.ts';
 /** The audit event types. `admin.*` events name the action after the dot. */
 export type EventType =
   | 'lease.created' | 'machine.provisioned' | 'lease.heartbeat' | 'lease.extended' | 'lease.released' | 'lease.expired' | 'lease.failed'
-  | 'machine.drained' | 'machine.deleted' | 'provider.error' | 'auth.denied' | 'auth.login' | 'run.created' | 'run.finished' | `admin.${string}`;
+  | 'machine.drained' | 'machine.deleted' | 'machine.sweep_skipped' | 'provider.error' | 'provider.fallback' | 'auth.denied' | 'auth.login' | 'run.created' | 'run.finished' | `admin.${string}`;
 
 export interface AuditInput {
   type: EventType;

@@ -4,6 +4,7 @@ import { newLeaseId, newToken, uniqueSlug } from '../domain/ids.ts';
 import { leaseLabels, LABEL } from '../domain/labels.ts';
 import { computeExpiry, hardDeadline, isLive, normalizeTimings, touch, type Lease, type MachineRef } from '../domain/lease.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
+import { pickSshCidrs } from '../net/cidr.ts';
 import { redact } from '../redact/redact.ts';
 import type { LeaseRecord } from '../storage/store.ts';
 import { audit } from './audit.ts';
@@ -23,14 +24,24 @@ export function leaseExpiry(lease: Pick<Lease, 'keep' | 'createdAt' | 'ttlSecond
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The lease as the API shows it: no idempotency key, no cleanup internals. */
-export function leaseView(lease: LeaseRecord): LeaseView {
+/**
+ * The lease as the API shows it: no idempotency key, no cleanup internals. `type` is the type that actually
+ * launched once the machine exists (the request's type before). With `providers`, the machine says which command
+ * proves the box finished bootstrapping (the CLI runs it over ssh before using the box).
+ */
+export function leaseView(lease: LeaseRecord, providers?: Record<string, Provider>): LeaseView {
+  const readyCommand = providers?.[lease.provider]?.capabilities.readyCommand;
   return {
     id: lease.id, slug: lease.slug, owner: lease.owner, org: lease.org, provider: lease.provider, state: lease.state, keep: lease.keep,
     ttlSeconds: lease.ttlSeconds, idleTimeoutSeconds: lease.idleTimeoutSeconds, createdAt: iso(lease.createdAt), lastTouchedAt: iso(lease.lastTouchedAt),
-    expiresAt: iso(lease.expiresAt), endedAt: lease.endedAt !== undefined ? iso(lease.endedAt) : undefined, class: lease.class, type: lease.type,
+    expiresAt: iso(lease.expiresAt), endedAt: lease.endedAt !== undefined ? iso(lease.endedAt) : undefined, class: lease.class, type: lease.machine?.type ?? lease.type,
     hourlyPrice: lease.hourlyPrice, reservedCost: lease.reservedCost,
-    machine: lease.machine ? { host: lease.machine.host, ports: lease.machine.ports, sshUser: lease.machine.sshUser, workRoot: lease.machine.workRoot, hostKey: lease.machine.hostKey } : undefined,
+    machine: lease.machine
+      ? {
+          host: lease.machine.host, ports: lease.machine.ports, sshUser: lease.machine.sshUser, workRoot: lease.machine.workRoot, hostKey: lease.machine.hostKey,
+          ...(lease.machine.type ? { type: lease.machine.type } : {}), ...(readyCommand ? { readyCommand } : {}),
+        }
+      : undefined,
   };
 }
 
@@ -54,7 +65,7 @@ export const DRAINING_META = 'draining';
  * before the provider is called; the provider id is stored the moment it is known; a failed create deletes or queues
  * whatever the provider made. A retry with the same idempotency key returns the same lease.
  */
-export async function createLease(deps: CoordinatorDeps, identity: Identity, body: CreateLeaseBody): Promise<{ lease: LeaseRecord; created: boolean }> {
+export async function createLease(deps: CoordinatorDeps, identity: Identity, body: CreateLeaseBody, request: { sourceAddress?: string | undefined } = {}): Promise<{ lease: LeaseRecord; created: boolean }> {
   const { store, clock, config } = deps;
   const provider = providerFor(deps, body.provider ?? config.defaultProvider);
   if ((await store.getMeta(DRAINING_META)) === '1') throw new CrabboxError('unavailable', 'the coordinator is draining and accepts no new leases', { hint: 'try again later or ask an admin' });
@@ -79,15 +90,29 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
     return result;
   });
   if (!created) return { lease, created };
-  return { lease: await provision(deps, provider, lease, body, identity.owner), created: true };
+  return { lease: await provision(deps, provider, lease, body, identity.owner, allowedCidrs(provider, body, request.sourceAddress)), created: true };
 }
 
-async function provision(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, body: CreateLeaseBody, actor: string): Promise<LeaseRecord> {
+/**
+ * The SSH firewall's sources for a billable cloud box: the CLI's own detected address, else the request's source
+ * address. Empty when neither is usable; the provider then applies its documented rule (an operator override or a refusal).
+ */
+function allowedCidrs(provider: Provider, body: CreateLeaseBody, source: string | undefined): string[] | undefined {
+  if (!provider.capabilities.billable || provider.capabilities.local) return undefined;
+  try {
+    const cidrs = pickSshCidrs({ detected: body.callerCidr, source });
+    return cidrs.length > 0 ? cidrs : undefined;
+  } catch {
+    return undefined; // an unusable source address (validated callerCidr never lands here)
+  }
+}
+
+async function provision(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, body: CreateLeaseBody, actor: string, cidrs?: string[]): Promise<LeaseRecord> {
   const { store, clock, config } = deps;
   try {
     const hostKey = await (deps.hostKeys ?? generateHostKey)();
     const machine = await provider.create(
-      { leaseId: lease.id, slug: lease.slug, labels: leaseLabels({ lease, installation: config.installation }), sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type },
+      { leaseId: lease.id, slug: lease.slug, labels: leaseLabels({ lease, installation: config.installation }), sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },
       { onProviderId: (providerId) => store.setProviderId(lease.id, providerId) },
     );
     await store.setProviderId(lease.id, machine.providerId);

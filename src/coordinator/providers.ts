@@ -3,7 +3,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { loadConfig } from '../config/load.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
 import { createLocalProvider } from '../providers/local/local-provider.ts';
-import type { Provider } from '../providers/provider.ts';
+import type { Provider, ProviderEvent } from '../providers/provider.ts';
 import { providerFor } from '../providers/registry.ts';
 
 export interface ProviderContext {
@@ -15,12 +15,14 @@ export interface ProviderContext {
   stateDir: string;
   /** Parent of local box directories (default: the local provider's). */
   localBoxesRoot?: string | undefined;
+  /** Provider fallbacks and failures, for the audit trail (see provider-events.ts). */
+  onEvent?: ((event: ProviderEvent) => void) | undefined;
 }
 
 /** Cloud providers take their settings (location, types, classes, ports) from the operator's user config, as the CLI does. */
 async function cloud(name: 'hetzner' | 'aws', ctx: ProviderContext): Promise<Provider> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd ?? '/', noRepo: true });
-  return providerFor({ ...config, provider: name }, { env: ctx.env, clock: ctx.clock });
+  return providerFor({ ...config, provider: name }, { env: ctx.env, clock: ctx.clock, onEvent: ctx.onEvent });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { LABEL, labelValue, parseLeaseLabels } from '../domain/labels.ts';
 import { isLive } from '../domain/lease.ts';
 import { decideOrphan } from '../fleet/orphans.ts';
+import type { Provider } from '../providers/provider.ts';
 import { redact } from '../redact/redact.ts';
 import { audit } from './audit.ts';
 import { cleanupMachine } from './cleanup.ts';
@@ -14,6 +15,8 @@ export interface SweepStats {
   deleteFailures: number;
   orphansDeleted: number;
   orphansSkipped: number;
+  /** Per-lease provider objects (keys, firewalls, key pairs) whose machine is gone. */
+  danglingDeleted: number;
   pruned: { runs: number; events: number; leases: number };
 }
 
@@ -36,7 +39,7 @@ export interface SweepOptions {
 export async function sweep(deps: CoordinatorDeps, options: SweepOptions = {}): Promise<SweepStats> {
   const { store, clock, config } = deps;
   const batch = options.batch ?? 100;
-  const stats: SweepStats = { expired: 0, failedProvisioning: 0, deleted: 0, deleteFailures: 0, orphansDeleted: 0, orphansSkipped: 0, pruned: { runs: 0, events: 0, leases: 0 } };
+  const stats: SweepStats = { expired: 0, failedProvisioning: 0, deleted: 0, deleteFailures: 0, orphansDeleted: 0, orphansSkipped: 0, danglingDeleted: 0, pruned: { runs: 0, events: 0, leases: 0 } };
 
   for (const lease of await store.leasesDueForExpiry(clock.now(), batch)) {
     if (await expireLease(deps, lease)) stats.expired++;
@@ -75,14 +78,18 @@ async function sweepOrphans(deps: CoordinatorDeps, stats: SweepStats): Promise<v
     for (const machine of machines) {
       const leaseId = parseLeaseLabels(machine.labels)?.id;
       const lease = leaseId ? ((await store.getLease(leaseId)) ?? (await store.getLeaseByProviderId(provider.name, machine.providerId))) : undefined;
-      if (lease && (isLive(lease.state) || lease.cleanup.state === 'pending')) {
+      const skip = async (reason: string): Promise<void> => {
         stats.orphansSkipped++;
+        await audit(store, { type: 'machine.sweep_skipped', at: clock.now(), actor: 'sweeper', lease, providerId: machine.providerId, data: { provider: provider.name, reason, leaseId } });
+      };
+      if (lease && (isLive(lease.state) || lease.cleanup.state === 'pending')) {
+        await skip(isLive(lease.state) ? 'live' : 'cleanup-queued');
         continue;
       }
       const known = new Map(lease && leaseId ? [[leaseId, lease]] : []);
       const decision = decideOrphan(machine, { installation: config.installation, now: clock.now(), unknownSafetyWindowSeconds: config.orphanSafetyWindowSeconds }, known);
       if (decision.action === 'skip') {
-        stats.orphansSkipped++;
+        await skip(decision.reason);
         continue;
       }
       try {
@@ -93,5 +100,25 @@ async function sweepOrphans(deps: CoordinatorDeps, stats: SweepStats): Promise<v
         await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', lease, providerId: machine.providerId, data: { op: 'delete-orphan', error: redact(String(error)).slice(0, 300) } });
       }
     }
+    await sweepDangling(deps, provider, stats);
   }
+}
+
+/** Per-lease objects (keys, firewalls) a crash stranded without their machine; every deletion and skip is audited. */
+async function sweepDangling(deps: CoordinatorDeps, provider: Provider, stats: SweepStats): Promise<void> {
+  const { store, clock, config } = deps;
+  if (!provider.capabilities.danglingObjects || !provider.sweepDangling) return;
+  let report;
+  try {
+    report = await provider.sweepDangling({ installation: config.installation, minAgeMs: config.orphanSafetyWindowSeconds * 1000 });
+  } catch (error) {
+    await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'sweep-dangling', provider: provider.name, error: redact(String(error)).slice(0, 300) } });
+    return;
+  }
+  for (const [type, items] of [['machine.deleted', report.deleted], ['machine.sweep_skipped', report.skipped]] as const) {
+    for (const item of items) {
+      await audit(store, { type, at: clock.now(), actor: 'sweeper', data: { provider: provider.name, object: item.kind, name: item.name, leaseId: item.leaseId, reason: `dangling:${item.reason}` } });
+    }
+  }
+  stats.danglingDeleted += report.deleted.length;
 }

@@ -7,7 +7,8 @@ import type { Clock } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { isLive } from '../domain/lease.ts';
-import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, waitReady, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
+import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
+import { waitBootstrapped } from '../ssh/ready.ts';
 import type { DirectLease } from './record.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
@@ -24,6 +25,8 @@ export interface BrokeredLeaseOptions {
   createTimeoutMs?: number | undefined;
   readyTimeoutMs?: number | undefined;
   waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
+  /** The caller's CIDR to send with a create (src/net/caller.ts); without it the coordinator uses the request's source address. */
+  callerCidr?: (() => Promise<string | undefined>) | undefined;
 }
 
 const STATUS: Record<LeaseViewAnswer['state'], DirectLease['machineStatus']> = { provisioning: 'provisioning', active: 'running', released: 'deleting', expired: 'deleting', failed: 'unknown' };
@@ -91,6 +94,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     let posted = false;
     try {
       const sshPublicKey = await createClientKey(pending, 'pending');
+      const callerCidr = await options.callerCidr?.();
       body = {
         sshPublicKey,
         ttlSeconds: request.ttlSeconds ?? d.ttlSeconds,
@@ -100,6 +104,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         ...((request.class ?? d.class) ? { class: request.class ?? d.class } : {}),
         ...((request.type ?? d.type) ? { type: request.type ?? d.type } : {}),
         idempotencyKey: randomBytes(12).toString('base64url'),
+        ...(callerCidr ? { callerCidr } : {}),
       };
       posted = true;
       const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? 15 * 60_000, signal: request.signal });
@@ -112,7 +117,9 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       tgt = target(lease);
       const m = lease.machine!;
       log(`lease ${lease.id}: waiting for ssh on ${m.host}:${m.ports.join(',')}`);
-      await (options.waitReady ?? waitReady)(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
+      const readyCommand = answer.lease.machine?.readyCommand;
+      const wait = options.waitReady ?? ((t: SshTarget, deadline: number, o: { clock: Clock; signal?: AbortSignal }) => waitBootstrapped(t, readyCommand, deadline, { ...o, log: (line) => log(`lease ${lease!.id}: ${line}`) }));
+      await wait(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
       return { lease, target: tgt, fresh: true };
     } catch (error) {
       await removeLeaseKeys(pending).catch(() => undefined);

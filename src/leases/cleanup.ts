@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../domain/clock.ts';
-import type { Provider } from '../providers/provider.ts';
+import type { DanglingObject, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { isLeaseId } from '../domain/ids.ts';
 import { LABEL, labelValue } from '../domain/labels.ts';
@@ -9,6 +9,7 @@ import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lease.ts';
 import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
+import { DIRECT_INSTALLATION } from './direct.ts';
 
 export interface CleanupOptions {
   provider: Provider;
@@ -19,6 +20,8 @@ export interface CleanupOptions {
   /** Set when a coordinator is configured: it owns cleanup, so direct cleanup refuses. */
   coordinator?: unknown;
   log?: ((line: string) => void) | undefined;
+  /** Also delete per-lease provider objects whose machine is gone (providers with `danglingObjects`; not in dry runs). */
+  dangling?: boolean | undefined;
 }
 
 export interface CleanupEntry {
@@ -35,6 +38,8 @@ export interface CleanupReport {
   skipped: CleanupEntry[];
   /** Key directories with no machine left (a crash between key creation and provider create). */
   orphanKeys: string[];
+  /** Provider objects (keys, firewalls, key pairs) whose machine was gone: deleted, or kept with a reason. */
+  dangling: { deleted: DanglingObject[]; skipped: DanglingObject[] };
 }
 
 /**
@@ -47,7 +52,7 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
   }
   const now = options.clock.now();
   const owner = labelValue(options.owner);
-  const report: CleanupReport = { dryRun: options.dryRun === true, deleted: [], skipped: [], orphanKeys: [] };
+  const report: CleanupReport = { dryRun: options.dryRun === true, deleted: [], skipped: [], orphanKeys: [], dangling: { deleted: [], skipped: [] } };
   const machines = await options.provider.list({ [LABEL.marker]: 'true' });
   const known = new Set<string>();
   for (const machine of machines) {
@@ -69,6 +74,11 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
   for (const id of await staleKeyDirs(options.stateDir, known, now)) {
     report.orphanKeys.push(id);
     if (!report.dryRun) await removeLeaseKeys(leaseKeyDir(options.stateDir, id));
+  }
+  const { provider } = options;
+  if (options.dangling && !report.dryRun && provider.capabilities.danglingObjects && provider.sweepDangling) {
+    report.dangling = await provider.sweepDangling({ installation: DIRECT_INSTALLATION });
+    for (const d of report.dangling.deleted) options.log?.(`cleanup: deleted ${d.kind} ${d.name} (${d.reason})`);
   }
   return report;
 }

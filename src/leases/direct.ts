@@ -5,7 +5,8 @@ import { CrabboxError } from '../domain/errors.ts';
 import { newLeaseId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
 import { LABEL, labelValue, leaseLabels } from '../domain/labels.ts';
 import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Lease } from '../domain/lease.ts';
-import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, waitReady, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
+import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
+import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
@@ -25,6 +26,11 @@ export interface DirectLeaseOptions {
   newId?: (() => string) | undefined;
   /** How readiness is proven; default: ssh's waitReady over the lease's own transport. */
   waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
+  /**
+   * The caller's CIDR for the box's SSH firewall (src/net/caller.ts). Asked only for billable, non-local providers;
+   * undefined leaves the provider's documented behaviour (its operator override, or a refusal).
+   */
+  callerCidr?: (() => Promise<string | undefined>) | undefined;
 }
 
 /** Direct mode: the CLI talks to the provider itself and keeps lease state in the machine's labels. */
@@ -95,8 +101,13 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     try {
       const sshPublicKey = await createClientKey(keyDir, id);
       const hostKey = await createHostKey(keyDir, id);
+      const wantsCidr = provider.capabilities.billable && !provider.capabilities.local;
+      const caller = wantsCidr ? await options.callerCidr?.() : undefined;
       const machine = await provider.create(
-        { leaseId: id, slug, labels: leaseLabels({ lease: draft, installation: DIRECT_INSTALLATION }), sshPublicKey, hostKey, class: draft.class, type: request.type ?? config.lease.type },
+        {
+          leaseId: id, slug, labels: leaseLabels({ lease: draft, installation: DIRECT_INSTALLATION }), sshPublicKey, hostKey, class: draft.class, type: request.type ?? config.lease.type,
+          ...(caller ? { allowedCidrs: [caller] } : {}),
+        },
         { signal: request.signal, onProviderId: (pid) => void (providerId = pid) },
       );
       providerId = machine.providerId;
@@ -106,7 +117,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       const lease = { ...leaseFromMachineOrThrow(machine), slug };
       tgt = target(lease);
       log(`lease ${id}: waiting for ssh on ${machine.host}:${machine.ports.join(',')}`);
-      await (options.waitReady ?? waitReady)(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
+      const readyCommand = provider.capabilities.readyCommand;
+      const wait = options.waitReady ?? ((t: SshTarget, deadline: number, o: { clock: Clock; signal?: AbortSignal }) => waitBootstrapped(t, readyCommand, deadline, { ...o, log: (line) => log(`lease ${id}: ${line}`) }));
+      await wait(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
       const active: DirectLease = { ...lease, state: 'active' };
       await writeLabels(active);
       return { lease: active, target: tgt, fresh: true };

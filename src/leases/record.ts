@@ -47,6 +47,9 @@ export function leaseJson(lease: DirectLease, now: number): Record<string, unkno
     lastTouchedAt: iso(lease.lastTouchedAt),
     expiresAt: iso(lease.expiresAt),
     expiresInSeconds: Math.max(0, Math.floor((lease.expiresAt - now) / 1000)),
+    class: lease.class ?? null,
+    /** The type that actually launched (a class's fallback may have chosen a later one). */
+    type: lease.machine?.type ?? null,
     machine: lease.machine
       ? {
           providerId: lease.machine.providerId,

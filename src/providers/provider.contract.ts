@@ -114,6 +114,18 @@ export function runProviderContract(name: string, makeFixture: () => Promise<Pro
       assert.equal(await fx.provider.get(unknown), undefined);
       assert.equal(await fx.provider.delete(unknown), 'already-gone');
     });
+
+    test('sweepDangling exists exactly when the capability says so and never touches a live lease', async (fx) => {
+      const { provider } = fx;
+      assert.equal(typeof provider.sweepDangling === 'function', provider.capabilities.danglingObjects, 'capabilities.danglingObjects matches the port');
+      if (!provider.sweepDangling) return;
+      const leaseId = newLeaseId();
+      const machine = await provider.create(await fx.spec(leaseId));
+      created.push(machine.providerId);
+      const report = await provider.sweepDangling({ installation: machine.labels[LABEL.installation] ?? 'test', minAgeMs: 0 });
+      assert.ok(!report.deleted.some((d) => d.leaseId === leaseId), 'objects of a lease whose machine exists are kept');
+      assert.ok((await provider.get(machine.providerId)) !== undefined);
+    });
   });
 }
 

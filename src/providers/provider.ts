@@ -55,6 +55,43 @@ export interface ProviderCapabilities {
   billable: boolean;
   /** Machines live on this computer (no network between CLI and box). */
   local: boolean;
+  /**
+   * The provider keeps per-lease objects beside the machine (SSH keys, firewalls, key pairs) that a crash can strand;
+   * it implements `sweepDangling` to remove those whose machine is gone.
+   */
+  danglingObjects: boolean;
+  /**
+   * A command the box runs over ssh that succeeds only once its bootstrap has finished (e.g. `crabbox-ready`).
+   * Undefined when a box is ready as soon as it answers ssh.
+   */
+  readyCommand?: string | undefined;
+}
+
+/** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */
+export interface ProviderEvent {
+  type: 'provider.fallback' | 'provider.error' | 'machine.deleted';
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export interface DanglingSweepOptions {
+  /** Only objects labelled with this installation are touched. */
+  installation: string;
+  /** Objects younger than this are left alone (a create in progress makes its key before its machine). */
+  minAgeMs?: number | undefined;
+}
+
+/** One per-lease object the dangling sweep looked at: deleted, or kept with the reason. */
+export interface DanglingObject {
+  kind: string;
+  name: string;
+  leaseId?: string | undefined;
+  reason: string;
+}
+
+export interface DanglingSweepReport {
+  deleted: DanglingObject[];
+  skipped: DanglingObject[];
 }
 
 export type DeleteResult = 'deleted' | 'already-gone';
@@ -75,4 +112,6 @@ export interface Provider {
   delete(providerId: string): Promise<DeleteResult>;
   /** Estimated USD per hour for a machine type, when known. */
   hourlyPrice(type?: string): Promise<number | undefined>;
+  /** Present exactly when `capabilities.danglingObjects`: deletes per-lease objects whose machine is gone. */
+  sweepDangling?(options: DanglingSweepOptions): Promise<DanglingSweepReport>;
 }

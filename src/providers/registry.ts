@@ -1,5 +1,5 @@
 import type { Config } from '../config/load.ts';
-import type { Provider } from './provider.ts';
+import type { Provider, ProviderEvent } from './provider.ts';
 import type { Clock } from '../domain/clock.ts';
 import { createLocalProvider } from './local/local-provider.ts';
 
@@ -7,6 +7,8 @@ export interface ProviderContext {
   /** Process environment: provider credentials (HCLOUD_TOKEN, the AWS chain) come from here, never from repo config. */
   env?: NodeJS.ProcessEnv | undefined;
   clock?: Clock | undefined;
+  /** Receives the provider's fallbacks and failures (the coordinator turns them into audit events). */
+  onEvent?: ((event: ProviderEvent) => void) | undefined;
 }
 
 type ProviderConfig = Pick<Config, 'provider' | 'paths' | 'local' | 'static' | 'hetzner' | 'aws' | 'classes' | 'ssh' | 'lease'>;
@@ -25,15 +27,17 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
   switch (config.provider) {
     case 'hetzner': {
       const { createHetznerProvider } = await import('./hetzner/index.ts');
-      return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock });
+      return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
     }
     case 'aws': {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { chooseTypes }, { renderUserData }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { chooseTypes }, { renderUserData }, { toProviderEvent }] = await Promise.all([
         import('./aws/factory.ts'),
         import('./aws/settings.ts'),
         import('./classes.ts'),
         import('../bootstrap/user-data.ts'),
+        import('./aws/events.ts'),
       ]);
+      const onEvent = context.onEvent;
       const ports = sshPorts(config);
       const settings = resolveAwsSettings(config.aws, env);
       const types = config.lease.class || config.lease.type ? chooseTypes({ provider: 'aws', class: config.lease.class, type: config.lease.type, classes: config.classes }).types : undefined;
@@ -41,6 +45,12 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
         sshPorts: ports,
         types,
         clock: context.clock,
+        onEvent: onEvent
+          ? (event) => {
+              const mapped = toProviderEvent(event);
+              if (mapped) onEvent(mapped);
+            }
+          : undefined,
         userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
       });
     }
@@ -51,6 +61,14 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
     default:
       return localProviderFor(config);
   }
+}
+
+/**
+ * Whether boxes of the named provider sit behind a firewall opened only to the caller (so a brokered CLI detects and
+ * sends its address). Direct mode reads the same fact from the built provider's capabilities (billable, not local).
+ */
+export function providerWantsCallerCidr(name: string): boolean {
+  return name === 'hetzner' || name === 'aws';
 }
 
 /** The local provider for this user's state dir (the opportunistic sweep always covers it). */

@@ -23,12 +23,14 @@ export function register(program: Command, ctx: CliContext): void {
         owner: config.owner,
         coordinator: config.coordinator,
         dryRun: flags.dryRun,
+        dangling: true,
         log: ctx.log,
       });
       if (ctx.json) return printJson(ctx.stdout, report);
       const verb = report.dryRun ? 'would delete' : 'deleted';
       const lines = report.deleted.map((d) => `${verb} ${d.id} (${d.slug}): ${d.reason}`);
       lines.push(...report.orphanKeys.map((id) => `${report.dryRun ? 'would remove' : 'removed'} orphaned keys of ${id}`));
+      lines.push(...report.dangling.deleted.map((d) => `deleted ${d.kind} ${d.name}: ${d.reason}`));
       lines.push(`${report.deleted.length} ${verb}, ${report.skipped.length} kept running`);
       write(ctx.stdout, `${lines.join('\n')}\n`);
     });

@@ -64,13 +64,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'coordinator YAML config file (or CRABBOX_COORDINATOR_CONFIG)')
     .option('--providers <names>', 'comma-separated providers to serve (or CRABBOX_COORDINATOR_PROVIDERS; default: local)')
     .action(async (opts: { host?: string; port?: number; db?: string; config?: string; providers?: string }) => {
-      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }] = await Promise.all([
+      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }, { createProviderEventSink }] = await Promise.all([
         import('../../coordinator/load-config.ts'), import('../../coordinator/entry/node.ts'), import('../../coordinator/providers.ts'), import('../../domain/clock.ts'),
-        import('../../storage/open.ts'),
+        import('../../storage/open.ts'), import('../../coordinator/provider-events.ts'),
       ]);
       const settings = loadServeSettings(ctx.env, { host: opts.host, port: opts.port, database: opts.db, config: opts.config });
       const names = (opts.providers ?? ctx.env.CRABBOX_COORDINATOR_PROVIDERS ?? 'local').split(',').map((s) => s.trim()).filter(Boolean);
-      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator') });
+      const events = createProviderEventSink();
+      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator'), onEvent: events.onEvent });
       if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
       if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health will answer 401');
       let running;
@@ -81,6 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new CrabboxError('unavailable', `cannot listen on ${settings.host}:${settings.port} (${code})`, { hint: 'pick another --port, or 0 for any free port' });
         throw error;
       }
+      events.attach({ store: running.deps.store, clock: running.deps.clock });
       if (ctx.json) printJson(ctx.stdout, { url: running.url, host: running.host, port: running.port, installation: running.deps.config.installation });
       else write(ctx.stdout, `listening ${running.url}\n`);
       ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${names.join(', ')}, database ${describeStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema })}`);

@@ -37,6 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
         `provider:   ${lease.provider}`,
         `machine:    ${lease.machineStatus}${m ? ` ${m.sshUser}@${m.host}:${m.ports.join(',')}` : ''}`,
         `work root:  ${m?.workRoot ?? '-'}`,
+        `type:       ${m?.type ?? '-'}`,
         `keep:       ${lease.keep ? 'yes' : 'no'}`,
         `created:    ${isoTime(lease.createdAt)}`,
         `touched:    ${isoTime(lease.lastTouchedAt)}`,

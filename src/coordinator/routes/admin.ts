@@ -19,7 +19,7 @@ export function adminRoutes(): Hono<AppEnv> {
   app.get('/leases', async (c) => {
     const q = query(c, adminListLeasesQuery);
     const page = await c.var.deps.store.listLeases({ owner: q.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
-    return c.json({ leases: page.items.map(leaseView), nextCursor: page.nextCursor });
+    return c.json({ leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor });
   });
   app.post('/leases/:ref/release', loadLease(), async (c) => {
     const actor = actorOf(c.var.identity);

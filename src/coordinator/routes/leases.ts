@@ -4,6 +4,7 @@ import type { LeaseState } from '../../domain/lease.ts';
 import type { AppEnv } from '../env.ts';
 import { createLease, heartbeatLease, leaseView, releaseLease } from '../leases.ts';
 import { loadLease } from '../middleware/load-lease.ts';
+import { sourceAddress } from '../source-address.ts';
 import { body, query } from '../validate.ts';
 
 /** `state` filter -> store states: a state, `live` (default) or `all`. */
@@ -18,15 +19,15 @@ export function leaseRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const input = await body(c, createLeaseBody);
-    const { lease, created } = await createLease(c.var.deps, c.var.identity, input);
-    return c.json({ lease: leaseView(lease), created }, created ? 201 : 200);
+    const { lease, created } = await createLease(c.var.deps, c.var.identity, input, { sourceAddress: sourceAddress(c) });
+    return c.json({ lease: leaseView(lease, c.var.deps.providers), created }, created ? 201 : 200);
   });
   app.get('/', async (c) => {
     const q = query(c, listLeasesQuery);
     const page = await c.var.deps.store.listLeases({ owner: c.var.identity.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
-    return c.json({ leases: page.items.map(leaseView), nextCursor: page.nextCursor });
+    return c.json({ leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor });
   });
-  app.get('/:ref', loadLease(), (c) => c.json({ lease: leaseView(c.var.lease) }));
+  app.get('/:ref', loadLease(), (c) => c.json({ lease: leaseView(c.var.lease, c.var.deps.providers) }));
   app.post('/:ref/heartbeat', loadLease(), async (c) => {
     const input = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await body(c, heartbeatBody);
     const lease = await heartbeatLease(c.var.deps, c.var.identity.owner, c.var.lease, input.idleTimeoutSeconds);

@@ -3,9 +3,9 @@ import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LEASE_ID_PATTERN } from '../../domain/ids.ts';
 import { LABEL, type Labels } from '../../domain/labels.ts';
-import type { CreateOptions, DeleteResult, Machine, MachineSpec, Provider, ProviderCapabilities } from '../provider.ts';
+import type { CreateOptions, DanglingSweepOptions, DanglingSweepReport, DeleteResult, Machine, MachineSpec, Provider, ProviderCapabilities } from '../provider.ts';
 import { archForType, findUbuntuAmi, type Arch } from './ami.ts';
-import { parseCidr } from './cidr.ts';
+import { parseCidr } from '../../net/cidr.ts';
 import { toCrabboxError } from './errors.ts';
 import { HOST_KEY_TAG, INSTANCE_ID_PATTERN, NAME_TAG, RESERVED_TAGS, describeAll, describeOne, isGone, tagMap, terminate, toMachine, waitForPublicIp, type MachineShape } from './instances.ts';
 import { deleteLeaseKeyPair, importLeaseKeyPair, isOurKeyPairName, sweepOrphanKeyPairs, type KeyPairSweepResult } from './keypair.ts';
@@ -56,7 +56,7 @@ export const DEFAULT_SECURITY_GROUP = 'crabbox-runners';
 /** AWS EC2 (Spot first) as a Crabbox provider. */
 export class AwsProvider implements Provider {
   readonly name = 'aws';
-  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false };
+  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false, danglingObjects: true, readyCommand: 'crabbox-ready' };
   readonly #o: AwsProviderOptions;
   readonly #clock: Clock;
   readonly #sleep: Sleep;
@@ -226,14 +226,23 @@ export class AwsProvider implements Provider {
     return isGone(instance) ? 'already-gone' : result;
   }
 
-  /**
-   * Removes lease key pairs whose lease has no live instance (left by a crash mid-create). Not part of the
-   * Provider port: the sweeper calls it for AWS after its machine sweep.
-   */
+  /** Removes lease key pairs whose lease has no live instance (left by a crash mid-create). */
   async sweepKeyPairs(minAgeMs = 60 * 60_000): Promise<KeyPairSweepResult> {
     const live = await describeAll(this.#deps, [{ Name: 'tag-key', Values: [LABEL.lease] }]);
     const liveLeaseIds = new Set(live.map((i) => tagMap(i)[LABEL.lease]).filter((id): id is string => !!id));
     return sweepOrphanKeyPairs(this.#deps, { liveLeaseIds, now: this.#clock.now(), minAgeMs });
+  }
+
+  /**
+   * The port's dangling sweep: lease key pairs whose instance is gone. Key pairs carry no installation tag, so the
+   * guard is the exact name scheme plus "no instance of that lease exists" plus age.
+   */
+  async sweepDangling(options: DanglingSweepOptions): Promise<DanglingSweepReport> {
+    const result = await this.sweepKeyPairs(options.minAgeMs);
+    return {
+      deleted: result.deleted.map((name) => ({ kind: 'key_pair', name, leaseId: name.replace(/^crabbox-/, ''), reason: 'instance gone' })),
+      skipped: result.kept.map((k) => ({ kind: 'key_pair', name: k.name, leaseId: k.name.replace(/^crabbox-/, ''), reason: k.reason === 'lease-live' ? 'its instance exists' : 'too young (a create may be in progress)' })),
+    };
   }
 
   async hourlyPrice(type?: string): Promise<number | undefined> {

@@ -8,7 +8,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { classifyEc2Error, toCrabboxError } from './errors.ts';
-import { isWorldOpen, parseCidr } from './cidr.ts';
+import { isWorldOpen, parseCidr } from '../../net/cidr.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 
 /** One ingress rule, flattened: a protocol, a port range and one CIDR. */

@@ -1,7 +1,7 @@
 import type { UserConfigFile } from '../../config/schema.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { registerSecret } from '../../redact/redact.ts';
-import { parseCidr, parseCidrList } from './cidr.ts';
+import { parseCidr, parseCidrList } from '../../net/cidr.ts';
 import type { Market } from './launch.ts';
 import { DEFAULT_AWS_TYPES, DEFAULT_SECURITY_GROUP } from './provider.ts';
 

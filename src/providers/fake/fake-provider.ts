@@ -15,8 +15,10 @@ export interface Fault {
  */
 export class FakeProvider implements Provider {
   readonly name: string;
-  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false };
+  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false, danglingObjects: false };
   readonly machines = new Map<string, Machine>();
+  /** Every spec `create` received, in order (tests read allowedCidrs, class, type from here). */
+  readonly specs: MachineSpec[] = [];
   readonly calls: { op: string; id?: string }[] = [];
   #faults: Fault[] = [];
   #next = 1;
@@ -42,6 +44,7 @@ export class FakeProvider implements Provider {
 
   async create(spec: MachineSpec, options: CreateOptions = {}): Promise<Machine> {
     this.calls.push({ op: 'create', id: spec.leaseId });
+    this.specs.push(structuredClone(spec));
     this.#maybeFail('create');
     const existing = [...this.machines.values()].find((m) => m.labels['crabbox-lease'] === spec.leaseId);
     if (existing) return structuredClone(existing);

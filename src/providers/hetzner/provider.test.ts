@@ -287,6 +287,8 @@ describe('hetzner: nothing is left behind', () => {
     const keyNames = [...fake.state.sshKeys.values()].map((k) => k.name).sort();
     assert.deepEqual(keyNames, ['crabbox-laptop', sshKeyName(live.labels[LABEL.lease]!), sshKeyName(other.labels[LABEL.lease]!)].sort());
     assert.equal(fake.state.firewalls.size, 2);
+    const skipped = result.skipped.map((d) => `${d.kind} ${d.leaseId === live.labels[LABEL.lease] ? 'live' : d.leaseId === other.labels[LABEL.lease] ? 'other' : '?'}: ${d.reason}`).sort();
+    assert.deepEqual(skipped, ['firewall live: its server exists', 'firewall other: other installation', 'ssh_key live: its server exists', 'ssh_key other: other installation']);
   });
 });
 

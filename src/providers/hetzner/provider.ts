@@ -1,4 +1,4 @@
-import type { CreateOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities } from '../provider.ts';
+import type { CreateOptions, DanglingSweepOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities, ProviderEvent } from '../provider.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -16,12 +16,7 @@ import { sweepDanglingLeaseResources, type DanglingResult } from './dangling.ts'
 export const SSH_USER = 'crabbox';
 export const WORK_ROOT = '/work/crabbox';
 
-/** Something worth telling the audit trail: a fallback, a cleanup after a failed create. */
-export interface ProviderEvent {
-  type: 'provider.fallback' | 'provider.error' | 'machine.deleted';
-  message: string;
-  data: Record<string, unknown>;
-}
+export type { ProviderEvent };
 
 export interface HetznerProviderOptions {
   client: HetznerClient;
@@ -58,7 +53,7 @@ const LABEL_PART = /^[A-Za-z0-9._-]{0,63}$/;
 /** Hetzner Cloud servers as Crabbox machines: one SSH key, one firewall and one server per lease. */
 export class HetznerProvider implements Provider {
   readonly name = 'hetzner';
-  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false };
+  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false, danglingObjects: true, readyCommand: 'crabbox-ready' };
   readonly #client: HetznerClient;
   readonly #clock: Clock;
   readonly #sleep: Sleep;
@@ -241,7 +236,7 @@ export class HetznerProvider implements Provider {
   }
 
   /** Deletes lease keys and firewalls left behind by interrupted deletes (see dangling.ts). */
-  async sweepDangling(options: { installation: string; minAgeMs?: number | undefined }): Promise<DanglingResult> {
+  async sweepDangling(options: DanglingSweepOptions): Promise<DanglingResult> {
     return sweepDanglingLeaseResources(this.#client, { now: this.#clock.now(), installation: options.installation, minAgeMs: options.minAgeMs ?? 30 * 60_000, sleep: this.#sleep });
   }
 

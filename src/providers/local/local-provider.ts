@@ -116,7 +116,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
 
   return {
     name: 'local',
-    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true },
+    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: false },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);

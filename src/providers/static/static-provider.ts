@@ -137,7 +137,7 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
 
   return {
     name: 'ssh',
-    capabilities: { labels: true, injectsHostKey: false, billable: false, local: false },
+    capabilities: { labels: true, injectsHostKey: false, billable: false, local: false, danglingObjects: false },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectOutboundCidr, isWorldOpen, parseCidr, parseCidrList, pickSshCidrs } from './cidr.ts';
-import { isCrabboxError } from '../../domain/errors.ts';
+import { isCrabboxError } from '../domain/errors.ts';
 
 const fetchFrom = (answers: Record<string, string | Error | number>, seen: string[] = []): typeof fetch =>
   (async (input: string | URL | Request) => {

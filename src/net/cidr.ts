@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { CrabboxError } from '../../domain/errors.ts';
+import { CrabboxError } from '../domain/errors.ts';
 
 /** The narrowest prefixes we accept: anything wider is close enough to world-open to refuse. */
 const MIN_PREFIX_V4 = 8;
