@@ -13,6 +13,8 @@ import type { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
 
+const TEE_HIGH_WATER_MARK = 1024 * 1024;
+
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
   leaseMs: number;
@@ -137,8 +139,10 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     }, interval);
     heartbeat.unref();
 
-    // Passes output through (with backpressure) and copies it into the record's log tail.
+    // Passes output through (with backpressure) and copies it into the record's log tail. The high-water mark is
+    // above ssh's read size, so a destination that keeps up never pauses the ssh pipe between chunks.
     const tee = (stream: Writable): Writable => new Writable({
+      highWaterMark: TEE_HIGH_WATER_MARK,
       write(chunk: Buffer, _encoding, callback) {
         req.tail?.write(chunk);
         if (stream.write(chunk)) callback();
