@@ -9,6 +9,12 @@ import { leaseKeyDir, leaseTarget, rsyncRsh, sshArgv, type SshTarget } from '../
 import { timeOk, timeProcess } from './stats.ts';
 
 export const CRABBOX_BIN = fileURLToPath(new URL('../../bin/crabbox', import.meta.url));
+/**
+ * How the benchmarks start crabbox: under the Node running the bench, like figure 1 does. Spawning bin/crabbox by
+ * its shebang would start the system `node` first, which on a machine whose system Node is older than 22.13 re-runs
+ * itself under .tools/ (two Node start-ups): that measures the machine's PATH, not Crabbox.
+ */
+export const CRABBOX_ARGV: readonly string[] = [process.execPath, CRABBOX_BIN];
 
 export interface WarmLease {
   id: string;
@@ -51,7 +57,7 @@ export class BenchWorkspace {
   }
 
   crabbox(args: readonly string[], cwd: string, keep?: number): ReturnType<typeof timeProcess> {
-    return timeProcess([CRABBOX_BIN, ...args], { env: this.env, cwd, ...(keep === undefined ? {} : { keep }) });
+    return timeProcess([...CRABBOX_ARGV, ...args], { env: this.env, cwd, ...(keep === undefined ? {} : { keep }) });
   }
 
   /** `crabbox run --json ...`: wall time plus the parsed result object. */
@@ -70,7 +76,7 @@ export class BenchWorkspace {
 
   /** `crabbox warmup` and the direct ssh target of the new lease. */
   async warmup(cwd: string): Promise<WarmLease> {
-    const r = await timeOk([CRABBOX_BIN, 'warmup', '--json'], { env: this.env, cwd });
+    const r = await timeOk([...CRABBOX_ARGV, 'warmup', '--json'], { env: this.env, cwd });
     const lease = JSON.parse(r.stdout) as { id: string; slug: string; machine: { host: string; ports: number[]; sshUser: string } };
     this.leases.add(lease.id);
     const target = leaseTarget({

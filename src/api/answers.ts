@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Shapes of the coordinator's answers as the CLI reads them (docs/api.md). Unknown extra fields are ignored. */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CrabboxError, ErrorCatalog, type ErrorCode } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LEASE_STATES, MAX_TTL_SECONDS } from '../domain/lease.ts';
 import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
 import { parseCidr } from '../net/cidr.ts';

@@ -28,10 +28,11 @@ export function configFlags(flags: LeaseFlags): ConfigFlags {
 
 /**
  * Loads config, picks the provider and runs the opportunistic sweep of expired local machines (rate-limited),
- * so every direct-mode command also cleans up after forgotten or crashed sessions.
+ * so every direct-mode command also cleans up after forgotten or crashed sessions. `loaded`: the config the
+ * caller already loaded with the same flags (read and validated once).
  */
-export async function directSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<DirectSession> {
-  const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+export async function directSession(ctx: CliContext, flags: LeaseFlags = {}, loaded?: Readonly<Config>): Promise<DirectSession> {
+  const config = loaded ?? loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
   const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
   await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
   const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });

@@ -64,7 +64,7 @@ export function coordinatorClient(ctx: CliContext, overrides: { url?: string | u
 export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<LeaseSession> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
   if (!config.coordinator) {
-    const direct = await directSession(ctx, flags);
+    const direct = await directSession(ctx, flags, config);
     return { config: direct.config, leases: direct.leases, local: direct.provider.capabilities.local, clock: ctx.clock };
   }
   const client = brokeredClient(ctx, config);

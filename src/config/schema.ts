@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from '../domain/duration.ts';
 import { MAX_TTL_SECONDS } from '../domain/lease.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../domain/lease.ts';
 import { byteSize, durationSeconds } from '../config/schema.ts';
 import { CrabboxError } from '../domain/errors.ts';

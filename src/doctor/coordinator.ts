@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CoordinatorClient } from '../api/client.ts';
 import type { Config } from '../config/load.ts';
 import type { Clock } from '../domain/clock.ts';

@@ -15,6 +15,12 @@ test('writeFileAtomic replaces a file with 0600 content and leaves no temp file'
   assert.equal(readFileSync(file, 'utf8'), 'new\n');
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.deepEqual(readdirSync(dir), ['state.json']);
+  // Without the fsync (history files) it is the same replace: new content, 0600, no temp file.
+  writeFileSync(file, 'old', { mode: 0o644 });
+  writeFileAtomic(file, 'newer\n', { durable: false });
+  assert.equal(readFileSync(file, 'utf8'), 'newer\n');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir), ['state.json']);
 });
 
 test('writeFileAtomic fails on a missing directory and leaves nothing behind', (t) => {

@@ -136,3 +136,28 @@ test('afterCommand runs on the box after the command, and finishExtras reach the
   assert.match(seen, /after/);
   assert.deepEqual(h.records.finish?.[1].junit, junit);
 });
+
+test('a slow reader of the output gets every byte, handed over no faster than it takes them', async () => {
+  const h = harness();
+  const { Writable } = await import('node:stream');
+  let received = 0;
+  let pendingMax = 0;
+  // Acknowledges each write only on a later turn of the event loop, like a slow pipe; the run must wait for it.
+  const slow: import('node:stream').Writable = new Writable({
+    highWaterMark: 16 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      // Everything handed over and not yet taken: the chunk in hand and what is queued behind it.
+      pendingMax = Math.max(pendingMax, slow.writableLength);
+      setImmediate(() => {
+        received += chunk.length;
+        callback();
+      });
+    },
+  });
+  const bytes = 8 * 1024 * 1024;
+  const outcome = await runOnBox({ ...h.base, stdout: slow, repoRoot: tmp.path, sync: undefined, leaseRef: 'blue-lobster', command: { mode: 'argv', args: ['head', '-c', String(bytes), '/dev/zero'] } });
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(received, bytes);
+  // What sits in the slow writer at once stays a few chunks, never the whole output.
+  assert.ok(pendingMax < 2 * 1024 * 1024, `pending peaked at ${pendingMax} bytes`);
+});

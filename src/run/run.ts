@@ -13,6 +13,8 @@ import type { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
 
+const TEE_HIGH_WATER_MARK = 1024 * 1024;
+
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
   leaseMs: number;
@@ -110,6 +112,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   };
   req.interrupt.addEventListener('abort', onInterrupt, { once: true });
   let recorded = false;
+  let recording: Promise<void> = Promise.resolve();
   try {
     if (req.interrupt.aborted) {
       onInterrupt();
@@ -129,15 +132,6 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const ws = workspaceFor({ workRoot: machine.workRoot, leaseId: lease.id, repoRoot: req.repoRoot });
     req.debug?.(`workspace ${ws.workdir} (bookkeeping ${ws.metadir}); fingerprint ${req.sync?.fingerprint.slice(0, 16) ?? 'none (--no-sync)'}`);
 
-    if (req.recorder) {
-      try {
-        runId = await req.recorder.start({ leaseId: lease.id, slug: lease.slug, provider: lease.provider, command: req.recordCommand ? req.command.args : undefined });
-        outcome.runId = runId;
-        recorded = true;
-      } catch (error) {
-        req.warn(`warning: could not record the run: ${(error as Error).message}`);
-      }
-    }
     const interval = req.heartbeatMs ?? heartbeatIntervalMs(lease.idleTimeoutSeconds);
     heartbeat = setInterval(() => {
       if (!lease) return;
@@ -145,8 +139,10 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     }, interval);
     heartbeat.unref();
 
-    // Passes output through (with backpressure) and copies it into the record's log tail.
+    // Passes output through (with backpressure) and copies it into the record's log tail. The high-water mark is
+    // above ssh's read size, so a destination that keeps up never pauses the ssh pipe between chunks.
     const tee = (stream: Writable): Writable => new Writable({
+      highWaterMark: TEE_HIGH_WATER_MARK,
       write(chunk: Buffer, _encoding, callback) {
         req.tail?.write(chunk);
         if (stream.write(chunk)) callback();
@@ -172,6 +168,20 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress,
     });
+    // The record is started once the ssh exec is on its way, so its write (a local fsync or a coordinator round
+    // trip) overlaps the connection instead of delaying the command; it is settled before the record is finished.
+    const started = lease;
+    const recorder = req.recorder;
+    if (recorder) {
+      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
+        (id) => {
+          runId = id;
+          outcome.runId = id;
+          recorded = true;
+        },
+        (error: unknown) => req.warn(`warning: could not record the run: ${(error as Error).message}`),
+      );
+    }
     if (req.interrupt.aborted) onInterrupt();
     try {
       const result = await remote.result.finally(flushed);
@@ -197,6 +207,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     req.interrupt.removeEventListener('abort', onInterrupt);
   }
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;
+  await recording;
 
   // The record is finished before the release, so a second Ctrl-C during a slow release still leaves a closed record.
   if (recorded && req.recorder) {

@@ -65,7 +65,9 @@ export class LocalRunStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
     const body = `${JSON.stringify(redactValue(record), null, 2)}\n`;
-    writeFileAtomic(join(this.dir, fileName(started, id)), body);
+    // History, not state anything depends on: no fsync on the run's critical path. A record a power cut leaves
+    // empty or torn reads as absent (see #read).
+    writeFileAtomic(join(this.dir, fileName(started, id)), body, { durable: false });
     this.prune(id);
   }
 

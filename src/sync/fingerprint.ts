@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gitChangedSinceHead, gitHead } from './git.ts';
+import { gitHeadState } from './git.ts';
 import type { Manifest } from './manifest.ts';
 import { manifestList } from './manifest.ts';
 
@@ -47,10 +47,10 @@ async function describe(full: string): Promise<{ mode: string; blob: string; dig
  * A digest of everything that decides the tree on the box: HEAD, the manifest, the content of every file that
  * may differ from HEAD (all files when there is no HEAD) and the sync settings. Equal digests mean equal trees,
  * so the box can skip rsync. Clean tracked files are covered by HEAD, so a warm rerun hashes only dirty files.
+ * `headState` lets a caller ask git for HEAD while the manifest is being built.
  */
-export async function computeFingerprint(manifest: Manifest, settings: Record<string, unknown>): Promise<string> {
-  const head = await gitHead(manifest.repoRoot);
-  const changed = head ? await gitChangedSinceHead(manifest.repoRoot) : undefined;
+export async function computeFingerprint(manifest: Manifest, settings: Record<string, unknown>, headState?: ReturnType<typeof gitHeadState>): Promise<string> {
+  const { head, changed } = await (headState ?? gitHeadState(manifest.repoRoot));
   const hash = createHash('sha256');
   hash.update(`${SYNC_FORMAT}\nhead=${head ?? 'none'}\n`);
   hash.update(`settings=${JSON.stringify(settings)}\n`);

@@ -67,14 +67,28 @@ export async function gitHead(repoRoot: string): Promise<string | undefined> {
   return code === 0 ? stdout.toString('utf8').trim() : undefined;
 }
 
-/** Tracked paths (index) and untracked paths git does not ignore; tracked ones flagged. */
+/** HEAD and the paths that may differ from it (see gitChangedSinceHead), asked of git at the same time. */
+export async function gitHeadState(repoRoot: string): Promise<{ head: string | undefined; changed: Map<string, { mode: string; blob: string }> | undefined }> {
+  const changedRun = gitChangedSinceHead(repoRoot);
+  changedRun.catch(() => undefined); // without a HEAD this fails, and is not asked for
+  const head = await gitHead(repoRoot);
+  return { head, changed: head ? await changedRun : undefined };
+}
+
+/**
+ * Tracked paths (index) and untracked paths git does not ignore; tracked ones flagged. One `ls-files` run: `-t` tags
+ * untracked paths `?` and index entries with another letter (H, S for skip-worktree, M for unmerged).
+ */
 export async function gitFiles(repoRoot: string): Promise<{ tracked: Set<string>; all: string[] }> {
-  const [cached, others] = await Promise.all([
-    git(repoRoot, ['ls-files', '-z', '--cached']),
-    git(repoRoot, ['ls-files', '-z', '--others', '--exclude-standard']),
-  ]);
-  const tracked = new Set(splitNul(cached.stdout));
-  return { tracked, all: [...new Set([...tracked, ...splitNul(others.stdout)])] };
+  const { stdout } = await git(repoRoot, ['ls-files', '-z', '-t', '--cached', '--others', '--exclude-standard']);
+  const tracked = new Set<string>();
+  const others: string[] = [];
+  for (const tagged of splitNul(stdout)) {
+    const path = tagged.slice(2);
+    if (tagged.startsWith('? ')) others.push(path);
+    else tracked.add(path);
+  }
+  return { tracked, all: [...new Set([...tracked, ...others])] };
 }
 
 /**

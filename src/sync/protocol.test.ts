@@ -26,6 +26,23 @@ test('control messages, shell noise, command output and the exit trailer are tol
   }
 });
 
+test('binary output full of NULs and fake trailers passes through byte for byte under uneven chunking', () => {
+  let body = '';
+  for (let i = 0; i < 300; i++) body += i % 7 === 0 ? '\0crabbox:exit 3\n' : i % 3 === 0 ? '\0\0' : String.fromCharCode(i % 256);
+  const stream = `\0crabbox:start 1\n${body}\0crabbox:exit 5\n`;
+  for (const sizes of [[1], [23, 1], [24], [25, 2], [5, 40, 3], [stream.length]]) {
+    const chunks: string[] = [];
+    for (let i = 0, k = 0; i < stream.length; k++) {
+      const size = sizes[k % sizes.length]!;
+      chunks.push(stream.slice(i, i + size));
+      i += size;
+    }
+    const r = feed(chunks);
+    assert.equal(r.data, body, `chunk sizes ${sizes.join(',')}`);
+    assert.equal(r.code, 5, `chunk sizes ${sizes.join(',')}`);
+  }
+});
+
 test('a fake trailer in the middle of the output is output, and no trailer means no exit code', () => {
   const r = feed(['\0crabbox:start 1\n', '\0crabbox:exit 0\n', 'more output that follows']);
   assert.equal(r.data, '\0crabbox:exit 0\nmore output that follows');

@@ -7,6 +7,8 @@ import type { EnvPair } from '../env/select.ts';
 /** The remote wrapper's protocol version; the first request field. */
 export const PROTOCOL = 'crabbox-run/1';
 const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
+/** Bytes at the end of the stream that may hold the exit trailer (`\0crabbox:exit 255\n` is 18). */
+const TRAILER_WINDOW = 24;
 
 const scripts = new Map<string, Buffer>();
 
@@ -98,7 +100,14 @@ export class WrapperOutput {
   }
 
   push(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.#mode === 'stream' && this.#buffer.length > 0 && chunk.length >= TRAILER_WINDOW) {
+      // What was held back is followed by at least a window of bytes, so it cannot be the trailer: pass it on
+      // as it is instead of copying it and the chunk into one buffer.
+      this.#onData(this.#buffer);
+      this.#buffer = chunk;
+    } else {
+      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    }
     this.#drain();
   }
 
@@ -157,8 +166,10 @@ export class WrapperOutput {
 
   #drainStream(): void {
     // Hold back the last few bytes from a NUL on: they may be the start of the exit trailer (at most 19 bytes).
-    const nul = this.#buffer.lastIndexOf(0);
-    const cut = nul >= 0 && nul >= this.#buffer.length - 24 ? nul : this.#buffer.length;
+    // Only the last window is searched, so streaming output costs no scan over every byte.
+    const from = Math.max(0, this.#buffer.length - TRAILER_WINDOW);
+    const nul = this.#buffer.subarray(from).lastIndexOf(0);
+    const cut = nul >= 0 ? from + nul : this.#buffer.length;
     if (cut > 0) this.#onData(this.#buffer.subarray(0, cut));
     this.#buffer = this.#buffer.subarray(cut);
   }

@@ -10,7 +10,6 @@ import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { selectEnv } from '../../env/select.ts';
-import { boxJUnitSource, collectJUnit } from '../../results/collect.ts';
 import { validateJUnitPattern } from '../../results/globs.ts';
 import type { JUnitSummary } from '../../results/junit.ts';
 import { sshBox } from '../../run/box.ts';
@@ -88,6 +87,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
       const flagJunit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
       flagJunit?.forEach(validateJUnitPattern);
+      const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
       const session = await leaseSession(ctx, flags);
       const { config, leases } = session;
       const junitPatterns = flagJunit ?? config.run.junit;
@@ -101,7 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
       const env = selectEnv(ctx.env, config.env.allow);
       const recordCommand = flags.recordCommand && config.run.recordCommand;
       let junit: JUnitSummary | undefined;
-      const repoRoot = (await gitTopLevel(ctx.cwd)) ?? (flags.sync ? undefined : ctx.cwd);
+      const repoRoot = (await topLevel) ?? (flags.sync ? undefined : ctx.cwd);
       if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
       const sync = flags.sync
         ? await prepareSync({ repoRoot, settings: config.sync, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete })
@@ -119,6 +119,8 @@ export function register(program: Command, ctx: CliContext): void {
           connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: interrupt.signal }),
           ...runRecording(session, recordCommand),
           afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
+            // Loaded only when asked for: the XML parser is most of the run command's code.
+            const { boxJUnitSource, collectJUnit } = await import('../../results/collect.ts');
             junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
           },
           finishExtras: () => (junit ? { junit } : {}),

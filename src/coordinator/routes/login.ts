@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
 import type { GitHubLoginConfig } from '../config.ts';
