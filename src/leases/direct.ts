@@ -9,7 +9,7 @@ import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, 
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
-import { findIndexed, writeIndexEntry } from './lease-index.ts';
+import { findIndexed, readIndexEntry, writeIndexEntry } from './lease-index.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 /** Which CLI installation made a machine; direct-mode machines all say `cli`. */
@@ -181,7 +181,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       if (!lease) {
         // An id we cannot find is a lease already released; a slug proves nothing, so it stays "not found".
         if (parsed.kind === 'slug') throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
-        await removeLeaseKeys(keyDirOf(parsed.value));
+        // Keys of a lease another provider made (an explicit, different --provider) are that lease's, not debris.
+        const indexed = await readIndexEntry(config.paths.stateDir, parsed.value);
+        if (!indexed || indexed.provider === provider.name) await removeLeaseKeys(keyDirOf(parsed.value));
         return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
       }
     } else {

@@ -55,6 +55,12 @@ describe('leases remember their provider (local configured, a static host leased
     assert.equal(list.code, 0, list.stderr);
     assert.ok(list.stdout.includes(id), list.stdout);
 
+    // An explicit --provider wins: the local provider has no such lease, and the ssh lease's keys are left alone.
+    const wrong = await runBin(['stop', id, '--provider', 'local', '--json'], { env });
+    assert.equal(wrong.code, 0, wrong.stderr);
+    assert.equal(json(wrong.stdout).result, 'already-gone');
+    assert.ok(existsSync(indexFile(id)));
+
     const stop = await runBin(['stop', id, '--json'], { env });
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(json(stop.stdout).result, 'released');

@@ -14,7 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Show one lease; --wait waits until its box answers ssh and has finished bootstrapping')
     .argument('<ref>', 'lease id or slug')
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
-    .option('--wait', 'wait until the box answers ssh')
+    .option('--wait', 'wait until the box answers ssh and has finished bootstrapping')
     .option('--timeout <duration>', 'how long --wait may take', '2m')
     .action(async (ref: string, flags: LeaseFlags & { wait?: boolean; timeout: string }) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
