@@ -5,12 +5,17 @@ import { providerFor, localProviderFor } from '../providers/registry.ts';
 import { resolveCallerCidr } from '../net/caller.ts';
 import { createDirectLeaseService, type DirectLeaseService } from '../leases/direct.ts';
 import { sweepIfDue } from '../leases/sweep.ts';
+import { routedLeaseService } from '../leases/routed.ts';
+import { pruneIndex } from '../leases/index-prune.ts';
+import type { LeaseService } from '../leases/service.ts';
 
 export interface DirectSession {
   config: Readonly<Config>;
   provider: Provider;
   leases: DirectLeaseService;
 }
+
+
 
 /** Flags every lease command accepts, as commander hands them over. */
 export interface LeaseFlags {
@@ -34,8 +39,22 @@ export function configFlags(flags: LeaseFlags): ConfigFlags {
 export async function directSession(ctx: CliContext, flags: LeaseFlags = {}, loaded?: Readonly<Config>): Promise<DirectSession> {
   const config = loaded ?? loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
   const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
-  await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
+  const buildProvider = (name: string): Promise<Provider> => providerFor({ ...config, provider: name as Config['provider'] }, { env: ctx.env, clock: ctx.clock });
+  const swept = await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
+  // With the sweep (rate-limited): index entries of other providers whose machine is gone. Never fails the command.
+  if (swept) await pruneIndex({ stateDir: config.paths.stateDir, providerFor: buildProvider, skip: 'local', log: ctx.log }).catch(() => undefined);
   const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
-  const leases = createDirectLeaseService({ config, provider, clock: ctx.clock, log: ctx.log, callerCidr });
+  const serviceFor = (p: Provider): LeaseService => createDirectLeaseService({ config, provider: p, clock: ctx.clock, log: ctx.log, callerCidr });
+  const own = serviceFor(provider);
+  // An explicit --provider wins; otherwise a ref the lease index knows goes to the provider that made it.
+  const leases = flags.provider
+    ? own
+    : routedLeaseService({
+        configured: own,
+        configuredProvider: provider.name,
+        stateDir: config.paths.stateDir,
+        serviceFor: async (name) => serviceFor(await buildProvider(name)),
+        log: ctx.log,
+      });
   return { config, provider, leases };
 }

@@ -51,6 +51,7 @@ export function leaseFromView(v: LeaseViewAnswer): DirectLease {
     machine: v.machine ? { provider: v.provider, providerId: '', host: v.machine.host, ports: v.machine.ports, sshUser: v.machine.sshUser, workRoot: v.machine.workRoot, hostKey: v.machine.hostKey, type: v.type } : undefined,
     installation: 'coordinator',
     machineStatus: STATUS[v.state],
+    ...(v.machine?.readyCommand ? { readyCommand: v.machine.readyCommand } : {}),
   };
 }
 
@@ -181,6 +182,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
   return leaseService({
     mode: 'brokered',
     create,
+    waitReady: (lease, deadline, o = {}) => waitBootstrapped(target(lease), lease.readyCommand, deadline, { clock, ...o }),
     resolve,
     target,
     touch,

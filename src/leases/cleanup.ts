@@ -9,6 +9,7 @@ import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lease.ts';
 import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
+import { readIndexEntry } from './lease-index.ts';
 import { DIRECT_INSTALLATION } from './direct.ts';
 
 export interface CleanupOptions {
@@ -71,7 +72,7 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
       await discardLease({ provider: options.provider, stateDir: options.stateDir }, lease);
     }
   }
-  for (const id of await staleKeyDirs(options.stateDir, known, now)) {
+  for (const id of await staleKeyDirs(options.stateDir, known, now, options.provider.name)) {
     report.orphanKeys.push(id);
     if (!report.dryRun) await removeLeaseKeys(leaseKeyDir(options.stateDir, id));
   }
@@ -84,12 +85,15 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
 }
 
 /** Key dirs without a machine, older than the stale window (a create may still be in flight in another process). */
-async function staleKeyDirs(stateDir: string, known: Set<string>, now: number): Promise<string[]> {
+async function staleKeyDirs(stateDir: string, known: Set<string>, now: number, providerName: string): Promise<string[]> {
   const dir = join(stateDir, 'leases');
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: string[] = [];
   for (const name of names) {
     if (!isLeaseId(name) || known.has(name)) continue;
+    // Another provider's lease: pruneIndex asks that provider, this one cannot know.
+    const indexed = await readIndexEntry(stateDir, name);
+    if (indexed && indexed.provider !== providerName) continue;
     const info = await stat(join(dir, name)).catch(() => undefined);
     if (info && now - info.mtimeMs > STALE_WINDOW_SECONDS * 1000) out.push(name);
   }

@@ -11,6 +11,7 @@ import { createDirectLeaseService } from './direct.ts';
 import { cleanupExpired } from './cleanup.ts';
 import { sweepIfDue } from './sweep.ts';
 import { leaseKeyDir } from '../ssh/index.ts';
+import { readIndexEntry } from './lease-index.ts';
 
 const MIN = 60_000;
 
@@ -82,7 +83,8 @@ describe('direct lease service', () => {
   });
 
   it('release is idempotent: an already-gone id is success, an unknown slug is not found', async () => {
-    const { leases, provider, dir } = fresh();
+    const { leases, provider, dir } = setup();
+    after(() => dir.remove());
     const { lease } = await leases.create();
     assert.deepEqual(await leases.release(lease.id), { leaseId: lease.id, slug: lease.slug, result: 'released' });
     assert.equal(provider.machines.size, 0);
@@ -182,5 +184,22 @@ describe('direct cleanup and sweep', () => {
     assert.equal(await sweepIfDue(base), undefined);
     s.clock.advance(31_000);
     assert.ok(await sweepIfDue(base));
+  });
+
+  it('indexes a new lease and resolves it by id and by slug with one provider.get, never a list', async () => {
+    const { leases, provider, dir } = setup();
+    after(() => dir.remove());
+    const { lease } = await leases.create();
+    const entry = await readIndexEntry(dir.path, lease.id);
+    assert.equal(entry?.provider, provider.name);
+    assert.equal(entry?.providerId, lease.machine?.providerId);
+    for (const ref of [lease.id, lease.slug]) {
+      provider.calls.length = 0;
+      assert.equal((await leases.resolve(ref)).id, lease.id);
+      assert.deepEqual(provider.calls.map((c) => c.op), ['get'], ref);
+    }
+    await leases.release(lease.id);
+    assert.equal(await readIndexEntry(dir.path, lease.id), undefined, 'release removes the index entry with the keys');
+    await assert.rejects(leases.resolve(lease.id), (e) => code(e) === 'lease_not_found');
   });
 });

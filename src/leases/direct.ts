@@ -9,6 +9,7 @@ import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, 
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
+import { findIndexed, readIndexEntry, writeIndexEntry } from './lease-index.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 /** Which CLI installation made a machine; direct-mode machines all say `cli`. */
@@ -56,9 +57,31 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     return leases.find((l) => (ref.kind === 'id' ? l.id === ref.value : l.slug === ref.value && isLive(l.state))) ?? leases.find((l) => l.slug === ref.value);
   }
 
+  /** One of ours, by the machine the provider has under `providerId`; undefined when gone or not ours. */
+  async function byProviderId(providerId: string, id: string): Promise<DirectLease | undefined> {
+    const machine = await provider.get(providerId);
+    const lease = machine ? leaseFromMachine(machine) : undefined;
+    return lease && lease.owner === owner && lease.id === id ? lease : undefined;
+  }
+
+  /**
+   * Fast lookup: an indexed ref (or any id, for the local provider, which keys machines by lease id) is one
+   * `provider.get`; only an unindexed ref lists the provider's machines.
+   */
+  async function find(parsed: LeaseRef): Promise<DirectLease | undefined> {
+    const entry = await findIndexed(config.paths.stateDir, parsed);
+    if (entry && entry.provider === provider.name) {
+      const lease = await byProviderId(entry.providerId, entry.id);
+      if (lease || parsed.kind === 'id') return lease;
+    } else if (parsed.kind === 'id' && provider.capabilities.local) {
+      return byProviderId(parsed.value, parsed.value);
+    }
+    return findIn(await ownLeases(), parsed);
+  }
+
   async function resolve(ref: string): Promise<DirectLease> {
     const parsed = parseLeaseRef(ref);
-    const lease = findIn(await ownLeases(), parsed);
+    const lease = await find(parsed);
     if (!lease) throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
     return lease;
   }
@@ -114,6 +137,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       const pinned = provider.capabilities.injectsHostKey ? hostKey.publicKey : machine.hostKey;
       if (!pinned) throw new CrabboxError('provider_error', `provider ${provider.name} did not report the box's host key; refusing to connect unpinned`);
       await writeKnownHosts(leaseKeyPaths(keyDir).knownHosts, machine.host, machine.ports, pinned);
+      await writeIndexEntry(config.paths.stateDir, { id, provider: provider.name, slug, providerId: machine.providerId, createdAt: now });
       const lease = { ...leaseFromMachineOrThrow(machine), slug };
       tgt = target(lease);
       log(`lease ${id}: waiting for ssh on ${machine.host}:${machine.ports.join(',')}`);
@@ -153,11 +177,13 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     let lease: DirectLease | undefined;
     if (typeof ref === 'string') {
       const parsed = parseLeaseRef(ref);
-      lease = findIn(await ownLeases(), parsed);
+      lease = await find(parsed);
       if (!lease) {
         // An id we cannot find is a lease already released; a slug proves nothing, so it stays "not found".
         if (parsed.kind === 'slug') throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
-        await removeLeaseKeys(keyDirOf(parsed.value));
+        // Keys of a lease another provider made (an explicit, different --provider) are that lease's, not debris.
+        const indexed = await readIndexEntry(config.paths.stateDir, parsed.value);
+        if (!indexed || indexed.provider === provider.name) await removeLeaseKeys(keyDirOf(parsed.value));
         return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
       }
     } else {
@@ -176,6 +202,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   return leaseService({
     mode: 'direct',
     create,
+    waitReady: (lease, deadline, o = {}) => waitBootstrapped(target(lease), provider.capabilities.readyCommand, deadline, { clock, ...o }),
     resolve,
     target,
     touch,

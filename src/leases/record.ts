@@ -6,6 +6,8 @@ import { parseLeaseLabels } from '../domain/labels.ts';
 export interface DirectLease extends Lease {
   installation: string;
   machineStatus: Machine['status'];
+  /** Brokered mode: the box's bootstrap-ready command as the coordinator named it (direct mode asks the provider). */
+  readyCommand?: string | undefined;
 }
 
 /** Reads a lease from a machine's labels; undefined unless the labels fully prove it is a Crabbox lease. */

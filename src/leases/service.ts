@@ -42,6 +42,8 @@ export interface LeaseService {
   touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease>;
   /** Idempotent: a lease that is already gone is success. */
   release(ref: string | DirectLease): Promise<ReleaseResult>;
+  /** Waits until the lease's box answers ssh and its provider's ready command (if any) exits 0, as run/warmup do. */
+  waitReady(lease: DirectLease, deadline: number, options?: { signal?: AbortSignal; log?: (line: string) => void }): Promise<void>;
   /** The owner's leases, newest first. */
   list(): Promise<DirectLease[]>;
 }

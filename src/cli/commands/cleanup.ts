@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfig, type Config } from '../../config/load.ts';
+import { pruneIndex } from '../../leases/index-prune.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { providerFor } from '../../providers/registry.ts';
 import { cleanupExpired } from '../../leases/cleanup.ts';
@@ -16,8 +17,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (flags: LeaseFlags & { dryRun?: boolean }) => {
       const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
       if (config.coordinator) throw new CrabboxError('bad_request', `the coordinator at ${config.coordinator.url} owns cleanup: it expires and deletes brokered boxes itself`, { hint: 'release your own leases with `crabbox stop`; admins can use `crabbox admin release`' });
+      const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
       const report = await cleanupExpired({
-        provider: await providerFor(config, { env: ctx.env, clock: ctx.clock }),
+        provider,
         clock: ctx.clock,
         stateDir: config.paths.stateDir,
         owner: config.owner,
@@ -26,10 +28,18 @@ export function register(program: Command, ctx: CliContext): void {
         dangling: true,
         log: ctx.log,
       });
-      if (ctx.json) return printJson(ctx.stdout, report);
+      const staleIndex = await pruneIndex({
+        stateDir: config.paths.stateDir,
+        providerFor: (name) => providerFor({ ...config, provider: name as Config['provider'] }, { env: ctx.env, clock: ctx.clock }),
+        skip: provider.name,
+        dryRun: flags.dryRun,
+        log: ctx.log,
+      });
+      if (ctx.json) return printJson(ctx.stdout, { ...report, staleIndex });
       const verb = report.dryRun ? 'would delete' : 'deleted';
       const lines = report.deleted.map((d) => `${verb} ${d.id} (${d.slug}): ${d.reason}`);
       lines.push(...report.orphanKeys.map((id) => `${report.dryRun ? 'would remove' : 'removed'} orphaned keys of ${id}`));
+      lines.push(...staleIndex.map((id) => `${report.dryRun ? 'would remove' : 'removed'} index entry of ${id}: its machine is gone`));
       lines.push(...report.dangling.deleted.map((d) => `deleted ${d.kind} ${d.name}: ${d.reason}`));
       lines.push(`${report.deleted.length} ${verb}, ${report.skipped.length} kept running`);
       write(ctx.stdout, `${lines.join('\n')}\n`);

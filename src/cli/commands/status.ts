@@ -7,15 +7,14 @@ import { leaseSession } from '../session.ts';
 import { leaseJson } from '../../leases/record.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import { waitReady } from '../../ssh/index.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description('Show one lease; --wait waits until its box answers ssh')
+    .description('Show one lease; --wait waits until its box answers ssh and has finished bootstrapping')
     .argument('<ref>', 'lease id or slug')
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
-    .option('--wait', 'wait until the box answers ssh')
+    .option('--wait', 'wait until the box answers ssh and has finished bootstrapping')
     .option('--timeout <duration>', 'how long --wait may take', '2m')
     .action(async (ref: string, flags: LeaseFlags & { wait?: boolean; timeout: string }) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
@@ -25,7 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
       let ready: boolean | undefined;
       if (flags.wait) {
         if (lease.state !== 'active' && lease.state !== 'provisioning') throw new CrabboxError('lease_not_active', `lease ${lease.id} is ${lease.state}`);
-        await waitReady(leases.target(lease), ctx.clock.now() + timeoutSeconds * 1000, { clock: ctx.clock });
+        await leases.waitReady(lease, ctx.clock.now() + timeoutSeconds * 1000, { log: ctx.log });
         ready = true;
       }
       if (ctx.json) return printJson(ctx.stdout, { ...leaseJson(lease, ctx.clock.now()), ...(ready === undefined ? {} : { ready }) });
