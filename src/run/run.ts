@@ -152,7 +152,11 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
 
     const outStream = tee(req.stdout);
     const errStream = tee(req.stderr);
-    const flushed = (): Promise<unknown> => Promise.all([outStream, errStream].map((t) => new Promise<void>((resolve) => t.end(() => resolve()))));
+    // Ends the tees, then waits until each destination has taken every byte handed to it (an empty write's callback
+    // runs after the writes queued before it), so the run never reports done with output still in flight.
+    const drained = (stream: Writable): Promise<void> => new Promise((resolve) => (stream.writableEnded || stream.destroyed ? resolve() : stream.write(Buffer.alloc(0), () => resolve())));
+    const flushed = (): Promise<unknown> =>
+      Promise.all([[outStream, req.stdout], [errStream, req.stderr]].map(([t, dest]) => new Promise<void>((resolve) => t!.end(() => resolve())).then(() => drained(dest!))));
     const onProgress = (e: ProgressEvent): void => {
       if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
       else if (e.type === 'syncing') {
