@@ -65,6 +65,7 @@ describe('authorization matrix', () => {
   let h: Harness;
   const headers: Record<Who, Record<string, string>> = {} as Record<Who, Record<string, string>>;
   let tokenA: string;
+  let adminToken: string;
   const secrets: string[] = [SHARED_TOKEN];
 
   before(async () => {
@@ -76,6 +77,7 @@ describe('authorization matrix', () => {
     const tokenB = await h.userToken('bob');
     const maintainer = await h.userToken('keeper');
     const admin = await h.userToken('root');
+    adminToken = admin;
     secrets.push(tokenA, tokenB, maintainer, admin, expired);
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
     Object.assign(headers, {
@@ -94,7 +96,15 @@ describe('authorization matrix', () => {
   after(() => h.close());
 
   async function fixture(): Promise<Fixture> {
-    const lease = await h.request('POST', '/v1/leases', { token: tokenA, body: { sshPublicKey: PUBLIC_KEY } });
+    // Slugs are unique per owner, not globally: other callers' leases made by earlier rows may share alice's slug
+    // by chance, and then "their own lease by that slug" is a correct 200. Pick a lease whose slug nobody else has.
+    let lease = await h.request('POST', '/v1/leases', { token: tokenA, body: { sshPublicKey: PUBLIC_KEY } });
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const all = await h.request('GET', '/v1/admin/leases?state=all&limit=500', { token: adminToken });
+      const others = ((all.json.leases ?? []) as { slug: string; owner: string }[]).filter((l) => l.owner !== 'alice@example.com');
+      if (!others.some((l) => l.slug === lease.json.lease.slug)) break;
+      lease = await h.request('POST', '/v1/leases', { token: tokenA, body: { sshPublicKey: PUBLIC_KEY } });
+    }
     const run = await h.request('POST', '/v1/runs', { token: tokenA, body: { leaseId: lease.json.lease.id, command: 'npm test' } });
     await h.request('POST', `/v1/runs/${run.json.run.id}/finish`, { token: tokenA, body: { exitCode: 1, logTail: 'alice-private-log-line' } }).catch(() => {});
     const second = await h.request('POST', '/v1/runs', { token: tokenA, body: { leaseId: lease.json.lease.id } });
