@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rshCommand, type BoxConnection } from '../sync/box.ts';
 
@@ -9,7 +9,8 @@ import { rshCommand, type BoxConnection } from '../sync/box.ts';
  */
 export function localBox(dir: string): BoxConnection {
   const shim = join(dir, 'rsh-shim');
-  writeFileSync(shim, '#!/bin/sh\n# rsync calls: shim [-l user] host command...\nwhile [ "$1" = -l ]; do shift 2; done\nshift\nexec sh -c "$*"\n');
+  // Written once per folder: rewriting it while a process is being exec'd from it fails with ETXTBSY.
+  if (!existsSync(shim)) writeFileSync(shim, '#!/bin/sh\n# rsync calls: shim [-l user] host command...\nwhile [ "$1" = -l ]; do shift 2; done\nshift\nexec sh -c "$*"\n');
   chmodSync(shim, 0o755);
   return {
     exec: (command) => spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true }),
