@@ -1,4 +1,5 @@
 import { CreateTagsCommand, DeleteTagsCommand, DescribeSubnetsCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { CLOUD_CAPABILITIES } from '../cloud-capabilities.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LEASE_ID_PATTERN } from '../../domain/ids.ts';
@@ -56,7 +57,7 @@ export const DEFAULT_SECURITY_GROUP = 'crabbox-runners';
 /** AWS EC2 (Spot first) as a Crabbox provider. */
 export class AwsProvider implements Provider {
   readonly name = 'aws';
-  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false, danglingObjects: true, readyCommand: 'crabbox-ready' };
+  readonly capabilities: ProviderCapabilities = CLOUD_CAPABILITIES;
   readonly #o: AwsProviderOptions;
   readonly #clock: Clock;
   readonly #sleep: Sleep;

@@ -1,4 +1,5 @@
 import type { CreateOptions, DanglingSweepOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities, ProviderEvent } from '../provider.ts';
+import { CLOUD_CAPABILITIES } from '../cloud-capabilities.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -53,7 +54,7 @@ const LABEL_PART = /^[A-Za-z0-9._-]{0,63}$/;
 /** Hetzner Cloud servers as Crabbox machines: one SSH key, one firewall and one server per lease. */
 export class HetznerProvider implements Provider {
   readonly name = 'hetzner';
-  readonly capabilities: ProviderCapabilities = { labels: true, injectsHostKey: true, billable: true, local: false, danglingObjects: true, readyCommand: 'crabbox-ready' };
+  readonly capabilities: ProviderCapabilities = CLOUD_CAPABILITIES;
   readonly #client: HetznerClient;
   readonly #clock: Clock;
   readonly #sleep: Sleep;
