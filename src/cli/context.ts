@@ -10,6 +10,8 @@ export interface CliIO {
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
   clock?: Clock;
+  /** When the process started, on the clock's time line (run timings count from here); default: when main ran. */
+  startedAt?: number;
 }
 
 export interface CliContext extends Required<Omit<CliIO, 'argv'>> {

@@ -22,6 +22,7 @@ export async function main(io: CliIO): Promise<number> {
     stdout: io.stdout,
     stderr: io.stderr,
     clock: io.clock ?? systemClock,
+    startedAt: io.startedAt ?? (io.clock ?? systemClock).now(),
     exitCode: 0,
     json,
     debug,

@@ -67,6 +67,14 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * When this process started, on `clock`'s time line: the runtime counts from its own start (before any module
+ * loads), so a figure taken from here covers what the user waited for.
+ */
+export function processStartedAt(clock: Clock): number {
+  return clock.now() - globalThis.performance.now();
+}
+
 /** A clock shifted by a fixed offset (the CLI's `CRABBOX_CLOCK_OFFSET`, for trying expiry by hand); timers stay real. */
 export function offsetClock(base: Clock, offsetMs: number): Clock {
   return { ...base, now: () => base.now() + offsetMs };

@@ -7,6 +7,8 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 } else {
   const { main } = await import('../cli/main.ts');
   const { offsetClock } = await import('../cli/clock-offset.ts');
+  const { processStartedAt, systemClock } = await import('../domain/clock.ts');
+  const { clock = systemClock } = offsetClock(process.env);
   process.exitCode = await main({
     argv,
     env: process.env,
@@ -14,6 +16,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
-    ...offsetClock(process.env),
+    clock,
+    startedAt: processStartedAt(clock),
   });
 }

@@ -8,14 +8,15 @@ import { basename, dirname, join } from 'node:path';
  * removed when anything fails. The directory must exist; errors are the raw Node errors. `durable: false` skips the
  * fsync, for files whose loss in a power cut is harmless (readers still never see a torn file while the system runs).
  */
-export function writeFileAtomic(path: string, text: string, options: { durable?: boolean } = {}): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fd = openSync(tmp, 'wx', 0o600);
     try {
       // Exactly 0600 whatever the umask, before the name becomes visible.
       fchmodSync(fd, 0o600);
-      writeSync(fd, text);
+      if (typeof text === 'string') writeSync(fd, text);
+      else writeSync(fd, text);
       if (options.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -8,7 +8,7 @@ import type { Lease } from '../domain/lease.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { initRepo } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
-import { prepareSync } from '../sync/prepare.ts';
+import { startSync } from '../sync/prepare.ts';
 import { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder, RunStart } from '../runs/recorder.ts';
 import { runOnBox, type RunRequest } from './run.ts';
@@ -55,7 +55,7 @@ test('a fresh lease: leased, synced, run, recorded with the output tail, then re
   const repo = join(tmp.path, 'repo');
   initRepo(repo, { 'a.txt': 'hello\n', 'b.txt': 'b' });
   const h = harness();
-  const outcome = await runOnBox({ ...h.base, repoRoot: repo, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['cat', 'a.txt'] } });
+  const outcome = await runOnBox({ ...h.base, repoRoot: repo, sync: startSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['cat', 'a.txt'] } });
   assert.equal(outcome.exitCode, 0);
   assert.equal(outcome.runId, 'run_00000000abcd');
   assert.equal(outcome.sync, 'synced');
@@ -75,7 +75,7 @@ test('a fresh lease: leased, synced, run, recorded with the output tail, then re
   unlinkSync(join(repo, 'a.txt'));
   unlinkSync(join(repo, 'b.txt'));
   const h2 = harness();
-  const failed = await runOnBox({ ...h2.base, leaseRef: 'blue-lobster', repoRoot: repo, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['true'] }, recordCommand: false });
+  const failed = await runOnBox({ ...h2.base, leaseRef: 'blue-lobster', repoRoot: repo, sync: startSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['true'] }, recordCommand: false });
   assert.equal(failed.exitCode, 73);
   assert.match(failed.error?.message ?? '', /sync would delete 2 files/);
   assert.deepEqual(h2.calls, ['acquire blue-lobster', 'finish']);

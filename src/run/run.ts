@@ -5,8 +5,7 @@ import { ExitCode } from '../domain/exit-codes.ts';
 import { newRunId } from '../domain/ids.ts';
 import { heartbeatIntervalMs, type Lease } from '../domain/lease.ts';
 import type { BoxConnection } from '../sync/box.ts';
-import type { PreparedSync } from '../sync/prepare.ts';
-import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult } from '../sync/session.ts';
+import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult, type RemoteSync } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
 import type { EnvPair } from '../env/select.ts';
 import type { LogTail } from '../runs/log-tail.ts';
@@ -17,6 +16,8 @@ const TEE_HIGH_WATER_MARK = 1024 * 1024;
 
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
+  /** From process start until leasing begins: start-up, config and (for a fresh lease) the local sync scan. */
+  prepareMs: number;
   leaseMs: number;
   syncMs: number;
   commandMs: number;
@@ -47,11 +48,16 @@ export interface RunRequest<L extends Lease, T> {
   /** Receives the combined output for the record's log tail. */
   tail?: Pick<LogTail, 'write' | 'close' | 'snapshot'> | undefined;
   clock: Clock;
+  /** When the process started, on `clock`'s time line: `total` counts from here. Default: when runOnBox is called. */
+  startedAt?: number | undefined;
   /** `--id`: use this lease and never release it. */
   leaseRef?: string | undefined;
   keep: boolean;
-  /** Undefined with --no-sync. */
-  sync: PreparedSync | undefined;
+  /**
+   * Undefined with --no-sync. The scan may still be running: a fresh lease waits for it (the guardrails stop a run
+   * before anything is leased); with `--id` it overlaps finding the lease and the box's own check.
+   */
+  sync: RemoteSync | undefined;
   /** Names the remote workspace (the checkout's folder name). */
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
@@ -94,9 +100,9 @@ export interface RunOutcome {
 /** lease → wait ready → sync and exec in one SSH round trip → record → release. Never throws for run failures. */
 export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promise<RunOutcome> {
   const { clock } = req;
-  const t0 = clock.now();
+  const t0 = req.startedAt ?? clock.now();
   let runId = newRunId();
-  const timings: RunTimings = { leaseMs: 0, syncMs: 0, commandMs: 0, releaseMs: 0, totalMs: 0 };
+  const timings: RunTimings = { prepareMs: 0, leaseMs: 0, syncMs: 0, commandMs: 0, releaseMs: 0, totalMs: 0 };
   const outcome: RunOutcome = {
     runId, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
     exitCode: ExitCode.internal, sync: 'not-run', deleted: 0, timings, interrupted: undefined, error: undefined,
@@ -118,19 +124,23 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       onInterrupt();
       throw new CrabboxError('interrupted', 'interrupted');
     }
+    if (!req.leaseRef && req.sync) await req.sync.prepared;
+    const leaseStart = clock.now();
+    timings.prepareMs = leaseStart - t0;
     req.progress(req.leaseRef ? `using lease ${req.leaseRef}` : 'leasing a box…');
     const acquired = await req.leases.acquire(req.leaseRef, { keep: req.keep, signal: req.interrupt });
     lease = acquired.lease;
     outcome.fresh = acquired.fresh;
     outcome.leaseId = lease.id;
     outcome.slug = lease.slug;
-    timings.leaseMs = clock.now() - t0;
+    timings.leaseMs = clock.now() - leaseStart;
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
     const box = await req.connect(acquired.target, lease, req.interrupt);
     const machine = lease.machine;
     if (!machine) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no machine`);
     const ws = workspaceFor({ workRoot: machine.workRoot, leaseId: lease.id, repoRoot: req.repoRoot });
-    req.debug?.(`workspace ${ws.workdir} (bookkeeping ${ws.metadir}); fingerprint ${req.sync?.fingerprint.slice(0, 16) ?? 'none (--no-sync)'}`);
+    req.debug?.(`workspace ${ws.workdir} (bookkeeping ${ws.metadir})${req.sync ? '' : '; --no-sync'}`);
+    req.sync?.prepared.then((p) => req.debug?.(`sync: ${p.scan} scan, fingerprint ${p.offer.fingerprint.slice(0, 16)}, base ${p.offer.base.slice(0, 16) || 'none'}, ${p.files} files`), () => undefined);
 
     const interval = req.heartbeatMs ?? heartbeatIntervalMs(lease.idleTimeoutSeconds);
     heartbeat = clock.setInterval(() => {
@@ -160,14 +170,14 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
       else if (e.type === 'syncing') {
         const began = clock.now();
-        req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
+        req.progress(`syncing ${e.files} ${e.files === 1 ? 'file' : 'files'}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
         syncTicker = clock.setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000, { unref: true });
       } else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
     const syncStart = clock.now();
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
-      sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
+      sync: req.sync,
       stdout: outStream, stderr: errStream, clock, onProgress,
     });
     // The record is started once the ssh exec is on its way, so its write (a local fsync or a coordinator round

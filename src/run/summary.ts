@@ -1,7 +1,6 @@
 import type { CrabboxError } from '../domain/errors.ts';
 import type { JUnitSummary, JUnitTotals } from '../results/junit.ts';
 import type { PhaseTimings } from '../runs/record.ts';
-import type { PreparedSync } from '../sync/prepare.ts';
 import type { RunOutcome } from './run.ts';
 
 /**
@@ -67,7 +66,7 @@ export interface RunResultObject extends Partial<RunDetails> {
   runId: string | null;
   lease: { id: string; slug: string; fresh?: boolean; released?: boolean } | null;
   /** Whole milliseconds per phase; absent phases are null. */
-  timingsMs: { lease: number | null; wait: number | null; sync: number | null; command: number | null; release: number | null; total: number | null };
+  timingsMs: { prepare: number | null; lease: number | null; wait: number | null; sync: number | null; command: number | null; release: number | null; total: number | null };
   syncSkipped: boolean;
   junit: ResultJUnitCounts | null;
 }
@@ -84,7 +83,7 @@ export function resultObject(outcome: ResultInput): RunResultObject {
     source: outcome.source,
     runId: outcome.runId ?? null,
     lease: outcome.lease ? { ...outcome.lease } : null,
-    timingsMs: { lease: ms(t.lease), wait: ms(t.wait), sync: ms(t.sync), command: ms(t.command), release: ms(t.release), total: ms(t.total) },
+    timingsMs: { prepare: ms(t.prepare), lease: ms(t.lease), wait: ms(t.wait), sync: ms(t.sync), command: ms(t.command), release: ms(t.release), total: ms(t.total) },
     syncSkipped: outcome.syncSkipped,
     junit: j ? { tests: j.tests, passed: j.passed, failures: j.failures, errors: j.errors, skipped: j.skipped, time: j.time, files: j.files.length, warnings: j.warnings.length } : null,
     ...outcome.run,
@@ -95,6 +94,7 @@ export function resultObject(outcome: ResultInput): RunResultObject {
 export function runPhases(outcome: RunOutcome): PhaseTimings {
   const t = outcome.timings;
   return {
+    prepare: t.prepareMs,
     lease: t.leaseMs,
     ...(outcome.sync === 'not-run' ? {} : { sync: t.syncMs }),
     ...(outcome.remoteExitCode === undefined ? {} : { command: t.commandMs }),
@@ -109,7 +109,7 @@ export function runSource(outcome: Pick<RunOutcome, 'remoteExitCode' | 'interrup
 }
 
 /** The report input for a finished `crabbox run`. */
-export function fromRunOutcome(outcome: RunOutcome, sync: PreparedSync | undefined, junit: JUnitSummary | undefined): ResultInput {
+export function fromRunOutcome(outcome: RunOutcome, sync: { files: number; bytes: number } | undefined, junit: JUnitSummary | undefined): ResultInput {
   const error: CrabboxError | undefined = outcome.error;
   return {
     exitCode: outcome.exitCode,
@@ -121,7 +121,7 @@ export function fromRunOutcome(outcome: RunOutcome, sync: PreparedSync | undefin
     junit,
     run: {
       remoteExitCode: outcome.remoteExitCode ?? null,
-      sync: { state: outcome.sync, files: sync ? sync.manifest.entries.length : null, bytes: sync ? sync.manifest.bytes : null, deleted: outcome.deleted },
+      sync: { state: outcome.sync, files: sync ? sync.files : null, bytes: sync ? sync.bytes : null, deleted: outcome.deleted },
       interrupted: outcome.interrupted ?? null,
       error: error ? { error: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } : null,
     },

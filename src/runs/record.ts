@@ -11,6 +11,8 @@ export type RunState = (typeof RUN_STATES)[number];
 
 /** Phase durations in milliseconds; a phase that did not happen is absent. */
 export interface PhaseTimings {
+  /** From process start until leasing begins (start-up, config, the local sync scan for a fresh lease). */
+  prepare?: number;
   lease?: number;
   wait?: number;
   sync?: number;
@@ -19,7 +21,7 @@ export interface PhaseTimings {
   total?: number;
 }
 
-export const PHASES = ['lease', 'wait', 'sync', 'command', 'release', 'total'] as const satisfies readonly (keyof PhaseTimings)[];
+export const PHASES = ['prepare', 'lease', 'wait', 'sync', 'command', 'release', 'total'] as const satisfies readonly (keyof PhaseTimings)[];
 
 /** The bounded, redacted tail of the run's combined stdout and stderr. */
 export interface StoredLogTail {

@@ -7,7 +7,7 @@ import { systemClock } from '../domain/clock.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { initRepo } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
-import { prepareSync } from './prepare.ts';
+import { startSync } from './prepare.ts';
 import { startRemoteRun } from './session.ts';
 
 const tmp = tempDir('crabbox-lock-');
@@ -41,13 +41,13 @@ test('two concurrent runs on one workspace never run a mixed tree; a short lock 
   const common = { box, workdir, metadir, env: [], clock: systemClock };
   const outA = sink();
   // Run A reads its revision, waits until the test lets it go, then reads it again: a sync in between would show.
-  const a = startRemoteRun({ ...common, lockWaitSeconds: 30, sync: await prepareSync({ repoRoot: repoA, settings }), command: { mode: 'shell', args: [`cat rev.txt; while [ ! -e '${release}' ]; do sleep 0.05; done; cat rev.txt; ls`] }, stdout: outA.stream, stderr: sink().stream });
+  const a = startRemoteRun({ ...common, lockWaitSeconds: 30, sync: startSync({ repoRoot: repoA, settings }), command: { mode: 'shell', args: [`cat rev.txt; while [ ! -e '${release}' ]; do sleep 0.05; done; cat rev.txt; ls`] }, stdout: outA.stream, stderr: sink().stream });
   await waitFor(() => outA.text().includes('A'), 'run A to start');
-  const busy = startRemoteRun({ ...common, lockWaitSeconds: 0, sync: await prepareSync({ repoRoot: repoB, settings }), command: { mode: 'argv', args: ['true'] }, stdout: sink().stream, stderr: sink().stream });
+  const busy = startRemoteRun({ ...common, lockWaitSeconds: 0, sync: startSync({ repoRoot: repoB, settings }), command: { mode: 'argv', args: ['true'] }, stdout: sink().stream, stderr: sink().stream });
   await assert.rejects(busy.result, /another run is using this lease's workspace/);
   const outB = sink();
   let waited = false;
-  const b = startRemoteRun({ ...common, lockWaitSeconds: 30, sync: await prepareSync({ repoRoot: repoB, settings }), command: { mode: 'argv', args: ['sh', '-c', 'cat rev.txt; ls'] }, stdout: outB.stream, stderr: sink().stream, onProgress: (e) => { if (e.type === 'waiting-lock') waited = true; } });
+  const b = startRemoteRun({ ...common, lockWaitSeconds: 30, sync: startSync({ repoRoot: repoB, settings }), command: { mode: 'argv', args: ['sh', '-c', 'cat rev.txt; ls'] }, stdout: outB.stream, stderr: sink().stream, onProgress: (e) => { if (e.type === 'waiting-lock') waited = true; } });
   await waitFor(() => waited, 'run B to wait for the lock');
   assert.equal(outB.text(), '');
   const { writeFileSync } = await import('node:fs');
@@ -67,7 +67,7 @@ test('an interrupt stops the whole remote process group, including its children'
   const out = sink();
   const run = startRemoteRun({
     box, workdir: join(tmp.path, 'box2', 'w'), metadir: join(tmp.path, 'box2', '.m'), env: [], clock: systemClock, lockWaitSeconds: 5,
-    sync: await prepareSync({ repoRoot: repo, settings }),
+    sync: startSync({ repoRoot: repo, settings }),
     command: { mode: 'shell', args: [`sleep 300 & echo $! > '${pidFile}'; echo ready; wait`] },
     stdout: out.stream, stderr: sink().stream,
   });
@@ -85,7 +85,7 @@ test('a process that escapes the command\'s group does not keep the workspace lo
   initRepo(repo, { 'x.txt': 'x' });
   const pidFile = join(tmp.path, 'escaped.pid');
   const common = { box, workdir: join(tmp.path, 'box3', 'w'), metadir: join(tmp.path, 'box3', '.m'), env: [], clock: systemClock, lockWaitSeconds: 0, stdout: sink().stream, stderr: sink().stream };
-  const first = startRemoteRun({ ...common, sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'shell', args: [`setsid sh -c 'echo $$ > "$0"; exec sleep 30' '${pidFile}' >/dev/null 2>&1 < /dev/null & while [ ! -s '${pidFile}' ]; do sleep 0.05; done`] } });
+  const first = startRemoteRun({ ...common, sync: startSync({ repoRoot: repo, settings }), command: { mode: 'shell', args: [`setsid sh -c 'echo $$ > "$0"; exec sleep 30' '${pidFile}' >/dev/null 2>&1 < /dev/null & while [ ! -s '${pidFile}' ]; do sleep 0.05; done`] } });
   assert.equal((await first.result).exitCode, 0);
   await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the escaped process to start');
   const escaped = Number(readFileSync(pidFile, 'utf8'));
@@ -106,7 +106,7 @@ test('an interrupt during the sync stops the transfer and runs nothing', async (
   const marker = join(tmp.path, 'must-not-exist');
   const run = startRemoteRun({
     box, workdir: join(tmp.path, 'box4', 'w'), metadir: join(tmp.path, 'box4', '.m'), env: [], clock: systemClock, lockWaitSeconds: 5,
-    sync: await prepareSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['touch', marker] }, stdout: sink().stream, stderr: sink().stream,
+    sync: startSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['touch', marker] }, stdout: sink().stream, stderr: sink().stream,
     onProgress: (e) => { if (e.type === 'syncing') run.interrupt('INT'); },
   });
   await assert.rejects(run.result, /interrupted before the command started/);
@@ -118,7 +118,8 @@ test('an interrupt sent before the start message arrives still reaches the comma
   const repo = join(tmp.path, 'f');
   initRepo(repo, { 'x.txt': 'x' });
   const common = { box, workdir: join(tmp.path, 'box5', 'w'), metadir: join(tmp.path, 'box5', '.m'), env: [], clock: systemClock, lockWaitSeconds: 5, stdout: sink().stream, stderr: sink().stream };
-  const sync = await prepareSync({ repoRoot: repo, settings });
+  const sync = startSync({ repoRoot: repo, settings });
+  await sync.prepared;
   assert.equal((await startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['true'] } }).result).sync, 'synced');
   const run = startRemoteRun({ ...common, sync, command: { mode: 'argv', args: ['sleep', '30'] } });
   run.interrupt('INT');

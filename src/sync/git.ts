@@ -1,11 +1,18 @@
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { CrabboxError } from '../domain/errors.ts';
+
+/**
+ * Settings pinned on every git call. Output format: no pager, no quoting surprises. Change detection: git compares
+ * every stat field it records (ctime included), so an edit that keeps size and mtime is still seen, whatever the
+ * user's `core.checkStat`, `core.trustctime` or `core.ignoreStat`; no fsmonitor hook decides for it.
+ */
+const PINNED = ['core.quotePath=false', 'core.fsmonitor=false', 'core.checkStat=default', 'core.trustctime=true', 'core.ignoreStat=false'].flatMap((c) => ['-c', c]);
 
 /** Runs git in `cwd` and returns its raw stdout; a failure becomes a one-line sync error. */
 export function git(cwd: string, args: string[], options: { allowFail?: boolean } = {}): Promise<{ code: number; stdout: Buffer }> {
   return new Promise((resolve, reject) => {
-    // Pin the output format: no pager, no quoting surprises, no user-configured external diff.
-    const child = spawn('git', ['-c', 'core.quotePath=false', '-c', 'core.fsmonitor=false', ...args], {
+    const child = spawn('git', [...PINNED, ...args], {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' },
@@ -61,48 +68,42 @@ export async function gitTopLevel(cwd: string): Promise<string | undefined> {
   return stdout.toString('utf8').replace(/\n$/, '');
 }
 
-/** The commit HEAD points at, or undefined in a repository with no commits yet. */
-export async function gitHead(repoRoot: string): Promise<string | undefined> {
-  const { code, stdout } = await git(repoRoot, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { allowFail: true });
-  return code === 0 ? stdout.toString('utf8').trim() : undefined;
+/** Where git keeps this checkout's index (a linked worktree has its own; GIT_INDEX_FILE is honoured). */
+export async function gitIndexPath(repoRoot: string): Promise<string> {
+  const { stdout } = await git(repoRoot, ['rev-parse', '--git-path', 'index']);
+  return resolve(repoRoot, stdout.toString('utf8').replace(/\n$/, ''));
 }
 
-/** HEAD and the paths that may differ from it (see gitChangedSinceHead), asked of git at the same time. */
-export async function gitHeadState(repoRoot: string): Promise<{ head: string | undefined; changed: Map<string, { mode: string; blob: string }> | undefined }> {
-  const changedRun = gitChangedSinceHead(repoRoot);
-  changedRun.catch(() => undefined); // without a HEAD this fails, and is not asked for
-  const head = await gitHead(repoRoot);
-  return { head, changed: head ? await changedRun : undefined };
-}
-
-/**
- * Tracked paths (index) and untracked paths git does not ignore; tracked ones flagged. One `ls-files` run: `-t` tags
- * untracked paths `?` and index entries with another letter (H, S for skip-worktree, M for unmerged).
- */
-export async function gitFiles(repoRoot: string): Promise<{ tracked: Set<string>; all: string[] }> {
-  const { stdout } = await git(repoRoot, ['ls-files', '-z', '-t', '--cached', '--others', '--exclude-standard']);
-  const tracked = new Set<string>();
-  const others: string[] = [];
-  for (const tagged of splitNul(stdout)) {
-    const path = tagged.slice(2);
-    if (tagged.startsWith('? ')) others.push(path);
-    else tracked.add(path);
-  }
-  return { tracked, all: [...new Set([...tracked, ...others])] };
+/** An index entry as `git diff-files` reports it: the index's mode and object id. */
+export interface IndexId {
+  mode: string;
+  oid: string;
 }
 
 /**
- * Paths whose working tree may differ from HEAD, with HEAD's mode and blob id for each (git's stat cache can report
- * false positives; the caller compares content to tell them apart).
+ * Tracked paths whose working tree may differ from the index: git compares each file's stat data with what the index
+ * recorded and lists every mismatch (deleted, modified, touched, mode changed) without reading content, so the list
+ * can hold files that only look changed. Submodules are left to the caller (they are never synced).
  */
-export async function gitChangedSinceHead(repoRoot: string): Promise<Map<string, { mode: string; blob: string }>> {
-  const { stdout } = await git(repoRoot, ['diff-index', '-z', '--no-renames', 'HEAD']);
+export async function gitSuspects(repoRoot: string): Promise<Map<string, IndexId>> {
+  const { stdout } = await git(repoRoot, ['diff-files', '-z', '--ignore-submodules=all']);
   const fields = splitNul(stdout);
-  const changed = new Map<string, { mode: string; blob: string }>();
-  // Raw format: ":<old mode> <new mode> <old blob> <new blob> <status>" NUL "<path>" NUL
+  const suspects = new Map<string, IndexId>();
+  // Raw format: ":<index mode> <worktree mode> <index oid> <worktree oid> <status>" NUL "<path>" NUL
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const [oldMode = '', , oldBlob = ''] = fields[i]!.slice(1).split(' ');
-    changed.set(fields[i + 1]!, { mode: oldMode, blob: oldBlob });
+    const [mode = '', , oid = ''] = fields[i]!.slice(1).split(' ');
+    if (!suspects.has(fields[i + 1]!)) suspects.set(fields[i + 1]!, { mode, oid });
   }
-  return changed;
+  return suspects;
+}
+
+/** Untracked paths git does not ignore; a nested repository is one entry ending in `/`. */
+export async function gitUntracked(repoRoot: string): Promise<string[]> {
+  const { stdout } = await git(repoRoot, ['ls-files', '-z', '--others', '--exclude-standard']);
+  return splitNul(stdout);
+}
+
+/** The index as `ls-files -z -s -v` prints it: `<tag> <mode> <oid> <stage>\t<path>` NUL, in path order. */
+export async function gitIndexListing(repoRoot: string): Promise<Buffer> {
+  return (await git(repoRoot, ['ls-files', '-z', '-s', '-v'])).stdout;
 }

@@ -1,9 +1,10 @@
-import { lstat, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CrabboxError } from '../domain/errors.ts';
-import { CRABBOXIGNORE, excludeRules, type ExcludeRules } from './excludes.ts';
-import { gitFiles, gitTopLevel } from './git.ts';
-import { showPath, unsafePathReason } from './paths.ts';
+import type { ExcludeRules } from './excludes.ts';
+import { gitTopLevel } from './git.ts';
+import { compareBytes } from './order.ts';
+import { scanCheckout, stateEntries, trackedOf } from './scan.ts';
+
+export { compareBytes };
 
 export interface ManifestEntry {
   path: string;
@@ -25,11 +26,6 @@ export interface Manifest {
   rules: ExcludeRules;
 }
 
-/** Byte-order comparison of UTF-8 strings (what `LC_ALL=C sort` does). */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 /** Finds the checkout root for `cwd` or fails with a clear sync error. */
 export async function requireRepoRoot(cwd: string): Promise<string> {
   const root = await gitTopLevel(cwd);
@@ -37,80 +33,31 @@ export async function requireRepoRoot(cwd: string): Promise<string> {
   return root;
 }
 
-async function readIgnoreFile(repoRoot: string): Promise<string | undefined> {
-  try {
-    return await readFile(join(repoRoot, CRABBOXIGNORE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CrabboxError('sync_failed', `cannot read ${CRABBOXIGNORE}: ${(error as Error).message}`);
-  }
-}
-
-/** Runs `fn` over items with at most `limit` in flight (lstat of many files without exhausting descriptors). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
- * The set of files a sync sends: tracked plus untracked-not-ignored files (git), minus excludes.
- * Directories (submodules, nested repositories) are skipped; symlinks are kept as links.
+ * The set of files a sync sends, listed in full: tracked plus untracked-not-ignored files (git), minus excludes.
+ * Directories (submodules, nested repositories) are skipped; symlinks are kept as links. `cacheDir` lets the scan
+ * start from the sync cache (it is only read here).
  */
-export async function buildManifest(options: { repoRoot: string; exclude: readonly string[] }): Promise<Manifest> {
-  const { repoRoot } = options;
-  const rules = excludeRules({ configured: options.exclude, crabboxignore: await readIgnoreFile(repoRoot) });
-  const { tracked, all } = await gitFiles(repoRoot);
-  const skipped = { excluded: 0, directories: [] as string[] };
-  const candidates: string[] = [];
-  for (const path of all) {
-    if (path.endsWith('/')) {
-      skipped.directories.push(path.slice(0, -1));
-      continue;
-    }
-    const reason = unsafePathReason(path);
-    if (reason) throw new CrabboxError('sync_failed', `refusing to sync ${showPath(path)}: ${reason}`);
-    if (rules.excludes(path, tracked.has(path))) skipped.excluded++;
-    else candidates.push(path);
-  }
-  const deletedTracked: string[] = [];
-  const stats = await mapLimit(candidates, 64, async (path) => {
-    try {
-      return await lstat(join(repoRoot, path));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw new CrabboxError('sync_failed', `cannot read ${showPath(path)}: ${(error as Error).message}`);
-    }
-  });
+export async function buildManifest(options: { repoRoot: string; exclude: readonly string[]; cacheDir?: string | undefined }): Promise<Manifest> {
+  const scan = await scanCheckout({ repoRoot: options.repoRoot, exclude: options.exclude, cacheDir: options.cacheDir });
+  const { state } = scan;
   const entries: ManifestEntry[] = [];
   let bytes = 0;
-  candidates.forEach((path, i) => {
-    const st = stats[i];
-    if (!st) {
-      if (tracked.has(path)) deletedTracked.push(path);
-      return;
-    }
-    if (st.isDirectory()) {
-      skipped.directories.push(path);
-      return;
-    }
-    if (!st.isFile() && !st.isSymbolicLink()) return; // sockets, fifos: nothing to copy
-    entries.push({ path, size: st.size, kind: st.isSymbolicLink() ? 'symlink' : 'file', tracked: tracked.has(path) });
-    bytes += st.size;
-  });
-  entries.sort((a, b) => compareBytes(a.path, b.path));
+  for await (const e of stateEntries(state)) {
+    entries.push({ path: e.path, size: e.state.size, kind: e.state.id.startsWith('120000 ') ? 'symlink' : 'file', tracked: e.tracked });
+    bytes += e.state.size;
+  }
+  const directories = [...scan.untrackedDirectories];
+  let excluded = scan.untrackedExcluded;
+  for (const record of (await trackedOf(state)).records()) {
+    if (record.flag === 'd') directories.push(record.path);
+    else if (record.flag === 'x') excluded++;
+  }
+  const deletedTracked: string[] = [];
+  for (const [path, e] of state.dirty) {
+    if (e.dir) directories.push(path);
+    else if (e.tracked && e.now === null) deletedTracked.push(path);
+  }
   deletedTracked.sort(compareBytes);
-  return { repoRoot, entries, bytes, deletedTracked, skipped, rules };
-}
-
-/** The manifest as the NUL-terminated list rsync (`--from0 --files-from=-`) and the box read. */
-export function manifestList(manifest: Pick<Manifest, 'entries'>): Buffer {
-  return Buffer.from(manifest.entries.map((e) => `${e.path}\0`).join(''), 'utf8');
+  return { repoRoot: options.repoRoot, entries, bytes, deletedTracked, skipped: { excluded, directories }, rules: scan.rules };
 }

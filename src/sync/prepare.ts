@@ -1,7 +1,6 @@
-import { computeFingerprint } from './fingerprint.ts';
-import { gitHeadState } from './git.ts';
+import { saveCache } from './cache.ts';
 import { enforceGuardrails, type GuardrailLimits } from './guardrails.ts';
-import { buildManifest, manifestList, type Manifest } from './manifest.ts';
+import { scanCheckout, stateEntries, trackedOf, type Scan } from './scan.ts';
 
 export interface SyncSettings extends GuardrailLimits {
   exclude: readonly string[];
@@ -9,33 +8,100 @@ export interface SyncSettings extends GuardrailLimits {
   timeoutSeconds: number;
 }
 
-export interface PreparedSync {
-  manifest: Manifest;
-  list: Buffer;
+/** What the CLI offers the box: the tree it wants (fingerprint) and the change from a tree the box may have (base). */
+export interface SyncOffer {
   fingerprint: string;
+  /** The fingerprint `send` and `remove` are relative to; empty when there is no earlier sync to build on. */
+  base: string;
+  /** Paths to send if the box is at `base`: added or changed since (NUL list, byte-sorted). */
+  send: Buffer;
+  /** Paths that left the manifest since `base` (NUL list, byte-sorted). */
+  remove: Buffer;
+}
+
+export interface PreparedSync {
+  repoRoot: string;
+  offer: SyncOffer;
+  /** Files and bytes in the manifest (the guardrails' figures). */
+  files: number;
+  bytes: number;
   warnings: string[];
   /** -1 when mass deletes are allowed. */
   deleteLimit: number;
   timeoutSeconds: number;
-  repoRoot: string;
+  /** `incremental`: from the cache and git's change lists; `full`: every file listed. */
+  scan: Scan['mode'];
+  /** The whole manifest as a NUL list (for a box that has no usable earlier sync). */
+  fullList(): Promise<Buffer>;
+  /** True when `path` is in the manifest (the box may name files it wants again; nothing else is sent). */
+  has(path: string): Promise<boolean>;
+  /** Records this state as the one the box now has; call once the box confirmed it (synced or already in sync). */
+  commit(): Promise<void>;
 }
 
-/** Everything the local side computes before contacting the box: manifest, guardrail verdict, fingerprint. */
-export async function prepareSync(options: { repoRoot: string; settings: SyncSettings; allowLarge?: boolean; allowMassDelete?: boolean }): Promise<PreparedSync> {
-  const { settings } = options;
-  // HEAD and its changed paths do not depend on the manifest: git answers both at once.
-  const headState = gitHeadState(options.repoRoot);
-  headState.catch(() => undefined); // awaited below unless the manifest fails first
-  const manifest = await buildManifest({ repoRoot: options.repoRoot, exclude: settings.exclude });
-  const warnings = enforceGuardrails({ files: manifest.entries.length, bytes: manifest.bytes }, settings, options.allowLarge ?? false);
-  const fingerprint = await computeFingerprint(manifest, { format: 1 }, headState);
+/** The sync side of a run: settings known at once, and the scan, which may still be running when the exec starts. */
+export interface RemoteSync {
+  repoRoot: string;
+  timeoutSeconds: number;
+  prepared: Promise<PreparedSync>;
+}
+
+export interface PrepareOptions {
+  repoRoot: string;
+  settings: SyncSettings;
+  /** The checkout's sync cache (src/sync/cache.ts); undefined: none, every scan lists every file. */
+  cacheDir?: string | undefined;
+  allowLarge?: boolean | undefined;
+  allowMassDelete?: boolean | undefined;
+}
+
+/** Starts the scan for a remote run; its failure (a guardrail, git) surfaces through `prepared`. */
+export function startSync(options: PrepareOptions): RemoteSync {
+  const prepared = prepareSync(options);
+  prepared.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+  return { repoRoot: options.repoRoot, timeoutSeconds: options.settings.timeoutSeconds, prepared };
+}
+
+const nulList = (paths: readonly string[]): Buffer => Buffer.from(paths.map((p) => `${p}\0`).join(''), 'utf8');
+
+/** Everything the local side computes before the box answers: the scan, the guardrail verdict and the offer. */
+export async function prepareSync(options: PrepareOptions): Promise<PreparedSync> {
+  const { settings, cacheDir } = options;
+  const scan = await scanCheckout({ repoRoot: options.repoRoot, exclude: settings.exclude, cacheDir });
+  const { state } = scan;
+  const warnings = enforceGuardrails({ files: state.files, bytes: state.bytes }, settings, options.allowLarge ?? false);
+  let committed: Promise<void> | undefined;
   return {
-    manifest,
-    list: manifestList(manifest),
-    fingerprint,
+    repoRoot: options.repoRoot,
+    offer: { fingerprint: state.fingerprint, base: scan.base ?? '', send: nulList(scan.send), remove: nulList(scan.remove) },
+    files: state.files,
+    bytes: state.bytes,
     warnings,
     deleteLimit: options.allowMassDelete ? -1 : settings.deleteLimit,
     timeoutSeconds: settings.timeoutSeconds,
-    repoRoot: options.repoRoot,
+    scan: scan.mode,
+    async fullList() {
+      const parts: string[] = [];
+      for await (const e of stateEntries(state)) parts.push(`${e.path}\0`);
+      return Buffer.from(parts.join(''), 'utf8');
+    },
+    async has(path) {
+      const d = state.dirty.get(path);
+      if (d) return d.now !== null;
+      const record = (await trackedOf(state)).get(path);
+      return record?.flag === '-';
+    },
+    commit() {
+      if (!cacheDir || !scan.changed) return Promise.resolve();
+      committed ??= (async () => {
+        const tracked = state.trackedFile ?? (await trackedOf(state)).buf;
+        saveCache(cacheDir, {
+          repoRoot: state.repoRoot, settingsKey: state.settingsKey, indexPath: state.indexPath, indexSig: state.indexSig,
+          oidLength: state.oidLength, always: state.always, dirty: [...state.dirty], fingerprint: state.fingerprint,
+          files: state.files, bytes: state.bytes,
+        }, tracked);
+      })();
+      return committed;
+    },
   };
 }

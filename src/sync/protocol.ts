@@ -5,7 +5,7 @@ import { encodeEnvBlock } from '../env/wire.ts';
 import type { EnvPair } from '../env/select.ts';
 
 /** The remote wrapper's protocol version; the first request field. */
-export const PROTOCOL = 'crabbox-run/1';
+export const PROTOCOL = 'crabbox-run/2';
 const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
 /** Bytes at the end of the stream that may hold the exit trailer (`\0crabbox:exit 255\n` is 18). */
 const TRAILER_WINDOW = 24;
@@ -45,11 +45,9 @@ export const BOOTSTRAP = `exec bash -c 'IFS= read -r n || exit 70; s=$(head -c "
 export interface WrapperRequest {
   workdir: string;
   metadir: string;
-  /** Empty when the run skips sync (`--no-sync`). */
-  fingerprint: string;
+  /** False with `--no-sync`; true: the sync offer (encodeOffer) follows the request. */
+  sync: boolean;
   lockWaitSeconds: number;
-  /** -1 for no limit (`--allow-mass-delete`). */
-  deleteLimit: number;
   mode: 'argv' | 'shell';
   args: string[];
   env: readonly EnvPair[];
@@ -66,7 +64,7 @@ export function field(value: string | number): Buffer {
 export function encodeRequest(request: WrapperRequest): Buffer {
   return Buffer.concat([
     scriptPayload('crabbox-run.sh'),
-    ...[PROTOCOL, request.workdir, request.metadir, request.fingerprint, Math.floor(request.lockWaitSeconds), request.deleteLimit, request.mode, request.args.length].map(field),
+    ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode, request.args.length].map(field),
     ...request.args.map(field),
     encodeEnvBlock(request.env),
   ]);
@@ -76,6 +74,14 @@ export function encodeRequest(request: WrapperRequest): Buffer {
 export function encodeBlob(blob: Buffer): Buffer {
   return Buffer.concat([field(blob.length), blob]);
 }
+
+/** The sync offer, sent after the request once the CLI knows it: the tree it wants and the change from `base`. */
+export function encodeOffer(offer: { fingerprint: string; base: string; deleteLimit: number; send: Buffer; remove: Buffer }): Buffer {
+  return Buffer.concat([field(offer.fingerprint), field(offer.base), field(offer.deleteLimit), encodeBlob(offer.send), encodeBlob(offer.remove)]);
+}
+
+/** Messages followed by a payload of `<length>` bytes: a sample of paths a deletion would remove, paths to send again. */
+const PAYLOAD_WORDS = new Set(['sample', 'extra']);
 
 export type WrapperMessage = { word: string; args: string[]; payload?: Buffer };
 
@@ -153,7 +159,7 @@ export class WrapperOutput {
       const [word = '', ...args] = this.#buffer.subarray(start + MESSAGE_PREFIX.length, end).toString('utf8').split(' ');
       this.#buffer = this.#buffer.subarray(end + 1);
       const message: WrapperMessage = { word, args };
-      if (word === 'sample') {
+      if (PAYLOAD_WORDS.has(word)) {
         this.#mode = 'payload';
         this.#payloadFor = message;
         this.#payloadLeft = Number(args[0]) || 0;

@@ -7,8 +7,14 @@ export interface RsyncOptions {
   box: BoxConnection;
   repoRoot: string;
   workdir: string;
-  /** The NUL-terminated manifest: exactly these paths are sent. */
+  /** NUL-terminated paths: exactly these are sent. */
   list: Buffer;
+  /**
+   * How rsync decides a listed file is already there: `times` (size and mtime, for a folder crabbox has never
+   * synced into); `content` (checksums, for files whose history crabbox does not know); `never` (the files are
+   * known to differ: send them all, whatever their size and mtime say).
+   */
+  compare: 'times' | 'content' | 'never';
   /** Overall deadline for the transfer. */
   timeoutSeconds: number;
   /** rsync's own I/O timeout: no data for this long fails the transfer. */
@@ -19,12 +25,13 @@ export interface RsyncOptions {
 }
 
 /** The rsync argv: an explicit file list, symlinks as links, mtimes kept, nothing deleted, owners left alone. */
-export function rsyncArgs(options: Pick<RsyncOptions, 'box' | 'repoRoot' | 'workdir' | 'timeoutSeconds' | 'ioTimeoutSeconds'>): string[] {
+export function rsyncArgs(options: Pick<RsyncOptions, 'box' | 'repoRoot' | 'workdir' | 'timeoutSeconds' | 'ioTimeoutSeconds' | 'compare'>): string[] {
   const io = Math.max(5, Math.min(options.ioTimeoutSeconds ?? 120, options.timeoutSeconds));
   return [
     '--recursive', '--links', '--perms', '--times', '--omit-dir-times',
     // Compare mtimes to the nanosecond: an edit within the same second with the same size must still be sent.
     '--modify-window=-1',
+    ...(options.compare === 'never' ? ['--ignore-times'] : options.compare === 'content' ? ['--checksum'] : []),
     '--from0', '--files-from=-',
     `--timeout=${io}`,
     ...(options.box.local ? [] : ['--compress']),

@@ -7,7 +7,7 @@ import { systemClock } from '../domain/clock.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { gitIn, initRepo, writeFiles } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
-import { prepareSync, type SyncSettings } from './prepare.ts';
+import { startSync, type SyncSettings } from './prepare.ts';
 import { startRemoteRun, type RemoteRunOptions } from './session.ts';
 
 const tmp = tempDir('crabbox-sync-');
@@ -35,7 +35,7 @@ function setup(files: Record<string, string>): { repo: string; box: string; work
     workdir,
     metadir,
     run: async (args, extra = {}) => {
-      const prep = extra.sync === false ? undefined : await prepareSync({ repoRoot: repo, settings: { ...settings, deleteLimit: extra.deleteLimit ?? settings.deleteLimit } });
+      const prep = extra.sync === false ? undefined : startSync({ repoRoot: repo, cacheDir: join(root, 'cache'), settings: { ...settings, deleteLimit: extra.deleteLimit ?? settings.deleteLimit } });
       const out = capture();
       const err = capture();
       const { sync: _s, deleteLimit: _d, ...rest } = extra;

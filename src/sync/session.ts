@@ -4,14 +4,17 @@ import { CrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import type { BoxConnection } from './box.ts';
 import type { EnvPair } from '../env/select.ts';
-import { BOOTSTRAP, encodeBlob, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
-import { runRsync } from './rsync.ts';
+import type { RemoteSync } from './prepare.ts';
+import { BOOTSTRAP, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
+import { runRsync, type RsyncOptions } from './rsync.ts';
+
+export type { RemoteSync };
 import { showPath } from './paths.ts';
 
 export type ProgressEvent =
   | { type: 'waiting-lock' }
   | { type: 'in-sync' }
-  | { type: 'syncing'; deleted: number }
+  | { type: 'syncing'; deleted: number; files: number }
   | { type: 'synced' }
   | { type: 'started' };
 
@@ -23,7 +26,7 @@ export interface RemoteRunOptions {
   env: readonly EnvPair[];
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
-  sync?: { repoRoot: string; list: Buffer; fingerprint: string; deleteLimit: number; timeoutSeconds: number } | undefined;
+  sync?: RemoteSync | undefined;
   stdout: Writable;
   stderr: Writable;
   clock: Clock;
@@ -81,10 +84,31 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let sample: Buffer | undefined;
   let abandoned: CrabboxError | undefined;
 
+  let offerSent = options.sync === undefined;
+  const heldSignals: string[] = [];
   const send = (bytes: Buffer | string): void => {
     if (!child.stdin.destroyed && child.stdin.writable) child.stdin.write(bytes);
   };
   child.stdin.on('error', () => undefined);
+
+  const splitList = (b: Buffer | undefined): string[] => (b ? b.toString('utf8').split('\0').filter(Boolean) : []);
+  let extra: string[] = [];
+  let committed: Promise<unknown> = Promise.resolve();
+  const syncFailed = (error: unknown): void => {
+    failed ??= error as CrabboxError;
+    send('abort\0');
+  };
+  /** What to send for the box's answer: the change, files the box changed, or everything. */
+  const rsyncPlan = async (how: string): Promise<{ list: Buffer; compare: RsyncOptions['compare'] }> => {
+    const prepared = await options.sync!.prepared;
+    // The box names the files it wants again; only files of this checkout's manifest are ever sent.
+    for (const path of extra) {
+      if (!(await prepared.has(path))) throw new CrabboxError('sync_failed', `the box asked for ${showPath(path)}, which is not part of this checkout's sync`);
+    }
+    if (how === 'full' || how === 'full-checksum') return { list: await prepared.fullList(), compare: how === 'full' ? 'times' : 'content' };
+    const paths = new Set(how === 'delta' ? [...splitList(prepared.offer.send), ...extra] : extra);
+    return { list: Buffer.from([...paths].map((p) => `${p}\0`).join(''), 'utf8'), compare: 'never' };
+  };
 
   const onMessage = (message: WrapperMessage): void => {
     switch (message.word) {
@@ -92,9 +116,10 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         options.onProgress?.({ type: 'waiting-lock' });
         break;
       case 'in-sync':
+        committed = options.sync!.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'in-sync' });
         break;
-      case 'need-sync':
+      case 'need-full':
         if (!options.sync) {
           failed = new CrabboxError('sync_failed', 'box asked for a sync the run did not plan');
           child.stdin.end();
@@ -102,22 +127,26 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         }
         phase = 'syncing';
         sync = 'synced';
-        send(encodeBlob(options.sync.list));
+        options.sync.prepared.then((p) => p.fullList()).then((list) => send(encodeBlob(list)), syncFailed);
+        break;
+      case 'extra':
+        extra = splitList(message.payload);
         break;
       case 'rsync': {
+        if (!options.sync) break;
+        phase = 'syncing';
+        sync = 'synced';
         deleted = Number(message.args[0]) || 0;
-        options.onProgress?.({ type: 'syncing', deleted });
-        const plan = options.sync!;
-        runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list: plan.list, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal, clock }).then(
-          () => send('ok\0'),
-          (error: unknown) => {
-            failed ??= error as CrabboxError;
-            send('abort\0');
-          },
-        );
+        const plan = options.sync;
+        rsyncPlan(message.args[1] ?? 'full').then(async ({ list, compare }) => {
+          options.onProgress?.({ type: 'syncing', deleted, files: list.length === 0 ? 0 : splitList(list).length });
+          if (list.length > 0) await runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list, compare, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal, clock });
+          send('ok\0');
+        }).catch(syncFailed);
         break;
       }
       case 'synced':
+        committed = options.sync!.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'synced' });
         break;
       case 'sample':
@@ -157,7 +186,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
 
   const result = new Promise<RemoteRunResult>((resolve, reject) => {
     child.on('error', (error) => reject(new CrabboxError('ssh_failed', `cannot start ssh: ${error.message}`)));
-    child.on('close', (code, signal) => {
+    child.on('close', (code, signal) => void committed.then(() => {
       const exitCode = output.end();
       const finishedPhase = phase;
       phase = 'done';
@@ -173,7 +202,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       reject(finishedPhase === 'running'
         ? new CrabboxError('ssh_failed', `connection to the box ended before the command reported its exit code (ssh ${how})`)
         : new CrabboxError('ssh_failed', `ssh to the box failed (${how})${tail ? `: ${tail}` : ''}`));
-    });
+    }));
   });
 
   // Until the command starts, the lock wait and the sync timeout bound how long this may take.
@@ -189,13 +218,26 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   child.stdin.write(encodeRequest({
     workdir: options.workdir,
     metadir: options.metadir,
-    fingerprint: options.sync?.fingerprint ?? '',
+    sync: options.sync !== undefined,
     lockWaitSeconds: options.lockWaitSeconds,
-    deleteLimit: options.sync?.deleteLimit ?? -1,
     mode: options.command.mode,
     args: options.command.args,
     env: options.env,
   }));
+  // The box takes the lock and checks its own files while the local scan may still run; the offer follows, and
+  // signal words wait for it (the wrapper reads them where the command or a handshake would, never as an offer).
+  options.sync?.prepared.then(
+    (p) => {
+      send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit }));
+      offerSent = true;
+      for (const word of heldSignals.splice(0)) send(word);
+    },
+    (error: unknown) => {
+      failed ??= error as CrabboxError;
+      child.stdin.end();
+      child.kill('SIGTERM');
+    },
+  );
 
   return {
     result,
@@ -203,7 +245,8 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       if (phase === 'done') return;
       // The word reaches the wrapper wherever it is: its signal watcher once the command runs (which may already
       // be the case before the `start` message arrives here), or a sync handshake read, which it makes abort.
-      send(`${signal}\0`);
+      if (offerSent) send(`${signal}\0`);
+      else heldSignals.push(`${signal}\0`);
       if (phase === 'running') return;
       abandoned ??= new CrabboxError('interrupted', 'interrupted before the command started');
       rsyncAbort.abort();

@@ -17,7 +17,8 @@ import { runOnBox } from '../../run/run.ts';
 import { formatSummaryLine, fromRunOutcome, resultObject } from '../../run/summary.ts';
 import type { RunRecorder } from '../../runs/recorder.ts';
 import { gitTopLevel } from '../../sync/git.ts';
-import { prepareSync } from '../../sync/prepare.ts';
+import { cacheDirFor } from '../../sync/cache.ts';
+import { startSync } from '../../sync/prepare.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
 
 interface RunFlags extends LeaseFlags {
@@ -103,10 +104,13 @@ export function register(program: Command, ctx: CliContext): void {
       let junit: JUnitSummary | undefined;
       const repoRoot = (await topLevel) ?? (flags.sync ? undefined : ctx.cwd);
       if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
+      // A fresh lease waits for the scan (the guardrails stop a run before anything is leased); with --id the scan
+      // overlaps finding the lease and the box's own check, and its errors end the run there.
       const sync = flags.sync
-        ? await prepareSync({ repoRoot, settings: config.sync, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete })
+        ? startSync({ repoRoot, settings: config.sync, cacheDir: cacheDirFor(config.paths.stateDir, repoRoot), allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete })
         : undefined;
-      for (const w of sync?.warnings ?? []) ctx.info(w);
+      if (sync && flags.id === undefined) await sync.prepared;
+      void sync?.prepared.then((p) => p.warnings.forEach((w) => ctx.info(w)));
       const tty = ctx.stderr.isTTY === true;
       const interrupt = interruptSignal(ctx);
       try {
@@ -125,6 +129,7 @@ export function register(program: Command, ctx: CliContext): void {
           },
           finishExtras: () => (junit ? { junit } : {}),
           clock: ctx.clock,
+          startedAt: ctx.startedAt,
           leaseRef: flags.id,
           keep: flags.keep === true || config.lease.keep,
           sync,
@@ -142,7 +147,7 @@ export function register(program: Command, ctx: CliContext): void {
           interrupt: interrupt.signal,
           ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
         });
-        const report = fromRunOutcome(outcome, sync, junit);
+        const report = fromRunOutcome(outcome, await sync?.prepared.catch(() => undefined), junit);
         const result = resultObject(report);
         for (const w of junit?.warnings ?? []) ctx.info(`warning: junit: ${w}`);
         if (junit) ctx.info(`crabbox: junit tests=${junit.tests} passed=${junit.passed} failures=${junit.failures} errors=${junit.errors} skipped=${junit.skipped}`);

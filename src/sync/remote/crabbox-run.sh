@@ -3,9 +3,10 @@
 # stdin (see docs/sync.md, "The wire protocol"); nothing secret ever reaches argv or a file.
 #
 # Request fields, each terminated by a NUL byte:
-#   crabbox-run/1  workdir  metadir  fingerprint ("" = do not sync)  lock-wait-seconds  delete-limit (-1 = none)
-#   mode (argv|shell)  argc  arg...
+#   crabbox-run/2  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)  argc  arg...
 # then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
+# With sync, the offer follows once the CLI has it: fingerprint  base  delete-limit (-1 = none)  send  remove
+# (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths).
 # Messages to the CLI go to stdout as "\0crabbox:<word> <args>\n", only before the command starts and once after it
 # ends ("exit <code>"); between them stdout and stderr belong to the command.
 set -u
@@ -21,15 +22,15 @@ field() { IFS= read -r -d '' F || fail "protocol truncated request"; }
 int() { case $1 in '' | *[!0-9-]* | ?*-*) fail "protocol bad number"; esac; }
 
 field; magic=$F
-[ "$magic" = "crabbox-run/1" ] || fail "protocol unknown request ${magic:0:20}"
+[ "$magic" = "crabbox-run/2" ] || fail "protocol unknown request ${magic:0:20}"
 field; workdir=$F
 field; metadir=$F
-field; fingerprint=$F
+field; sync=$F
 field; lockwait=$F
-field; deletelimit=$F
 field; mode=$F
 field; argc=$F
-int "$lockwait"; int "$deletelimit"; int "$argc"
+int "$lockwait"; int "$argc"
+case $sync in 0 | 1) ;; *) fail "protocol bad sync flag" ;; esac
 case $workdir in /*) ;; *) fail "protocol workdir must be absolute" ;; esac
 case $metadir in /*) ;; *) fail "protocol metadir must be absolute" ;; esac
 case $mode in argv | shell) ;; *) fail "protocol bad mode" ;; esac
@@ -43,7 +44,7 @@ while field && [ -n "$F" ]; do
 done
 [ "${#args[@]}" -gt 0 ] || fail "protocol empty command"
 
-for tool in flock setsid sort comm head sha256sum stat xargs; do
+for tool in flock setsid sort comm join sed cmp head stat xargs; do
   command -v "$tool" >/dev/null 2>&1 || fail "missing-tool $tool"
 done
 setsid_bin=$(command -v setsid); bash_bin=$(command -v bash)
@@ -56,13 +57,18 @@ if ! flock -n 8; then
 fi
 cd -- "$workdir" || fail "workdir cannot enter $workdir"
 
-# A digest of the managed files' metadata, so a tree changed on the box (a command rewrote a file) is resynced.
-tree_digest() {
-  if [ -s "$metadir/manifest" ]; then
-    xargs -0 stat --printf '%s %.9Y %i %f\n' -- <"$metadir/manifest" 2>&1 | sha256sum | cut -c1-64
-  else
-    printf 'empty\n'
-  fi
+# Bookkeeping in $metadir (outside the synced tree), all NUL-terminated and byte-sorted:
+#   fingerprint  the tree the last complete sync made (absent while a sync is incomplete)
+#   manifest     the managed paths: what crabbox synced and will delete when they leave the checkout
+#   snapshot     one stat record per managed path ("<path>\001<size> <mtime> <ctime> <inode> <mode>") taken right
+#                after that sync. Any change on the box to a managed file (its ctime moves) shows as a difference.
+records() { xargs -0 -r stat --printf '%n\001%s %.9Y %.9Z %i %f\0' -- 2>/dev/null; }
+paths_of() { sed -z 's/\x01[^\x01]*$//'; }
+count_of() { tr -cd '\0' <"$1" | wc -c; }
+blob() {
+  field; int "$F"
+  head -c "$F" >"$1" || fail "sync cannot store $2"
+  [ "$(wc -c <"$1")" -eq "$F" ] || fail "protocol $2 truncated"
 }
 
 # Deletes the managed paths in a NUL list, never through a symlinked parent, then prunes emptied directories.
@@ -90,39 +96,88 @@ delete_paths() {
 }
 
 sync_tree() {
-  local len removed count
-  rm -f -- "$metadir/fingerprint"
-  say "need-sync"
-  field; len=$F; int "$len"
-  head -c "$len" >"$metadir/manifest.recv" || fail "sync cannot store manifest"
-  [ "$(wc -c <"$metadir/manifest.recv")" -eq "$len" ] || fail "protocol manifest truncated"
-  sort -z -u "$metadir/manifest.recv" >"$metadir/manifest.new" || fail "sync cannot sort manifest"
-  [ -f "$metadir/manifest" ] || : >"$metadir/manifest"
-  removed="$metadir/removed"
-  sort -z -u "$metadir/manifest" | comm -z -23 - "$metadir/manifest.new" >"$removed" || fail "sync cannot compare manifests"
-  count=$(tr -cd '\0' <"$removed" | wc -c)
+  local m=$metadir stored="" box=unknown fp base how count
+  [ -f "$m/fingerprint" ] && IFS= read -r stored <"$m/fingerprint"
+  [ -f "$m/manifest" ] || : >"$m/manifest"
+  # What a command changed on the box since the last sync; this runs while the CLI still works out its offer.
+  if [ -n "$stored" ] && [ -f "$m/snapshot" ]; then
+    records <"$m/manifest" >"$m/snapshot.now"
+    if cmp -s "$m/snapshot.now" "$m/snapshot"; then
+      box=same
+    elif comm -z -23 --check-order "$m/snapshot" "$m/snapshot.now" >"$m/box.old" 2>/dev/null &&
+      comm -z -13 --check-order "$m/snapshot" "$m/snapshot.now" >"$m/box.new" 2>/dev/null; then
+      cat "$m/box.old" "$m/box.new" | paths_of | sort -z -u >"$m/boxchanged"
+      box=changed
+    fi
+  fi
+  field; fp=$F
+  # Anything but a fingerprint (a signal word, the CLI gone) means the CLI gave up before it had one.
+  [[ $fp =~ ^[0-9a-f]{64}$ ]] || fail "aborted sync did not start"
+  field; base=$F
+  field; deletelimit=$F; int "$deletelimit"
+  blob "$m/send.recv" "change list"
+  blob "$m/remove.recv" "change list"
+  # delta: the box has the CLI's base, and gets the change from it; repair: it has the CLI's tree, but a command
+  # changed managed files; full: anything else (no earlier sync, an interrupted one, another tree).
+  how=full
+  if [ "$box" != unknown ] && [ "$stored" = "$fp" ]; then
+    how=repair
+    : >"$m/send.recv"; : >"$m/remove.recv"
+    if [ "$box" = same ]; then say "in-sync"; return 0; fi
+  elif [ "$box" != unknown ] && [ -n "$base" ] && [ "$stored" = "$base" ]; then
+    how="delta"
+  fi
+  rm -f -- "$m/fingerprint"
+  if [ "$how" = full ]; then
+    say "need-full"
+    blob "$m/manifest.recv" manifest
+    sort -z -u "$m/manifest.recv" >"$m/manifest.new" || fail "sync cannot sort manifest"
+    comm -z -23 "$m/manifest" "$m/manifest.new" >"$m/removed" || fail "sync cannot compare manifests"
+    : >"$m/send"; : >"$m/extra"
+    # Files already in the folder may have the size and mtime of the new ones and still differ: compare content.
+    # shellcheck disable=SC2012 # only "is there anything at all" is asked
+    if [ -n "$(ls -A -- . 2>/dev/null | head -c 1)" ]; then how=full-checksum; fi
+  else
+    sort -z -u "$m/send.recv" >"$m/send" || fail "sync cannot sort the change"
+    sort -z -u "$m/remove.recv" >"$m/remove" || fail "sync cannot sort the change"
+    # Only managed paths are ever deleted; a file changed on the box and still managed is sent again.
+    comm -z -12 "$m/manifest" "$m/remove" >"$m/removed" || fail "sync cannot compare manifests"
+    if [ "$box" = changed ]; then comm -z -23 "$m/boxchanged" "$m/remove" >"$m/extra"; else : >"$m/extra"; fi
+    comm -z -23 "$m/manifest" "$m/remove" | sort -z -m -u - "$m/send" >"$m/manifest.new" || fail "sync cannot merge manifests"
+  fi
+  count=$(count_of "$m/removed")
   if [ "$deletelimit" -ge 0 ] && [ "$count" -gt "$deletelimit" ]; then
-    say "sample $(head -z -n 20 "$removed" | wc -c)"
-    head -z -n 20 "$removed"
+    say "sample $(head -z -n 20 "$m/removed" | wc -c)"
+    head -z -n 20 "$m/removed"
     fail "too-many-deletes $count"
   fi
-  delete_paths "$removed" || fail "sync cannot delete removed files"
+  delete_paths "$m/removed" || fail "sync cannot delete removed files"
   # Until this sync completes, every path of both manifests counts as managed, so a half-finished sync is undone next time.
-  sort -z -u "$metadir/manifest" "$metadir/manifest.new" >"$metadir/manifest.tmp" && mv -f -- "$metadir/manifest.tmp" "$metadir/manifest"
-  say "rsync $count"
-  field; verdict=$F
-  [ "$verdict" = ok ] || fail "aborted sync did not complete"
-  mv -f -- "$metadir/manifest.new" "$metadir/manifest" || fail "sync cannot store manifest"
-  rm -f -- "$metadir/manifest.recv" "$removed"
-  printf '%s %s\n' "$fingerprint" "$(tree_digest)" >"$metadir/fingerprint.tmp" && mv -f -- "$metadir/fingerprint.tmp" "$metadir/fingerprint"
+  sort -z -u -m "$m/manifest" "$m/manifest.new" >"$m/manifest.tmp" && mv -f -- "$m/manifest.tmp" "$m/manifest"
+  if [ -s "$m/extra" ]; then say "extra $(wc -c <"$m/extra")"; cat -- "$m/extra"; fi
+  say "rsync $count $how"
+  field
+  [ "$F" = ok ] || fail "aborted sync did not complete"
+  mv -f -- "$m/manifest.new" "$m/manifest" || fail "sync cannot store manifest"
+  # The new snapshot: after a change, the records taken before it with those of the changed paths replaced.
+  if [ "$how" = delta ] || [ "$how" = repair ]; then
+    sort -z -u -m "$m/send" "$m/extra" >"$m/sent"
+    sort -z -u -m "$m/sent" "$m/removed" >"$m/changed"
+    if join -z -t $'\001' -v 1 --check-order "$m/snapshot.now" "$m/changed" >"$m/kept" 2>/dev/null; then
+      records <"$m/sent" | sort -z -m -- "$m/kept" - >"$m/snapshot.tmp"
+    else
+      records <"$m/manifest" >"$m/snapshot.tmp"
+    fi
+  else
+    records <"$m/manifest" >"$m/snapshot.tmp"
+  fi
+  mv -f -- "$m/snapshot.tmp" "$m/snapshot" || fail "sync cannot store snapshot"
+  printf '%s\n' "$fp" >"$m/fingerprint.tmp" && mv -f -- "$m/fingerprint.tmp" "$m/fingerprint"
+  rm -f -- "$m"/{manifest.recv,send.recv,remove.recv,send,remove,removed,extra,sent,changed,kept,box.old,box.new,boxchanged}
   say "synced"
 }
 
-if [ -n "$fingerprint" ]; then
-  stored=""
-  [ -f "$metadir/fingerprint" ] && IFS= read -r stored <"$metadir/fingerprint"
-  if [ "$stored" = "$fingerprint $(tree_digest)" ]; then say "in-sync"; else sync_tree; fi
-fi
+if [ "$sync" = 1 ]; then sync_tree; fi
 
 # The login shell marks when it has read the profile: a signal that lands while bash is still sourcing it can be
 # absorbed (bash keeps going when the profile's own child survives it), so signals are held until then.
