@@ -18,10 +18,14 @@ const TEE_HIGH_WATER_MARK = 1024 * 1024;
 export interface RunTimings {
   /** From process start until leasing begins: start-up, config and (for a fresh lease) the local sync scan. */
   prepareMs: number;
+  /** Finding or creating the lease and opening its ssh connection. */
   leaseMs: number;
+  /** From the ssh exec until the command starts: lock, the box's check, the sync. */
   syncMs: number;
   commandMs: number;
+  /** After the command: collecting results, finishing the record, releasing a fresh lease. */
   releaseMs: number;
+  /** From process start (or runOnBox) to the end: the phases above add up to it. */
   totalMs: number;
 }
 
@@ -119,6 +123,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   req.interrupt.addEventListener('abort', onInterrupt, { once: true });
   let recorded = false;
   let recording: Promise<void> = Promise.resolve();
+  /** When the command ended: from here on everything (results, the record, the release) counts as `release`. */
+  let afterCommand: number | undefined;
   try {
     if (req.interrupt.aborted) {
       onInterrupt();
@@ -136,6 +142,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     timings.leaseMs = clock.now() - leaseStart;
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
     const box = await req.connect(acquired.target, lease, req.interrupt);
+    timings.leaseMs = clock.now() - leaseStart; // waiting for ssh is part of getting the lease
     const machine = lease.machine;
     if (!machine) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no machine`);
     const ws = workspaceFor({ workRoot: machine.workRoot, leaseId: lease.id, repoRoot: req.repoRoot });
@@ -197,6 +204,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     if (req.interrupt.aborted) onInterrupt();
     try {
       const result = await remote.result.finally(flushed);
+      afterCommand = clock.now();
       timings.syncMs = result.syncMs;
       timings.commandMs = result.commandMs;
       outcome.sync = result.sync;
@@ -207,7 +215,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
         await req.afterCommand(box, ws.workdir).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
       }
     } catch (error) {
-      timings.syncMs = clock.now() - syncStart;
+      afterCommand ??= clock.now();
+      if (!timings.syncMs) timings.syncMs = afterCommand - syncStart;
       throw error;
     }
   } catch (error) {
@@ -248,7 +257,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       req.warn(`warning: could not release ${lease.id}: ${(error as Error).message}; ${req.releaseHint ?? '`crabbox cleanup` removes it once it expires'}`);
     }
   }
-  timings.releaseMs = clock.now() - releaseStart;
+  timings.releaseMs = clock.now() - (afterCommand ?? releaseStart);
   timings.totalMs = clock.now() - t0;
   return outcome;
 }
