@@ -40,7 +40,7 @@ export async function warmRerunSection(o: RemoteOptions): Promise<Section> {
 /** Figure 3: `crabbox run -- true` from no lease to released, with the phases of its --json result. */
 export async function coldSection(o: RemoteOptions & { warmFloorMs?: number | undefined }): Promise<Section> {
   const walls: number[] = [];
-  const phases: Record<'lease' | 'sync' | 'command' | 'release', number[]> = { lease: [], sync: [], command: [], release: [] };
+  const phases: Record<'prepare' | 'lease' | 'sync' | 'command' | 'release', number[]> = { prepare: [], lease: [], sync: [], command: [], release: [] };
   for (let i = 0; i < o.coldRuns + o.warmup; i++) {
     const { ms, result } = await o.ws.runJson(['--', 'true'], o.repo);
     if (!result.lease?.fresh || !result.lease.released) throw new Error(`cold run did not lease and release a fresh box: ${JSON.stringify(result.lease)}`);

@@ -1,7 +1,7 @@
 // `npm run bench`: builds the CLI, then measures Crabbox against its floors on this machine (the `local` provider
 // and a local coordinator), prints a table and writes bench/results.json. `--quick`: each figure once, small sizes
 // (the test suite runs this so the benchmarks never rot). `--only a,b` runs some sections (startup, warm, cold,
-// sync, coordinator, streaming). Exit 1 when a section failed; its error is in the table and the JSON.
+// sync, scale, coordinator, streaming). Exit 1 when a section failed; its error is in the table and the JSON.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -11,11 +11,12 @@ import { BenchWorkspace, type WarmLease } from './lib/box.ts';
 import { renderResults, type Results, type Section } from './lib/report.ts';
 import { coldSection, streamingSection, warmRerunSection, type RemoteOptions } from './remote.ts';
 import { startupSection } from './startup.ts';
+import { scaleSection } from './scale.ts';
 import { syncSection } from './sync.ts';
 
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'streaming'] as const;
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'streaming'] as const;
 type SectionId = (typeof SECTIONS)[number];
-const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', coordinator: 'Coordinator', streaming: 'Output streaming' };
+const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', scale: 'Scale', coordinator: 'Coordinator', streaming: 'Output streaming' };
 
 function parseArgs(argv: string[]): { quick: boolean; only: SectionId[]; out: string; build: boolean } {
   let quick = false;
@@ -48,6 +49,7 @@ const NEEDS: Partial<Record<SectionId, { path: string; what: string }>> = {
   warm: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
   cold: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
   sync: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
+  scale: { path: 'src/sync/scan.ts', what: 'the incremental sync scan is not on this branch' },
   streaming: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
   coordinator: { path: 'src/coordinator/entry/node.ts', what: 'the coordinator is not on this branch' },
 };
@@ -72,7 +74,7 @@ if (opts.build) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: roo
 const loadAtStart = loadavg()[0]!;
 const sections: Section[] = [];
 let failed = false;
-const remote = opts.only.some((s) => ['warm', 'cold', 'sync', 'streaming'].includes(s)) && has(NEEDS.warm!.path);
+const remote = opts.only.some((s) => ['warm', 'cold', 'sync', 'scale', 'streaming'].includes(s)) && has(NEEDS.warm!.path);
 const ws = remote ? new BenchWorkspace() : undefined;
 let lease: WarmLease | undefined;
 let repo = '';
@@ -124,6 +126,7 @@ try {
   });
   await section('cold', () => coldSection({ ...r(), warmFloorMs }));
   await section('sync', () => syncSection({ ws: ws!, lease: lease!, files: size.syncFiles, bytes: size.syncBytes, runs: size.syncRuns, warmup: q ? 0 : 1 }));
+  await section('scale', () => scaleSection({ ws: ws!, lease: lease!, sizes: q ? [100, 200, 400, 800] : [1_000, 10_000, 50_000, 200_000], runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
   await section('coordinator', () => coordinatorSection({ levels: [1, 16, 64], requests: size.requests, cycles: size.cycles, storedRuns: size.storedRuns }));
   await section('streaming', () => streamingSection({ ...r(), runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
 } finally {

@@ -65,9 +65,7 @@ export async function syncSection(o: SyncOptions): Promise<Section> {
   firstFig.target = { text: 'within 1.2x of plain rsync', met: firstFig.ratio! <= 1.2 };
   const noopFig = timeFigure({ name: 'no change (fingerprint skip)', value: noop.crabbox, floorName: 'rsync -a no-op', floor: noop.rsync, runs: o.runs });
   noopFig.target = { text: 'faster than an rsync no-op', met: noopFig.ratio! < 1 };
-  return {
-    id: 'sync',
-    title: 'Sync',
-    figures: [firstFig, timeFigure({ name: 'one changed file', value: changed.crabbox, floorName: 'rsync -a', floor: changed.rsync, runs: o.runs }), noopFig],
-  };
+  const changedFig = timeFigure({ name: 'one changed file', value: changed.crabbox, floorName: 'rsync -a', floor: changed.rsync, runs: o.runs });
+  changedFig.target = { text: 'within 1.5x of plain rsync', met: changedFig.ratio! <= 1.5 };
+  return { id: 'sync', title: 'Sync', figures: [firstFig, changedFig, noopFig] };
 }

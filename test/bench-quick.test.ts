@@ -11,7 +11,7 @@ import { tempDir } from '../src/testing/tmp.ts';
 import type { Results } from '../bench/lib/report.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'streaming'];
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'streaming'];
 
 describe('bench --quick', () => {
   it('produces every section with numeric values, floors and ratios, prints the table, and leaves no lease behind', (t) => {
@@ -39,10 +39,10 @@ describe('bench --quick', () => {
       assert.ok(section.figures.some((f) => f.floorName) || section.id === 'cold', `${section.id} has a floor`);
     }
     const targets = results.sections.flatMap((s) => s.figures.filter((f) => f.target));
-    assert.equal(targets.length, 6, 'every target of the issue is reported');
+    assert.equal(targets.length, 10, 'every target of the issues is reported');
     assert.ok(targets.every((f) => typeof f.target!.met === 'boolean'));
     const phases = results.sections.find((s) => s.id === 'cold')!.figures.map((f) => f.name.trim());
-    for (const phase of ['lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);
+    for (const phase of ['prepare', 'lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);
 
     assert.ok(results.leases.length >= 2, 'a warm lease and a cold one');
     assert.ok(results.boxesRoot && !existsSync(results.boxesRoot), 'the boxes root is removed');

@@ -100,7 +100,7 @@ export class BenchWorkspace {
 
 export interface RunResult {
   exitCode: number;
-  timingsMs: { lease: number | null; wait: number | null; sync: number | null; command: number | null; release: number | null; total: number | null };
+  timingsMs: { prepare: number | null; lease: number | null; wait: number | null; sync: number | null; command: number | null; release: number | null; total: number | null };
   syncSkipped: boolean;
   sync?: { state: string; files: number; bytes: number } | null;
   lease: { id: string; fresh: boolean; released: boolean } | null;

@@ -23,11 +23,11 @@ describe('resultObject', () => {
     const junit = summarizeJUnit([{ path: 'r.xml', content: '<testsuite><testcase name="a" time="0.5"/><testcase name="b"><failure/></testcase></testsuite>' }]);
     const result = resultObject({
       exitCode: 1, source: 'remote', runId: 'run_0123456789ab', lease: { id: 'cbx_0123456789ab', slug: 'blue-lobster' },
-      timings: { lease: 10.4, wait: 2000, sync: 300, command: 1234.5, release: 50, total: 3600 }, syncSkipped: false, junit,
+      timings: { prepare: 80.2, lease: 10.4, wait: 2000, sync: 300, command: 1234.5, release: 50, total: 3600 }, syncSkipped: false, junit,
     });
     assert.deepEqual(result, {
       version: 1, exitCode: 1, source: 'remote', runId: 'run_0123456789ab', lease: { id: 'cbx_0123456789ab', slug: 'blue-lobster' },
-      timingsMs: { lease: 10, wait: 2000, sync: 300, command: 1235, release: 50, total: 3600 }, syncSkipped: false,
+      timingsMs: { prepare: 80, lease: 10, wait: 2000, sync: 300, command: 1235, release: 50, total: 3600 }, syncSkipped: false,
       junit: { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0.5, files: 1, warnings: 0 },
     });
     assert.deepEqual(Object.keys(result), ['version', 'exitCode', 'source', 'runId', 'lease', 'timingsMs', 'syncSkipped', 'junit']);
@@ -36,7 +36,7 @@ describe('resultObject', () => {
   it('uses null for what did not happen (crabbox failed before leasing)', () => {
     assert.deepEqual(resultObject({ exitCode: 69, source: 'crabbox', timings: { total: 12 }, syncSkipped: false }), {
       version: 1, exitCode: 69, source: 'crabbox', runId: null, lease: null,
-      timingsMs: { lease: null, wait: null, sync: null, command: null, release: null, total: 12 }, syncSkipped: false, junit: null,
+      timingsMs: { prepare: null, lease: null, wait: null, sync: null, command: null, release: null, total: 12 }, syncSkipped: false, junit: null,
     });
   });
 });

@@ -92,9 +92,9 @@ export async function loadCache(dir: string, repoRoot: string): Promise<LoadedCa
 async function readTracked(dir: string, h: CacheHead): Promise<TrackedListing | undefined> {
   try {
     const buf = await readFile(join(dir, h.tracked.file));
+    // The name is the content's hash: a file that matches it is the one that was written, framing and all.
     if (buf.length !== h.tracked.bytes || `tracked-${sha256(buf)}` !== h.tracked.file) return undefined;
-    const listing = new TrackedListing(buf, h.oidLength);
-    return listing.valid() ? listing : undefined;
+    return new TrackedListing(buf, h.oidLength);
   } catch {
     return undefined;
   }

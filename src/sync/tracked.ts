@@ -50,22 +50,6 @@ export class TrackedListing {
     this.prefix = prefixLength(oidLength);
   }
 
-  /** Checks the framing of every record (a truncated or garbled file must not be used). */
-  valid(): boolean {
-    const { buf, prefix } = this;
-    let at = 0;
-    let previous: Buffer | undefined;
-    while (at < buf.length) {
-      const end = buf.indexOf(0, at);
-      if (end < 0 || end - at <= prefix || !'-xdu'.includes(String.fromCharCode(buf[at]!))) return false;
-      const path = buf.subarray(at + prefix, end);
-      if (previous && Buffer.compare(previous, path) >= 0) return false;
-      previous = path;
-      at = end + 1;
-    }
-    return true;
-  }
-
   /** The record for `path`, by binary search over byte offsets. */
   get(path: string): TrackedRecord | undefined {
     const at = this.#find(path);

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.ts';
 import { formatBytes, printJson, renderTable, write } from '../output.ts';
 import { loadConfig } from '../../config/load.ts';
 import { CrabboxError } from '../../domain/errors.ts';
+import { cacheDirFor } from '../../sync/cache.ts';
 import { buildManifest, requireRepoRoot } from '../../sync/manifest.ts';
 import { syncPlan } from '../../sync/plan.ts';
 import { showPath } from '../../sync/paths.ts';
@@ -17,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CrabboxError('bad_request', `--limit ${JSON.stringify(flags.limit)}: expected a whole number from 1 to 1000`);
       const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
       const repoRoot = await requireRepoRoot(ctx.cwd);
-      const plan = syncPlan(await buildManifest({ repoRoot, exclude: config.sync.exclude }), config.sync, limit);
+      const plan = syncPlan(await buildManifest({ repoRoot, exclude: config.sync.exclude, cacheDir: cacheDirFor(config.paths.stateDir, repoRoot) }), config.sync, limit);
       if (ctx.json) return printJson(ctx.stdout, plan);
       const lines = [
         `sync plan for ${showPath(plan.repoRoot)}`,
