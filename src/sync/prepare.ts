@@ -1,6 +1,6 @@
 import { saveCache } from './cache.ts';
 import { enforceGuardrails, type GuardrailLimits } from './guardrails.ts';
-import { scanCheckout, stateEntries, trackedOf, type Scan } from './scan.ts';
+import { scanCheckout, stateEntries, trackedOf, type CheckoutReads, type Scan } from './scan.ts';
 
 export interface SyncSettings extends GuardrailLimits {
   exclude: readonly string[];
@@ -53,6 +53,8 @@ export interface PrepareOptions {
   cacheDir?: string | undefined;
   allowLarge?: boolean | undefined;
   allowMassDelete?: boolean | undefined;
+  /** git's answers, started before the settings were known (readCheckout with the same repoRoot and cacheDir). */
+  reads?: Promise<CheckoutReads> | undefined;
 }
 
 /** Starts the scan for a remote run; its failure (a guardrail, git) surfaces through `prepared`. */
@@ -67,7 +69,7 @@ const nulList = (paths: readonly string[]): Buffer => Buffer.from(paths.map((p) 
 /** Everything the local side computes before the box answers: the scan, the guardrail verdict and the offer. */
 export async function prepareSync(options: PrepareOptions): Promise<PreparedSync> {
   const { settings, cacheDir } = options;
-  const scan = await scanCheckout({ repoRoot: options.repoRoot, exclude: settings.exclude, cacheDir });
+  const scan = await scanCheckout({ repoRoot: options.repoRoot, exclude: settings.exclude, cacheDir }, options.reads);
   const { state } = scan;
   const warnings = enforceGuardrails({ files: state.files, bytes: state.bytes }, settings, options.allowLarge ?? false);
   let committed: Promise<void> | undefined;

@@ -180,37 +180,66 @@ function settingsKeyOf(rules: ExcludeRules): string {
   return createHash('sha256').update(JSON.stringify({ format: SYNC_FORMAT, patterns: rules.patterns })).digest('hex');
 }
 
+/** What git and the disk say about a checkout, read before the sync settings are known. */
+export interface CheckoutReads {
+  repoRoot: string;
+  cacheDir: string | undefined;
+  loaded: LoadedCache | undefined;
+  ignoreText: string | undefined;
+  indexPath: string;
+  indexSig: string;
+  suspects: Map<string, IndexId>;
+  untracked: string[];
+  /** Git's index listing, read when the cached one cannot be used (undefined: the cache's still holds). */
+  listing: Buffer | undefined;
+}
+
+/**
+ * Starts everything a scan reads (git's change lists, the cache, `.crabboxignore`): none of it depends on config,
+ * so the CLI starts it while config and the provider load. A rejection is for the scan to report.
+ */
+export function readCheckout(repoRoot: string, cacheDir: string | undefined): Promise<CheckoutReads> {
+  const reads = (async (): Promise<CheckoutReads> => {
+    const [ignoreText, loaded] = await Promise.all([readIgnoreFile(repoRoot), cacheDir ? loadCache(cacheDir, repoRoot) : Promise.resolve(undefined)]);
+    const indexPath = loaded && process.env.GIT_INDEX_FILE === undefined ? loaded.head.indexPath : await gitIndexPath(repoRoot);
+    // The index may be rewritten while git reads it: its signature before and after the reads must agree.
+    for (let attempt = 1; ; attempt++) {
+      const indexSig = await indexSignature(indexPath);
+      const reuseListing = loaded !== undefined && loaded.head.indexSig === indexSig;
+      const [suspects, untracked, listing] = await Promise.all([gitSuspects(repoRoot), gitUntracked(repoRoot), reuseListing ? undefined : gitIndexListing(repoRoot)]);
+      if ((await indexSignature(indexPath)) === indexSig) return { repoRoot, cacheDir, loaded, ignoreText, indexPath, indexSig, suspects, untracked, listing };
+      if (attempt >= 3) throw new CrabboxError('sync_failed', 'the git index kept changing while crabbox read it', { hint: 'wait for the git command that is running to finish, then try again' });
+    }
+  })();
+  reads.catch(() => undefined);
+  return reads;
+}
+
 /**
  * Finds what a sync of this checkout sends, at the cost of what git already knows: with a cache, git lists the
  * tracked files whose stat data changed (`diff-files`) and the untracked files, and only those are read; the index
  * listing is read again only when the index file itself changed. Without a (usable) cache every file is listed.
+ * `reads` are git's answers started earlier (readCheckout); they are read here when absent.
  */
-export async function scanCheckout(options: ScanOptions): Promise<Scan> {
+export async function scanCheckout(options: ScanOptions, reads?: Promise<CheckoutReads>): Promise<Scan> {
   const { repoRoot, cacheDir } = options;
-  const [ignoreText, loaded] = await Promise.all([readIgnoreFile(repoRoot), cacheDir ? loadCache(cacheDir, repoRoot) : Promise.resolve(undefined)]);
-  const rules = excludeRules({ configured: options.exclude, crabboxignore: ignoreText });
+  let r = await (reads ?? readCheckout(repoRoot, cacheDir));
+  const rules = excludeRules({ configured: options.exclude, crabboxignore: r.ignoreText });
   const settingsKey = settingsKeyOf(rules);
-  let cache: LoadedCache | undefined = loaded?.head.settingsKey === settingsKey ? loaded : undefined;
-  const indexPath = cache && process.env.GIT_INDEX_FILE === undefined ? cache.head.indexPath : await gitIndexPath(repoRoot);
-
-  // The index may be rewritten while git reads it: its signature before and after the reads must agree.
-  for (let attempt = 1; ; attempt++) {
-    const indexSig = await indexSignature(indexPath);
-    const reuseListing = cache !== undefined && cache.head.indexSig === indexSig;
-    const [suspects, untracked, listing] = await Promise.all([gitSuspects(repoRoot), gitUntracked(repoRoot), reuseListing ? undefined : gitIndexListing(repoRoot)]);
-    if ((await indexSignature(indexPath)) !== indexSig) {
-      if (attempt < 3) continue;
-      throw new CrabboxError('sync_failed', 'the git index kept changing while crabbox read it', { hint: 'wait for the git command that is running to finish, then try again' });
-    }
-    if (cache && listing && (listingOidLength(listing) ?? cache.head.oidLength) !== cache.head.oidLength) cache = undefined;
-    const oldTracked = cache && listing ? await cache.tracked() : undefined;
-    if (cache && listing && !oldTracked) cache = undefined; // the cached listing is gone or corrupt: start over
-    const input: ScanInput = { repoRoot, rules, settingsKey, cacheDir, cache, indexPath, indexSig, suspects, untracked, listing, oldTracked };
-    const scan = await scanWith(input);
-    if (scan) return scan;
-    // The cached listing turned out unreadable mid-way: the same answers from git, without the cache.
-    return (await scanWith({ ...input, cache: undefined, oldTracked: undefined, listing: listing ?? (await gitIndexListing(repoRoot)) }))!;
+  let cache: LoadedCache | undefined = r.loaded?.head.settingsKey === settingsKey ? r.loaded : undefined;
+  if (!cache && !r.listing) {
+    // The cache was made with other settings: its listing cannot be used, so git's is needed after all.
+    r = await readCheckout(repoRoot, undefined);
   }
+  if (cache && r.listing && (listingOidLength(r.listing) ?? cache.head.oidLength) !== cache.head.oidLength) cache = undefined;
+  const oldTracked = cache && r.listing ? await cache.tracked() : undefined;
+  if (cache && r.listing && !oldTracked) cache = undefined; // the cached listing is gone or corrupt: start over
+  const input: ScanInput = { repoRoot, rules, settingsKey, cacheDir, cache, indexPath: r.indexPath, indexSig: r.indexSig, suspects: r.suspects, untracked: r.untracked, listing: r.listing, oldTracked };
+  const scan = await scanWith(input);
+  if (scan) return scan;
+  // The cached listing turned out unreadable mid-way: start over without the cache.
+  const fresh = r.listing ? r : await readCheckout(repoRoot, undefined);
+  return (await scanWith({ ...input, indexPath: fresh.indexPath, indexSig: fresh.indexSig, suspects: fresh.suspects, untracked: fresh.untracked, listing: fresh.listing, cache: undefined, oldTracked: undefined }))!;
 }
 
 interface ScanInput {

@@ -18,6 +18,8 @@ import { formatSummaryLine, fromRunOutcome, resultObject } from '../../run/summa
 import type { RunRecorder } from '../../runs/recorder.ts';
 import { gitTopLevel } from '../../sync/git.ts';
 import { cacheDirFor } from '../../sync/cache.ts';
+import { readCheckout } from '../../sync/scan.ts';
+import { stateDir } from '../../config/paths.ts';
 import { startSync } from '../../sync/prepare.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
 
@@ -89,6 +91,9 @@ export function register(program: Command, ctx: CliContext): void {
       const flagJunit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
       flagJunit?.forEach(validateJUnitPattern);
       const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
+      // So does the sync scan's reading (git's change lists, the sync cache): none of it needs the config.
+      const early = flags.sync ? topLevel.then((root) => (root ? { root, reads: readCheckout(root, cacheDirFor(stateDir(ctx.env), root)) } : undefined)) : undefined;
+      early?.catch(() => undefined);
       const session = await leaseSession(ctx, flags);
       const { config, leases } = session;
       const junitPatterns = flagJunit ?? config.run.junit;
@@ -106,11 +111,15 @@ export function register(program: Command, ctx: CliContext): void {
       if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
       // A fresh lease waits for the scan (the guardrails stop a run before anything is leased); with --id the scan
       // overlaps finding the lease and the box's own check, and its errors end the run there.
+      const begun = await early;
       const sync = flags.sync
-        ? startSync({ repoRoot, settings: config.sync, cacheDir: cacheDirFor(config.paths.stateDir, repoRoot), allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete })
+        ? startSync({
+          repoRoot, settings: config.sync, cacheDir: cacheDirFor(config.paths.stateDir, repoRoot), allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete,
+          reads: begun?.root === repoRoot && config.paths.stateDir === stateDir(ctx.env) ? begun.reads : undefined,
+        })
         : undefined;
       if (sync && flags.id === undefined) await sync.prepared;
-      void sync?.prepared.then((p) => p.warnings.forEach((w) => ctx.info(w)));
+      sync?.prepared.then((p) => p.warnings.forEach((w) => ctx.info(w)), () => undefined);
       const tty = ctx.stderr.isTTY === true;
       const interrupt = interruptSignal(ctx);
       try {
