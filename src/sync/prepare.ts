@@ -73,6 +73,7 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
   const { state } = scan;
   const warnings = enforceGuardrails({ files: state.files, bytes: state.bytes }, settings, options.allowLarge ?? false);
   let committed: Promise<void> | undefined;
+  let full: Promise<Buffer> | undefined;
   return {
     repoRoot: options.repoRoot,
     offer: { fingerprint: state.fingerprint, base: scan.base ?? '', send: nulList(scan.send), remove: nulList(scan.remove) },
@@ -82,10 +83,13 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
     deleteLimit: options.allowMassDelete ? -1 : settings.deleteLimit,
     timeoutSeconds: settings.timeoutSeconds,
     scan: scan.mode,
-    async fullList() {
-      const parts: string[] = [];
-      for await (const e of stateEntries(state)) parts.push(`${e.path}\0`);
-      return Buffer.from(parts.join(''), 'utf8');
+    fullList() {
+      full ??= (async () => {
+        const parts: string[] = [];
+        for await (const e of stateEntries(state)) parts.push(`${e.path}\0`);
+        return Buffer.from(parts.join(''), 'utf8');
+      })();
+      return full;
     },
     async has(path) {
       const d = state.dirty.get(path);

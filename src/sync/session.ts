@@ -116,7 +116,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         options.onProgress?.({ type: 'waiting-lock' });
         break;
       case 'in-sync':
-        committed = options.sync!.prepared.then((p) => p.commit()).catch(() => undefined);
+        if (options.sync) committed = options.sync.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'in-sync' });
         break;
       case 'need-full':
@@ -139,14 +139,16 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         deleted = Number(message.args[0]) || 0;
         const plan = options.sync;
         rsyncPlan(message.args[1] ?? 'full').then(async ({ list, compare }) => {
-          options.onProgress?.({ type: 'syncing', deleted, files: list.length === 0 ? 0 : splitList(list).length });
+          let files = 0;
+          for (const byte of list) if (byte === 0) files++;
+          options.onProgress?.({ type: 'syncing', deleted, files });
           if (list.length > 0) await runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list, compare, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal, clock });
           send('ok\0');
         }).catch(syncFailed);
         break;
       }
       case 'synced':
-        committed = options.sync!.prepared.then((p) => p.commit()).catch(() => undefined);
+        if (options.sync) committed = options.sync.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'synced' });
         break;
       case 'sample':

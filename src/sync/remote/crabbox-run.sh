@@ -60,9 +60,10 @@ cd -- "$workdir" || fail "workdir cannot enter $workdir"
 # Bookkeeping in $metadir (outside the synced tree), all NUL-terminated and byte-sorted:
 #   fingerprint  the tree the last complete sync made (absent while a sync is incomplete)
 #   manifest     the managed paths: what crabbox synced and will delete when they leave the checkout
-#   snapshot     one stat record per managed path ("<path>\001<size> <mtime> <ctime> <inode> <mode>") taken right
-#                after that sync. Any change on the box to a managed file (its ctime moves) shows as a difference.
-records() { xargs -0 -r stat --printf '%n\001%s %.9Y %.9Z %i %f\0' -- 2>/dev/null; }
+#   snapshot     one stat record per managed path ("<path>\001<size> <ctime> <inode>") taken right after that sync.
+#                Every write, chmod, touch, rename or replacement of a file moves its ctime (a program cannot set it),
+#                so any change on the box to a managed file shows as a difference.
+records() { xargs -0 -r stat --printf '%n\001%s %.9Z %i\0' -- 2>/dev/null; }
 paths_of() { sed -z 's/\x01[^\x01]*$//'; }
 count_of() { tr -cd '\0' <"$1" | wc -c; }
 blob() {
