@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../domain/lease.ts';
 import { byteSize, durationSeconds } from '../config/schema.ts';
 import { CrabboxError } from '../domain/errors.ts';
+import { USER_TOKEN_MAX_LIFETIME_SECONDS } from '../auth/user-token.ts';
 
 /** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
 
@@ -154,5 +155,5 @@ export function validateSecrets(config: CoordinatorConfig): void {
     const stray = github.teams.find((t) => !orgs.has(t.split('/')[0]!.toLowerCase()));
     if (stray) throw new CrabboxError('invalid_config', `team ${stray} is not in an allowed organization`);
   }
-  if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > 366 * 86_400) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
+  if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > USER_TOKEN_MAX_LIFETIME_SECONDS) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
 }

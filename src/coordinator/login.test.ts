@@ -286,13 +286,43 @@ describe('user tokens from a login', () => {
     assert.equal((await h.request('GET', '/v1/admin/leases', { token })).status, 403);
   });
 
-  it('admin comes only from the allowlist, by login or by github-<id> owner', async () => {
+  it('admin comes only from the allowlist, and a GitHub login matches by its immutable github-<id> only', async () => {
     h = await loginHarness({ admins: ['ALICE', 'github-1002'] });
     const alice = await tokenFor('alice');
     const bob = await tokenFor('bob');
-    assert.equal((await h.request('GET', '/v1/whoami', { token: alice })).json.role, 'admin');
+    assert.equal((await h.request('GET', '/v1/whoami', { token: alice })).json.role, 'user', 'a login name in the allowlist grants a GitHub login nothing');
     assert.equal((await h.request('GET', '/v1/whoami', { token: bob })).json.role, 'admin');
     assert.equal((await h.request('GET', '/v1/admin/leases', { token: bob })).status, 200);
+  });
+
+  it('a renamed login reclaimed by someone else does not inherit the admin role', async () => {
+    h = await loginHarness({ admins: ['github-1001', 'alice'] });
+    assert.equal((await h.request('GET', '/v1/whoami', { token: await tokenFor('alice') })).json.role, 'admin');
+    // alice renames her account; someone else registers "alice" (a new id) and is a member of the org.
+    h.github.users.delete('alice');
+    h.github.users.set('alice-renamed', { id: 1001, login: 'alice-renamed', orgs: { acme: 'active' } });
+    h.github.users.set('alice', { id: 6666, login: 'alice', orgs: { acme: 'active' } });
+    const squatter = await h.request('GET', '/v1/whoami', { token: await tokenFor('alice') });
+    assert.deepEqual([squatter.json.owner, squatter.json.login, squatter.json.role], ['github-6666', 'alice', 'user']);
+    assert.equal((await h.request('GET', '/v1/admin/leases', { token: await tokenFor('alice') })).status, 403);
+    assert.equal((await h.request('GET', '/v1/whoami', { token: await tokenFor('alice-renamed') })).json.role, 'admin');
+  });
+
+  it('the shared token cannot act as a github-<id> owner (403), so it never reaches a GitHub user\'s leases', async () => {
+    h = await loginHarness();
+    const alice = await tokenFor('alice');
+    const lease = (await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } })).json.lease;
+    for (const owner of ['github-1001', 'GitHub-1001']) {
+      const as = await h.request('GET', `/v1/leases/${lease.id}`, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': owner } });
+      assert.equal(as.status, 403, owner);
+      assert.equal(as.json.error, 'forbidden');
+      assert.match(as.json.message, /X-Crabbox-Owner .* is reserved: github-<id> owners belong to GitHub logins/);
+      assert.equal((await h.request('POST', `/v1/leases/${lease.id}/release`, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': owner } })).status, 403);
+    }
+    assert.equal((await h.request('GET', `/v1/leases/${lease.id}`, { token: alice })).json.lease.state, 'active');
+    assert.ok((await h.deniedReasons()).includes('reserved-owner'));
+    // Other owner names, including ones that merely start with github-, still work for automation.
+    assert.equal((await h.request('GET', '/v1/whoami', { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': 'github-actions' } })).json.owner, 'github-actions');
   });
 
   it('a user token sees and touches only its owner\'s leases and runs', async () => {
