@@ -130,7 +130,17 @@ function trustedProxySettings(env: NodeJS.ProcessEnv, file: CoordinatorFileConfi
   if (!header && !from?.length) return undefined;
   if (!header || !from?.length) throw new CrabboxError('invalid_config', 'a trusted proxy needs both its client-address header and the CIDRs it connects from (CRABBOX_TRUSTED_PROXY_HEADER, CRABBOX_TRUSTED_PROXIES)');
   if (!/^[A-Za-z0-9-]{1,64}$/.test(header)) throw new CrabboxError('invalid_config', `CRABBOX_TRUSTED_PROXY_HEADER must be an HTTP header name such as CF-Connecting-IP, got ${JSON.stringify(header.slice(0, 40))}`);
-  return { header, from: from.map((cidr) => parseCidr(cidr, 'trusted proxy').cidr) };
+  return {
+    header,
+    from: from.map((cidr) => {
+      try {
+        return parseCidr(cidr, 'trusted proxy').cidr;
+      } catch (error) {
+        if (/whole internet/.test((error as Error).message)) throw new CrabboxError('invalid_config', `trusted proxy: ${cidr} is too wide (at most /8 for IPv4, /16 for IPv6): list the proxy's own addresses, or anyone could set the client address`);
+        throw error;
+      }
+    }),
+  };
 }
 
 /** Resolves serve settings: flags > env > config file > defaults. */

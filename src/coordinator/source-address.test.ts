@@ -46,7 +46,8 @@ describe('rate-limit buckets', () => {
     refused({ CRABBOX_TRUSTED_PROXY_HEADER: 'CF-Connecting-IP' }, /needs both its client-address header and the CIDRs/);
     refused({ CRABBOX_TRUSTED_PROXIES: '10.0.0.0/8' }, /needs both/);
     refused({ CRABBOX_TRUSTED_PROXY_HEADER: 'bad header', CRABBOX_TRUSTED_PROXIES: '10.0.0.0/8' }, /must be an HTTP header name/);
-    refused({ CRABBOX_TRUSTED_PROXY_HEADER: 'X-Real-IP', CRABBOX_TRUSTED_PROXIES: '0.0.0.0/0' }, /trusted proxy: 0\.0\.0\.0\/0/);
+    refused({ CRABBOX_TRUSTED_PROXY_HEADER: 'X-Real-IP', CRABBOX_TRUSTED_PROXIES: '0.0.0.0/0' }, /^trusted proxy: 0\.0\.0\.0\/0 is too wide \(at most \/8 for IPv4, \/16 for IPv6\)/);
+    refused({ CRABBOX_TRUSTED_PROXY_HEADER: 'X-Real-IP', CRABBOX_TRUSTED_PROXIES: 'proxy.example' }, /^trusted proxy: "proxy\.example" is not an IPv4 or IPv6 CIDR/);
   });
 });
 

@@ -35,7 +35,7 @@ describe('an expired, swept lease in direct mode (local provider)', () => {
     assert.deepEqual(leaseLeftovers({ stateDir, leaseId: id }), []);
     assert.deepEqual(readdirSync(join(stateDir, 'tombstones')), [`${id}.json`]);
 
-    for (const argv of [['ssh', id, '--', 'true'], ['heartbeat', slug], ['run', '--id', slug, '--', 'true']]) {
+    for (const argv of [['ssh', id, '--', 'true'], ['heartbeat', slug], ['status', id, '--wait'], ['run', '--id', slug, '--', 'true']]) {
       const r = await runBin(argv, { env: later });
       assert.equal(r.code, ExitCode.tempFail, `${argv.join(' ')}: ${r.stderr}`);
       // `run` also prints its summary line; the error is one line of its own.
@@ -76,7 +76,7 @@ describe('an expired, swept lease in brokered mode (coordinator)', () => {
       assert.deepEqual([swept.expired, swept.deleted], [1, 1]);
       assert.equal(h.provider.machines.size, 0, 'the machine is gone');
       const expiresAt = lease.expiresAt.replace(/\.\d{3}Z$/, 'Z');
-      for (const argv of [['ssh', lease.id, '--', 'true'], ['heartbeat', lease.slug]]) {
+      for (const argv of [['ssh', lease.id, '--', 'true'], ['heartbeat', lease.slug], ['status', lease.slug, '--wait']]) {
         const r = await runCli(argv, { env });
         assert.equal(r.code, ExitCode.tempFail, `${argv.join(' ')}: ${r.stderr}`);
         assert.deepEqual(lines(r.stderr), [`crabbox: lease ${lease.id} (${lease.slug}) expired at ${expiresAt}; lease a new box (\`crabbox warmup\`, or \`crabbox run\` without --id)`], argv.join(' '));
