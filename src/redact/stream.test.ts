@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { REDACTED, clearSecrets, redact, registerSecret } from './redact.ts';
-import { StreamRedactor, createRedactStream, type IdleTimers } from './stream.ts';
+import { StreamRedactor, createRedactStream } from './stream.ts';
+import { ManualClock } from '../domain/clock.ts';
 import { ALNUM, INNOCENT, generators, seededRandom } from './testing.ts';
 
 afterEach(() => clearSecrets());
@@ -128,15 +129,17 @@ describe('StreamRedactor', () => {
   });
 
   it('the stream releases a quiet prompt when its idle timer fires', async () => {
-    const pending: (() => void)[] = [];
-    const timers: IdleTimers = { set: (fn) => pending.push(fn), clear: () => undefined };
-    const stream = createRedactStream({ timers, idleFlushMs: 100 });
+    const clock = new ManualClock();
+    const stream = createRedactStream({ clock, idleFlushMs: 100 });
     const out: string[] = [];
     stream.on('data', (b: Buffer | string) => out.push(b.toString()));
     stream.write('Continue with the install? [y/N] ');
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(out.join(''), '');
-    pending.at(-1)!();
+    clock.advance(99);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(out.join(''), '', 'nothing is released before the idle time has passed');
+    clock.advance(1);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(out.join(''), 'Continue with the install? ');
     stream.end('y\n');

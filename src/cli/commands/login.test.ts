@@ -204,6 +204,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     stdin.end();
     const running = main({ argv: ['login', '--url', url], env, cwd: dir.path, stdin, stdout, stderr, clock });
     await waiting;
+    await clock.waitForTimers(1); // the poll loop is waiting on the CLI's clock
     clock.advance(10 * 60_000);
     assert.equal(await running, ExitCode.tempFail);
     assert.match(err.join(''), /crabbox: the browser login did not finish within 10 minutes; run `crabbox login` again/);
