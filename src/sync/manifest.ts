@@ -39,7 +39,7 @@ export async function requireRepoRoot(cwd: string): Promise<string> {
  * start from the sync cache (it is only read here).
  */
 export async function buildManifest(options: { repoRoot: string; exclude: readonly string[]; cacheDir?: string | undefined }): Promise<Manifest> {
-  const scan = await scanCheckout({ repoRoot: options.repoRoot, exclude: options.exclude, cacheDir: options.cacheDir });
+  const scan = await scanCheckout({ repoRoot: options.repoRoot, exclude: options.exclude, cacheDir: options.cacheDir, writable: false });
   const { state } = scan;
   const entries: ManifestEntry[] = [];
   let bytes = 0;

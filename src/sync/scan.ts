@@ -58,6 +58,8 @@ export interface ScanOptions {
   exclude: readonly string[];
   /** Where the cache of this checkout lives; undefined: no cache (every scan is a full one). */
   cacheDir?: string | undefined;
+  /** False when the state will not be written back (sync-plan): no stamp file is made for signatures. */
+  writable?: boolean | undefined;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -234,7 +236,7 @@ export async function scanCheckout(options: ScanOptions, reads?: Promise<Checkou
   if (cache && r.listing && (listingOidLength(r.listing) ?? cache.head.oidLength) !== cache.head.oidLength) cache = undefined;
   const oldTracked = cache && r.listing ? await cache.tracked() : undefined;
   if (cache && r.listing && !oldTracked) cache = undefined; // the cached listing is gone or corrupt: start over
-  const input: ScanInput = { repoRoot, rules, settingsKey, cacheDir, cache, indexPath: r.indexPath, indexSig: r.indexSig, suspects: r.suspects, untracked: r.untracked, listing: r.listing, oldTracked };
+  const input: ScanInput = { repoRoot, rules, settingsKey, stampDir: options.writable === false ? undefined : cacheDir, cache, indexPath: r.indexPath, indexSig: r.indexSig, suspects: r.suspects, untracked: r.untracked, listing: r.listing, oldTracked };
   const scan = await scanWith(input);
   if (scan) return scan;
   // The cached listing turned out unreadable mid-way: start over without the cache.
@@ -246,7 +248,8 @@ interface ScanInput {
   repoRoot: string;
   rules: ExcludeRules;
   settingsKey: string;
-  cacheDir: string | undefined;
+  /** Where the file-system clock stamp goes; undefined: signatures are not recorded (nothing will be written). */
+  stampDir: string | undefined;
   cache: LoadedCache | undefined;
   indexPath: string;
   indexSig: string;
@@ -328,8 +331,8 @@ async function scanWith(input: ScanInput): Promise<Scan | undefined> {
       return entry;
     }
     entry.now = (await identify(join(repoRoot, path), st, algorithm)) ?? null;
-    if (input.cacheDir && entry.now) {
-      fsNow ??= fileSystemNow(input.cacheDir);
+    if (input.stampDir && entry.now) {
+      fsNow ??= fileSystemNow(input.stampDir);
       const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
       if (newest < (await fsNow) - RACY_NS) entry.sig = sig;
     }
