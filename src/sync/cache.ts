@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { TrackedListing } from './tracked.ts';
@@ -131,5 +131,42 @@ export async function fileSystemNow(dir: string): Promise<bigint> {
     return (await lstat(stamp, { bigint: true })).mtimeNs;
   } catch {
     return 0n; // no stamp: every signature counts as too fresh, so files are read again next time
+  }
+}
+
+const DAY_NS = 86_400n * 1_000_000_000n;
+
+const mtimeNs = (path: string): bigint | undefined => lstatSync(path, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
+
+/**
+ * Marks a checkout's cache as used (its `stamp` file, written now) and, at most once a day per state folder, removes
+ * the caches of checkouts that are gone (no `.git` where they were) or unused for 30 days, and leftovers without a
+ * head. Ages are file times against the file system's own "now". Errors are ignored: this is housekeeping.
+ */
+export function markUsedAndPrune(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'stamp'), '');
+    const now = mtimeNs(join(dir, 'stamp'))!;
+    const root = dirname(dir);
+    const pruned = mtimeNs(join(root, '.pruned'));
+    if (pruned !== undefined && now - pruned < DAY_NS) return;
+    writeFileSync(join(root, '.pruned'), '');
+    for (const name of readdirSync(root)) {
+      const other = join(root, name);
+      if (!/^[0-9a-f]{24}$/.test(name) || other === dir) continue;
+      const used = [mtimeNs(join(other, 'stamp')), mtimeNs(join(other, 'head')), mtimeNs(other)].reduce((a, b) => (b !== undefined && (a === undefined || b > a) ? b : a));
+      let repoRoot: string | undefined;
+      try {
+        const text = readFileSync(join(other, 'head'), 'utf8');
+        repoRoot = (JSON.parse(text.slice(text.indexOf('\n') + 1)) as { repoRoot?: unknown }).repoRoot as string | undefined;
+      } catch {
+        repoRoot = undefined;
+      }
+      const gone = typeof repoRoot === 'string' ? !existsSync(join(repoRoot, '.git')) : now - (used ?? now) > DAY_NS;
+      if (gone || now - (used ?? now) > 30n * DAY_NS) rmSync(other, { recursive: true, force: true });
+    }
+  } catch {
+    // tried again on a later run
   }
 }

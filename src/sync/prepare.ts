@@ -1,4 +1,4 @@
-import { saveCache } from './cache.ts';
+import { markUsedAndPrune, saveCache } from './cache.ts';
 import { enforceGuardrails, type GuardrailLimits } from './guardrails.ts';
 import { scanCheckout, stateEntries, trackedOf, type CheckoutReads, type Scan } from './scan.ts';
 
@@ -98,8 +98,10 @@ export async function prepareSync(options: PrepareOptions): Promise<PreparedSync
       return record?.flag === '-';
     },
     commit() {
-      if (!cacheDir || !scan.changed) return Promise.resolve();
+      if (!cacheDir) return Promise.resolve();
       committed ??= (async () => {
+        markUsedAndPrune(cacheDir);
+        if (!scan.changed) return;
         const tracked = state.trackedFile ?? (await trackedOf(state)).buf;
         saveCache(cacheDir, {
           repoRoot: state.repoRoot, settingsKey: state.settingsKey, indexPath: state.indexPath, indexSig: state.indexSig,

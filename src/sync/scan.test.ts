@@ -1,9 +1,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../testing/tmp.ts';
 import { gitIn, initRepo, writeFiles } from '../testing/git.ts';
+import { cacheDirFor } from './cache.ts';
 import { prepareSync, type PreparedSync, type SyncSettings } from './prepare.ts';
 import { scanCheckout, stateEntries } from './scan.ts';
 
@@ -105,4 +106,30 @@ test('a cache from other sync settings or another checkout is not used', async (
   const copy = join(tmp.path, 'settings-copy');
   initRepo(copy, { 'a.txt': 'a', 'b.txt': 'b' });
   assert.equal((await prepareSync({ repoRoot: copy, settings, cacheDir })).scan, 'full', 'a cache names its checkout');
+});
+
+test('caches of checkouts that are gone or unused for 30 days are removed, at most once a day', async () => {
+  const stateDir = join(tmp.path, 'prune-state');
+  const make = async (name: string): Promise<string> => {
+    const repo = join(tmp.path, name);
+    initRepo(repo, { 'a.txt': name });
+    const cacheDir = cacheDirFor(stateDir, repo);
+    await (await prepareSync({ repoRoot: repo, settings, cacheDir })).commit();
+    return repo;
+  };
+  const kept = await make('prune-kept');
+  const gone = await make('prune-gone');
+  const stale = await make('prune-stale');
+  rmSync(gone, { recursive: true });
+  const old = new Date(Date.now() - 31 * 86_400_000);
+  const staleDir = cacheDirFor(stateDir, stale);
+  for (const p of [join(staleDir, 'stamp'), join(staleDir, 'head'), staleDir]) utimesSync(p, old, old);
+  // Pruning ran a moment ago (the commits above): not again today.
+  await (await prepareSync({ repoRoot: kept, settings, cacheDir: cacheDirFor(stateDir, kept) })).commit();
+  assert.equal(existsSync(cacheDirFor(stateDir, gone)), true);
+  utimesSync(join(stateDir, 'sync', '.pruned'), old, old);
+  await (await prepareSync({ repoRoot: kept, settings, cacheDir: cacheDirFor(stateDir, kept) })).commit();
+  assert.equal(existsSync(cacheDirFor(stateDir, gone)), false, 'the checkout is gone');
+  assert.equal(existsSync(staleDir), false, 'unused for 31 days');
+  assert.equal(existsSync(join(cacheDirFor(stateDir, kept), 'head')), true);
 });
