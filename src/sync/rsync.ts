@@ -34,7 +34,8 @@ export function rsyncArgs(options: Pick<RsyncOptions, 'box' | 'repoRoot' | 'work
     ...(options.compare === 'never' ? ['--ignore-times'] : options.compare === 'content' ? ['--checksum'] : []),
     '--from0', '--files-from=-',
     `--timeout=${io}`,
-    ...(options.box.local ? [] : ['--compress']),
+    // On this computer bandwidth is free: rsync's delta search and compression would only cost CPU.
+    ...(options.box.local ? ['--whole-file'] : ['--compress']),
     '-e', options.box.rsync.rsh,
     `${options.repoRoot.replace(/\/+$/, '')}/`,
     `${options.box.rsync.host}:${options.workdir}/`,
