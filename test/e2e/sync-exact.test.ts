@@ -56,7 +56,7 @@ describe('the box runs exactly the checkout', () => {
 
   it('the summary line and the --json total cover the process from start to exit (within 20 ms of the wall clock)', async () => {
     const diffs: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const started = process.hrtime.bigint();
       const r = await runBin(['run', '--json', '--id', slug, '--', 'true'], { env, cwd: repo });
       const wall = Number(process.hrtime.bigint() - started) / 1e6;
@@ -72,8 +72,9 @@ describe('the box runs exactly the checkout', () => {
       assert.ok(phases <= total + 2 && phases >= total - 20, `phases ${phases} ms add up to the total ${total} ms`);
       diffs.push(wall - total);
     }
-    // Process creation before the runtime starts its clock and the exit after the last line are outside any
-    // program's reach; the best of three runs takes scheduling noise on a busy machine out of the figure.
+    // Process creation before the runtime starts its clock, the exit after the last line and this test's own event
+    // loop noticing it are outside any program's reach; the best of five runs takes a busy machine's scheduling
+    // noise out of the figure (under a load of 15 on two cores single runs differ from the wall clock by 15-35 ms).
     assert.ok(Math.min(...diffs) <= 20, `wall minus total: ${diffs.map((d) => d.toFixed(1)).join(', ')} ms`);
   });
 });
