@@ -1,19 +1,11 @@
-import { ManualClock } from '../../../domain/clock.ts';
 import type { MachineSpec } from '../../provider.ts';
 import { seededRandom } from '../../fake/chaos.ts';
+import { RecordingClock } from '../../fake/recording-clock.ts';
 import { makeEc2Client } from '../client.ts';
 import { AwsProvider, type AwsEvent, type AwsProviderOptions } from '../provider.ts';
 import { FakeEc2, type FakeEc2Options } from './server.ts';
 
-/** A ManualClock that also records how long each sleep asked for (backoff and poll assertions read it). */
-export class RecordingClock extends ManualClock {
-  readonly sleeps: number[] = [];
-
-  override sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    this.sleeps.push(ms);
-    return super.sleep(ms, signal);
-  }
-}
+export { RecordingClock };
 
 /** The classes the fake-backed tests use: small types the fake prices, three deep so fallbacks show. */
 export const TEST_CLASSES = { standard: { aws: ['c7a.2xlarge', 'c7i.2xlarge', 'c6a.2xlarge'] } };
