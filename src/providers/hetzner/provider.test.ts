@@ -1,6 +1,7 @@
 import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { runProviderContract, baseSpec } from '../provider.contract.ts';
+import { chaosSeeds } from '../fake/chaos.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LABEL } from '../../domain/labels.ts';
@@ -20,10 +21,22 @@ function specFor(leaseId: string, extra: Partial<MachineSpec> = {}, labels: Reco
   return { ...baseSpec(leaseId, { sshPublicKey: user.publicKey, hostKey: generateKeyPair('host') }, labels), ...extra };
 }
 
-runProviderContract('hetzner (fake Hetzner Cloud API)', async () => {
-  const setup = await startFakeHetznerProvider();
-  return { provider: setup.provider, spec: (leaseId, labels) => specFor(leaseId, {}, labels), teardown: () => setup.close() };
-});
+/** The fake's realistic defaults (running actions, locks, rate budget), then seeded chaos on top of them. */
+for (const mode of [{ title: 'hetzner (realistic fake Hetzner Cloud API)', chaos: undefined }, ...chaosSeeds(process.env).map((seed) => ({ title: `hetzner (fake Hetzner Cloud API, chaos seed ${seed})`, chaos: { seed } }))]) {
+  runProviderContract(mode.title, async () => {
+    const setup = await startFakeHetznerProvider({ fake: { chaos: mode.chaos }, locations: ['fsn1', 'nbg1', 'hel1'] });
+    return {
+      provider: setup.provider,
+      spec: (leaseId, labels) => specFor(leaseId, {}, labels),
+      leftovers: () => setup.leftovers(),
+      teardown: async () => {
+        // A chaos run that injected nothing proved nothing.
+        if (mode.chaos) assert.ok(setup.fake.state.chaos!.log.length > 0, `${mode.title}: no fault was injected`);
+        await setup.close();
+      },
+    };
+  });
+}
 
 describe('hetzner provider against the fake API', () => {
   let setup: FakeHetznerSetup;

@@ -85,7 +85,7 @@ export class HetznerProvider implements Provider {
     const existing = (await this.#listServers({ [LABEL.lease]: spec.leaseId }))[0];
     if (existing) {
       await options.onProviderId?.(String(existing.id));
-      return this.#toMachine(await this.#waitReady(existing, undefined, spec), spec);
+      return this.#toMachine(await this.#waitReady(existing, await this.#createActionOf(existing.id), spec), spec);
     }
     const { types } = chooseTypes({ provider: this.name, class: spec.class, type: spec.type, classes: this.#classes });
     const installation = spec.labels[LABEL.installation];
@@ -189,13 +189,19 @@ export class HetznerProvider implements Provider {
         const ambiguous = kind === 'retryable' || kind === 'rate-limited' || kind === 'locked' || code === 'uniqueness_error';
         if (!ambiguous) throw error;
         const adopted = (await this.#listServers({ [LABEL.lease]: leaseId }))[0];
-        if (adopted) return { server: adopted, action: undefined };
+        if (adopted) return { server: adopted, action: await this.#createActionOf(adopted.id) };
         if (code === 'uniqueness_error') throw error; // the name belongs to a server that is not this lease's
         const waited = this.#clock.now() - started;
         if ((kind === 'retryable' && attempt >= 4) || waited > 15 * 60_000) throw error;
         await this.#clock.sleep(kind === 'rate-limited' ? ((error as HetznerApiError).retryAfterMs ?? 5_000) : Math.min(1000 * 2 ** (attempt - 1), 8_000));
       }
     }
+  }
+
+  /** The create_server action of a server we adopted (its create answer was lost), so its outcome is known too. */
+  async #createActionOf(serverId: number): Promise<HAction | undefined> {
+    const actions = await this.#client.listAll<HAction>(`/servers/${serverId}/actions`, 'actions').catch(() => []);
+    return actions.find((a) => a.command === 'create_server');
   }
 
   /**

@@ -18,7 +18,19 @@ export interface FakeAwsSetup {
   /** Every sleep the provider asked for, in ms. */
   sleeps: number[];
   events: AwsEvent[];
+  /** What is still alive in the fake account: live instances, key pairs, security groups beyond the one shared group. */
+  leftovers(): string[];
   stop(): Promise<void>;
+}
+
+/** Live instances, key pairs and any security group but the single shared `crabbox-runners` one. */
+export function awsLeftovers(fake: FakeEc2): string[] {
+  const a = fake.account;
+  const live = [...a.instances.values()].filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => `instance ${i.id} (${i.state})`);
+  const keys = [...a.keyPairs.keys()].map((k) => `key pair ${k}`);
+  const groups = [...a.groups.values()];
+  const extraGroups = groups.filter((g, n) => g.name !== 'crabbox-runners' || groups.findIndex((o) => o.name === g.name) !== n).map((g) => `security group ${g.id} ${g.name}`);
+  return [...live, ...keys, ...extraGroups];
 }
 
 /**
@@ -47,6 +59,7 @@ export async function startFakeAws(options: Partial<Omit<AwsProviderOptions, 'ec
     clock,
     sleeps: clock.sleeps,
     events,
+    leftovers: () => awsLeftovers(fake),
     async stop() {
       stopAdvancing();
       ec2.destroy();

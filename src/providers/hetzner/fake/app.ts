@@ -197,6 +197,13 @@ export function createFakeHetznerApp(state: FakeHetznerState, options: { token: 
     return c.json({ action: state.startAction('delete_server', 2_000, [{ id, type: 'server' }]) });
   });
 
+  app.get('/servers/:id/actions', (c) => {
+    const id = Number(c.req.param('id'));
+    if (!state.servers.has(id)) return fail(c, 404, 'not_found', 'server not found');
+    const status = c.req.query('status');
+    return paginate(c, 'actions', state.actionsOf(id).filter((a) => !status || a.status === status));
+  });
+
   // Actions
   app.get('/actions/:id', (c) => {
     const action = state.action(Number(c.req.param('id')));

@@ -18,7 +18,15 @@ export interface FakeHetznerSetup {
   events: ProviderEvent[];
   /** Another provider on the same fake and clock (e.g. with other client options). */
   make(options?: ProviderOverrides): HetznerProvider;
+  /** What is still in the fake account: servers, SSH keys, firewalls. */
+  leftovers(): string[];
   close(): Promise<void>;
+}
+
+/** Servers, SSH keys and firewalls still in the fake account. */
+export function hetznerLeftovers(fake: RunningFakeHetzner): string[] {
+  const s = fake.state;
+  return [...[...s.servers.values()].map((x) => `server ${x.id} ${x.name}`), ...[...s.sshKeys.values()].map((k) => `ssh key ${k.name}`), ...[...s.firewalls.values()].map((f) => `firewall ${f.name}`)];
 }
 
 /**
@@ -49,6 +57,7 @@ export async function startFakeHetznerProvider(options: ProviderOverrides & { fa
     sleeps: clock.sleeps,
     events,
     make,
+    leftovers: () => hetznerLeftovers(fake),
     async close() {
       stopAdvancing();
       await fake.close();

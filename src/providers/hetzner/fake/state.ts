@@ -188,6 +188,11 @@ export class FakeHetznerState {
     return action;
   }
 
+  /** Every action that names the server, oldest first (GET /servers/:id/actions). */
+  actionsOf(serverId: number): HAction[] {
+    return [...this.#actions.values()].filter((a) => a.resources.some((r) => r.type === 'server' && r.id === serverId)).map((a) => this.action(a.id)!);
+  }
+
   /** True while an action (its create) is still running on the server. */
   locked(serverId: number): boolean {
     const actionId = this.#createdBy.get(serverId);
