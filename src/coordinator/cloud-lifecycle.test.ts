@@ -146,8 +146,10 @@ for (const make of [hetzner, aws]) {
         assert.ok(leaseId, 'the provider id was recorded while provisioning');
         const released = await call('POST', `/v1/leases/${leaseId}/release`, {});
         assert.equal(released.status, 200, JSON.stringify(released.json));
+        // The create either finished first, noticed the release (409), or lost its key and firewall to the release
+        // between two candidates (502): in every case the release wins and nothing stays.
         const res = await creating;
-        assert.ok(res.status === 409 || res.status === 201, JSON.stringify(res.json));
+        assert.ok([201, 409, 502].includes(res.status), JSON.stringify(res.json));
         await sweep(deps);
         assert.notEqual((await store.getLease(leaseId))?.state, 'active');
         assert.deepEqual(cloud.objects(leaseId), []);

@@ -168,7 +168,9 @@ export class HetznerProvider implements Provider {
       const deleted = outcome === 'deleted' || outcome === 'already-gone';
       this.#onEvent({ type: 'provider.error', message: `hetzner server ${providerId} did not become ready; ${deleted ? 'deleted it' : outcome}`, data: { leaseId: spec.leaseId, providerId } });
       const placement = error instanceof CrabboxError && error.detail?.actionError !== undefined && PLACEMENT_ACTION_ERRORS.has(String(error.detail.actionError));
-      if (placement && deleted) return { rejected: { kind: 'placement', code: String(error.detail?.actionError), message: error.message } };
+      // Only when this call deleted the failed server: one someone else deleted meanwhile (a release during the
+      // create) must not be replaced by another.
+      if (placement && outcome === 'deleted') return { rejected: { kind: 'placement', code: String(error.detail?.actionError), message: error.message } };
       throw error instanceof CrabboxError ? error : new CrabboxError('provider_error', (error as Error).message, { detail: { providerId } });
     }
   }
@@ -266,16 +268,18 @@ export class HetznerProvider implements Provider {
 
   /** DELETE /servers/:id only (the lease's key and firewall stay, e.g. for the next candidate of the same create). */
   async #deleteServer(providerId: string): Promise<DeleteResult> {
-    let retried = false;
+    // Set when an earlier attempt may have been applied with its answer lost (a 5xx or a dropped connection; a 429 or
+    // `locked` was certainly not applied).
+    let maybeApplied = false;
     try {
       // A server whose create is still running answers `locked`: wait as long as a create may take, so a release
       // during create deletes the server instead of leaving it to the sweep.
-      await this.#client.request('DELETE', `/servers/${providerId}`, { lockedBudgetMs: this.#readyTimeoutMs + 60_000, onRetry: () => void (retried = true) });
+      await this.#client.request('DELETE', `/servers/${providerId}`, { lockedBudgetMs: this.#readyTimeoutMs + 60_000, onRetry: (e) => void (maybeApplied ||= classify(e) === 'retryable') });
       return 'deleted';
     } catch (error) {
       if (classify(error) !== 'not-found') throw error;
-      // Gone on a retry of our own DELETE (the first answer was lost): we deleted it.
-      return retried ? 'deleted' : 'already-gone';
+      // Gone after our own DELETE may have gone through: we deleted it; otherwise someone else did.
+      return maybeApplied ? 'deleted' : 'already-gone';
     }
   }
 
