@@ -266,7 +266,7 @@ export function createFakeHetznerApp(state: FakeHetznerState, options: { token: 
   // Types and prices
   app.get('/server_types', (c) => {
     const name = c.req.query('name');
-    return paginate(c, 'server_types', state.serverTypes.filter((t) => !name || t.name === name));
+    return paginate(c, 'server_types', state.serverTypes.filter((t) => !name || t.name === name).map((t) => state.serverTypeView(t)));
   });
   app.get('/pricing', (c) => c.json({ pricing: { currency: 'EUR', vat_rate: '19.00', server_types: state.serverTypes.map((t) => ({ id: t.id, name: t.name, prices: t.prices })) } }));
 

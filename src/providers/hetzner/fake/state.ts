@@ -199,6 +199,34 @@ export class FakeHetznerState {
     return actionId !== undefined && this.action(actionId)?.status === 'running';
   }
 
+  /** A server type as the API shows it (schema.ServerType), priced per location. */
+  serverTypeView(type: HServerType): Record<string, unknown> {
+    const dedicated = type.name.startsWith('ccx');
+    return {
+      id: type.id,
+      name: type.name,
+      description: type.name.toUpperCase(),
+      category: dedicated ? 'dedicated_general_purpose' : 'shared_general_purpose',
+      cores: type.cores,
+      memory: type.memory,
+      disk: type.disk,
+      storage_type: 'local',
+      cpu_type: dedicated ? 'dedicated' : 'shared',
+      architecture: 'x86',
+      included_traffic: 0,
+      prices: type.prices.map((p) => ({
+        location: p.location,
+        price_hourly: p.price_hourly,
+        price_monthly: { net: (Number(p.price_hourly.net) * 730).toFixed(4), gross: (Number(p.price_hourly.gross) * 730).toFixed(4) },
+        included_traffic: 21990232555520,
+        price_per_tb_traffic: { net: '1.0000', gross: '1.1900' },
+      })),
+      deprecated: false,
+      deprecation: null,
+      locations: LOCATIONS.filter((l) => type.prices.some((p) => p.location === l.name)).map((l) => ({ id: l.id, name: l.name, recommended: l.name === 'fsn1', available: true, deprecation: null })),
+    };
+  }
+
   /** The server as the API shows it now: `initializing` and locked while its create runs, `off` when that failed. */
   serverView(server: HServer): Record<string, unknown> {
     const actionId = this.#createdBy.get(server.id);
@@ -218,9 +246,13 @@ export class FakeHetznerState {
         firewalls: server.public_net.firewalls ?? [],
       },
       private_net: [],
-      server_type: { id: type?.id ?? 0, name: server.server_type.name, description: server.server_type.name.toUpperCase(), cores: type?.cores ?? 0, memory: type?.memory ?? 0, disk: type?.disk ?? 0, prices: type?.prices ?? [] },
+      server_type: type ? this.serverTypeView(type) : { id: 0, name: server.server_type.name },
       location,
-      image: { id: 161547269, type: 'system', status: 'available', name: 'ubuntu-24.04', description: 'Ubuntu 24.04', os_flavor: 'ubuntu', os_version: '24.04', architecture: 'x86', labels: {} },
+      image: {
+        id: 161547269, status: 'available', type: 'system', name: 'ubuntu-24.04', description: 'Ubuntu 24.04', image_size: null, disk_size: 5,
+        created: '2024-04-25T00:00:00+00:00', created_from: null, bound_to: null, os_flavor: 'ubuntu', os_version: '24.04', architecture: 'x86',
+        rapid_deploy: true, protection: { delete: false }, deprecated: null, deleted: null, labels: {},
+      },
       iso: null,
       rescue_enabled: false,
       locked: action?.status === 'running',
