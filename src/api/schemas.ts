@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { LEASE_STATES, MAX_TTL_SECONDS } from '../domain/lease.ts';
+import { LEASE_STATES } from '../domain/lease.ts';
 import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
 import { parseCidr } from '../net/cidr.ts';
 
@@ -14,7 +14,8 @@ function isAcceptableCidr(text: string): boolean {
 
 /** The coordinator's wire contract: request schemas the server validates and the CLI's client reuses. */
 
-const seconds = z.number().int().min(60).max(MAX_TTL_SECONDS);
+/** A TTL or idle timeout in seconds; its range is the lease timing rule's (src/domain/lease-timing.ts), checked by the lease service. */
+const seconds = z.number({ error: 'expected a whole number of seconds' }).int({ error: 'expected a whole number of seconds' });
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'expected lowercase letters, digits and -, at most 32');
 const type = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected letters, digits, . and -, at most 64');
 

@@ -7,6 +7,7 @@ import { isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { systemClock } from '../domain/clock.ts';
 import { redact } from '../redact/redact.ts';
+import { explainError } from './explain.ts';
 
 /** Runs the CLI against injected IO and returns the exit code. Never throws, never calls process.exit. */
 export async function main(io: CliIO): Promise<number> {
@@ -74,7 +75,8 @@ export async function main(io: CliIO): Promise<number> {
 }
 
 /** Renders any failure as one line on stderr (or a JSON error object) and picks the exit code. */
-export function reportError(ctx: CliContext, error: unknown): number {
+export function reportError(ctx: CliContext, thrown: unknown): number {
+  const error = explainError(thrown);
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
     const message = error.message.replace(/^error:\s*/, '').split('\n')[0] ?? error.message;

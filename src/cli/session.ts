@@ -74,7 +74,15 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
     stateDir: config.paths.stateDir,
     clock: ctx.clock,
     connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
-    defaults: { ttlSeconds: config.lease.ttlSeconds, idleTimeoutSeconds: config.lease.idleTimeoutSeconds, keep: config.lease.keep, class: config.lease.class, type: config.lease.type, provider: flags.provider },
+    // Only what the user chose is sent; otherwise the coordinator's own defaults (within its own TTL cap) apply.
+    defaults: {
+      ttlSeconds: config.sources['lease.ttl'] === 'default' ? undefined : config.lease.ttlSeconds,
+      idleTimeoutSeconds: config.sources['lease.idleTimeout'] === 'default' ? undefined : config.lease.idleTimeoutSeconds,
+      keep: config.lease.keep,
+      class: config.lease.class,
+      type: config.lease.type,
+      provider: flags.provider,
+    },
     log: ctx.log,
     callerCidr: () => brokeredCallerCidr(ctx, flags.provider),
   });

@@ -2,7 +2,8 @@ import type { CreateLeaseBody, LeaseView } from '../api/schemas.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { newLeaseId, newToken, uniqueSlug } from '../domain/ids.ts';
 import { leaseLabels, LABEL } from '../domain/labels.ts';
-import { computeExpiry, hardDeadline, isLive, normalizeTimings, touch, type Lease, type MachineRef } from '../domain/lease.ts';
+import { computeExpiry, hardDeadline, isLive, touch, type Lease, type MachineRef } from '../domain/lease.ts';
+import { API_NAMES, describeTimingProblem, leaseTimings, type TimingProblem } from '../domain/lease-timing.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import { pickSshCidrs } from '../net/cidr.ts';
 import { redact } from '../redact/redact.ts';
@@ -45,6 +46,12 @@ export function leaseView(lease: LeaseRecord, providers?: Record<string, Provide
   };
 }
 
+/** A refused TTL or idle timeout as a 400 in request-body terms; `detail.field` lets the CLI name its own flag. */
+export function timingError(problem: TimingProblem): CrabboxError {
+  const field = API_NAMES[problem.field];
+  return new CrabboxError('bad_request', describeTimingProblem(problem, API_NAMES), { detail: { field, seconds: problem.seconds, min: problem.min, max: problem.max, overTtl: problem.overTtl } });
+}
+
 function machineRef(machine: Machine, hostKey: string): MachineRef {
   return {
     provider: machine.provider, providerId: machine.providerId, host: machine.host, ports: machine.ports, sshUser: machine.sshUser,
@@ -69,7 +76,9 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
   const { store, clock, config } = deps;
   const provider = providerFor(deps, body.provider ?? config.defaultProvider);
   if ((await store.getMeta(DRAINING_META)) === '1') throw new CrabboxError('unavailable', 'the coordinator is draining and accepts no new leases', { hint: 'try again later or ask an admin' });
-  const timings = normalizeTimings({ ttlSeconds: body.ttlSeconds ?? config.lease.defaultTtlSeconds, idleTimeoutSeconds: body.idleTimeoutSeconds ?? config.lease.defaultIdleSeconds }, config.lease.maxTtlSeconds);
+  const timed = leaseTimings(body, { maxTtlSeconds: config.lease.maxTtlSeconds, defaultTtlSeconds: config.lease.defaultTtlSeconds, defaultIdleSeconds: config.lease.defaultIdleSeconds });
+  if (!timed.ok) throw timingError(timed.problem);
+  const timings = { ttlSeconds: timed.ttlSeconds, idleTimeoutSeconds: timed.idleTimeoutSeconds };
   const price = await hourlyPrice(config, provider, body.type);
   const cost = reservedCost(price, timings.ttlSeconds);
   const now = clock.now();
@@ -164,6 +173,7 @@ export async function heartbeatLease(deps: CoordinatorDeps, actor: string, lease
   const now = clock.now();
   const touched = touch(lease, now, idleTimeoutSeconds);
   if (!touched.ok) {
+    if (touched.reason === 'bad_idle') throw timingError(touched.problem);
     if (touched.reason === 'expired' || lease.state === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.slug} has expired`, { hint: 'start a new lease' });
     throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`, { hint: 'start a new lease' });
   }

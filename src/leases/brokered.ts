@@ -18,8 +18,8 @@ export interface BrokeredLeaseOptions {
   stateDir: string;
   clock: Clock;
   connectTimeoutSeconds: number;
-  /** Defaults sent with a create; the coordinator clamps them to its own limits. */
-  defaults: { ttlSeconds: number; idleTimeoutSeconds: number; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
+  /** Defaults sent with a create; an unset TTL or idle timeout leaves the coordinator's own default (src/domain/lease-timing.ts). */
+  defaults: { ttlSeconds?: number | undefined; idleTimeoutSeconds?: number | undefined; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
   log?: ((line: string) => void) | undefined;
   /** How long a create may take on the coordinator (it provisions the machine before answering). */
   createTimeoutMs?: number | undefined;

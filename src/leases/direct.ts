@@ -4,7 +4,8 @@ import type { Machine, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { newLeaseId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
 import { LABEL, labelValue, leaseLabels } from '../domain/labels.ts';
-import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { computeExpiry, isLive, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { describeTimingProblem, FLAG_NAMES, leaseTimings } from '../domain/lease-timing.ts';
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
@@ -102,7 +103,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     const id = (options.newId ?? newLeaseId)();
     const taken = (await ownLeases()).filter((l) => isLive(l.state)).map((l) => l.slug);
     const slug = uniqueSlug(id, taken);
-    const timings = normalizeTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    const timed = leaseTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    if (!timed.ok) throw new CrabboxError('bad_request', describeTimingProblem(timed.problem, FLAG_NAMES));
+    const timings = { ttlSeconds: timed.ttlSeconds, idleTimeoutSeconds: timed.idleTimeoutSeconds };
     const draft: Lease = {
       id,
       slug,
@@ -166,6 +169,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     const lease = typeof ref === 'string' ? await resolve(ref) : ref;
     const result = touchLease(lease, clock.now(), idleTimeoutSeconds);
     if (!result.ok) {
+      if (result.reason === 'bad_idle') throw new CrabboxError('bad_request', describeTimingProblem(result.problem, FLAG_NAMES));
       if (result.reason === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.id} (${lease.slug}) has expired`, { hint: 'release it with `crabbox stop` and lease a new box' });
       throw new CrabboxError('lease_not_active', `lease ${lease.id} (${lease.slug}) is ${lease.state}`);
     }

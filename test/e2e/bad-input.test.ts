@@ -24,7 +24,7 @@ describe('bad input: one line, a documented exit code, nothing changed', () => {
     { name: 'unknown config key', config: 'lease:\n  ttll: 90m\n', args: ['warmup'], code: ExitCode.config, message: /unknown key "lease\.ttll"/ },
     { name: 'wrong config type', config: 'lease:\n  keep: maybe\n', args: ['warmup'], code: ExitCode.config, message: /lease\.keep: expected boolean/ },
     { name: 'bad duration flag', args: ['warmup', '--ttl', '90 minutes'], code: ExitCode.usage, message: /--ttl "90 minutes": expected a duration/ },
-    { name: 'TTL over the cap', args: ['warmup', '--ttl', '25h'], code: ExitCode.usage, message: /between 1s and 24h/ },
+    { name: 'TTL over the cap', args: ['warmup', '--ttl', '25h'], code: ExitCode.usage, message: /--ttl 25h is out of range; allowed 1m to 24h/ },
     { name: 'unknown lease id', args: ['status', 'cbx_000000000000'], code: ExitCode.notFound, message: /no lease cbx_000000000000/ },
     { name: 'unknown slug for stop', args: ['stop', 'blue-lobster'], code: ExitCode.notFound, message: /no lease blue-lobster/ },
     { name: 'path-like slug', args: ['status', '../x'], code: ExitCode.usage, message: /is not a lease id/ },

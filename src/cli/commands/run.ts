@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { CliContext } from '../context.ts';
 import type { LeaseFlags } from '../direct.ts';
 import { leaseSession, type LeaseSession } from '../session.ts';
+import { explainError } from '../explain.ts';
 import { LogTail } from '../../runs/log-tail.ts';
 import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
 import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
@@ -40,6 +41,11 @@ function runRecording(session: LeaseSession, recordCommand: boolean): { recorder
     : createLocalRunRecorder({ config, clock, recordCommand });
   return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
 }
+
+/** Lease failures in the user's terms (network, credentials, flag names) before the run records and reports them. */
+const rethrowExplained = (error: unknown): never => {
+  throw explainError(error);
+};
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -112,9 +118,9 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         const outcome = await runOnBox({
           leases: {
-            acquire: (ref, req) => leases.acquire(ref, { keep: req.keep, signal: req.signal }),
-            touch: (lease) => leases.touch(lease),
-            release: (lease) => leases.release(lease),
+            acquire: (ref, req) => leases.acquire(ref, { keep: req.keep, signal: req.signal }).catch(rethrowExplained),
+            touch: (lease) => leases.touch(lease).catch(rethrowExplained),
+            release: (lease) => leases.release(lease).catch(rethrowExplained),
           },
           connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: interrupt.signal }),
           ...runRecording(session, recordCommand),
