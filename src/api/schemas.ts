@@ -84,7 +84,8 @@ export const finishRunBody = z.strictObject({
 
 export const listRunsQuery = z.strictObject({ leaseId: leaseId.optional(), cursor, limit });
 
-export const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month like 2026-01');
+/** `YYYY-MM` (UTC). Usage starts with the Unix epoch, so years before 1970 are refused rather than misread. */
+export const month = z.string().regex(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, 'expected a month from 1970-01 on, like 2026-01');
 export const usageQuery = z.strictObject({ month: month.optional() });
 export const adminUsageQuery = usageQuery.extend({ owner: z.string().min(1).max(200).optional(), org: z.string().min(1).max(200).optional() });
 

@@ -152,7 +152,8 @@ export interface PruneResult {
 }
 
 /** A browser login's lifecycle: pending -> checking (callback running) -> approved|denied; approved -> delivered once. */
-export type LoginStatus = 'pending' | 'checking' | 'approved' | 'denied' | 'delivered';
+/** `failed`: GitHub had a temporary failure (not a denial); the CLI says to try again. */
+export type LoginStatus = 'pending' | 'checking' | 'approved' | 'denied' | 'failed' | 'delivered';
 
 export interface LoginRecord {
   id: string;
