@@ -35,7 +35,7 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
 export function brokeredClient(ctx: CliContext, config: Readonly<Config>): CoordinatorClient {
   const c = config.coordinator;
   if (!c) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
-  if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login`, or set CRABBOX_COORDINATOR_TOKEN' });
+  if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login` (or set CRABBOX_COORDINATOR_TOKEN); `crabbox logout` removes the URL to go back to direct mode' });
   return clientFor(ctx, config, c);
 }
 
@@ -51,7 +51,7 @@ function clientFor(ctx: CliContext, config: Readonly<Config>, c: { url: string; 
 export function coordinatorClient(ctx: CliContext, overrides: { url?: string | undefined; token?: string | undefined; tokenKind?: 'shared' | 'user' } = {}): { client: CoordinatorClient; config: Readonly<Config>; url: string } {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, noRepo: true });
   const url = overrides.url !== undefined ? validateCoordinatorUrl(overrides.url) : config.coordinator?.url;
-  if (!url) throw new CrabboxError('bad_request', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
+  if (!url) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
   const token = overrides.token ?? (url === config.coordinator?.url ? config.coordinator?.token : undefined);
   const tokenKind = overrides.tokenKind ?? config.coordinator?.tokenKind ?? 'shared';
   return { client: clientFor(ctx, config, { url, token, tokenKind }), config, url };

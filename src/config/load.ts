@@ -2,8 +2,8 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { CrabboxError } from '../domain/errors.ts';
-import { checkIdleTimeout, checkTtl, DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, describeTimingProblem, hours } from '../domain/lease-timing.ts';
-import { parseDuration } from '../domain/duration.ts';
+import { checkIdleTimeout, checkTtl, DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, describeTimingProblem } from '../domain/lease-timing.ts';
+import { formatHours, parseDuration } from '../domain/duration.ts';
 import { registerSecret } from '../redact/redact.ts';
 import { REPO_CONFIG_FILE, stateDir, userConfigPath } from './paths.ts';
 import { readConfigFile } from './read.ts';
@@ -167,7 +167,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       return source === 'flag' ? TIMING_FLAGS[key] : source === 'env' ? TIMING_ENV[key] : source === 'default' ? 'the default' : `lease.${key} in ${source === 'repo' ? repoPath : userPath}`;
     };
     const flagged = sources['lease.ttl'] === 'flag' || sources['lease.idleTimeout'] === 'flag';
-    throw new CrabboxError(flagged ? 'bad_request' : 'invalid_config', `${where('idleTimeout')} ${hours(idleTimeoutSeconds)} is longer than the TTL (${hours(ttlSeconds)}, from ${where('ttl')}); the idle timeout must be at most the TTL`);
+    throw new CrabboxError(flagged ? 'bad_request' : 'invalid_config', `${where('idleTimeout')} ${formatHours(idleTimeoutSeconds)} is longer than the TTL (${formatHours(ttlSeconds)}, from ${where('ttl')}); the idle timeout must be at most the TTL`);
   }
   const keep = pick('lease.keep', [['flag', flags.keep], ['repo', repo.lease?.keep], ['user', user.lease?.keep]], false);
   const leaseClass = pick<string | undefined>('lease.class', [['flag', flags.class], ['repo', repo.lease?.class], ['user', user.lease?.class]], undefined);

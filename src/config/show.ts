@@ -1,6 +1,5 @@
 import { Document, isCollection, isPair, isScalar, visit, type Pair, type Scalar } from 'yaml';
-import { formatDuration } from '../domain/duration.ts';
-import { hours } from '../domain/lease-timing.ts';
+import { formatDuration, formatHours } from '../domain/duration.ts';
 import { REDACTED } from '../redact/redact.ts';
 import type { Config, Source } from './load.ts';
 
@@ -37,7 +36,7 @@ export function fileShapedConfig(config: Config): Record<string, unknown> {
     owner: c.owner,
     org: c.org,
     coordinator: c.coordinator ? defined({ url: c.coordinator.url, token: c.coordinator.token ? REDACTED : undefined, tokenKind: c.coordinator.tokenKind }) : undefined,
-    lease: defined({ ttl: hours(c.lease.ttlSeconds), idleTimeout: hours(c.lease.idleTimeoutSeconds), keep: c.lease.keep, class: c.lease.class, type: c.lease.type }),
+    lease: defined({ ttl: formatHours(c.lease.ttlSeconds), idleTimeout: formatHours(c.lease.idleTimeoutSeconds), keep: c.lease.keep, class: c.lease.class, type: c.lease.type }),
     ssh: { port: c.ssh.port, fallbackPorts: c.ssh.fallbackPorts, connectTimeout: formatDuration(c.ssh.connectTimeoutSeconds) },
     sync: {
       exclude: c.sync.exclude, warnFiles: c.sync.warnFiles, maxFiles: c.sync.maxFiles, warnBytes: size(c.sync.warnBytes), maxBytes: size(c.sync.maxBytes),

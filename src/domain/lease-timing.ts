@@ -1,3 +1,5 @@
+import { formatHours } from './duration.ts';
+
 
 /**
  * The one TTL / idle-timeout rule, for direct mode, the coordinator and the CLI alike. An explicit value outside the
@@ -80,18 +82,10 @@ export interface TimingNames {
 export const FLAG_NAMES: TimingNames = { ttl: '--ttl', idleTimeout: '--idle-timeout', style: 'duration' };
 export const API_NAMES: TimingNames = { ttl: 'ttlSeconds', idleTimeout: 'idleTimeoutSeconds', style: 'seconds' };
 
-/** `45s`, `30m`, `1h30m`, `24h`: lease times read best in hours (no days). */
-export function hours(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s <= 0) return `${s}s`;
-  const parts = [[Math.floor(s / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']] as const;
-  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('');
-}
-
 /** One line: what was refused and the allowed range, in the caller's terms. */
 export function describeTimingProblem(problem: TimingProblem, names: TimingNames): string {
   const name = names[problem.field];
-  const d = hours;
+  const d = formatHours;
   if (names.style === 'seconds') {
     const range = `allowed ${problem.min} to ${problem.max} seconds (${d(problem.min)} to ${d(problem.max)})`;
     return problem.overTtl ? `${name}: ${problem.seconds} is longer than the lease's ${names.ttl} (${problem.max}); ${range}` : `${name}: ${problem.seconds} is out of range; ${range}`;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoordinatorClient } from '../api/client.ts';
@@ -67,6 +68,12 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
   function target(lease: DirectLease): SshTarget {
     const m = lease.machine;
     if (!m || !m.host || m.ports.length === 0) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no reachable machine yet`);
+    // The private key never leaves the machine that leased the box; from anywhere else ssh could only be refused.
+    if (!existsSync(leaseKeyPaths(keyDirOf(lease.id)).identity)) {
+      throw new CrabboxError('forbidden', `lease ${lease.id} (${lease.slug}) was leased from another machine: its ssh key lives only there (not in ${keyDirOf(lease.id)})`, {
+        hint: 'use it from the machine that leased it, or lease a box here with `crabbox warmup`',
+      });
+    }
     return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds });
   }
 

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Clock } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
+import { plural } from '../domain/plural.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { newRunId } from '../domain/ids.ts';
 import { heartbeatIntervalMs, type Lease } from '../domain/lease.ts';
@@ -161,7 +162,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
       else if (e.type === 'syncing') {
         const began = clock.now();
-        req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
+        req.progress(`syncing ${plural(req.sync?.manifest.entries.length ?? 0, 'file')}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
         syncTicker = setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000);
         syncTicker.unref();
       } else if (e.type === 'synced' || e.type === 'started') clearInterval(syncTicker);

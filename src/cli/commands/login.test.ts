@@ -248,7 +248,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(empty.code, ExitCode.usage);
     assert.match(empty.stderr, /no token on stdin/);
     const none = await runCli(['login', '--token-stdin'], { env, stdin: SHARED_TOKEN });
-    assert.equal(none.code, ExitCode.usage);
+    assert.equal(none.code, ExitCode.config);
     assert.match(none.stderr, /no coordinator configured/);
     const http = await runCli(['login', '--url', 'http://crabbox.example.com', '--token-stdin'], { env, stdin: SHARED_TOKEN });
     assert.match(http.stderr, /must use https/);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { openRunStore } from '../run-store.ts';
+import { plural } from '../../domain/plural.ts';
 import { maybeCoordinator } from '../session.ts';
 import { getRemoteRun } from '../../runs/remote-history.ts';
 
@@ -18,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
         printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, logTail: tail });
         return;
       }
-      if (tail.truncated) ctx.info(`showing the last ${Buffer.byteLength(tail.text)} of ${tail.totalBytes} bytes of output`);
+      if (tail.truncated) ctx.info(`showing the last ${Buffer.byteLength(tail.text)} of ${plural(tail.totalBytes, 'byte')} of output`);
       if (!record.logTail) ctx.info(`run ${record.id} has no stored output${record.state === 'running' ? ' yet (still running)' : ''}`);
       write(ctx.stdout, tail.text);
     });

@@ -5,6 +5,7 @@ import type { CliContext } from '../context.ts';
 import type { LeaseFlags } from '../direct.ts';
 import { leaseSession, type LeaseSession } from '../session.ts';
 import { explainError } from '../explain.ts';
+import { reuseHint } from './warmup.ts';
 import { LogTail } from '../../runs/log-tail.ts';
 import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
 import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
@@ -82,8 +83,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lock-wait <duration>', 'how long to wait for another run on the same lease', '10m')
     .option('--no-record-command', 'do not store the command line in the run record')
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
-    .option('--ttl <duration>', 'hard lifetime cap of a fresh lease')
-    .option('--idle-timeout <duration>', 'idle timeout of a fresh lease')
+    .option('--ttl <duration>', 'hard lifetime cap of a fresh lease, 1m to 24h (default 90m)')
+    .option('--idle-timeout <duration>', 'idle timeout of a fresh lease, 1m up to the TTL (default 30m)')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
     .action(async (command: string[], flags: RunFlags) => {
@@ -155,6 +156,7 @@ export function register(program: Command, ctx: CliContext): void {
         const line = formatSummaryLine({ ...report, syncState: outcome.sync, slug: outcome.slug, interrupted: outcome.interrupted });
         ctx.stderr.write(`crabbox: ${redact(line)}\n`);
         if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
+        if (outcome.fresh && !outcome.released && outcome.slug && (flags.keep === true || config.lease.keep)) ctx.info(`crabbox: kept ${outcome.leaseId} (${outcome.slug}); ${reuseHint(outcome.slug)}`);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
         if (flags.resultFile) {
           try {
