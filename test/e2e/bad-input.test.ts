@@ -31,6 +31,14 @@ describe('bad input: one line, a documented exit code, nothing changed', () => {
     { name: 'command-substitution slug', args: ['ssh', '$(touch /tmp/p)', '--', 'true'], code: ExitCode.usage, message: /is not a lease id/ },
     { name: 'command-substitution slug to stop', args: ['stop', '$(touch /tmp/p)'], code: ExitCode.usage, message: /is not a lease id/ },
     { name: 'unknown flag', args: ['list', '--bogus'], code: ExitCode.usage, message: /unknown option/ },
+    { name: 'TTL under a minute is refused, not raised to 60s', args: ['warmup', '--ttl', '40s', '--idle-timeout', '20s'], code: ExitCode.usage, message: /^crabbox: --ttl 40s is out of range; allowed 1m to 24h$/m },
+    { name: 'idle timeout longer than the TTL', args: ['warmup', '--ttl', '1h', '--idle-timeout', '2h'], code: ExitCode.usage, message: /--idle-timeout 2h is longer than the TTL \(1h, from --ttl\)/ },
+    { name: 'heartbeat idle timeout 0 is refused, not 60s', args: ['heartbeat', 'blue-lobster', '--idle-timeout', '0'], code: ExitCode.usage, message: /--idle-timeout 0s is out of range; allowed 1m to 24h/ },
+    { name: 'mistyped command', args: ['lsit'], code: ExitCode.usage, message: /unknown command "lsit" \(did you mean `crabbox list`\?\)/ },
+    { name: 'ssh --json', args: ['ssh', 'blue-lobster', '--json'], code: ExitCode.usage, message: /`crabbox ssh` has no --json output/ },
+    { name: 'a hostile ref among several for stop', args: ['stop', 'blue-lobster', '$(touch /tmp/p)'], code: ExitCode.usage, message: /is not a lease id/ },
+    { name: 'YAML alias bomb', config: 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n', args: ['list'], code: ExitCode.config, message: /too many YAML alias expansions/ },
+    { name: 'relative local.workRoot', config: 'local:\n  workRoot: boxes\n', args: ['warmup'], code: ExitCode.config, message: /local\.workRoot: expected an absolute path/ },
     { name: 'bad --timeout', args: ['status', 'blue-lobster', '--wait', '--timeout', 'soon'], code: ExitCode.usage, message: /--timeout/ },
   ];
 

@@ -18,6 +18,7 @@ export function saveCoordinatorToken(env: PathEnv, input: { url: string; token: 
 export function removeCoordinatorLogin(env: PathEnv, options: { keepUrl?: boolean } = {}): { token: boolean; url: string | undefined; urlRemoved: boolean } {
   const found = { token: false, url: undefined as string | undefined, urlRemoved: false };
   updateUserConfig(env, (doc: Document) => {
+    if (!isMap(doc.get('coordinator'))) return;
     found.token = doc.hasIn(['coordinator', 'token']);
     const url = doc.getIn(['coordinator', 'url']);
     found.url = typeof url === 'string' ? url : undefined;
