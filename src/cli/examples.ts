@@ -35,7 +35,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'coordinator init-secrets': ['eval "$(crabbox coordinator init-secrets)"', 'crabbox coordinator init-secrets --dir /etc/crabbox --force'],
   'coordinator serve': ['crabbox coordinator serve --port 8787 --providers local', 'crabbox coordinator serve --host 0.0.0.0 --port 8787 --config coordinator.yaml'],
   'coordinator issue-token': ['crabbox coordinator issue-token --login alice --ttl 12h'],
-  completion: ['crabbox completion bash > ~/.local/share/bash-completion/completions/crabbox', 'crabbox completion zsh > "${fpath[1]}/_crabbox"', 'crabbox completion fish > ~/.config/fish/completions/crabbox.fish'],
+  completion: ['source <(crabbox completion bash)', 'crabbox completion zsh > ~/.zfunc/_crabbox   # with fpath+=(~/.zfunc) in ~/.zshrc', 'crabbox completion fish > ~/.config/fish/completions/crabbox.fish'],
   version: ['crabbox version', 'crabbox version --json'],
 };
 

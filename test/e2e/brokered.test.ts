@@ -238,7 +238,7 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     const run = await pending;
     assert.equal(run.stdout, 'finished\n', run.stderr);
     assert.match(run.stderr, /warning: could not record the run: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator at \\S+: ECONNREFUSED; .*the coordinator expires it at its deadline`));
+    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator at \\S+: ECONNREFUSED 127\\.0\\.0\\.1:\\d+; .*the coordinator expires it at its deadline`));
     const down = await cli('alice', ['list']);
     assert.equal(down.code, 69);
     assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);
