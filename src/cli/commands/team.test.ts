@@ -205,6 +205,9 @@ describe('a coordinator that is down', () => {
       assert.equal(res.code, ExitCode.unavailable);
       assert.equal(res.stderr, `crabbox: cannot reach the coordinator at http://127.0.0.1:${closed}: ECONNREFUSED 127.0.0.1:${closed}; is it running? check the URL and your network\n`);
       assert.doesNotMatch(res.stderr, /fetch failed/);
+      const doctor = await runCli(['doctor', '--json'], { env: isolatedEnv(root.path, { CRABBOX_COORDINATOR: `http://127.0.0.1:${closed}`, CRABBOX_COORDINATOR_TOKEN: 'token-0123456789abcdef' }), cwd: root.path });
+      const check = (JSON.parse(doctor.stdout) as { checks: { name: string; detail: string }[] }).checks.find((c) => c.name === 'coordinator');
+      assert.equal(check?.detail, `cannot reach http://127.0.0.1:${closed}: ECONNREFUSED 127.0.0.1:${closed}`);
     } finally {
       root.remove();
     }
