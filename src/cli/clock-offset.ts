@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.ts';
+import { offsetClock as shifted, systemClock, type Clock } from '../domain/clock.ts';
 import { parseDuration } from '../domain/duration.ts';
 
 /**
@@ -15,5 +15,5 @@ export function offsetClock(env: NodeJS.ProcessEnv): { clock?: Clock } {
     process.stderr.write(`crabbox: ignoring CRABBOX_CLOCK_OFFSET=${JSON.stringify(raw.slice(0, 40))}: expected a duration such as 2h\n`);
     return {};
   }
-  return { clock: { now: () => Date.now() + ms } };
+  return { clock: shifted(systemClock, ms) };
 }

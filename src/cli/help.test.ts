@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../testing/tmp.ts';
+import { ManualClock } from '../domain/clock.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { completionTree, type CompletionNode } from './completion.ts';
 import type { CliContext } from './context.ts';
@@ -18,7 +19,7 @@ const env = isolatedEnv(dir.path);
 const quietCtx = (): CliContext => {
   const sink = new PassThrough();
   sink.resume();
-  return { env, cwd: dir.path, stdin: new PassThrough(), stdout: sink, stderr: sink, clock: { now: () => 0 }, exitCode: 0, json: false, debug: false, info: () => undefined, log: () => undefined };
+  return { env, cwd: dir.path, stdin: new PassThrough(), stdout: sink, stderr: sink, clock: new ManualClock(0), exitCode: 0, json: false, debug: false, info: () => undefined, log: () => undefined };
 };
 
 /** Every command path below the program, as `crabbox help <path>` takes it. */

@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../domain/clock.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { sweep, type SweepStats } from './sweeper.ts';
 
@@ -16,7 +17,7 @@ const PRUNE_EVERY_MS = 60 * 60_000;
  */
 export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
   const { clock, config, store, logger } = deps;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let running: Promise<SweepStats | undefined> | undefined;
   let stopped = false;
   let lastOrphans = 0;
@@ -32,9 +33,8 @@ export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
       // The store is down; try again at the normal interval.
     }
     if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void runNow(), Math.max(MIN_DELAY_MS, delay));
-    timer.unref();
+    timer?.cancel();
+    timer = clock.setTimeout(() => void runNow(), Math.max(MIN_DELAY_MS, delay), { unref: true });
   };
 
   const runNow = (): Promise<SweepStats | undefined> => {
@@ -65,7 +65,7 @@ export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
     runNow,
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       await running;
     },
   };

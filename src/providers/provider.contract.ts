@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { MachineSpec, Provider } from './provider.ts';
 import { LABEL } from '../domain/labels.ts';
 import { newLeaseId, baseSlug } from '../domain/ids.ts';
+import { systemClock } from '../domain/clock.ts';
 
 export interface ProviderFixture {
   provider: Provider;
@@ -131,7 +132,7 @@ export function runProviderContract(name: string, makeFixture: () => Promise<Pro
 
 /** A spec with the labels every machine carries; providers' fixtures build on it. */
 export function baseSpec(leaseId: string, keys: { sshPublicKey: string; hostKey: { privateKey: string; publicKey: string } }, extra: Record<string, string> = {}): MachineSpec {
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(systemClock.now() / 1000);
   return {
     leaseId,
     slug: baseSlug(leaseId),

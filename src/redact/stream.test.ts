@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { REDACTED, clearSecrets, redact, registerSecret } from './redact.ts';
-import { StreamRedactor, createRedactStream, type IdleTimers } from './stream.ts';
+import { StreamRedactor, createRedactStream } from './stream.ts';
+import { ManualClock } from '../domain/clock.ts';
 import { ALNUM, INNOCENT, generators, seededRandom } from './testing.ts';
 
 afterEach(() => clearSecrets());
@@ -66,6 +67,17 @@ describe('StreamRedactor', () => {
     }
   });
 
+  it('hides a bare JWT split across chunks at every position, also with idle releases between chunks', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const jwt = `${b64('{"alg":"RS256","typ":"JWT","kid":"k1"}')}.${b64('{"sub":"alice","aud":"crabbox","exp":1767225600}')}.${'Zm9vYmFy-_'.repeat(30)}`;
+    const input = `the server sent ${jwt} for alice\nnext ${jwt}`;
+    for (let at = 1; at < input.length; at++) {
+      const r = new StreamRedactor();
+      const out = r.push(input.slice(0, at)) + r.releaseIdle() + r.push(input.slice(at)) + r.releaseIdle() + r.end();
+      assert.equal(out, `the server sent ${REDACTED} for alice\nnext ${REDACTED}`, `cut at ${at}`);
+    }
+  });
+
   it('drops a PEM private key block that arrives line by line', () => {
     const body = Array.from({ length: 50 }, (_, i) => `MIIEvQIBADANBgkqhkiG9w0BAQEFAASC${i}`).join('\n');
     const input = `before -----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY----- after\nnext\n`;
@@ -117,15 +129,17 @@ describe('StreamRedactor', () => {
   });
 
   it('the stream releases a quiet prompt when its idle timer fires', async () => {
-    const pending: (() => void)[] = [];
-    const timers: IdleTimers = { set: (fn) => pending.push(fn), clear: () => undefined };
-    const stream = createRedactStream({ timers, idleFlushMs: 100 });
+    const clock = new ManualClock();
+    const stream = createRedactStream({ clock, idleFlushMs: 100 });
     const out: string[] = [];
     stream.on('data', (b: Buffer | string) => out.push(b.toString()));
     stream.write('Continue with the install? [y/N] ');
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(out.join(''), '');
-    pending.at(-1)!();
+    clock.advance(99);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(out.join(''), '', 'nothing is released before the idle time has passed');
+    clock.advance(1);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(out.join(''), 'Continue with the install? ');
     stream.end('y\n');

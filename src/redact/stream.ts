@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { systemClock, type Clock, type TimerHandle } from '../domain/clock.ts';
 import { REDACTED, longestSecretLength, redact } from './redact.ts';
 
 /**
@@ -128,21 +129,12 @@ export class StreamRedactor {
   }
 }
 
-/** Timers as a dependency, so tests can fire the idle release without waiting. */
-export interface IdleTimers {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-const realTimers: IdleTimers = {
-  set: (fn, ms) => setTimeout(fn, ms).unref(),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 export interface RedactStreamOptions extends StreamRedactorOptions {
   /** After this long without input, part of a held incomplete line is released (see releaseIdle). Default 150 ms; 0 turns it off. */
   idleFlushMs?: number;
-  timers?: IdleTimers;
+  /** Schedules the idle release; tests pass a ManualClock. */
+  clock?: Pick<Clock, 'setTimeout'>;
 }
 
 /** A Transform stream that decodes UTF-8 (never splitting a character) and emits redacted text. */
@@ -150,10 +142,10 @@ export function createRedactStream(options: RedactStreamOptions = {}): Transform
   const redactor = new StreamRedactor(options);
   const decoder = new StringDecoder('utf8');
   const idleMs = options.idleFlushMs ?? 150;
-  const timers = options.timers ?? realTimers;
-  let timer: unknown;
+  const clock = options.clock ?? systemClock;
+  let timer: TimerHandle | undefined;
   const cancel = (): void => {
-    if (timer !== undefined) timers.clear(timer);
+    timer?.cancel();
     timer = undefined;
   };
   const stream = new Transform({
@@ -162,11 +154,11 @@ export function createRedactStream(options: RedactStreamOptions = {}): Transform
       const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
       const out = redactor.push(text);
       if (idleMs > 0 && redactor.holding) {
-        timer = timers.set(() => {
+        timer = clock.setTimeout(() => {
           timer = undefined;
           const released = redactor.releaseIdle();
           if (released !== '') stream.push(released);
-        }, idleMs);
+        }, idleMs, { unref: true });
       }
       callback(null, out === '' ? undefined : out);
     },

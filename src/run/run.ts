@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock, TimerHandle } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { plural } from '../domain/plural.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
@@ -104,8 +104,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   };
   let lease: L | undefined;
   let remote: RemoteRun | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
-  let syncTicker: NodeJS.Timeout | undefined;
+  let heartbeat: TimerHandle | undefined;
+  let syncTicker: TimerHandle | undefined;
   const onInterrupt = (): void => {
     const reason = req.interrupt.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     outcome.interrupted ??= reason;
@@ -134,11 +134,10 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     req.debug?.(`workspace ${ws.workdir} (bookkeeping ${ws.metadir}); fingerprint ${req.sync?.fingerprint.slice(0, 16) ?? 'none (--no-sync)'}`);
 
     const interval = req.heartbeatMs ?? heartbeatIntervalMs(lease.idleTimeoutSeconds);
-    heartbeat = setInterval(() => {
+    heartbeat = clock.setInterval(() => {
       if (!lease) return;
       req.leases.touch(lease).then((l) => void (lease = l), (error: unknown) => req.warn(`warning: heartbeat failed: ${(error as Error).message}`));
-    }, interval);
-    heartbeat.unref();
+    }, interval, { unref: true });
 
     // Passes output through (with backpressure) and copies it into the record's log tail. The high-water mark is
     // above ssh's read size, so a destination that keeps up never pauses the ssh pipe between chunks.
@@ -163,9 +162,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       else if (e.type === 'syncing') {
         const began = clock.now();
         req.progress(`syncing ${plural(req.sync?.manifest.entries.length ?? 0, 'file')}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
-        syncTicker = setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000);
-        syncTicker.unref();
-      } else if (e.type === 'synced' || e.type === 'started') clearInterval(syncTicker);
+        syncTicker = clock.setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000, { unref: true });
+      } else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
     const syncStart = clock.now();
     remote = startRemoteRun({
@@ -207,8 +205,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.error = isCrabboxError(error) ? error : new CrabboxError('internal', `internal error: ${(error as Error).message}`, { cause: error });
     outcome.exitCode = outcome.error.exitCode;
   } finally {
-    clearInterval(heartbeat);
-    clearInterval(syncTicker);
+    heartbeat?.cancel();
+    syncTicker?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);
   }
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;

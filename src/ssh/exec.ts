@@ -1,7 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CrabboxError } from '../domain/errors.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { classifySshFailure, looksLikeSshFailure, sshFailure, type SshFailureKind } from './errors.ts';
@@ -186,7 +185,7 @@ export async function waitReady(target: SshTarget, deadline: number, options: { 
       const why = last ? sshFailure(last.kind, where(target, last.port), last.stderr).message : 'no port';
       throw new CrabboxError('timeout', `box did not become ready in time (${why})`);
     }
-    await sleep(Math.min(interval, Math.max(deadline - clock.now(), 0)), undefined, options.signal ? { signal: options.signal } : undefined).catch(() => {
+    await clock.sleep(Math.min(interval, Math.max(deadline - clock.now(), 0)), options.signal).catch(() => {
       throw new CrabboxError('interrupted', 'interrupted while waiting for the box');
     });
     interval = Math.min(interval * 2, 2000);

@@ -62,6 +62,7 @@ describe('readiness: the ready command gates a bootstrapped box', { skip: canIns
 
   it('waits while the ready check fails and uses the box once it succeeds', async () => {
     const clock = new ManualClock(Date.now());
+    const stopClock = clock.autoAdvance(); // the polls between checks wait on the injected clock only
     const failures: string[] = [];
     const { leases } = setup(clock, (line) => {
       if (!line.includes(`${command} exited`)) return;
@@ -74,6 +75,7 @@ describe('readiness: the ready command gates a bootstrapped box', { skip: canIns
       assert.match(failures[0]!, /exited 1: bootstrap still running/);
       assert.equal(lease.state, 'active');
     } finally {
+      stopClock();
       await leases.release(lease);
       rmSync(join(flags, 'ready'), { force: true });
     }
@@ -84,7 +86,12 @@ describe('readiness: the ready command gates a bootstrapped box', { skip: canIns
     const { leases, local } = setup(clock, (line) => {
       if (line.includes(`${command} exited`)) clock.advance(61_000); // time passes only on the injected clock
     });
-    await assert.rejects(leases.create(), (e: unknown) => isCrabboxError(e) && e.code === 'timeout' && /did not finish bootstrapping/.test(e.message) && !e.message.includes('\n'));
+    const stopClock = clock.autoAdvance();
+    try {
+      await assert.rejects(leases.create(), (e: unknown) => isCrabboxError(e) && e.code === 'timeout' && /did not finish bootstrapping/.test(e.message) && !e.message.includes('\n'));
+    } finally {
+      stopClock();
+    }
     assert.deepEqual(await local.list({ crabbox: 'true' }), [], 'nothing left running');
     assert.equal(existsSync(join(flags, 'ready')), false);
   });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { sshCapture, waitReady } from './exec.ts';
@@ -37,7 +36,7 @@ export async function waitBootstrapped(target: SshTarget, readyCommand: string |
         hint: 'the box is deleted; if this repeats, check the provider image and the bootstrap log (/var/log/cloud-init-output.log)',
       });
     }
-    await sleep(Math.min(interval, Math.max(deadline - clock.now(), 0)), undefined, signal ? { signal } : undefined).catch(() => {
+    await clock.sleep(Math.min(interval, Math.max(deadline - clock.now(), 0)), signal).catch(() => {
       throw new CrabboxError('interrupted', 'interrupted while waiting for the box to finish bootstrapping');
     });
     interval = Math.min(interval * 2, 5000);

@@ -1,19 +1,20 @@
+import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import type { BoxConnection } from './box.ts';
 import { BOOTSTRAP, field, scriptPayload } from './protocol.ts';
 
 /** Runs crabbox-files.sh on the box with a request and returns its stdout. */
-function call(box: BoxConnection, request: Buffer, timeoutMs: number): Promise<Buffer> {
+function call(box: BoxConnection, request: Buffer, timeoutMs: number, clock: Pick<Clock, 'setTimeout'> = systemClock): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = box.exec(BOOTSTRAP);
     const out: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.resume();
     child.stdin.on('error', () => undefined);
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    const timer = clock.setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('error', (error) => reject(new CrabboxError('ssh_failed', `cannot reach the box: ${error.message}`)));
     child.on('close', (code) => {
-      clearTimeout(timer);
+      timer.cancel();
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new CrabboxError('ssh_failed', `collecting files from the box failed (exit ${code})`));
     });

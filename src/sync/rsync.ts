@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import type { BoxConnection } from './box.ts';
 
@@ -13,6 +14,8 @@ export interface RsyncOptions {
   /** rsync's own I/O timeout: no data for this long fails the transfer. */
   ioTimeoutSeconds?: number;
   signal?: AbortSignal;
+  /** Bounds the transfer; default: real time. */
+  clock?: Pick<Clock, 'setTimeout'>;
 }
 
 /** The rsync argv: an explicit file list, symlinks as links, mtimes kept, nothing deleted, owners left alone. */
@@ -46,17 +49,17 @@ export function runRsync(options: RsyncOptions): Promise<void> {
         child.kill('SIGTERM');
       }
     };
-    const timer = setTimeout(() => stop(`sync timed out after ${options.timeoutSeconds}s`), options.timeoutSeconds * 1000);
+    const timer = (options.clock ?? systemClock).setTimeout(() => stop(`sync timed out after ${options.timeoutSeconds}s`), options.timeoutSeconds * 1000);
     const onAbort = (): void => stop('sync interrupted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.list);
     child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      timer.cancel();
       reject(error.code === 'ENOENT' ? new CrabboxError('missing_tool', 'rsync is not installed or not on PATH', { hint: 'install rsync' }) : error);
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      timer.cancel();
       options.signal?.removeEventListener('abort', onAbort);
       if (code === 0 && !why) return resolve();
       const lines = Buffer.concat(err).toString('utf8').trim().split('\n').filter(Boolean);

@@ -108,7 +108,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         deleted = Number(message.args[0]) || 0;
         options.onProgress?.({ type: 'syncing', deleted });
         const plan = options.sync!;
-        runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list: plan.list, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal }).then(
+        runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list: plan.list, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal, clock }).then(
           () => send('ok\0'),
           (error: unknown) => {
             failed ??= error as CrabboxError;
@@ -178,14 +178,13 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
 
   // Until the command starts, the lock wait and the sync timeout bound how long this may take.
   const startDeadlineMs = (options.lockWaitSeconds + (options.sync?.timeoutSeconds ?? 0) + 60) * 1000;
-  const startTimer = setTimeout(() => {
+  const startTimer = clock.setTimeout(() => {
     if (phase === 'running' || phase === 'done') return;
     abandoned ??= new CrabboxError('timeout', `the box did not start the command within ${Math.round(startDeadlineMs / 1000)}s`);
     rsyncAbort.abort();
     child.kill('SIGTERM');
-  }, startDeadlineMs);
-  startTimer.unref();
-  child.on('close', () => clearTimeout(startTimer));
+  }, startDeadlineMs, { unref: true });
+  child.on('close', () => startTimer.cancel());
 
   child.stdin.write(encodeRequest({
     workdir: options.workdir,
@@ -209,9 +208,9 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       abandoned ??= new CrabboxError('interrupted', 'interrupted before the command started');
       rsyncAbort.abort();
       // A wrapper still waiting for the workspace lock reads nothing: hang up unless the command has started by then.
-      setTimeout(() => {
+      clock.setTimeout(() => {
         if (phase !== 'running' && phase !== 'done') child.kill('SIGTERM');
-      }, 2000).unref();
+      }, 2000, { unref: true });
     },
   };
 }

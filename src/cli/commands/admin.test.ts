@@ -7,6 +7,7 @@ import { harness, PUBLIC_KEY, type Harness } from '../../coordinator/testkit.ts'
 import { runCli } from '../../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
 import { coordinatorChecks } from '../../doctor/coordinator.ts';
+import { offsetClock, systemClock } from '../../domain/clock.ts';
 
 // The CLI's admin, usage and events commands against the coordinator app on a loopback port (fake provider, real SQLite).
 const dir = tempDir('crabbox-admin-cli-');
@@ -78,13 +79,13 @@ describe('admin, usage and events commands', () => {
 
   it('doctor: auth failure and clock skew are reported with a fix', async () => {
     const config = { coordinator: { url, token: 'not-a-valid-token-000000', tokenKind: 'shared' as const }, owner: 'x', org: 'x' };
-    const bad = await coordinatorChecks({ config, clock: { now: () => Date.now() } });
+    const bad = await coordinatorChecks({ config, clock: systemClock });
     assert.deepEqual(bad.map((c) => [c.name, c.ok]), [['coordinator', true], ['coordinator auth', false], ['clock skew', true]]);
     assert.match(bad[1]!.fix ?? '', /crabbox login/);
-    const behind = await coordinatorChecks({ config: { ...config, coordinator: { ...config.coordinator, token: tokens.erin!, tokenKind: 'user' } }, clock: { now: () => Date.now() - 5 * 60_000 } });
+    const behind = await coordinatorChecks({ config: { ...config, coordinator: { ...config.coordinator, token: tokens.erin!, tokenKind: 'user' } }, clock: offsetClock(systemClock, -5 * 60_000) });
     assert.equal(behind.find((c) => c.name === 'coordinator auth')?.ok, true);
     assert.match(behind.find((c) => c.name === 'clock skew')?.detail ?? '', /^this clock is (299|300|301)s behind the coordinator's$/);
-    const none = await coordinatorChecks({ config: { owner: 'x', org: 'x' }, clock: { now: () => Date.now() } });
+    const none = await coordinatorChecks({ config: { owner: 'x', org: 'x' }, clock: systemClock });
     assert.deepEqual(none.map((c) => [c.name, c.ok]), [['coordinator', true]]);
   });
 });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import { parse } from 'yaml';
 import { harness, PUBLIC_KEY, SHARED_TOKEN, type Harness } from '../../coordinator/testkit.ts';
+import { ManualClock } from '../../domain/clock.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
 import { runCli } from '../../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
@@ -92,7 +93,7 @@ describe('team commands against a coordinator', () => {
     const res = await as('dana', ['whoami']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^expires {5}\S+ \(in 2h\)$/m);
-    const later = await runCli(['whoami'], { env: envFor('dana'), cwd: dir.path, clock: { now: () => h.clock.now() + 90 * 60_000 } });
+    const later = await runCli(['whoami'], { env: envFor('dana'), cwd: dir.path, clock: new ManualClock(h.clock.now() + 90 * 60_000) });
     assert.match(later.stdout, /\(in 30m\)$/m);
   });
 

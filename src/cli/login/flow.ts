@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { CoordinatorClient, loginPollAnswer, loginStartAnswer } from '../../api/client.ts';
+import type { TimerHandle } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import type { CliContext } from '../context.ts';
 import { openBrowser } from './browser.ts';
@@ -39,7 +39,7 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
   const loopback = options.noBrowser ? undefined : await startLoopback();
   const typed = options.noBrowser ? readCodeLine(ctx) : undefined;
   const countdown = ctx.stderr.isTTY === true && !typed;
-  let ticker: ReturnType<typeof setInterval> | undefined;
+  let ticker: TimerHandle | undefined;
   try {
     const started = await client.request('POST', '/v1/login/start', loginStartAnswer, { secretHash, ...(loopback ? { port: loopback.port } : {}) });
     loopback?.expect(started.loginId);
@@ -49,8 +49,10 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
     const left = () => minutes(deadline - ctx.clock.now());
     const opened = !options.noBrowser && openBrowser(started.authorizeUrl, ctx.env, (why) => ctx.info(`\nCould not open a browser (${why}); open the URL above in a browser to sign in.`));
     ctx.info(opened ? `Opening your browser to sign in with GitHub. If nothing happens, open:\n  ${started.authorizeUrl}` : `Open this URL in a browser to sign in with GitHub:\n  ${started.authorizeUrl}`);
+    // The page the link opens shows the phrase of the login it belongs to: a link someone else sent shows theirs.
+    if (started.phrase) ctx.info(`The page asks you to confirm this login's phrase: ${started.phrase}\nContinue there only if it shows exactly that phrase.`);
     if (typed) ctx.info(`Then type the code the browser shows here and press Enter (expires in ${left()}):`);
-    else if (countdown) ticker = setInterval(() => ctx.stderr.write(`\rWaiting for the browser login... ${left()} left `), 1000);
+    else if (countdown) ticker = ctx.clock.setInterval(() => ctx.stderr.write(`\rWaiting for the browser login... ${left()} left `), 1000, { unref: true });
     else ctx.info(`Waiting up to ${left()} for the browser login...`);
 
     const source = loopback?.arrived ?? typed!.line;
@@ -65,12 +67,12 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
       if (answer.status === 'code-required' && loopback && ++codeWaits === 3) ctx.info('\nThe browser finished signing in but could not reach this machine; if it runs elsewhere, stop this and use `crabbox login --no-browser`.');
       if (ended && code === undefined) throw new CrabboxError('bad_request', 'no code was entered', { hint: 'run `crabbox login --no-browser` again and type the code the browser shows' });
       if (ctx.clock.now() >= deadline) throw new CrabboxError('login_expired', 'the browser login did not finish within 10 minutes', { hint: 'run `crabbox login` again' });
-      const wait = sleep(started.pollIntervalSeconds * 1000);
+      const wait = ctx.clock.sleep(started.pollIntervalSeconds * 1000);
       await (code === undefined && !ended ? Promise.race([wait, source]) : wait);
     }
   } finally {
     if (ticker) {
-      clearInterval(ticker);
+      ticker.cancel();
       ctx.stderr.write('\r\x1b[K');
     }
     typed?.close();

@@ -1,9 +1,10 @@
+import { systemClock } from '../../domain/clock.ts';
 import { classifyEc2Error } from './errors.ts';
 
 export type Sleep = (ms: number) => Promise<void>;
 
 /** Real waiting; tests inject a sleep that only records. */
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const realSleep: Sleep = (ms) => systemClock.sleep(ms);
 
 export interface RetryPolicy {
   /** Total attempts, including the first. */

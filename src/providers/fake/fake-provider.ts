@@ -1,5 +1,6 @@
 import type { CreateOptions, DeleteResult, Machine, MachineSpec, Provider, ProviderCapabilities } from '../provider.ts';
 import type { Labels } from '../../domain/labels.ts';
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 
 /** A failure to inject at a named step. `times` counts how many calls fail before calls succeed again. */
@@ -23,10 +24,12 @@ export class FakeProvider implements Provider {
   #faults: Fault[] = [];
   #next = 1;
   #price: number;
+  #clock: Pick<Clock, 'now'>;
 
-  constructor(options: { name?: string; hourlyPrice?: number } = {}) {
+  constructor(options: { name?: string; hourlyPrice?: number; clock?: Pick<Clock, 'now'> } = {}) {
     this.name = options.name ?? 'fake';
     this.#price = options.hourlyPrice ?? 0.05;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Schedules a failure for the next `times` calls of a step. */
@@ -60,7 +63,7 @@ export class FakeProvider implements Provider {
       labels: { ...spec.labels },
       status: 'running',
       type: spec.type ?? 'fake-small',
-      createdAt: Date.now(),
+      createdAt: this.#clock.now(),
     };
     this.machines.set(providerId, machine);
     await options.onProviderId?.(providerId);

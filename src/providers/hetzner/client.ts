@@ -1,3 +1,4 @@
+import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { redact } from '../../redact/redact.ts';
 
@@ -50,7 +51,7 @@ export interface Pagination {
 }
 
 export type Sleep = (ms: number) => Promise<void>;
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const realSleep: Sleep = (ms) => systemClock.sleep(ms);
 
 export interface HetznerClientOptions {
   token: string;

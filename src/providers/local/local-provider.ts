@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { CreateOptions, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
 import type { Labels } from '../../domain/labels.ts';
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { isLeaseId } from '../../domain/ids.ts';
 import { privateDir } from '../../ssh/keys.ts';
@@ -17,6 +18,7 @@ export interface LocalProviderOptions {
   stateDir: string;
   /** Parent of the per-lease box dirs (home, work root). Default: /var/tmp/crabbox-boxes as root, `<stateDir>/boxes` otherwise. */
   boxesRoot?: string | undefined;
+  clock?: Pick<Clock, 'now'> | undefined;
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -141,7 +143,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
         workRoot: layout.workRoot,
         hostKey: spec.hostKey.publicKey.trim(),
         phase: 'provisioning',
-        createdAt: Date.now(),
+        createdAt: (options.clock ?? systemClock).now(),
       };
       // Written before anything else exists, so a crash from here on leaves something cleanup can find.
       await writeState(layout.stateFile, state);

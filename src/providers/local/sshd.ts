@@ -4,8 +4,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
+
+const sleep = (ms: number): Promise<void> => systemClock.sleep(ms);
 import { commandLine, descendants, isAlive, signal } from './procs.ts';
 
 const TEMPLATE = 'sshd_config.template';
@@ -77,6 +79,7 @@ export interface StartOptions {
   logFile: string;
   pidFile: string;
   timeoutMs?: number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** Starts a daemonizing sshd and waits for its pid file (written once it listens). Returns its pid. */
@@ -95,8 +98,9 @@ export async function startSshd(options: StartOptions): Promise<number> {
     }
   };
   if (code !== 0) throw new CrabboxError('provider_error', `sshd did not start (exit ${code}): ${logTail() || 'no log'}`);
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  while (Date.now() < deadline) {
+  const clock = options.clock ?? systemClock;
+  const deadline = clock.now() + (options.timeoutMs ?? 10_000);
+  while (clock.now() < deadline) {
     const pid = await readPid(options.pidFile);
     if (pid !== undefined && isOurSshd(pid, options.configFile)) return pid;
     if (/Cannot bind|Address already in use/.test(logTail())) break;

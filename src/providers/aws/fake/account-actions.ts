@@ -1,3 +1,4 @@
+import { systemClock } from '../../../domain/clock.ts';
 import { createHash } from 'node:crypto';
 import { q, type QueryValue } from './query.ts';
 import { el, set, tagSet } from './xml.ts';
@@ -22,7 +23,7 @@ export function importKeyPair(ctx: ActionContext): string[] {
   const publicKey = Buffer.from(q.str(ctx.params.PublicKeyMaterial) ?? '', 'base64').toString('utf8').trim();
   if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(publicKey)) throw new Ec2Fault('InvalidKey.Format', 'Key is not in valid OpenSSH public key format');
   const fingerprint = createHash('sha256').update(publicKey.split(' ')[1] ?? '').digest('base64').replace(/=+$/, '');
-  const pair = { id: ctx.newId('key-', 17), name, publicKey, fingerprint, tags: tagsFrom(ctx, 'key-pair'), createdAt: new Date() };
+  const pair = { id: ctx.newId('key-', 17), name, publicKey, fingerprint, tags: tagsFrom(ctx, 'key-pair'), createdAt: new Date(systemClock.now()) };
   ctx.account.keyPairs.set(name, pair);
   return [el('keyFingerprint', fingerprint), el('keyName', name), el('keyPairId', pair.id), tagSet(pair.tags)];
 }
@@ -183,7 +184,7 @@ export function describeImages(ctx: ActionContext): string[] {
 
 export function describeSpotPriceHistory(ctx: ActionContext): string[] {
   const types = q.strings(ctx.params.InstanceType);
-  const now = new Date();
+  const now = new Date(systemClock.now());
   const items: string[][] = [];
   for (const type of types) {
     const price = ctx.account.spotPrices[type];

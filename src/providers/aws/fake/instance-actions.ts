@@ -1,3 +1,4 @@
+import { systemClock } from '../../../domain/clock.ts';
 import { q, type QueryParams } from './query.ts';
 import { el, set, tagSet } from './xml.ts';
 import { Ec2Fault, STATE_CODES, type FakeAccount, type FakeInstance } from './model.ts';
@@ -111,7 +112,7 @@ export function runInstances(ctx: ActionContext): string[] {
     market,
     spotRequestId: market === 'spot' ? ctx.newId('sir-', 8) : undefined,
     clientToken: token,
-    launchTime: new Date(),
+    launchTime: new Date(systemClock.now()),
     privateIp: `172.31.${(n >> 8) & 255}.${n & 255}`,
     publicIp: undefined,
     ipAfterDescribes: ctx.ipAfterDescribes,

@@ -1,3 +1,4 @@
+import { systemClock } from '../../../domain/clock.ts';
 import type { HAction, HFirewall, HServer, HServerType, HSshKey } from '../api.ts';
 
 /** A scripted failure: the next `times` requests matching method and path prefix get this error. */
@@ -51,7 +52,7 @@ export class FakeHetznerState {
   readonly faults: FakeFaults = { capacityTypes: new Set(), quotaTypes: new Set(), slowIp: false, errors: [] };
   readonly requests: { method: string; path: string; body?: unknown }[] = [];
   /** The fake's own idea of the time, for `created` fields; tests may replace it. */
-  now: () => Date = () => new Date();
+  now: () => Date = () => new Date(systemClock.now());
   #nextId = 1000;
   #nextIp = 10;
 
