@@ -187,7 +187,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   });
 
   /** A setting only the files (repo over user) or the default decide. */
-  const file = <K extends string, T>(section: K, key: string, r: T | undefined, u: T | undefined, fallback: T): T => pick(`${section}.${key}`, [['repo', r], ['user', u]], fallback);
+  const file = <T>(section: string, key: string, r: T | undefined, u: T | undefined, fallback: T): T => pick(`${section}.${key}`, [['repo', r], ['user', u]], fallback);
   const userOnly = <T>(key: string, u: T | undefined): T | undefined => {
     if (u !== undefined) sources[key] = 'user';
     return u;
