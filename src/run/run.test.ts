@@ -161,3 +161,44 @@ test('a slow reader of the output gets every byte, handed over no faster than it
   // What sits in the slow writer at once stays a few chunks, never the whole output.
   assert.ok(pendingMax < 2 * 1024 * 1024, `pending peaked at ${pendingMax} bytes`);
 });
+
+test('a run that fails before it has a lease has no record and no run id', async () => {
+  const h = harness();
+  let started = 0;
+  const recorder: RunRecorder = { start: async () => { started++; return 'run_00000000abcd'; }, finish: async () => undefined };
+  const outcome = await runOnBox({
+    ...h.base, recorder, repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] },
+    leases: { ...h.base.leases, acquire: async () => { throw new Error('the provider is down'); } },
+  });
+  assert.equal(outcome.exitCode, 70);
+  assert.equal(outcome.runId, undefined, 'no id that `logs`/`results` could not find');
+  assert.equal(started, 0);
+});
+
+test('a run that holds a lease is recorded even when connecting to the box fails', async () => {
+  const h = harness();
+  const outcome = await runOnBox({
+    ...h.base, repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] },
+    connect: async () => { throw new (await import('../domain/errors.ts')).CrabboxError('ssh_failed', 'ssh to the box failed'); },
+  });
+  assert.equal(outcome.exitCode, 74);
+  assert.equal(outcome.runId, 'run_00000000abcd');
+  assert.deepEqual([h.records.finish?.[0], h.records.finish?.[1].exitCode, h.records.finish?.[1].source], ['run_00000000abcd', 74, 'crabbox']);
+});
+
+test('an interrupted run is recorded with the exit code crabbox exits with, the signal and the command\'s own code', async () => {
+  const repo = join(tmp.path, 'int-rec');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  const controller = new AbortController();
+  // The command turns SIGTERM into exit 9: crabbox still exits 143, and the record says the same.
+  const running = runOnBox({ ...h.base, interrupt: controller.signal, repoRoot: repo, sync: undefined, command: { mode: 'shell', args: ["trap 'exit 9' TERM; echo up; while :; do sleep 0.05; done"] } });
+  const deadline = Date.now() + 10_000;
+  while (!h.stdout().includes('up') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  controller.abort('SIGTERM');
+  const outcome = await running;
+  assert.equal(outcome.exitCode, 143);
+  assert.equal(outcome.remoteExitCode, 9);
+  const finish = h.records.finish?.[1];
+  assert.deepEqual([finish?.exitCode, finish?.source, finish?.interrupted, finish?.remoteExitCode], [143, 'crabbox', 'SIGTERM', 9]);
+});

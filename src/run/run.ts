@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import type { Clock, TimerHandle } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
-import { newRunId } from '../domain/ids.ts';
 import { heartbeatIntervalMs, type Lease } from '../domain/lease.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import type { PreparedSync } from '../sync/prepare.ts';
@@ -74,7 +73,8 @@ export interface RunRequest<L extends Lease, T> {
 }
 
 export interface RunOutcome {
-  runId: string;
+  /** The run's record id; undefined when no record was made (the run failed before it had a lease, or recording failed). */
+  runId: string | undefined;
   leaseId: string | undefined;
   slug: string | undefined;
   fresh: boolean;
@@ -95,10 +95,10 @@ export interface RunOutcome {
 export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promise<RunOutcome> {
   const { clock } = req;
   const t0 = clock.now();
-  let runId = newRunId();
+  let runId: string | undefined;
   const timings: RunTimings = { leaseMs: 0, syncMs: 0, commandMs: 0, releaseMs: 0, totalMs: 0 };
   const outcome: RunOutcome = {
-    runId, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
+    runId: undefined, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
     exitCode: ExitCode.internal, sync: 'not-run', deleted: 0, timings, interrupted: undefined, error: undefined,
   };
   let lease: L | undefined;
@@ -111,7 +111,6 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     remote?.interrupt(reason === 'SIGTERM' ? 'TERM' : 'INT');
   };
   req.interrupt.addEventListener('abort', onInterrupt, { once: true });
-  let recorded = false;
   let recording: Promise<void> = Promise.resolve();
   try {
     if (req.interrupt.aborted) {
@@ -125,6 +124,20 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.leaseId = lease.id;
     outcome.slug = lease.slug;
     timings.leaseMs = clock.now() - t0;
+    // A run is recorded once it holds a lease (a run that fails before has no record and prints no run id). The
+    // write (a local file or a coordinator round trip) overlaps the connection instead of delaying the command; it
+    // is settled before the record is finished.
+    const started = lease;
+    const recorder = req.recorder;
+    if (recorder) {
+      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
+        (id) => {
+          runId = id;
+          outcome.runId = id;
+        },
+        (error: unknown) => req.warn(`warning: could not record the run: ${(error as Error).message}`),
+      );
+    }
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
     const box = await req.connect(acquired.target, lease, req.interrupt);
     const machine = lease.machine;
@@ -170,20 +183,6 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress,
     });
-    // The record is started once the ssh exec is on its way, so its write (a local fsync or a coordinator round
-    // trip) overlaps the connection instead of delaying the command; it is settled before the record is finished.
-    const started = lease;
-    const recorder = req.recorder;
-    if (recorder) {
-      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
-        (id) => {
-          runId = id;
-          outcome.runId = id;
-          recorded = true;
-        },
-        (error: unknown) => req.warn(`warning: could not record the run: ${(error as Error).message}`),
-      );
-    }
     if (req.interrupt.aborted) onInterrupt();
     try {
       const result = await remote.result.finally(flushed);
@@ -212,13 +211,15 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   await recording;
 
   // The record is finished before the release, so a second Ctrl-C during a slow release still leaves a closed record.
-  if (recorded && req.recorder) {
+  if (runId !== undefined && req.recorder) {
     req.tail?.close();
     try {
+      // One truth: the record's exit code is what `crabbox run` exits with; the command's own code is kept beside it.
       await req.recorder.finish(runId, {
-        exitCode: outcome.remoteExitCode ?? outcome.exitCode,
+        exitCode: outcome.exitCode,
         source: runSource(outcome),
-        interrupted: outcome.interrupted !== undefined,
+        interrupted: outcome.interrupted,
+        remoteExitCode: outcome.remoteExitCode,
         timings: { ...phasesBeforeRelease(outcome), total: clock.now() - t0 },
         logTail: req.tail?.snapshot(),
         syncSkipped: outcome.sync !== 'synced',
