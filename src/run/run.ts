@@ -70,7 +70,15 @@ export interface RunRequest<L extends Lease, T> {
   interrupt: AbortSignal;
   /** What removes a lease whose release failed; default: `crabbox cleanup` (direct mode). */
   releaseHint?: string | undefined;
+  /**
+   * How long an interrupted command may take to end before the next, harder signal goes to its process group:
+   * SIGINT, then SIGTERM after `term`, then SIGKILL after `kill` more (a SIGTERM interrupt starts at SIGTERM).
+   */
+  interruptGraceMs?: { term: number; kill: number } | undefined;
 }
+
+/** Default grace periods of the interrupt escalation (docs/run.md). */
+export const INTERRUPT_GRACE_MS = { term: 10_000, kill: 5_000 } as const;
 
 export interface RunOutcome {
   /** The run's record id; undefined when no record was made (the run failed before it had a lease, or recording failed). */
@@ -105,10 +113,25 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let remote: RemoteRun | undefined;
   let heartbeat: TimerHandle | undefined;
   let syncTicker: TimerHandle | undefined;
+  let escalation: TimerHandle | undefined;
+  const grace = req.interruptGraceMs ?? INTERRUPT_GRACE_MS;
+  /** Sends `signals[0]` to the remote group, and each next one after its grace period while the command still runs. */
+  const escalate = (signals: ('INT' | 'TERM' | 'KILL')[]): void => {
+    const [now, next] = signals;
+    remote?.interrupt(now!);
+    if (!next) return;
+    const waitMs = next === 'TERM' ? grace.term : grace.kill;
+    escalation = clock.setTimeout(() => {
+      req.warn(`crabbox: the command is still running ${Math.round(waitMs / 1000)}s after SIG${now}; sending SIG${next} to its process group`);
+      escalate(signals.slice(1));
+    }, waitMs, { unref: true });
+  };
   const onInterrupt = (): void => {
     const reason = req.interrupt.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     outcome.interrupted ??= reason;
-    remote?.interrupt(reason === 'SIGTERM' ? 'TERM' : 'INT');
+    // Escalates once, from the moment there is a remote command to signal.
+    if (!remote || escalation) return;
+    escalate(reason === 'SIGTERM' ? ['TERM', 'KILL'] : ['INT', 'TERM', 'KILL']);
   };
   req.interrupt.addEventListener('abort', onInterrupt, { once: true });
   let recording: Promise<void> = Promise.resolve();
@@ -205,6 +228,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   } finally {
     heartbeat?.cancel();
     syncTicker?.cancel();
+    escalation?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);
   }
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;

@@ -43,7 +43,7 @@ export interface RemoteRunResult {
 export interface RemoteRun {
   result: Promise<RemoteRunResult>;
   /** Forwards a signal to the remote process group; before the command starts it stops the sync and runs nothing. */
-  interrupt(signal: 'INT' | 'TERM'): void;
+  interrupt(signal: 'INT' | 'TERM' | 'KILL'): void;
 }
 
 /** Turns a wrapper `fail` message into the error the user sees. */
