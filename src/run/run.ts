@@ -204,7 +204,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
       sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
-      stdout: outStream, stderr: errStream, clock, onProgress,
+      stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
     if (req.interrupt.aborted) onInterrupt();
     try {
