@@ -10,6 +10,7 @@ import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
 import { readIndexEntry } from './lease-index.ts';
+import { pruneTombstones } from './tombstone.ts';
 import { DIRECT_INSTALLATION } from './direct.ts';
 
 export interface CleanupOptions {
@@ -69,13 +70,14 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
     report.deleted.push(entry);
     if (!report.dryRun) {
       options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
-      await discardLease({ provider: options.provider, stateDir: options.stateDir }, lease);
+      await discardLease({ provider: options.provider, stateDir: options.stateDir, now }, lease);
     }
   }
   for (const id of await staleKeyDirs(options.stateDir, known, now, options.provider.name)) {
     report.orphanKeys.push(id);
     if (!report.dryRun) await removeLeaseKeys(leaseKeyDir(options.stateDir, id));
   }
+  if (!report.dryRun) await pruneTombstones(options.stateDir, now);
   const { provider } = options;
   if (options.dangling && !report.dryRun && provider.capabilities.danglingObjects && provider.sweepDangling) {
     report.dangling = await provider.sweepDangling({ installation: DIRECT_INSTALLATION });
