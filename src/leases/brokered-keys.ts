@@ -106,7 +106,8 @@ async function liveLeaseIds(client: Pick<CoordinatorClient, 'request'>): Promise
   for (let page = 0; page < 20; page++) {
     const q = new URLSearchParams({ state: 'live', limit: '500' });
     if (cursor) q.set('cursor', cursor);
-    const answer = await client.request('GET', `/v1/leases?${q}`, leaseListAnswer);
+    // Bounded: the opportunistic sweep runs before the user's command and must not hold it up on a slow coordinator.
+    const answer = await client.request('GET', `/v1/leases?${q}`, leaseListAnswer, undefined, { timeoutMs: 10_000 });
     for (const lease of answer.leases) ids.add(lease.id);
     cursor = answer.nextCursor;
     if (!cursor) return ids;
