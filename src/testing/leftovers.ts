@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandLine, listProcesses } from '../providers/local/procs.ts';
-import { leaseUserName } from '../providers/local/layout.ts';
+import { ROOT_BOXES_DIR, leaseUserName } from '../providers/local/layout.ts';
 import { lookupUser } from '../providers/local/users.ts';
 
 /** Everything a local lease could leave behind, as readable strings (empty when nothing is left). */
@@ -9,7 +9,7 @@ export function leaseLeftovers(options: { stateDir: string; leaseId: string; box
   const { stateDir, leaseId } = options;
   const left: string[] = [];
   const machineDir = join(stateDir, 'local', leaseId);
-  for (const path of [machineDir, join(stateDir, 'leases', leaseId), join(options.boxesRoot ?? '/var/tmp/crabbox-boxes', leaseId)]) {
+  for (const path of [machineDir, join(stateDir, 'leases', leaseId), join(options.boxesRoot ?? ROOT_BOXES_DIR, leaseId)]) {
     if (existsSync(path)) left.push(`path ${path}`);
   }
   for (const p of listProcesses()) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -10,15 +10,15 @@ import { coordinatorConfig } from '../../src/coordinator/config.ts';
 import { buildProviders } from '../../src/coordinator/providers.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseTarget, sshExec, waitReady, writeKnownHosts } from '../../src/ssh/index.ts';
 import { tempDir } from '../../src/testing/tmp.ts';
+import { testBoxesRoot } from '../../src/testing/boxes-root.ts';
 
 const TOKEN = 'e2e-shared-token-0123456789abcdef';
 
 describe('coordinator + local provider, end to end over loopback', () => {
   it('leases a real box through the API, ssh works with the pinned host key, release removes the box', async () => {
     const state = tempDir('crabbox-coord-e2e-');
-    // Under /var/tmp and 0711 so a per-lease user (as root) can traverse it.
-    const boxes = mkdtempSync('/var/tmp/crabbox-boxes-coord-');
-    chmodSync(boxes, 0o711);
+    const boxesRoot = testBoxesRoot('crabbox-boxes-coord-');
+    const boxes = boxesRoot.path;
     const { installation: _i, ...config } = coordinatorConfig({ defaultProvider: 'local', auth: { sharedToken: TOKEN } });
     const providers = await buildProviders(['local'], { env: {}, stateDir: join(state.path, 'coordinator'), localBoxesRoot: boxes });
     const running = await startCoordinator({ settings: { host: '127.0.0.1', port: 0, database: join(state.path, 'coordinator.sqlite'), config }, providers, clock: systemClock });
@@ -59,7 +59,7 @@ describe('coordinator + local provider, end to end over loopback', () => {
       if (leaseId) await providers.local!.delete(leaseId).catch(() => {});
       await running.close();
       state.remove();
-      rmSync(boxes, { recursive: true, force: true });
+      boxesRoot.remove();
     }
   });
 });
