@@ -4,6 +4,7 @@ import { printJson, write } from '../output.ts';
 import { loadConfig, type Config } from '../../config/load.ts';
 import { pruneIndex } from '../../leases/index-prune.ts';
 import { CrabboxError } from '../../domain/errors.ts';
+import { ExitCode } from '../../domain/exit-codes.ts';
 import { providerFor } from '../../providers/registry.ts';
 import { cleanupExpired } from '../../leases/cleanup.ts';
 import { configFlags, type LeaseFlags } from '../direct.ts';
@@ -35,12 +36,15 @@ export function register(program: Command, ctx: CliContext): void {
         dryRun: flags.dryRun,
         log: ctx.log,
       });
+      // A lease that could not be deleted (the others were) fails the command, so scripts notice; the next cleanup retries it.
+      if (report.failed.length > 0) ctx.exitCode = ExitCode.unavailable;
       if (ctx.json) return printJson(ctx.stdout, { ...report, staleIndex });
       const verb = report.dryRun ? 'would delete' : 'deleted';
       const lines = report.deleted.map((d) => `${verb} ${d.id} (${d.slug}): ${d.reason}`);
       lines.push(...report.orphanKeys.map((id) => `${report.dryRun ? 'would remove' : 'removed'} orphaned keys of ${id}`));
       lines.push(...staleIndex.map((id) => `${report.dryRun ? 'would remove' : 'removed'} index entry of ${id}: its machine is gone`));
       lines.push(...report.dangling.deleted.map((d) => `deleted ${d.kind} ${d.name}: ${d.reason}`));
+      lines.push(...report.failed.map((d) => `could not delete ${d.id} (${d.slug}): ${d.reason}; the next cleanup tries again`));
       lines.push(`${report.deleted.length} ${verb}, ${report.skipped.length} kept running`);
       write(ctx.stdout, `${lines.join('\n')}\n`);
     });

@@ -1,15 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, readFileSync, readdirSync, unlinkSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, lstatSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
 import { CrabboxError } from '../../domain/errors.ts';
 import { at, openDir, openDirAt, statFd } from './safe-fs.ts';
 
 /** Where any account may leave files: a lease user's files there are removed with the user. */
 export const SHARED_TEMP_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', '/dev/mqueue'] as const;
-
-/** How deep the scan follows other accounts' directories, and how many entries it looks at, before it gives up. */
-const MAX_DEPTH = 64;
-const MAX_ENTRIES = 500_000;
 
 /** What a purge did. `complete` is false when something of the UID may remain (the UID then stays reserved). */
 export interface PurgeReport {
@@ -83,81 +78,93 @@ export async function removeTree(path: string): Promise<boolean> {
   }
 }
 
-interface Walk {
-  uid: number;
-  dev: number;
-  entries: number;
-  report: PurgeReport;
+/** Paths under `dir` (not leaving its file system) owned by `uid`; a directory of the UID is listed, not its content. */
+function findOwned(uid: number, dir: string): Promise<{ paths: string[]; problems: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('find', [dir, '-xdev', '-uid', String(uid), '-prune', '-print0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < 16_384) stderr += b.toString();
+    });
+    child.on('error', reject);
+    child.on('close', () => {
+      // Entries of other accounts that vanish during the search are no concern of ours.
+      const problems = stderr.split('\n').filter((l) => l.trim() && !/No such file or directory/.test(l));
+      resolve({ paths: Buffer.concat(out).toString().split('\0').filter(Boolean), problems });
+    });
+  });
 }
 
-async function walk(state: Walk, dirFd: number, shown: string, depth: number): Promise<void> {
-  let names: string[];
+/**
+ * Removes one path `find` reported, reaching it from the shared directory one component at a time through
+ * descriptors opened without following symlinks: another account may rename or swap its own directories on the way
+ * while this runs, but can never make root remove anything outside the directory it started from. Paths longer than
+ * PATH_MAX are fine (no call ever sees the whole path).
+ */
+async function removeFound(rootFd: number, rootDev: number, relative: string, uid: number): Promise<string | undefined> {
+  const parts = relative.split('/').filter(Boolean);
+  const name = parts.pop();
+  if (!name) return 'nothing to remove';
+  let fd = rootFd;
   try {
-    names = readdirSync(`/proc/self/fd/${dirFd}`);
-  } catch (error) {
-    state.report.problems.push(`${shown}: ${(error as Error).message}`);
-    state.report.complete = false;
-    return;
-  }
-  for (const name of names) {
-    if (++state.entries > MAX_ENTRIES) {
-      if (state.report.complete) state.report.problems.push(`more than ${MAX_ENTRIES} entries; stopped looking`);
-      state.report.complete = false;
-      return;
-    }
-    const st = lstatAt(dirFd, name);
-    if (!st || st.dev !== state.dev) continue; // gone meanwhile, or another file system mounted here
-    const path = join(shown, name);
-    if (st.uid === state.uid) {
-      const problem = await removeEntryAt(dirFd, name, st);
-      if (problem) {
-        state.report.problems.push(`${path}: ${problem}`);
-        state.report.complete = false;
-      } else {
-        state.report.removed.push(path);
+    for (const part of parts) {
+      let next: number;
+      try {
+        next = openDirAt(fd, part);
+      } catch (error) {
+        return `${part}: ${(error as NodeJS.ErrnoException).code ?? 'cannot open'} on the way`;
       }
-      continue;
+      if (fd !== rootFd) closeSync(fd);
+      fd = next;
+      if (statFd(fd).dev !== rootDev) return 'on another file system';
     }
-    if (!st.isDirectory()) continue;
-    if (depth >= MAX_DEPTH) {
-      state.report.problems.push(`${path}: deeper than ${MAX_DEPTH} levels; not searched`);
-      state.report.complete = false;
-      continue;
-    }
-    let child: number;
-    try {
-      child = openDirAt(dirFd, name);
-    } catch {
-      continue; // replaced or removed since the lstat; it is someone else's entry either way
-    }
-    try {
-      const now = statFd(child);
-      if (now.ino === st.ino && now.dev === st.dev) await walk(state, child, path, depth + 1);
-    } finally {
-      closeSync(child);
-    }
+    const st = lstatAt(fd, name);
+    if (!st) return undefined; // gone meanwhile
+    if (st.uid !== uid) return 'owner changed'; // swapped: whatever is there now is not the UID's
+    return await removeEntryAt(fd, name, st);
+  } finally {
+    if (fd !== rootFd) closeSync(fd);
   }
 }
 
 /**
  * Removes everything a UID owns in the shared temp directories (whole trees for its directories, whatever is inside),
- * searching other accounts' directories there too, without following symlinks or leaving the directory's file system.
- * Runs after every process of the UID is gone, so nothing of it changes meanwhile.
+ * also inside other accounts' directories there, without following symlinks or leaving the directory's file system;
+ * then searches again, so `complete` means nothing of the UID was found there any more. Runs after every process
+ * of the UID is gone, so nothing of it changes meanwhile.
  */
 export async function purgeUid(uid: number, dirs: readonly string[] = SHARED_TEMP_DIRS): Promise<PurgeReport> {
   const report: PurgeReport = { removed: [], problems: [], complete: true };
+  const fail = (problem: string): void => {
+    report.problems.push(problem);
+    report.complete = false;
+  };
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     let fd: number;
     try {
       fd = openDir(dir);
     } catch (error) {
-      report.problems.push(`${dir}: ${(error as Error).message}`);
-      report.complete = false;
+      fail(`${dir}: ${(error as Error).message}`);
       continue;
     }
     try {
-      await walk({ uid, dev: statFd(fd).dev, entries: 0, report }, fd, dir, 0);
+      const dev = statFd(fd).dev;
+      const found = await findOwned(uid, dir);
+      for (const path of found.paths) {
+        if (path === dir) {
+          fail(`${dir} itself belongs to uid ${uid}`);
+          continue;
+        }
+        const problem = await removeFound(fd, dev, path.slice(dir.length), uid);
+        if (problem) fail(`${path}: ${problem}`);
+        else report.removed.push(path);
+      }
+      const again = await findOwned(uid, dir);
+      for (const problem of again.problems) fail(problem);
+      for (const path of again.paths.filter((p) => !report.problems.some((q) => q.startsWith(`${p}:`)))) fail(`${path}: still there`);
     } finally {
       closeSync(fd);
     }

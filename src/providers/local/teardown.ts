@@ -5,7 +5,7 @@ import { readState } from './state.ts';
 import { stopSshd } from './sshd.ts';
 import { purgeUid, removeTree, type PurgeReport } from './purge.ts';
 import { deleteAccount, killUserProcesses, lookupUser } from './users.ts';
-import { releaseUid, reservedUids } from './uids.ts';
+import { keepUid, releaseUid, reservedUids } from './uids.ts';
 
 export interface TeardownResult {
   /** Whether anything of the lease was there. */
@@ -49,6 +49,7 @@ export async function teardown(layout: MachineLayout, asRoot: boolean): Promise<
     await deleteAccount(name);
     // Not reused while anything of the old user may remain: an incomplete purge keeps the reservation (the orphan sweep retries).
     if (purge.complete) releaseUid(uid);
+    else keepUid(uid, purge.problems);
   }
   if (await removeTree(layout.machineDir)) found = true;
   return { found, purge };

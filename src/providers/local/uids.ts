@@ -23,6 +23,8 @@ export interface UidRecord {
   leaseId: string;
   /** The machine dir of the lease, so a state dir's orphan sweep only finishes its own leases. */
   machineDir: string;
+  /** Set once the user is removed while something of it may remain: what the purge could not finish. */
+  left?: string[] | undefined;
 }
 
 const NEXT = 'next';
@@ -102,6 +104,18 @@ export function reserveUid(record: Omit<UidRecord, 'uid'>, dir = UID_REGISTRY_DI
   throw new CrabboxError('provider_error', `no free lease UID left in ${LEASE_UID_FIRST}-${LEASE_UID_FIRST + LEASE_UID_COUNT - 1}`, {
     hint: `every UID there is in use or still reserved because files of an old lease user remain; see ${dir}`,
   });
+}
+
+/** Keeps a reservation after the user is gone, noting what may be left (for the operator; the orphan sweep retries). */
+export function keepUid(uid: number, left: string[], dir = UID_REGISTRY_DIR): void {
+  const record = reservationOf(uid, dir);
+  if (!record) return;
+  const fd = registryFd(dir);
+  try {
+    replaceFileAt(fd, String(uid), `${JSON.stringify({ ...record, left: left.slice(0, 10) })}\n`, 0o600);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Ends a reservation: only once nothing of the user is left anywhere crabbox looks. */
