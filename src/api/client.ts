@@ -29,7 +29,11 @@ export const whoamiAnswer = z.object({
 });
 export type Whoami = z.infer<typeof whoamiAnswer>;
 
-export const loginStartAnswer = z.object({ loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive() });
+export const loginStartAnswer = z.object({
+  loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive(),
+  /** Shown on the confirmation page the link opens; the CLI prints it so the person can compare (older coordinators send none). */
+  phrase: z.string().regex(/^[a-z]{1,12}(?:-[a-z]{1,12}){2}$/).optional(),
+});
 export const loginPollAnswer = z.union([
   z.object({ status: z.literal('pending') }),
   z.object({ status: z.literal('code-required') }),

@@ -1,4 +1,5 @@
 import type { CreateLeaseBody, LeaseView } from '../api/schemas.ts';
+import { endedLeaseError } from '../domain/ended.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { newLeaseId, newToken, uniqueSlug } from '../domain/ids.ts';
 import { leaseLabels, LABEL } from '../domain/labels.ts';
@@ -179,10 +180,7 @@ export async function heartbeatLease(deps: CoordinatorDeps, actor: string, lease
   const { store, clock, config } = deps;
   const now = clock.now();
   const touched = touch(lease, now, idleTimeoutSeconds);
-  if (!touched.ok) {
-    if (touched.reason === 'expired' || lease.state === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.slug} has expired`, { hint: 'start a new lease' });
-    throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`, { hint: 'start a new lease' });
-  }
+  if (!touched.ok) throw endedLeaseError(lease, now);
   const next = touched.lease;
   const extended = next.idleTimeoutSeconds > lease.idleTimeoutSeconds;
   if (extended) await checkCaps(store, config, { owner: lease.owner, org: lease.org, now, leases: false });

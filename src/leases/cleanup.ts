@@ -11,6 +11,7 @@ import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
 import { readIndexEntry } from './lease-index.ts';
+import { pruneTombstones } from './tombstone.ts';
 import { DIRECT_INSTALLATION } from './direct.ts';
 
 export interface CleanupOptions {
@@ -75,7 +76,7 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
     }
     options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
     try {
-      await discardLease({ provider: options.provider, stateDir: options.stateDir }, lease);
+      await discardLease({ provider: options.provider, stateDir: options.stateDir, now }, lease);
       report.deleted.push(entry);
     } catch (error) {
       // One lease that cannot be deleted now must not keep every later expired lease alive past its TTL.
@@ -88,6 +89,7 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
     report.orphanKeys.push(id);
     if (!report.dryRun) await removeLeaseKeys(leaseKeyDir(options.stateDir, id));
   }
+  if (!report.dryRun) await pruneTombstones(options.stateDir, now);
   const { provider } = options;
   if (options.dangling && !report.dryRun && provider.capabilities.danglingObjects && provider.sweepDangling) {
     report.dangling = await provider.sweepDangling({ installation: DIRECT_INSTALLATION });

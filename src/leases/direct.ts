@@ -9,6 +9,8 @@ import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, 
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
+import { findTombstone } from './tombstone.ts';
+import { endedLeaseError } from '../domain/ended.ts';
 import { findIndexed, readIndexEntry, writeIndexEntry } from './lease-index.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
@@ -79,9 +81,10 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     return findIn(await ownLeases(), parsed);
   }
 
+  /** A lease by ref: a live or ended one the provider still has, else one ended here within the week (its tombstone). */
   async function resolve(ref: string): Promise<DirectLease> {
     const parsed = parseLeaseRef(ref);
-    const lease = await find(parsed);
+    const lease = (await find(parsed)) ?? (await findTombstone(config.paths.stateDir, parsed, owner, clock.now()));
     if (!lease) throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
     return lease;
   }
@@ -165,10 +168,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   async function touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease> {
     const lease = typeof ref === 'string' ? await resolve(ref) : ref;
     const result = touchLease(lease, clock.now(), idleTimeoutSeconds);
-    if (!result.ok) {
-      if (result.reason === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.id} (${lease.slug}) has expired`, { hint: 'release it with `crabbox stop` and lease a new box' });
-      throw new CrabboxError('lease_not_active', `lease ${lease.id} (${lease.slug}) is ${lease.state}`);
-    }
+    if (!result.ok) throw endedLeaseError(lease, clock.now());
     await writeLabels(result.lease);
     return result.lease;
   }
@@ -179,8 +179,12 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       const parsed = parseLeaseRef(ref);
       lease = await find(parsed);
       if (!lease) {
-        // An id we cannot find is a lease already released; a slug proves nothing, so it stays "not found".
-        if (parsed.kind === 'slug') throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
+        // An id we cannot find is a lease already released; a slug proves nothing unless we ended that lease ourselves.
+        if (parsed.kind === 'slug') {
+          const ended = await findTombstone(config.paths.stateDir, parsed, owner, clock.now());
+          if (!ended) throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
+          return { leaseId: ended.id, slug: ended.slug, result: 'already-gone' };
+        }
         // Keys of a lease another provider made (an explicit, different --provider) are that lease's, not debris.
         const indexed = await readIndexEntry(config.paths.stateDir, parsed.value);
         if (indexed && indexed.provider !== provider.name) return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
@@ -200,7 +204,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   /** Marks the lease released (so a crash midway leaves something cleanup deletes), then removes machine, master and keys. */
   async function deleteLease(lease: DirectLease): Promise<'deleted' | 'already-gone'> {
     if (isLive(lease.state)) await writeLabels({ ...lease, state: 'released', endedAt: clock.now() }).catch(() => undefined);
-    return discardLease({ provider, stateDir: config.paths.stateDir }, lease);
+    return discardLease({ provider, stateDir: config.paths.stateDir, now: clock.now() }, lease);
   }
 
   return leaseService({

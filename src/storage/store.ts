@@ -159,8 +159,16 @@ export interface LoginRecord {
   /** SHA-256 (hex) of the OAuth `state` and of the CLI's secret; the plain values are never stored. */
   stateHash: string;
   secretHash: string;
-  /** Where the start request came from (for the per-source bound). */
+  /** The rate-limit bucket of the start request's address: the IPv4 address, or the IPv6 /64. */
   source: string;
+  /** The client address the start request came from (shown on the confirmation page). */
+  address?: string | undefined;
+  /** Three words the CLI printed; the confirmation page shows them. */
+  phrase?: string | undefined;
+  /** When a browser confirmed the login (before it was sent to GitHub). */
+  confirmedAt?: number | undefined;
+  /** SHA-256 of the cookie given to the browser that confirmed; only that browser's callback counts. */
+  browserHash?: string | undefined;
   /** The CLI's loopback listener port, when it has one. */
   port?: number | undefined;
   status: LoginStatus;
@@ -175,7 +183,7 @@ export interface LoginRecord {
   codeHash?: string | undefined;
 }
 
-export type NewLogin = Omit<LoginRecord, 'status' | 'owner' | 'org' | 'login' | 'message' | 'codeHash'>;
+export type NewLogin = Omit<LoginRecord, 'status' | 'owner' | 'org' | 'login' | 'message' | 'codeHash' | 'confirmedAt' | 'browserHash'>;
 export type LoginPatch = Pick<LoginRecord, 'status'> & Partial<Pick<LoginRecord, 'owner' | 'org' | 'login' | 'message' | 'codeHash'>>;
 export interface LoginLimits {
   maxPending: number;
@@ -241,6 +249,8 @@ export interface FleetStore {
   createLogin(login: NewLogin, limits: LoginLimits): Promise<'created' | 'too-many' | 'too-many-from-source'>;
   getLogin(id: string): Promise<LoginRecord | undefined>;
   getLoginByState(stateHash: string): Promise<LoginRecord | undefined>;
+  /** Marks a pending, unconfirmed login confirmed by one browser (compare-and-set: a second confirmation gets undefined). */
+  confirmLogin(id: string, input: { browserHash: string; now: number }): Promise<LoginRecord | undefined>;
   /** Moves a login on only from one of `from` (compare-and-set): a second callback or delivery gets undefined. */
   updateLogin(id: string, from: LoginStatus[], patch: LoginPatch): Promise<LoginRecord | undefined>;
 

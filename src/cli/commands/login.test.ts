@@ -14,11 +14,13 @@ import { ExitCode } from '../../domain/exit-codes.ts';
 import { harness, SHARED_TOKEN, type Harness } from '../../coordinator/testkit.ts';
 import { addUser, startFakeGitHub, type FakeGitHub } from '../../testing/fake-github.ts';
 import { startCliProcess } from '../../testing/cli-process.ts';
+import { ScriptedBrowser } from '../../testing/login-browser.ts';
 import { runCli } from '../../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const AUTHORIZE = /(http:\/\/127\.0\.0\.1:\d+\/v1\/login\/authorize\?state=[0-9a-f]+)/;
+const PHRASE = /confirm this login's phrase: ([a-z]+-[a-z]+-[a-z]+)\n/;
 
 describe('crabbox login / whoami / logout against a real coordinator and a fake GitHub', () => {
   let github: FakeGitHub;
@@ -65,6 +67,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     writeFileSync(configPath(env), '# my settings\nprovider: local\nlease:\n  ttl: 2h\n');
     const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 90_000 });
     const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    const phrase = (await cli.waitForStderr(PHRASE))[1]!;
     github.signInAs('alice');
     const profile = join(dir.path, `chromium-${n}`);
     let loginId = '';
@@ -72,7 +75,13 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     try {
       const page = await browser.newPage();
       await page.goto(authorizeUrl);
-      assert.match(page.url(), new RegExp(`^${github.url}/login/oauth/authorize\\?`));
+      // The link opens the confirmation page: the phrase this CLI printed, when and from where the login started.
+      assert.equal(page.url(), authorizeUrl);
+      assert.equal(await page.textContent('#phrase'), phrase);
+      assert.equal(await page.textContent('#from'), '127.0.0.1');
+      assert.match((await page.textContent('#started'))!, /^A crabbox login was started at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(just now\) from 127\.0\.0\.1\.$/);
+      await page.click('#confirm');
+      await page.waitForURL(new RegExp(`^${github.url}/login/oauth/authorize\\?`));
       await page.click('#authorize');
       await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?login=login_[0-9a-f]{24}&code=[A-Z]{4}-[A-Z]{4}$/);
       assert.equal(await page.textContent('h1'), 'crabbox login finished');
@@ -117,20 +126,19 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.match((await runCli(['logout'], { env })).stderr, /Not logged in/);
   });
 
-  /** A scripted browser: follows the redirects with fetch (including the one to the CLI's loopback, if any). */
+  /** A scripted browser: confirms on the page, then follows the redirects (including the one to the CLI's loopback, if any). */
   async function remoteBrowser(authorizeUrl: string, login: string, options: { followLoopback?: boolean } = {}): Promise<{ status: number; text: string; location?: string | null }> {
-    const toGitHub = await fetch(authorizeUrl, { redirect: 'manual' });
-    const gh = new URL(toGitHub.headers.get('location')!);
+    const browser = new ScriptedBrowser();
+    const toGitHub = await browser.confirm((await browser.openLoginLink(authorizeUrl)).form);
     github.signInAs(login);
-    const back = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: new URLSearchParams({ redirect_uri: gh.searchParams.get('redirect_uri')!, state: gh.searchParams.get('state')! }), redirect: 'manual' });
-    const callback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
+    const callback = await browser.get(await browser.authorizeAtGitHub(toGitHub.headers.get('location')!));
     const loopback = callback.headers.get('location');
-    if (options.followLoopback === false) return { status: callback.status, text: await callback.text(), location: loopback };
+    if (options.followLoopback === false) return { status: callback.status, text: callback.text, location: loopback };
     if (callback.status === 302 && loopback?.startsWith('http://127.0.0.1:')) {
       const page = await fetch(loopback);
       return { status: page.status, text: await page.text() };
     }
-    return { status: callback.status, text: await callback.text() };
+    return { status: callback.status, text: callback.text };
   }
 
   it('--no-browser: no loopback; the page shows a code, typed into the CLI it collects the token', async () => {

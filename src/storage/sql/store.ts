@@ -328,8 +328,8 @@ export class SqlFleetStore implements FleetStore {
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE ${live}`, [limits.now])) >= limits.maxPending) return 'too-many';
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE source = ? AND ${live}`, [login.source, limits.now])) >= limits.maxPendingPerSource) return 'too-many-from-source';
       await db.exec(
-        "INSERT INTO logins (id, state_hash, secret_hash, source, port, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.port), login.createdAt, login.expiresAt],
+        "INSERT INTO logins (id, state_hash, secret_hash, source, address, phrase, port, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.address), orNull(login.phrase), orNull(login.port), login.createdAt, login.expiresAt],
       );
       return 'created';
     });
@@ -343,6 +343,15 @@ export class SqlFleetStore implements FleetStore {
   async getLoginByState(stateHash: string): Promise<LoginRecord | undefined> {
     const [row] = await this.#db.query('SELECT * FROM logins WHERE state_hash = ?', [stateHash]);
     return row ? loginFromRow(row) : undefined;
+  }
+
+  confirmLogin(id: string, input: { browserHash: string; now: number }): Promise<LoginRecord | undefined> {
+    return this.#db.transaction(async (db) => {
+      const changed = await db.exec("UPDATE logins SET confirmed_at = ?, browser_hash = ? WHERE id = ? AND status = 'pending' AND confirmed_at IS NULL", [input.now, input.browserHash, id]);
+      if (changed === 0) return undefined;
+      const [row] = await db.query('SELECT * FROM logins WHERE id = ?', [id]);
+      return row ? loginFromRow(row) : undefined;
+    });
   }
 
   updateLogin(id: string, from: LoginStatus[], patch: LoginPatch): Promise<LoginRecord | undefined> {
