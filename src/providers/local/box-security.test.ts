@@ -2,7 +2,7 @@
 // unprivileged account that the test creates and removes.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createLocalProvider } from './local-provider.ts';
@@ -76,7 +76,9 @@ describe('finding 1: the boxes root cannot be squatted', { concurrency: false },
     const below = join(attackerDir, 'boxes');
     for (const [root, why] of [[open, /writable by group or others/], [linked, /is a symlink/], [below, /parent .* is owned by uid/]] as const) {
       const provider = createLocalProvider({ stateDir: state.path, boxesRoot: root });
-      await assert.rejects(provider.create(await localSpec(state.path, newLeaseId())), (error: unknown) => isCrabboxError(error) && error.code === 'invalid_config' && why.test((error as Error).message), String(root));
+      const leaseId = newLeaseId();
+      await assert.rejects(provider.create(await localSpec(state.path, leaseId)), (error: unknown) => isCrabboxError(error) && error.code === 'invalid_config' && why.test((error as Error).message), String(root));
+      assert.equal(existsSync(join(state.path, 'local', leaseId)), false, 'the refused create removed its machine dir');
     }
     realRoot.remove();
   });

@@ -64,7 +64,8 @@ export async function removeTree(path: string): Promise<boolean> {
   try {
     dirFd = openDir(parent);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // Missing, or not a real directory (a symlink in its place): nothing crabbox made can be below it.
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
     throw error;
   }
   try {
