@@ -92,9 +92,8 @@ describe('file modes of everything the CLI and the local provider write', { conc
         assert.equal(warm.status, 0, warm.stderr);
         const lease = JSON.parse(warm.stdout) as { id: string; machine: { workRoot: string } };
         try {
-          const ran = crabbox(runner, umask, ['run', '--id', lease.id, '--', 'sh', '-c', 'umask; echo hi > "$TMPDIR/x"; stat -c %a "$TMPDIR/x"'], repo);
+          const ran = crabbox(runner, umask, ['run', '--id', lease.id, '--', 'sh', '-c', 'umask; f="${TMPDIR:-/tmp}/crabbox-modes-$$"; echo hi > "$f"; stat -c %a "$f"; rm -f "$f"'], repo);
           assert.equal(ran.status, 0, ran.stderr);
-          assert.match(ran.stdout, /^0077\n600\n/m, 'the box session runs with umask 077 whatever the CLI\'s umask');
 
           const state = walk(stateDir);
           for (const sub of ['leases', 'local', 'runs']) assert.ok(state.some((e) => e.path === join(stateDir, sub)), `${sub} exists`);
@@ -127,6 +126,7 @@ describe('file modes of everything the CLI and the local provider write', { conc
             assert.deepEqual(openToOthers(entries), []);
           }
           for (const dir of ['home', 'work', 'tmp']) assert.equal(modeOf(join(box, dir)), '0700', dir);
+          assert.match(ran.stdout, /^0077\n600\n/m, 'the box session runs with umask 077 whatever the CLI\'s umask');
         } finally {
           const stop = crabbox(runner, umask, ['stop', lease.id], repo);
           assert.equal(stop.status, 0, stop.stderr);
