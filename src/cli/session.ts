@@ -3,6 +3,7 @@ import { loadConfig, validateCoordinatorUrl, type Config } from '../config/load.
 import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { createBrokeredLeaseService } from '../leases/brokered.ts';
+import { brokeredKeySweepIfDue } from '../leases/brokered-keys.ts';
 import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
@@ -69,6 +70,8 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
   }
   const client = brokeredClient(ctx, config);
   ctx.log(`brokered mode: coordinator ${client.url}`);
+  // Keys a killed CLI left behind (rate-limited like direct mode's sweep; never fails the command).
+  await brokeredKeySweepIfDue({ client, stateDir: config.paths.stateDir, clock: ctx.clock, log: ctx.log });
   const leases = createBrokeredLeaseService({
     client,
     stateDir: config.paths.stateDir,

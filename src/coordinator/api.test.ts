@@ -110,6 +110,29 @@ describe('coordinator API', () => {
     assert.equal(list.json.runs[0].logTail, undefined);
   });
 
+  it('runs: an interrupted run is state interrupted with its signal; a crabbox failure is error; ?state= filters; JUnit failures are objects', async () => {
+    const { json } = await create();
+    const start = async () => (await h.request('POST', '/v1/runs', { token: alice, body: { leaseId: json.lease.id } })).json.run;
+    const a = await start();
+    assert.deepEqual([a.slug, a.provider], [json.lease.slug, 'fake'], 'the run names its lease\'s slug and provider');
+    const junit = { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 1.5, files: [{ path: 'r.xml', status: 'ok', tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 1.5 }], failed: [{ kind: 'failure', suite: 'math', name: 'adds', file: 'math.test.js', line: 12, message: 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789' }], failedOmitted: 0, warnings: [] };
+    const int = await h.request('POST', `/v1/runs/${a.id}/finish`, { token: alice, body: { exitCode: 143, interrupted: 'SIGTERM', remoteExitCode: 9, junit } });
+    assert.equal(int.status, 200, JSON.stringify(int.json));
+    assert.deepEqual([int.json.run.state, int.json.run.exitCode, int.json.run.source, int.json.run.interrupted, int.json.run.remoteExitCode], ['interrupted', 143, 'crabbox', 'SIGTERM', 9]);
+    assert.deepEqual(int.json.run.junit.failed[0], { ...junit.failed[0], message: 'token [redacted]' });
+    const b = await start();
+    assert.equal((await h.request('POST', `/v1/runs/${b.id}/finish`, { token: alice, body: { exitCode: 74, source: 'crabbox' } })).json.run.state, 'error');
+    const c = await start();
+    const legacy = await h.request('POST', `/v1/runs/${c.id}/finish`, { token: alice, body: { exitCode: 1, junit: { tests: 3, failures: 1, errors: 0, skipped: 0, failed: ['suite > case'] } } });
+    assert.deepEqual(legacy.json.run.junit.failed, [{ kind: 'failure', suite: '', name: 'suite > case' }], 'an older CLI\'s compact summary reads in the one shape');
+    const byState = async (state: string) => (await h.request('GET', `/v1/runs?leaseId=${json.lease.id}&state=${state}`, { token: alice })).json.runs.map((r: { id: string }) => r.id);
+    assert.deepEqual(await byState('interrupted'), [a.id]);
+    assert.deepEqual(await byState('error'), [b.id]);
+    assert.deepEqual(await byState('failed'), [c.id]);
+    const bad = await h.request('GET', '/v1/runs?state=abandoned', { token: alice });
+    assert.equal(bad.status, 400);
+  });
+
   it('usage shows the caller\'s month by provider and type, with caps', async () => {
     const res = await h.request('GET', '/v1/usage?month=2026-01', { token: alice });
     assert.equal(res.status, 200);

@@ -3,7 +3,7 @@ import { endedLeaseError } from '../domain/ended.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { newLeaseId, newToken, uniqueSlug } from '../domain/ids.ts';
 import { leaseLabels, LABEL } from '../domain/labels.ts';
-import { computeExpiry, hardDeadline, isLive, normalizeTimings, touch, type Lease, type MachineRef } from '../domain/lease.ts';
+import { computeExpiry, isLive, normalizeTimings, touch, type MachineRef } from '../domain/lease.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import { pickSshCidrs } from '../net/cidr.ts';
 import { redact } from '../redact/redact.ts';
@@ -17,11 +17,6 @@ import { generateHostKey } from './host-key.ts';
 import { hourlyPrice, reservedCost } from './pricing.ts';
 
 /** The lease lifecycle: create (record first, provider second), heartbeat, release. Every step is a conditional store update. */
-
-/** Kept leases do not idle out; every lease ends at its TTL cap. */
-export function leaseExpiry(lease: Pick<Lease, 'keep' | 'createdAt' | 'ttlSeconds' | 'lastTouchedAt' | 'idleTimeoutSeconds'>): number {
-  return lease.keep ? hardDeadline(lease) : computeExpiry(lease);
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -82,7 +77,7 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
     const base = { createdAt: now, lastTouchedAt: now, keep, ...timings };
     const result = await tx.createLease({
       id, slug, owner: identity.owner, org: identity.org, provider: provider.name, profile: body.profile, class: body.class, type: body.type, keep,
-      ...timings, createdAt: now, expiresAt: leaseExpiry(base), idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price, reservedCost: cost,
+      ...timings, createdAt: now, expiresAt: computeExpiry(base), idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price, reservedCost: cost,
     });
     if (!result.created) return result;
     // Checked after the insert, inside the same serialized transaction: a cap hit rolls the insert back.
@@ -185,7 +180,7 @@ export async function heartbeatLease(deps: CoordinatorDeps, actor: string, lease
   const extended = next.idleTimeoutSeconds > lease.idleTimeoutSeconds;
   if (extended) await checkCaps(store, config, { owner: lease.owner, org: lease.org, now, leases: false });
   const logIt = lease.heartbeatLoggedAt === undefined || now - lease.heartbeatLoggedAt >= config.heartbeatEventEverySeconds * 1000;
-  const updated = await store.touchLease(lease.id, { lastTouchedAt: now, idleTimeoutSeconds: next.idleTimeoutSeconds, expiresAt: leaseExpiry(next), heartbeatLoggedAt: logIt ? now : undefined });
+  const updated = await store.touchLease(lease.id, { lastTouchedAt: now, idleTimeoutSeconds: next.idleTimeoutSeconds, expiresAt: next.expiresAt, heartbeatLoggedAt: logIt ? now : undefined });
   if (!updated) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is no longer active`);
   if (extended) await audit(store, { type: 'lease.extended', at: now, actor, lease: updated, data: { idleTimeoutSeconds: updated.idleTimeoutSeconds, expiresAt: iso(updated.expiresAt) } });
   else if (logIt) await audit(store, { type: 'lease.heartbeat', at: now, actor, lease: updated, data: { expiresAt: iso(updated.expiresAt) } });

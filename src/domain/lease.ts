@@ -61,8 +61,12 @@ export function hardDeadline(lease: Pick<Lease, 'createdAt' | 'ttlSeconds'>): nu
   return lease.createdAt + lease.ttlSeconds * 1000;
 }
 
-/** expiry = min(created + ttl, last touched + idle). */
-export function computeExpiry(lease: Pick<Lease, 'createdAt' | 'ttlSeconds' | 'lastTouchedAt' | 'idleTimeoutSeconds'>): number {
+/**
+ * The one expiry rule, in both modes (direct labels and the coordinator's store): a lease ends at
+ * min(created + ttl, last touched + idle); a kept lease does not idle out and ends at its TTL cap.
+ */
+export function computeExpiry(lease: Pick<Lease, 'keep' | 'createdAt' | 'ttlSeconds' | 'lastTouchedAt' | 'idleTimeoutSeconds'>): number {
+  if (lease.keep) return hardDeadline(lease);
   return Math.min(hardDeadline(lease), lease.lastTouchedAt + lease.idleTimeoutSeconds * 1000);
 }
 
@@ -112,8 +116,9 @@ export function cleanupVerdict(
     if (lease.state === 'provisioning' && now < hardDeadline(lease) + staleWindowSeconds * 1000) return { action: 'skip', reason: 'within-stale-window' };
     return { action: 'delete', reason: 'past-ttl-cap' };
   }
-  if (now < lease.expiresAt) return { action: 'skip', reason: 'live' };
+  // A kept lease lives until its TTL cap (computeExpiry); labels written before that rule may say otherwise.
   if (lease.keep) return { action: 'skip', reason: 'kept' };
+  if (now < lease.expiresAt) return { action: 'skip', reason: 'live' };
   if (lease.state === 'provisioning' && now < lease.expiresAt + staleWindowSeconds * 1000) return { action: 'skip', reason: 'within-stale-window' };
   return { action: 'delete', reason: 'expired' };
 }

@@ -10,6 +10,7 @@ import { isLive } from '../domain/lease.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
 import type { DirectLease } from './record.ts';
+import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
@@ -95,6 +96,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     let posted = false;
     try {
       const sshPublicKey = await createClientKey(pending, 'pending');
+      await markBrokered(pending, client.url);
       const callerCidr = await options.callerCidr?.();
       body = {
         sshPublicKey,
@@ -108,7 +110,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         ...(callerCidr ? { callerCidr } : {}),
       };
       posted = true;
-      const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? 15 * 60_000, signal: request.signal });
+      const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? BROKERED_CREATE_TIMEOUT_MS, signal: request.signal });
       lease = leaseFromView(answer.lease);
       await privateDir(join(stateDir, 'leases'));
       await removeLeaseKeys(keyDirOf(lease.id));

@@ -1,3 +1,4 @@
+import { whoamiJson } from '../../api/shapes.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -112,7 +113,8 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(who.code, 0, who.stderr);
     const json = JSON.parse(who.stdout);
     assert.deepEqual([json.owner, json.org, json.login, json.role, json.via, json.coordinator], ['github-1001', 'acme', 'alice', 'user', 'user-token', url]);
-    assert.ok(json.expiresAt > Date.now() + 29 * 86_400_000);
+    assert.ok(Date.parse(json.expiresAt) > Date.now() + 29 * 86_400_000);
+    assert.ok(whoamiJson.safeParse(json).success, 'whoami --json has the one shape: expiresAt in ISO 8601');
 
     const out = await runCli(['logout'], { env });
     assert.equal(out.code, 0);

@@ -43,13 +43,32 @@ function runRecording(session: LeaseSession, recordCommand: boolean): { recorder
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** First Ctrl-C / SIGTERM aborts the run in order; a second one exits at once. Only for the real process. */
-function interruptSignal(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
+/** The lease a run holds, as far as the second Ctrl-C needs to name it. */
+interface HeldLease {
+  id: string;
+  slug: string;
+  /** The run would release it (fresh and not kept). */
+  releases: boolean;
+}
+
+/** What a second Ctrl-C leaves behind, in one line: the lease and the command that stops it. */
+export function leftBehind(held: HeldLease | undefined): string {
+  if (!held) return 'a lease may still be in creation: `crabbox list` shows it, `crabbox stop <slug>` stops it';
+  return held.releases
+    ? `lease ${held.slug} (${held.id}) is left running: \`crabbox stop ${held.slug}\` stops it`
+    : `lease ${held.slug} (${held.id}) stays as it was: \`crabbox stop ${held.slug}\` stops it`;
+}
+
+/**
+ * First Ctrl-C / SIGTERM aborts the run in order (the remote command gets SIGINT, then SIGTERM, then SIGKILL while it
+ * keeps running); a second one exits at once, naming the lease it leaves. Only for the real process.
+ */
+function interruptSignal(ctx: CliContext, held: () => HeldLease | undefined): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   if (ctx.stdout !== process.stdout && ctx.stderr !== process.stderr) return { signal: controller.signal, dispose: () => undefined };
   const handler = (sig: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
-      ctx.stderr.write(`crabbox: interrupted again; exiting now (cleanup will find anything left)\n`);
+      ctx.stderr.write(`crabbox: interrupted again; exiting now; ${leftBehind(held())}\n`);
       process.exit(sig === 'SIGTERM' ? 143 : 130);
     }
     ctx.stderr.write(`crabbox: ${sig === 'SIGTERM' ? 'terminated' : 'interrupted'}; stopping the remote command and releasing (again to exit now)\n`);
@@ -108,11 +127,17 @@ export function register(program: Command, ctx: CliContext): void {
         : undefined;
       for (const w of sync?.warnings ?? []) ctx.info(w);
       const tty = ctx.stderr.isTTY === true;
-      const interrupt = interruptSignal(ctx);
+      const keep = flags.keep === true || config.lease.keep;
+      let held: HeldLease | undefined;
+      const interrupt = interruptSignal(ctx, () => held);
       try {
         const outcome = await runOnBox({
           leases: {
-            acquire: (ref, req) => leases.acquire(ref, { keep: req.keep, signal: req.signal }),
+            acquire: async (ref, req) => {
+              const handle = await leases.acquire(ref, { keep: req.keep, signal: req.signal });
+              held = { id: handle.lease.id, slug: handle.lease.slug, releases: handle.fresh && !keep };
+              return handle;
+            },
             touch: (lease) => leases.touch(lease),
             release: (lease) => leases.release(lease),
           },
@@ -126,7 +151,7 @@ export function register(program: Command, ctx: CliContext): void {
           finishExtras: () => (junit ? { junit } : {}),
           clock: ctx.clock,
           leaseRef: flags.id,
-          keep: flags.keep === true || config.lease.keep,
+          keep,
           sync,
           repoRoot,
           command: { mode: flags.shell ? 'shell' : 'argv', args: flags.shell ? [command.join(' ')] : command },

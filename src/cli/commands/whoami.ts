@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Whoami } from '../../api/client.ts';
+import type { WhoamiJson } from '../../api/shapes.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { coordinatorClient } from '../session.ts';
 import type { CliContext } from '../context.ts';
@@ -7,9 +8,15 @@ import { isoTime, printJson, write } from '../output.ts';
 
 const VIA: Record<Whoami['via'], string> = { 'user-token': 'user token (GitHub login)', 'shared-token': 'shared operator token' };
 
+/** The `whoami --json` shape (src/api/shapes.ts): times are ISO 8601 like every other time the CLI prints. */
+export function whoamiJson(who: Whoami, url: string): WhoamiJson {
+  const { expiresAt, ...rest } = who;
+  return { ...rest, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}), coordinator: url };
+}
+
 /** Prints who the coordinator says we are: owner, org, login, role, how, expiry. */
 export function showWhoami(ctx: CliContext, who: Whoami, url: string): void {
-  if (ctx.json) return printJson(ctx.stdout, { ...who, coordinator: url });
+  if (ctx.json) return printJson(ctx.stdout, whoamiJson(who, url));
   const days = who.expiresAt !== undefined ? Math.floor((who.expiresAt - ctx.clock.now()) / 86_400_000) : undefined;
   const rows: [string, string | undefined][] = [
     ['coordinator', url],

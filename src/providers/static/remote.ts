@@ -71,8 +71,10 @@ id=$2
 cur=$(readlink "$claim" 2>/dev/null || true)
 if [ "$cur" != "$id" ] || [ ! -d "$root/$id/meta" ]; then cat >/dev/null; exit 3; fi
 umask 077
-cat > "$root/$id/meta/labels.json.tmp"
-mv -f "$root/$id/meta/labels.json.tmp" "$root/$id/meta/labels.json"
+# One temporary file per writer: concurrent touches of one lease (many runs at once) must not share it.
+tmp="$root/$id/meta/labels.json.tmp.$$"
+cat > "$tmp"
+mv -f "$tmp" "$root/$id/meta/labels.json"
 `;
 
 /**
