@@ -126,7 +126,10 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
       // Released (or expired) while the provider worked: the machine must not outlive its lease.
       await store.queueCleanup(lease.id, clock.now());
       const current = await store.getLease(lease.id);
-      if (current) await cleanupMachine(deps, current, actor);
+      const cleaned = current ? await cleanupMachine(deps, current, actor) : 'not-claimed';
+      // The release's own delete may have run while the create was still in flight, before the provider had made
+      // everything; the create has returned now, so what it returned is deleted once more (deletes are idempotent).
+      if (cleaned === 'not-claimed' || cleaned === 'failed') await deleteAfterCreate(deps, provider, current ?? lease, machine.providerId, actor);
       throw new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
     }
     await audit(store, { type: 'machine.provisioned', at: clock.now(), actor, lease: active, data: { host: active.machine?.host, type: active.machine?.type } });
@@ -137,6 +140,19 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
     throw isCrabboxError(error) && error.status < 500 && error.code !== 'internal'
       ? error
       : new CrabboxError('provider_error', `provider ${provider.name} could not create the machine: ${redact(error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });
+  }
+}
+
+/** Deletes a machine a create returned for a lease that ended meanwhile; a failure is left to the orphan sweep (its labels name the ended lease). */
+async function deleteAfterCreate(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, providerId: string, actor: string): Promise<void> {
+  const { store, clock } = deps;
+  try {
+    const result = await provider.delete(providerId);
+    await audit(store, { type: 'machine.deleted', at: clock.now(), actor, lease, providerId, data: { result, reason: 'ended-during-create' } });
+  } catch (error) {
+    const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 300);
+    await audit(store, { type: 'provider.error', at: clock.now(), actor, lease, providerId, data: { op: 'delete', error: message, reason: 'ended-during-create' } });
+    deps.logger?.warn('delete after a create that outlived its lease failed; the orphan sweep retries', { leaseId: lease.id, error: message });
   }
 }
 

@@ -193,8 +193,12 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
         }
         // Keys of a lease another provider made (an explicit, different --provider) are that lease's, not debris.
         const indexed = await readIndexEntry(config.paths.stateDir, parsed.value);
-        if (!indexed || indexed.provider === provider.name) await removeLeaseKeys(keyDirOf(parsed.value));
-        return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+        if (indexed && indexed.provider !== provider.name) return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+        // The index proves this CLI made the lease: whatever the provider still has of it (an ssh host's key line
+        // and claim whose labels file is gone, so it no longer reads as a lease) is released by its provider id.
+        const result = indexed ? await provider.delete(indexed.providerId) : 'already-gone';
+        await removeLeaseKeys(keyDirOf(parsed.value));
+        return { leaseId: parsed.value, slug: indexed?.slug, result: result === 'deleted' ? 'released' : 'already-gone' };
       }
     } else {
       lease = ref;
