@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { baseSpec } from '../provider.contract.ts';
-import { conformance, parseXml, xmlValue, type Shapes, type TypeRef } from '../fake/conformance.ts';
+import { conformance, parseEc2Xml, type Shapes, type TypeRef } from '../fake/conformance.ts';
 import { startFakeAws, type FakeAwsSetup } from './fake/harness.ts';
 import type { QueryParams } from './fake/query.ts';
 
@@ -27,16 +27,17 @@ function checkRequest(action: string, params: QueryParams): string[] {
 
 /** An answer's XML against the action's output shape, or EC2's error document against the documented codes. */
 function checkResponse(action: string, status: number, body: string): string[] {
-  const root = parseXml(body);
+  const { root, value } = parseEc2Xml(body);
   if (status >= 400) {
-    const code = root.children.find((c) => c.name === 'Errors')?.children[0]?.children.find((c) => c.name === 'Code')?.text;
-    if (root.name !== 'Response' || !root.children.some((c) => c.name === 'RequestID')) return [`${action}: error document is not <Response><Errors/><RequestID/></Response>`];
-    return code && model.errors.includes(code) ? [] : [`${action}: error code ${code} is not one EC2 documents`];
+    const error = (value.Errors as { Error?: { Code?: unknown } } | undefined)?.Error;
+    if (root !== 'Response' || !error || typeof value.RequestID !== 'string') return [`${action}: error document is not <Response><Errors><Error/></Errors><RequestID/></Response>`];
+    const code = String(error.Code ?? '');
+    return model.errors.includes(code) ? [] : [`${action}: error code ${code} is not one EC2 documents`];
   }
-  if (root.name !== `${action}Response`) return [`${action}: root element <${root.name}>`];
+  if (root !== `${action}Response`) return [`${action}: root element <${root}>`];
   // requestId, and `return` (the API Reference's sample responses carry <return>true</return> on actions that change
   // something, outside the modelled output), are the protocol's own.
-  const { requestId, return: _ret, ...rest } = xmlValue(root) as Record<string, unknown>;
+  const { requestId, return: _ret, ...rest } = value;
   if (typeof requestId !== 'string' || !requestId) return [`${action}: no requestId`];
   const output = model.actions[action]?.output;
   const type: TypeRef = output ?? 'NoOutput';

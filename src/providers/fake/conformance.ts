@@ -1,3 +1,5 @@
+import { XMLParser } from 'fast-xml-parser';
+
 /**
  * Checks request and response bodies against small vendored descriptions of a cloud's published API model
  * (`*\/fixtures/*.json`), so a fake or a client that drifts from the real shapes fails a test.
@@ -81,43 +83,20 @@ export function conformance(value: unknown, type: TypeRef, shapes: Shapes, path 
   return problems;
 }
 
-export interface XmlElement {
-  name: string;
-  text: string;
-  children: XmlElement[];
-}
-
-/** A minimal XML reader for the EC2 answers the fake writes (elements and text; no attributes beyond the root's). */
-export function parseXml(xml: string): XmlElement {
-  const body = xml.replace(/^<\?xml[^>]*\?>\s*/, '');
-  const root: XmlElement = { name: '#root', text: '', children: [] };
-  const stack = [root];
-  const token = /<(\/?)([A-Za-z_][\w.-]*)([^>]*?)(\/?)>|([^<]+)/g;
-  for (let m = token.exec(body); m; m = token.exec(body)) {
-    const top = stack.at(-1)!;
-    if (m[5] !== undefined) {
-      top.text += m[5].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-    } else if (m[1]) {
-      if (top.name !== m[2]) throw new Error(`XML: </${m[2]}> closes <${top.name}>`);
-      stack.pop();
-    } else {
-      const el: XmlElement = { name: m[2]!, text: '', children: [] };
-      top.children.push(el);
-      if (!m[4]) stack.push(el);
-    }
-  }
-  if (stack.length !== 1) throw new Error(`XML: <${stack.at(-1)!.name}> is never closed`);
-  return root.children[0]!;
-}
+const xml = new XMLParser({ ignoreAttributes: true, ignoreDeclaration: true, parseTagValue: false, trimValues: false, isArray: (name) => name === 'item' });
 
 /** EC2's XML as a value the checker reads: `<x><item>…</item></x>` is a list, text-only elements are strings. */
-export function xmlValue(el: XmlElement): unknown {
-  if (el.children.length === 0) return el.text;
-  if (el.children.every((c) => c.name === 'item')) return el.children.map(xmlValue);
-  const out: Record<string, unknown> = {};
-  for (const c of el.children) {
-    if (c.name in out) throw new Error(`XML: <${c.name}> twice in <${el.name}>`);
-    out[c.name] = xmlValue(c);
-  }
-  return out;
+function normalize(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value ?? '';
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 1 && entries[0]![0] === 'item') return (entries[0]![1] as unknown[]).map(normalize);
+  return Object.fromEntries(entries.map(([k, v]) => [k, normalize(v)]));
+}
+
+/** Parses an EC2 answer into its root element's name and its value (see `normalize`). */
+export function parseEc2Xml(text: string): { root: string; value: Record<string, unknown> } {
+  const doc = xml.parse(text) as Record<string, unknown>;
+  const [root, value] = Object.entries(doc)[0] ?? ['', ''];
+  const normalized = normalize(value);
+  return { root, value: normalized && typeof normalized === 'object' && !Array.isArray(normalized) ? (normalized as Record<string, unknown>) : {} };
 }
