@@ -14,7 +14,9 @@ export interface CliIO {
   startedAt?: number;
 }
 
-export interface CliContext extends Required<Omit<CliIO, 'argv'>> {
+export interface CliContext extends Required<Omit<CliIO, 'argv' | 'startedAt'>> {
+  /** When the process started (see CliIO); set by main. */
+  startedAt?: number | undefined;
   /** The exit code the command asks for (commands set it instead of calling process.exit). */
   exitCode: number;
   /** Global flags. */

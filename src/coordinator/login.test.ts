@@ -131,15 +131,27 @@ describe('GitHub browser login', () => {
     assert.equal(right.status, 403);
   });
 
-  it('denies on a GitHub error with 502 and says so', async () => {
+  it('a GitHub 5xx is a 502 page and a 503 poll (a temporary failure, not a denial)', async () => {
     h = await loginHarness();
     h.github.fail('/api/user/memberships', 500);
     const { callback, poll } = await loginAs(h, 'alice');
     assert.equal(callback.status, 502);
     assert.match(callback.json.raw, /GitHub \/user\/memberships\/orgs\/acme failed: 500 Server Error/);
-    assert.equal(poll.status, 403);
-    assert.match(poll.json.message, /login denied: GitHub/);
+    assert.equal(poll.status, 503);
+    assert.equal(poll.json.error, 'unavailable');
+    assert.match(poll.json.message, /^login failed: GitHub/);
+    assert.match(poll.json.hint, /temporary GitHub problem; run `crabbox login` again/);
     assert.ok((await h.deniedReasons()).includes('github-error'));
+  });
+
+  it('GitHub refusing the code is a denial at the poll (403), not a temporary failure', async () => {
+    h = await loginHarness();
+    const started = await h.start();
+    const approval = await h.approveAtGitHub(started.authorizeUrl, 'alice');
+    await approval.browser.get(`${PUBLIC_URL}${approval.path.replace(/code=[0-9a-f]+/, 'code=0000000000')}`);
+    const poll = await h.poll(started.loginId, started.secret);
+    assert.equal(poll.status, 403);
+    assert.match(poll.json.message, /^login denied: GitHub refused the login code: bad_verification_code/);
   });
 
   it('a person cancelling on GitHub (error=access_denied) is a plain denial', async () => {

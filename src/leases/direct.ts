@@ -4,7 +4,8 @@ import type { Machine, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { newLeaseId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
 import { LABEL, labelValue, leaseLabels } from '../domain/labels.ts';
-import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { computeExpiry, isLive, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { describeTimingProblem, FLAG_NAMES, leaseTimings } from '../domain/lease-timing.ts';
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
@@ -105,7 +106,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     const id = (options.newId ?? newLeaseId)();
     const taken = (await ownLeases()).filter((l) => isLive(l.state)).map((l) => l.slug);
     const slug = uniqueSlug(id, taken);
-    const timings = normalizeTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    const timed = leaseTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    if (!timed.ok) throw new CrabboxError('bad_request', describeTimingProblem(timed.problem, FLAG_NAMES));
+    const timings = { ttlSeconds: timed.ttlSeconds, idleTimeoutSeconds: timed.idleTimeoutSeconds };
     const draft: Lease = {
       id,
       slug,
@@ -168,7 +171,10 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   async function touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease> {
     const lease = typeof ref === 'string' ? await resolve(ref) : ref;
     const result = touchLease(lease, clock.now(), idleTimeoutSeconds);
-    if (!result.ok) throw endedLeaseError(lease, clock.now());
+    if (!result.ok) {
+      if (result.reason === 'bad_idle') throw new CrabboxError('bad_request', describeTimingProblem(result.problem, FLAG_NAMES));
+      throw endedLeaseError(lease, clock.now());
+    }
     await writeLabels(result.lease);
     return result.lease;
   }
@@ -187,8 +193,12 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
         }
         // Keys of a lease another provider made (an explicit, different --provider) are that lease's, not debris.
         const indexed = await readIndexEntry(config.paths.stateDir, parsed.value);
-        if (!indexed || indexed.provider === provider.name) await removeLeaseKeys(keyDirOf(parsed.value));
-        return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+        if (indexed && indexed.provider !== provider.name) return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+        // The index proves this CLI made the lease: whatever the provider still has of it (an ssh host's key line
+        // and claim whose labels file is gone, so it no longer reads as a lease) is released by its provider id.
+        const result = indexed ? await provider.delete(indexed.providerId) : 'already-gone';
+        await removeLeaseKeys(keyDirOf(parsed.value));
+        return { leaseId: parsed.value, slug: indexed?.slug, result: result === 'deleted' ? 'released' : 'already-gone' };
       }
     } else {
       lease = ref;

@@ -212,6 +212,29 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(next.nextCursor, undefined);
     });
 
+    test('runs keep slug, provider, who exited, the interrupting signal and the command\'s own code; lists filter by state', async (store) => {
+      const base = { leaseId: 'cbx_000000000001', slug: 'blue-crab', provider: 'fake', owner: 'alice', org: 'acme' };
+      const a = await store.createRun({ ...base, id: 'run_0000000000a1', createdAt: T0 });
+      assert.deepEqual([a.slug, a.provider], ['blue-crab', 'fake']);
+      const junit = { tests: 1, passed: 0, failures: 1, errors: 0, skipped: 0, time: 0.5, files: [], failed: [{ kind: 'failure', suite: 's', name: 'n', line: 7 }], failedOmitted: 0, warnings: [] };
+      const interrupted = await store.finishRun(a.id, { exitCode: 143, state: 'interrupted', source: 'crabbox', interrupted: 'SIGTERM', remoteExitCode: 9, syncSkipped: true, endedAt: T0 + 10, junit });
+      assert.deepEqual(
+        [interrupted?.state, interrupted?.exitCode, interrupted?.source, interrupted?.interrupted, interrupted?.remoteExitCode, interrupted?.syncSkipped],
+        ['interrupted', 143, 'crabbox', 'SIGTERM', 9, true],
+      );
+      assert.deepEqual(interrupted?.junit, junit, 'the JUnit summary round-trips with its failed cases as objects');
+      const b = await store.createRun({ ...base, id: 'run_0000000000a2', createdAt: T0 + 1 });
+      await store.finishRun(b.id, { exitCode: 74, state: 'error', source: 'crabbox', endedAt: T0 + 20 });
+      const c = await store.createRun({ ...base, id: 'run_0000000000a3', createdAt: T0 + 2 });
+      await store.finishRun(c.id, { exitCode: 0, endedAt: T0 + 30 });
+      const states = async (state?: 'interrupted' | 'error' | 'succeeded') => (await store.listRuns({ owner: 'alice', state })).items.map((r) => [r.id, r.state]);
+      assert.deepEqual(await states('interrupted'), [[a.id, 'interrupted']]);
+      assert.deepEqual(await states('error'), [[b.id, 'error']]);
+      assert.deepEqual(await states('succeeded'), [[c.id, 'succeeded']]);
+      const listed = (await store.listRuns({ owner: 'alice', state: 'interrupted' })).items[0];
+      assert.deepEqual([listed?.slug, listed?.provider, listed?.interrupted, listed?.remoteExitCode, listed?.logTail], ['blue-crab', 'fake', 'SIGTERM', 9, undefined]);
+    });
+
     test('events get increasing sequence numbers and list newest first, filtered and paginated', async (store) => {
       const a = await store.appendEvent({ at: T0, type: 'lease.created', actor: 'alice', owner: 'alice', leaseId: 'cbx_000000000001', data: { ttl: 60 } });
       const b = await store.appendEvent({ at: T0 + 1, type: 'lease.released', actor: 'bob', owner: 'bob', leaseId: 'cbx_000000000002' });

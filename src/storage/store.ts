@@ -76,14 +76,29 @@ export interface UsageRow {
   estimatedCost: number;
 }
 
+/** Run states the coordinator stores (`abandoned` exists only as a reading of local records). */
+export const STORED_RUN_STATES = ['running', 'succeeded', 'failed', 'interrupted', 'error'] as const;
+export type StoredRunState = (typeof STORED_RUN_STATES)[number];
+
 export interface RunRecord {
   id: string;
   leaseId: string;
+  /** The lease's slug and provider when the run started (undefined for rows recorded before migration 0004 whose lease was gone). */
+  slug?: string | undefined;
+  provider?: string | undefined;
   owner: string;
   org: string;
   command?: string | undefined;
-  state: 'running' | 'succeeded' | 'failed';
+  state: StoredRunState;
+  /** What `crabbox run` exited with. */
   exitCode?: number | undefined;
+  /** Whose exit code it is: `remote` (the command's) or `crabbox` (a crabbox failure or an interrupt). */
+  source?: 'remote' | 'crabbox' | undefined;
+  /** The signal of an interrupted run. */
+  interrupted?: 'SIGINT' | 'SIGTERM' | undefined;
+  /** The command's own exit code when it reported one. */
+  remoteExitCode?: number | undefined;
+  syncSkipped?: boolean | undefined;
   createdAt: number;
   endedAt?: number | undefined;
   timings?: Record<string, number> | undefined;
@@ -92,18 +107,23 @@ export interface RunRecord {
   junit?: JunitSummary | undefined;
 }
 
+/**
+ * A JUnit summary as JSON: the full summary of src/api/shapes.ts (`junitSummary`, failed cases as objects); rows
+ * written before migration 0004 hold a compact form whose `failed` are names.
+ */
 export interface JunitSummary {
   tests: number;
   failures: number;
   errors: number;
   skipped: number;
-  /** At most a handful of failing test names, each bounded. */
-  failed: string[];
+  [field: string]: unknown;
 }
 
 export interface NewRun {
   id: string;
   leaseId: string;
+  slug?: string | undefined;
+  provider?: string | undefined;
   owner: string;
   org: string;
   command?: string | undefined;
@@ -112,6 +132,12 @@ export interface NewRun {
 
 export interface RunFinish {
   exitCode: number;
+  /** Default: `succeeded` for exit 0, else `failed`. */
+  state?: Exclude<StoredRunState, 'running'> | undefined;
+  source?: 'remote' | 'crabbox' | undefined;
+  interrupted?: 'SIGINT' | 'SIGTERM' | undefined;
+  remoteExitCode?: number | undefined;
+  syncSkipped?: boolean | undefined;
   endedAt: number;
   timings?: Record<string, number> | undefined;
   logTail?: string | undefined;
@@ -121,6 +147,7 @@ export interface RunFinish {
 
 export interface RunQuery extends PageRequest, OwnerScope {
   leaseId?: string | undefined;
+  state?: StoredRunState | undefined;
 }
 
 export interface FleetEvent {
@@ -152,7 +179,8 @@ export interface PruneResult {
 }
 
 /** A browser login's lifecycle: pending -> checking (callback running) -> approved|denied; approved -> delivered once. */
-export type LoginStatus = 'pending' | 'checking' | 'approved' | 'denied' | 'delivered';
+/** `failed`: GitHub had a temporary failure (not a denial); the CLI says to try again. */
+export type LoginStatus = 'pending' | 'checking' | 'approved' | 'denied' | 'failed' | 'delivered';
 
 export interface LoginRecord {
   id: string;

@@ -1,3 +1,4 @@
+import { whoamiJson } from '../../api/shapes.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -112,17 +113,21 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(who.code, 0, who.stderr);
     const json = JSON.parse(who.stdout);
     assert.deepEqual([json.owner, json.org, json.login, json.role, json.via, json.coordinator], ['github-1001', 'acme', 'alice', 'user', 'user-token', url]);
-    assert.ok(json.expiresAt > Date.now() + 29 * 86_400_000);
+    assert.ok(Date.parse(json.expiresAt) > Date.now() + 29 * 86_400_000);
+    assert.ok(whoamiJson.safeParse(json).success, 'whoami --json has the one shape: expiresAt in ISO 8601');
 
     const out = await runCli(['logout'], { env });
     assert.equal(out.code, 0);
     assert.match(out.stderr, /Logged out/);
     const after = parse(readFileSync(configPath(env), 'utf8'));
-    assert.equal(after.coordinator.token, undefined);
-    assert.equal(after.coordinator.url, url);
+    assert.equal(after.coordinator, undefined, 'logout removes the token and the URL (back to direct mode)');
+    assert.equal(after.lease.ttl, '2h', 'other settings stay');
     const gone = await runCli(['whoami'], { env });
-    assert.equal(gone.code, ExitCode.noPermission);
-    assert.match(gone.stderr, /not logged in to http:\/\/127\.0\.0\.1:\d+; run `crabbox login`/);
+    assert.equal(gone.code, ExitCode.config);
+    assert.match(gone.stderr, /no coordinator configured/);
+    const stillThere = await runCli(['whoami', '--url', url], { env });
+    assert.equal(stillThere.code, ExitCode.noPermission);
+    assert.match(stillThere.stderr, /not logged in to http:\/\/127\.0\.0\.1:\d+; run `crabbox login`/);
     assert.match((await runCli(['logout'], { env })).stderr, /Not logged in/);
   });
 
@@ -224,6 +229,45 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(existsSync(configPath(env)), false);
   });
 
+  it('a GitHub 5xx during login is a temporary failure: exit 69, "try again", nothing stored', async () => {
+    const env = freshEnv();
+    github.fail('/api/user/memberships', 502);
+    try {
+      const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+      const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+      const page = await remoteBrowser(authorizeUrl, 'alice');
+      assert.equal(page.status, 502);
+      const result = await cli.done;
+      assert.equal(result.code, ExitCode.unavailable, result.stderr);
+      assert.match(result.stderr, /crabbox: login failed: GitHub .* 502.*; a temporary GitHub problem; run `crabbox login` again in a minute/);
+      assert.equal(existsSync(configPath(env)), false);
+    } finally {
+      github.clearFailures();
+    }
+  });
+
+  it('without a display it prints the URL to open instead of claiming it opened a browser', async () => {
+    const env = freshEnv();
+    // An opener that exists (and would fail): it must not even be tried without DISPLAY / WAYLAND_DISPLAY.
+    writeFileSync(join(env.HOME!, 'bin', 'xdg-open'), `#!/bin/sh\ntouch '${join(env.HOME!, 'opener-ran')}'\nexit 3\n`, { mode: 0o755 });
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+    await cli.waitForStderr(/Open this URL in a browser to sign in with GitHub:\n {2}http/);
+    cli.kill();
+    const { stderr } = await cli.done;
+    assert.doesNotMatch(stderr, /Opened|Opening your browser/);
+    assert.equal(existsSync(join(env.HOME!, 'opener-ran')), false);
+  });
+
+  it('with a display, an opener that fails is reported with the URL to open', async () => {
+    const env: NodeJS.ProcessEnv = { ...freshEnv(), DISPLAY: ':99' };
+    writeFileSync(join(env.HOME!, 'bin', 'xdg-open'), '#!/bin/sh\necho "xdg-open: no method available for opening" >&2\nexit 3\n', { mode: 0o755 });
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+    await cli.waitForStderr(/Opening your browser to sign in with GitHub\. If nothing happens, open:/);
+    await cli.waitForStderr(/Could not open a browser \(xdg-open exited 3\); open the URL above in a browser to sign in\./);
+    cli.kill();
+    await cli.done;
+  });
+
   it('--token-stdin checks the shared token with whoami and stores it 0600; a wrong one is refused and nothing is stored', async () => {
     const env = freshEnv();
     const bad = await runCli(['login', '--url', url, '--token-stdin'], { env, stdin: 'wrong-token-0123456789\n' });
@@ -257,7 +301,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(empty.code, ExitCode.usage);
     assert.match(empty.stderr, /no token on stdin/);
     const none = await runCli(['login', '--token-stdin'], { env, stdin: SHARED_TOKEN });
-    assert.equal(none.code, ExitCode.usage);
+    assert.equal(none.code, ExitCode.config);
     assert.match(none.stderr, /no coordinator configured/);
     const http = await runCli(['login', '--url', 'http://crabbox.example.com', '--token-stdin'], { env, stdin: SHARED_TOKEN });
     assert.match(http.stderr, /must use https/);

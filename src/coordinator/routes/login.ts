@@ -163,7 +163,7 @@ export function loginRoutes(): Hono<AppEnv> {
       ? { ok: false as const, reason: 'github-error' as const, login: undefined, message: q.error === 'access_denied' ? 'the GitHub authorization was cancelled' : `GitHub refused the authorization: ${q.error.slice(0, 60)}` }
       : await checkGitHubLogin({ github: gh, code: (q.code ?? '').slice(0, 200), redirectUri: callbackUrl(c) });
     if (!outcome.ok) {
-      await store.updateLogin(login.id, ['checking'], { status: 'denied', message: outcome.message });
+      await store.updateLogin(login.id, ['checking'], { status: outcome.temporary ? 'failed' : 'denied', message: outcome.message });
       await audit(store, { type: 'auth.denied', at: clock.now(), actor: outcome.login ? `github:${outcome.login}` : 'anonymous', data: { reason: outcome.reason, method: 'GET', path: c.req.path, login: outcome.login } });
       // A GitHub failure is a bad gateway; a person cancelling on GitHub (error=access_denied) is a plain denial.
       const status = outcome.reason === 'github-error' && !q.error ? 502 : 403;
@@ -202,6 +202,7 @@ export function loginRoutes(): Hono<AppEnv> {
 /** What a poll answers for a login: still pending, waiting for the code, the token (exactly once), or why not. */
 async function deliver(login: LoginRecord, ctx: { store: AppEnv['Variables']['deps']['store']; now: number; ttlSeconds: number; secret: string | undefined; code: string | undefined }) {
   if (login.status === 'denied') throw new CrabboxError('forbidden', `login denied: ${login.message ?? 'no reason given'}`);
+  if (login.status === 'failed') throw new CrabboxError('unavailable', `login failed: ${login.message ?? 'GitHub could not be reached'}`, { hint: 'a temporary GitHub problem; run `crabbox login` again in a minute' });
   if (login.status === 'delivered') throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
   if (ctx.now >= login.expiresAt) throw new CrabboxError('login_expired', 'this login expired (10 minutes) before it finished', { hint: 'run `crabbox login` again' });
   if (login.status !== 'approved') return { status: 'pending' as const };
