@@ -134,47 +134,55 @@ sync_tree() {
     blob "$m/manifest.recv" manifest
     sort -z -u "$m/manifest.recv" >"$m/manifest.new" || fail "sync cannot sort manifest"
     comm -z -23 "$m/manifest" "$m/manifest.new" >"$m/removed" || fail "sync cannot compare manifests"
-    : >"$m/send"; : >"$m/extra"
+    : >"$m/sent"
     # Files already in the folder may have the size and mtime of the new ones and still differ: compare content.
     # shellcheck disable=SC2012 # only "is there anything at all" is asked
     if [ -n "$(ls -A -- . 2>/dev/null | head -c 1)" ]; then how=full-checksum; fi
   else
-    sort -z -u "$m/send.recv" >"$m/send" || fail "sync cannot sort the change"
-    sort -z -u "$m/remove.recv" >"$m/remove" || fail "sync cannot sort the change"
+    # The change lists arrive byte-sorted (comm checks); a short change costs a few small steps, not a sort.
+    : >"$m/removed"
+    local kept=$m/manifest
+    if [ -s "$m/remove.recv" ]; then
+      comm -z -12 --check-order "$m/manifest" "$m/remove.recv" >"$m/removed" 2>/dev/null || fail "protocol change list not sorted"
+      comm -z -23 "$m/manifest" "$m/remove.recv" >"$m/kept.paths" || fail "sync cannot compare manifests"
+      kept=$m/kept.paths
+    fi
     # Only managed paths are ever deleted; a file changed on the box and still managed is sent again.
-    comm -z -12 "$m/manifest" "$m/remove" >"$m/removed" || fail "sync cannot compare manifests"
-    if [ "$box" = changed ]; then comm -z -23 "$m/boxchanged" "$m/remove" >"$m/extra"; else : >"$m/extra"; fi
-    comm -z -23 "$m/manifest" "$m/remove" | sort -z -m -u - "$m/send" >"$m/manifest.new" || fail "sync cannot merge manifests"
+    if [ "$box" = changed ]; then
+      comm -z -23 "$m/boxchanged" "$m/remove.recv" >"$m/extra"
+      sort -z -u -m -- "$m/extra" "$m/send.recv" >"$m/sent"
+      if [ -s "$m/extra" ]; then say "extra $(wc -c <"$m/extra")"; cat -- "$m/extra"; fi
+    else
+      mv -f -- "$m/send.recv" "$m/sent"
+    fi
+    sort -z -u -m -- "$kept" "$m/sent" >"$m/manifest.new" || fail "sync cannot merge manifests"
   fi
-  count=$(count_of "$m/removed")
+  count=0
+  if [ -s "$m/removed" ]; then count=$(count_of "$m/removed"); fi
   if [ "$deletelimit" -ge 0 ] && [ "$count" -gt "$deletelimit" ]; then
     say "sample $(head -z -n 20 "$m/removed" | wc -c)"
     head -z -n 20 "$m/removed"
     fail "too-many-deletes $count"
   fi
-  delete_paths "$m/removed" || fail "sync cannot delete removed files"
-  # Until this sync completes, every path of both manifests counts as managed, so a half-finished sync is undone next time.
-  sort -z -u -m "$m/manifest" "$m/manifest.new" >"$m/manifest.tmp" && mv -f -- "$m/manifest.tmp" "$m/manifest"
-  if [ -s "$m/extra" ]; then say "extra $(wc -c <"$m/extra")"; cat -- "$m/extra"; fi
+  if [ "$count" -gt 0 ]; then delete_paths "$m/removed" || fail "sync cannot delete removed files"; fi
+  # From here on the new paths are managed, so the files of an interrupted transfer are removed by a later sync.
+  mv -f -- "$m/manifest.new" "$m/manifest" || fail "sync cannot store manifest"
   say "rsync $count $how"
   field
   [ "$F" = ok ] || fail "aborted sync did not complete"
-  mv -f -- "$m/manifest.new" "$m/manifest" || fail "sync cannot store manifest"
-  # The new snapshot: after a change, the records taken before it with those of the changed paths replaced.
+  # The new snapshot: after a change, the records taken before it with those of the changed paths replaced. The
+  # fingerprint is written last: without it, nothing here is trusted.
   if [ "$how" = delta ] || [ "$how" = repair ]; then
-    sort -z -u -m "$m/send" "$m/extra" >"$m/sent"
-    sort -z -u -m "$m/sent" "$m/removed" >"$m/changed"
-    if join -z -t $'\001' -v 1 --check-order "$m/snapshot.now" "$m/changed" >"$m/kept" 2>/dev/null; then
-      records <"$m/sent" | sort -z -m -- "$m/kept" - >"$m/snapshot.tmp"
+    if sort -z -u -m -- "$m/sent" "$m/removed" | join -z -t $'\001' -v 1 --check-order -- "$m/snapshot.now" - >"$m/kept" 2>/dev/null; then
+      records <"$m/sent" | sort -z -m -- "$m/kept" - >"$m/snapshot"
     else
-      records <"$m/manifest" >"$m/snapshot.tmp"
+      records <"$m/manifest" >"$m/snapshot"
     fi
   else
-    records <"$m/manifest" >"$m/snapshot.tmp"
+    records <"$m/manifest" >"$m/snapshot"
   fi
-  mv -f -- "$m/snapshot.tmp" "$m/snapshot" || fail "sync cannot store snapshot"
-  printf '%s\n' "$fp" >"$m/fingerprint.tmp" && mv -f -- "$m/fingerprint.tmp" "$m/fingerprint"
-  rm -f -- "$m"/{manifest.recv,send.recv,remove.recv,send,remove,removed,extra,sent,changed,kept,box.old,box.new,boxchanged}
+  printf '%s\n' "$fp" >"$m/fingerprint"
+  rm -f -- "$m"/{manifest.recv,send.recv,remove.recv,removed,extra,sent,kept,kept.paths,box.old,box.new,boxchanged,snapshot.now}
   say "synced"
 }
 
