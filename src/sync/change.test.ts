@@ -116,11 +116,39 @@ test('checking out another branch sends only what differs between the branches, 
   const other = await s.run();
   assert.equal(other.scan, 'incremental');
   assert.equal(other.sent, 4, 'changes.txt, only-other.txt, tool.sh (mode) and link: nothing else is sent');
+  assert.equal(other.transfer, 'inline', 'four small files travel on the run\'s own channel');
   assert.equal(other.deleted, 1);
   s.check('other');
   gitIn(s.repo, 'checkout', '-q', 'main');
   assert.equal((await s.run()).deleted, 2);
   s.check('main again');
+  for (let i = 0; i < 6; i++) writeFiles(s.repo, { [`bulk/f${i}.txt`]: `edited ${i}\n` });
+  const six = await s.run();
+  assert.deepEqual([six.sent, six.transfer], [6, 'rsync'], 'more than four files go by rsync');
+  s.check('six edits');
+});
+
+test('files sent inline keep their mode and nanosecond mtime, and never go through a folder the box made a symlink', async () => {
+  const s = setup({ 'bin/tool': '#!/bin/sh\necho 1\n', 'lib/a.txt': 'a\n' });
+  await s.run();
+  writeFiles(s.repo, { 'bin/tool': '#!/bin/sh\necho 2\n', 'lib/a.txt': 'A\n' });
+  chmodSync(join(s.repo, 'bin/tool'), 0o750);
+  utimesSync(join(s.repo, 'lib/a.txt'), stamp, stamp);
+  const r = await s.run();
+  assert.equal(r.transfer, 'inline');
+  s.check('inline');
+  assert.equal(lstatSync(join(s.workdir, 'bin/tool')).mode & 0o777, 0o750);
+  assert.equal(lstatSync(join(s.workdir, 'lib/a.txt'), { bigint: true }).mtimeNs, lstatSync(join(s.repo, 'lib/a.txt'), { bigint: true }).mtimeNs);
+  assert.deepEqual(readdirSync(join(s.workdir, 'lib')), ['a.txt'], 'no temporary file is left');
+  // A command on the box swaps lib/ for a symlink to a folder outside the workspace.
+  const outside = join(s.workdir, '..', 'outside');
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(join(outside, 'a.txt'), 'precious\n');
+  await s.run(['sh', '-c', `rm -rf lib && ln -s '${outside}' lib`]);
+  writeFiles(s.repo, { 'lib/a.txt': 'B\n' });
+  const after = await s.run();
+  assert.notEqual(after.transfer, 'inline', 'never written through the symlink by the wrapper');
+  assert.equal(readFileSync(join(outside, 'a.txt'), 'utf8'), 'precious\n');
 });
 
 test('renames arrive: the old path leaves the box, the new one holds the content', async () => {

@@ -4,6 +4,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import type { BoxConnection } from './box.ts';
 import type { EnvPair } from '../env/select.ts';
+import { inlinePayload } from './inline.ts';
 import type { RemoteSync } from './prepare.ts';
 import { BOOTSTRAP, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
 import { runRsync, type RsyncOptions } from './rsync.ts';
@@ -38,8 +39,10 @@ export interface RemoteRunOptions {
 
 export interface RemoteRunResult {
   exitCode: number;
-  /** `skipped`: the box already had this tree; `synced`: rsync ran; `off`: --no-sync. */
+  /** `skipped`: the box already had this tree; `synced`: it got files or deletions; `off`: --no-sync. */
   sync: 'skipped' | 'synced' | 'off';
+  /** How files went over: `rsync`, `inline` (a few small files on the run's own channel), or `none`. */
+  transfer: 'rsync' | 'inline' | 'none';
   deleted: number;
   /** From connecting until the command started (lock wait and sync included). */
   syncMs: number;
@@ -82,6 +85,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let phase: 'connecting' | 'syncing' | 'running' | 'done' = 'connecting';
   let sync: RemoteRunResult['sync'] = options.sync ? 'skipped' : 'off';
   let deleted = 0;
+  let transfer: RemoteRunResult['transfer'] = 'none';
   let commandStarted = 0;
   let failed: CrabboxError | undefined;
   let sample: Buffer | undefined;
@@ -141,11 +145,20 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         sync = 'synced';
         deleted = Number(message.args[0]) || 0;
         const plan = options.sync;
-        rsyncPlan(message.args[1] ?? 'full').then(async ({ list, compare }) => {
+        const how = message.args[1] ?? 'full';
+        rsyncPlan(how).then(async ({ list, compare }) => {
           let files = 0;
           for (const byte of list) if (byte === 0) files++;
           options.onProgress?.({ type: 'syncing', deleted, files });
-          if (list.length > 0) await runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list, compare, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal, clock });
+          // A few small changed files travel on this channel: no rsync, no second connection.
+          const inline = message.args[2] === '1' && compare === 'never' ? await inlinePayload(plan.repoRoot, splitList(list)) : undefined;
+          if (inline) {
+            transfer = 'inline';
+            send(inline);
+          } else if (list.length > 0) {
+            transfer = 'rsync';
+            await runRsync({ box: options.box, repoRoot: plan.repoRoot, workdir: options.workdir, list, compare, timeoutSeconds: plan.timeoutSeconds, signal: rsyncAbort.signal, clock });
+          }
           send('ok\0');
         }).catch(syncFailed);
         break;
@@ -200,7 +213,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       phase = 'done';
       const syncMs = (commandStarted || clock.now()) - started;
       if (exitCode !== undefined) {
-        resolve({ exitCode, sync, deleted, syncMs, commandMs: clock.now() - commandStarted });
+        resolve({ exitCode, sync, transfer, deleted, syncMs, commandMs: clock.now() - commandStarted });
         return;
       }
       if (abandoned) return reject(abandoned);

@@ -44,7 +44,7 @@ while field && [ -n "$F" ]; do
 done
 [ "${#args[@]}" -gt 0 ] || fail "protocol empty command"
 
-for tool in flock setsid sort comm join sed cmp head stat xargs; do
+for tool in flock setsid sort comm join sed cmp head stat xargs touch; do
   command -v "$tool" >/dev/null 2>&1 || fail "missing-tool $tool"
 done
 setsid_bin=$(command -v setsid); bash_bin=$(command -v bash)
@@ -94,6 +94,44 @@ delete_paths() {
     printf '%s\0' "${!dirs[@]}" | sort -z -r | xargs -0 rmdir --ignore-fail-on-non-empty -- 2>/dev/null
   fi
   return 0
+}
+
+# True when a relative path can be written in place: no parent is a symlink or a file, and it is not a folder.
+writable_path() {
+  local p=$1 rest seg prefix=""
+  case "/$p/" in //* | */../* | */./* | *//*) return 1 ;; esac
+  rest=${p%/*}; [ "$rest" = "$p" ] && rest=""
+  while [ -n "$rest" ]; do
+    seg=${rest%%/*}; prefix=${prefix:+$prefix/}$seg
+    if [ -L "$prefix" ] || { [ -e "$prefix" ] && [ ! -d "$prefix" ]; }; then return 1; fi
+    if [ "$seg" = "$rest" ]; then rest=""; else rest=${rest#*/}; fi
+  done
+  [ -L "$p" ] || [ ! -d "$p" ]
+}
+
+# A few small files sent on this channel instead of by rsync (which costs a second connection and two processes):
+# a count, then per file its path, kind (f or l), mode, mtime (seconds.nanoseconds) and content (a blob) or link
+# target (a field). Each is written next to its place and renamed over it.
+inline_files() {
+  local n k p kind mode mtime dir tmp
+  field; n=$F; int "$n"
+  for ((k = 0; k < n; k++)); do
+    field; p=$F; field; kind=$F; field; mode=$F; field; mtime=$F
+    writable_path "$p" || fail "sync cannot write $p"
+    [[ $mode =~ ^[0-7]{3,4}$ && $mtime =~ ^[0-9]+\.[0-9]{9}$ ]] || fail "protocol bad inline file"
+    dir=.; [ "$p" != "${p%/*}" ] && dir=${p%/*}
+    [ -d "$dir" ] || mkdir -p -- "$dir" || fail "sync cannot create $dir"
+    tmp="$dir/.crabbox-inline.$$"
+    case $kind in
+      f) blob "$tmp" "file"; chmod -- "$mode" "$tmp" || fail "sync cannot write $p" ;;
+      l) field; rm -f -- "$tmp"; ln -s -- "$F" "$tmp" || fail "sync cannot write $p" ;;
+      *) fail "protocol bad inline kind" ;;
+    esac
+    if ! { touch -h -m -d "@$mtime" -- "$tmp" && mv -fT -- "$tmp" "$p"; }; then
+      rm -f -- "$tmp"
+      fail "sync cannot write $p"
+    fi
+  done
 }
 
 sync_tree() {
@@ -167,8 +205,19 @@ sync_tree() {
   if [ "$count" -gt 0 ]; then delete_paths "$m/removed" || fail "sync cannot delete removed files"; fi
   # From here on the new paths are managed, so the files of an interrupted transfer are removed by a later sync.
   mv -f -- "$m/manifest.new" "$m/manifest" || fail "sync cannot store manifest"
-  say "rsync $count $how"
+  # Up to 4 files the CLI may send inline, when each can be written in place.
+  local inline=0 path
+  local -a small=()
+  if [ "$how" = delta ] || [ "$how" = repair ]; then
+    mapfile -d '' -t -n 5 small <"$m/sent"
+    if [ "${#small[@]}" -le 4 ]; then
+      inline=1
+      for path in "${small[@]}"; do writable_path "$path" || inline=0; done
+    fi
+  fi
+  say "rsync $count $how $inline"
   field
+  if [ "$F" = inline ] && [ "$inline" = 1 ]; then inline_files; field; fi
   [ "$F" = ok ] || fail "aborted sync did not complete"
   # The new snapshot: after a change, the records taken before it with those of the changed paths replaced. The
   # fingerprint is written last: without it, nothing here is trusted.
