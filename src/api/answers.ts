@@ -25,6 +25,7 @@ export const leaseViewAnswer = z.object({
   type: z.string().optional(),
   hourlyPrice: z.number().optional(),
   reservedCost: z.number().optional(),
+  machineId: z.string().optional(),
   machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;

@@ -117,5 +117,7 @@ export interface LeaseView {
   type?: string | undefined;
   hourlyPrice: number;
   reservedCost: number;
+  /** The machine this lease is an assignment of (`mch_...`). */
+  machineId?: string | undefined;
   machine?: { host: string; ports: number[]; sshUser: string; workRoot: string; hostKey: string; type?: string | undefined; readyCommand?: string | undefined } | undefined;
 }

@@ -32,9 +32,10 @@ describe('lease lifecycle on a manual clock', () => {
     assert.equal(machineOf(lease.id), undefined);
     const stored = await h.store.getLease(lease.id);
     assert.equal(stored?.state, 'expired');
-    assert.equal(stored?.cleanup.state, 'done');
+    assert.equal((await h.store.getMachine(stored!.machineId!))?.state, 'deleted');
+    assert.equal(stored?.endedAt, Date.parse(lease.expiresAt), 'an expired lease ended at its deadline');
     const types = (await h.store.listEvents({ leaseId: lease.id })).items.map((e) => e.type);
-    assert.deepEqual(types, ['machine.deleted', 'lease.expired', 'machine.provisioned', 'lease.created']);
+    assert.deepEqual(types, ['machine.deleted', 'lease.expired', 'machine.assigned', 'machine.provisioned', 'lease.created']);
     assert.equal((await sweep(h.deps)).expired, 0);
   });
 

@@ -4,7 +4,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ManualClock } from '../domain/clock.ts';
-import { computeExpiry, touch } from '../domain/lease.ts';
+import { computeExpiry, touch } from '../domain/lifecycle.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
 import { harness, PUBLIC_KEY } from '../coordinator/testkit.ts';
 import { sweep } from '../coordinator/sweeper.ts';
