@@ -20,6 +20,7 @@ describe('lease lifecycle on a manual clock', () => {
 
   it('a sweep before expiry does nothing; after expiry the lease is expired and its machine deleted', async () => {
     const lease = await create({ ttlSeconds: 3600, idleTimeoutSeconds: 600 });
+    assert.equal(machineOf(lease.id)?.labels['crabbox-machine'], lease.machineId, 'the provider labels name the machine beside the lease');
     h.clock.advance(9 * MIN);
     const early = await sweep(h.deps);
     assert.equal(early.expired, 0);
