@@ -1,6 +1,7 @@
 import type { CreateLeaseBody } from '../api/schemas.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { LABEL, leaseLabels } from '../domain/labels.ts';
+import { isLive } from '../domain/lease.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import { pickSshCidrs } from '../net/cidr.ts';
 import { redact } from '../redact/redact.ts';
@@ -46,19 +47,25 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
     const labels = leaseLabels({ lease, installation: config.installation, machineId });
     const machine = await provider.create(
       { leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },
-      { onProviderId: (providerId) => store.setMachineProviderId(machineId, providerId) },
+      {
+        // Recorded first, so a release from now on deletes this machine. A provider may report a replacement id (a
+        // machine that failed to start was deleted and another made); if the lease has ended by then, refusing it
+        // makes the provider delete the replacement at once instead of leaving it to the orphan sweep.
+        onProviderId: async (providerId) => {
+          await store.setMachineProviderId(machineId, providerId);
+          const current = await store.getLease(lease.id);
+          if (current && !isLive(current.state)) throw endedDuringCreate(lease);
+        },
+      },
     );
     const details = machineDetails(machine, hostKey.publicKey);
     const now = clock.now();
     const claimUntil = now + CLAIM_MS;
     // The machine's details, its assignment, the active lease and their events: one commit.
     const outcome = await store.withTransaction(async (tx) => {
+      // Undefined when its lease ended while the provider worked and the machine is being deleted already.
       const ready = await tx.machineReady(machineId, details, now);
-      if (!ready) {
-        // Its lease ended while the provider worked and the machine is being deleted already.
-        await tx.setMachineProviderId(machineId, machine.providerId);
-        return { active: undefined };
-      }
+      if (!ready) return { active: undefined };
       const active = await tx.activateLease(lease.id, { sshUser: machine.sshUser, workRoot: machine.workRoot, type: machine.type });
       if (!active) {
         const ended = (await tx.getLease(lease.id)) ?? lease;
@@ -77,16 +84,35 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
       // The release's own delete may have run while the create was still in flight, before the provider had made
       // everything; the create has returned now, so what it returned is deleted once more (deletes are idempotent).
       if (deleted === 'not-claimed' || deleted === 'failed') await deleteAfterCreate(deps, provider, current, machineId, machine.providerId, actor);
-      throw new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
+      throw endedDuringCreate(lease);
     }
     return outcome.active;
   } catch (error) {
-    if (isCrabboxError(error) && error.code === 'lease_not_active') throw error;
+    if (isCrabboxError(error) && error.code === 'lease_not_active') {
+      await settleAbandoned(deps, lease, actor);
+      throw error;
+    }
     await failCreate(deps, provider, lease, error, actor);
     throw isCrabboxError(error) && error.status < 500 && error.code !== 'internal'
       ? error
       : new CrabboxError('provider_error', `provider ${provider.name} could not create the machine: ${redact(error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });
   }
+}
+
+const endedDuringCreate = (lease: LeaseRecord): CrabboxError => new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
+
+/**
+ * The create stopped because its lease ended (the provider was refused an id and deleted that machine itself): the
+ * machine record, still waiting for the create, is settled now instead of by the stuck-machine sweep.
+ */
+async function settleAbandoned(deps: CoordinatorDeps, lease: LeaseRecord, actor: string): Promise<void> {
+  const { store, clock } = deps;
+  const now = clock.now();
+  const claimUntil = now + CLAIM_MS;
+  const current = (await store.getLease(lease.id)) ?? lease;
+  if (isLive(current.state)) return;
+  const machine = await store.withTransaction((tx) => settleMachineOf(tx, current, { now, actor, reason: 'lease-ended-during-create', createRunning: false, claimUntil }));
+  if (machine?.state === 'deleting') await deleteMachine(deps, machine, actor, { claimedUntil: claimUntil, lease: current });
 }
 
 /** Deletes a machine a create returned for a lease that ended meanwhile; a failure is left to the orphan sweep (its labels name the ended lease). */

@@ -78,6 +78,8 @@ export function machineContract(name: string, factory: StoreFactory): void {
       const { machineId } = await leaseWithMachine(store);
       await store.setMachineProviderId(machineId, 'p-6');
       await store.transitionMachine(machineId, ['provisioning'], 'deleting', { now: T0, reason: 'create-failed' });
+      await store.setMachineProviderId(machineId, 'p-replacement');
+      assert.equal((await store.getMachine(machineId))?.providerId, 'p-6', 'a machine being deleted keeps the id its deletion is for');
       assert.deepEqual((await store.deletionQueue(T0, 10)).map((m) => m.id), [machineId]);
       const claims = await Promise.all([1, 2, 3].map(() => store.claimDeletion(machineId, T0, T0 + 60_000)));
       assert.equal(claims.filter(Boolean).length, 1);

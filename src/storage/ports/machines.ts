@@ -85,7 +85,11 @@ export type DeletionOutcome = { ok: true; at: number } | { ok: false; error: str
 export interface MachineStore {
   /** Inserts a `provisioning` machine; written before the provider is asked for it. */
   createMachine(machine: NewMachine): Promise<MachineRecord>;
-  /** Records the provider's id the moment it is known (from any state but `deleted`). */
+  /**
+   * Records the provider's id the moment it is known, while the machine is being made (`provisioning`, or `draining`
+   * before it is ready). A later id (a provider's replacement for a machine that failed to start) replaces it then; a
+   * machine already being deleted keeps the id its deletion is for.
+   */
   setMachineProviderId(id: string, providerId: string): Promise<void>;
   /**
    * Records where the provider made it and moves it out of `provisioning`: to `assigned` when made for a lease (counting
