@@ -1,5 +1,5 @@
 import { afterLeaseEnds } from '../../domain/machine.ts';
-import type { FleetStore, LeaseRecord, MachineRecord } from '../../storage/store.ts';
+import type { EventStore, LeaseRecord, MachineRecord, MachineStore } from '../../storage/store.ts';
 import { audit } from '../audit.ts';
 
 /**
@@ -8,7 +8,7 @@ import { audit } from '../audit.ts';
  * over). `claimUntil` makes the caller the deleter (it deletes right after the commit). Returns the machine as it is now.
  */
 export async function settleMachineOf(
-  tx: FleetStore,
+  tx: MachineStore & EventStore,
   lease: LeaseRecord,
   options: { now: number; actor: string; reason: string; createRunning: boolean; claimUntil?: number | undefined },
 ): Promise<MachineRecord | undefined> {
