@@ -3,6 +3,7 @@ import { createLeaseBody, heartbeatBody, listLeasesQuery } from '../../api/schem
 import type { LeaseState } from '../../domain/lease.ts';
 import type { AppEnv } from '../env.ts';
 import { createLease, heartbeatLease, leaseView, releaseLease } from '../leases.ts';
+import { claimLease } from '../pool/claim.ts';
 import { loadLease } from '../middleware/load-lease.ts';
 import { sourceAddress } from '../source-address.ts';
 import { body, query } from '../validate.ts';
@@ -18,8 +19,11 @@ export function statesFor(state: string | undefined): LeaseState[] | undefined {
 export function leaseRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
+    const startedAt = c.var.deps.clock.now();
     const input = await body(c, createLeaseBody);
-    const { lease, created } = await createLease(c.var.deps, c.var.identity, input, { sourceAddress: sourceAddress(c) });
+    const { lease, created } = input.pool
+      ? await claimLease(c.var.deps, c.var.identity, input, { sourceAddress: sourceAddress(c), startedAt })
+      : await createLease(c.var.deps, c.var.identity, input, { sourceAddress: sourceAddress(c) });
     return c.json({ lease: leaseView(lease, c.var.deps.providers), created }, created ? 201 : 200);
   });
   app.get('/', async (c) => {

@@ -163,7 +163,9 @@ export function machineContract(name: string, factory: StoreFactory): void {
       const gone = await store.createMachine(newMachine({ pool: 'a', createdAt: T0 - 2 * HOUR, reservedCost: 100 }));
       await store.transitionMachine(gone.id, ['provisioning'], 'failed', { now: T0 });
       await store.createMachine(newMachine({ createdAt: T0 + 3, reservedCost: 1000 }));
-      assert.equal(await store.machineReservedSpend(month), 23, 'machines gone before this month and machines of no pool do not count');
+      const never = await store.createMachine(newMachine({ pool: 'b', createdAt: T0 + 4, reservedCost: 500 }));
+      await store.transitionMachine(never.id, ['provisioning'], 'failed', { now: T0 + 5 });
+      assert.equal(await store.machineReservedSpend(month), 23, 'machines gone before this month, failed ones and machines of no pool do not count');
       assert.equal(await store.machineReservedSpend({ ...month, pool: 'a' }), 16);
       await store.transitionMachine(old.id, ['provisioning'], 'failed', { now: T0 });
       assert.equal(await store.machineReservedSpend({ ...month, pool: 'a' }), 5);

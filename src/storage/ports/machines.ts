@@ -126,6 +126,6 @@ export interface MachineStore {
   claimIdleMachine(pool: string, leaseId: string, now: number): Promise<MachineRecord | undefined>;
   /** A pool's machines in every state but deleted and failed, oldest first (bounded). */
   poolMachines(pool: string): Promise<MachineRecord[]>;
-  /** Reservations of pool machines made in [from, to) plus pool machines still alive that were made earlier. */
+  /** Reservations of pool machines made in [from, to) plus pool machines still alive that were made earlier; failed ones (never made) count nothing. */
   machineReservedSpend(scope: { from: number; to: number; pool?: string | undefined }): Promise<number>;
 }

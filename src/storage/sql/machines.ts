@@ -143,7 +143,8 @@ export class SqlMachineStore implements MachineStore {
   }
 
   async machineReservedSpend(scope: { from: number; to: number; pool?: string | undefined }): Promise<number> {
-    const where = new Where().add('pool IS NOT NULL').add("((created_at >= ? AND created_at < ?) OR (created_at < ? AND state NOT IN ('deleted', 'failed')))", scope.from, scope.to, scope.from);
+    // A failed machine never existed at the provider: it reserved nothing.
+    const where = new Where().add("pool IS NOT NULL AND state <> 'failed'").add("((created_at >= ? AND created_at < ?) OR (created_at < ? AND state <> 'deleted'))", scope.from, scope.to, scope.from);
     if (scope.pool !== undefined) where.add('pool = ?', scope.pool);
     const [row] = await this.#db.query(`SELECT COALESCE(SUM(reserved_cost), 0) AS total FROM machines${where}`, where.params);
     return Number(row?.total ?? 0);
