@@ -54,6 +54,7 @@ export class FakeMachineAccess implements MachineAccess {
 
   async revoke(machine: AccessTarget, user: string): Promise<void> {
     this.calls.push({ op: 'revoke', machine: machine.id, user });
+    if (!LEASE_USER.test(user)) throw new Error(`not a lease user: ${user}`);
     const entry = this.box(machine.id).users.get(user);
     if (entry) {
       entry.key = '';
@@ -63,6 +64,7 @@ export class FakeMachineAccess implements MachineAccess {
 
   async scrub(machine: AccessTarget, user: string): Promise<ScrubReport> {
     this.calls.push({ op: 'scrub', machine: machine.id, user });
+    if (!LEASE_USER.test(user)) throw new Error(`not a lease user: ${user}`);
     await this.revoke(machine, user);
     const box = this.box(machine.id);
     if (this.dirtyScrub.has(machine.id)) return { clean: false, left: [`/tmp/${user}-left-behind: still there`] };
