@@ -104,6 +104,9 @@ export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().m
 
 export const drainBody = z.strictObject({ draining: z.boolean() });
 
+/** `GET /v1/pool` takes no parameters. */
+export const poolQuery = z.strictObject({});
+
 /** `state`: one machine state, `live` (default: every state but deleted and failed) or `all`. */
 export const adminListMachinesQuery = z.strictObject({
   state: z.union([z.enum(MACHINE_STATES), z.literal('live'), z.literal('all')]).optional(),

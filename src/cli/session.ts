@@ -8,7 +8,7 @@ import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
 import type { CliContext } from './context.ts';
-import { configFlags, directSession, type LeaseFlags } from './direct.ts';
+import { configFlags, directSession, poolFlag, type LeaseFlags } from './direct.ts';
 
 /** Everything a lease command needs, whichever mode is configured. */
 export interface LeaseSession {
@@ -64,6 +64,10 @@ export function coordinatorClient(ctx: CliContext, overrides: { url?: string | u
  */
 export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<LeaseSession> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+  const pool = poolFlag(flags.pool);
+  if (pool && !config.coordinator) {
+    throw new CrabboxError('invalid_config', '--pool needs a coordinator: warm pools live there', { hint: 'run `crabbox login` (or set CRABBOX_COORDINATOR), or lease without --pool' });
+  }
   if (!config.coordinator) {
     const direct = await directSession(ctx, flags, config);
     return { config: direct.config, leases: direct.leases, local: direct.provider.capabilities.local, clock: ctx.clock };
@@ -85,6 +89,7 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
       class: config.lease.class,
       type: config.lease.type,
       provider: flags.provider,
+      ...(pool ? { pool } : {}),
     },
     log: ctx.log,
     callerCidr: () => brokeredCallerCidr(ctx, flags.provider),

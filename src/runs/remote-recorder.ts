@@ -37,7 +37,7 @@ export class RemoteRunRecorder implements RunRecorder {
 
   async start(input: RunStart): Promise<string> {
     const command = this.#options.recordCommand && input.command ? redact(input.command.join(' ')).slice(0, 4096) : undefined;
-    const { run } = await this.#options.client.request('POST', '/v1/runs', oneRunAnswer, { leaseId: input.leaseId, ...(command ? { command } : {}) });
+    const { run } = await this.#options.client.request('POST', '/v1/runs', oneRunAnswer, { leaseId: input.leaseId, ...(command ? { command } : {}), ...(input.forwardsEnv ? { forwardsEnv: true } : {}) });
     return run.id;
   }
 

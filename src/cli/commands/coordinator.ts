@@ -78,19 +78,22 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'coordinator YAML config file (or CRABBOX_COORDINATOR_CONFIG)')
     .option('--providers <names>', 'comma-separated providers to serve (or CRABBOX_COORDINATOR_PROVIDERS; default: local)')
     .action(async (opts: { host?: string; port?: number; db?: string; config?: string; providers?: string }) => {
-      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }, { createProviderEventSink }] = await Promise.all([
+      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }, { createProviderEventSink }, { buildMachineAccess, loadAdminKey }] = await Promise.all([
         import('../../coordinator/load-config.ts'), import('../../coordinator/entry/node.ts'), import('../../coordinator/providers.ts'), import('../../domain/clock.ts'),
-        import('../../storage/open.ts'), import('../../coordinator/provider-events.ts'),
+        import('../../storage/open.ts'), import('../../coordinator/provider-events.ts'), import('../../coordinator/pool/wiring.ts'),
       ]);
       const settings = loadServeSettings(ctx.env, { host: opts.host, port: opts.port, database: opts.db, config: opts.config });
       const names = (opts.providers ?? ctx.env.CRABBOX_COORDINATOR_PROVIDERS ?? 'local').split(',').map((s) => s.trim()).filter(Boolean);
       const events = createProviderEventSink();
-      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator'), onEvent: events.onEvent });
+      const coordinatorState = join(stateDir(ctx.env), 'coordinator');
+      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: coordinatorState, onEvent: events.onEvent });
+      const adminKey = await loadAdminKey(ctx.env, coordinatorState);
+      const access = buildMachineAccess(settings.config.pools, providers, { stateDir: coordinatorState, adminKey });
       if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
       if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health and /v1/ready will answer 401 (`eval "$(crabbox coordinator init-secrets)"` makes both)');
       let running;
       try {
-        running = await startCoordinator({ settings, providers, clock: ctx.clock ?? systemClock, logger: stderrLogger(ctx) });
+        running = await startCoordinator({ settings, providers, access, adminPublicKey: adminKey?.publicKey, clock: ctx.clock ?? systemClock, logger: stderrLogger(ctx) });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new CrabboxError('unavailable', `cannot listen on ${settings.host}:${settings.port} (${code})`, { hint: 'pick another --port, or 0 for any free port' });

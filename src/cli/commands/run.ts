@@ -106,8 +106,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--idle-timeout <duration>', 'idle timeout of a fresh lease, 1m up to the TTL (default 30m)')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
+    .option('--pool [name]', 'a fresh lease takes an idle machine from the coordinator\'s warm pool (of this provider and class, or the named pool)')
     .action(async (command: string[], flags: RunFlags) => {
       if (command.length === 0) throw new CrabboxError('bad_request', 'no command given; usage: crabbox run [flags] -- <command...>');
+      if (flags.id !== undefined && flags.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
       if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
