@@ -110,7 +110,7 @@ function allowedCidrs(provider: Provider, body: CreateLeaseBody, source: string 
 async function provision(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, body: CreateLeaseBody, actor: string, cidrs?: string[]): Promise<LeaseRecord> {
   const { store, clock, config } = deps;
   try {
-    const hostKey = await (deps.hostKeys ?? generateHostKey)();
+    const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const machine = await provider.create(
       { leaseId: lease.id, slug: lease.slug, labels: leaseLabels({ lease, installation: config.installation }), sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },
       { onProviderId: (providerId) => store.setProviderId(lease.id, providerId) },
