@@ -9,7 +9,7 @@ import { redact } from '../redact/redact.ts';
 import type { LeaseRecord } from '../storage/store.ts';
 import { audit } from './audit.ts';
 import { checkCaps } from './caps.ts';
-import { cleanupMachine } from './cleanup.ts';
+import { CLAIM_MS, cleanupMachine } from './cleanup.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import type { Identity } from './auth/identity.ts';
 import { generateHostKey } from './host-key.ts';
@@ -113,10 +113,16 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
     const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const machine = await provider.create(
       { leaseId: lease.id, slug: lease.slug, labels: leaseLabels({ lease, installation: config.installation }), sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },
+      // Committed before the provider goes on: from here a crash leaves a machine the record points at.
       { onProviderId: (providerId) => store.setProviderId(lease.id, providerId) },
     );
-    await store.setProviderId(lease.id, machine.providerId);
-    const active = await store.activateLease(lease.id, machineRef(machine, hostKey.publicKey));
+    // The machine, its provider id and machine.provisioned: one commit, before the create is acknowledged.
+    const active = await store.withTransaction(async (tx) => {
+      const activated = await tx.activateLease(lease.id, machineRef(machine, hostKey.publicKey));
+      if (activated) await audit(tx, { type: 'machine.provisioned', at: clock.now(), actor, lease: activated, data: { host: activated.machine?.host, type: activated.machine?.type } });
+      else await tx.setProviderId(lease.id, machine.providerId);
+      return activated;
+    });
     if (!active) {
       // Released (or expired) while the provider worked: the machine must not outlive its lease.
       await store.queueCleanup(lease.id, clock.now());
@@ -124,7 +130,6 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
       if (current) await cleanupMachine(deps, current, actor);
       throw new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
     }
-    await audit(store, { type: 'machine.provisioned', at: clock.now(), actor, lease: active, data: { host: active.machine?.host, type: active.machine?.type } });
     return active;
   } catch (error) {
     if (isCrabboxError(error) && error.code === 'lease_not_active') throw error;
@@ -139,10 +144,13 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
 async function failCreate(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, error: unknown, actor: string): Promise<void> {
   const { store, clock } = deps;
   const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 300);
-  await audit(store, { type: 'provider.error', at: clock.now(), actor, lease, data: { op: 'create', error: message } });
-  const failed = await store.transitionLease(lease.id, ['provisioning'], 'failed', { now: clock.now(), reason: 'provider-error', queueCleanup: true });
-  if (failed) await audit(store, { type: 'lease.failed', at: clock.now(), actor, lease: failed, data: { reason: 'provider-error' } });
-  const current = (await store.getLease(lease.id)) ?? lease;
+  const failed = await store.withTransaction(async (tx) => {
+    await audit(tx, { type: 'provider.error', at: clock.now(), actor, lease, data: { op: 'create', error: message } });
+    const ended = await tx.transitionLease(lease.id, ['provisioning'], 'failed', { now: clock.now(), reason: 'provider-error', queueCleanup: true });
+    if (ended) await audit(tx, { type: 'lease.failed', at: clock.now(), actor, lease: ended, data: { reason: 'provider-error' } });
+    return ended;
+  });
+  const current = failed ?? (await store.getLease(lease.id)) ?? lease;
   if (current.cleanup.state === 'pending') await cleanupMachine(deps, current, actor);
   if (!provider.capabilities.labels) return;
   try {
@@ -171,32 +179,47 @@ export async function heartbeatLease(deps: CoordinatorDeps, actor: string, lease
   const extended = next.idleTimeoutSeconds > lease.idleTimeoutSeconds;
   if (extended) await checkCaps(store, config, { owner: lease.owner, org: lease.org, now, leases: false });
   const logIt = lease.heartbeatLoggedAt === undefined || now - lease.heartbeatLoggedAt >= config.heartbeatEventEverySeconds * 1000;
-  const updated = await store.touchLease(lease.id, { lastTouchedAt: now, idleTimeoutSeconds: next.idleTimeoutSeconds, expiresAt: leaseExpiry(next), heartbeatLoggedAt: logIt ? now : undefined });
+  const touchUpdate = { lastTouchedAt: now, idleTimeoutSeconds: next.idleTimeoutSeconds, expiresAt: leaseExpiry(next), heartbeatLoggedAt: logIt ? now : undefined };
+  // Most heartbeats are one conditional write; with an event, the touch and its event are one transaction.
+  const updated = !extended && !logIt
+    ? await store.touchLease(lease.id, touchUpdate)
+    : await store.withTransaction(async (tx) => {
+        const touched = await tx.touchLease(lease.id, touchUpdate);
+        if (touched && extended) await audit(tx, { type: 'lease.extended', at: now, actor, lease: touched, data: { idleTimeoutSeconds: touched.idleTimeoutSeconds, expiresAt: iso(touched.expiresAt) } });
+        else if (touched) await audit(tx, { type: 'lease.heartbeat', at: now, actor, lease: touched, data: { expiresAt: iso(touched.expiresAt) } });
+        return touched;
+      });
   if (!updated) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is no longer active`);
-  if (extended) await audit(store, { type: 'lease.extended', at: now, actor, lease: updated, data: { idleTimeoutSeconds: updated.idleTimeoutSeconds, expiresAt: iso(updated.expiresAt) } });
-  else if (logIt) await audit(store, { type: 'lease.heartbeat', at: now, actor, lease: updated, data: { expiresAt: iso(updated.expiresAt) } });
   return updated;
 }
 
 /** Releases a lease. Idempotent: an already ended lease is returned as it is. Exactly one caller deletes the machine. */
 export async function releaseLease(deps: CoordinatorDeps, actor: string, lease: LeaseRecord, reason = 'released', eventType: 'lease.released' | 'machine.drained' = 'lease.released'): Promise<LeaseRecord> {
   const { store, clock } = deps;
-  const released = await store.transitionLease(lease.id, ['provisioning', 'active'], 'released', { now: clock.now(), reason, queueCleanup: true });
-  if (released) {
-    await audit(store, { type: eventType, at: clock.now(), actor, lease: released, data: { reason } });
-    await cleanupMachine(deps, released, actor);
-  }
-  return (await store.getLease(lease.id)) ?? lease;
+  const now = clock.now();
+  const claimedUntil = now + CLAIM_MS;
+  // The release, the cleanup claim and the event: one commit, before the provider is asked to delete the machine.
+  const released = await store.withTransaction(async (tx) => {
+    const ended = await tx.transitionLease(lease.id, ['provisioning', 'active'], 'released', { now, reason, queueCleanup: true, claimUntil: claimedUntil });
+    if (ended) await audit(tx, { type: eventType, at: now, actor, lease: ended, data: { reason } });
+    return ended;
+  });
+  if (!released) return (await store.getLease(lease.id)) ?? lease;
+  let after: LeaseRecord = released;
+  await cleanupMachine(deps, released, actor, { claimedUntil, onRecorded: (recorded) => (after = recorded) });
+  return after;
 }
 
 /** Ends a live lease because its time is up (sweeper). */
 export async function expireLease(deps: CoordinatorDeps, lease: LeaseRecord, reason: 'expired' | 'provisioning-timeout' = 'expired'): Promise<boolean> {
   const { store, clock } = deps;
   const to = reason === 'expired' ? 'expired' : 'failed';
-  const ended = await store.transitionLease(lease.id, ['provisioning', 'active'], to, { now: clock.now(), reason, queueCleanup: true });
-  if (!ended) return false;
-  await audit(store, { type: to === 'expired' ? 'lease.expired' : 'lease.failed', at: clock.now(), actor: 'sweeper', lease: ended, data: { reason, expiresAt: iso(lease.expiresAt) } });
-  return true;
+  return store.withTransaction(async (tx) => {
+    const ended = await tx.transitionLease(lease.id, ['provisioning', 'active'], to, { now: clock.now(), reason, queueCleanup: true });
+    if (!ended) return false;
+    await audit(tx, { type: to === 'expired' ? 'lease.expired' : 'lease.failed', at: clock.now(), actor: 'sweeper', lease: ended, data: { reason, expiresAt: iso(lease.expiresAt) } });
+    return true;
+  });
 }
 
 /** Admin: ends the lease if live and deletes its machine now (queued for retry if the provider fails). */

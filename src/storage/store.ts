@@ -55,6 +55,11 @@ export interface TransitionOptions {
   reason?: string | undefined;
   /** Queue the machine for deletion (when there is a provider id). */
   queueCleanup?: boolean | undefined;
+  /**
+   * With queueCleanup: the caller deletes the machine right away and holds the cleanup claim until then, as
+   * `claimCleanup` would give it, so the transition and the claim are one write. Default: due now, unclaimed.
+   */
+  claimUntil?: number | undefined;
 }
 
 export type CleanupOutcome = { ok: true; at: number } | { ok: false; error: string; nextAt: number };
@@ -248,6 +253,8 @@ export interface FleetStore {
   setMeta(name: string, value: string): Promise<void>;
   /** A cheap round trip (readiness). */
   ping(): Promise<void>;
+  /** How commits reach the disk (SQLite: journal mode and synchronous; PostgreSQL: synchronous_commit). */
+  durability(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -45,8 +45,12 @@ export function runRoutes(): Hono<AppEnv> {
     if (!lease || (lease.owner !== identity.owner && !hasRole(identity, 'admin'))) throw new CrabboxError('lease_not_found', `no lease ${input.leaseId}`);
     if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
     const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
-    const run = await store.createRun({ id: newRunId(), leaseId: lease.id, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
-    await audit(store, { type: 'run.created', at: run.createdAt, actor: identity.owner, lease, runId: run.id });
+    // The record and its audit event: one transaction.
+    const run = await store.withTransaction(async (tx) => {
+      const created = await tx.createRun({ id: newRunId(), leaseId: lease.id, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
+      await audit(tx, { type: 'run.created', at: created.createdAt, actor: identity.owner, lease, runId: created.id });
+      return created;
+    });
     return c.json({ run: view(run) }, 201);
   });
   app.get('/', async (c) => {
@@ -64,11 +68,15 @@ export function runRoutes(): Hono<AppEnv> {
     const input = await body(c, finishRunBody);
     const { store, clock, config } = c.var.deps;
     const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
-    const finished = await store.finishRun(run.id, {
-      exitCode: input.exitCode, endedAt: clock.now(), timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit: input.junit ? { ...input.junit, failed: input.junit.failed.map((f) => redact(f)) } : undefined,
+    const endedAt = clock.now();
+    const finished = await store.withTransaction(async (tx) => {
+      const done = await tx.finishRun(run.id, {
+        exitCode: input.exitCode, endedAt, timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit: input.junit ? { ...input.junit, failed: input.junit.failed.map((f) => redact(f)) } : undefined,
+      });
+      if (done) await audit(tx, { type: 'run.finished', at: endedAt, actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode } });
+      return done;
     });
     if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
-    await audit(store, { type: 'run.finished', at: clock.now(), actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode } });
     return c.json({ run: view(finished) });
   });
   return app;

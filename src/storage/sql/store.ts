@@ -66,6 +66,12 @@ export class SqlFleetStore implements FleetStore {
     return this.#db.transaction((tx) => fn(tx === this.#db ? this : new SqlFleetStore({ driver: tx })));
   }
 
+  /** One write statement ending in RETURNING *, committed (durably) before it resolves; the changed lease or undefined. */
+  async #writeLease(sql: string, params: SqlValue[]): Promise<LeaseRecord | undefined> {
+    const [row] = await this.#db.write(sql, params);
+    return row ? leaseFromRow(row) : undefined;
+  }
+
   async #lease(id: string): Promise<LeaseRecord | undefined> {
     const [row] = await this.#db.query('SELECT * FROM leases WHERE id = ?', [id]);
     return row ? leaseFromRow(row) : undefined;
@@ -76,17 +82,17 @@ export class SqlFleetStore implements FleetStore {
       const db = (tx as SqlFleetStore).#db;
       const [existing] = await db.query('SELECT * FROM leases WHERE owner = ? AND idempotency_key = ?', [lease.owner, lease.idempotencyKey]);
       if (existing) return { lease: leaseFromRow(existing), created: false };
-      await db.exec(
+      const [row] = await db.query(
         `INSERT INTO leases (id, slug, owner, org, provider, profile, machine_class, machine_type, state, keep, ttl_seconds,
            idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key, hourly_price, reserved_cost)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         [
           lease.id, lease.slug, lease.owner, lease.org, lease.provider, orNull(lease.profile), orNull(lease.class), orNull(lease.type),
           lease.keep ? 1 : 0, lease.ttlSeconds, lease.idleTimeoutSeconds, lease.createdAt, lease.createdAt, lease.expiresAt,
           lease.idempotencyKey, lease.hourlyPrice, lease.reservedCost,
         ],
       );
-      return { lease: (await (tx as SqlFleetStore).#lease(lease.id))!, created: true };
+      return { lease: leaseFromRow(row!), created: true };
     });
   }
 
@@ -94,35 +100,33 @@ export class SqlFleetStore implements FleetStore {
     await this.#db.exec('UPDATE leases SET provider_id = ? WHERE id = ?', [providerId, id]);
   }
 
-  async activateLease(id: string, m: MachineRef): Promise<LeaseRecord | undefined> {
-    const changed = await this.#db.exec(
+  activateLease(id: string, m: MachineRef): Promise<LeaseRecord | undefined> {
+    return this.#writeLease(
       `UPDATE leases SET state = 'active', provider_id = ?, host = ?, ports = ?, ssh_user = ?, work_root = ?, host_key = ?,
-         machine_type = COALESCE(?, machine_type), region = ? WHERE id = ? AND state = 'provisioning'`,
+         machine_type = COALESCE(?, machine_type), region = ? WHERE id = ? AND state = 'provisioning' RETURNING *`,
       [m.providerId, m.host, JSON.stringify(m.ports), m.sshUser, m.workRoot, m.hostKey, orNull(m.type), orNull(m.region), id],
     );
-    return changed ? this.#lease(id) : undefined;
   }
 
-  async touchLease(id: string, u: TouchUpdate): Promise<LeaseRecord | undefined> {
-    const changed = await this.#db.exec(
+  touchLease(id: string, u: TouchUpdate): Promise<LeaseRecord | undefined> {
+    return this.#writeLease(
       `UPDATE leases SET last_touched_at = ?, idle_timeout_seconds = ?, expires_at = ?,
-         heartbeat_logged_at = COALESCE(?, heartbeat_logged_at) WHERE id = ? AND state IN ${LIVE}`,
+         heartbeat_logged_at = COALESCE(?, heartbeat_logged_at) WHERE id = ? AND state IN ${LIVE} RETURNING *`,
       [u.lastTouchedAt, u.idleTimeoutSeconds, u.expiresAt, orNull(u.heartbeatLoggedAt), id],
     );
-    return changed ? this.#lease(id) : undefined;
   }
 
   async transitionLease(id: string, from: LeaseState[], to: LeaseState, o: TransitionOptions): Promise<LeaseRecord | undefined> {
     if (from.length === 0) return undefined;
     const terminal = to !== 'provisioning' && to !== 'active';
-    const changed = await this.#db.exec(
+    // Queued with a claim, the cleanup is due only when the claim lapses (the caller deletes the machine now).
+    return this.#writeLease(
       `UPDATE leases SET state = ?, ended_at = CASE WHEN ? = 1 THEN ? ELSE ended_at END, end_reason = COALESCE(?, end_reason),
          cleanup_state = CASE WHEN ? = 1 AND provider_id IS NOT NULL AND cleanup_state = 'none' THEN 'pending' ELSE cleanup_state END,
          cleanup_next_at = CASE WHEN ? = 1 AND provider_id IS NOT NULL AND cleanup_state = 'none' THEN ? ELSE cleanup_next_at END
-       WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
-      [to, terminal ? 1 : 0, o.now, orNull(o.reason), o.queueCleanup ? 1 : 0, o.queueCleanup ? 1 : 0, o.now, id, ...from],
+       WHERE id = ? AND state IN (${from.map(() => '?').join(', ')}) RETURNING *`,
+      [to, terminal ? 1 : 0, o.now, orNull(o.reason), o.queueCleanup ? 1 : 0, o.queueCleanup ? 1 : 0, o.claimUntil ?? o.now, id, ...from],
     );
-    return changed ? this.#lease(id) : undefined;
   }
 
   async queueCleanup(id: string, now: number): Promise<void> {
@@ -132,9 +136,8 @@ export class SqlFleetStore implements FleetStore {
     );
   }
 
-  async setKeep(id: string, keep: boolean, expiresAt: number): Promise<LeaseRecord | undefined> {
-    const changed = await this.#db.exec(`UPDATE leases SET keep = ?, expires_at = ? WHERE id = ? AND state IN ${LIVE}`, [keep ? 1 : 0, expiresAt, id]);
-    return changed ? this.#lease(id) : undefined;
+  setKeep(id: string, keep: boolean, expiresAt: number): Promise<LeaseRecord | undefined> {
+    return this.#writeLease(`UPDATE leases SET keep = ?, expires_at = ? WHERE id = ? AND state IN ${LIVE} RETURNING *`, [keep ? 1 : 0, expiresAt, id]);
   }
 
   getLease(id: string): Promise<LeaseRecord | undefined> {
@@ -226,17 +229,16 @@ export class SqlFleetStore implements FleetStore {
     return changed === 1;
   }
 
-  async recordCleanupAttempt(id: string, outcome: CleanupOutcome): Promise<LeaseRecord | undefined> {
-    const changed = outcome.ok
-      ? await this.#db.exec(
-          "UPDATE leases SET cleanup_state = 'done', cleanup_attempts = cleanup_attempts + 1, cleanup_next_at = NULL, cleanup_last_error = NULL, machine_deleted_at = ? WHERE id = ? AND cleanup_state = 'pending'",
+  recordCleanupAttempt(id: string, outcome: CleanupOutcome): Promise<LeaseRecord | undefined> {
+    return outcome.ok
+      ? this.#writeLease(
+          "UPDATE leases SET cleanup_state = 'done', cleanup_attempts = cleanup_attempts + 1, cleanup_next_at = NULL, cleanup_last_error = NULL, machine_deleted_at = ? WHERE id = ? AND cleanup_state = 'pending' RETURNING *",
           [outcome.at, id],
         )
-      : await this.#db.exec(
-          "UPDATE leases SET cleanup_attempts = cleanup_attempts + 1, cleanup_next_at = ?, cleanup_last_error = ? WHERE id = ? AND cleanup_state = 'pending'",
+      : this.#writeLease(
+          "UPDATE leases SET cleanup_attempts = cleanup_attempts + 1, cleanup_next_at = ?, cleanup_last_error = ? WHERE id = ? AND cleanup_state = 'pending' RETURNING *",
           [outcome.nextAt, outcome.error.slice(0, 500), id],
         );
-    return changed ? this.#lease(id) : undefined;
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -248,21 +250,21 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async createRun(run: NewRun): Promise<RunRecord> {
-    await this.#db.exec("INSERT INTO runs (id, lease_id, owner, org, command, state, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?)", [
+    const [row] = await this.#db.write("INSERT INTO runs (id, lease_id, owner, org, command, state, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?) RETURNING *", [
       run.id, run.leaseId, run.owner, run.org, orNull(run.command), run.createdAt,
     ]);
-    return (await this.getRun(run.id))!;
+    return runFromRow(row!);
   }
 
   async finishRun(id: string, f: RunFinish): Promise<RunRecord | undefined> {
-    const changed = await this.#db.exec(
-      "UPDATE runs SET state = ?, exit_code = ?, ended_at = ?, timings = ?, log_tail = ?, log_truncated = ?, junit = ? WHERE id = ? AND state = 'running'",
+    const [row] = await this.#db.write(
+      "UPDATE runs SET state = ?, exit_code = ?, ended_at = ?, timings = ?, log_tail = ?, log_truncated = ?, junit = ? WHERE id = ? AND state = 'running' RETURNING *",
       [
         f.exitCode === 0 ? 'succeeded' : 'failed', f.exitCode, f.endedAt, f.timings ? JSON.stringify(f.timings) : null, orNull(f.logTail),
         f.logTruncated ? 1 : 0, f.junit ? JSON.stringify(f.junit) : null, id,
       ],
     );
-    return changed ? this.getRun(id) : undefined;
+    return row ? runFromRow(row) : undefined;
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -370,6 +372,10 @@ export class SqlFleetStore implements FleetStore {
 
   async ping(): Promise<void> {
     await this.#db.query('SELECT 1 AS ok');
+  }
+
+  durability(): Promise<string> {
+    return this.#db.durability();
   }
 
   close(): Promise<void> {
