@@ -162,7 +162,10 @@ export class SqlFleetStore implements FleetStore {
   async listLeases(q: LeaseQuery): Promise<Page<LeaseRecord>> {
     const limit = pageSize(q.limit);
     const where = scopeWhere({ owner: q.owner });
-    if (q.states?.length) where.add(`state IN (${q.states.map(() => '?').join(', ')})`, ...q.states);
+    // The live states literally: the partial live-lease indexes (migration 0005) then serve the list.
+    const live = q.states?.length === 2 && q.states.includes('provisioning') && q.states.includes('active');
+    if (live) where.add(`state IN ${LIVE}`);
+    else if (q.states?.length) where.add(`state IN (${q.states.map(() => '?').join(', ')})`, ...q.states);
     afterCursor(where, q.cursor);
     const rows = await this.#db.query(`SELECT * FROM leases${where} ORDER BY created_at DESC, id DESC LIMIT ?`, [...where.params, limit + 1]);
     return keysetPage(rows.map(leaseFromRow), limit);
@@ -215,7 +218,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]> {
-    const rows = await this.#db.query("SELECT * FROM leases WHERE state = 'provisioning' AND created_at < ? ORDER BY created_at LIMIT ?", [before, limit]);
+    const rows = await this.#db.query(`SELECT * FROM leases WHERE state IN ${LIVE} AND state = 'provisioning' AND created_at < ? ORDER BY created_at LIMIT ?`, [before, limit]);
     return rows.map(leaseFromRow);
   }
 
