@@ -13,6 +13,7 @@ import { CLAIM_MS, cleanupMachine } from './cleanup.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import type { Identity } from './auth/identity.ts';
 import { generateHostKey } from './host-key.ts';
+import { isoTime } from './iso.ts';
 import { hourlyPrice, reservedCost } from './pricing.ts';
 
 /** The lease lifecycle: create (record first, provider second), heartbeat, release. Every step is a conditional store update. */
@@ -22,7 +23,7 @@ export function leaseExpiry(lease: Pick<Lease, 'keep' | 'createdAt' | 'ttlSecond
   return lease.keep ? hardDeadline(lease) : computeExpiry(lease);
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = isoTime;
 
 /**
  * The lease as the API shows it: no idempotency key, no cleanup internals. `type` is the type that actually

@@ -6,6 +6,7 @@ import { isLive } from '../../domain/lease.ts';
 import { redact } from '../../redact/redact.ts';
 import type { RunRecord } from '../../storage/store.ts';
 import { audit } from '../audit.ts';
+import { isoTime } from '../iso.ts';
 import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from '../middleware/auth.ts';
@@ -20,16 +21,16 @@ export function tailBytes(text: string, maxBytes: number): { text: string; trunc
   return { text: bytes.subarray(start).toString('utf8'), truncated: true };
 }
 
-const view = (run: RunRecord) => ({ ...run, logTail: undefined, createdAt: new Date(run.createdAt).toISOString(), endedAt: run.endedAt !== undefined ? new Date(run.endedAt).toISOString() : undefined });
+const view = (run: RunRecord) => ({ ...run, logTail: undefined, createdAt: isoTime(run.createdAt), endedAt: run.endedAt !== undefined ? isoTime(run.endedAt) : undefined });
 
 async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
   const id = param(c, 'id', runId);
   const run = await c.var.deps.store.getRun(id);
-  const missing = new CrabboxError('run_not_found', `no run ${id}`);
-  if (!run) throw missing;
+  const missing = (): CrabboxError => new CrabboxError('run_not_found', `no run ${id}`);
+  if (!run) throw missing();
   if (run.owner !== c.var.identity.owner && !hasRole(c.var.identity, 'admin')) {
     await denied(c, 'other-owner', c.var.identity);
-    throw missing;
+    throw missing();
   }
   return run;
 }
