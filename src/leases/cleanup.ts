@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Clock } from '../domain/clock.ts';
 import type { DanglingObject, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
+import { redact } from '../redact/redact.ts';
 import { isLeaseId } from '../domain/ids.ts';
 import { LABEL, labelValue } from '../domain/labels.ts';
 import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lease.ts';
@@ -10,6 +11,7 @@ import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
 import { readIndexEntry } from './lease-index.ts';
+import { pruneTombstones } from './tombstone.ts';
 import { DIRECT_INSTALLATION } from './direct.ts';
 
 export interface CleanupOptions {
@@ -37,6 +39,8 @@ export interface CleanupReport {
   dryRun: boolean;
   deleted: CleanupEntry[];
   skipped: CleanupEntry[];
+  /** Leases whose delete failed (`reason` is the error); the others were still cleaned. Retried by the next cleanup. */
+  failed: CleanupEntry[];
   /** Key directories with no machine left (a crash between key creation and provider create). */
   orphanKeys: string[];
   /** Provider objects (keys, firewalls, key pairs) whose machine was gone: deleted, or kept with a reason. */
@@ -53,7 +57,7 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
   }
   const now = options.clock.now();
   const owner = labelValue(options.owner);
-  const report: CleanupReport = { dryRun: options.dryRun === true, deleted: [], skipped: [], orphanKeys: [], dangling: { deleted: [], skipped: [] } };
+  const report: CleanupReport = { dryRun: options.dryRun === true, deleted: [], skipped: [], failed: [], orphanKeys: [], dangling: { deleted: [], skipped: [] } };
   const machines = await options.provider.list({ [LABEL.marker]: 'true' });
   const known = new Set<string>();
   for (const machine of machines) {
@@ -66,16 +70,26 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
       report.skipped.push(entry);
       continue;
     }
-    report.deleted.push(entry);
-    if (!report.dryRun) {
-      options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
-      await discardLease({ provider: options.provider, stateDir: options.stateDir }, lease);
+    if (report.dryRun) {
+      report.deleted.push(entry);
+      continue;
+    }
+    options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
+    try {
+      await discardLease({ provider: options.provider, stateDir: options.stateDir, now }, lease);
+      report.deleted.push(entry);
+    } catch (error) {
+      // One lease that cannot be deleted now must not keep every later expired lease alive past its TTL.
+      const reason = redact(error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+      options.log?.(`cleanup: could not delete ${lease.id}: ${reason}`);
+      report.failed.push({ ...entry, reason });
     }
   }
   for (const id of await staleKeyDirs(options.stateDir, known, now, options.provider.name)) {
     report.orphanKeys.push(id);
     if (!report.dryRun) await removeLeaseKeys(leaseKeyDir(options.stateDir, id));
   }
+  if (!report.dryRun) await pruneTombstones(options.stateDir, now);
   const { provider } = options;
   if (options.dangling && !report.dryRun && provider.capabilities.danglingObjects && provider.sweepDangling) {
     report.dangling = await provider.sweepDangling({ installation: DIRECT_INSTALLATION });

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { CleanupOptions, CleanupReport } from './cleanup.ts';
 import { cleanupExpired } from './cleanup.ts';
+import { plural } from '../domain/plural.ts';
 
 /** At most one opportunistic sweep per this interval (per user state dir). */
 export const SWEEP_INTERVAL_MS = 60_000;
@@ -21,7 +22,7 @@ export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'>): Promi
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
     writeFileAtomic(stamp, `${now}\n`);
     const report = await cleanupExpired(options);
-    if (report.deleted.length > 0) options.log?.(`sweep: removed ${report.deleted.length} expired machine(s): ${report.deleted.map((d) => d.id).join(', ')}`);
+    if (report.deleted.length > 0) options.log?.(`sweep: removed ${plural(report.deleted.length, 'expired machine')}: ${report.deleted.map((d) => d.id).join(', ')}`);
     return report;
   } catch (error) {
     options.log?.(`sweep failed: ${(error as Error).message}`);

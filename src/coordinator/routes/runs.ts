@@ -3,8 +3,10 @@ import { createRunBody, finishRunBody, listRunsQuery, runId } from '../../api/sc
 import { CrabboxError } from '../../domain/errors.ts';
 import { newRunId } from '../../domain/ids.ts';
 import { isLive } from '../../domain/lease.ts';
-import { redact } from '../../redact/redact.ts';
-import type { RunRecord } from '../../storage/store.ts';
+import { redact, redactValue } from '../../redact/redact.ts';
+import { finalState } from '../../runs/record.ts';
+import { normalizeJunit } from '../../api/shapes.ts';
+import type { RunRecord, StoredRunState } from '../../storage/store.ts';
 import { audit } from '../audit.ts';
 import { isoTime } from '../iso.ts';
 import { hasRole } from '../auth/identity.ts';
@@ -21,7 +23,16 @@ export function tailBytes(text: string, maxBytes: number): { text: string; trunc
   return { text: bytes.subarray(start).toString('utf8'), truncated: true };
 }
 
-const view = (run: RunRecord) => ({ ...run, logTail: undefined, createdAt: isoTime(run.createdAt), endedAt: run.endedAt !== undefined ? isoTime(run.endedAt) : undefined });
+/** The run as the API shows it: times in ISO 8601, the JUnit summary in its one shape (older compact rows converted). */
+const view = (run: RunRecord) => ({
+  ...run,
+  slug: run.slug ?? '',
+  provider: run.provider ?? '',
+  logTail: undefined,
+  junit: run.junit === undefined ? undefined : normalizeJunit(run.junit),
+  createdAt: isoTime(run.createdAt),
+  endedAt: run.endedAt !== undefined ? isoTime(run.endedAt) : undefined,
+});
 
 async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
   const id = param(c, 'id', runId);
@@ -48,7 +59,7 @@ export function runRoutes(): Hono<AppEnv> {
     const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
     // The record and its audit event: one transaction.
     const run = await store.withTransaction(async (tx) => {
-      const created = await tx.createRun({ id: newRunId(), leaseId: lease.id, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
+      const created = await tx.createRun({ id: newRunId(), leaseId: lease.id, slug: lease.slug, provider: lease.provider, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
       await audit(tx, { type: 'run.created', at: created.createdAt, actor: identity.owner, lease, runId: created.id });
       return created;
     });
@@ -56,7 +67,7 @@ export function runRoutes(): Hono<AppEnv> {
   });
   app.get('/', async (c) => {
     const q = query(c, listRunsQuery);
-    const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, cursor: q.cursor, limit: q.limit });
+    const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
     return c.json({ runs: page.items.map(view), nextCursor: page.nextCursor });
   });
   app.get('/:id', async (c) => c.json({ run: view(await ownRun(c)) }));
@@ -69,12 +80,17 @@ export function runRoutes(): Hono<AppEnv> {
     const input = await body(c, finishRunBody);
     const { store, clock, config } = c.var.deps;
     const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
+    const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
+    const junit = input.junit === undefined ? undefined : normalizeJunit(redactValue(input.junit));
     const endedAt = clock.now();
+    // The record and its audit event: one transaction.
     const finished = await store.withTransaction(async (tx) => {
       const done = await tx.finishRun(run.id, {
-        exitCode: input.exitCode, endedAt, timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit: input.junit ? { ...input.junit, failed: input.junit.failed.map((f) => redact(f)) } : undefined,
+        exitCode: input.exitCode, state: finalState({ exitCode: input.exitCode, source, interrupted: input.interrupted !== undefined }) as Exclude<StoredRunState, 'running'>,
+        source, interrupted: input.interrupted, remoteExitCode: input.remoteExitCode, syncSkipped: input.syncSkipped,
+        endedAt, timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit,
       });
-      if (done) await audit(tx, { type: 'run.finished', at: endedAt, actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode } });
+      if (done) await audit(tx, { type: 'run.finished', at: endedAt, actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode, state: done.state } });
       return done;
     });
     if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
