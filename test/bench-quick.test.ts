@@ -47,7 +47,7 @@ describe('bench --quick', () => {
     const named = (pattern: RegExp) => coordinator.figures.filter((f) => f.target && pattern.test(f.name));
     for (const [pattern, count] of [
       [/^lease create\+release, 1 client, /, 2], [/^lease create\+release, 8 clients, /, 2], [/^run create\+finish .* 1 client, /, 2], [/^run create\+finish .* 8 clients, /, 2],
-      [/^heartbeat throughput, 64 clients$/, 1], [/^heartbeat p99, 64 clients$/, 1], [/^GET \/v1\/leases.* p50$/, 2], [/^GET \/v1\/leases.* p99$/, 2],
+      [/^heartbeat throughput, 64 clients$/, 1], [/^heartbeat p99, 64 clients$/, 1], [/^GET \/v1\/leases.*\) p50$/, 2], [/^GET \/v1\/leases.*\) p99$/, 2],
       [/^GET \/v1\/leases.* p99 vs its p50$/, 2], [/^GET \/v1\/runs .* p99 vs its p50$/, 2], [/^RSS idle with 100 leases$/, 1], [/^RSS while storing runs /, 1],
       [/^coordinator serve, lease create\+release/, 1],
     ] as const) {
