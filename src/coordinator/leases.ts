@@ -119,8 +119,16 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
     const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const machine = await provider.create(
       { leaseId: lease.id, slug: lease.slug, labels: leaseLabels({ lease, installation: config.installation }), sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },
-      // Committed before the provider goes on: from here a crash leaves a machine the record points at.
-      { onProviderId: (providerId) => store.setProviderId(lease.id, providerId) },
+      {
+        // Recorded first, so a release from now on deletes this machine. A provider may report a replacement id (a
+        // machine that failed to start was deleted and another made); if the lease has ended by then, refusing it
+        // makes the provider delete the replacement at once instead of leaving it to the orphan sweep.
+        onProviderId: async (providerId) => {
+          await store.setProviderId(lease.id, providerId);
+          const current = await store.getLease(lease.id);
+          if (current && !isLive(current.state)) throw new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
+        },
+      },
     );
     // The machine, its provider id and machine.provisioned: one commit, before the create is acknowledged.
     const active = await store.withTransaction(async (tx) => {
