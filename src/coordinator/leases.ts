@@ -124,8 +124,7 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
         // machine that failed to start was deleted and another made); if the lease has ended by then, refusing it
         // makes the provider delete the replacement at once instead of leaving it to the orphan sweep.
         onProviderId: async (providerId) => {
-          await store.setProviderId(lease.id, providerId);
-          const current = await store.getLease(lease.id);
+          const current = await store.setProviderId(lease.id, providerId);
           if (current && !isLive(current.state)) throw new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
         },
       },

@@ -235,7 +235,8 @@ export interface FleetStore {
 
   /** Inserts a provisioning lease; an existing lease with the same owner and idempotency key is returned instead. */
   createLease(lease: NewLease): Promise<{ lease: LeaseRecord; created: boolean }>;
-  setProviderId(id: string, providerId: string): Promise<void>;
+  /** Records the machine's provider id; returns the lease as stored (undefined if there is no such lease). */
+  setProviderId(id: string, providerId: string): Promise<LeaseRecord | undefined>;
   /** provisioning -> active with the machine; undefined if the lease is no longer provisioning. */
   activateLease(id: string, machine: MachineRef): Promise<LeaseRecord | undefined>;
   /** Moves the idle deadline of a live lease; undefined if it is no longer live. */

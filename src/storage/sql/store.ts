@@ -96,8 +96,8 @@ export class SqlFleetStore implements FleetStore {
     });
   }
 
-  async setProviderId(id: string, providerId: string): Promise<void> {
-    await this.#db.exec('UPDATE leases SET provider_id = ? WHERE id = ?', [providerId, id]);
+  setProviderId(id: string, providerId: string): Promise<LeaseRecord | undefined> {
+    return this.#writeLease('UPDATE leases SET provider_id = ? WHERE id = ? RETURNING *', [providerId, id]);
   }
 
   activateLease(id: string, m: MachineRef): Promise<LeaseRecord | undefined> {
