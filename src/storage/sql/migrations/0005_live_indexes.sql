@@ -6,6 +6,4 @@
 CREATE INDEX leases_live_owner ON leases (owner, created_at, id) WHERE state IN ('provisioning', 'active');
 CREATE INDEX leases_live_created ON leases (created_at, id) WHERE state IN ('provisioning', 'active');
 CREATE INDEX leases_live_expires ON leases (expires_at) WHERE state IN ('provisioning', 'active');
-CREATE INDEX leases_cleanup_due ON leases (cleanup_next_at) WHERE cleanup_state = 'pending';
 DROP INDEX leases_state_expires;
-DROP INDEX leases_cleanup;
