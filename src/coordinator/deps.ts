@@ -25,8 +25,8 @@ export interface CoordinatorDeps {
   clock: Clock;
   config: CoordinatorConfig;
   logger?: Logger | undefined;
-  /** Makes the box's host key pair (default: ssh-keygen). */
-  hostKeys?: (() => Promise<HostKeyPair>) | undefined;
+  /** Makes the box's host key pair (default: in-process ed25519, src/keys/). */
+  hostKeys?: ((leaseId: string) => Promise<HostKeyPair>) | undefined;
   /** How the warm pool reaches into its machines, by provider name (src/machine-access/). */
   access?: Record<string, MachineAccess> | undefined;
   /** Asks for a pool pass soon (a claim took a machine or found none); set by the sweep scheduler. */

@@ -17,7 +17,7 @@ runAccessContract('local (a warm pool box: one private sshd, a Unix user per lea
     const boxes = testBoxesRoot();
     const provider = createLocalProvider({ stateDir: state.path, boxesRoot: boxes.path });
     const hex = `${process.pid.toString(16).padStart(6, '0').slice(-6)}${(++n).toString(16).padStart(6, '0')}`;
-    const hostKey = await generateHostKey();
+    const hostKey = await generateHostKey(`cbx_${hex}`);
     const made = await provider.create({
       leaseId: `cbx_${hex}`, slug: 'pool-test', labels: machineLabels({ machineId: `mch_${hex}`, installation: 'test', createdAt: Date.UTC(2026, 0, 1) }),
       sshPublicKey: '', hostKey, shared: true,

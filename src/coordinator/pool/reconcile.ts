@@ -160,7 +160,7 @@ export async function provisionPoolMachine(deps: CoordinatorDeps, pool: PoolConf
   });
   if (!record) return 'clamped';
   try {
-    const hostKey = await (deps.hostKeys ?? generateHostKey)();
+    const hostKey = await (deps.hostKeys ?? generateHostKey)(token);
     const made = await provider.create(
       {
         leaseId: token, slug: `pool-${pool.name}`.slice(0, 40), labels, sshPublicKey: deps.adminPublicKey ?? '', hostKey, class: pool.class, type: pool.type, shared: true,
