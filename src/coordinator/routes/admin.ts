@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
-import { adminListEventsQuery, adminListLeasesQuery, adminUsageQuery, drainBody } from '../../api/schemas.ts';
+import { ENDPOINTS } from '../../api/endpoints.ts';
 import { audit } from '../audit.ts';
 import type { AppEnv } from '../env.ts';
 import { DRAINING_META, forceDelete, leaseView, releaseLease } from '../leases.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { loadLease } from '../middleware/load-lease.ts';
 import { monthWindow } from '../pricing.ts';
-import { body, query } from '../validate.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
 import { eventView } from './events.ts';
 import { statesFor } from './leases.ts';
 
@@ -16,23 +16,22 @@ const actorOf = (identity: { login?: string | undefined; owner: string }) => `ad
 export function adminRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requireRole('admin'));
-  app.get('/leases', async (c) => {
-    const q = query(c, adminListLeasesQuery);
+  const mount = '/v1/admin';
+  serveEndpoint(app, mount, ENDPOINTS.adminLeases, async (c, { query: q }) => {
     const page = await c.var.deps.store.listLeases({ owner: q.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
-    return c.json({ leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor });
+    return { leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor };
   });
-  app.post('/leases/:ref/release', loadLease(), async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminRelease, loadLease(), async (c) => {
     const actor = actorOf(c.var.identity);
     await audit(c.var.deps.store, { type: 'admin.release', at: c.var.deps.clock.now(), actor, lease: c.var.lease });
-    return c.json({ lease: leaseView(await releaseLease(c.var.deps, actor, c.var.lease, 'admin-release')) });
+    return { lease: leaseView(await releaseLease(c.var.deps, actor, c.var.lease, 'admin-release')) };
   });
-  app.delete('/leases/:ref', loadLease(), async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminDelete, loadLease(), async (c) => {
     const actor = actorOf(c.var.identity);
     await audit(c.var.deps.store, { type: 'admin.delete', at: c.var.deps.clock.now(), actor, lease: c.var.lease });
-    return c.json({ lease: leaseView(await forceDelete(c.var.deps, actor, c.var.lease)) });
+    return { lease: leaseView(await forceDelete(c.var.deps, actor, c.var.lease)) };
   });
-  app.post('/drain', async (c) => {
-    const { draining } = await body(c, drainBody);
+  serveEndpoint(app, mount, ENDPOINTS.adminDrain, async (c, { body: { draining } }) => {
     const { store, clock } = c.var.deps;
     const actor = actorOf(c.var.identity);
     await store.setMeta(DRAINING_META, draining ? '1' : '0');
@@ -47,18 +46,17 @@ export function adminRoutes(): Hono<AppEnv> {
         }
       }
     }
-    return c.json({ draining, released });
+    return { draining, released };
   });
-  app.get('/usage', async (c) => {
-    const q = query(c, adminUsageQuery);
+  serveEndpoint(app, mount, ENDPOINTS.adminUsage, async (c, { query: q }) => {
     const { store, clock } = c.var.deps;
     const window = monthWindow(clock.now(), q.month);
-    return c.json({ month: window.month, usage: await store.usage({ owner: q.owner, org: q.org, from: window.from, to: window.to, now: clock.now() }) });
+    const rows = await store.usage({ owner: q.owner, org: q.org, from: window.from, to: window.to, now: clock.now() });
+    return { month: window.month, usage: rows as unknown as Record<string, unknown>[] };
   });
-  app.get('/events', async (c) => {
-    const q = query(c, adminListEventsQuery);
+  serveEndpoint(app, mount, ENDPOINTS.adminEvents, async (c, { query: q }) => {
     const page = await c.var.deps.store.listEvents({ owner: q.owner, leaseId: q.leaseId, type: q.type, cursor: q.cursor, limit: q.limit });
-    return c.json({ events: page.items.map(eventView), nextCursor: page.nextCursor });
+    return { events: page.items.map(eventView), nextCursor: page.nextCursor };
   });
   return app;
 }
