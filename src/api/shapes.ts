@@ -1,5 +1,8 @@
 import * as z from 'zod';
 import { RUN_STATES } from '../runs/record.ts';
+import { schemaId } from './schema-id.ts';
+
+export { schemaId } from './schema-id.ts';
 
 export { RUN_STATES, type RunState } from '../runs/record.ts';
 
@@ -15,10 +18,6 @@ export { RUN_STATES, type RunState } from '../runs/record.ts';
  * (`"schema": "crabbox.run/v1"`); a version changes only when a field changes meaning or goes away.
  * docs/schemas/ holds the JSON Schema of each, generated from these zod schemas (`npm run schemas`).
  */
-export function schemaId<N extends string>(name: N): `crabbox.${N}/v1` {
-  return `crabbox.${name}/v1`;
-}
-
 /** A versioned top-level document: `schema` first, then the shape's own fields. */
 export function document<N extends string, S extends z.core.$ZodLooseShape>(name: N, shape: S) {
   return z.strictObject({ schema: z.literal(schemaId(name)), ...shape });

@@ -10,7 +10,7 @@ import { ExitCode } from '../domain/exit-codes.ts';
 import { systemClock } from '../domain/clock.ts';
 import { redact } from '../redact/redact.ts';
 import { explainError } from '../app/explain.ts';
-import { schemaId } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
 
 /** Runs the CLI against injected IO and returns the exit code. Never throws, never calls process.exit. */
 export async function main(io: CliIO): Promise<number> {

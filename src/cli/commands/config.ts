@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { schemaId } from '../../api/shapes.ts';
+import { schemaId } from '../../api/schema-id.ts';
 import { loadConfig } from '../../config/load.ts';
 import { configShowJson, configShowYaml } from '../../config/show.ts';
 

@@ -4,7 +4,7 @@ import { CrabboxError } from '../../domain/errors.ts';
 import type { Logger } from '../../coordinator/deps.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { schemaId } from '../../api/shapes.ts';
+import { schemaId } from '../../api/schema-id.ts';
 
 function parsePort(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new CrabboxError('bad_request', `--port must be 0-65535, got ${JSON.stringify(value.slice(0, 20))}`);

@@ -4,7 +4,7 @@ import { userConfigPath } from '../../config/paths.ts';
 import type { CliContext } from '../context.ts';
 import { removeCoordinatorLogin } from '../login/token-store.ts';
 import { printJson } from '../output.ts';
-import { schemaId } from '../../api/shapes.ts';
+import { schemaId } from '../../api/schema-id.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
-import { schemaId } from '../../api/shapes.ts';
+import { schemaId } from '../../api/schema-id.ts';
 import type { LeaseFlags } from '../../app/session.ts';
 import { exitCodeOf, stopEntry, stopLeases, stopManyDocument } from '../../app/stop.ts';
 import { isCrabboxError } from '../../domain/errors.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson } from '../output.ts';
 import { version } from '../version.ts';
-import { schemaId } from '../../api/shapes.ts';
+import { schemaId } from '../../api/schema-id.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
