@@ -146,6 +146,33 @@ describe('crabbox mcp (direct mode, local provider)', () => {
     await agentLoop(client, 'direct');
   });
 
+  it('a cancelled run stops the command, records the run as interrupted and releases its fresh box', async () => {
+    const controller = new AbortController();
+    const progress: string[] = [];
+    const started = new Promise<void>((resolve) => {
+      void client.callTool({ name: 'run', arguments: { command: ['sh', '-c', 'echo started; sleep 300'] } }, undefined, {
+        signal: controller.signal, timeout: 240_000,
+        onprogress: (p) => {
+          progress.push(p.message ?? '');
+          if (/started/.test(p.message ?? '')) resolve();
+        },
+      }).catch(() => undefined);
+    });
+    await started;
+    controller.abort('the agent changed its mind');
+    // The server ends the run in order (SIGINT to the command, record, release); wait for both, bounded.
+    let history: { runs: { state: string }[] } = { runs: [] };
+    let active: unknown[] = [];
+    for (let i = 0; i < 150; i++) {
+      history = structured((await client.callTool({ name: 'history', arguments: { limit: 1 } })) as CallToolResult);
+      active = leaseListJson.parse(structured((await client.callTool({ name: 'list', arguments: {} })) as CallToolResult)).leases.filter((l) => l.state === 'active');
+      if (history.runs[0]?.state === 'interrupted' && active.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(history.runs[0]?.state, 'interrupted', JSON.stringify(history.runs[0]));
+    assert.deepEqual(active, [], 'the fresh lease was released');
+  });
+
   it('answers bad input and failures as isError results with a code and a message, never a stack trace', async () => {
     const missing = toolError((await call(client, 'status', { lease: 'cbx_0123456789ab' })).result);
     assert.equal(missing.error, 'lease_not_found');
