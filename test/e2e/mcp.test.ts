@@ -19,25 +19,45 @@ const SECRET = 'mcp-e2e-secret-value-7f3a9c';
 const JUNIT = '<testsuite name="suite" tests="2" failures="1"><testcase name="passes" classname="c"/><testcase name="fails" classname="c"><failure message="boom">expected 1</failure></testcase></testsuite>';
 const SCRIPT = `echo "hello from the box"; echo "secret=$MCP_E2E_SECRET"; cat file.txt; printf '%s' '${JUNIT}' > junit.xml; echo to-stderr >&2; printf 'last words, no newline'; exit 3`;
 
-/** An MCP client connected to `crabbox mcp` run as a child process with this env and working directory. */
-async function connect(env: NodeJS.ProcessEnv, cwd: string): Promise<{ client: Client; stderr: () => string }> {
+/** What arrived on the wire, in order: progress notifications (by token) and responses (by request id). */
+type WireEvent = { kind: 'progress'; token: string; message: string } | { kind: 'response'; id: string };
+
+/**
+ * An MCP client connected to `crabbox mcp` run as a child process with this env and working directory. `wire` records
+ * every message as it arrives, before the SDK client dispatches it: the client runs notification handlers a microtask
+ * later than response handlers, so a progress notification read in the same chunk as its response reaches `onprogress`
+ * after the request is settled and is dropped. The wire order is what the server controls.
+ */
+async function connect(env: NodeJS.ProcessEnv, cwd: string): Promise<{ client: Client; stderr: () => string; wire: WireEvent[] }> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: env as Record<string, string>, cwd, stderr: 'pipe' });
   let err = '';
   transport.stderr?.on('data', (b: Buffer) => (err += b.toString()));
   const client = new Client({ name: 'crabbox-e2e', version: '1.0.0' });
   await client.connect(transport);
-  return { client, stderr: () => err };
+  const wire: WireEvent[] = [];
+  const dispatch = transport.onmessage!;
+  transport.onmessage = (message) => {
+    const m = message as { method?: string; id?: unknown; params?: { progressToken?: unknown; message?: string } };
+    if (m.method === 'notifications/progress') wire.push({ kind: 'progress', token: String(m.params?.progressToken), message: m.params?.message ?? '' });
+    else if (m.id !== undefined && m.method === undefined) wire.push({ kind: 'response', id: String(m.id) });
+    dispatch(message);
+  };
+  return { client, stderr: () => err, wire };
 }
 
 /**
- * Calls a tool with a progress token; returns the result, every progress message in arrival order, and how many had
- * arrived when the result did. A `list` round trip afterwards flushes anything the server sent late (stdio keeps order).
+ * Calls a tool with a progress token; returns the result and the progress messages of this call as they arrived on
+ * the wire, and how many arrived before its response. A `list` round trip afterwards flushes anything sent late.
  */
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<{ result: CallToolResult; progress: string[]; progressBeforeResult: number }> {
-  const progress: string[] = [];
-  const result = (await client.callTool({ name, arguments: args }, undefined, { onprogress: (p) => void progress.push(p.message ?? ''), timeout: 240_000, resetTimeoutOnProgress: true })) as CallToolResult;
-  const progressBeforeResult = progress.length;
+async function call(client: Client, wire: WireEvent[], name: string, args: Record<string, unknown>): Promise<{ result: CallToolResult; progress: string[]; progressBeforeResult: number }> {
+  const from = wire.length;
+  const result = (await client.callTool({ name, arguments: args }, undefined, { onprogress: () => undefined, timeout: 240_000, resetTimeoutOnProgress: true })) as CallToolResult;
   if (name !== 'list') await client.callTool({ name: 'list', arguments: {} });
+  const mine = wire.slice(from);
+  const token = mine.find((e) => e.kind === 'progress')?.token;
+  const progress = mine.filter((e): e is Extract<WireEvent, { kind: 'progress' }> => e.kind === 'progress' && e.token === token).map((e) => e.message);
+  const answered = token === undefined ? mine.length : mine.findIndex((e) => e.kind === 'response' && e.id === token);
+  const progressBeforeResult = mine.slice(0, answered === -1 ? mine.length : answered).filter((e) => e.kind === 'progress' && e.token === token).length;
   return { result, progress, progressBeforeResult };
 }
 
@@ -65,16 +85,16 @@ async function stopAll(client: Client | undefined): Promise<void> {
 }
 
 /** The loop an agent runs for one task, checked at every step. */
-async function agentLoop(client: Client, mode: string): Promise<void> {
-  const warm = await call(client, 'warmup', {});
+async function agentLoop(client: Client, wire: WireEvent[], mode: string): Promise<void> {
+  const warm = await call(client, wire, 'warmup', {});
   const lease = leaseJson.parse(structured(warm.result));
   assert.equal(lease.state, 'active', mode);
 
-  const listed = leaseListJson.parse(structured((await call(client, 'list', {})).result));
+  const listed = leaseListJson.parse(structured((await call(client, wire, 'list', {})).result));
   assert.ok(listed.leases.some((l) => l.id === lease.id), `${mode}: list shows the warm lease`);
-  assert.equal(leaseJson.parse(structured((await call(client, 'status', { lease: lease.slug })).result)).id, lease.id);
+  assert.equal(leaseJson.parse(structured((await call(client, wire, 'status', { lease: lease.slug })).result)).id, lease.id);
 
-  const run = await call(client, 'run', { command: ['sh', '-c', SCRIPT], lease: lease.slug, junit: ['junit.xml'] });
+  const run = await call(client, wire, 'run', { command: ['sh', '-c', SCRIPT], lease: lease.slug, junit: ['junit.xml'] });
   const report = runReportJson.parse(structured(run.result));
   assert.equal(report.result.exitCode, 3, `${mode}: the command's exit code`);
   assert.equal(report.result.source, 'remote');
@@ -87,7 +107,7 @@ async function agentLoop(client: Client, mode: string): Promise<void> {
   const streamed = run.progress.join('');
   assert.match(streamed, /hello from the box/, `${mode}: output streamed as progress`);
   assert.match(streamed, /to-stderr/);
-  assert.match(streamed, /last words, no newline$/, 'a last line without a newline is flushed, before the result');
+  assert.match(streamed, /last words, no newline$/, `a last line without a newline is flushed, before the result; tail: ${JSON.stringify(report.outputTail.text)} progress: ${JSON.stringify(run.progress)}`);
   assert.equal(run.progressBeforeResult, run.progress.length, 'no notification arrives after the result');
   // Redaction: the forwarded secret appears nowhere an agent can read it.
   for (const text of [streamed, report.outputTail.text, JSON.stringify(run.result)]) {
@@ -96,17 +116,17 @@ async function agentLoop(client: Client, mode: string): Promise<void> {
   assert.match(report.outputTail.text, /secret=\[redacted\]/);
 
   const runId = report.result.runId!;
-  const results = resultsJson.parse(structured((await call(client, 'results', { runId })).result));
+  const results = resultsJson.parse(structured((await call(client, wire, 'results', { runId })).result));
   assert.equal(results.junit?.failed[0]?.name, 'fails');
-  const logs = logsJson.parse(structured((await call(client, 'logs', { runId })).result));
+  const logs = logsJson.parse(structured((await call(client, wire, 'logs', { runId })).result));
   assert.match(logs.logTail.text, /hello from the box/);
   assert.ok(!logs.logTail.text.includes(SECRET));
-  const history = historyJson.parse(structured((await call(client, 'history', { lease: lease.slug })).result));
+  const history = historyJson.parse(structured((await call(client, wire, 'history', { lease: lease.slug })).result));
   assert.equal(history.runs[0]?.id, runId);
 
-  const stopped = stopJson.parse(structured((await call(client, 'stop', { lease: lease.slug })).result));
+  const stopped = stopJson.parse(structured((await call(client, wire, 'stop', { lease: lease.slug })).result));
   assert.deepEqual([stopped.id, stopped.result], [lease.id, 'released']);
-  const again = stopJson.parse(structured((await call(client, 'stop', { lease: lease.id })).result));
+  const again = stopJson.parse(structured((await call(client, wire, 'stop', { lease: lease.id })).result));
   assert.equal(again.result, 'already-gone', `${mode}: stop is idempotent`);
 }
 
@@ -115,10 +135,11 @@ describe('crabbox mcp (direct mode, local provider)', () => {
   const repo = join(sandbox.path, 'repo');
   let client: Client;
   let stderr: () => string;
+  let wire: WireEvent[];
 
   before(async () => {
     initRepo(repo, { 'file.txt': 'from the checkout\n' });
-    ({ client, stderr } = await connect({ ...sandbox.env, MCP_E2E_SECRET: SECRET }, repo));
+    ({ client, stderr, wire } = await connect({ ...sandbox.env, MCP_E2E_SECRET: SECRET }, repo));
   });
   after(async () => {
     await stopAll(client);
@@ -143,7 +164,7 @@ describe('crabbox mcp (direct mode, local provider)', () => {
   });
 
   it('drives warmup, run (streamed), results, logs, history and stop', async () => {
-    await agentLoop(client, 'direct');
+    await agentLoop(client, wire, 'direct');
   });
 
   it('a cancelled run stops the command, records the run as interrupted and releases its fresh box', async () => {
@@ -174,15 +195,15 @@ describe('crabbox mcp (direct mode, local provider)', () => {
   });
 
   it('answers bad input and failures as isError results with a code and a message, never a stack trace', async () => {
-    const missing = toolError((await call(client, 'status', { lease: 'cbx_0123456789ab' })).result);
+    const missing = toolError((await call(client, wire, 'status', { lease: 'cbx_0123456789ab' })).result);
     assert.equal(missing.error, 'lease_not_found');
     assert.equal(missing.exitCode, 66);
-    const bad = toolError((await call(client, 'run', { command: [] })).result);
+    const bad = toolError((await call(client, wire, 'run', { command: [] })).result);
     assert.equal(bad.error, 'bad_request');
     assert.match(bad.message, /^run: command: /);
-    const hostile = toolError((await call(client, 'stop', { lease: '../../etc' })).result);
+    const hostile = toolError((await call(client, wire, 'stop', { lease: '../../etc' })).result);
     assert.equal(hostile.error, 'bad_request');
-    const unknown = toolError((await call(client, 'download', {})).result);
+    const unknown = toolError((await call(client, wire, 'download', {})).result);
     assert.match(unknown.message, /no tool "download"/);
     assert.doesNotMatch(stderr(), /\n\s+at /, 'no stack trace on the server\'s stderr either');
   });
@@ -194,6 +215,7 @@ describe('crabbox mcp (brokered mode, a real coordinator)', () => {
   const repo = join(sandbox.path, 'repo');
   let coordinator: ServeProcess;
   let client: Client;
+  let wire: WireEvent[];
 
   before(async () => {
     initRepo(repo, { 'file.txt': 'from the checkout\n' });
@@ -202,7 +224,7 @@ describe('crabbox mcp (brokered mode, a real coordinator)', () => {
     const env = { ...sandbox.env, CRABBOX_COORDINATOR: coordinator.url, CRABBOX_COORDINATOR_TOKEN: SHARED, CRABBOX_OWNER: 'mcp-agent', MCP_E2E_SECRET: SECRET };
     const who = await runBin(['whoami', '--json'], { env, cwd: repo });
     assert.equal(who.code, 0, who.stderr);
-    ({ client } = await connect(env, repo));
+    ({ client, wire } = await connect(env, repo));
   });
   after(async () => {
     await stopAll(client);
@@ -211,6 +233,6 @@ describe('crabbox mcp (brokered mode, a real coordinator)', () => {
   });
 
   it('drives the same loop through the coordinator, with the same shapes', async () => {
-    await agentLoop(client, 'brokered');
+    await agentLoop(client, wire, 'brokered');
   });
 });
