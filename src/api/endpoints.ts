@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import {
-  createLeaseAnswer, drainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, oneLeaseAnswer, oneRunAnswer, runListAnswer, runLogsAnswer, usageAnswer, whoamiAnswer,
+  createLeaseAnswer, drainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, machineDrainAnswer, machineListAnswer, oneLeaseAnswer, oneMachineAnswer, oneRunAnswer, runListAnswer,
+  runLogsAnswer, usageAnswer, whoamiAnswer,
 } from './answers.ts';
 import {
-  adminListEventsQuery, adminListLeasesQuery, adminUsageQuery, createLeaseBody, createRunBody, drainBody, finishRunBody, heartbeatBody, leaseRefParams, listEventsQuery, listLeasesQuery,
-  listRunsQuery, loginPollBody, loginStartBody, runParams, usageQuery,
+  adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, createLeaseBody, createRunBody, drainBody, finishRunBody, heartbeatBody, leaseRefParams, listEventsQuery, listLeasesQuery,
+  listRunsQuery, loginPollBody, loginStartBody, machineParams, runParams, usageQuery,
 } from './schemas.ts';
 
 /**
@@ -54,6 +55,10 @@ export const ENDPOINTS = {
   adminRelease: { method: 'POST', path: '/v1/admin/leases/:ref/release', params: leaseRefParams, answer: oneLeaseAnswer },
   adminDelete: { method: 'DELETE', path: '/v1/admin/leases/:ref', params: leaseRefParams, answer: oneLeaseAnswer },
   adminDrain: { method: 'POST', path: '/v1/admin/drain', body: drainBody, answer: drainAnswer },
+  adminMachines: { method: 'GET', path: '/v1/admin/machines', query: adminListMachinesQuery, answer: machineListAnswer },
+  adminMachine: { method: 'GET', path: '/v1/admin/machines/:id', params: machineParams, answer: oneMachineAnswer },
+  adminMachineDrain: { method: 'POST', path: '/v1/admin/machines/:id/drain', params: machineParams, answer: machineDrainAnswer },
+  adminMachineUndrain: { method: 'POST', path: '/v1/admin/machines/:id/undrain', params: machineParams, answer: machineDrainAnswer },
   adminUsage: { method: 'GET', path: '/v1/admin/usage', query: adminUsageQuery, answer: usageAnswer },
   adminEvents: { method: 'GET', path: '/v1/admin/events', query: adminListEventsQuery, answer: eventListAnswer },
 } as const satisfies Record<string, Endpoint>;

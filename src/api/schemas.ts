@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { LEASE_STATES } from '../domain/lease.ts';
-import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
+import { LEASE_ID_PATTERN, MACHINE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
+import { MACHINE_STATES } from '../domain/machine.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { STORED_RUN_STATES } from '../storage/store.ts';
 import { exitSource, interruptSignal, junitSummary, legacyJunitSummary } from './shapes.ts';
@@ -60,6 +61,7 @@ export const adminListLeasesQuery = listLeasesQuery.extend({ owner: z.string().m
 
 export const leaseId = z.string().regex(LEASE_ID_PATTERN, 'expected a lease id (cbx_ + 12 hex)');
 export const runId = z.string().regex(RUN_ID_PATTERN, 'expected a run id (run_ + 12 hex)');
+export const machineId = z.string().regex(MACHINE_ID_PATTERN, 'expected a machine id (mch_ + 12 hex)');
 
 export const createRunBody = z.strictObject({
   leaseId,
@@ -94,7 +96,7 @@ export const adminUsageQuery = usageQuery.extend({ owner: z.string().min(1).max(
 
 export const eventType = z.string().regex(/^[a-z]+(\.[a-z_]+)+$/, 'expected an event type like lease.created');
 export const listEventsQuery = z.strictObject({ leaseId: leaseId.optional(), type: eventType.optional(), cursor, limit });
-export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().min(1).max(200).optional() });
+export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().min(1).max(200).optional(), machineId: machineId.optional() });
 
 export const drainBody = z.strictObject({ draining: z.boolean() });
 
@@ -110,6 +112,22 @@ export const loginPollBody = z.strictObject({ loginId: z.string().regex(/^login_
 export const leaseRefParams = z.strictObject({ ref: z.string().min(1).max(80) });
 /** A path parameter naming a run. */
 export const runParams = z.strictObject({ id: z.string().min(1).max(80) });
+
+/** A path parameter naming a machine. */
+export const machineParams = z.strictObject({ id: z.string().min(1).max(80) });
+
+/** `state`: one machine state, `live` (default: every state but deleted and failed) or `all`. */
+export const adminListMachinesQuery = z.strictObject({
+  state: z.union([z.enum(MACHINE_STATES), z.literal('live'), z.literal('all')]).optional(),
+  pool: name.optional(),
+  provider: name.optional(),
+  leaseId: leaseId.optional(),
+  cursor,
+  limit,
+});
+
+/** A machine as the admin API shows it (times ISO 8601): the answer schema's input. */
+export type { MachineView } from './answers.ts';
 
 /** The lease as the API shows it (times ISO 8601): the answer schema's input, so the route and the client share one shape. */
 export type { LeaseView } from './answers.ts';

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MACHINE_STATES } from '../domain/machine.ts';
 import { count, document, iso, junitFailedCase, leaseEntry, runResultJson } from './shapes.ts';
 
 /**
@@ -56,6 +57,7 @@ export const eventEntry = z.strictObject({
   org: z.string().optional(),
   leaseId: z.string().optional(),
   runId: z.string().optional(),
+  machineId: z.string().optional(),
   providerId: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 });
@@ -64,6 +66,36 @@ export type EventEntry = z.infer<typeof eventEntry>;
 /** `events --json` and `admin events --json`: newest first. */
 export const eventsJson = document('events', { events: z.array(eventEntry) });
 export type EventsJson = z.infer<typeof eventsJson>;
+
+/** A machine as `admin machines` shows it (the coordinator's machine view). */
+export const machineEntry = z.strictObject({
+  id: z.string().regex(/^mch_[0-9a-f]{12}$/),
+  provider: z.string(),
+  providerId: z.string().optional(),
+  class: z.string().optional(),
+  type: z.string().optional(),
+  region: z.string().optional(),
+  host: z.string().optional(),
+  ports: z.array(z.number().int()),
+  state: z.enum(MACHINE_STATES),
+  stateReason: z.string().optional(),
+  pool: z.string().optional(),
+  leaseId: z.string().optional(),
+  createdAt: iso,
+  stateChangedAt: iso,
+  ageSeconds: z.number().min(0),
+  lastAssignedAt: iso.optional(),
+  assignments: count,
+  deletion: z.strictObject({ attempts: count, nextAt: iso.optional(), lastError: z.string().optional(), deletedAt: iso.optional() }),
+});
+
+/** `admin machines --json`. */
+export const adminMachinesJson = document('admin-machines', { machines: z.array(machineEntry) });
+export type AdminMachinesJson = z.infer<typeof adminMachinesJson>;
+
+/** `admin drain <machine> --json` and `admin undrain <machine> --json`: the machine, and whether its state changed. */
+export const machineDrainJson = document('machine-drain', { machine: machineEntry, changed: z.boolean() });
+export type MachineDrainJson = z.infer<typeof machineDrainJson>;
 
 /**
  * What the MCP `run` tool returns: the run's result object (`crabbox.run/v1`, exactly what `run --json` prints), the

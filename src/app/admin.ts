@@ -1,8 +1,8 @@
 import type { CoordinatorClient } from '../api/client.ts';
 import { schemaId, type LeaseJson } from '../api/shapes.ts';
-import type { AdminLeasesJson, DrainJson, EventsJson } from '../api/shapes-team.ts';
+import type { AdminLeasesJson, AdminMachinesJson, DrainJson, EventsJson, MachineDrainJson } from '../api/shapes-team.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
-import { parseLeaseRef } from '../domain/ids.ts';
+import { parseLeaseRef, parseMachineId } from '../domain/ids.ts';
 import { leaseFromView } from '../leases/brokered.ts';
 import type { AppContext } from './context.ts';
 import { fetchEvents, type EventFilter } from './events.ts';
@@ -49,8 +49,21 @@ export async function adminDelete(ctx: AppContext, ref: string): Promise<LeaseJs
 
 /** Drain on: new leases are refused and every live one is released. Off: leases are accepted again. */
 export async function adminDrain(ctx: AppContext, draining: boolean): Promise<DrainJson> {
-  const answer = await asAdmin(ctx, 'drain', (c) => c.call('adminDrain', { body: { draining } }));
+  const answer = await asAdmin(ctx, draining ? 'drain' : 'undrain', (c) => c.call('adminDrain', { body: { draining } }));
   return { schema: schemaId('drain'), draining: answer.draining, released: answer.released };
+}
+
+/** Every machine with its state, age, lease and assignments (`state`: a machine state, `live` or `all`). */
+export async function adminMachines(ctx: AppContext, input: { state: string; pool?: string | undefined; limit: number }): Promise<AdminMachinesJson> {
+  const answer = await asAdmin(ctx, 'machines', (c) => c.call('adminMachines', { query: { state: input.state as 'live', pool: input.pool, limit: input.limit } }));
+  return { schema: schemaId('admin-machines'), machines: answer.machines };
+}
+
+/** Drains one machine (no new lease; deleted once free) or takes it back (`drain: false`). */
+export async function adminMachineDrain(ctx: AppContext, ref: string, drain: boolean): Promise<MachineDrainJson> {
+  const id = parseMachineId(ref);
+  const answer = await asAdmin(ctx, drain ? 'drain' : 'undrain', (c) => c.call(drain ? 'adminMachineDrain' : 'adminMachineUndrain', { params: { id } }));
+  return { schema: schemaId('machine-drain'), machine: answer.machine, changed: answer.changed };
 }
 
 /** Everyone's audit trail, newest first. */

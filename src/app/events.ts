@@ -11,6 +11,8 @@ import { useCase } from './usecase.ts';
 
 export interface EventFilter {
   lease?: string | undefined;
+  /** Admin events only: a machine id (mch_ + 12 hex). */
+  machine?: string | undefined;
   type?: string | undefined;
   owner?: string | undefined;
   limit: number;
@@ -29,7 +31,7 @@ export async function fetchEvents(client: CoordinatorClient, filter: EventFilter
     leaseId = ref.kind === 'id' ? ref.value : (await client.call('getLease', { params: { ref: ref.value } })).lease.id;
   }
   const query = { limit: filter.limit, leaseId, type: filter.type };
-  const { events } = admin ? await client.call('adminEvents', { query: { ...query, owner: filter.owner } }) : await client.call('events', { query });
+  const { events } = admin ? await client.call('adminEvents', { query: { ...query, owner: filter.owner, machineId: filter.machine } }) : await client.call('events', { query });
   return { schema: schemaId('events'), events };
 }
 

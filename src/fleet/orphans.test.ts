@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { LABEL, type Labels } from '../domain/labels.ts';
-import { decideOrphan, type KnownLease } from './orphans.ts';
+import { LABEL, machineLabels, type Labels } from '../domain/labels.ts';
+import { decideOrphan, type KnownFleet, type KnownLease, type KnownMachine } from './orphans.ts';
 import { sweepOrphans, type SweepEvent } from './sweep-orphans.ts';
 import { HetznerClient } from '../providers/hetzner/client.ts';
 import { HetznerProvider } from '../providers/hetzner/provider.ts';
@@ -76,6 +76,48 @@ describe('orphan decision', () => {
     assert.equal(decide(labels(id(7), { ageMin: 45, expiresInMin: 20 }), new Map()).reason, 'unknown-lease');
     // The provider's own creation time also counts: a back-dated label cannot shorten the window.
     assert.equal(decideOrphan({ providerId: '1', labels: labels(id(7), { ageMin: 45, expiresInMin: 20 }), createdAt: NOW - 5 * MIN }, policy, new Map()).reason, 'unknown-within-safety-window');
+  });
+});
+
+describe('orphan decision with the machine store', () => {
+  const policy = { installation: INSTALL, now: NOW };
+  const mch = (n: number) => `mch_${n.toString(16).padStart(12, '0')}`;
+  const fleet = (machines: KnownMachine[], leases: KnownLease[] = [], byProviderId: [string, KnownMachine][] = []): KnownFleet => ({
+    leases: new Map(leases.map((l) => [l.id, l])), machines: new Map(machines.map((m) => [m.id, m])), machinesByProviderId: new Map(byProviderId),
+  });
+  const withMachine = (l: Labels, n: number): Labels => ({ ...l, [LABEL.machine]: mch(n) });
+  const endedLease: KnownLease = { id: id(1), state: 'released', keep: false, createdAt: NOW - 600 * MIN, ttlSeconds: 5400, expiresAt: NOW - 500 * MIN, lastTouchedAt: NOW - 600 * MIN };
+
+  it('a machine the store knows, in any state but deleted or failed, is never an orphan, whatever its lease labels say', () => {
+    const expiredLabels = withMachine(labels(id(1), { ageMin: 600, expiresInMin: -500 }), 1);
+    for (const state of ['provisioning', 'idle', 'assigned', 'scrubbing', 'draining', 'deleting'] as const) {
+      const d = decideOrphan({ providerId: '1', labels: expiredLabels }, policy, fleet([{ id: mch(1), state }], [endedLease]));
+      assert.deepEqual([d.action, d.reason, d.machineId], ['skip', 'known-machine', mch(1)], state);
+    }
+  });
+
+  it('a machine the store recorded as gone that still exists is deleted', () => {
+    for (const state of ['deleted', 'failed'] as const) {
+      const d = decideOrphan({ providerId: '1', labels: withMachine(labels(id(1), { ageMin: 10, expiresInMin: 20 }), 1) }, policy, fleet([{ id: mch(1), state }]));
+      assert.deepEqual([d.action, d.reason], ['delete', 'machine-gone'], state);
+    }
+  });
+
+  it('a machine made before machines had labels is known by its provider id', () => {
+    const d = decideOrphan({ providerId: '77', labels: labels(id(1), { ageMin: 600, expiresInMin: -500 }) }, policy, fleet([], [endedLease], [['77', { id: mch(9), state: 'deleting' }]]));
+    assert.deepEqual([d.action, d.reason], ['skip', 'known-machine']);
+  });
+
+  it('a machine with only machine labels (a pool machine): unknown ones wait out the safety window, then go; direct mode never touches them', () => {
+    const young = machineLabels({ machineId: mch(2), installation: INSTALL, createdAt: NOW - 10 * MIN });
+    const old = machineLabels({ machineId: mch(2), installation: INSTALL, createdAt: NOW - 60 * MIN });
+    assert.equal(decideOrphan({ providerId: '2', labels: young }, policy, fleet([])).reason, 'unknown-within-safety-window');
+    assert.deepEqual([decideOrphan({ providerId: '2', labels: old }, policy, fleet([])).action, decideOrphan({ providerId: '2', labels: old }, policy, fleet([])).reason], ['delete', 'unknown-machine']);
+    assert.equal(decideOrphan({ providerId: '2', labels: old, createdAt: NOW - 5 * MIN }, policy, fleet([])).reason, 'unknown-within-safety-window', 'the provider\'s creation time counts too');
+    assert.equal(decideOrphan({ providerId: '2', labels: old }, policy, fleet([{ id: mch(2), state: 'idle' }])).reason, 'known-machine');
+    assert.equal(decideOrphan({ providerId: '2', labels: old }, policy).reason, 'not-a-lease');
+    assert.equal(decideOrphan({ providerId: '2', labels: { ...old, [LABEL.installation]: 'coord-staging' } }, policy, fleet([])).reason, 'other-installation');
+    assert.equal(decideOrphan({ providerId: '2', labels: { ...old, [LABEL.machine]: 'mch_nothex' } }, policy, fleet([])).reason, 'not-crabbox');
   });
 });
 

@@ -89,6 +89,12 @@ async function everyCommand(cli: (argv: string[], stdin?: string) => Promise<Cli
     await json('admin events', ['admin', 'events', '--limit', '5']);
     await json('admin drain --off', ['admin', 'drain', '--off']);
     const third = await json('warmup (third)', ['warmup']);
+    const machines = await json('admin machines', ['admin', 'machines']);
+    const machine = (machines.machines as { id: string; leaseId?: string }[]).find((m) => m.leaseId === third.id);
+    assert.ok(machine, 'the third lease has a machine');
+    await json('admin drain <machine>', ['admin', 'drain', machine.id]);
+    await json('admin undrain <machine>', ['admin', 'undrain', machine.id]);
+    await json('admin events --machine', ['admin', 'events', '--machine', machine.id]);
     await json('admin release', ['admin', 'release', third.id]);
   }
   await json('logout', ['logout']);

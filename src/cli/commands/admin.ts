@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { oneLine, printJson, renderTable, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
-import { adminDelete, adminDrain, adminEvents, adminLeases, adminRelease } from '../../app/admin.ts';
+import { adminDelete, adminEvents, adminLeases, adminRelease } from '../../app/admin.ts';
 import { LEASE_FILTERS } from '../../app/pool.ts';
 import { requireCoordinator } from '../../app/session.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import { parseLeaseRef } from '../../domain/ids.ts';
-import { plural } from '../../domain/plural.ts';
+import { parseLeaseRef, parseMachineId } from '../../domain/ids.ts';
+import { registerMachineCommands } from './admin-machines.ts';
 import { checkEventType, parsePageLimit, showEvents, type EventFlags } from './events.ts';
 
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
@@ -17,7 +17,7 @@ function checkOwner(owner: string | undefined): void {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const admin = program.command('admin').description('Coordinator admin commands (admins only): leases, release, delete, drain, events');
+  const admin = program.command('admin').description('Coordinator admin commands (admins only): leases, machines, release, delete, drain, undrain, events');
   admin
     .command('leases')
     .description("Everyone's leases")
@@ -53,28 +53,22 @@ export function register(program: Command, ctx: CliContext): void {
       if (ctx.json) return printJson(ctx.stdout, lease);
       write(ctx.stdout, `deleted ${lease.id} (${lease.slug}) of ${oneLine(lease.owner, 40)}\n`);
     });
-  admin
-    .command('drain')
-    .description('Stop new leases and release every live one (--off to accept leases again)')
-    .option('--off', 'end draining')
-    .action(async (opts: { off?: boolean }) => {
-      const answer = await adminDrain(appContext(ctx), !opts.off);
-      if (ctx.json) return printJson(ctx.stdout, answer);
-      write(ctx.stdout, answer.draining ? `draining: new leases are refused; released ${plural(answer.released, 'live lease')}\n` : 'not draining: new leases are accepted\n');
-    });
+  registerMachineCommands(admin, ctx);
   admin
     .command('events')
     .description("Everyone's audit trail, newest first")
     .option('--owner <owner>', 'only this owner')
     .option('--lease <ref>', 'only this lease id')
+    .option('--machine <id>', 'only this machine (mch_ + 12 hex)')
     .option('--type <type>', 'only this event type')
     .option('--limit <n>', 'at most this many (1-500)', '50')
     .action(async (opts: EventFlags) => {
       checkOwner(opts.owner);
       if (opts.lease !== undefined && parseLeaseRef(opts.lease).kind !== 'id') throw new CrabboxError('bad_request', '--lease takes a lease id (cbx_ + 12 hex) for admin events');
+      const machine = opts.machine === undefined ? undefined : parseMachineId(opts.machine);
       requireCoordinator(appContext(ctx), 'admin events');
       const limit = parsePageLimit(opts.limit);
       checkEventType(opts.type);
-      showEvents(ctx, await adminEvents(appContext(ctx), { owner: opts.owner, lease: opts.lease, type: opts.type, limit }));
+      showEvents(ctx, await adminEvents(appContext(ctx), { owner: opts.owner, lease: opts.lease, machine, type: opts.type, limit }));
     });
 }

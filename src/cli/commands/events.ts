@@ -8,7 +8,7 @@ import { requireCoordinator } from '../../app/session.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
 
-export interface EventFlags { lease?: string | undefined; type?: string | undefined; owner?: string | undefined; limit: string }
+export interface EventFlags { lease?: string | undefined; machine?: string | undefined; type?: string | undefined; owner?: string | undefined; limit: string }
 
 /** Parses --limit for listings: 1-500. */
 export function parsePageLimit(value: string): number {
