@@ -83,7 +83,9 @@ export function register(program: Command, ctx: CliContext): void {
       const { running } = served;
       if (ctx.json) printJson(ctx.stdout, { schema: schemaId('coordinator-serve'), url: running.url, host: running.host, port: running.port, installation: running.deps.config.installation });
       else write(ctx.stdout, `listening ${running.url}\n`);
-      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${served.providers.join(', ')}, database ${served.database}`);
+      const durability = await running.deps.store.durability();
+      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${served.providers.join(', ')}, database ${served.database} (${durability})`);
+      if (/synchronous_commit=off/.test(durability)) ctx.info('warning: the PostgreSQL server has synchronous_commit=off: a crash can lose lease records the coordinator already acknowledged');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
