@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
-import { createRunBody, finishRunBody, listRunsQuery, runId } from '../../api/schemas.ts';
+import { ENDPOINTS } from '../../api/endpoints.ts';
+import { runId } from '../../api/schemas.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { newRunId } from '../../domain/ids.ts';
 import { isLive } from '../../domain/lease.ts';
@@ -12,7 +13,8 @@ import { isoTime } from '../iso.ts';
 import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from '../middleware/auth.ts';
-import { body, param, query } from '../validate.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
+import { param } from '../validate.ts';
 
 /** Keeps the last `maxBytes` of UTF-8 text, cut on a character boundary. */
 export function tailBytes(text: string, maxBytes: number): { text: string; truncated: boolean } {
@@ -49,8 +51,8 @@ async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
 /** Run history: create, finish (redacted, bounded log tail), get, list, logs. */
 export function runRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.post('/', async (c) => {
-    const input = await body(c, createRunBody);
+  const mount = '/v1/runs';
+  serveEndpoint(app, mount, ENDPOINTS.createRun, async (c, { body: input }) => {
     const { store, clock, config } = c.var.deps;
     const identity = c.var.identity;
     const lease = await store.getLease(input.leaseId);
@@ -65,21 +67,19 @@ export function runRoutes(): Hono<AppEnv> {
       await audit(tx, { type: 'run.created', at: created.createdAt, actor: identity.owner, lease, runId: created.id });
       return created;
     });
-    return c.json({ run: view(run) }, 201);
+    return { run: view(run) };
   });
-  app.get('/', async (c) => {
-    const q = query(c, listRunsQuery);
+  serveEndpoint(app, mount, ENDPOINTS.listRuns, async (c, { query: q }) => {
     const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
-    return c.json({ runs: page.items.map(view), nextCursor: page.nextCursor });
+    return { runs: page.items.map(view), nextCursor: page.nextCursor };
   });
-  app.get('/:id', async (c) => c.json({ run: view(await ownRun(c)) }));
-  app.get('/:id/logs', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.getRun, async (c) => ({ run: view(await ownRun(c)) }));
+  serveEndpoint(app, mount, ENDPOINTS.runLogs, async (c) => {
     const run = await ownRun(c);
-    return c.json({ id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated });
+    return { id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated };
   });
-  app.post('/:id/finish', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.finishRun, async (c, { body: input }) => {
     const run = await ownRun(c);
-    const input = await body(c, finishRunBody);
     const { store, clock, config } = c.var.deps;
     const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
     const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
@@ -96,7 +96,7 @@ export function runRoutes(): Hono<AppEnv> {
       return done;
     });
     if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
-    return c.json({ run: view(finished) });
+    return { run: view(finished) };
   });
   return app;
 }
