@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { runProviderContract, baseSpec } from '../provider.contract.ts';
 import { startFakeAws, type FakeAwsSetup } from './fake/harness.ts';
@@ -10,5 +11,11 @@ after(async () => setup?.stop());
 // Paging of two exercises NextToken on every list.
 runProviderContract('aws', async () => {
   setup = await startFakeAws({ fake: { pageSize: 2 } });
-  return { provider: setup.provider, spec: (leaseId) => ({ ...baseSpec(leaseId, keys), allowedCidrs: ['203.0.113.7/32'] }) };
+  const fake = setup.fake;
+  return {
+    provider: setup.provider,
+    spec: (leaseId) => ({ ...baseSpec(leaseId, keys), allowedCidrs: ['203.0.113.7/32'] }),
+    // Nothing listens on a fake EC2 address: the instance the fake account holds must have the reported public IP.
+    reachable: async (machine) => assert.equal(fake.account.instances.get(machine.providerId)?.publicIp, machine.host),
+  };
 });

@@ -22,7 +22,13 @@ function specFor(leaseId: string, extra: Partial<MachineSpec> = {}, labels: Reco
 runProviderContract('hetzner (fake Hetzner Cloud API)', async () => {
   const fake = await startFakeHetzner();
   const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
-  return { provider, spec: (leaseId, labels) => specFor(leaseId, {}, labels), teardown: () => fake.close() };
+  return {
+    provider,
+    spec: (leaseId, labels) => specFor(leaseId, {}, labels),
+    // Nothing listens on a fake Hetzner address: the server the fake account holds must have the reported IPv4.
+    reachable: async (machine) => assert.equal(fake.state.servers.get(Number(machine.providerId))?.public_net.ipv4?.ip, machine.host),
+    teardown: () => fake.close(),
+  };
 });
 
 describe('hetzner provider against the fake API', () => {
