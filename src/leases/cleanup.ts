@@ -9,6 +9,7 @@ import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lease.ts';
 import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
+import { redact } from '../redact/redact.ts';
 import { readIndexEntry } from './lease-index.ts';
 import { DIRECT_INSTALLATION } from './direct.ts';
 
@@ -37,6 +38,8 @@ export interface CleanupReport {
   dryRun: boolean;
   deleted: CleanupEntry[];
   skipped: CleanupEntry[];
+  /** Deletes the provider refused or that failed; their keys stay and the next cleanup or sweep retries them. */
+  failed: (CleanupEntry & { error: string })[];
   /** Key directories with no machine left (a crash between key creation and provider create). */
   orphanKeys: string[];
   /** Provider objects (keys, firewalls, key pairs) whose machine was gone: deleted, or kept with a reason. */
@@ -53,7 +56,7 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
   }
   const now = options.clock.now();
   const owner = labelValue(options.owner);
-  const report: CleanupReport = { dryRun: options.dryRun === true, deleted: [], skipped: [], orphanKeys: [], dangling: { deleted: [], skipped: [] } };
+  const report: CleanupReport = { dryRun: options.dryRun === true, deleted: [], skipped: [], failed: [], orphanKeys: [], dangling: { deleted: [], skipped: [] } };
   const machines = await options.provider.list({ [LABEL.marker]: 'true' });
   const known = new Set<string>();
   for (const machine of machines) {
@@ -66,10 +69,19 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
       report.skipped.push(entry);
       continue;
     }
-    report.deleted.push(entry);
-    if (!report.dryRun) {
-      options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
+    if (report.dryRun) {
+      report.deleted.push(entry);
+      continue;
+    }
+    options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
+    try {
       await discardLease({ provider: options.provider, stateDir: options.stateDir }, lease);
+      report.deleted.push(entry);
+    } catch (error) {
+      // One failed delete never stops the others; the machine keeps its labels and is retried next time.
+      const message = redact((error as Error).message ?? String(error)).split('\n')[0]!;
+      report.failed.push({ ...entry, error: message });
+      options.log?.(`cleanup: could not delete ${lease.id}: ${message}`);
     }
   }
   for (const id of await staleKeyDirs(options.stateDir, known, now, options.provider.name)) {

@@ -22,6 +22,7 @@ export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'>): Promi
     writeFileAtomic(stamp, `${now}\n`);
     const report = await cleanupExpired(options);
     if (report.deleted.length > 0) options.log?.(`sweep: removed ${report.deleted.length} expired machine(s): ${report.deleted.map((d) => d.id).join(', ')}`);
+    if (report.failed.length > 0) options.log?.(`sweep: could not delete ${report.failed.map((d) => d.id).join(', ')}; the next sweep retries`);
     return report;
   } catch (error) {
     options.log?.(`sweep failed: ${(error as Error).message}`);

@@ -7,6 +7,7 @@ import { CrabboxError } from '../../domain/errors.ts';
 import { providerFor } from '../../providers/registry.ts';
 import { cleanupExpired } from '../../leases/cleanup.ts';
 import { configFlags, type LeaseFlags } from '../direct.ts';
+import { ExitCode } from '../../domain/exit-codes.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -35,9 +36,12 @@ export function register(program: Command, ctx: CliContext): void {
         dryRun: flags.dryRun,
         log: ctx.log,
       });
+      // A delete the provider refused is reported and retried by the next cleanup; the exit code says it happened.
+      if (report.failed.length > 0) ctx.exitCode = ExitCode.unavailable;
       if (ctx.json) return printJson(ctx.stdout, { ...report, staleIndex });
       const verb = report.dryRun ? 'would delete' : 'deleted';
       const lines = report.deleted.map((d) => `${verb} ${d.id} (${d.slug}): ${d.reason}`);
+      lines.push(...report.failed.map((d) => `could not delete ${d.id} (${d.slug}): ${d.error}; the next cleanup retries it`));
       lines.push(...report.orphanKeys.map((id) => `${report.dryRun ? 'would remove' : 'removed'} orphaned keys of ${id}`));
       lines.push(...staleIndex.map((id) => `${report.dryRun ? 'would remove' : 'removed'} index entry of ${id}: its machine is gone`));
       lines.push(...report.dangling.deleted.map((d) => `deleted ${d.kind} ${d.name}: ${d.reason}`));
