@@ -35,7 +35,8 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
     logger.error('request failed', { method: c.req.method, path: c.req.path, error: redact(error instanceof Error ? error.message : String(error)) });
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
-  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100)}` }, 404));
+  // The path is the caller's: control characters (a decoded %0A) would break the one-line message.
+  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100).replace(/[\u0000-\u001f\u007f]/g, '?')}` }, 404));
   app.use('*', methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json({ error: 'method_not_allowed', message: `${c.req.method} is not allowed here; use ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }) }));
   app.use('*', async (c, next) => {
     c.set('deps', deps);
