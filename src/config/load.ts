@@ -83,10 +83,12 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
 
 /** Turns the first schema issue into one line naming the file, the key and what was expected. */
 export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIssue): string {
-  const key = issue.path.map(String).join('.');
+  // Keys are the file's own text: one with a line break or a quote is shown quoted, so the message stays one line.
+  const plain = (k: PropertyKey): string => (/^[\w.@+~/ -]*$/.test(String(k)) ? String(k) : JSON.stringify(String(k)));
+  const key = issue.path.map(plain).join('.');
   if (issue.code === 'unrecognized_keys') {
     const prefix = key ? `${key}.` : '';
-    return `${file}: unknown key ${issue.keys.map((k) => `"${prefix}${k}"`).join(', ')}`;
+    return `${file}: unknown key ${issue.keys.map((k) => `"${prefix}${plain(k)}"`).join(', ')}`;
   }
   const got = valueAt(data, issue.path);
   if (issue.code === 'invalid_type') return `${file}: ${key || '(top level)'}: expected ${issue.expected}, got ${describeType(got)}`;
@@ -109,7 +111,13 @@ export function readConfigFile<S extends z.ZodType>(file: string, schema: S, wha
     const line = first.linePos?.[0]?.line;
     throw new CrabboxError('invalid_config', `${file}${line ? `:${line}` : ''}: malformed YAML: ${first.message.split('\n')[0]}`);
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    // Resolving aliases can still fail (an alias to a missing anchor under a merge key, an alias bomb).
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new CrabboxError('invalid_config', `${file}: malformed YAML: ${String((error as Error).message).split('\n')[0]}`);
+  }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new CrabboxError('invalid_config', describeIssue(file, data, parsed.error.issues[0]!), {
