@@ -40,7 +40,7 @@ export async function directSession(ctx: CliContext, flags: LeaseFlags = {}, loa
   const config = loaded ?? loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
   const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
   const buildProvider = (name: string): Promise<Provider> => providerFor({ ...config, provider: name as Config['provider'] }, { env: ctx.env, clock: ctx.clock });
-  const swept = await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
+  const swept = await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log, report: (line) => ctx.info(`crabbox: ${line}`) });
   // With the sweep (rate-limited): index entries of other providers whose machine is gone. Never fails the command.
   if (swept) await pruneIndex({ stateDir: config.paths.stateDir, providerFor: buildProvider, skip: 'local', log: ctx.log }).catch(() => undefined);
   const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
