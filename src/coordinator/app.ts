@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { redact, registerSecret } from '../redact/redact.ts';
+import { diskFull } from '../storage/full.ts';
 import { silentLogger, type CoordinatorDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 import { accessGate } from './middleware/access.ts';
@@ -32,6 +33,11 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (isCrabboxError(error)) return c.json(errorJson(error), error.status as 400);
+    const full = diskFull(error);
+    if (full) {
+      logger.error('database disk full', { method: c.req.method, path: c.req.path });
+      return c.json(errorJson(full), full.status as 503);
+    }
     logger.error('request failed', { method: c.req.method, path: c.req.path, error: redact(error instanceof Error ? error.message : String(error)) });
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
