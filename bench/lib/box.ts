@@ -1,10 +1,11 @@
-// A benchmark workspace: isolated crabbox config/state, a box root under /var/tmp, a git repo, and a warm lease
+// A benchmark workspace: isolated crabbox config/state, a throwaway box root (testBoxesRoot), a git repo, and a warm lease
 // on the `local` provider with the ssh argv that reaches it directly (the floors).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testBoxesRoot } from '../../src/testing/boxes-root.ts';
 import { leaseKeyDir, leaseTarget, rsyncRsh, sshArgv, type SshTarget } from '../../src/ssh/index.ts';
 import { timeOk, timeProcess } from './stats.ts';
 
@@ -34,8 +35,7 @@ export class BenchWorkspace {
   constructor() {
     this.root = mkdtempSync(join(tmpdir(), 'crabbox-bench-'));
     // Under /var/tmp and 0711 so a per-lease user can traverse it.
-    this.boxes = mkdtempSync('/var/tmp/crabbox-bench-boxes-');
-    chmodSync(this.boxes, 0o711);
+    this.boxes = testBoxesRoot('crabbox-bench-boxes-').path;
     this.env = { PATH: process.env.PATH, HOME: this.root, XDG_CONFIG_HOME: join(this.root, 'config'), XDG_STATE_HOME: join(this.root, 'state'), LANG: 'C.UTF-8' };
     mkdirSync(join(this.root, 'config', 'crabbox'), { recursive: true });
     writeFileSync(join(this.root, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${this.boxes}\n`);

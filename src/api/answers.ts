@@ -36,16 +36,24 @@ export const leaseListAnswer = z.object({ leases: z.array(leaseViewAnswer), next
 export const runViewAnswer = z.object({
   id: z.string(),
   leaseId: z.string(),
+  /** Empty from coordinators before migration 0004 (and for their older runs whose lease was gone). */
+  slug: z.string().optional(),
+  provider: z.string().optional(),
   owner: z.string(),
   org: z.string(),
   command: z.string().optional(),
-  state: z.enum(['running', 'succeeded', 'failed']),
+  state: z.enum(['running', 'succeeded', 'failed', 'interrupted', 'error']),
   exitCode: z.number().int().optional(),
+  source: z.enum(['remote', 'crabbox']).optional(),
+  interrupted: z.enum(['SIGINT', 'SIGTERM']).optional(),
+  remoteExitCode: z.number().int().optional(),
+  syncSkipped: z.boolean().optional(),
   createdAt: iso,
   endedAt: iso.optional(),
   timings: z.record(z.string(), z.number()).optional(),
   logTruncated: z.boolean().optional(),
-  junit: z.object({ tests: z.number(), failures: z.number(), errors: z.number(), skipped: z.number(), failed: z.array(z.string()) }).optional(),
+  /** The JUnit summary (src/api/shapes.ts), or the compact form of older coordinators; read with normalizeJunit. */
+  junit: z.unknown().optional(),
 });
 export type RunViewAnswer = z.infer<typeof runViewAnswer>;
 

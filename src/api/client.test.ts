@@ -46,7 +46,7 @@ describe('coordinator HTTP client', () => {
     const odd = recording(200, { hello: 'world' });
     await assert.rejects(new CoordinatorClient({ url: 'https://c.example', fetch: odd.fetcher }).whoami(), /does not understand/);
     const closed = await freePort();
-    await assert.rejects(new CoordinatorClient({ url: `http://127.0.0.1:${closed}` }).whoami(), (e: CrabboxError) => e.code === 'unavailable' && e.message === `cannot reach the coordinator at http://127.0.0.1:${closed}: ECONNREFUSED`);
+    await assert.rejects(new CoordinatorClient({ url: `http://127.0.0.1:${closed}` }).whoami(), (e: CrabboxError) => e.code === 'unavailable' && e.message === `cannot reach the coordinator at http://127.0.0.1:${closed}: ECONNREFUSED 127.0.0.1:${closed}` && e.hint === 'is it running? check the URL and your network');
     const slow = (async (_u: string, init: RequestInit) => new Promise((_, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as unknown as typeof fetch;
     await assert.rejects(new CoordinatorClient({ url: 'https://c.example', timeoutMs: 20, fetch: slow }).whoami(), (e: CrabboxError) => e.code === 'timeout');
   });

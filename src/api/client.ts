@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { CrabboxError, ErrorCatalog, type ErrorCode } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
+import { networkCause } from '../domain/network-error.ts';
 
 /**
  * The CLI's HTTP client for the coordinator: typed answers, a timeout per request, one-line friendly errors.
@@ -29,14 +30,18 @@ export const whoamiAnswer = z.object({
 });
 export type Whoami = z.infer<typeof whoamiAnswer>;
 
-export const loginStartAnswer = z.object({ loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive() });
+export const loginStartAnswer = z.object({
+  loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive(),
+  /** Shown on the confirmation page the link opens; the CLI prints it so the person can compare (older coordinators send none). */
+  phrase: z.string().regex(/^[a-z]{1,12}(?:-[a-z]{1,12}){2}$/).optional(),
+});
 export const loginPollAnswer = z.union([
   z.object({ status: z.literal('pending') }),
   z.object({ status: z.literal('code-required') }),
   z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: z.number() }),
 ]);
 
-const errorBody = z.object({ error: z.string(), message: z.string(), hint: z.string().optional() });
+const errorBody = z.object({ error: z.string(), message: z.string(), hint: z.string().optional(), detail: z.record(z.string(), z.unknown()).optional() });
 
 export class CoordinatorClient {
   readonly url: string;
@@ -64,10 +69,10 @@ export class CoordinatorClient {
     try {
       res = await (o.fetch ?? fetch)(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, redirect: 'manual' });
     } catch (error) {
-      const err = error as Error & { cause?: { code?: string } };
+      const err = error as Error;
       if (err.name === 'TimeoutError' || timeout.aborted) throw new CrabboxError('timeout', `the coordinator at ${this.url} did not answer within ${Math.round(timeoutMs / 1000)}s`, { hint: 'is it overloaded or down? `crabbox doctor` checks it' });
       if (call.signal?.aborted) throw new CrabboxError('interrupted', 'interrupted');
-      throw new CrabboxError('unavailable', `cannot reach the coordinator at ${this.url}: ${err.cause?.code ?? err.message}`, { hint: 'check the URL and your network', cause: error });
+      throw new CrabboxError('unavailable', `cannot reach the coordinator at ${this.url}: ${networkCause(error) ?? err.message}`, { hint: 'is it running? check the URL and your network', cause: error });
     }
     let text: string;
     try {
@@ -85,7 +90,7 @@ export class CoordinatorClient {
       const parsed = errorBody.safeParse(json);
       const code: ErrorCode = parsed.success && parsed.data.error in ErrorCatalog ? (parsed.data.error as ErrorCode) : res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : res.status >= 500 ? 'unavailable' : 'bad_request';
       const message = parsed.success ? parsed.data.message : `the coordinator answered HTTP ${res.status}${res.status >= 300 && res.status < 400 ? ' (a redirect: is something in front of it asking you to sign in?)' : ''}`;
-      throw new CrabboxError(code, redact(message).split('\n')[0]!.slice(0, 500), parsed.success && parsed.data.hint ? { hint: parsed.data.hint } : {});
+      throw new CrabboxError(code, redact(message).split('\n')[0]!.slice(0, 500), { ...(parsed.success && parsed.data.hint ? { hint: parsed.data.hint } : {}), ...(parsed.success && parsed.data.detail ? { detail: parsed.data.detail } : {}) });
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new CrabboxError('unavailable', `the coordinator at ${this.url} sent an answer this crabbox does not understand (${method} ${path.split('?')[0]})`, { hint: 'is the URL right, and are the CLI and coordinator versions compatible?' });

@@ -1,7 +1,9 @@
 import * as z from 'zod';
-import { LEASE_STATES, MAX_TTL_SECONDS } from '../domain/lease.ts';
+import { LEASE_STATES } from '../domain/lease.ts';
 import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
 import { parseCidr } from '../net/cidr.ts';
+import { STORED_RUN_STATES } from '../storage/store.ts';
+import { exitSource, interruptSignal, junitSummary, legacyJunitSummary } from './shapes.ts';
 
 function isAcceptableCidr(text: string): boolean {
   try {
@@ -14,7 +16,8 @@ function isAcceptableCidr(text: string): boolean {
 
 /** The coordinator's wire contract: request schemas the server validates and the CLI's client reuses. */
 
-const seconds = z.number().int().min(60).max(MAX_TTL_SECONDS);
+/** A TTL or idle timeout in seconds; its range is the lease timing rule's (src/domain/lease-timing.ts), checked by the lease service. */
+const seconds = z.number({ error: 'expected a whole number of seconds' }).int({ error: 'expected a whole number of seconds' });
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'expected lowercase letters, digits and -, at most 32');
 const type = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected letters, digits, . and -, at most 64');
 
@@ -64,26 +67,28 @@ export const createRunBody = z.strictObject({
   command: z.string().max(4096).optional(),
 });
 
-export const junitSummary = z.strictObject({
-  tests: z.number().int().min(0),
-  failures: z.number().int().min(0),
-  errors: z.number().int().min(0),
-  skipped: z.number().int().min(0),
-  failed: z.array(z.string().max(300)).max(20),
-});
-
 export const finishRunBody = z.strictObject({
+  /** What `crabbox run` exits with (the command's own code, or crabbox's: 130/143 after an interrupt, 64-78 on failure). */
   exitCode: z.number().int().min(0).max(255),
+  /** Whose exit code it is; default `remote`. */
+  source: exitSource.optional(),
+  /** The signal that interrupted the run: the run is recorded as `interrupted`. */
+  interrupted: interruptSignal.optional(),
+  /** The command's own exit code, when it reported one. */
+  remoteExitCode: z.number().int().min(0).max(255).optional(),
+  syncSkipped: z.boolean().optional(),
   /** Phase name -> milliseconds (sync, command, ...). */
   timings: z.record(z.string().regex(/^[a-z][a-zA-Z0-9_-]{0,31}$/), z.number().min(0).max(1e9)).refine((t) => Object.keys(t).length <= 16, 'at most 16 timings').optional(),
   /** The end of the output; the server redacts it and keeps at most its configured cap. */
   logTail: z.string().max(1024 * 1024).optional(),
-  junit: junitSummary.optional(),
+  /** The JUnit summary (src/api/shapes.ts); the compact form of older CLIs (failed cases as names) is still accepted. */
+  junit: z.union([junitSummary, legacyJunitSummary]).optional(),
 });
 
-export const listRunsQuery = z.strictObject({ leaseId: leaseId.optional(), cursor, limit });
+export const listRunsQuery = z.strictObject({ leaseId: leaseId.optional(), state: z.enum(STORED_RUN_STATES).optional(), cursor, limit });
 
-export const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month like 2026-01');
+/** `YYYY-MM` (UTC). Usage starts with the Unix epoch, so years before 1970 are refused rather than misread. */
+export const month = z.string().regex(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, 'expected a month from 1970-01 on, like 2026-01');
 export const usageQuery = z.strictObject({ month: month.optional() });
 export const adminUsageQuery = usageQuery.extend({ owner: z.string().min(1).max(200).optional(), org: z.string().min(1).max(200).optional() });
 

@@ -6,6 +6,10 @@
 
 export const USER_TOKEN_PREFIX = 'cbxu_';
 const MAX_TOKEN_LENGTH = 2048;
+/** No user token lives longer than this (`exp - iat`), whatever it claims: the configurable lifetime's ceiling. */
+export const USER_TOKEN_MAX_LIFETIME_SECONDS = 366 * 86_400;
+/** How far in the future `iat` may lie (clock skew between replicas); beyond it the lifetime cap would mean nothing. */
+const IAT_SKEW_SECONDS = 300;
 
 export interface UserTokenClaims {
   owner: string;
@@ -18,7 +22,7 @@ export interface UserTokenClaims {
   jti: string;
 }
 
-export type VerifyResult = { ok: true; claims: UserTokenClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+export type VerifyResult = { ok: true; claims: UserTokenClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' | 'bad-lifetime' };
 
 const encoder = new TextEncoder();
 
@@ -28,14 +32,25 @@ function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/**
+ * Decodes unpadded base64url, canonical only: the unused low bits of the last character must be zero, so each byte
+ * string has exactly one accepted spelling (a token cannot be varied into "another" token with the same signature).
+ */
 function fromBase64Url(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  let bytes: Uint8Array;
   try {
     const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
   } catch {
     return undefined;
   }
+  return toBase64Url(bytes) === text ? bytes : undefined;
+}
+
+/** Whether `iat`/`exp` describe a lifetime this coordinator could have issued, judged at `nowSeconds`. */
+function lifetimeOk(iat: number, exp: number, nowSeconds: number): boolean {
+  return exp > iat && exp - iat <= USER_TOKEN_MAX_LIFETIME_SECONDS && iat <= nowSeconds + IAT_SKEW_SECONDS;
 }
 
 async function hmacKey(secret: string): Promise<Parameters<typeof crypto.subtle.sign>[1]> {
@@ -50,6 +65,7 @@ export function assertSessionSecret(secret: string): void {
 /** Signs claims into a user token. */
 export async function signUserToken(claims: UserTokenClaims, secret: string): Promise<string> {
   assertSessionSecret(secret);
+  if (!(claims.exp > claims.iat && claims.exp - claims.iat <= USER_TOKEN_MAX_LIFETIME_SECONDS)) throw new Error(`a user token lives at most ${USER_TOKEN_MAX_LIFETIME_SECONDS / 86_400} days and must end after it starts`);
   const payload = toBase64Url(encoder.encode(JSON.stringify({ v: 1, ...claims })));
   const signed = `${USER_TOKEN_PREFIX}${payload}`;
   const signature = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(signed)));
@@ -78,6 +94,7 @@ export async function verifyUserToken(token: string, secret: string, nowMs: numb
   }
   if (claims.v !== 1 || !isText(claims.owner, 200) || !isText(claims.org, 200) || !isText(claims.login, 100) || !isText(claims.jti, 100)) return { ok: false, reason: 'malformed' };
   if (!isSeconds(claims.iat) || !isSeconds(claims.exp)) return { ok: false, reason: 'malformed' };
+  if (!lifetimeOk(claims.iat, claims.exp, Math.floor(nowMs / 1000))) return { ok: false, reason: 'bad-lifetime' };
   if (nowMs >= claims.exp * 1000) return { ok: false, reason: 'expired' };
   return { ok: true, claims: { owner: claims.owner, org: claims.org, login: claims.login, iat: claims.iat, exp: claims.exp, jti: claims.jti } };
 }

@@ -155,7 +155,7 @@ describe('runner bootstrap in a Debian chroot', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Permission denied \(publickey\)/, 'the server lists publickey as the only method');
     const effective = inRoot(['/usr/sbin/sshd', '-T']).stdout;
-    for (const line of ['passwordauthentication no', 'kbdinteractiveauthentication no', 'permitrootlogin no', 'allowusers crabbox', 'port 2222', 'port 22']) {
+    for (const line of ['passwordauthentication no', 'kbdinteractiveauthentication no', 'permitrootlogin no', 'allowusers crabbox', 'port 2222', 'port 22', 'maxsessions 64']) {
       assert.ok(effective.split('\n').includes(line), `sshd -T has "${line}"`);
     }
     const shadow = readFileSync(join(merged, 'etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith('crabbox:'));

@@ -26,7 +26,9 @@ ${sections}
 Global flags:
   --json     machine-readable output on stdout
   --debug    diagnostics on stderr (secrets redacted)
-  -h, --help help for any command (crabbox <command> --help)
+  -h, --help help for any command (crabbox <command> --help, or crabbox help <command> [subcommand])
+
+Shell completion: crabbox completion bash|zsh|fish
 
 Docs: docs/README.md in the Crabbox repository.
 `;

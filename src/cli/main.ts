@@ -1,12 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext, CliIO } from './context.ts';
-import { findCommand } from './commands.ts';
+import { commandNames, findCommand } from './commands.ts';
+import { closest } from '../domain/closest.ts';
+import { decorateHelp } from './examples.ts';
 import { topLevelHelp } from './help.ts';
 import { version } from './version.ts';
 import { isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { systemClock } from '../domain/clock.ts';
 import { redact } from '../redact/redact.ts';
+import { explainError } from './explain.ts';
 
 /** Runs the CLI against injected IO and returns the exit code. Never throws, never calls process.exit. */
 export async function main(io: CliIO): Promise<number> {
@@ -31,23 +34,31 @@ export async function main(io: CliIO): Promise<number> {
     },
   };
 
-  const first = argv.find((a) => !a.startsWith('-'));
+  const words = own.filter((a) => !a.startsWith('-'));
+  const first = words[0];
+  const asksHelp = argv.some((a) => a === '-h' || a === '--help');
   if (argv[0] === '--version' || argv[0] === '-V') {
     io.stdout.write(`crabbox ${version()}\n`);
     return ExitCode.ok;
   }
-  if (first === undefined || first === 'help' && argv.length <= 2) {
-    const topic = first === 'help' ? argv[argv.indexOf('help') + 1] : undefined;
-    if (!topic) {
-      (first === undefined && !argv.some((a) => a === '-h' || a === '--help') ? io.stderr : io.stdout).write(topLevelHelp());
-      return first === undefined && !argv.some((a) => a === '-h' || a === '--help') ? ExitCode.usage : ExitCode.ok;
+  // `crabbox help <command> [subcommand]` is `crabbox <command> [subcommand] --help`.
+  if (first === 'help') {
+    const topic = words.slice(1);
+    if (topic.length === 0) {
+      io.stdout.write(topLevelHelp());
+      return ExitCode.ok;
     }
-    return main({ ...io, argv: [topic, '--help'] });
+    return main({ ...io, argv: [...topic, '--help'] });
+  }
+  if (first === undefined) {
+    (asksHelp ? io.stdout : io.stderr).write(topLevelHelp());
+    return asksHelp ? ExitCode.ok : ExitCode.usage;
   }
 
   const entry = findCommand(first);
   if (!entry) {
-    io.stderr.write(`crabbox: unknown command ${JSON.stringify(first.slice(0, 60))}; run \`crabbox --help\` for the list\n`);
+    const guess = closest(first, commandNames());
+    io.stderr.write(`crabbox: unknown command ${JSON.stringify(first.slice(0, 60))}${guess ? ` (did you mean \`crabbox ${guess}\`?)` : ''}; run \`crabbox --help\` for the list\n`);
     return ExitCode.usage;
   }
 
@@ -56,6 +67,7 @@ export async function main(io: CliIO): Promise<number> {
     .option('--debug', 'diagnostics on stderr (secrets redacted)')
     .exitOverride()
     .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
@@ -65,7 +77,7 @@ export async function main(io: CliIO): Promise<number> {
   try {
     const mod = await entry.load();
     mod.register(program, ctx);
-    for (const sub of program.commands) sub.exitOverride();
+    decorateHelp(program);
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (error) {
@@ -74,10 +86,12 @@ export async function main(io: CliIO): Promise<number> {
 }
 
 /** Renders any failure as one line on stderr (or a JSON error object) and picks the exit code. */
-export function reportError(ctx: CliContext, error: unknown): number {
+export function reportError(ctx: CliContext, thrown: unknown): number {
+  const error = explainError(thrown);
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
-    const message = error.message.replace(/^error:\s*/, '').split('\n')[0] ?? error.message;
+    // Commander puts its "(Did you mean ...?)" on a second line; keep it, on the one line.
+    const message = error.message.replace(/^error:\s*/, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ').replace('(Did you mean', '(did you mean');
     return emit(ctx, { error: 'bad_request', message }, ExitCode.usage, ' (see --help)');
   }
   if (isCrabboxError(error)) {

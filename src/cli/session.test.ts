@@ -2,6 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../testing/tmp.ts';
@@ -58,16 +59,26 @@ describe('mode selection', () => {
     assert.equal(badTimeout.code, 78);
   });
 
-  it('commands that need a coordinator say so in one line; cleanup refuses in brokered mode', async () => {
+  it('commands that need a coordinator say so in one line; brokered cleanup cleans only local keys', async () => {
     const base = isolatedEnv(join(dir.path, 'needs'));
     for (const argv of [['usage'], ['events'], ['admin', 'leases'], ['admin', 'drain']]) {
       const r = await runCli(argv, { env: base, cwd: dir.path });
       assert.equal(r.code, 78, `${argv.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /needs a coordinator/);
     }
-    const cleanup = await runCli(['cleanup'], { env: { ...base, CRABBOX_COORDINATOR: 'http://127.0.0.1:9', CRABBOX_COORDINATOR_TOKEN: 'a-token-for-the-test-000' }, cwd: dir.path });
-    assert.equal(cleanup.code, 64);
-    assert.match(cleanup.stderr, /owns cleanup/);
+    // Brokered cleanup only cleans this machine's keys; with none to check it does not even ask the coordinator.
+    const brokered = { ...base, CRABBOX_COORDINATOR: 'http://127.0.0.1:9', CRABBOX_COORDINATOR_TOKEN: 'a-token-for-the-test-000' };
+    const cleanup = await runCli(['cleanup'], { env: brokered, cwd: dir.path });
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.equal(cleanup.stdout, '0 key folders removed; the coordinator at http://127.0.0.1:9 deletes expired boxes itself\n');
+    // With a key folder to check, an unreachable coordinator is one line and exit 69: nothing is removed unproven.
+    const keys = join(base.XDG_STATE_HOME!, 'crabbox', 'leases', 'cbx_00000000dead');
+    mkdirSync(keys, { recursive: true });
+    writeFileSync(join(keys, 'coordinator.json'), JSON.stringify({ url: 'http://127.0.0.1:9' }));
+    const down = await runCli(['cleanup'], { env: brokered, cwd: dir.path });
+    assert.equal(down.code, 69, down.stderr);
+    assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);
+    assert.ok(existsSync(keys));
     const del = await runCli(['admin', 'delete', 'cbx_0123456789ab'], { env: { ...base, CRABBOX_COORDINATOR: 'http://127.0.0.1:9', CRABBOX_COORDINATOR_TOKEN: 'a-token-for-the-test-000' }, cwd: dir.path });
     assert.equal(del.code, 64);
     assert.match(del.stderr, /pass --force/);

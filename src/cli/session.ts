@@ -3,6 +3,7 @@ import { loadConfig, validateCoordinatorUrl, type Config } from '../config/load.
 import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { createBrokeredLeaseService } from '../leases/brokered.ts';
+import { brokeredKeySweepIfDue } from '../leases/brokered-keys.ts';
 import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
@@ -35,7 +36,7 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
 export function brokeredClient(ctx: CliContext, config: Readonly<Config>): CoordinatorClient {
   const c = config.coordinator;
   if (!c) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
-  if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login`, or set CRABBOX_COORDINATOR_TOKEN' });
+  if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login` (or set CRABBOX_COORDINATOR_TOKEN); `crabbox logout` removes the URL to go back to direct mode' });
   return clientFor(ctx, config, c);
 }
 
@@ -51,7 +52,7 @@ function clientFor(ctx: CliContext, config: Readonly<Config>, c: { url: string; 
 export function coordinatorClient(ctx: CliContext, overrides: { url?: string | undefined; token?: string | undefined; tokenKind?: 'shared' | 'user' } = {}): { client: CoordinatorClient; config: Readonly<Config>; url: string } {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, noRepo: true });
   const url = overrides.url !== undefined ? validateCoordinatorUrl(overrides.url) : config.coordinator?.url;
-  if (!url) throw new CrabboxError('bad_request', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
+  if (!url) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
   const token = overrides.token ?? (url === config.coordinator?.url ? config.coordinator?.token : undefined);
   const tokenKind = overrides.tokenKind ?? config.coordinator?.tokenKind ?? 'shared';
   return { client: clientFor(ctx, config, { url, token, tokenKind }), config, url };
@@ -69,12 +70,22 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
   }
   const client = brokeredClient(ctx, config);
   ctx.log(`brokered mode: coordinator ${client.url}`);
+  // Keys a killed CLI left behind (rate-limited like direct mode's sweep; never fails the command).
+  await brokeredKeySweepIfDue({ client, stateDir: config.paths.stateDir, clock: ctx.clock, log: ctx.log });
   const leases = createBrokeredLeaseService({
     client,
     stateDir: config.paths.stateDir,
     clock: ctx.clock,
     connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
-    defaults: { ttlSeconds: config.lease.ttlSeconds, idleTimeoutSeconds: config.lease.idleTimeoutSeconds, keep: config.lease.keep, class: config.lease.class, type: config.lease.type, provider: flags.provider },
+    // Only what the user chose is sent; otherwise the coordinator's own defaults (within its own TTL cap) apply.
+    defaults: {
+      ttlSeconds: config.sources['lease.ttl'] === 'default' ? undefined : config.lease.ttlSeconds,
+      idleTimeoutSeconds: config.sources['lease.idleTimeout'] === 'default' ? undefined : config.lease.idleTimeoutSeconds,
+      keep: config.lease.keep,
+      class: config.lease.class,
+      type: config.lease.type,
+      provider: flags.provider,
+    },
     log: ctx.log,
     callerCidr: () => brokeredCallerCidr(ctx, flags.provider),
   });

@@ -1,17 +1,18 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
-import { parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { CrabboxError } from '../domain/errors.ts';
-import { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS } from '../domain/lease.ts';
-import { parseDuration } from '../domain/duration.ts';
+import { checkIdleTimeout, checkTtl, DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, describeTimingProblem } from '../domain/lease-timing.ts';
+import { formatHours, parseDuration } from '../domain/duration.ts';
 import { registerSecret } from '../redact/redact.ts';
-import { isSecretName } from '../redact/names.ts';
 import { REPO_CONFIG_FILE, stateDir, userConfigPath } from './paths.ts';
+import { readConfigFile } from './read.ts';
 import { PROVIDERS, envPattern, repoConfigSchema, userConfigSchema, type RepoConfigFile, type UserConfigFile } from './schema.ts';
 
-export type Source = 'default' | 'user' | 'repo' | 'env' | 'flag';
+export { describeIssue, readConfigFile } from './read.ts';
+
+/** Where a setting came from; `user+repo` for lists and maps both files add to. */
+export type Source = 'default' | 'user' | 'repo' | 'user+repo' | 'env' | 'flag';
 
 /** The resolved, validated, frozen configuration every command works from. */
 export interface Config {
@@ -30,7 +31,7 @@ export interface Config {
   aws: UserConfigFile['aws'];
   classes: UserConfigFile['classes'];
   paths: { userConfig: string; repoConfig?: string | undefined; repoRoot?: string | undefined; stateDir: string };
-  /** Where each top-level setting came from, for `config show`. */
+  /** Where each setting came from, keyed by its config-file key (`lease.ttl`), for `config show`. Unset settings have none. */
   sources: Record<string, Source>;
 }
 
@@ -68,65 +69,9 @@ export function findRepoRoot(cwd: string): string | undefined {
   }
 }
 
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`.slice(0, 60);
-}
-
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const key of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined;
-  return v;
-}
-
-/** Turns the first schema issue into one line naming the file, the key and what was expected. */
-export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIssue): string {
-  // Keys are the file's own text: one with a line break or a quote is shown quoted, so the message stays one line.
-  const plain = (k: PropertyKey): string => (/^[\w.@+~/ -]*$/.test(String(k)) ? String(k) : JSON.stringify(String(k)));
-  const key = issue.path.map(plain).join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const prefix = key ? `${key}.` : '';
-    return `${file}: unknown key ${issue.keys.map((k) => `"${prefix}${plain(k)}"`).join(', ')}`;
-  }
-  const got = valueAt(data, issue.path);
-  if (issue.code === 'invalid_type') return `${file}: ${key || '(top level)'}: expected ${issue.expected}, got ${describeType(got)}`;
-  if (issue.code === 'invalid_value') return `${file}: ${key}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeType(got)}`;
-  return `${file}: ${key || '(top level)'}: ${issue.message}${typeof got === 'string' && !isSecretName(key) ? `, got ${JSON.stringify(got.slice(0, 80))}` : ''}`;
-}
-
-/** Reads and validates one YAML config file. A missing file is an empty config. */
-export function readConfigFile<S extends z.ZodType>(file: string, schema: S, what: string): z.infer<S> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CrabboxError('invalid_config', `${file}: cannot read ${what}: ${(error as Error).message}`);
-  }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const line = first.linePos?.[0]?.line;
-    throw new CrabboxError('invalid_config', `${file}${line ? `:${line}` : ''}: malformed YAML: ${first.message.split('\n')[0]}`);
-  }
-  let data: unknown;
-  try {
-    // Resolving aliases can still fail (an alias to a missing anchor under a merge key, an alias bomb).
-    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  } catch (error) {
-    throw new CrabboxError('invalid_config', `${file}: malformed YAML: ${String((error as Error).message).split('\n')[0]}`);
-  }
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    throw new CrabboxError('invalid_config', describeIssue(file, data, parsed.error.issues[0]!), {
-      hint: what === 'repo config' && /coordinator|owner|org|hetzner|aws|static|local/.test(String(parsed.error.issues[0]?.path[0] ?? (parsed.error.issues[0] as { keys?: string[] }).keys?.[0]))
-        ? 'repo config cannot choose credentials or where they are sent; set this in your user config'
-        : undefined,
-    });
-  }
-  return parsed.data as z.infer<S>;
+/** The source of a list or map both files add to. */
+function merged(user: unknown, repo: unknown): Source {
+  return user !== undefined && repo !== undefined ? 'user+repo' : repo !== undefined ? 'repo' : user !== undefined ? 'user' : 'default';
 }
 
 function envList(value: string | undefined): string[] | undefined {
@@ -153,9 +98,16 @@ function parseFlagDuration(value: string | undefined, flag: string): number | un
   }
 }
 
-function checkTtl(seconds: number | undefined, what: string): number | undefined {
-  if (seconds !== undefined && (seconds <= 0 || seconds > 86400)) throw new CrabboxError('bad_request', `${what} must be between 1s and 24h, got ${seconds}s`);
-  return seconds;
+const TIMING_FLAGS = { ttl: '--ttl', idleTimeout: '--idle-timeout' } as const;
+const TIMING_ENV = { ttl: 'CRABBOX_TTL', idleTimeout: 'CRABBOX_IDLE_TIMEOUT' } as const;
+
+/** An explicit flag or env TTL / idle timeout checked by the lease timing rule, refused in the user's own terms. */
+function checkTiming(field: 'ttl' | 'idleTimeout', seconds: number | undefined, from: 'flag' | 'env'): number | undefined {
+  if (seconds === undefined) return undefined;
+  const problem = field === 'ttl' ? checkTtl(seconds) : checkIdleTimeout(seconds);
+  if (!problem) return seconds;
+  const name = (from === 'flag' ? TIMING_FLAGS : TIMING_ENV)[field];
+  throw new CrabboxError(from === 'flag' ? 'bad_request' : 'invalid_config', describeTimingProblem(problem, { ttl: name, idleTimeout: name, style: 'duration' }));
 }
 
 /**
@@ -196,16 +148,27 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   const org = pick('org', [['env', env.CRABBOX_ORG || undefined], ['user', user.org]], 'local');
 
   // Coordinator: user config, env or flags only. Never repo config.
-  const coordinatorUrl = pick<string | undefined>('coordinator', [['flag', flags.coordinator], ['env', env.CRABBOX_COORDINATOR || undefined], ['user', user.coordinator?.url]], undefined);
+  const coordinatorUrl = pick<string | undefined>('coordinator.url', [['flag', flags.coordinator], ['env', env.CRABBOX_COORDINATOR || undefined], ['user', user.coordinator?.url]], undefined);
   const envToken = env.CRABBOX_COORDINATOR_TOKEN || undefined;
   const token = envToken ?? user.coordinator?.token;
   registerSecret(token);
+  if (token !== undefined) sources['coordinator.token'] = envToken ? 'env' : 'user';
+  if (coordinatorUrl) sources['coordinator.tokenKind'] = envToken ? 'env' : user.coordinator?.tokenKind ? 'user' : 'default';
   const coordinator = coordinatorUrl
     ? { url: validateCoordinatorUrl(coordinatorUrl), token, tokenKind: envToken ? ('shared' as const) : (user.coordinator?.tokenKind ?? 'shared') }
     : undefined;
 
-  const ttlSeconds = pick('lease.ttl', [['flag', checkTtl(parseFlagDuration(flags.ttl, 'ttl'), '--ttl')], ['env', checkTtl(parseEnvDuration(env, 'CRABBOX_TTL'), 'CRABBOX_TTL')], ['repo', repo.lease?.ttl], ['user', user.lease?.ttl]], DEFAULT_TTL_SECONDS);
-  const idleTimeoutSeconds = pick('lease.idleTimeout', [['flag', checkTtl(parseFlagDuration(flags.idleTimeout, 'idle-timeout'), '--idle-timeout')], ['env', checkTtl(parseEnvDuration(env, 'CRABBOX_IDLE_TIMEOUT'), 'CRABBOX_IDLE_TIMEOUT')], ['repo', repo.lease?.idleTimeout], ['user', user.lease?.idleTimeout]], DEFAULT_IDLE_SECONDS);
+  const ttlSeconds = pick('lease.ttl', [['flag', checkTiming('ttl', parseFlagDuration(flags.ttl, 'ttl'), 'flag')], ['env', checkTiming('ttl', parseEnvDuration(env, 'CRABBOX_TTL'), 'env')], ['repo', repo.lease?.ttl], ['user', user.lease?.ttl]], DEFAULT_TTL_SECONDS);
+  const idleTimeoutSeconds = pick('lease.idleTimeout', [['flag', checkTiming('idleTimeout', parseFlagDuration(flags.idleTimeout, 'idle-timeout'), 'flag')], ['env', checkTiming('idleTimeout', parseEnvDuration(env, 'CRABBOX_IDLE_TIMEOUT'), 'env')], ['repo', repo.lease?.idleTimeout], ['user', user.lease?.idleTimeout]], DEFAULT_IDLE_SECONDS);
+  // The lease timing rule: an explicit idle timeout longer than the TTL is refused; the default one shrinks to the TTL.
+  if (sources['lease.idleTimeout'] !== 'default' && idleTimeoutSeconds > ttlSeconds) {
+    const where = (key: 'ttl' | 'idleTimeout'): string => {
+      const source = sources[`lease.${key}`];
+      return source === 'flag' ? TIMING_FLAGS[key] : source === 'env' ? TIMING_ENV[key] : source === 'default' ? 'the default' : `lease.${key} in ${source === 'repo' ? repoPath : userPath}`;
+    };
+    const flagged = sources['lease.ttl'] === 'flag' || sources['lease.idleTimeout'] === 'flag';
+    throw new CrabboxError(flagged ? 'bad_request' : 'invalid_config', `${where('idleTimeout')} ${formatHours(idleTimeoutSeconds)} is longer than the TTL (${formatHours(ttlSeconds)}, from ${where('ttl')}); the idle timeout must be at most the TTL`);
+  }
   const keep = pick('lease.keep', [['flag', flags.keep], ['repo', repo.lease?.keep], ['user', user.lease?.keep]], false);
   const leaseClass = pick<string | undefined>('lease.class', [['flag', flags.class], ['repo', repo.lease?.class], ['user', user.lease?.class]], undefined);
   const leaseType = pick<string | undefined>('lease.type', [['flag', flags.type], ['repo', repo.lease?.type], ['user', user.lease?.type]], undefined);
@@ -215,13 +178,24 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
     if (!envPattern.safeParse(name).success) throw new CrabboxError('invalid_config', `CRABBOX_ENV_ALLOW: ${JSON.stringify(name)} is not an env name or PREFIX_* pattern (a bare * is not allowed)`);
   }
   const allow = envAllowOverride ?? [...new Set(['CI', 'NODE_OPTIONS', ...(user.env?.allow ?? []), ...(repo.env?.allow ?? [])])];
-  sources['env.allow'] = envAllowOverride ? 'env' : repo.env?.allow ? 'repo' : user.env?.allow ? 'user' : 'default';
+  sources['env.allow'] = envAllowOverride ? 'env' : merged(user.env?.allow, repo.env?.allow);
 
   const fallbackEnv = envList(env.CRABBOX_SSH_FALLBACK_PORTS)?.map((p) => {
     const n = Number(p);
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CrabboxError('invalid_config', `CRABBOX_SSH_FALLBACK_PORTS: ${JSON.stringify(p)} is not a port`);
     return n;
   });
+
+  /** A setting only the files (repo over user) or the default decide. */
+  const file = <T>(section: string, key: string, r: T | undefined, u: T | undefined, fallback: T): T => pick(`${section}.${key}`, [['repo', r], ['user', u]], fallback);
+  const userOnly = <T>(key: string, u: T | undefined): T | undefined => {
+    if (u !== undefined) sources[key] = 'user';
+    return u;
+  };
+  const syncExclude = [...(user.sync?.exclude ?? []), ...(repo.sync?.exclude ?? [])];
+  sources['sync.exclude'] = merged(user.sync?.exclude, repo.sync?.exclude);
+  const classes = { ...(user.classes ?? {}), ...(repo.classes ?? {}) };
+  sources.classes = merged(user.classes, repo.classes);
 
   const config: Config = {
     provider,
@@ -230,31 +204,31 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
     coordinator,
     lease: { ttlSeconds, idleTimeoutSeconds: Math.min(idleTimeoutSeconds, ttlSeconds), keep, class: leaseClass, type: leaseType },
     ssh: {
-      port: repo.ssh?.port ?? user.ssh?.port ?? 2222,
-      fallbackPorts: fallbackEnv ?? repo.ssh?.fallbackPorts ?? user.ssh?.fallbackPorts ?? [22],
-      connectTimeoutSeconds: repo.ssh?.connectTimeout ?? user.ssh?.connectTimeout ?? 10,
+      port: file('ssh', 'port', repo.ssh?.port, user.ssh?.port, 2222),
+      fallbackPorts: pick('ssh.fallbackPorts', [['env', fallbackEnv], ['repo', repo.ssh?.fallbackPorts], ['user', user.ssh?.fallbackPorts]], [22]),
+      connectTimeoutSeconds: file('ssh', 'connectTimeout', repo.ssh?.connectTimeout, user.ssh?.connectTimeout, 10),
     },
     sync: {
-      exclude: [...(user.sync?.exclude ?? []), ...(repo.sync?.exclude ?? [])],
-      warnFiles: repo.sync?.warnFiles ?? user.sync?.warnFiles ?? 20_000,
-      maxFiles: repo.sync?.maxFiles ?? user.sync?.maxFiles ?? 150_000,
-      warnBytes: repo.sync?.warnBytes ?? user.sync?.warnBytes ?? 2 * 1024 ** 3,
-      maxBytes: repo.sync?.maxBytes ?? user.sync?.maxBytes ?? 20 * 1024 ** 3,
-      deleteLimit: repo.sync?.deleteLimit ?? user.sync?.deleteLimit ?? 500,
-      timeoutSeconds: repo.sync?.timeout ?? user.sync?.timeout ?? 30 * 60,
+      exclude: syncExclude,
+      warnFiles: file('sync', 'warnFiles', repo.sync?.warnFiles, user.sync?.warnFiles, 20_000),
+      maxFiles: file('sync', 'maxFiles', repo.sync?.maxFiles, user.sync?.maxFiles, 150_000),
+      warnBytes: file('sync', 'warnBytes', repo.sync?.warnBytes, user.sync?.warnBytes, 2 * 1024 ** 3),
+      maxBytes: file('sync', 'maxBytes', repo.sync?.maxBytes, user.sync?.maxBytes, 20 * 1024 ** 3),
+      deleteLimit: file('sync', 'deleteLimit', repo.sync?.deleteLimit, user.sync?.deleteLimit, 500),
+      timeoutSeconds: file('sync', 'timeout', repo.sync?.timeout, user.sync?.timeout, 30 * 60),
     },
     env: { allow },
     run: {
-      recordCommand: repo.run?.recordCommand ?? user.run?.recordCommand ?? true,
-      logTailBytes: repo.run?.logTail ?? user.run?.logTail ?? 64 * 1024,
-      junit: repo.run?.junit ?? user.run?.junit ?? [],
-      historyLimit: user.run?.historyLimit ?? 500,
+      recordCommand: file('run', 'recordCommand', repo.run?.recordCommand, user.run?.recordCommand, true),
+      logTailBytes: file('run', 'logTail', repo.run?.logTail, user.run?.logTail, 64 * 1024),
+      junit: file('run', 'junit', repo.run?.junit, user.run?.junit, []),
+      historyLimit: pick('run.historyLimit', [['user', user.run?.historyLimit]], 500),
     },
-    local: { workRoot: user.local?.workRoot },
-    static: user.static,
-    hetzner: user.hetzner,
-    aws: user.aws,
-    classes: { ...(user.classes ?? {}), ...(repo.classes ?? {}) },
+    local: { workRoot: userOnly('local.workRoot', user.local?.workRoot) },
+    static: userOnly('static', user.static),
+    hetzner: userOnly('hetzner', user.hetzner),
+    aws: userOnly('aws', user.aws),
+    classes,
     paths: { userConfig: userPath, repoConfig: repoPath, repoRoot, stateDir: stateDir(env) },
     sources,
   };

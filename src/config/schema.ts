@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { parseDuration } from '../domain/duration.ts';
-import { MAX_TTL_SECONDS } from '../domain/lease.ts';
+import { checkIdleTimeout, checkTtl } from '../domain/lease-timing.ts';
 
 /** A duration written as `90m`, `1h30m`, `45s` or a number of seconds; parsed to seconds. */
 export const durationSeconds = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -33,8 +33,8 @@ export const envPattern = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expec
 export const PROVIDERS = ['local', 'ssh', 'hetzner', 'aws'] as const;
 
 const leaseSection = z.strictObject({
-  ttl: durationSeconds.refine((s) => s > 0 && s <= MAX_TTL_SECONDS, 'expected a TTL between 1s and 24h'),
-  idleTimeout: durationSeconds.refine((s) => s > 0 && s <= MAX_TTL_SECONDS, 'expected an idle timeout between 1s and 24h'),
+  ttl: durationSeconds.refine((s) => !checkTtl(s), 'expected a TTL from 1m to 24h'),
+  idleTimeout: durationSeconds.refine((s) => !checkIdleTimeout(s), 'expected an idle timeout from 1m to 24h'),
   keep: z.boolean(),
   class: z.string().regex(/^[a-z0-9-]{1,32}$/),
   type: z.string().regex(/^[A-Za-z0-9.-]{1,64}$/),
@@ -65,7 +65,8 @@ const runSection = z.strictObject({
   historyLimit: z.number().int().positive().max(100_000),
 }).partial();
 
-const localSection = z.strictObject({ workRoot: z.string().min(1) }).partial();
+/** Absolute: the box's users and sshd resolve it from other working directories (useradd refuses a relative home). */
+const localSection = z.strictObject({ workRoot: z.string().min(1).refine((p) => p.startsWith('/'), 'expected an absolute path such as /var/tmp/crabbox-boxes') }).partial();
 
 /** A host name or IP literal for a static host; a leading `-` or shell characters could become ssh options or commands. */
 export const STATIC_HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$/;

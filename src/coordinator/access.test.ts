@@ -104,8 +104,10 @@ describe('Cloudflare Access gate', () => {
     assert.match(forged.json.message, /not valid/);
   });
 
-  it('health stays public; login start is behind the gate too', async () => {
+  it('health and ready stay public (load balancer probes); ready\'s detail and login start are behind the gate', async () => {
     assert.equal((await h.request('GET', '/v1/health')).status, 200);
+    assert.deepEqual((await h.request('GET', '/v1/ready')).json, { ok: true });
+    assert.equal((await h.request('GET', '/v1/ready/detail')).status, 401);
     assert.equal((await h.request('POST', '/v1/login/start', { body: { secretHash: 'a'.repeat(64) } })).status, 401);
   });
 });

@@ -19,8 +19,14 @@ describe('coordinator API', () => {
     assert.deepEqual(res.json, { ok: true });
   });
 
-  it('ready and whoami answer for an authenticated caller', async () => {
-    assert.deepEqual((await h.request('GET', '/v1/ready', { token: alice })).json, { ok: true });
+  it('ready is public and says only ok (for load balancers); its detail and whoami answer an authenticated caller', async () => {
+    const probe = await h.request('GET', '/v1/ready');
+    assert.equal(probe.status, 200);
+    assert.deepEqual(probe.json, { ok: true });
+    assert.equal((await h.request('GET', '/v1/ready/detail')).status, 401);
+    const detail = await h.request('GET', '/v1/ready/detail', { token: alice });
+    assert.equal(detail.status, 200);
+    assert.deepEqual(detail.json, { ok: true, checks: { store: { ok: true, ms: 0 } }, draining: false, installation: 'test-install' });
     const who = await h.request('GET', '/v1/whoami', { token: alice });
     assert.deepEqual(who.json, { owner: 'alice@example.com', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: h.clock.now() + 3600_000 });
   });
@@ -112,6 +118,29 @@ describe('coordinator API', () => {
     assert.equal(list.json.runs[0].logTail, undefined);
   });
 
+  it('runs: an interrupted run is state interrupted with its signal; a crabbox failure is error; ?state= filters; JUnit failures are objects', async () => {
+    const { json } = await create();
+    const start = async () => (await h.request('POST', '/v1/runs', { token: alice, body: { leaseId: json.lease.id } })).json.run;
+    const a = await start();
+    assert.deepEqual([a.slug, a.provider], [json.lease.slug, 'fake'], 'the run names its lease\'s slug and provider');
+    const junit = { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 1.5, files: [{ path: 'r.xml', status: 'ok', tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 1.5 }], failed: [{ kind: 'failure', suite: 'math', name: 'adds', file: 'math.test.js', line: 12, message: 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789' }], failedOmitted: 0, warnings: [] };
+    const int = await h.request('POST', `/v1/runs/${a.id}/finish`, { token: alice, body: { exitCode: 143, interrupted: 'SIGTERM', remoteExitCode: 9, junit } });
+    assert.equal(int.status, 200, JSON.stringify(int.json));
+    assert.deepEqual([int.json.run.state, int.json.run.exitCode, int.json.run.source, int.json.run.interrupted, int.json.run.remoteExitCode], ['interrupted', 143, 'crabbox', 'SIGTERM', 9]);
+    assert.deepEqual(int.json.run.junit.failed[0], { ...junit.failed[0], message: 'token [redacted]' });
+    const b = await start();
+    assert.equal((await h.request('POST', `/v1/runs/${b.id}/finish`, { token: alice, body: { exitCode: 74, source: 'crabbox' } })).json.run.state, 'error');
+    const c = await start();
+    const legacy = await h.request('POST', `/v1/runs/${c.id}/finish`, { token: alice, body: { exitCode: 1, junit: { tests: 3, failures: 1, errors: 0, skipped: 0, failed: ['suite > case'] } } });
+    assert.deepEqual(legacy.json.run.junit.failed, [{ kind: 'failure', suite: '', name: 'suite > case' }], 'an older CLI\'s compact summary reads in the one shape');
+    const byState = async (state: string) => (await h.request('GET', `/v1/runs?leaseId=${json.lease.id}&state=${state}`, { token: alice })).json.runs.map((r: { id: string }) => r.id);
+    assert.deepEqual(await byState('interrupted'), [a.id]);
+    assert.deepEqual(await byState('error'), [b.id]);
+    assert.deepEqual(await byState('failed'), [c.id]);
+    const bad = await h.request('GET', '/v1/runs?state=abandoned', { token: alice });
+    assert.equal(bad.status, 400);
+  });
+
   it('usage shows the caller\'s month by provider and type, with caps', async () => {
     assert.equal((await create()).status, 201);
     const res = await h.request('GET', '/v1/usage?month=2026-01', { token: alice });
@@ -139,11 +168,36 @@ describe('coordinator API', () => {
     assert.doesNotMatch(JSON.stringify(res.json), /cbxu_|Bearer|PRIVATE KEY/);
   });
 
+  it('refused TTLs and idle timeouts name the body field and the allowed range, never clamped', async () => {
+    const short = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY, ttlSeconds: 40, idleTimeoutSeconds: 20 } });
+    assert.equal(short.status, 400);
+    assert.equal(short.json.message, 'ttlSeconds: 40 is out of range; allowed 60 to 86400 seconds (1m to 24h)');
+    assert.deepEqual(short.json.detail, { field: 'ttlSeconds', seconds: 40, min: 60, max: 86400, overTtl: false });
+    const idle = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY, ttlSeconds: 600, idleTimeoutSeconds: 1200 } });
+    assert.equal(idle.json.message, "idleTimeoutSeconds: 1200 is longer than the lease's ttlSeconds (600); allowed 60 to 600 seconds (1m to 10m)");
+    const lease = (await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY, ttlSeconds: 600 } })).json.lease;
+    assert.deepEqual([lease.ttlSeconds, lease.idleTimeoutSeconds], [600, 600], 'the default idle timeout shrinks to the TTL');
+    const zero = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice, body: { idleTimeoutSeconds: 0 } });
+    assert.equal(zero.status, 400);
+    assert.equal(zero.json.message, 'idleTimeoutSeconds: 0 is out of range; allowed 60 to 600 seconds (1m to 10m)');
+    await h.request('POST', `/v1/leases/${lease.id}/release`, { token: alice });
+  });
+
+  it('a month before 1970 is refused, not read as 19xx', async () => {
+    const res = await h.request('GET', '/v1/usage?month=0050-03', { token: alice });
+    assert.equal(res.status, 400);
+    assert.equal(res.json.message, 'month: expected a month from 1970-01 on, like 2026-01');
+    assert.equal((await h.request('GET', '/v1/usage?month=2026-03', { token: alice })).json.month, '2026-03');
+  });
+
   describe('bad input is a one-line 4xx, never a 500', () => {
     const cases: [string, string, unknown, number, string][] = [
       ['unknown field', '/v1/leases', { sshPublicKey: PUBLIC_KEY, surprise: 1 }, 400, 'bad_request'],
       ['private key', '/v1/leases', { sshPublicKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----' }, 400, 'bad_request'],
       ['TTL beyond 24h', '/v1/leases', { sshPublicKey: PUBLIC_KEY, ttlSeconds: 90_000 }, 400, 'bad_request'],
+      ['TTL under a minute', '/v1/leases', { sshPublicKey: PUBLIC_KEY, ttlSeconds: 40 }, 400, 'bad_request'],
+      ['idle timeout longer than the TTL', '/v1/leases', { sshPublicKey: PUBLIC_KEY, ttlSeconds: 600, idleTimeoutSeconds: 1200 }, 400, 'bad_request'],
+      ['fractional TTL', '/v1/leases', { sshPublicKey: PUBLIC_KEY, ttlSeconds: 90.5 }, 400, 'bad_request'],
       ['unknown provider', '/v1/leases', { sshPublicKey: PUBLIC_KEY, provider: 'nope' }, 400, 'bad_request'],
       ['not JSON', '/v1/leases', '{"sshPublicKey":', 400, 'bad_request'],
       ['array body', '/v1/leases', [1, 2], 400, 'bad_request'],
@@ -160,7 +214,7 @@ describe('coordinator API', () => {
     }
 
     it('hostile refs, bad cursors and bad queries are 400', async () => {
-      for (const path of ['/v1/leases/..%2F..%2Fetc', '/v1/leases/DROP%20TABLE', '/v1/leases?cursor=garbage', '/v1/leases?limit=0', '/v1/leases?limit=abc', '/v1/leases?state=zombie', '/v1/leases?what=1', '/v1/runs/nope', '/v1/usage?month=2026-13', '/v1/events?type=%00']) {
+      for (const path of ['/v1/leases/..%2F..%2Fetc', '/v1/leases/DROP%20TABLE', '/v1/leases?cursor=garbage', '/v1/leases?limit=0', '/v1/leases?limit=abc', '/v1/leases?state=zombie', '/v1/leases?what=1', '/v1/runs/nope', '/v1/usage?month=2026-13', '/v1/usage?month=0050-03', '/v1/events?type=%00']) {
         const res = await h.request('GET', path, { token: alice });
         assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.json)}`);
         assert.equal(res.json.error, 'bad_request');
@@ -190,7 +244,8 @@ describe('coordinator API', () => {
     const closed = await harness({ config: { auth: { sharedToken: undefined, sessionSecret: undefined } } });
     try {
       assert.equal((await closed.request('GET', '/v1/health')).status, 200);
-      for (const [method, path] of [['GET', '/v1/ready'], ['GET', '/v1/whoami'], ['GET', '/v1/leases'], ['POST', '/v1/leases'], ['GET', '/v1/admin/leases'], ['GET', '/v1/nope']]) {
+      assert.equal((await closed.request('GET', '/v1/ready')).status, 200, 'the public readiness probe needs no auth');
+      for (const [method, path] of [['GET', '/v1/ready/detail'], ['GET', '/v1/whoami'], ['GET', '/v1/leases'], ['POST', '/v1/leases'], ['GET', '/v1/admin/leases'], ['GET', '/v1/nope']]) {
         const res = await closed.request(method!, path!, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': 'root' } });
         assert.equal(res.status, 401, `${method} ${path}`);
         assert.equal(res.json.error, 'unauthorized');
@@ -219,5 +274,19 @@ describe('auth.denied events stay bounded under a flood', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('readiness when the store does not answer', () => {
+  it('the public probe is a bare 503 {ok: false}; the authenticated detail names the failed check', async () => {
+    const h = await harness();
+    const token = await h.userToken('alice');
+    await h.store.close();
+    const probe = await h.request('GET', '/v1/ready');
+    assert.equal(probe.status, 503);
+    assert.deepEqual(probe.json, { ok: false });
+    const detail = await h.request('GET', '/v1/ready/detail', { token });
+    assert.equal(detail.status, 503);
+    assert.equal(detail.json.checks.store.ok, false);
   });
 });

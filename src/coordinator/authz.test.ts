@@ -27,7 +27,7 @@ const ANY = (status: number): Pick<Route, 'owner' | 'other' | 'admin'> => ({ own
 const ADMIN: Pick<Route, 'owner' | 'other' | 'admin' | 'maintainer'> = { owner: 403, other: 403, maintainer: 403, admin: 200 };
 
 const ROUTES: Route[] = [
-  { method: 'GET', path: () => '/v1/ready', ...ANY(200) },
+  { method: 'GET', path: () => '/v1/ready/detail', ...ANY(200) },
   { method: 'GET', path: () => '/v1/whoami', ...ANY(200) },
   { method: 'POST', path: () => '/v1/leases', body: () => ({ sshPublicKey: PUBLIC_KEY }), ...ANY(201) },
   { method: 'GET', path: () => '/v1/leases', ...ANY(200) },

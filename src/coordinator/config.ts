@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from '../domain/lease.ts';
 import { byteSize, durationSeconds } from '../config/schema.ts';
 import { CrabboxError } from '../domain/errors.ts';
+import { USER_TOKEN_MAX_LIFETIME_SECONDS } from '../auth/user-token.ts';
+import type { TrustedProxy } from './source-address.ts';
 
 /** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
 
@@ -38,6 +40,8 @@ export const coordinatorFileSchema = z.strictObject({
   github: z.strictObject({ clientId: z.string().min(1).max(200), orgs: z.array(githubName).max(50), teams: z.array(teamRef).max(100), webUrl: z.url(), apiUrl: z.url() }).partial(),
   userTokenTtl: durationSeconds,
   access: z.strictObject({ teamDomain: z.string().min(1).max(255), audience: z.string().min(1).max(200), jwksUrl: z.url() }).partial(),
+  /** A reverse proxy whose client-address header is believed, only from its own addresses (docs/coordinator.md). */
+  trustedProxy: z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name such as CF-Connecting-IP'), from: z.array(z.string().min(1).max(60)).min(1).max(200) }),
 }).partial();
 export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
 
@@ -72,6 +76,8 @@ export interface CoordinatorConfig {
   login: LoginConfig;
   /** Cloudflare Access in front of the coordinator: every /v1 request but health must carry a valid Access JWT. */
   access?: AccessConfig | undefined;
+  /** Client addresses come from this proxy's header, for requests from its CIDRs only (source-address.ts). */
+  trustedProxy?: TrustedProxy | undefined;
 }
 
 /** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
@@ -134,6 +140,7 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     heartbeatEventEverySeconds: input.heartbeatEventEverySeconds ?? 600,
     login: { userTokenTtlSeconds: DEFAULT_USER_TOKEN_TTL_SECONDS, maxPending: 1000, maxPendingPerSource: 10, ...input.login },
     access: input.access,
+    trustedProxy: input.trustedProxy,
   };
   validateSecrets(config);
   return config;
@@ -154,5 +161,5 @@ export function validateSecrets(config: CoordinatorConfig): void {
     const stray = github.teams.find((t) => !orgs.has(t.split('/')[0]!.toLowerCase()));
     if (stray) throw new CrabboxError('invalid_config', `team ${stray} is not in an allowed organization`);
   }
-  if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > 366 * 86_400) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
+  if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > USER_TOKEN_MAX_LIFETIME_SECONDS) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
 }

@@ -1,8 +1,10 @@
 import type { CreateLeaseBody, LeaseView } from '../api/schemas.ts';
+import { endedLeaseError } from '../domain/ended.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { newLeaseId, newToken, uniqueSlug } from '../domain/ids.ts';
 import { leaseLabels, LABEL } from '../domain/labels.ts';
-import { computeExpiry, hardDeadline, isLive, normalizeTimings, touch, type Lease, type MachineRef } from '../domain/lease.ts';
+import { computeExpiry, isLive, touch, type MachineRef } from '../domain/lease.ts';
+import { API_NAMES, describeTimingProblem, leaseTimings, type TimingProblem } from '../domain/lease-timing.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import { pickSshCidrs } from '../net/cidr.ts';
 import { redact } from '../redact/redact.ts';
@@ -16,11 +18,6 @@ import { generateHostKey } from './host-key.ts';
 import { hourlyPrice, reservedCost } from './pricing.ts';
 
 /** The lease lifecycle: create (record first, provider second), heartbeat, release. Every step is a conditional store update. */
-
-/** Kept leases do not idle out; every lease ends at its TTL cap. */
-export function leaseExpiry(lease: Pick<Lease, 'keep' | 'createdAt' | 'ttlSeconds' | 'lastTouchedAt' | 'idleTimeoutSeconds'>): number {
-  return lease.keep ? hardDeadline(lease) : computeExpiry(lease);
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -43,6 +40,12 @@ export function leaseView(lease: LeaseRecord, providers?: Record<string, Provide
         }
       : undefined,
   };
+}
+
+/** A refused TTL or idle timeout as a 400 in request-body terms; `detail.field` lets the CLI name its own flag. */
+export function timingError(problem: TimingProblem): CrabboxError {
+  const field = API_NAMES[problem.field];
+  return new CrabboxError('bad_request', describeTimingProblem(problem, API_NAMES), { detail: { field, seconds: problem.seconds, min: problem.min, max: problem.max, overTtl: problem.overTtl } });
 }
 
 function machineRef(machine: Machine, hostKey: string): MachineRef {
@@ -69,7 +72,9 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
   const { store, clock, config } = deps;
   const provider = providerFor(deps, body.provider ?? config.defaultProvider);
   if ((await store.getMeta(DRAINING_META)) === '1') throw new CrabboxError('unavailable', 'the coordinator is draining and accepts no new leases', { hint: 'try again later or ask an admin' });
-  const timings = normalizeTimings({ ttlSeconds: body.ttlSeconds ?? config.lease.defaultTtlSeconds, idleTimeoutSeconds: body.idleTimeoutSeconds ?? config.lease.defaultIdleSeconds }, config.lease.maxTtlSeconds);
+  const timed = leaseTimings(body, { maxTtlSeconds: config.lease.maxTtlSeconds, defaultTtlSeconds: config.lease.defaultTtlSeconds, defaultIdleSeconds: config.lease.defaultIdleSeconds });
+  if (!timed.ok) throw timingError(timed.problem);
+  const timings = { ttlSeconds: timed.ttlSeconds, idleTimeoutSeconds: timed.idleTimeoutSeconds };
   const price = await hourlyPrice(config, provider, body.type);
   const cost = reservedCost(price, timings.ttlSeconds);
   const now = clock.now();
@@ -81,7 +86,7 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
     const base = { createdAt: now, lastTouchedAt: now, keep, ...timings };
     const result = await tx.createLease({
       id, slug, owner: identity.owner, org: identity.org, provider: provider.name, profile: body.profile, class: body.class, type: body.type, keep,
-      ...timings, createdAt: now, expiresAt: leaseExpiry(base), idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price, reservedCost: cost,
+      ...timings, createdAt: now, expiresAt: computeExpiry(base), idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price, reservedCost: cost,
     });
     if (!result.created) return result;
     // Checked after the insert, inside the same serialized transaction: a cap hit rolls the insert back.
@@ -121,7 +126,10 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
       // Released (or expired) while the provider worked: the machine must not outlive its lease.
       await store.queueCleanup(lease.id, clock.now());
       const current = await store.getLease(lease.id);
-      if (current) await cleanupMachine(deps, current, actor);
+      const cleaned = current ? await cleanupMachine(deps, current, actor) : 'not-claimed';
+      // The release's own delete may have run while the create was still in flight, before the provider had made
+      // everything; the create has returned now, so what it returned is deleted once more (deletes are idempotent).
+      if (cleaned === 'not-claimed' || cleaned === 'failed') await deleteAfterCreate(deps, provider, current ?? lease, machine.providerId, actor);
       throw new CrabboxError('lease_not_active', `lease ${lease.id} ended while it was being provisioned`);
     }
     await audit(store, { type: 'machine.provisioned', at: clock.now(), actor, lease: active, data: { host: active.machine?.host, type: active.machine?.type } });
@@ -132,6 +140,19 @@ async function provision(deps: CoordinatorDeps, provider: Provider, lease: Lease
     throw isCrabboxError(error) && error.status < 500 && error.code !== 'internal'
       ? error
       : new CrabboxError('provider_error', `provider ${provider.name} could not create the machine: ${redact(error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });
+  }
+}
+
+/** Deletes a machine a create returned for a lease that ended meanwhile; a failure is left to the orphan sweep (its labels name the ended lease). */
+async function deleteAfterCreate(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, providerId: string, actor: string): Promise<void> {
+  const { store, clock } = deps;
+  try {
+    const result = await provider.delete(providerId);
+    await audit(store, { type: 'machine.deleted', at: clock.now(), actor, lease, providerId, data: { result, reason: 'ended-during-create' } });
+  } catch (error) {
+    const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 300);
+    await audit(store, { type: 'provider.error', at: clock.now(), actor, lease, providerId, data: { op: 'delete', error: message, reason: 'ended-during-create' } });
+    deps.logger?.warn('delete after a create that outlived its lease failed; the orphan sweep retries', { leaseId: lease.id, error: message });
   }
 }
 
@@ -164,14 +185,14 @@ export async function heartbeatLease(deps: CoordinatorDeps, actor: string, lease
   const now = clock.now();
   const touched = touch(lease, now, idleTimeoutSeconds);
   if (!touched.ok) {
-    if (touched.reason === 'expired' || lease.state === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.slug} has expired`, { hint: 'start a new lease' });
-    throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`, { hint: 'start a new lease' });
+    if (touched.reason === 'bad_idle') throw timingError(touched.problem);
+    throw endedLeaseError(lease, now);
   }
   const next = touched.lease;
   const extended = next.idleTimeoutSeconds > lease.idleTimeoutSeconds;
   if (extended) await checkCaps(store, config, { owner: lease.owner, org: lease.org, now, leases: false });
   const logIt = lease.heartbeatLoggedAt === undefined || now - lease.heartbeatLoggedAt >= config.heartbeatEventEverySeconds * 1000;
-  const updated = await store.touchLease(lease.id, { lastTouchedAt: now, idleTimeoutSeconds: next.idleTimeoutSeconds, expiresAt: leaseExpiry(next), heartbeatLoggedAt: logIt ? now : undefined });
+  const updated = await store.touchLease(lease.id, { lastTouchedAt: now, idleTimeoutSeconds: next.idleTimeoutSeconds, expiresAt: next.expiresAt, heartbeatLoggedAt: logIt ? now : undefined });
   if (!updated) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is no longer active`);
   if (extended) await audit(store, { type: 'lease.extended', at: now, actor, lease: updated, data: { idleTimeoutSeconds: updated.idleTimeoutSeconds, expiresAt: iso(updated.expiresAt) } });
   else if (logIt) await audit(store, { type: 'lease.heartbeat', at: now, actor, lease: updated, data: { expiresAt: iso(updated.expiresAt) } });

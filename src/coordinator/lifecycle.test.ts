@@ -45,9 +45,12 @@ describe('lease lifecycle on a manual clock', () => {
     let beat = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice });
     assert.equal(Date.parse(beat.json.lease.expiresAt), h.clock.now() + 10 * MIN);
     h.clock.advance(5 * MIN);
-    beat = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice, body: { idleTimeoutSeconds: 3600 } });
+    const over = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice, body: { idleTimeoutSeconds: 3600 } });
+    assert.equal(over.status, 400, 'an idle timeout longer than the TTL is refused, not clamped');
+    assert.equal(over.json.message, "idleTimeoutSeconds: 3600 is longer than the lease's ttlSeconds (1800); allowed 60 to 1800 seconds (1m to 30m)");
+    beat = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice, body: { idleTimeoutSeconds: 1800 } });
     assert.equal(beat.status, 200);
-    assert.equal(beat.json.lease.idleTimeoutSeconds, 1800, 'idle timeout clamped to the TTL');
+    assert.equal(beat.json.lease.idleTimeoutSeconds, 1800);
     assert.equal(Date.parse(beat.json.lease.expiresAt), created + 30 * MIN, 'never past the TTL cap');
     for (let i = 0; i < 3; i++) {
       h.clock.advance(6 * MIN);

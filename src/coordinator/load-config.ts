@@ -6,6 +6,8 @@ import { CrabboxError } from '../domain/errors.ts';
 import { registerSecret } from '../redact/redact.ts';
 import { isPostgresUrl, registerPostgresUrl } from '../storage/postgres-url.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { parseCidr } from '../net/cidr.ts';
+import type { TrustedProxy } from './source-address.ts';
 import { coordinatorConfig, coordinatorFileSchema, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
 
 /** Coordinator settings from a YAML file and env vars. Secrets come only from env vars or files, never flags. */
@@ -121,6 +123,26 @@ function accessSettings(env: NodeJS.ProcessEnv, file: CoordinatorFileConfig): Ac
   return { teamDomain, audience, jwksUrl: env.CRABBOX_ACCESS_JWKS_URL ?? file.access?.jwksUrl ?? `https://${teamDomain}/cdn-cgi/access/certs` };
 }
 
+/** The trusted proxy: a header name and the CIDRs it is believed from, both or neither (env wins over the file). */
+function trustedProxySettings(env: NodeJS.ProcessEnv, file: CoordinatorFileConfig): TrustedProxy | undefined {
+  const header = env.CRABBOX_TRUSTED_PROXY_HEADER ?? file.trustedProxy?.header;
+  const from = list(env.CRABBOX_TRUSTED_PROXIES) ?? file.trustedProxy?.from;
+  if (!header && !from?.length) return undefined;
+  if (!header || !from?.length) throw new CrabboxError('invalid_config', 'a trusted proxy needs both its client-address header and the CIDRs it connects from (CRABBOX_TRUSTED_PROXY_HEADER, CRABBOX_TRUSTED_PROXIES)');
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(header)) throw new CrabboxError('invalid_config', `CRABBOX_TRUSTED_PROXY_HEADER must be an HTTP header name such as CF-Connecting-IP, got ${JSON.stringify(header.slice(0, 40))}`);
+  return {
+    header,
+    from: from.map((cidr) => {
+      try {
+        return parseCidr(cidr, 'trusted proxy').cidr;
+      } catch (error) {
+        if (/whole internet/.test((error as Error).message)) throw new CrabboxError('invalid_config', `trusted proxy: ${cidr} is too wide (at most /8 for IPv4, /16 for IPv6): list the proxy's own addresses, or anyone could set the client address`);
+        throw error;
+      }
+    }),
+  };
+}
+
 /** Resolves serve settings: flags > env > config file > defaults. */
 export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): ServeSettings {
   const path = flags.config ?? env.CRABBOX_COORDINATOR_CONFIG;
@@ -147,6 +169,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
     orphanSafetyWindowSeconds: file.orphanSafetyWindow,
     login: loginSettings(env, file),
     access: accessSettings(env, file),
+    trustedProxy: trustedProxySettings(env, file),
   });
   const { installation: _ignored, ...config } = full;
   const portText = env.CRABBOX_COORDINATOR_PORT;

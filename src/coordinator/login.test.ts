@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
-import { loginHarness, type LoginHarness } from './login/testkit.ts';
+import { loginHarness, PUBLIC_URL, type LoginHarness } from './login/testkit.ts';
 import { PUBLIC_KEY, SHARED_TOKEN } from './testkit.ts';
 
 describe('GitHub browser login', () => {
@@ -15,22 +15,33 @@ describe('GitHub browser login', () => {
   async function loginAs(t: LoginHarness, login: string, options: { port?: number } = {}) {
     const started = await t.start(options);
     assert.equal(started.status, 201);
-    const callback = await t.request('GET', await t.approveAtGitHub(started.authorizeUrl, login));
+    const callback = await (await t.approveAtGitHub(started.authorizeUrl, login)).open();
     const code = callback.status === 200 || callback.status === 302 ? t.codeOf(callback) : undefined;
     return { started, callback, code, poll: await t.poll(started.loginId, started.secret, code) };
   }
 
-  it('start returns a login id and an authorize URL that redirects to GitHub with state and our callback', async () => {
+  it('start returns a login id, a phrase and a link to a confirmation page; confirming sends the browser to GitHub with state and our callback', async () => {
     h = await loginHarness();
     const started = await h.start({ port: 45678 });
     assert.match(started.loginId, /^login_[0-9a-f]{24}$/);
+    assert.match(started.phrase, /^[a-z]+-[a-z]+-[a-z]+$/);
     assert.equal(started.json.pollIntervalSeconds, 2);
     assert.equal(started.json.expiresAt, h.clock.now() + 600_000);
     const authorize = new URL(started.authorizeUrl);
     assert.equal(authorize.origin + authorize.pathname, 'http://coordinator.test/v1/login/authorize');
     const state = authorize.searchParams.get('state')!;
-    const redirect = await h.request('GET', `/v1/login/authorize?state=${state}`);
-    assert.equal(redirect.status, 302);
+    h.clock.advance(150_000);
+    const browser = h.browser();
+    const { page, form } = await browser.openLoginLink(started.authorizeUrl);
+    assert.equal(page.headers.get('location'), null, 'no redirect before the person confirms');
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.equal(form.phrase, started.phrase);
+    assert.equal(form.from, '192.0.2.1');
+    assert.equal(form.started, 'A crabbox login was started at 2026-01-15 12:00:00 UTC (3 minutes ago) from 192.0.2.1.');
+    assert.equal(form.action, 'http://coordinator.test/v1/login/authorize');
+    assert.equal(form.fields.state, state);
+    const redirect = await browser.confirm(form);
+    assert.equal(redirect.status, 303);
     const github = new URL(redirect.headers.get('location')!);
     assert.equal(`${github.origin}${github.pathname}`, `${h.github.url}/login/oauth/authorize`);
     assert.equal(github.searchParams.get('client_id'), h.github.clientId);
@@ -42,7 +53,7 @@ describe('GitHub browser login', () => {
   it('an active org member is redirected to the CLI loopback and the token is delivered exactly once', async () => {
     h = await loginHarness();
     const started = await h.start({ port: 45678 });
-    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
+    const callback = await (await h.approveAtGitHub(started.authorizeUrl, 'alice')).open();
     assert.equal(callback.status, 302);
     const code = h.codeOf(callback);
     assert.match(code, /^[B-Z]{4}-[B-Z]{4}$/);
@@ -72,7 +83,7 @@ describe('GitHub browser login', () => {
     const started = await h.start();
     const pending = await h.poll(started.loginId, started.secret);
     assert.deepEqual([pending.status, pending.json], [200, { status: 'pending' }]);
-    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
+    const callback = await (await h.approveAtGitHub(started.authorizeUrl, 'alice')).open();
     assert.equal(callback.status, 200);
     assert.match(callback.json.raw, /Signed in to GitHub as alice\. Type this code into the terminal/);
     assert.equal(callback.headers.get('referrer-policy'), 'no-referrer');
@@ -111,7 +122,7 @@ describe('GitHub browser login', () => {
   it('a wrong code ends the login: one attempt, 403, auth.denied, and the right code no longer works', async () => {
     h = await loginHarness();
     const started = await h.start();
-    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
+    const callback = await (await h.approveAtGitHub(started.authorizeUrl, 'alice')).open();
     const wrong = await h.poll(started.loginId, started.secret, 'BBBB-BBBB');
     assert.equal(wrong.status, 403);
     assert.match(wrong.json.message, /code did not match/);
@@ -120,32 +131,36 @@ describe('GitHub browser login', () => {
     assert.equal(right.status, 403);
   });
 
-  it('someone who starts a login and sends its URL to a victim never gets the victim\'s token', async () => {
-    h = await loginHarness();
-    // The attacker's CLI starts with a port on the attacker's machine; the victim's browser follows the URL.
-    const attacker = await h.start({ port: 45678 });
-    const victimBrowser = await h.request('GET', await h.approveAtGitHub(attacker.authorizeUrl, 'alice'));
-    // The redirect goes to 127.0.0.1 on the victim's machine, where nothing of the attacker listens.
-    assert.match(victimBrowser.headers.get('location')!, /^http:\/\/127\.0\.0\.1:45678\//);
-    for (let i = 0; i < 3; i++) assert.deepEqual((await h.poll(attacker.loginId, attacker.secret)).json, { status: 'code-required' });
-  });
-
-  it('denies on a GitHub error with 502 and says so', async () => {
+  it('a GitHub 5xx is a 502 page and a 503 poll (a temporary failure, not a denial)', async () => {
     h = await loginHarness();
     h.github.fail('/api/user/memberships', 500);
     const { callback, poll } = await loginAs(h, 'alice');
     assert.equal(callback.status, 502);
     assert.match(callback.json.raw, /GitHub \/user\/memberships\/orgs\/acme failed: 500 Server Error/);
-    assert.equal(poll.status, 403);
-    assert.match(poll.json.message, /login denied: GitHub/);
+    assert.equal(poll.status, 503);
+    assert.equal(poll.json.error, 'unavailable');
+    assert.match(poll.json.message, /^login failed: GitHub/);
+    assert.match(poll.json.hint, /temporary GitHub problem; run `crabbox login` again/);
     assert.ok((await h.deniedReasons()).includes('github-error'));
+  });
+
+  it('GitHub refusing the code is a denial at the poll (403), not a temporary failure', async () => {
+    h = await loginHarness();
+    const started = await h.start();
+    const approval = await h.approveAtGitHub(started.authorizeUrl, 'alice');
+    await approval.browser.get(`${PUBLIC_URL}${approval.path.replace(/code=[0-9a-f]+/, 'code=0000000000')}`);
+    const poll = await h.poll(started.loginId, started.secret);
+    assert.equal(poll.status, 403);
+    assert.match(poll.json.message, /^login denied: GitHub refused the login code: bad_verification_code/);
   });
 
   it('a person cancelling on GitHub (error=access_denied) is a plain denial', async () => {
     h = await loginHarness();
     const started = await h.start();
     const state = new URL(started.authorizeUrl).searchParams.get('state');
-    const res = await h.request('GET', `/v1/login/callback?error=access_denied&error_description=The+user+has+denied&state=${state}`);
+    const browser = h.browser();
+    await browser.confirm((await browser.openLoginLink(started.authorizeUrl)).form);
+    const res = await browser.get(`${PUBLIC_URL}/v1/login/callback?error=access_denied&error_description=The+user+has+denied&state=${state}`);
     assert.equal(res.status, 403);
     assert.match(res.json.raw, /authorization was cancelled/);
     assert.match((await h.poll(started.loginId, started.secret)).json.message, /cancelled/);
@@ -154,9 +169,9 @@ describe('GitHub browser login', () => {
   it('denies when GitHub refuses the code (bad_verification_code)', async () => {
     h = await loginHarness();
     const started = await h.start();
-    const callback = await h.approveAtGitHub(started.authorizeUrl, 'alice');
-    const forged = callback.replace(/code=[0-9a-f]+/, 'code=0000000000');
-    const res = await h.request('GET', forged);
+    const approval = await h.approveAtGitHub(started.authorizeUrl, 'alice');
+    const forged = approval.path.replace(/code=[0-9a-f]+/, 'code=0000000000');
+    const res = await approval.browser.get(`${PUBLIC_URL}${forged}`);
     assert.equal(res.status, 502);
     assert.match(res.json.raw, /bad_verification_code/);
   });
@@ -164,10 +179,10 @@ describe('GitHub browser login', () => {
   it('an expired login is refused at the callback and at the poll', async () => {
     h = await loginHarness();
     const late = await h.start();
-    const callbackPath = await h.approveAtGitHub(late.authorizeUrl, 'alice');
+    const approval = await h.approveAtGitHub(late.authorizeUrl, 'alice');
     const unfinished = await h.start();
     h.clock.advance(10 * 60_000 + 1);
-    const res = await h.request('GET', callbackPath);
+    const res = await approval.open();
     assert.equal(res.status, 410);
     assert.match(res.json.raw, /expired/);
     assert.ok((await h.deniedReasons()).includes('login-expired'));
@@ -180,11 +195,12 @@ describe('GitHub browser login', () => {
   it('a replayed callback is refused and never overwrites the success', async () => {
     h = await loginHarness();
     const started = await h.start();
-    const callbackPath = await h.approveAtGitHub(started.authorizeUrl, 'alice');
-    const first = await h.request('GET', callbackPath);
+    const approval = await h.approveAtGitHub(started.authorizeUrl, 'alice');
+    const callbackPath = approval.path;
+    const first = await approval.open();
     assert.equal(first.status, 200);
-    // A second callback for the same login (same state), even with a fresh code for another user.
-    const replay = await h.request('GET', callbackPath);
+    // A second callback for the same login (same state) from the same browser, even with a fresh code for another user.
+    const replay = await approval.open();
     assert.equal(replay.status, 409);
     assert.match(replay.json.raw, /already used/);
     h.github.signInAs('bob');
@@ -192,7 +208,7 @@ describe('GitHub browser login', () => {
     const fresh = await fetch(`${h.github.url}/login/oauth/authorize`, { method: 'POST', body: new URLSearchParams({ redirect_uri: 'http://coordinator.test/v1/login/callback', state }), redirect: 'manual' });
     const other = new URL(fresh.headers.get('location')!);
     assert.notEqual(other.searchParams.get('code'), new URL(callbackPath, 'http://x').searchParams.get('code'));
-    assert.equal((await h.request('GET', `${other.pathname}${other.search}`)).status, 409);
+    assert.equal((await approval.browser.get(`${PUBLIC_URL}${other.pathname}${other.search}`)).status, 409);
     assert.ok((await h.deniedReasons()).includes('replayed-callback'));
     const poll = await h.poll(started.loginId, started.secret, h.codeOf(first));
     assert.equal(poll.json.login, 'alice');
@@ -201,7 +217,7 @@ describe('GitHub browser login', () => {
   it('a wrong poll secret is refused and does not consume the token', async () => {
     h = await loginHarness();
     const started = await h.start();
-    const callback = await h.request('GET', await h.approveAtGitHub(started.authorizeUrl, 'alice'));
+    const callback = await (await h.approveAtGitHub(started.authorizeUrl, 'alice')).open();
     const wrong = await h.poll(started.loginId, 'x'.repeat(43));
     assert.equal(wrong.status, 403);
     assert.match(wrong.json.message, /started by someone else/);
@@ -286,13 +302,43 @@ describe('user tokens from a login', () => {
     assert.equal((await h.request('GET', '/v1/admin/leases', { token })).status, 403);
   });
 
-  it('admin comes only from the allowlist, by login or by github-<id> owner', async () => {
+  it('admin comes only from the allowlist, and a GitHub login matches by its immutable github-<id> only', async () => {
     h = await loginHarness({ admins: ['ALICE', 'github-1002'] });
     const alice = await tokenFor('alice');
     const bob = await tokenFor('bob');
-    assert.equal((await h.request('GET', '/v1/whoami', { token: alice })).json.role, 'admin');
+    assert.equal((await h.request('GET', '/v1/whoami', { token: alice })).json.role, 'user', 'a login name in the allowlist grants a GitHub login nothing');
     assert.equal((await h.request('GET', '/v1/whoami', { token: bob })).json.role, 'admin');
     assert.equal((await h.request('GET', '/v1/admin/leases', { token: bob })).status, 200);
+  });
+
+  it('a renamed login reclaimed by someone else does not inherit the admin role', async () => {
+    h = await loginHarness({ admins: ['github-1001', 'alice'] });
+    assert.equal((await h.request('GET', '/v1/whoami', { token: await tokenFor('alice') })).json.role, 'admin');
+    // alice renames her account; someone else registers "alice" (a new id) and is a member of the org.
+    h.github.users.delete('alice');
+    h.github.users.set('alice-renamed', { id: 1001, login: 'alice-renamed', orgs: { acme: 'active' } });
+    h.github.users.set('alice', { id: 6666, login: 'alice', orgs: { acme: 'active' } });
+    const squatter = await h.request('GET', '/v1/whoami', { token: await tokenFor('alice') });
+    assert.deepEqual([squatter.json.owner, squatter.json.login, squatter.json.role], ['github-6666', 'alice', 'user']);
+    assert.equal((await h.request('GET', '/v1/admin/leases', { token: await tokenFor('alice') })).status, 403);
+    assert.equal((await h.request('GET', '/v1/whoami', { token: await tokenFor('alice-renamed') })).json.role, 'admin');
+  });
+
+  it('the shared token cannot act as a github-<id> owner (403), so it never reaches a GitHub user\'s leases', async () => {
+    h = await loginHarness();
+    const alice = await tokenFor('alice');
+    const lease = (await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } })).json.lease;
+    for (const owner of ['github-1001', 'GitHub-1001']) {
+      const as = await h.request('GET', `/v1/leases/${lease.id}`, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': owner } });
+      assert.equal(as.status, 403, owner);
+      assert.equal(as.json.error, 'forbidden');
+      assert.match(as.json.message, /X-Crabbox-Owner .* is reserved: github-<id> owners belong to GitHub logins/);
+      assert.equal((await h.request('POST', `/v1/leases/${lease.id}/release`, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': owner } })).status, 403);
+    }
+    assert.equal((await h.request('GET', `/v1/leases/${lease.id}`, { token: alice })).json.lease.state, 'active');
+    assert.ok((await h.deniedReasons()).includes('reserved-owner'));
+    // Other owner names, including ones that merely start with github-, still work for automation.
+    assert.equal((await h.request('GET', '/v1/whoami', { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': 'github-actions' } })).json.owner, 'github-actions');
   });
 
   it('a user token sees and touches only its owner\'s leases and runs', async () => {

@@ -23,7 +23,8 @@ export function reservedCost(hourly: number, ttlSeconds: number): number {
 export function monthWindow(at: number, month?: string): { from: number; to: number; month: string } {
   const d = new Date(at);
   const [year, index] = month ? [Number(month.slice(0, 4)), Number(month.slice(5, 7)) - 1] : [d.getUTCFullYear(), d.getUTCMonth()];
-  const from = Date.UTC(year, index, 1);
-  const to = Date.UTC(year, index + 1, 1);
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as written.
+  const from = new Date(0).setUTCFullYear(year, index, 1);
+  const to = new Date(0).setUTCFullYear(year, index + 1, 1);
   return { from, to, month: new Date(from).toISOString().slice(0, 7) };
 }

@@ -13,6 +13,8 @@ export interface Check {
   kind: 'tool' | 'config' | 'runtime' | 'coordinator';
   detail: string;
   fix?: string | undefined;
+  /** Passed, but worth a look (shown as `warn`; does not change the exit code). */
+  warning?: boolean | undefined;
 }
 
 /** Finds a program on PATH (plus the sbin dirs, where sshd lives). */

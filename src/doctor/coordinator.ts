@@ -3,6 +3,7 @@ import { CoordinatorClient } from '../api/client.ts';
 import type { Config } from '../config/load.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Check } from './checks.ts';
+import { networkCause } from '../domain/network-error.ts';
 
 /** Skew beyond this makes lease expiry and token lifetimes misleading. */
 export const MAX_SKEW_MS = 60_000;
@@ -33,8 +34,8 @@ export async function coordinatorChecks(options: CoordinatorCheckOptions): Promi
       ? { name: 'coordinator', ok: true, kind: 'coordinator', detail: `${c.url} answers (${options.clock.now() - started} ms)` }
       : { name: 'coordinator', ok: false, kind: 'coordinator', detail: `${c.url} answered HTTP ${res.status} to /v1/health`, fix: 'check the URL (`crabbox config show`); is something in front of it?' });
   } catch (error) {
-    const err = error as Error & { cause?: { code?: string } };
-    const why = err.name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)}s` : (err.cause?.code ?? err.message);
+    const err = error as Error;
+    const why = err.name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)}s` : (networkCause(error) ?? err.message);
     checks.push({ name: 'coordinator', ok: false, kind: 'coordinator', detail: `cannot reach ${c.url}: ${why}`, fix: 'check the URL and your network, and that the coordinator is running' });
     return checks;
   }

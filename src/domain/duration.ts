@@ -43,6 +43,14 @@ export function formatDuration(totalSeconds: number): string {
   return (negative ? '-' : '') + out.join('');
 }
 
+/** Renders seconds without days, as lease times and token lifetimes read best: `45s`, `30m`, `1h30m`, `24h`, `36h`. */
+export function formatHours(totalSeconds: number): string {
+  const s = Math.round(totalSeconds);
+  if (s <= 0) return `${s}s`;
+  const parts = [[Math.floor(s / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']] as const;
+  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('');
+}
+
 /** Renders milliseconds for timing summaries: `850ms`, `1.23s`, `2m03s`. */
 export function formatMillis(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -3,9 +3,9 @@
 export const LEASE_STATES = ['provisioning', 'active', 'released', 'expired', 'failed'] as const;
 export type LeaseState = (typeof LEASE_STATES)[number];
 
-export const DEFAULT_TTL_SECONDS = 90 * 60;
-export const MAX_TTL_SECONDS = 24 * 60 * 60;
-export const DEFAULT_IDLE_SECONDS = 30 * 60;
+import { checkIdleTimeout, type TimingProblem } from './lease-timing.ts';
+
+export { DEFAULT_IDLE_SECONDS, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS } from './lease-timing.ts';
 /** Machines still marked running/provisioning get this much extra time before cleanup may touch them. */
 export const STALE_WINDOW_SECONDS = 10 * 60;
 
@@ -44,25 +44,17 @@ export interface Lease {
   machine?: MachineRef | undefined;
 }
 
-export interface LeaseTimingInput {
-  ttlSeconds?: number | undefined;
-  idleTimeoutSeconds?: number | undefined;
-}
-
-/** Clamps requested TTL and idle timeout to the allowed ranges. */
-export function normalizeTimings(input: LeaseTimingInput, maxTtlSeconds = MAX_TTL_SECONDS): { ttlSeconds: number; idleTimeoutSeconds: number } {
-  const ttlSeconds = Math.min(Math.max(input.ttlSeconds ?? DEFAULT_TTL_SECONDS, 60), maxTtlSeconds);
-  const idleTimeoutSeconds = Math.min(Math.max(input.idleTimeoutSeconds ?? DEFAULT_IDLE_SECONDS, 60), ttlSeconds);
-  return { ttlSeconds, idleTimeoutSeconds };
-}
-
 /** The TTL cap: the lease can never live past this, touched or not. */
 export function hardDeadline(lease: Pick<Lease, 'createdAt' | 'ttlSeconds'>): number {
   return lease.createdAt + lease.ttlSeconds * 1000;
 }
 
-/** expiry = min(created + ttl, last touched + idle). */
-export function computeExpiry(lease: Pick<Lease, 'createdAt' | 'ttlSeconds' | 'lastTouchedAt' | 'idleTimeoutSeconds'>): number {
+/**
+ * The one expiry rule, in both modes (direct labels and the coordinator's store): a lease ends at
+ * min(created + ttl, last touched + idle); a kept lease does not idle out and ends at its TTL cap.
+ */
+export function computeExpiry(lease: Pick<Lease, 'keep' | 'createdAt' | 'ttlSeconds' | 'lastTouchedAt' | 'idleTimeoutSeconds'>): number {
+  if (lease.keep) return hardDeadline(lease);
   return Math.min(hardDeadline(lease), lease.lastTouchedAt + lease.idleTimeoutSeconds * 1000);
 }
 
@@ -78,16 +70,19 @@ export function isExpired(lease: Pick<Lease, 'expiresAt' | 'state'>, now: number
   return isLive(lease.state) && now >= lease.expiresAt;
 }
 
-export type TouchResult<L extends Lease> = { ok: true; lease: L } | { ok: false; reason: 'expired' | 'not_live' };
+export type TouchResult<L extends Lease> = { ok: true; lease: L } | { ok: false; reason: 'expired' | 'not_live' } | { ok: false; reason: 'bad_idle'; problem: TimingProblem };
 
 /**
- * Touches a lease: moves the idle deadline forward from `now`, optionally with a new idle timeout.
- * Never extends past the TTL cap. Refused once the lease has expired or ended.
+ * Touches a lease: moves the idle deadline forward from `now`, optionally with a new idle timeout (1m up to the
+ * lease's TTL; anything else is refused, never clamped). Never extends past the TTL cap. Refused once the lease has
+ * expired or ended.
  */
 export function touch<L extends Lease>(lease: L, now: number, idleTimeoutSeconds?: number): TouchResult<L> {
+  const problem = idleTimeoutSeconds === undefined ? undefined : checkIdleTimeout(idleTimeoutSeconds, lease.ttlSeconds);
+  if (problem) return { ok: false, reason: 'bad_idle', problem };
   if (!isLive(lease.state)) return { ok: false, reason: 'not_live' };
   if (now >= lease.expiresAt) return { ok: false, reason: 'expired' };
-  const idle = idleTimeoutSeconds === undefined ? lease.idleTimeoutSeconds : Math.min(Math.max(idleTimeoutSeconds, 60), lease.ttlSeconds);
+  const idle = idleTimeoutSeconds ?? lease.idleTimeoutSeconds;
   const next = { ...lease, lastTouchedAt: now, idleTimeoutSeconds: idle };
   next.expiresAt = computeExpiry(next);
   return { ok: true, lease: next };
@@ -112,8 +107,9 @@ export function cleanupVerdict(
     if (lease.state === 'provisioning' && now < hardDeadline(lease) + staleWindowSeconds * 1000) return { action: 'skip', reason: 'within-stale-window' };
     return { action: 'delete', reason: 'past-ttl-cap' };
   }
-  if (now < lease.expiresAt) return { action: 'skip', reason: 'live' };
+  // A kept lease lives until its TTL cap (computeExpiry); labels written before that rule may say otherwise.
   if (lease.keep) return { action: 'skip', reason: 'kept' };
+  if (now < lease.expiresAt) return { action: 'skip', reason: 'live' };
   if (lease.state === 'provisioning' && now < lease.expiresAt + staleWindowSeconds * 1000) return { action: 'skip', reason: 'within-stale-window' };
   return { action: 'delete', reason: 'expired' };
 }

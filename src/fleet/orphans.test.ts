@@ -198,8 +198,8 @@ describe('orphan sweeps over a fake Hetzner account', () => {
     const base = { provider, clock, stateDir: state.path, owner: 'alice' };
 
     const first = await cleanupExpired(base);
-    assert.deepEqual(first.failed.map((f) => [f.id, f.reason]), [[id(11), 'expired']]);
-    assert.match(first.failed[0]!.error, /server_error|500/);
+    assert.deepEqual(first.failed.map((f) => f.id), [id(11)]);
+    assert.match(first.failed[0]!.reason, /server_error/, 'the failure says why');
     assert.deepEqual(first.deleted.map((d) => d.id), [id(12)], 'the failure did not stop the next delete');
     assert.deepEqual(first.skipped.map((d) => [d.id, d.reason]), [[id(13), 'live']]);
     assert.ok(s.servers.has(failing.id) && !s.servers.has(expired.id));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoordinatorClient } from '../api/client.ts';
@@ -10,6 +11,7 @@ import { isLive } from '../domain/lease.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
 import type { DirectLease } from './record.ts';
+import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
@@ -18,8 +20,8 @@ export interface BrokeredLeaseOptions {
   stateDir: string;
   clock: Clock;
   connectTimeoutSeconds: number;
-  /** Defaults sent with a create; the coordinator clamps them to its own limits. */
-  defaults: { ttlSeconds: number; idleTimeoutSeconds: number; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
+  /** Defaults sent with a create; an unset TTL or idle timeout leaves the coordinator's own default (src/domain/lease-timing.ts). */
+  defaults: { ttlSeconds?: number | undefined; idleTimeoutSeconds?: number | undefined; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
   log?: ((line: string) => void) | undefined;
   /** How long a create may take on the coordinator (it provisions the machine before answering). */
   createTimeoutMs?: number | undefined;
@@ -67,6 +69,12 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
   function target(lease: DirectLease): SshTarget {
     const m = lease.machine;
     if (!m || !m.host || m.ports.length === 0) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no reachable machine yet`);
+    // The private key never leaves the machine that leased the box; from anywhere else ssh could only be refused.
+    if (!existsSync(leaseKeyPaths(keyDirOf(lease.id)).identity)) {
+      throw new CrabboxError('forbidden', `lease ${lease.id} (${lease.slug}) was leased from another machine: its ssh key lives only there (not in ${keyDirOf(lease.id)})`, {
+        hint: 'use it from the machine that leased it, or lease a box here with `crabbox warmup`',
+      });
+    }
     return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds });
   }
 
@@ -95,6 +103,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     let posted = false;
     try {
       const sshPublicKey = await createClientKey(pending, 'pending');
+      await markBrokered(pending, client.url);
       const callerCidr = await options.callerCidr?.();
       body = {
         sshPublicKey,
@@ -108,7 +117,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         ...(callerCidr ? { callerCidr } : {}),
       };
       posted = true;
-      const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? 15 * 60_000, signal: request.signal });
+      const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? BROKERED_CREATE_TIMEOUT_MS, signal: request.signal });
       lease = leaseFromView(answer.lease);
       await privateDir(join(stateDir, 'leases'));
       await removeLeaseKeys(keyDirOf(lease.id));

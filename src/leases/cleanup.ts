@@ -3,14 +3,15 @@ import { join } from 'node:path';
 import type { Clock } from '../domain/clock.ts';
 import type { DanglingObject, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
+import { redact } from '../redact/redact.ts';
 import { isLeaseId } from '../domain/ids.ts';
 import { LABEL, labelValue } from '../domain/labels.ts';
 import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lease.ts';
 import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';
-import { redact } from '../redact/redact.ts';
 import { readIndexEntry } from './lease-index.ts';
+import { pruneTombstones } from './tombstone.ts';
 import { DIRECT_INSTALLATION } from './direct.ts';
 
 export interface CleanupOptions {
@@ -38,8 +39,8 @@ export interface CleanupReport {
   dryRun: boolean;
   deleted: CleanupEntry[];
   skipped: CleanupEntry[];
-  /** Deletes the provider refused or that failed; their keys stay and the next cleanup or sweep retries them. */
-  failed: (CleanupEntry & { error: string })[];
+  /** Leases whose delete failed (`reason` is the error); the others were still cleaned. Retried by the next cleanup. */
+  failed: CleanupEntry[];
   /** Key directories with no machine left (a crash between key creation and provider create). */
   orphanKeys: string[];
   /** Provider objects (keys, firewalls, key pairs) whose machine was gone: deleted, or kept with a reason. */
@@ -75,19 +76,20 @@ export async function cleanupExpired(options: CleanupOptions): Promise<CleanupRe
     }
     options.log?.(`cleanup: deleting ${lease.id} (${verdict.reason})`);
     try {
-      await discardLease({ provider: options.provider, stateDir: options.stateDir }, lease);
+      await discardLease({ provider: options.provider, stateDir: options.stateDir, now }, lease);
       report.deleted.push(entry);
     } catch (error) {
-      // One failed delete never stops the others; the machine keeps its labels and is retried next time.
-      const message = redact((error as Error).message ?? String(error)).split('\n')[0]!;
-      report.failed.push({ ...entry, error: message });
-      options.log?.(`cleanup: could not delete ${lease.id}: ${message}`);
+      // One lease that cannot be deleted now must not keep every later expired lease alive past its TTL.
+      const reason = redact(error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+      options.log?.(`cleanup: could not delete ${lease.id}: ${reason}`);
+      report.failed.push({ ...entry, reason });
     }
   }
   for (const id of await staleKeyDirs(options.stateDir, known, now, options.provider.name)) {
     report.orphanKeys.push(id);
     if (!report.dryRun) await removeLeaseKeys(leaseKeyDir(options.stateDir, id));
   }
+  if (!report.dryRun) await pruneTombstones(options.stateDir, now);
   const { provider } = options;
   if (options.dangling && !report.dryRun && provider.capabilities.danglingObjects && provider.sweepDangling) {
     report.dangling = await provider.sweepDangling({ installation: DIRECT_INSTALLATION });

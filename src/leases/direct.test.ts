@@ -95,7 +95,7 @@ describe('direct lease service', () => {
     await assert.rejects(leases.touch(lease.id), (e) => code(e) === 'lease_expired');
   });
 
-  it('release is idempotent: an already-gone id is success, an unknown slug is not found', async () => {
+  it('release is idempotent: an already-gone id or a slug it released is success, an unknown slug is not found', async () => {
     const { leases, provider, dir } = setup();
     after(() => dir.remove());
     const { lease } = await leases.create();
@@ -103,7 +103,8 @@ describe('direct lease service', () => {
     assert.equal(provider.machines.size, 0);
     assert.ok(!existsSync(leaseKeyDir(dir.path, lease.id)));
     assert.equal((await leases.release(lease.id)).result, 'already-gone');
-    await assert.rejects(leases.release(lease.slug), (e) => code(e) === 'lease_not_found');
+    assert.deepEqual(await leases.release(lease.slug), { leaseId: lease.id, slug: lease.slug, result: 'already-gone' });
+    await assert.rejects(leases.release('missing-otter'), (e) => code(e) === 'lease_not_found');
     await assert.rejects(leases.resolve('cbx_000000000000'), (e) => code(e) === 'lease_not_found');
     await assert.rejects(leases.resolve('../x'), (e) => code(e) === 'bad_request');
   });
@@ -221,6 +222,9 @@ describe('direct cleanup and sweep', () => {
     }
     await leases.release(lease.id);
     assert.equal(await readIndexEntry(dir.path, lease.id), undefined, 'release removes the index entry with the keys');
-    await assert.rejects(leases.resolve(lease.id), (e) => code(e) === 'lease_not_found');
+    // What is left is its tombstone: the lease, ended, without a machine.
+    const ended = await leases.resolve(lease.id);
+    assert.deepEqual([ended.state, ended.machine], ['released', undefined]);
+    await assert.rejects(leases.touch(lease.id), (e) => code(e) === 'lease_not_active');
   });
 });

@@ -4,11 +4,14 @@ import type { Machine, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { newLeaseId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
 import { LABEL, labelValue, leaseLabels } from '../domain/labels.ts';
-import { computeExpiry, isLive, normalizeTimings, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { computeExpiry, isLive, touch as touchLease, type Lease } from '../domain/lease.ts';
+import { describeTimingProblem, FLAG_NAMES, leaseTimings } from '../domain/lease-timing.ts';
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
+import { findTombstone } from './tombstone.ts';
+import { endedLeaseError } from '../domain/ended.ts';
 import { findIndexed, readIndexEntry, writeIndexEntry } from './lease-index.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
@@ -79,9 +82,10 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     return findIn(await ownLeases(), parsed);
   }
 
+  /** A lease by ref: a live or ended one the provider still has, else one ended here within the week (its tombstone). */
   async function resolve(ref: string): Promise<DirectLease> {
     const parsed = parseLeaseRef(ref);
-    const lease = await find(parsed);
+    const lease = (await find(parsed)) ?? (await findTombstone(config.paths.stateDir, parsed, owner, clock.now()));
     if (!lease) throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
     return lease;
   }
@@ -102,7 +106,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     const id = (options.newId ?? newLeaseId)();
     const taken = (await ownLeases()).filter((l) => isLive(l.state)).map((l) => l.slug);
     const slug = uniqueSlug(id, taken);
-    const timings = normalizeTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    const timed = leaseTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
+    if (!timed.ok) throw new CrabboxError('bad_request', describeTimingProblem(timed.problem, FLAG_NAMES));
+    const timings = { ttlSeconds: timed.ttlSeconds, idleTimeoutSeconds: timed.idleTimeoutSeconds };
     const draft: Lease = {
       id,
       slug,
@@ -166,8 +172,8 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     const lease = typeof ref === 'string' ? await resolve(ref) : ref;
     const result = touchLease(lease, clock.now(), idleTimeoutSeconds);
     if (!result.ok) {
-      if (result.reason === 'expired') throw new CrabboxError('lease_expired', `lease ${lease.id} (${lease.slug}) has expired`, { hint: 'release it with `crabbox stop` and lease a new box' });
-      throw new CrabboxError('lease_not_active', `lease ${lease.id} (${lease.slug}) is ${lease.state}`);
+      if (result.reason === 'bad_idle') throw new CrabboxError('bad_request', describeTimingProblem(result.problem, FLAG_NAMES));
+      throw endedLeaseError(lease, clock.now());
     }
     await writeLabels(result.lease);
     return result.lease;
@@ -179,12 +185,20 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       const parsed = parseLeaseRef(ref);
       lease = await find(parsed);
       if (!lease) {
-        // An id we cannot find is a lease already released; a slug proves nothing, so it stays "not found".
-        if (parsed.kind === 'slug') throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
+        // An id we cannot find is a lease already released; a slug proves nothing unless we ended that lease ourselves.
+        if (parsed.kind === 'slug') {
+          const ended = await findTombstone(config.paths.stateDir, parsed, owner, clock.now());
+          if (!ended) throw new CrabboxError('lease_not_found', `no lease ${parsed.value}`, { hint: 'run `crabbox list` to see your leases' });
+          return { leaseId: ended.id, slug: ended.slug, result: 'already-gone' };
+        }
         // Keys of a lease another provider made (an explicit, different --provider) are that lease's, not debris.
         const indexed = await readIndexEntry(config.paths.stateDir, parsed.value);
-        if (!indexed || indexed.provider === provider.name) await removeLeaseKeys(keyDirOf(parsed.value));
-        return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+        if (indexed && indexed.provider !== provider.name) return { leaseId: parsed.value, slug: undefined, result: 'already-gone' };
+        // The index proves this CLI made the lease: whatever the provider still has of it (an ssh host's key line
+        // and claim whose labels file is gone, so it no longer reads as a lease) is released by its provider id.
+        const result = indexed ? await provider.delete(indexed.providerId) : 'already-gone';
+        await removeLeaseKeys(keyDirOf(parsed.value));
+        return { leaseId: parsed.value, slug: indexed?.slug, result: result === 'deleted' ? 'released' : 'already-gone' };
       }
     } else {
       lease = ref;
@@ -196,7 +210,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   /** Marks the lease released (so a crash midway leaves something cleanup deletes), then removes machine, master and keys. */
   async function deleteLease(lease: DirectLease): Promise<'deleted' | 'already-gone'> {
     if (isLive(lease.state)) await writeLabels({ ...lease, state: 'released', endedAt: clock.now() }).catch(() => undefined);
-    return discardLease({ provider, stateDir: config.paths.stateDir }, lease);
+    return discardLease({ provider, stateDir: config.paths.stateDir, now: clock.now() }, lease);
   }
 
   return leaseService({

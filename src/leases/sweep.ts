@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { CleanupOptions, CleanupReport } from './cleanup.ts';
 import { cleanupExpired } from './cleanup.ts';
+import { plural } from '../domain/plural.ts';
 
 /** At most one opportunistic sweep per this interval (per user state dir). */
 export const SWEEP_INTERVAL_MS = 60_000;
@@ -23,7 +24,7 @@ export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'> & { rep
     const report = await cleanupExpired(options);
     // What the sweep removed is the user's to know (a crashed session's box, a forgotten lease), not only a debug line.
     const tell = options.report ?? options.log;
-    if (report.deleted.length > 0) tell?.(`removed ${report.deleted.length} expired or abandoned lease(s): ${report.deleted.map((d) => `${d.id} (${d.reason})`).join(', ')}`);
+    if (report.deleted.length > 0) tell?.(`removed ${plural(report.deleted.length, 'expired or abandoned lease')}: ${report.deleted.map((d) => `${d.id} (${d.reason})`).join(', ')}`);
     if (report.failed.length > 0) tell?.(`could not remove ${report.failed.map((d) => d.id).join(', ')}; the next command retries`);
     return report;
   } catch (error) {

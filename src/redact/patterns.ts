@@ -37,6 +37,16 @@ function looksLikeAwsSecret(value: string): boolean {
   return wordLike < 2 || wordLike * 2 < segments.length;
 }
 
+/** A JWT's first segment is base64url JSON (`{"alg":...}` encodes as `eyJ...`); decoding it keeps prose like `eyJohn.x.y` intact. */
+function isJwtHeader(segment: string): boolean {
+  try {
+    const json: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(segment.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
+    return typeof json === 'object' && json !== null && !Array.isArray(json);
+  } catch {
+    return false;
+  }
+}
+
 export const PATTERNS: [RegExp, string | Replacer][] = [
   // PEM private key blocks; an unterminated block is redacted to the end of the text.
   [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g, REDACTED],
@@ -47,6 +57,9 @@ export const PATTERNS: [RegExp, string | Replacer][] = [
   // Prefixed tokens, each with its own alphabet and minimum length so `npm_config_cache` or `sk-learn` stay readable:
   // crabbox user/shared tokens, GitHub, GitLab, npm, Slack, Stripe- and OpenAI-style keys.
   [/\b(?:(?:cbxu|cbxs)_[A-Za-z0-9_-]{16,}|(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,}|xox[abposre]-[A-Za-z0-9-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{20,})/g, REDACTED],
+  // JSON Web Tokens (JWS: three base64url segments, JWE: five), bare: the header is JSON, so it starts `eyJ`.
+  // The signature may be empty (alg none). The whole token goes, whatever follows on the word.
+  [/(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,})(?:\.[A-Za-z0-9_-]*){2,4}/g, (m, header) => (isJwtHeader(header!) ? REDACTED : m)],
   // AWS access key ids.
   [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
   // Bearer tokens (a token has a digit or punctuation, so "bearer authentication" stays) and Basic credentials.
@@ -95,6 +108,14 @@ const NAMED: NamedRule[] = [
   },
 ];
 
+/**
+ * A value that says there is no secret: nothing (`""`, `''`) or a language's word for unset (`undefined`, `null`),
+ * as in `MYAPP_SECRET= undefined` from a template with a missing variable. Shown as it is, not as a hidden secret.
+ */
+function isEmptyValue(value: string): boolean {
+  return /^(?:""|''|undefined|null)$/.test(value.trim());
+}
+
 function redactNamed(text: string, rule: NamedRule): string {
   let out = '';
   let last = 0;
@@ -104,7 +125,7 @@ function redactNamed(text: string, rule: NamedRule): string {
     const valueStart = m.index + m[0].length;
     rule.value.lastIndex = valueStart;
     const value = rule.value.exec(text)?.[0];
-    if (!value) continue;
+    if (!value || isEmptyValue(value)) continue;
     const replacement = rule.replace(m[1]!, m[2]!, value);
     if (replacement === undefined) continue;
     out += text.slice(last, m.index) + replacement;

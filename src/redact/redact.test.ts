@@ -38,8 +38,22 @@ const CONTEXTS: Context[] = [
   { name: 'npm', secret: (g) => `npm_${g.string(ALNUM, 36, 36)}`, wrap: (s) => `//registry.npmjs.org/:_authToken=${s}` },
   { name: 'aws key id', secret: (g) => `${g.pick(['AKIA', 'ASIA'])}${g.string(UPPER_DIGITS, 16, 16)}`, wrap: (s) => `key id ${s}.` },
   { name: 'aws secret', secret: (g) => `${g.string(ALNUM + '/+', 37, 37)}aZ9`, wrap: (s) => `aws configure set x ${s}` },
+  { name: 'bare jwt', secret: (g) => jwt(g), wrap: (s) => `token ${s}` },
+  { name: 'jwt in a log field', secret: (g) => jwt(g, { unsigned: g.int(0, 3) === 0 }), wrap: (s) => `level=info msg="issued" jwt=${s}` },
+  { name: 'encrypted jwt (5 segments)', secret: (g) => jwt(g, { encrypted: true }), wrap: (s) => `[${s}]` },
   { name: 'pem', secret: (g) => g.string(ALNUM + '/+', 64, 64), wrap: (s) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${s}\n${s}\n-----END OPENSSH PRIVATE KEY-----` },
 ];
+
+const b64url = (text: string): string => Buffer.from(text).toString('base64url');
+
+/** A JWT with a random JSON header and payload: signed (3 segments), unsigned (empty signature) or encrypted (5). */
+function jwt(g: ReturnType<typeof generators>, o: { unsigned?: boolean; encrypted?: boolean } = {}): string {
+  const header = b64url(JSON.stringify(o.encrypted ? { alg: 'RSA-OAEP', enc: 'A256GCM' } : { alg: g.pick(['HS256', 'RS256', 'ES256', 'none']), typ: 'JWT', kid: g.string(ALNUM, 0, 12) }));
+  const payload = b64url(JSON.stringify({ sub: g.string(ALNUM, 1, 20), iat: g.int(1e9, 2e9), scope: g.string(ALNUM + ' ', 0, 30) }));
+  const seg = (min: number, max: number) => g.string(`${ALNUM}_-`, min, max);
+  if (o.encrypted) return `${header}.${seg(40, 300)}.${seg(16, 22)}.${seg(20, 200)}.${seg(22, 22)}`;
+  return `${header}.${payload}.${o.unsigned ? '' : seg(43, 342)}`;
+}
 
 function randomText(g: ReturnType<typeof generators>): string {
   const parts: string[] = [];
@@ -112,6 +126,24 @@ describe('redact: specific shapes', () => {
 
   it('redacts an unterminated PEM block to the end', () => {
     assert.equal(redact('key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIB\nAAAA'), `key:\n${REDACTED}`);
+  });
+
+  it('redacts a bare JWT whole, and leaves dotted words whose first part is not JSON', () => {
+    const token = `${b64url('{"alg":"HS256","typ":"JWT"}')}.${b64url('{"sub":"alice","exp":1767225600}')}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+    assert.equal(redact(`got ${token} from the server`), `got ${REDACTED} from the server`);
+    assert.equal(redact(`{"id_token":"x","raw":"${token}"}`), `{"id_token":"${REDACTED}","raw":"${REDACTED}"}`);
+    assert.equal(redact(`${token.split('.').slice(0, 2).join('.')}.`), REDACTED, 'unsigned (alg none)');
+    for (const innocent of ['eyJohnson.smith.example', 'see eyJ0eXAi.two.three later', 'version eyJhbGciOiJIUzI1 ok']) assert.equal(redact(innocent), innocent);
+  });
+
+  it('an empty or unset value is not a secret: NAME=, NAME= undefined, NAME=null, NAME=""', () => {
+    for (const line of ['MYAPP_SECRET= undefined', 'MYAPP_SECRET=undefined', 'API_TOKEN=null', 'API_TOKEN=""', "password=''", 'password: null', '{"password": ""}', 'MYAPP_SECRET=\nnext']) {
+      assert.equal(redact(line), line, line);
+    }
+    // A value after spaces is still a value (ini style `password = hunter2`).
+    assert.equal(redact('password = hunter2 ok'), `password = ${REDACTED} ok`);
+    assert.equal(redact('MYAPP_SECRET=undefined-but-not-quite'), `MYAPP_SECRET=${REDACTED}`);
+    assert.equal(redact('API_TOKEN="null-ish"'), `API_TOKEN="${REDACTED}"`);
   });
 
   it('ignores registered values too short to redact safely', () => {

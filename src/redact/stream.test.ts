@@ -67,6 +67,17 @@ describe('StreamRedactor', () => {
     }
   });
 
+  it('hides a bare JWT split across chunks at every position, also with idle releases between chunks', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const jwt = `${b64('{"alg":"RS256","typ":"JWT","kid":"k1"}')}.${b64('{"sub":"alice","aud":"crabbox","exp":1767225600}')}.${'Zm9vYmFy-_'.repeat(30)}`;
+    const input = `the server sent ${jwt} for alice\nnext ${jwt}`;
+    for (let at = 1; at < input.length; at++) {
+      const r = new StreamRedactor();
+      const out = r.push(input.slice(0, at)) + r.releaseIdle() + r.push(input.slice(at)) + r.releaseIdle() + r.end();
+      assert.equal(out, `the server sent ${REDACTED} for alice\nnext ${REDACTED}`, `cut at ${at}`);
+    }
+  });
+
   it('drops a PEM private key block that arrives line by line', () => {
     const body = Array.from({ length: 50 }, (_, i) => `MIIEvQIBADANBgkqhkiG9w0BAQEFAASC${i}`).join('\n');
     const input = `before -----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY----- after\nnext\n`;

@@ -77,6 +77,33 @@ describe('summarizeJUnit bounds and bad input', () => {
     assert.ok(s.warnings.every((w) => !w.includes('\n')));
   });
 
+  it('names the real line of a malformed report: a bad tag, a truncated file, a file with no element', () => {
+    const truncated = '<?xml version="1.0"?>\n<testsuites>\n  <testsuite name="x">\n    <testcase name="a"/>\n    <testcase name="b">\n      <failure message="boom">\n';
+    const oneOpen = '<testsuites>\n<testsuite name="x">\n<testcase name="a"/>\n</testsuite>\n\n';
+    const badClose = '<testsuites>\n<testsuite name="x">\n<testcase name="a">\n</testsuite>\n</testsuites>\n';
+    const crlf = badClose.replace(/\n/g, '\r\n');
+    const badAttr = '<testsuites>\n<testsuite name="x">\n\n<testcase name=a/>\n</testsuite>\n</testsuites>\n';
+    const s = summarizeJUnit([
+      { path: 'truncated.xml', content: truncated },
+      { path: 'one-open.xml', content: oneOpen },
+      { path: 'bad-close.xml', content: badClose },
+      { path: 'crlf.xml', content: crlf },
+      { path: 'bad-attr.xml', content: badAttr },
+      { path: 'text.xml', content: '\nno xml here\n' },
+      { path: 'blank.xml', content: '\n\n' },
+    ]);
+    assert.deepEqual(s.files.map((f) => f.status), Array(7).fill('malformed'));
+    assert.deepEqual(s.warnings, [
+      'truncated.xml: malformed XML: the file ends at line 6 with <testsuites>, <testsuite>, <testcase>, <failure> still open (cut short?)',
+      'one-open.xml: malformed XML: the file ends at line 4 with <testsuites> still open (cut short?)',
+      "bad-close.xml: malformed XML at line 4: Expected closing tag 'testcase' (opened in line 3, col 1) instead of closing tag 'testsuite'.",
+      "crlf.xml: malformed XML at line 4: Expected closing tag 'testcase' (opened in line 3, col 1) instead of closing tag 'testsuite'.",
+      "bad-attr.xml: malformed XML at line 4: Attribute 'name' is without value.",
+      "text.xml: malformed XML at line 2: char 'n' is not expected.",
+      'blank.xml: malformed XML: no root element (empty or not XML)',
+    ]);
+  });
+
   it('skips a report over the per-file cap and reports past the total cap, with warnings', () => {
     const big = Buffer.alloc(JUNIT_LIMITS.fileBytes + 1, 0x20);
     const chunk = Buffer.concat([Buffer.from(report('<testcase name="a"/>')), Buffer.alloc(JUNIT_LIMITS.fileBytes - 200, 0x20)]);

@@ -213,10 +213,33 @@ function totalsFromSuites(suites: Node[]): JUnitTotals {
   return totals;
 }
 
+/** The line of the text's last non-blank character: where a truncated report really ends. */
+function lastLine(text: string): number {
+  return text.trimEnd().split(/\r\n|\r|\n/).length;
+}
+
+/**
+ * One line saying what is wrong with a report and where. The validator reports the true line of a bad tag or
+ * attribute, but for a file that ends with tags still open it says line 1 (or the line where the outermost one
+ * opened), which points away from the problem: the end of the file. A document without any element has no line.
+ */
+export function malformedMessage(text: string, err: { code: string; msg: string; line: number }): string {
+  const msg = err.msg.split('\n')[0]!;
+  if (err.code === 'InvalidXml' && msg === 'Start tag expected.') return 'malformed XML: no root element (empty or not XML)';
+  const open = err.code === 'InvalidXml' && /^Invalid '\[.*\]' found\.$/.test(msg)
+    ? (/^Invalid '(.*)' found\.$/.exec(msg)![1]!.match(/"([^"]*)"/g) ?? []).map((t) => t.slice(1, -1))
+    : err.code === 'InvalidTag' && /^Unclosed tag '([^']*)'\.$/.test(msg) ? [/^Unclosed tag '([^']*)'\.$/.exec(msg)![1]!] : undefined;
+  if (open) {
+    const tags = open.slice(-4).map((t) => `<${t}>`).join(', ');
+    return `malformed XML: the file ends at line ${lastLine(text)} with ${open.length > 4 ? '..., ' : ''}${tags} still open (cut short?)`;
+  }
+  return `malformed XML at line ${err.line}: ${msg}`;
+}
+
 /** Parses one report's text. Throws a one-line Error when it is not well-formed XML. */
 export function parseJUnit(text: string, onFailed: Walk['onFailed']): { totals: JUnitTotals; junit: boolean } {
   const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new Error(`malformed XML at line ${valid.err.line}: ${valid.err.msg.split('\n')[0]}`);
+  if (valid !== true) throw new Error(malformedMessage(text, valid.err));
   const walk: Walk = { totals: emptyTotals(), cases: 0, leafSuites: [], onFailed };
   const doc = parser.parse(text) as Node;
   visit(doc, '', walk);

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ManualClock, systemClock } from '../domain/clock.ts';
@@ -185,4 +185,87 @@ test('a slow reader of the output gets every byte, handed over no faster than it
   assert.equal(received, bytes);
   // What sits in the slow writer at once stays a few chunks, never the whole output.
   assert.ok(pendingMax < 2 * 1024 * 1024, `pending peaked at ${pendingMax} bytes`);
+});
+
+test('a run that fails before it has a lease has no record and no run id', async () => {
+  const h = harness();
+  let started = 0;
+  const recorder: RunRecorder = { start: async () => { started++; return 'run_00000000abcd'; }, finish: async () => undefined };
+  const outcome = await runOnBox({
+    ...h.base, recorder, repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] },
+    leases: { ...h.base.leases, acquire: async () => { throw new Error('the provider is down'); } },
+  });
+  assert.equal(outcome.exitCode, 70);
+  assert.equal(outcome.runId, undefined, 'no id that `logs`/`results` could not find');
+  assert.equal(started, 0);
+});
+
+test('a run that holds a lease is recorded even when connecting to the box fails', async () => {
+  const h = harness();
+  const outcome = await runOnBox({
+    ...h.base, repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] },
+    connect: async () => { throw new (await import('../domain/errors.ts')).CrabboxError('ssh_failed', 'ssh to the box failed'); },
+  });
+  assert.equal(outcome.exitCode, 74);
+  assert.equal(outcome.runId, 'run_00000000abcd');
+  assert.deepEqual([h.records.finish?.[0], h.records.finish?.[1].exitCode, h.records.finish?.[1].source], ['run_00000000abcd', 74, 'crabbox']);
+});
+
+test('an interrupted run is recorded with the exit code crabbox exits with, the signal and the command\'s own code', async () => {
+  const repo = join(tmp.path, 'int-rec');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  const controller = new AbortController();
+  // The command turns SIGTERM into exit 9: crabbox still exits 143, and the record says the same.
+  const running = runOnBox({ ...h.base, interrupt: controller.signal, repoRoot: repo, sync: undefined, command: { mode: 'shell', args: ["trap 'exit 9' TERM; echo up; while :; do sleep 0.05; done"] } });
+  const deadline = Date.now() + 10_000;
+  while (!h.stdout().includes('up') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  controller.abort('SIGTERM');
+  const outcome = await running;
+  assert.equal(outcome.exitCode, 143);
+  assert.equal(outcome.remoteExitCode, 9);
+  const finish = h.records.finish?.[1];
+  assert.deepEqual([finish?.exitCode, finish?.source, finish?.interrupted, finish?.remoteExitCode], [143, 'crabbox', 'SIGTERM', 9]);
+});
+
+test('Ctrl-C on a command that ignores SIGINT and SIGTERM escalates on the clock: SIGTERM after 10 s, SIGKILL 5 s later', async () => {
+  const repo = join(tmp.path, 'escalate');
+  initRepo(repo, { 'a.txt': 'a' });
+  const h = harness();
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const controller = new AbortController();
+  const pidFile = join(tmp.path, 'escalate.pid');
+  let done = false;
+  const running = runOnBox({
+    ...h.base, clock, interrupt: controller.signal, repoRoot: repo, sync: undefined,
+    command: { mode: 'shell', args: [`trap '' INT TERM; echo $$ > ${pidFile}; echo up; while :; do sleep 0.05; done`] },
+  }).finally(() => (done = true));
+  const waitFor = async (check: () => boolean, what: string): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!check()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await waitFor(() => h.stdout().includes('up'), 'the command to start');
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  controller.abort('SIGINT');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(alive() && !done, 'SIGINT is ignored: the command runs on');
+  clock.advance(9_999);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(alive() && !done, 'no SIGTERM before the grace period is over');
+  clock.advance(1);
+  await waitFor(() => h.progress.some((l) => /still running 10s after SIGINT; sending SIGTERM/.test(l)), 'the SIGTERM step');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(alive() && !done, 'SIGTERM is ignored too');
+  clock.advance(5_000);
+  const outcome = await running;
+  assert.ok(h.progress.some((l) => /still running 5s after SIGTERM; sending SIGKILL/.test(l)), h.progress.join('|'));
+  await waitFor(() => !alive(), 'the command to be killed');
+  assert.equal(outcome.exitCode, 130);
+  assert.equal(outcome.interrupted, 'SIGINT');
+  assert.equal(outcome.released, true);
+  assert.equal(h.records.finish?.[1].remoteExitCode, 137, 'the command died of SIGKILL');
 });

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import type { Clock, TimerHandle } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
+import { plural } from '../domain/plural.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
-import { newRunId } from '../domain/ids.ts';
 import { heartbeatIntervalMs, type Lease } from '../domain/lease.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import type { PreparedSync } from '../sync/prepare.ts';
@@ -71,10 +71,19 @@ export interface RunRequest<L extends Lease, T> {
   interrupt: AbortSignal;
   /** What removes a lease whose release failed; default: `crabbox cleanup` (direct mode). */
   releaseHint?: string | undefined;
+  /**
+   * How long an interrupted command may take to end before the next, harder signal goes to its process group:
+   * SIGINT, then SIGTERM after `term`, then SIGKILL after `kill` more (a SIGTERM interrupt starts at SIGTERM).
+   */
+  interruptGraceMs?: { term: number; kill: number } | undefined;
 }
 
+/** Default grace periods of the interrupt escalation (docs/run.md). */
+export const INTERRUPT_GRACE_MS = { term: 10_000, kill: 5_000 } as const;
+
 export interface RunOutcome {
-  runId: string;
+  /** The run's record id; undefined when no record was made (the run failed before it had a lease, or recording failed). */
+  runId: string | undefined;
   leaseId: string | undefined;
   slug: string | undefined;
   fresh: boolean;
@@ -95,23 +104,37 @@ export interface RunOutcome {
 export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promise<RunOutcome> {
   const { clock } = req;
   const t0 = clock.now();
-  let runId = newRunId();
+  let runId: string | undefined;
   const timings: RunTimings = { leaseMs: 0, syncMs: 0, commandMs: 0, releaseMs: 0, totalMs: 0 };
   const outcome: RunOutcome = {
-    runId, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
+    runId: undefined, leaseId: undefined, slug: undefined, fresh: false, released: false, remoteExitCode: undefined,
     exitCode: ExitCode.internal, sync: 'not-run', deleted: 0, timings, interrupted: undefined, error: undefined,
   };
   let lease: L | undefined;
   let remote: RemoteRun | undefined;
   let heartbeat: TimerHandle | undefined;
   let syncTicker: TimerHandle | undefined;
+  let escalation: TimerHandle | undefined;
+  const grace = req.interruptGraceMs ?? INTERRUPT_GRACE_MS;
+  /** Sends `signals[0]` to the remote group, and each next one after its grace period while the command still runs. */
+  const escalate = (signals: ('INT' | 'TERM' | 'KILL')[]): void => {
+    const [now, next] = signals;
+    remote?.interrupt(now!);
+    if (!next) return;
+    const waitMs = next === 'TERM' ? grace.term : grace.kill;
+    escalation = clock.setTimeout(() => {
+      req.warn(`crabbox: the command is still running ${Math.round(waitMs / 1000)}s after SIG${now}; sending SIG${next} to its process group`);
+      escalate(signals.slice(1));
+    }, waitMs, { unref: true });
+  };
   const onInterrupt = (): void => {
     const reason = req.interrupt.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     outcome.interrupted ??= reason;
-    remote?.interrupt(reason === 'SIGTERM' ? 'TERM' : 'INT');
+    // Escalates once, from the moment there is a remote command to signal.
+    if (!remote || escalation) return;
+    escalate(reason === 'SIGTERM' ? ['TERM', 'KILL'] : ['INT', 'TERM', 'KILL']);
   };
   req.interrupt.addEventListener('abort', onInterrupt, { once: true });
-  let recorded = false;
   let recording: Promise<void> = Promise.resolve();
   try {
     if (req.interrupt.aborted) {
@@ -125,6 +148,20 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.leaseId = lease.id;
     outcome.slug = lease.slug;
     timings.leaseMs = clock.now() - t0;
+    // A run is recorded once it holds a lease (a run that fails before has no record and prints no run id). The
+    // write (a local file or a coordinator round trip) overlaps the connection instead of delaying the command; it
+    // is settled before the record is finished.
+    const started = lease;
+    const recorder = req.recorder;
+    if (recorder) {
+      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
+        (id) => {
+          runId = id;
+          outcome.runId = id;
+        },
+        (error: unknown) => req.warn(`warning: could not record the run: ${(error as Error).message}`),
+      );
+    }
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
     const box = await req.connect(acquired.target, lease, req.interrupt);
     const machine = lease.machine;
@@ -160,7 +197,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       if (e.type === 'waiting-lock') req.progress('waiting for another run on this lease to finish…');
       else if (e.type === 'syncing') {
         const began = clock.now();
-        req.progress(`syncing ${req.sync?.manifest.entries.length ?? 0} files${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
+        req.progress(`syncing ${plural(req.sync?.manifest.entries.length ?? 0, 'file')}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
         syncTicker = clock.setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000, { unref: true });
       } else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
@@ -168,22 +205,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
       sync: req.sync ? { repoRoot: req.sync.repoRoot, list: req.sync.list, fingerprint: req.sync.fingerprint, deleteLimit: req.sync.deleteLimit, timeoutSeconds: req.sync.timeoutSeconds } : undefined,
-      stdout: outStream, stderr: errStream, clock, onProgress,
+      stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
-    // The record is started once the ssh exec is on its way, so its write (a local fsync or a coordinator round
-    // trip) overlaps the connection instead of delaying the command; it is settled before the record is finished.
-    const started = lease;
-    const recorder = req.recorder;
-    if (recorder) {
-      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
-        (id) => {
-          runId = id;
-          outcome.runId = id;
-          recorded = true;
-        },
-        (error: unknown) => req.warn(`warning: could not record the run: ${(error as Error).message}`),
-      );
-    }
     if (req.interrupt.aborted) onInterrupt();
     try {
       const result = await remote.result.finally(flushed);
@@ -206,19 +229,22 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   } finally {
     heartbeat?.cancel();
     syncTicker?.cancel();
+    escalation?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);
   }
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;
   await recording;
 
   // The record is finished before the release, so a second Ctrl-C during a slow release still leaves a closed record.
-  if (recorded && req.recorder) {
+  if (runId !== undefined && req.recorder) {
     req.tail?.close();
     try {
+      // One truth: the record's exit code is what `crabbox run` exits with; the command's own code is kept beside it.
       await req.recorder.finish(runId, {
-        exitCode: outcome.remoteExitCode ?? outcome.exitCode,
+        exitCode: outcome.exitCode,
         source: runSource(outcome),
-        interrupted: outcome.interrupted !== undefined,
+        interrupted: outcome.interrupted,
+        remoteExitCode: outcome.remoteExitCode,
         timings: { ...phasesBeforeRelease(outcome), total: clock.now() - t0 },
         logTail: req.tail?.snapshot(),
         syncSkipped: outcome.sync !== 'synced',

@@ -66,13 +66,25 @@ export interface RunResultObject extends Partial<RunDetails> {
   source: 'remote' | 'crabbox';
   runId: string | null;
   lease: { id: string; slug: string; fresh?: boolean; released?: boolean } | null;
-  /** Whole milliseconds per phase; absent phases are null. */
+  /** Deprecated (version 1 keeps it): whole milliseconds per phase; absent phases are null. */
   timingsMs: { lease: number | null; wait: number | null; sync: number | null; command: number | null; release: number | null; total: number | null };
+  /** Whole milliseconds per phase, named as run records name them; absent phases are left out. */
+  timings: Record<string, number>;
   syncSkipped: boolean;
   junit: ResultJUnitCounts | null;
 }
 
 const ms = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) || value < 0 ? null : Math.round(value));
+
+/** Phase timings as whole milliseconds, the form run records store; a phase that did not happen is left out. */
+export function wholeMs(timings: PhaseTimings): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [phase, value] of Object.entries(timings)) {
+    const v = ms(value as number | undefined);
+    if (v !== null) out[phase] = v;
+  }
+  return out;
+}
 
 /** Builds the result object for agents. */
 export function resultObject(outcome: ResultInput): RunResultObject {
@@ -85,6 +97,7 @@ export function resultObject(outcome: ResultInput): RunResultObject {
     runId: outcome.runId ?? null,
     lease: outcome.lease ? { ...outcome.lease } : null,
     timingsMs: { lease: ms(t.lease), wait: ms(t.wait), sync: ms(t.sync), command: ms(t.command), release: ms(t.release), total: ms(t.total) },
+    timings: wholeMs(t),
     syncSkipped: outcome.syncSkipped,
     junit: j ? { tests: j.tests, passed: j.passed, failures: j.failures, errors: j.errors, skipped: j.skipped, time: j.time, files: j.files.length, warnings: j.warnings.length } : null,
     ...outcome.run,

@@ -57,9 +57,11 @@ export class LocalRunRecorder implements RunRecorder {
     const { owner: _owner, ...rest } = record;
     const finished: RunRecord = {
       ...rest,
-      state: finalState({ exitCode: result.exitCode, source, interrupted: result.interrupted }),
+      state: finalState({ exitCode: result.exitCode, source, interrupted: result.interrupted !== undefined }),
       ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
       source,
+      ...(result.interrupted ? { interrupted: result.interrupted } : {}),
+      ...(result.remoteExitCode === undefined ? {} : { remoteExitCode: result.remoteExitCode }),
       timings: { ...result.timings },
       endedAt: iso(clock.now()),
       ...(result.syncSteps ? { syncSteps: Object.fromEntries(Object.entries(result.syncSteps).slice(0, 20)) } : {}),

@@ -41,10 +41,14 @@ export interface RunRecord {
   state: RunState;
   /** The crabbox process that writes this record (local records only), so a crash shows as `abandoned`. */
   owner?: OwnerProcess;
-  /** The remote command's exit code, or crabbox's own when it failed before the command finished. */
+  /** What `crabbox run` exited with: the command's own code, or crabbox's (a failure, 130/143 after an interrupt). */
   exitCode?: number;
   /** Whose exit code `exitCode` is. */
   source?: 'remote' | 'crabbox';
+  /** The signal that interrupted the run (state `interrupted`). */
+  interrupted?: 'SIGINT' | 'SIGTERM';
+  /** The command's own exit code when it reported one; after an interrupt it may differ from `exitCode`. */
+  remoteExitCode?: number;
   timings: PhaseTimings;
   /** Milliseconds per sync step (for example manifest, fingerprint, rsync), in the order they ran. */
   syncSteps?: Record<string, number>;

@@ -22,10 +22,14 @@ export interface RunStart {
 }
 
 export interface RunFinish {
+  /** What `crabbox run` exits with. */
   exitCode?: number | undefined;
-  /** 'remote' when exitCode is the command's, 'crabbox' when crabbox failed first. Default 'remote'. */
+  /** 'remote' when exitCode is the command's, 'crabbox' when crabbox failed first or was interrupted. Default 'remote'. */
   source?: 'remote' | 'crabbox' | undefined;
-  interrupted?: boolean | undefined;
+  /** The signal that interrupted the run. */
+  interrupted?: 'SIGINT' | 'SIGTERM' | undefined;
+  /** The command's own exit code, when it reported one. */
+  remoteExitCode?: number | undefined;
   timings: PhaseTimings;
   /** Milliseconds per sync step; at most 20 steps are kept. */
   syncSteps?: Record<string, number> | undefined;

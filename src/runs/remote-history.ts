@@ -1,34 +1,40 @@
 import type { CoordinatorClient } from '../api/client.ts';
 import { oneLeaseAnswer, oneRunAnswer, runListAnswer, runLogsAnswer, type RunViewAnswer } from '../api/answers.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
+import { normalizeJunit } from '../api/shapes.ts';
+import type { JUnitSummary } from '../results/junit.ts';
 import type { PhaseTimings, RunRecord, RunState } from './record.ts';
-import { PHASES } from './record.ts';
 import { parseRunId } from './store.ts';
 
-/** A run as the coordinator keeps it, with its JUnit summary in the coordinator's compact form. */
+/** A run as the coordinator keeps it. */
 export interface RemoteRun {
   record: RunRecord;
-  junit?: RunViewAnswer['junit'] | undefined;
 }
 
-/** The coordinator's run view in the local record shape, so history/logs print the same in both modes. */
+/** The coordinator's run view in the local record shape, so history, logs and results print the same in both modes. */
 export function recordFromView(v: RunViewAnswer, logTail?: { text: string; truncated: boolean }): RunRecord {
   const timings: PhaseTimings = {};
-  for (const phase of PHASES) if (v.timings?.[phase] !== undefined) timings[phase] = v.timings[phase];
+  for (const [phase, ms] of Object.entries(v.timings ?? {})) (timings as Record<string, number>)[phase] = ms;
   const state: RunState = v.state;
+  const junit = v.junit === undefined ? undefined : normalizeJunit(v.junit);
   return {
     version: 1,
     id: v.id,
     leaseId: v.leaseId,
-    slug: v.leaseId,
-    provider: '',
+    slug: v.slug ?? '',
+    provider: v.provider ?? '',
     ...(v.command !== undefined ? { command: [v.command] } : {}),
     state,
     ...(v.exitCode !== undefined ? { exitCode: v.exitCode } : {}),
+    ...(v.source ? { source: v.source } : v.exitCode !== undefined ? { source: 'remote' as const } : {}),
+    ...(v.interrupted ? { interrupted: v.interrupted } : {}),
+    ...(v.remoteExitCode !== undefined ? { remoteExitCode: v.remoteExitCode } : {}),
+    ...(v.syncSkipped !== undefined ? { syncSkipped: v.syncSkipped } : {}),
     timings,
     startedAt: v.createdAt,
     ...(v.endedAt ? { endedAt: v.endedAt } : {}),
     ...(logTail ? { logTail: { text: logTail.text, totalBytes: Buffer.byteLength(logTail.text), truncated: logTail.truncated } } : {}),
+    ...(junit ? { junit: junit as JUnitSummary } : {}),
   };
 }
 
@@ -44,9 +50,12 @@ export async function listRemoteRuns(client: CoordinatorClient, filter: { lease?
   for (let page = 0; page < 50 && out.length < filter.limit; page++) {
     const q = new URLSearchParams({ limit: '500' });
     if (leaseId) q.set('leaseId', leaseId);
+    // `abandoned` exists only as a reading of local records: the coordinator has none.
+    if (filter.state === 'abandoned') return [];
+    if (filter.state) q.set('state', filter.state);
     if (cursor) q.set('cursor', cursor);
     const answer = await client.request('GET', `/v1/runs?${q}`, runListAnswer);
-    for (const run of answer.runs) if (!filter.state || run.state === filter.state) out.push(recordFromView(run));
+    for (const run of answer.runs) out.push(recordFromView(run));
     cursor = answer.nextCursor;
     if (!cursor) break;
   }
@@ -58,5 +67,5 @@ export async function getRemoteRun(client: CoordinatorClient, runId: string, wit
   runId = parseRunId(runId);
   const { run } = await client.request('GET', `/v1/runs/${encodeURIComponent(runId)}`, oneRunAnswer);
   const logs = withLogs ? await client.request('GET', `/v1/runs/${encodeURIComponent(runId)}/logs`, runLogsAnswer) : undefined;
-  return { record: recordFromView(run, logs ? { text: logs.logTail, truncated: logs.truncated } : undefined), junit: run.junit };
+  return { record: recordFromView(run, logs ? { text: logs.logTail, truncated: logs.truncated } : undefined) };
 }

@@ -3,7 +3,7 @@ import { oneRunAnswer } from '../api/answers.ts';
 import { isCrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import type { RunFinish, RunRecorder, RunStart } from './recorder.ts';
-import { PHASES } from './record.ts';
+import type { JUnitSummary } from '../results/junit.ts';
 
 export interface RemoteRunRecorderOptions {
   client: CoordinatorClient;
@@ -15,6 +15,17 @@ export interface RemoteRunRecorderOptions {
 
 /** Exit codes the coordinator accepts are 0-255; anything else is recorded as 255. */
 const wireExitCode = (code: number | undefined): number => (code === undefined || !Number.isInteger(code) || code < 0 || code > 255 ? 255 : code);
+
+/** Failed cases the coordinator keeps per run (the rest are counted in failedOmitted). */
+export const COORDINATOR_FAILED_CASES = 20;
+/** Each failed case's detail (stack trace) is cut to this for the coordinator. */
+const COORDINATOR_DETAIL_CHARS = 1000;
+
+/** The JUnit summary as sent to the coordinator: the same shape, with at most 20 failed cases and shorter details. */
+export function coordinatorJunit(j: JUnitSummary): JUnitSummary {
+  const failed = j.failed.slice(0, COORDINATOR_FAILED_CASES).map((f) => ({ ...f, ...(f.detail !== undefined ? { detail: f.detail.slice(0, COORDINATOR_DETAIL_CHARS) } : {}) }));
+  return { ...j, failed, failedOmitted: j.failedOmitted + (j.failed.length - failed.length) };
+}
 
 /** Keeps run records on the coordinator (brokered mode): POST /v1/runs, then POST /v1/runs/:id/finish. */
 export class RemoteRunRecorder implements RunRecorder {
@@ -32,18 +43,18 @@ export class RemoteRunRecorder implements RunRecorder {
 
   async finish(runId: string, result: RunFinish): Promise<void> {
     const timings: Record<string, number> = {};
-    for (const phase of PHASES) {
-      const ms = result.timings[phase];
+    for (const [phase, ms] of Object.entries(result.timings) as [string, number | undefined][]) {
       if (ms !== undefined && Number.isFinite(ms) && ms >= 0) timings[phase] = Math.round(ms);
     }
-    const junit = result.junit
-      ? { tests: result.junit.tests, failures: result.junit.failures, errors: result.junit.errors, skipped: result.junit.skipped, failed: result.junit.failed.slice(0, 20).map((f) => redact(f.suite ? `${f.suite} › ${f.name}` : f.name).slice(0, 300)) }
-      : undefined;
     const body = {
       exitCode: wireExitCode(result.exitCode),
+      ...(result.source ? { source: result.source } : {}),
+      ...(result.interrupted ? { interrupted: result.interrupted } : {}),
+      ...(result.remoteExitCode !== undefined && Number.isInteger(result.remoteExitCode) && result.remoteExitCode >= 0 && result.remoteExitCode <= 255 ? { remoteExitCode: result.remoteExitCode } : {}),
+      ...(result.syncSkipped !== undefined ? { syncSkipped: result.syncSkipped } : {}),
       timings,
       ...(result.logTail ? { logTail: redact(result.logTail.text) } : {}),
-      ...(junit ? { junit } : {}),
+      ...(result.junit ? { junit: coordinatorJunit(result.junit) } : {}),
     };
     try {
       await this.#options.client.request('POST', `/v1/runs/${encodeURIComponent(runId)}/finish`, oneRunAnswer, body, { timeoutMs: this.#options.finishTimeoutMs ?? 15_000 });

@@ -53,7 +53,7 @@ describe('LocalRunRecorder and LocalRunStore', () => {
   it('derives the state from how the run ended, and keeps the first finish', async () => {
     const { store, recorder } = setup();
     const cases = [
-      [{ exitCode: 1 }, 'failed'], [{ exitCode: 137 }, 'failed'], [{ exitCode: 130, interrupted: true }, 'interrupted'], [{ exitCode: 74, source: 'crabbox' as const }, 'error'],
+      [{ exitCode: 1 }, 'failed'], [{ exitCode: 137 }, 'failed'], [{ exitCode: 130, interrupted: 'SIGINT' as const }, 'interrupted'], [{ exitCode: 74, source: 'crabbox' as const }, 'error'],
     ] as const;
     for (const [finish, state] of cases) {
       const id = await recorder.start(start);

@@ -196,5 +196,6 @@ export async function waitReady(target: SshTarget, deadline: number, options: { 
 export async function closeMaster(target: SshTarget): Promise<void> {
   await capture([...sshOptions(target, target.ports[0] ?? 22), '-O', 'exit', '--', target.host], undefined, 10_000).catch(() => undefined);
   workingPort.delete(target.controlPath);
+  if (target.oneShot || target.controlPath === 'none') return;
   await rm(target.controlPath, { force: true }).catch(() => undefined);
 }

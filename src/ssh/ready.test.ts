@@ -8,6 +8,7 @@ import { isCrabboxError } from '../domain/errors.ts';
 import { createLocalProvider } from '../providers/local/local-provider.ts';
 import type { Provider } from '../providers/provider.ts';
 import { createDirectLeaseService } from '../leases/direct.ts';
+import { testBoxesRoot } from '../testing/boxes-root.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { requireWritable } from '../testing/requires.ts';
 
@@ -23,25 +24,24 @@ describe('readiness: the ready command gates a bootstrapped box', () => {
   const script = join(BIN, command);
   let flags: string;
   const state = tempDir();
-  let boxes: string;
+  let boxes: { path: string; remove(): void };
 
   before(() => {
     requireWritable(BIN, 'a test ready script on the box\'s PATH');
     flags = mkdtempSync('/var/tmp/crabbox-ready-test-');
     chmodSync(flags, 0o755);
-    boxes = mkdtempSync('/var/tmp/crabbox-boxes-test-');
-    chmodSync(boxes, 0o711);
+    boxes = testBoxesRoot();
     writeFileSync(script, `#!/bin/sh\nif [ -e '${flags}/ready' ]; then echo ready; exit 0; fi\necho 'bootstrap still running' >&2\nexit 1\n`, { mode: 0o755 });
   });
   after(() => {
     rmSync(script, { force: true });
     rmSync(flags, { recursive: true, force: true });
-    rmSync(boxes, { recursive: true, force: true });
+    boxes.remove();
     state.remove();
   });
 
   const setup = (clock: ManualClock, log: (line: string) => void) => {
-    const local = createLocalProvider({ stateDir: state.path, boxesRoot: boxes });
+    const local = createLocalProvider({ stateDir: state.path, boxesRoot: boxes.path });
     const provider: Provider = { ...local, capabilities: { ...local.capabilities, readyCommand: command } };
     const config = {
       owner: 'ada@example.com',

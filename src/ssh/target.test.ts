@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sshArgv, rsyncRsh, controlPathFor, type SshTarget } from './target.ts';
+import { sshArgv, rsyncRsh, type SshTarget } from './target.ts';
 import { knownHostsText } from './known-hosts.ts';
 import { classifySshFailure } from './errors.ts';
 
@@ -38,12 +38,6 @@ describe('ssh argv', () => {
     assert.match(rsh, /^ssh -F \/dev\/null /);
     assert.match(rsh, /'IdentityFile="\/a b\/id"'/);
     assert.match(rsh, /-p 22 /);
-  });
-
-  it('keeps the control socket path short', () => {
-    assert.equal(controlPathFor('/short/dir', 'cbx_0123456789ab'), '/short/dir/cm');
-    const long = controlPathFor(`/${'x'.repeat(120)}`, 'cbx_0123456789ab');
-    assert.ok(Buffer.byteLength(long) <= 80, long);
   });
 
   it('pins one key for every port, in ssh host pattern form', () => {

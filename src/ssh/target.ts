@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { leaseKeyPaths } from './keys.ts';
+import { controlPathFor } from './control-dir.ts';
 import { shellQuote } from './quote.ts';
 
 /** Everything needed to reach one box over ssh with the lease's own key and pinned host key. */
@@ -12,7 +10,10 @@ export interface SshTarget {
   user: string;
   identityFile: string;
   knownHostsFile: string;
-  /** The ControlMaster socket for this lease (short: unix socket paths are limited to ~104 bytes). */
+  /**
+   * The ControlMaster socket for this lease (short: unix socket paths are limited to ~104 bytes), always in a directory
+   * only this user can reach (see control-dir.ts); `none` turns multiplexing off.
+   */
   controlPath: string;
   connectTimeoutSeconds: number;
   /** How long an idle master connection stays up after its last client. */
@@ -22,19 +23,6 @@ export interface SshTarget {
    * host now and then, where checking, probing and closing a master costs more than the command. Only the first port.
    */
   oneShot?: boolean | undefined;
-}
-
-/** ssh appends a 17-character temporary suffix while creating the socket; stay well under the 104-byte limit. */
-const MAX_CONTROL_PATH = 80;
-
-/** A ControlMaster path for a lease: in its key directory when short enough, else in a private dir under the temp dir. */
-export function controlPathFor(keyDir: string, leaseId: string): string {
-  const preferred = join(keyDir, 'cm');
-  if (Buffer.byteLength(preferred) <= MAX_CONTROL_PATH) return preferred;
-  const uid = process.getuid?.() ?? 0;
-  const dir = join(tmpdir(), `cbx-${uid}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, leaseId.slice(4));
 }
 
 /** Builds the target for a lease from its key directory and its machine. */

@@ -13,10 +13,10 @@ export interface StoreChoice {
 }
 
 /** Opens (and migrates) the chosen fleet store. */
-export function openFleetStore(choice: StoreChoice & { now: number }): Promise<FleetStore> {
+export function openFleetStore(choice: StoreChoice & { now: number; onWarning?: ((message: string) => void) | undefined }): Promise<FleetStore> {
   return choice.postgresUrl
     ? openPostgresStore({ url: choice.postgresUrl, schema: choice.postgresSchema, now: choice.now })
-    : openSqliteStore({ path: choice.sqlitePath, now: choice.now });
+    : openSqliteStore({ path: choice.sqlitePath, now: choice.now, onWarning: choice.onWarning });
 }
 
 /** The chosen store for a log line, without credentials. */

@@ -37,6 +37,23 @@ describe('SQLite migrations', () => {
     }
   });
 
+  it('0004 gives runs recorded before it the slug and provider of their lease', async () => {
+    const all = loadMigrations();
+    const driver = openNodeSqlite({ path: ':memory:' });
+    try {
+      await migrate(driver, all.filter((m) => m.version < 4), NOW);
+      await driver.exec(`INSERT INTO leases (id, slug, owner, org, provider, state, ttl_seconds, idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key)
+        VALUES ('cbx_000000000001', 'blue-crab', 'alice', 'acme', 'local', 'active', 60, 60, 0, 0, 60000, 'k1')`);
+      await driver.exec("INSERT INTO runs (id, lease_id, owner, org, state, created_at) VALUES ('run_000000000001', 'cbx_000000000001', 'alice', 'acme', 'failed', 1)");
+      await driver.exec("INSERT INTO runs (id, lease_id, owner, org, state, created_at) VALUES ('run_000000000002', 'cbx_00000000dead', 'alice', 'acme', 'failed', 2)");
+      await migrate(driver, all, NOW);
+      const rows = await driver.query('SELECT id, slug, provider FROM runs ORDER BY id');
+      assert.deepEqual(rows.map((r) => [r.id, r.slug, r.provider]), [['run_000000000001', 'blue-crab', 'local'], ['run_000000000002', null, null]]);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('a failing migration leaves no partial schema behind', async () => {
     const driver = openNodeSqlite({ path: ':memory:' });
     try {

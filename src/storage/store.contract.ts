@@ -212,6 +212,29 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(next.nextCursor, undefined);
     });
 
+    test('runs keep slug, provider, who exited, the interrupting signal and the command\'s own code; lists filter by state', async (store) => {
+      const base = { leaseId: 'cbx_000000000001', slug: 'blue-crab', provider: 'fake', owner: 'alice', org: 'acme' };
+      const a = await store.createRun({ ...base, id: 'run_0000000000a1', createdAt: T0 });
+      assert.deepEqual([a.slug, a.provider], ['blue-crab', 'fake']);
+      const junit = { tests: 1, passed: 0, failures: 1, errors: 0, skipped: 0, time: 0.5, files: [], failed: [{ kind: 'failure', suite: 's', name: 'n', line: 7 }], failedOmitted: 0, warnings: [] };
+      const interrupted = await store.finishRun(a.id, { exitCode: 143, state: 'interrupted', source: 'crabbox', interrupted: 'SIGTERM', remoteExitCode: 9, syncSkipped: true, endedAt: T0 + 10, junit });
+      assert.deepEqual(
+        [interrupted?.state, interrupted?.exitCode, interrupted?.source, interrupted?.interrupted, interrupted?.remoteExitCode, interrupted?.syncSkipped],
+        ['interrupted', 143, 'crabbox', 'SIGTERM', 9, true],
+      );
+      assert.deepEqual(interrupted?.junit, junit, 'the JUnit summary round-trips with its failed cases as objects');
+      const b = await store.createRun({ ...base, id: 'run_0000000000a2', createdAt: T0 + 1 });
+      await store.finishRun(b.id, { exitCode: 74, state: 'error', source: 'crabbox', endedAt: T0 + 20 });
+      const c = await store.createRun({ ...base, id: 'run_0000000000a3', createdAt: T0 + 2 });
+      await store.finishRun(c.id, { exitCode: 0, endedAt: T0 + 30 });
+      const states = async (state?: 'interrupted' | 'error' | 'succeeded') => (await store.listRuns({ owner: 'alice', state })).items.map((r) => [r.id, r.state]);
+      assert.deepEqual(await states('interrupted'), [[a.id, 'interrupted']]);
+      assert.deepEqual(await states('error'), [[b.id, 'error']]);
+      assert.deepEqual(await states('succeeded'), [[c.id, 'succeeded']]);
+      const listed = (await store.listRuns({ owner: 'alice', state: 'interrupted' })).items[0];
+      assert.deepEqual([listed?.slug, listed?.provider, listed?.interrupted, listed?.remoteExitCode, listed?.logTail], ['blue-crab', 'fake', 'SIGTERM', 9, undefined]);
+    });
+
     test('events get increasing sequence numbers and list newest first, filtered and paginated', async (store) => {
       const a = await store.appendEvent({ at: T0, type: 'lease.created', actor: 'alice', owner: 'alice', leaseId: 'cbx_000000000001', data: { ttl: 60 } });
       const b = await store.appendEvent({ at: T0 + 1, type: 'lease.released', actor: 'bob', owner: 'bob', leaseId: 'cbx_000000000002' });
@@ -310,13 +333,29 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.createLogin(login('l4', 'b'), limits), 'created');
       assert.equal(await store.createLogin(login('l5', 'c'), limits), 'too-many');
       const got = await store.getLogin('l1');
-      assert.deepEqual(got, { ...login('l1', 'a'), status: 'pending', owner: undefined, org: undefined, login: undefined, message: undefined, codeHash: undefined });
+      assert.deepEqual(got, { ...login('l1', 'a'), address: undefined, phrase: undefined, confirmedAt: undefined, browserHash: undefined, status: 'pending', owner: undefined, org: undefined, login: undefined, message: undefined, codeHash: undefined });
       assert.equal((await store.getLoginByState('state-l2'))?.id, 'l2');
       assert.equal(await store.getLogin('l3'), undefined);
       // Two hours later the old rows are gone and the bounds are free again.
       const later = { ...limits, now: now + 2 * 3_600_000 };
       assert.equal(await store.createLogin(login('l6', 'a', later.now), later), 'created');
       assert.equal(await store.getLogin('l1'), undefined);
+    });
+
+    test('a login keeps its address and phrase, and is confirmed once, by one browser, only while pending', async (store) => {
+      const now = Date.UTC(2026, 0, 15);
+      const limits = { maxPending: 10, maxPendingPerSource: 10, now };
+      const base = { secretHash: 'h', source: '2001:db8:1:2::/64', address: '2001:db8:1:2::7', phrase: 'otter-maple-reef', createdAt: now, expiresAt: now + 600_000 };
+      await store.createLogin({ ...base, id: 'lc', stateHash: 'sc' }, limits);
+      assert.deepEqual([(await store.getLogin('lc'))?.address, (await store.getLogin('lc'))?.phrase, (await store.getLogin('lc'))?.confirmedAt], ['2001:db8:1:2::7', 'otter-maple-reef', undefined]);
+      const confirmed = await store.confirmLogin('lc', { browserHash: 'b1', now: now + 5 });
+      assert.deepEqual([confirmed?.confirmedAt, confirmed?.browserHash, confirmed?.status], [now + 5, 'b1', 'pending']);
+      assert.equal(await store.confirmLogin('lc', { browserHash: 'b2', now: now + 6 }), undefined, 'a second browser cannot take it over');
+      assert.equal((await store.getLogin('lc'))?.browserHash, 'b1');
+      await store.createLogin({ ...base, id: 'ld', stateHash: 'sd' }, limits);
+      await store.updateLogin('ld', ['pending'], { status: 'denied', message: 'no' });
+      assert.equal(await store.confirmLogin('ld', { browserHash: 'b3', now }), undefined, 'only a pending login');
+      assert.equal(await store.confirmLogin('nope', { browserHash: 'b4', now }), undefined);
     });
 
     test('a login moves on only from the expected status (compare-and-set)', async (store) => {

@@ -7,6 +7,7 @@ import type { EnvPair } from '../env/select.ts';
 import { BOOTSTRAP, encodeBlob, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
 import { runRsync } from './rsync.ts';
 import { showPath } from './paths.ts';
+import { splitMuxNoise } from '../ssh/mux.ts';
 
 export type ProgressEvent =
   | { type: 'waiting-lock' }
@@ -28,6 +29,8 @@ export interface RemoteRunOptions {
   stderr: Writable;
   clock: Clock;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /** Diagnostics (--debug): ssh's multiplexing messages go here instead of the command's stderr. */
+  debug?: ((line: string) => void) | undefined;
 }
 
 export interface RemoteRunResult {
@@ -43,7 +46,7 @@ export interface RemoteRunResult {
 export interface RemoteRun {
   result: Promise<RemoteRunResult>;
   /** Forwards a signal to the remote process group; before the command starts it stops the sync and runs nothing. */
-  interrupt(signal: 'INT' | 'TERM'): void;
+  interrupt(signal: 'INT' | 'TERM' | 'KILL'): void;
 }
 
 /** Turns a wrapper `fail` message into the error the user sees. */
@@ -126,13 +129,16 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       case 'fail':
         failed ??= failure(message.args, sample, options.lockWaitSeconds);
         break;
-      case 'start':
+      case 'start': {
         phase = 'running';
         commandStarted = clock.now();
-        for (const b of preStartErr) options.stderr.write(redact(b.toString('utf8')));
+        const { kept, noise } = splitMuxNoise(Buffer.concat(preStartErr).toString('utf8'));
+        for (const line of noise) options.debug?.(`ssh: ${redact(line)}`);
+        if (kept) options.stderr.write(redact(kept));
         preStartErr.length = 0;
         options.onProgress?.({ type: 'started' });
         break;
+      }
       default:
         break;
     }
@@ -168,7 +174,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       }
       if (abandoned) return reject(abandoned);
       if (failed) return reject(failed);
-      const tail = redact(Buffer.concat(preStartErr).toString('utf8').trim().split('\n').slice(-2).join(' / ')).slice(0, 300);
+      const tail = redact(splitMuxNoise(Buffer.concat(preStartErr).toString('utf8')).kept.trim().split('\n').slice(-2).join(' / ')).slice(0, 300);
       const how = signal ? `signal ${signal}` : `exit ${code}`;
       reject(finishedPhase === 'running'
         ? new CrabboxError('ssh_failed', `connection to the box ended before the command reported its exit code (ssh ${how})`)

@@ -1,7 +1,8 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './cli.ts';
 import { isolatedEnv, tempDir } from './tmp.ts';
+import { testBoxesRoot } from './boxes-root.ts';
 
 /** An isolated home for end-to-end `crabbox run` tests on the local provider. */
 export interface RunSandbox {
@@ -15,13 +16,13 @@ export interface RunSandbox {
 }
 
 /**
- * Creates the sandbox. Boxes live under /var/tmp in a 0711 folder so a per-lease user can traverse it; `config` is
+ * Creates the sandbox. Boxes live in a throwaway root the local provider accepts (testBoxesRoot); `config` is
  * appended to the user config after `local.workRoot`.
  */
 export function runSandbox(options: { prefix: string; config?: string }): RunSandbox {
   const tmp = tempDir(options.prefix);
-  const boxes = mkdtempSync('/var/tmp/crabbox-boxes-e2e-');
-  chmodSync(boxes, 0o711);
+  const boxesRoot = testBoxesRoot('crabbox-boxes-e2e-');
+  const boxes = boxesRoot.path;
   const env = isolatedEnv(tmp.path);
   mkdirSync(join(tmp.path, 'config', 'crabbox'), { recursive: true });
   writeFileSync(join(tmp.path, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${boxes}\n${options.config ?? ''}`);
@@ -34,7 +35,7 @@ export function runSandbox(options: { prefix: string; config?: string }): RunSan
       const r = await runCli(['list', '--json'], { env, cwd: tmp.path });
       for (const l of (JSON.parse(r.stdout) as { leases: { id: string }[] }).leases) await runCli(['stop', l.id], { env, cwd: tmp.path });
       tmp.remove();
-      rmSync(boxes, { recursive: true, force: true });
+      boxesRoot.remove();
     },
   };
 }

@@ -45,7 +45,7 @@ const keygen = (file: string, comment: string): string => {
 };
 
 /** Starts a static host fixture listening on `portCount` loopback ports. */
-export async function startStaticHost(options: { portCount?: number } = {}): Promise<StaticHostFixture> {
+export async function startStaticHost(options: { portCount?: number; maxSessions?: number } = {}): Promise<StaticHostFixture> {
   if (process.getuid?.() !== 0) throw new Error('the static host fixture needs root (it creates a Unix user and runs sshd)');
   const sshd = findSshd();
   if (!sshd) throw new Error('sshd not found');
@@ -70,7 +70,9 @@ export async function startStaticHost(options: { portCount?: number } = {}): Pro
   const configFile = join(dir, 'sshd_config');
   const pidFile = join(dir, 'sshd.pid');
   const text = renderSshdConfig(readFileSync(templatePath(), 'utf8'), { port: ports[0]!, hostKey: hostKeyFile, authorizedKeys: '.ssh/authorized_keys', pidFile, user });
-  writeFileSync(configFile, text.replace(/^Port .*$/m, ports.map((p) => `Port ${p}`).join('\n')), { mode: 0o600 });
+  // `maxSessions` stands in for a host whose sshd keeps its own setting (stock OpenSSH: 10).
+  const sessions = options.maxSessions === undefined ? text : text.replace(/^MaxSessions .*$/m, `MaxSessions ${options.maxSessions}`);
+  writeFileSync(configFile, sessions.replace(/^Port .*$/m, ports.map((p) => `Port ${p}`).join('\n')), { mode: 0o600 });
   await ensurePrivsepDir();
   await startSshd({ sshd, configFile, logFile: join(dir, 'sshd.log'), pidFile });
 

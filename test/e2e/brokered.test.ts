@@ -8,6 +8,7 @@ import { BIN, runBin, type CliResult } from '../../src/testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
+import { historyJson, leaseJson, logsJson, resultsJson, runResultJson, whoamiJson } from '../../src/api/shapes.ts';
 
 const SHARED = 'brokered-e2e-shared-token-0123456789';
 const SECRET = 'brokered-e2e-session-secret-0123456789abcdef';
@@ -127,20 +128,22 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.match(run.stderr, /to-stderr/);
     const runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1] ?? '';
     assert.ok(runId, run.stderr);
-    const history = json<{ runs: { id: string; leaseId: string; state: string; exitCode: number; command: string[] }[] }>(await cli('alice', ['history', '--json', '--lease', slug]));
+    const history = historyJson.parse(json(await cli('alice', ['history', '--json', '--lease', slug])));
     const entry = history.runs.find((r) => r.id === runId);
     assert.equal(entry?.state, 'failed');
     assert.equal(entry?.exitCode, 4);
     assert.equal(entry?.leaseId, leaseId);
-    assert.match(entry?.command.join(' ') ?? '', /cat hello.txt/);
+    assert.deepEqual([entry?.slug, entry?.provider, entry?.source], [slug, 'local', 'remote'], 'the slug is the slug, not the lease id');
+    assert.match(entry?.command?.join(' ') ?? '', /cat hello.txt/);
     assert.equal(json<{ runs: { leaseId: string }[] }>(await cli('alice', ['history', '--json', '--state', 'succeeded'])).runs.filter((r) => r.leaseId === leaseId).length, 0);
     const logs = await cli('alice', ['logs', runId]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /hello from the checkout\n[\s\S]*to-stderr/);
     const results = await cli('alice', ['results', runId, '--json']);
-    assert.deepEqual(json<{ runId: string; exitCode: number; junit: null }>(results), { runId, state: 'failed', exitCode: 4, junit: null });
+    assert.deepEqual(resultsJson.parse(json(results)), { runId, state: 'failed', exitCode: 4, junit: null });
+    logsJson.parse(json(await cli('alice', ['logs', runId, '--json'])));
     const table = await cli('alice', ['history']);
-    assert.match(table.stdout, new RegExp(`${runId}\\s+${leaseId}\\s+failed\\s+4`));
+    assert.match(table.stdout, new RegExp(`${runId}\\s+${slug}\\s+failed\\s+4`));
 
     const report = '<testsuite name="math"><testcase classname="calc" name="adds two numbers"><failure message="no">boom</failure></testcase><testcase classname="calc" name="subtracts"/></testsuite>';
     const withJunit = await cli('alice', ['run', '--id', slug, '--junit', 'report.xml', '--', 'sh', '-c', `printf '%s' '${report}' > report.xml; exit 1`]);
@@ -148,7 +151,16 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     const junitRun = /run=(run_[0-9a-f]{12})/.exec(withJunit.stderr)?.[1] ?? '';
     const shown = await cli('alice', ['results', junitRun]);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.equal(shown.stdout, 'tests=2 passed=1 failures=1 errors=0 skipped=0\n\nFAIL math › adds two numbers\n');
+    assert.equal(shown.stdout, 'tests=2 passed=1 failures=1 errors=0 skipped=0 time=0.00s files=1\n\nFAIL math › adds two numbers (calc)\n  no\n');
+    // The same shapes as direct mode: JUnit counts in history, failed cases as objects in results.
+    const withJunitEntry = historyJson.parse(json(await cli('alice', ['history', '--json']))).runs.find((r) => r.id === junitRun);
+    assert.deepEqual(withJunitEntry?.junit, { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0 });
+    const junitResults = resultsJson.parse(json(await cli('alice', ['results', junitRun, '--json'])));
+    assert.deepEqual(junitResults.junit?.failed, [{ kind: 'failure', suite: 'math', name: 'adds two numbers', classname: 'calc', message: 'no', detail: 'boom' }]);
+    const runJson = await cli('alice', ['run', '--id', slug, '--json', '--', 'true']);
+    assert.equal(runJson.code, 0, runJson.stderr);
+    const result = runResultJson.parse(json(runJson));
+    assert.deepEqual(Object.keys(result.timings).filter((k) => !(k in result.timingsMs)), [], 'timings uses the record\'s phase names');
     assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
@@ -195,14 +207,19 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
-  it('cleanup refuses; doctor checks reachability, auth and clock skew', async () => {
+  it('cleanup cleans only local keys (the coordinator deletes boxes); doctor checks reachability, auth and clock skew', async () => {
+    const { leaseId } = await warm('alice');
     const cleanup = await cli('alice', ['cleanup']);
-    assert.equal(cleanup.code, 64);
-    assert.match(cleanup.stderr, /owns cleanup/);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.match(cleanup.stdout, /0 key folders removed; the coordinator at \S+ deletes expired boxes itself/);
+    assert.equal(json<{ state: string }>(await cli('alice', ['status', leaseId, '--json'])).state, 'active', 'the live lease is untouched');
+    leaseJson.parse(json(await cli('alice', ['status', leaseId, '--json'])));
+    whoamiJson.parse(json(await cli('alice', ['whoami', '--json'])));
     const doctor = json<{ checks: { name: string; ok: boolean; detail: string }[] }>(await cli('alice', ['doctor', '--json']));
     for (const name of ['coordinator', 'coordinator auth', 'clock skew']) assert.equal(doctor.checks.find((c) => c.name === name)?.ok, true, name);
     const skewed = await cli('alice', ['doctor'], { env: { CRABBOX_CLOCK_OFFSET: '10m' } });
     assert.match(skewed.stdout, /FAIL clock skew: this clock is \d+s ahead of the coordinator's \(fix: /);
+    assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
   it('stop releases the lease: the coordinator records it and the box is gone', async () => {
@@ -233,8 +250,8 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     const id = /run=(run_[0-9a-f]{12})/.exec(stderr)?.[1];
     const lease = /lease=(\S+)/.exec(stderr)?.[1];
     assert.ok(id && lease, stderr);
-    const run = json<{ runs: { id: string; state: string; exitCode: number }[] }>(await cli('alice', ['history', '--json'])).runs.find((r) => r.id === id);
-    assert.deepEqual([run?.state, run?.exitCode], ['failed', 130], 'the record was finished');
+    const run = historyJson.parse(json(await cli('alice', ['history', '--json', '--state', 'interrupted']))).runs.find((r) => r.id === id);
+    assert.deepEqual([run?.state, run?.exitCode, run?.source, run?.interrupted], ['interrupted', 130, 'crabbox', 'SIGINT'], 'the record was finished as interrupted, as in direct mode');
     const status = json<{ state: string }>(await cli('alice', ['status', lease!, '--json']));
     assert.equal(status.state, 'released');
   });
@@ -268,7 +285,7 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     const run = await pending;
     assert.equal(run.stdout, 'finished\n', run.stderr);
     assert.match(run.stderr, /warning: could not record the run: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator at \\S+: ECONNREFUSED; .*the coordinator expires it at its deadline`));
+    assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator at \\S+: ECONNREFUSED 127\\.0\\.0\\.1:\\d+; .*the coordinator expires it at its deadline`));
     const down = await cli(dave, ['list']);
     assert.equal(down.code, 69);
     assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);

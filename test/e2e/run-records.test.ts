@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { BIN, runCli } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
+import { historyJson, leaseJson, logsJson, resultsJson, runResultJson } from '../../src/api/shapes.ts';
 
 const sandbox = runSandbox({ prefix: 'crabbox-e2e-records-' });
 const { env } = sandbox;
@@ -33,7 +34,7 @@ describe('crabbox run records every run (local provider)', () => {
     initRepo(repo, { 'README.md': 'records\n' });
     const warm = await crabbox(['warmup', '--json']);
     assert.equal(warm.code, 0, warm.stderr);
-    slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
+    slug = leaseJson.parse(JSON.parse(warm.stdout)).slug;
   });
   after(() => sandbox.remove());
 
@@ -45,8 +46,9 @@ describe('crabbox run records every run (local provider)', () => {
 
     const history = await crabbox(['history', '--json']);
     assert.equal(history.code, 0, history.stderr);
-    const entry = (JSON.parse(history.stdout) as { runs: Record<string, unknown>[] }).runs.find((r) => r.id === runId);
+    const entry = historyJson.parse(JSON.parse(history.stdout)).runs.find((r) => r.id === runId);
     assert.ok(entry, history.stdout);
+    assert.deepEqual([entry.provider, entry.source, entry.interrupted, entry.remoteExitCode], ['local', 'remote', null, 3]);
     assert.equal(entry.exitCode, 3);
     assert.equal(entry.state, 'failed');
     assert.equal(entry.slug, slug);
@@ -55,12 +57,14 @@ describe('crabbox run records every run (local provider)', () => {
     const logs = await crabbox(['logs', runId]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /^hello$/m);
+    logsJson.parse(JSON.parse((await crabbox(['logs', runId, '--json'])).stdout));
   });
 
   it('--junit collects the reports from the box: counts in the result object, failed cases in crabbox results', async () => {
     const run = await crabbox(['run', '--json', '--id', slug, '--junit', 'report.xml,broken.xml', '--', 'sh', '-c', writeReports]);
     assert.equal(run.code, 1, run.stderr);
-    const result = JSON.parse(run.stdout) as { runId: string; exitCode: number; junit: Record<string, number> | null };
+    const result = runResultJson.parse(JSON.parse(run.stdout));
+    assert.ok(result.runId);
     assert.equal(result.exitCode, 1);
     assert.deepEqual(result.junit, { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0, files: 2, warnings: 1 });
     assert.match(run.stderr, /warning: junit: broken\.xml/, 'a malformed report is a warning; the other still counts');
@@ -70,9 +74,11 @@ describe('crabbox run records every run (local provider)', () => {
     assert.match(shown.stdout, /failures=1/);
     assert.match(shown.stdout, /FAIL .*adds two numbers/);
     const json = await crabbox(['results', result.runId, '--json']);
-    const stored = JSON.parse(json.stdout) as { junit: { failures: number; failed: { name: string }[] } };
-    assert.equal(stored.junit.failures, 1);
-    assert.deepEqual(stored.junit.failed.map((f) => f.name), ['adds two numbers']);
+    const stored = resultsJson.parse(JSON.parse(json.stdout));
+    assert.equal(stored.junit?.failures, 1);
+    assert.deepEqual(stored.junit?.failed.map((f) => f.name), ['adds two numbers']);
+    const entry = historyJson.parse(JSON.parse((await crabbox(['history', '--json'])).stdout)).runs.find((r) => r.id === result.runId);
+    assert.deepEqual(entry?.junit, { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0 });
   });
 
   it('config run.junit is used without the flag; a pattern that reaches outside the workdir is refused before leasing', async () => {
@@ -163,5 +169,37 @@ describe('crabbox run records every run (local provider)', () => {
     const filtered = await crabbox(['history', '--state', 'abandoned', '--json']);
     assert.deepEqual((JSON.parse(filtered.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id), [runId]);
     assert.match((await crabbox(['history'])).stdout, new RegExp(`^${runId}\\s.*\\sabandoned\\s`, 'm'));
+  });
+  it('a run that fails before it has a lease prints no run id and leaves no record', async () => {
+    const before = readdirSync(runsDir).length;
+    const run = await crabbox(['run', '--json', '--id', 'cbx_000000000000', '--', 'true']);
+    assert.equal(run.code, 66, run.stderr);
+    const result = runResultJson.parse(JSON.parse(run.stdout));
+    assert.equal(result.runId, null);
+    assert.doesNotMatch(run.stderr, /run=run_/);
+    assert.equal(readdirSync(runsDir).length, before);
+  });
+
+  it('an interrupted run: run exits 143 and history says the same (interrupted, SIGTERM), with the command\'s own code beside it', async () => {
+    // The command turns SIGTERM into exit 9.
+    const child = spawn(process.execPath, [BIN, 'run', '--id', slug, '--no-sync', '--', 'sh', '-c', "trap 'exit 9' TERM; echo started; while :; do sleep 0.05; done"], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = once(child, 'exit');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`run did not start: ${err}`)), 30_000);
+      child.stdout.on('data', (b: Buffer) => {
+        if (b.toString().includes('started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    assert.equal(code, 143, err);
+    const runId = /run=(run_[0-9a-f]{12})/.exec(err)?.[1];
+    const entry = historyJson.parse(JSON.parse((await crabbox(['history', '--state', 'interrupted', '--json'])).stdout)).runs.find((r) => r.id === runId);
+    assert.deepEqual([entry?.state, entry?.exitCode, entry?.source, entry?.interrupted, entry?.remoteExitCode], ['interrupted', 143, 'crabbox', 'SIGTERM', 9]);
   });
 });

@@ -64,7 +64,7 @@ async function killedRun(script: string, moment: (leaseId: string) => boolean): 
 async function sweptClean(leaseId: string, offset = '3h'): Promise<void> {
   const next = await runBin(['list', '--json'], { env: { ...env, CRABBOX_CLOCK_OFFSET: offset }, cwd: repo });
   assert.equal(next.code, 0, next.stderr);
-  assert.match(next.stderr, new RegExp(`^crabbox: removed 1 expired or abandoned lease\\(s\\): ${leaseId} \\([\\w-]+\\)$`, 'm'), 'the user is told which lease was removed');
+  assert.match(next.stderr, new RegExp(`^crabbox: removed 1 expired or abandoned lease: ${leaseId} \\([\\w-]+\\)$`, 'm'), 'the user is told which lease was removed');
   assert.deepEqual((JSON.parse(next.stdout) as { leases: unknown[] }).leases, []);
   assert.deepEqual(leaseLeftovers({ stateDir, leaseId, boxesRoot: boxes }), []);
 }

@@ -49,7 +49,7 @@ describe('admin, usage and events commands', () => {
     const types = (JSON.parse(events.stdout) as { events: { type: string }[] }).events.map((e) => e.type);
     assert.ok(types.includes('admin.release') && types.includes('lease.created'), types.join(','));
     const c = await create('dana');
-    assert.equal((await as('root', ['admin', 'drain'])).stdout, 'draining: new leases are refused; released 1 live leases\n');
+    assert.equal((await as('root', ['admin', 'drain'])).stdout, 'draining: new leases are refused; released 1 live lease\n');
     assert.equal((await h.request('GET', `/v1/leases/${c.id}`, { token: tokens.dana })).json.lease.state, 'released');
     const refused = await as('dana', ['warmup']);
     assert.notEqual(refused.code, 0, 'creates are refused while draining');

@@ -3,6 +3,7 @@ import type { CoordinatorClient } from '../../api/client.ts';
 import { drainAnswer, leaseListAnswer, oneLeaseAnswer } from '../../api/answers.ts';
 import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
+import { plural } from '../../domain/plural.ts';
 import { leaseFromView } from '../../leases/brokered.ts';
 import { leaseJson } from '../../leases/record.ts';
 import type { CliContext } from '../context.ts';
@@ -80,7 +81,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: { off?: boolean }) => {
       const answer = await asAdmin(ctx, 'drain', (c) => c.request('POST', '/v1/admin/drain', drainAnswer, { draining: !opts.off }));
       if (ctx.json) return printJson(ctx.stdout, answer);
-      write(ctx.stdout, answer.draining ? `draining: new leases are refused; released ${answer.released} live leases\n` : 'not draining: new leases are accepted\n');
+      write(ctx.stdout, answer.draining ? `draining: new leases are refused; released ${plural(answer.released, 'live lease')}\n` : 'not draining: new leases are accepted\n');
     });
   admin
     .command('events')

@@ -3,11 +3,12 @@ import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { loadConfig, type Config } from '../../config/load.ts';
 import { pruneIndex } from '../../leases/index-prune.ts';
-import { CrabboxError } from '../../domain/errors.ts';
+import { ExitCode } from '../../domain/exit-codes.ts';
+import { brokeredClient } from '../session.ts';
+import { sweepBrokeredKeys } from '../../leases/brokered-keys.ts';
 import { providerFor } from '../../providers/registry.ts';
 import { cleanupExpired } from '../../leases/cleanup.ts';
 import { configFlags, type LeaseFlags } from '../direct.ts';
-import { ExitCode } from '../../domain/exit-codes.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -17,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--dry-run', 'only say what would be deleted')
     .action(async (flags: LeaseFlags & { dryRun?: boolean }) => {
       const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
-      if (config.coordinator) throw new CrabboxError('bad_request', `the coordinator at ${config.coordinator.url} owns cleanup: it expires and deletes brokered boxes itself`, { hint: 'release your own leases with `crabbox stop`; admins can use `crabbox admin release`' });
+      if (config.coordinator) return brokeredCleanup(ctx, config, flags.dryRun === true);
       const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
       const report = await cleanupExpired({
         provider,
@@ -36,16 +37,30 @@ export function register(program: Command, ctx: CliContext): void {
         dryRun: flags.dryRun,
         log: ctx.log,
       });
-      // A delete the provider refused is reported and retried by the next cleanup; the exit code says it happened.
+      // A lease that could not be deleted (the others were) fails the command, so scripts notice; the next cleanup retries it.
       if (report.failed.length > 0) ctx.exitCode = ExitCode.unavailable;
       if (ctx.json) return printJson(ctx.stdout, { ...report, staleIndex });
       const verb = report.dryRun ? 'would delete' : 'deleted';
       const lines = report.deleted.map((d) => `${verb} ${d.id} (${d.slug}): ${d.reason}`);
-      lines.push(...report.failed.map((d) => `could not delete ${d.id} (${d.slug}): ${d.error}; the next cleanup retries it`));
       lines.push(...report.orphanKeys.map((id) => `${report.dryRun ? 'would remove' : 'removed'} orphaned keys of ${id}`));
       lines.push(...staleIndex.map((id) => `${report.dryRun ? 'would remove' : 'removed'} index entry of ${id}: its machine is gone`));
       lines.push(...report.dangling.deleted.map((d) => `deleted ${d.kind} ${d.name}: ${d.reason}`));
+      lines.push(...report.failed.map((d) => `could not delete ${d.id} (${d.slug}): ${d.reason}; the next cleanup tries again`));
       lines.push(`${report.deleted.length} ${verb}, ${report.skipped.length} kept running`);
       write(ctx.stdout, `${lines.join('\n')}\n`);
     });
+}
+
+/**
+ * Brokered mode: the coordinator expires and deletes the boxes; what is left to clean on this machine is the private
+ * keys of leases that are gone (a CLI killed during or after a create). Same `--json` shape as direct cleanup.
+ */
+async function brokeredCleanup(ctx: CliContext, config: Config, dryRun: boolean): Promise<void> {
+  const client = brokeredClient(ctx, config);
+  const swept = await sweepBrokeredKeys({ client, stateDir: config.paths.stateDir, clock: ctx.clock, dryRun, log: ctx.log });
+  if (ctx.json) return printJson(ctx.stdout, { dryRun, deleted: [], skipped: [], failed: [], orphanKeys: swept.removed, dangling: { deleted: [], skipped: [] }, staleIndex: [] });
+  const verb = dryRun ? 'would remove' : 'removed';
+  const lines = swept.removed.map((name) => `${verb} orphaned keys of ${name}`);
+  lines.push(`${swept.removed.length} key folder${swept.removed.length === 1 ? '' : 's'} ${verb}; the coordinator at ${client.url} deletes expired boxes itself`);
+  write(ctx.stdout, `${lines.join('\n')}\n`);
 }

@@ -1,30 +1,18 @@
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { loadConfig, type Config } from '../../config/load.ts';
-import { REDACTED } from '../../redact/redact.ts';
-
-/** The config as shown to people: secrets replaced, paths and sources included. */
-export function showableConfig(config: Config): Record<string, unknown> {
-  const { sources, paths, coordinator, ...rest } = config;
-  return {
-    ...rest,
-    coordinator: coordinator ? { url: coordinator.url, token: coordinator.token ? REDACTED : undefined, tokenKind: coordinator.tokenKind } : undefined,
-    paths,
-    sources,
-  };
-}
+import { loadConfig } from '../../config/load.ts';
+import { configShowJson, configShowYaml } from '../../config/show.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('Show the resolved config (secrets redacted) or its file paths');
   config
     .command('show')
-    .description('Print the resolved config with where each setting came from')
+    .description('Print the resolved config in config-file keys (copyable) with where each setting came from')
     .action(() => {
-      const shown = showableConfig(loadConfig({ env: ctx.env, cwd: ctx.cwd }));
-      if (ctx.json) printJson(ctx.stdout, shown);
-      else write(ctx.stdout, stringify(JSON.parse(JSON.stringify(shown))));
+      const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
+      if (ctx.json) printJson(ctx.stdout, configShowJson(config));
+      else write(ctx.stdout, configShowYaml(config));
     });
   config
     .command('path')

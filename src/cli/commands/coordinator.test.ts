@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadServeSettings } from '../../coordinator/load-config.ts';
+import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { verifyUserToken } from '../../auth/user-token.ts';
 import { runCli } from '../../testing/cli.ts';
@@ -33,5 +37,55 @@ describe('crabbox coordinator issue-token', () => {
       assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
       assert.doesNotMatch(res.stderr, new RegExp(SECRET));
     }
+  });
+});
+
+describe('crabbox coordinator init-secrets', () => {
+  const dir = tempDir('crabbox-secrets-');
+  after(() => dir.remove());
+
+  it('writes two different 0600 secrets the coordinator accepts, prints only export lines with their paths', async () => {
+    const env = isolatedEnv(join(dir.path, 'a'));
+    const res = await runCli(['coordinator', 'init-secrets'], { env, cwd: dir.path });
+    assert.equal(res.code, 0, res.stderr);
+    const secretsDir = join(env.XDG_CONFIG_HOME!, 'crabbox', 'coordinator');
+    const shared = join(secretsDir, 'shared-token');
+    const session = join(secretsDir, 'session-secret');
+    assert.equal(res.stdout, `export CRABBOX_SHARED_TOKEN_FILE=${shared}\nexport CRABBOX_SESSION_SECRET_FILE=${session}\n`);
+    assert.match(res.stderr, /wrote a shared operator token and a different session secret to .* \(files 0600; the values are not printed\)/);
+    assert.equal(statSync(secretsDir).mode & 0o777, 0o700);
+    for (const f of [shared, session]) assert.equal(statSync(f).mode & 0o777, 0o600);
+    const token = readFileSync(shared, 'utf8').trim();
+    const secret = readFileSync(session, 'utf8').trim();
+    assert.match(token, /^cbxs_[A-Za-z0-9_-]{43}$/);
+    assert.ok(secret.length >= 32);
+    assert.notEqual(token, secret);
+    assert.ok(!res.stdout.includes(token) && !res.stderr.includes(token) && !res.stdout.includes(secret) && !res.stderr.includes(secret), 'never printed');
+    // The coordinator's own loader accepts them.
+    const settings = loadServeSettings({ CRABBOX_SHARED_TOKEN_FILE: shared, CRABBOX_SESSION_SECRET_FILE: session });
+    assert.deepEqual([settings.config.auth.sharedToken, settings.config.auth.sessionSecret], [token, secret]);
+  });
+
+  it('keeps existing secrets (never overwrites without --force); refuses a lone one; --force replaces both', async () => {
+    const env = isolatedEnv(join(dir.path, 'b'));
+    const at = join(dir.path, 'custom');
+    assert.equal((await runCli(['coordinator', 'init-secrets', '--dir', at], { env, cwd: dir.path })).code, 0);
+    const first = readFileSync(join(at, 'shared-token'), 'utf8');
+    const again = await runCli(['coordinator', 'init-secrets', '--dir', at, '--json'], { env, cwd: dir.path });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout), { sharedTokenFile: join(at, 'shared-token'), sessionSecretFile: join(at, 'session-secret'), created: false });
+    assert.equal(readFileSync(join(at, 'shared-token'), 'utf8'), first, 'kept');
+    rmSync(join(at, 'session-secret'));
+    const lone = await runCli(['coordinator', 'init-secrets', '--dir', at], { env, cwd: dir.path });
+    assert.equal(lone.code, 64);
+    assert.match(lone.stderr, /refusing to overwrite .*shared-token; only one of the two secret files exists; pass --force/);
+    assert.equal(readFileSync(join(at, 'shared-token'), 'utf8'), first, 'untouched');
+    const forced = await runCli(['coordinator', 'init-secrets', '--dir', at, '--force'], { env, cwd: dir.path });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(readFileSync(join(at, 'shared-token'), 'utf8'), first);
+    chmodSync(join(at, 'session-secret'), 0o644);
+    const open = await runCli(['coordinator', 'init-secrets', '--dir', at], { env, cwd: dir.path });
+    assert.equal(open.code, 78);
+    assert.match(open.stderr, /session-secret is readable by others/);
   });
 });

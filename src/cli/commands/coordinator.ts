@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stateDir } from '../../config/paths.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import type { Logger } from '../../coordinator/deps.ts';
@@ -26,7 +26,7 @@ function parseName(flag: string): (value: string) => string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const coordinator = program.command('coordinator').description('Run the shared coordinator (HTTP API, lease lifecycle, sweeper)');
+  const coordinator = program.command('coordinator').description('Run the shared coordinator (HTTP API, lease lifecycle, sweeper): init-secrets, serve, issue-token');
   coordinator
     .command('issue-token')
     .description('Sign a user token with the session secret from CRABBOX_SESSION_SECRET(_FILE) (operators; `crabbox login` issues them for users)')
@@ -56,6 +56,20 @@ export function register(program: Command, ctx: CliContext): void {
       else ctx.stdout.write(`${token}\n`);
     });
   coordinator
+    .command('init-secrets')
+    .description('Create the shared operator token and the session secret as two 0600 files and print `export ..._FILE=` lines for them (never the values)')
+    .option('--dir <dir>', 'where to write shared-token and session-secret (default: <config dir>/coordinator)')
+    .option('--force', 'replace existing secret files (every issued token and user login stops working)')
+    .action(async (opts: { dir?: string; force?: boolean }) => {
+      const { defaultSecretsDir, initCoordinatorSecrets, shellQuote } = await import('../coordinator-secrets.ts');
+      const files = initCoordinatorSecrets({ dir: opts.dir ? resolve(ctx.cwd, opts.dir) : defaultSecretsDir(ctx.env), force: opts.force });
+      if (ctx.json) return printJson(ctx.stdout, { sharedTokenFile: files.sharedTokenFile, sessionSecretFile: files.sessionSecretFile, created: files.created });
+      write(ctx.stdout, `export CRABBOX_SHARED_TOKEN_FILE=${shellQuote(files.sharedTokenFile)}\nexport CRABBOX_SESSION_SECRET_FILE=${shellQuote(files.sessionSecretFile)}\n`);
+      ctx.info(files.created
+        ? `wrote a shared operator token and a different session secret to ${files.dir} (files 0600; the values are not printed)`
+        : `kept the existing secrets in ${files.dir} (--force makes new ones)`);
+    });
+  coordinator
     .command('serve')
     .description('Serve the coordinator API until SIGTERM/SIGINT (secrets from CRABBOX_SHARED_TOKEN / CRABBOX_SESSION_SECRET or their _FILE variants)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
@@ -73,7 +87,7 @@ export function register(program: Command, ctx: CliContext): void {
       const events = createProviderEventSink();
       const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator'), onEvent: events.onEvent });
       if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
-      if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health will answer 401');
+      if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health and /v1/ready will answer 401 (`eval "$(crabbox coordinator init-secrets)"` makes both)');
       let running;
       try {
         running = await startCoordinator({ settings, providers, clock: ctx.clock ?? systemClock, logger: stderrLogger(ctx) });

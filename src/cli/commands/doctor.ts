@@ -3,6 +3,7 @@ import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { runChecks, type Check } from '../../doctor/checks.ts';
 import { coordinatorChecks } from '../../doctor/coordinator.ts';
+import { coordinatorHostChecks } from '../../doctor/coordinator-host.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
 import { loadConfig } from '../../config/load.ts';
 
@@ -17,9 +18,9 @@ function exitCodeFor(failed: Check[]): number {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
-    .description('Check local prerequisites (ssh, sshd, rsync, git, Node), config file modes, and the coordinator (reachable, auth, clock skew)')
+    .description('Check local prerequisites (ssh, sshd, rsync, git, Node), config file modes, the coordinator (reachable, auth, clock skew), and on a coordinator host its database files')
     .action(async () => {
-      const checks = runChecks({ env: ctx.env, cwd: ctx.cwd });
+      const checks = [...runChecks({ env: ctx.env, cwd: ctx.cwd }), ...coordinatorHostChecks(ctx.env)];
       let config;
       try {
         config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
@@ -30,6 +31,6 @@ export function register(program: Command, ctx: CliContext): void {
       const failed = checks.filter((c) => !c.ok);
       ctx.exitCode = exitCodeFor(failed);
       if (ctx.json) return printJson(ctx.stdout, { ok: failed.length === 0, checks });
-      write(ctx.stdout, checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('\n') + '\n');
+      write(ctx.stdout, checks.map((c) => `${c.ok ? (c.warning ? 'warn' : 'ok  ') : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('\n') + '\n');
     });
 }

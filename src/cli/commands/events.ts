@@ -31,12 +31,23 @@ export async function fetchEvents(client: CoordinatorClient, path: string, filte
   return (await client.request('GET', `${path}?${q}`, eventListAnswer)).events;
 }
 
+/** An event's data as `key=value` pairs for the DETAIL column: strings bare (quoted when they hold spaces), lists joined by commas. */
+export function formatDetail(data: Record<string, unknown>): string {
+  const value = (v: unknown): string => {
+    if (typeof v === 'string') return /^[^\s"=]*$/.test(v) && v !== '' ? v : JSON.stringify(v);
+    if (Array.isArray(v)) return v.map(value).join(',');
+    if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}:${value(x)}`).join(',');
+    return String(v);
+  };
+  return Object.entries(data).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}=${value(v)}`).join(' ');
+}
+
 /** Prints events as a table (newest first) or --json. */
 export function showEvents(ctx: CliContext, events: EventAnswer[]): void {
   if (ctx.json) return printJson(ctx.stdout, { events });
   if (events.length === 0) return ctx.info('no events');
   write(ctx.stdout, renderTable(['AT', 'TYPE', 'ACTOR', 'LEASE', 'RUN', 'DETAIL'], events.map((e) => [
-    e.at.replace(/\.\d{3}Z$/, 'Z'), oneLine(e.type), oneLine(e.actor, 40), e.leaseId, e.runId, e.data ? oneLine(JSON.stringify(e.data), 80) : undefined,
+    e.at.replace(/\.\d{3}Z$/, 'Z'), oneLine(e.type), oneLine(e.actor, 40), e.leaseId, e.runId, e.data ? oneLine(formatDetail(e.data), 100) : undefined,
   ])));
 }
 

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
-import { RUN_STATES, type RunRecord, type RunState } from '../../runs/record.ts';
+import { RUN_STATES, type RunState } from '../../runs/record.ts';
 import { formatSeconds } from '../../run/summary.ts';
 import type { CliContext } from '../context.ts';
 import { isoTime, printJson, renderTable, write } from '../output.ts';
 import { oneLine, openRunStore } from '../run-store.ts';
 import { maybeCoordinator } from '../session.ts';
 import { listRemoteRuns } from '../../runs/remote-history.ts';
+import { historyEntry } from '../../runs/json.ts';
 
 const MAX_LIMIT = 10_000;
 
@@ -26,16 +27,6 @@ function parseState(value: string): RunState {
   return value as RunState;
 }
 
-/** A history entry as JSON: the record without its log tail, JUnit reduced to counts. */
-function entry(r: RunRecord): Record<string, unknown> {
-  const { logTail, junit, ...rest } = r;
-  return {
-    ...rest,
-    logTailBytes: logTail ? Buffer.byteLength(logTail.text) : 0,
-    junit: junit ? { tests: junit.tests, passed: junit.passed, failures: junit.failures, errors: junit.errors, skipped: junit.skipped, time: junit.time } : null,
-  };
-}
-
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('history')
@@ -52,7 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
         ? await listRemoteRuns(client, { lease: opts.lease, state, limit })
         : openRunStore(ctx).list({ state, limit, leaseId: ref?.kind === 'id' ? ref.value : undefined, slug: ref?.kind === 'slug' ? ref.value : undefined });
       if (ctx.json) {
-        printJson(ctx.stdout, { runs: runs.map(entry) });
+        printJson(ctx.stdout, { runs: runs.map(historyEntry) });
         return;
       }
       if (runs.length === 0) {

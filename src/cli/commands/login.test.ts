@@ -1,3 +1,4 @@
+import { whoamiJson } from '../../api/shapes.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -14,11 +15,13 @@ import { ExitCode } from '../../domain/exit-codes.ts';
 import { harness, SHARED_TOKEN, type Harness } from '../../coordinator/testkit.ts';
 import { addUser, startFakeGitHub, type FakeGitHub } from '../../testing/fake-github.ts';
 import { startCliProcess } from '../../testing/cli-process.ts';
+import { ScriptedBrowser } from '../../testing/login-browser.ts';
 import { runCli } from '../../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const AUTHORIZE = /(http:\/\/127\.0\.0\.1:\d+\/v1\/login\/authorize\?state=[0-9a-f]+)/;
+const PHRASE = /confirm this login's phrase: ([a-z]+-[a-z]+-[a-z]+)\n/;
 
 describe('crabbox login / whoami / logout against a real coordinator and a fake GitHub', () => {
   let github: FakeGitHub;
@@ -65,6 +68,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     writeFileSync(configPath(env), '# my settings\nprovider: local\nlease:\n  ttl: 2h\n');
     const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 90_000 });
     const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+    const phrase = (await cli.waitForStderr(PHRASE))[1]!;
     github.signInAs('alice');
     const profile = join(dir.path, `chromium-${n}`);
     let loginId = '';
@@ -72,7 +76,13 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     try {
       const page = await browser.newPage();
       await page.goto(authorizeUrl);
-      assert.match(page.url(), new RegExp(`^${github.url}/login/oauth/authorize\\?`));
+      // The link opens the confirmation page: the phrase this CLI printed, when and from where the login started.
+      assert.equal(page.url(), authorizeUrl);
+      assert.equal(await page.textContent('#phrase'), phrase);
+      assert.equal(await page.textContent('#from'), '127.0.0.1');
+      assert.match((await page.textContent('#started'))!, /^A crabbox login was started at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(just now\) from 127\.0\.0\.1\.$/);
+      await page.click('#confirm');
+      await page.waitForURL(new RegExp(`^${github.url}/login/oauth/authorize\\?`));
       await page.click('#authorize');
       await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?login=login_[0-9a-f]{24}&code=[A-Z]{4}-[A-Z]{4}$/);
       assert.equal(await page.textContent('h1'), 'crabbox login finished');
@@ -103,34 +113,37 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(who.code, 0, who.stderr);
     const json = JSON.parse(who.stdout);
     assert.deepEqual([json.owner, json.org, json.login, json.role, json.via, json.coordinator], ['github-1001', 'acme', 'alice', 'user', 'user-token', url]);
-    assert.ok(json.expiresAt > Date.now() + 29 * 86_400_000);
+    assert.ok(Date.parse(json.expiresAt) > Date.now() + 29 * 86_400_000);
+    assert.ok(whoamiJson.safeParse(json).success, 'whoami --json has the one shape: expiresAt in ISO 8601');
 
     const out = await runCli(['logout'], { env });
     assert.equal(out.code, 0);
     assert.match(out.stderr, /Logged out/);
     const after = parse(readFileSync(configPath(env), 'utf8'));
-    assert.equal(after.coordinator.token, undefined);
-    assert.equal(after.coordinator.url, url);
+    assert.equal(after.coordinator, undefined, 'logout removes the token and the URL (back to direct mode)');
+    assert.equal(after.lease.ttl, '2h', 'other settings stay');
     const gone = await runCli(['whoami'], { env });
-    assert.equal(gone.code, ExitCode.noPermission);
-    assert.match(gone.stderr, /not logged in to http:\/\/127\.0\.0\.1:\d+; run `crabbox login`/);
+    assert.equal(gone.code, ExitCode.config);
+    assert.match(gone.stderr, /no coordinator configured/);
+    const stillThere = await runCli(['whoami', '--url', url], { env });
+    assert.equal(stillThere.code, ExitCode.noPermission);
+    assert.match(stillThere.stderr, /not logged in to http:\/\/127\.0\.0\.1:\d+; run `crabbox login`/);
     assert.match((await runCli(['logout'], { env })).stderr, /Not logged in/);
   });
 
-  /** A scripted browser: follows the redirects with fetch (including the one to the CLI's loopback, if any). */
+  /** A scripted browser: confirms on the page, then follows the redirects (including the one to the CLI's loopback, if any). */
   async function remoteBrowser(authorizeUrl: string, login: string, options: { followLoopback?: boolean } = {}): Promise<{ status: number; text: string; location?: string | null }> {
-    const toGitHub = await fetch(authorizeUrl, { redirect: 'manual' });
-    const gh = new URL(toGitHub.headers.get('location')!);
+    const browser = new ScriptedBrowser();
+    const toGitHub = await browser.confirm((await browser.openLoginLink(authorizeUrl)).form);
     github.signInAs(login);
-    const back = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: new URLSearchParams({ redirect_uri: gh.searchParams.get('redirect_uri')!, state: gh.searchParams.get('state')! }), redirect: 'manual' });
-    const callback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
+    const callback = await browser.get(await browser.authorizeAtGitHub(toGitHub.headers.get('location')!));
     const loopback = callback.headers.get('location');
-    if (options.followLoopback === false) return { status: callback.status, text: await callback.text(), location: loopback };
+    if (options.followLoopback === false) return { status: callback.status, text: callback.text, location: loopback };
     if (callback.status === 302 && loopback?.startsWith('http://127.0.0.1:')) {
       const page = await fetch(loopback);
       return { status: page.status, text: await page.text() };
     }
-    return { status: callback.status, text: await callback.text() };
+    return { status: callback.status, text: callback.text };
   }
 
   it('--no-browser: no loopback; the page shows a code, typed into the CLI it collects the token', async () => {
@@ -216,6 +229,45 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(existsSync(configPath(env)), false);
   });
 
+  it('a GitHub 5xx during login is a temporary failure: exit 69, "try again", nothing stored', async () => {
+    const env = freshEnv();
+    github.fail('/api/user/memberships', 502);
+    try {
+      const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+      const authorizeUrl = (await cli.waitForStderr(AUTHORIZE))[1]!;
+      const page = await remoteBrowser(authorizeUrl, 'alice');
+      assert.equal(page.status, 502);
+      const result = await cli.done;
+      assert.equal(result.code, ExitCode.unavailable, result.stderr);
+      assert.match(result.stderr, /crabbox: login failed: GitHub .* 502.*; a temporary GitHub problem; run `crabbox login` again in a minute/);
+      assert.equal(existsSync(configPath(env)), false);
+    } finally {
+      github.clearFailures();
+    }
+  });
+
+  it('without a display it prints the URL to open instead of claiming it opened a browser', async () => {
+    const env = freshEnv();
+    // An opener that exists (and would fail): it must not even be tried without DISPLAY / WAYLAND_DISPLAY.
+    writeFileSync(join(env.HOME!, 'bin', 'xdg-open'), `#!/bin/sh\ntouch '${join(env.HOME!, 'opener-ran')}'\nexit 3\n`, { mode: 0o755 });
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+    await cli.waitForStderr(/Open this URL in a browser to sign in with GitHub:\n {2}http/);
+    cli.kill();
+    const { stderr } = await cli.done;
+    assert.doesNotMatch(stderr, /Opened|Opening your browser/);
+    assert.equal(existsSync(join(env.HOME!, 'opener-ran')), false);
+  });
+
+  it('with a display, an opener that fails is reported with the URL to open', async () => {
+    const env: NodeJS.ProcessEnv = { ...freshEnv(), DISPLAY: ':99' };
+    writeFileSync(join(env.HOME!, 'bin', 'xdg-open'), '#!/bin/sh\necho "xdg-open: no method available for opening" >&2\nexit 3\n', { mode: 0o755 });
+    const cli = startCliProcess(['login', '--url', url], { env, timeoutMs: 60_000 });
+    await cli.waitForStderr(/Opening your browser to sign in with GitHub\. If nothing happens, open:/);
+    await cli.waitForStderr(/Could not open a browser \(xdg-open exited 3\); open the URL above in a browser to sign in\./);
+    cli.kill();
+    await cli.done;
+  });
+
   it('--token-stdin checks the shared token with whoami and stores it 0600; a wrong one is refused and nothing is stored', async () => {
     const env = freshEnv();
     const bad = await runCli(['login', '--url', url, '--token-stdin'], { env, stdin: 'wrong-token-0123456789\n' });
@@ -249,7 +301,7 @@ describe('crabbox login / whoami / logout against a real coordinator and a fake 
     assert.equal(empty.code, ExitCode.usage);
     assert.match(empty.stderr, /no token on stdin/);
     const none = await runCli(['login', '--token-stdin'], { env, stdin: SHARED_TOKEN });
-    assert.equal(none.code, ExitCode.usage);
+    assert.equal(none.code, ExitCode.config);
     assert.match(none.stderr, /no coordinator configured/);
     const http = await runCli(['login', '--url', 'http://crabbox.example.com', '--token-stdin'], { env, stdin: SHARED_TOKEN });
     assert.match(http.stderr, /must use https/);

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { openRunStore } from '../run-store.ts';
+import { plural } from '../../domain/plural.ts';
 import { maybeCoordinator } from '../session.ts';
 import { getRemoteRun } from '../../runs/remote-history.ts';
+import { logsJson } from '../../runs/json.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -14,11 +16,8 @@ export function register(program: Command, ctx: CliContext): void {
       const { client } = maybeCoordinator(ctx);
       const record = client ? (await getRemoteRun(client, runId, true)).record : openRunStore(ctx).get(runId);
       const tail = record.logTail ?? { text: '', totalBytes: 0, truncated: false };
-      if (ctx.json) {
-        printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, logTail: tail });
-        return;
-      }
-      if (tail.truncated) ctx.info(`showing the last ${Buffer.byteLength(tail.text)} of ${tail.totalBytes} bytes of output`);
+      if (ctx.json) return printJson(ctx.stdout, logsJson(record));
+      if (tail.truncated) ctx.info(`showing the last ${Buffer.byteLength(tail.text)} of ${plural(tail.totalBytes, 'byte')} of output`);
       if (!record.logTail) ctx.info(`run ${record.id} has no stored output${record.state === 'running' ? ' yet (still running)' : ''}`);
       write(ctx.stdout, tail.text);
     });

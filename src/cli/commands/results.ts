@@ -4,7 +4,8 @@ import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { oneLine, openRunStore } from '../run-store.ts';
 import { maybeCoordinator } from '../session.ts';
-import { getRemoteRun, type RemoteRun } from '../../runs/remote-history.ts';
+import { getRemoteRun } from '../../runs/remote-history.ts';
+import { resultsJson } from '../../runs/json.ts';
 
 function describeCase(f: JUnitFailedCase): string {
   const where = [f.classname, f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : undefined].filter(Boolean).join(' ');
@@ -20,16 +21,6 @@ export function renderJUnit(j: JUnitSummary): string {
   return out;
 }
 
-/** Results as the coordinator keeps them: counts and at most 20 failed case names. */
-function showRemoteResults(ctx: CliContext, run: RemoteRun): void {
-  const { record, junit } = run;
-  if (ctx.json) return printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, junit: junit ?? null });
-  if (!junit) return ctx.info(`run ${record.id} has no JUnit results (pass --junit <paths> or set run.junit in config)`);
-  const passed = Math.max(0, junit.tests - junit.failures - junit.errors - junit.skipped);
-  write(ctx.stdout, `tests=${junit.tests} passed=${passed} failures=${junit.failures} errors=${junit.errors} skipped=${junit.skipped}\n`);
-  if (junit.failed.length > 0) write(ctx.stdout, `\n${junit.failed.map((name) => `FAIL ${oneLine(name, 300)}\n`).join('')}`);
-}
-
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('results')
@@ -37,12 +28,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<run-id>', 'the run (run_ + 12 hex), see `crabbox history`')
     .action(async (runId: string) => {
       const { client } = maybeCoordinator(ctx);
-      if (client) return showRemoteResults(ctx, await getRemoteRun(client, runId, false));
-      const record = openRunStore(ctx).get(runId);
-      if (ctx.json) {
-        printJson(ctx.stdout, { runId: record.id, state: record.state, exitCode: record.exitCode ?? null, junit: record.junit ?? null });
-        return;
-      }
+      const record = client ? (await getRemoteRun(client, runId, false)).record : openRunStore(ctx).get(runId);
+      if (ctx.json) return printJson(ctx.stdout, resultsJson(record));
       if (!record.junit) {
         ctx.info(`run ${record.id} has no JUnit results (pass --junit <paths> or set run.junit in config)`);
         return;

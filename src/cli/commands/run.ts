@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import type { CliContext } from '../context.ts';
 import type { LeaseFlags } from '../direct.ts';
 import { leaseSession, type LeaseSession } from '../session.ts';
+import { explainError } from '../explain.ts';
+import { reuseHint } from './warmup.ts';
 import { LogTail } from '../../runs/log-tail.ts';
 import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
 import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
@@ -41,15 +43,39 @@ function runRecording(session: LeaseSession, recordCommand: boolean): { recorder
   return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
 }
 
+/** Lease failures in the user's terms (network, credentials, flag names) before the run records and reports them. */
+const rethrowExplained = (error: unknown): never => {
+  throw explainError(error);
+};
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** First Ctrl-C / SIGTERM aborts the run in order; a second one exits at once. Only for the real process. */
-function interruptSignal(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
+/** The lease a run holds, as far as the second Ctrl-C needs to name it. */
+interface HeldLease {
+  id: string;
+  slug: string;
+  /** The run would release it (fresh and not kept). */
+  releases: boolean;
+}
+
+/** What a second Ctrl-C leaves behind, in one line: the lease and the command that stops it. */
+export function leftBehind(held: HeldLease | undefined): string {
+  if (!held) return 'a lease may still be in creation: `crabbox list` shows it, `crabbox stop <slug>` stops it';
+  return held.releases
+    ? `lease ${held.slug} (${held.id}) is left running: \`crabbox stop ${held.slug}\` stops it`
+    : `lease ${held.slug} (${held.id}) stays as it was: \`crabbox stop ${held.slug}\` stops it`;
+}
+
+/**
+ * First Ctrl-C / SIGTERM aborts the run in order (the remote command gets SIGINT, then SIGTERM, then SIGKILL while it
+ * keeps running); a second one exits at once, naming the lease it leaves. Only for the real process.
+ */
+function interruptSignal(ctx: CliContext, held: () => HeldLease | undefined): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   if (ctx.stdout !== process.stdout && ctx.stderr !== process.stderr) return { signal: controller.signal, dispose: () => undefined };
   const handler = (sig: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
-      ctx.stderr.write(`crabbox: interrupted again; exiting now (cleanup will find anything left)\n`);
+      ctx.stderr.write(`crabbox: interrupted again; exiting now; ${leftBehind(held())}\n`);
       process.exit(sig === 'SIGTERM' ? 143 : 130);
     }
     ctx.stderr.write(`crabbox: ${sig === 'SIGTERM' ? 'terminated' : 'interrupted'}; stopping the remote command and releasing (again to exit now)\n`);
@@ -76,8 +102,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lock-wait <duration>', 'how long to wait for another run on the same lease', '10m')
     .option('--no-record-command', 'do not store the command line in the run record')
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
-    .option('--ttl <duration>', 'hard lifetime cap of a fresh lease')
-    .option('--idle-timeout <duration>', 'idle timeout of a fresh lease')
+    .option('--ttl <duration>', 'hard lifetime cap of a fresh lease, 1m to 24h (default 90m)')
+    .option('--idle-timeout <duration>', 'idle timeout of a fresh lease, 1m up to the TTL (default 30m)')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
     .action(async (command: string[], flags: RunFlags) => {
@@ -108,13 +134,19 @@ export function register(program: Command, ctx: CliContext): void {
         : undefined;
       for (const w of sync?.warnings ?? []) ctx.info(w);
       const tty = ctx.stderr.isTTY === true;
-      const interrupt = interruptSignal(ctx);
+      const keep = flags.keep === true || config.lease.keep;
+      let held: HeldLease | undefined;
+      const interrupt = interruptSignal(ctx, () => held);
       try {
         const outcome = await runOnBox({
           leases: {
-            acquire: (ref, req) => leases.acquire(ref, { keep: req.keep, signal: req.signal }),
-            touch: (lease) => leases.touch(lease),
-            release: (lease) => leases.release(lease),
+            acquire: async (ref, req) => {
+              const handle = await leases.acquire(ref, { keep: req.keep, signal: req.signal }).catch(rethrowExplained);
+              held = { id: handle.lease.id, slug: handle.lease.slug, releases: handle.fresh && !keep };
+              return handle;
+            },
+            touch: (lease) => leases.touch(lease).catch(rethrowExplained),
+            release: (lease) => leases.release(lease).catch(rethrowExplained),
           },
           connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: interrupt.signal }),
           ...runRecording(session, recordCommand),
@@ -126,7 +158,7 @@ export function register(program: Command, ctx: CliContext): void {
           finishExtras: () => (junit ? { junit } : {}),
           clock: ctx.clock,
           leaseRef: flags.id,
-          keep: flags.keep === true || config.lease.keep,
+          keep,
           sync,
           repoRoot,
           command: { mode: flags.shell ? 'shell' : 'argv', args: flags.shell ? [command.join(' ')] : command },
@@ -149,6 +181,7 @@ export function register(program: Command, ctx: CliContext): void {
         const line = formatSummaryLine({ ...report, syncState: outcome.sync, slug: outcome.slug, interrupted: outcome.interrupted });
         ctx.stderr.write(`crabbox: ${redact(line)}\n`);
         if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
+        if (outcome.fresh && !outcome.released && outcome.slug && (flags.keep === true || config.lease.keep)) ctx.info(`crabbox: kept ${outcome.leaseId} (${outcome.slug}); ${reuseHint(outcome.slug)}`);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
         if (flags.resultFile) {
           try {

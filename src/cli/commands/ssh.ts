@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
+import { CrabboxError } from '../../domain/errors.ts';
 import type { LeaseFlags } from '../direct.ts';
 import { leaseSession } from '../session.ts';
 import { sshExec } from '../../ssh/index.ts';
@@ -14,6 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .action(async (ref: string, command: string[], flags: LeaseFlags) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
+      if (ctx.json) throw new CrabboxError('bad_request', '`crabbox ssh` has no --json output: it passes the remote command\'s own output through', { hint: 'drop --json; for JSON from the box run a command that prints it, or use `crabbox run --json`' });
       const { leases } = await leaseSession(ctx, flags);
       const lease = await leases.touch(ref);
       const interactive = command.length === 0;

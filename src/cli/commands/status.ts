@@ -6,7 +6,7 @@ import type { LeaseFlags } from '../direct.ts';
 import { leaseSession } from '../session.ts';
 import { leaseJson } from '../../leases/record.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { CrabboxError } from '../../domain/errors.ts';
+import { endedLeaseError } from '../../domain/ended.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -23,7 +23,7 @@ export function register(program: Command, ctx: CliContext): void {
       const lease = await leases.resolve(ref);
       let ready: boolean | undefined;
       if (flags.wait) {
-        if (lease.state !== 'active' && lease.state !== 'provisioning') throw new CrabboxError('lease_not_active', `lease ${lease.id} is ${lease.state}`);
+        if (lease.state !== 'active' && lease.state !== 'provisioning') throw endedLeaseError(lease, ctx.clock.now());
         await leases.waitReady(lease, ctx.clock.now() + timeoutSeconds * 1000, { log: ctx.log });
         ready = true;
       }

@@ -35,3 +35,14 @@ test('sync-plan shows counts, biggest files and folders, deletions and the guard
   const outside = await runCli(['sync-plan'], { env, cwd: tmp.path });
   assert.equal(outside.code, 73);
 });
+
+test('sync-plan counts read right in the singular: "1 file", "1 path excluded", "1 symlink"', async () => {
+  const repo = join(tmp.path, 'one');
+  initRepo(repo, { 'only.txt': 'x', '.crabboxignore': 'skip.log\n' });
+  writeFiles(repo, { 'skip.log': 'ignored' });
+  const text = await runCli(['sync-plan'], { env: isolatedEnv(tmp.path), cwd: repo });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^ {2}2 files \(2 tracked, 0 untracked, 0 symlinks\)/m);
+  assert.match(text.stdout, /^ {2}1 path excluded \(patterns: built-in \d+, sync\.exclude 0, \.crabboxignore 1\)$/m);
+  assert.doesNotMatch(text.stdout, /\b1 (files|paths|patterns|symlinks)\b/);
+});

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.ts';
 import { formatBytes, printJson, renderTable, write } from '../output.ts';
 import { loadConfig } from '../../config/load.ts';
 import { CrabboxError } from '../../domain/errors.ts';
+import { plural } from '../../domain/plural.ts';
 import { buildManifest, requireRepoRoot } from '../../sync/manifest.ts';
 import { syncPlan } from '../../sync/plan.ts';
 import { showPath } from '../../sync/paths.ts';
@@ -21,8 +22,8 @@ export function register(program: Command, ctx: CliContext): void {
       if (ctx.json) return printJson(ctx.stdout, plan);
       const lines = [
         `sync plan for ${showPath(plan.repoRoot)}`,
-        `  ${plan.files} files (${plan.tracked} tracked, ${plan.untracked} untracked, ${plan.symlinks} symlinks), ${formatBytes(plan.bytes)}`,
-        `  ${plan.excluded} paths excluded (built-in ${plan.excludes.builtin.length}, sync.exclude ${plan.excludes.configured.length}, .crabboxignore ${plan.excludes.crabboxignore.length} patterns)`,
+        `  ${plural(plan.files, 'file')} (${plan.tracked} tracked, ${plan.untracked} untracked, ${plural(plan.symlinks, 'symlink')}), ${formatBytes(plan.bytes)}`,
+        `  ${plural(plan.excluded, 'path')} excluded (patterns: built-in ${plan.excludes.builtin.length}, sync.exclude ${plan.excludes.configured.length}, .crabboxignore ${plan.excludes.crabboxignore.length})`,
         `  guardrails: ${plan.guardrails.verdict}${plan.guardrails.messages.length ? ` (${plan.guardrails.messages.join('; ')})` : ''}`,
       ];
       if (plan.skippedDirectories.length) lines.push(`  not synced (submodules or nested repositories): ${plan.skippedDirectories.slice(0, limit).map(showPath).join(', ')}`);

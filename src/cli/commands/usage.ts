@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { usageAnswer, type UsageAnswer } from '../../api/answers.ts';
-import { CrabboxError } from '../../domain/errors.ts';
+import { month } from '../../api/schemas.ts';
+import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, renderTable, write } from '../output.ts';
 import { oneLine } from '../run-store.ts';
@@ -30,29 +31,49 @@ export function groupUsage(rows: UsageAnswer['usage'], by: Group): Row[] {
 
 const usd = (n: number): string => `$${n.toFixed(2)}`;
 
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('usage')
-    .description('Your usage this month (or --month) by owner, org, provider or type, with the caps that apply')
+    .description('Your usage this month (or --month) by owner, org, provider or type, with the caps that apply; admins: --all or --owner for the team')
     .option('--month <YYYY-MM>', 'the month (UTC); default this month')
-    .option('--by <column>', `group by ${GROUPS.join(', ')}`, 'provider')
-    .action(async (opts: { month?: string; by: string }) => {
-      if (opts.month !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) throw new CrabboxError('bad_request', `--month ${JSON.stringify(opts.month.slice(0, 20))}: expected a month like 2026-01`);
-      if (!(GROUPS as readonly string[]).includes(opts.by)) throw new CrabboxError('bad_request', `--by ${JSON.stringify(opts.by.slice(0, 20))}: expected one of ${GROUPS.join(', ')}`);
+    .option('--by <column>', `group by ${GROUPS.join(', ')} (default: owner with --all, else provider)`)
+    .option('--all', 'admins: everyone\'s usage (the team-wide report)')
+    .option('--owner <owner>', 'admins: this owner\'s usage')
+    .action(async (opts: { month?: string; by?: string; all?: boolean; owner?: string }) => {
+      if (opts.month !== undefined && !month.safeParse(opts.month).success) throw new CrabboxError('bad_request', `--month ${JSON.stringify(opts.month.slice(0, 20))}: expected a month from 1970-01 on, like 2026-01`);
+      const by = opts.by ?? (opts.all ? 'owner' : 'provider');
+      if (!(GROUPS as readonly string[]).includes(by)) throw new CrabboxError('bad_request', `--by ${JSON.stringify(by.slice(0, 20))}: expected one of ${GROUPS.join(', ')}`);
+      if (opts.owner !== undefined && !OWNER.test(opts.owner)) throw new CrabboxError('bad_request', `--owner ${JSON.stringify(opts.owner.slice(0, 40))}: expected letters, digits and . _ @ + -`);
+      if (opts.all && opts.owner !== undefined) throw new CrabboxError('bad_request', '--all and --owner do not go together: --all is everyone, --owner one person');
+      const team = opts.all === true || opts.owner !== undefined;
       const client = requireCoordinator(ctx, 'usage');
-      const answer = await client.request('GET', `/v1/usage${opts.month ? `?month=${opts.month}` : ''}`, usageAnswer);
-      const rows = groupUsage(answer.usage, opts.by as Group);
-      if (ctx.json) return printJson(ctx.stdout, { month: answer.month, owner: answer.owner, by: opts.by, rows, usage: answer.usage, caps: answer.caps ?? null });
-      let out = `usage for ${answer.month}${answer.owner ? ` (${oneLine(answer.owner)})` : ''}\n`;
+      const q = new URLSearchParams();
+      if (opts.month) q.set('month', opts.month);
+      if (opts.owner) q.set('owner', opts.owner);
+      let answer: UsageAnswer;
+      try {
+        answer = await client.request('GET', `${team ? '/v1/admin/usage' : '/v1/usage'}${q.size ? `?${q}` : ''}`, usageAnswer);
+      } catch (error) {
+        if (team && isCrabboxError(error) && error.code === 'forbidden') {
+          throw new CrabboxError('forbidden', `\`crabbox usage ${opts.all ? '--all' : '--owner'}\` is only for coordinator admins: ${error.message}`, { hint: 'without --all or --owner it shows your own usage' });
+        }
+        throw error;
+      }
+      const rows = groupUsage(answer.usage, by as Group);
+      const owner = answer.owner ?? opts.owner ?? (opts.all ? 'everyone' : undefined);
+      if (ctx.json) return printJson(ctx.stdout, { month: answer.month, owner: owner ?? null, by, rows, usage: answer.usage, caps: answer.caps ?? null });
+      let out = `usage for ${answer.month}${owner ? ` (${oneLine(owner)})` : ''}\n`;
       out += rows.length === 0
         ? 'no leases this month\n'
-        : renderTable([opts.by.toUpperCase(), 'LEASES', 'HOURS', 'RESERVED', 'ESTIMATED'], rows.map((r) => [oneLine(r.key), r.leases, r.hours.toFixed(2), usd(r.reservedCost), usd(r.estimatedCost)]));
+        : renderTable([by.toUpperCase(), 'LEASES', 'HOURS', 'RESERVED', 'ESTIMATED'], rows.map((r) => [oneLine(r.key), r.leases, r.hours.toFixed(2), usd(r.reservedCost), usd(r.estimatedCost)]));
       const caps = answer.caps;
       const capLines = caps ? [
         ...Object.entries(caps.activeLeases).map(([scope, c]) => `active leases (${scope}): ${c.current} of ${c.limit}`),
         ...Object.entries(caps.monthlySpend).map(([scope, c]) => `monthly spend (${scope}): ${usd(c.current)} of ${usd(c.limit)}`),
       ] : [];
-      out += capLines.length ? `caps:\n${capLines.map((l) => `  ${l}\n`).join('')}` : 'caps: none\n';
+      if (!team) out += capLines.length ? `caps:\n${capLines.map((l) => `  ${l}\n`).join('')}` : 'caps: none\n';
       write(ctx.stdout, out);
     });
 }

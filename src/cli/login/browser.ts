@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 
 /** The platform's "open this URL" command when it is on PATH: open (macOS), else xdg-open. */
 export function browserOpener(env: NodeJS.ProcessEnv, platform = process.platform): string | undefined {
@@ -17,13 +17,25 @@ export function browserOpener(env: NodeJS.ProcessEnv, platform = process.platfor
   return undefined;
 }
 
-/** Opens `url` in the browser without waiting; false when no opener exists or it could not start. */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv): boolean {
-  const opener = browserOpener(env);
+/** Whether a browser could show up here: macOS always; elsewhere only with a graphical session (X11 or Wayland). */
+export function hasDisplay(env: NodeJS.ProcessEnv, platform = process.platform): boolean {
+  return platform === 'darwin' || platform === 'win32' || !!env.DISPLAY || !!env.WAYLAND_DISPLAY;
+}
+
+/**
+ * Opens `url` in the browser without waiting; false when there is no display, no opener, or it could not start.
+ * An opener that starts and then fails (xdg-open finds no browser) is reported later through `onFail`.
+ */
+export function openBrowser(url: string, env: NodeJS.ProcessEnv, onFail: (why: string) => void = () => undefined, platform = process.platform): boolean {
+  if (!hasDisplay(env, platform)) return false;
+  const opener = browserOpener(env, platform);
   if (!opener) return false;
   try {
     const child = spawn(opener, [url], { detached: true, stdio: 'ignore', env });
-    child.on('error', () => undefined);
+    child.on('error', (error) => onFail(error.message));
+    child.on('exit', (code, signal) => {
+      if (code !== 0) onFail(signal ? `${basename(opener)} was killed by ${signal}` : `${basename(opener)} exited ${code}`);
+    });
     child.unref();
     return true;
   } catch {

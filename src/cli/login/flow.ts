@@ -47,8 +47,10 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
     const remaining = started.expiresAt - ctx.clock.now();
     const deadline = ctx.clock.now() + (remaining > 0 && remaining <= LOGIN_WAIT_MS ? remaining : LOGIN_WAIT_MS);
     const left = () => minutes(deadline - ctx.clock.now());
-    const opened = !options.noBrowser && openBrowser(started.authorizeUrl, ctx.env);
-    ctx.info(opened ? `Opened your browser to sign in with GitHub. If nothing happened, open:\n  ${started.authorizeUrl}` : `Open this URL in a browser to sign in with GitHub:\n  ${started.authorizeUrl}`);
+    const opened = !options.noBrowser && openBrowser(started.authorizeUrl, ctx.env, (why) => ctx.info(`\nCould not open a browser (${why}); open the URL above in a browser to sign in.`));
+    ctx.info(opened ? `Opening your browser to sign in with GitHub. If nothing happens, open:\n  ${started.authorizeUrl}` : `Open this URL in a browser to sign in with GitHub:\n  ${started.authorizeUrl}`);
+    // The page the link opens shows the phrase of the login it belongs to: a link someone else sent shows theirs.
+    if (started.phrase) ctx.info(`The page asks you to confirm this login's phrase: ${started.phrase}\nContinue there only if it shows exactly that phrase.`);
     if (typed) ctx.info(`Then type the code the browser shows here and press Enter (expires in ${left()}):`);
     else if (countdown) ticker = ctx.clock.setInterval(() => ctx.stderr.write(`\rWaiting for the browser login... ${left()} left `), 1000, { unref: true });
     else ctx.info(`Waiting up to ${left()} for the browser login...`);

@@ -11,15 +11,23 @@ export function saveCoordinatorToken(env: PathEnv, input: { url: string; token: 
   });
 }
 
-/** Removes the stored token (the URL stays); returns whether there was one. */
-export function removeCoordinatorToken(env: PathEnv): boolean {
-  let had = false;
+/**
+ * Removes the stored token and, unless `keepUrl`, the coordinator URL (so lease commands go back to direct mode).
+ * Says what was there.
+ */
+export function removeCoordinatorLogin(env: PathEnv, options: { keepUrl?: boolean } = {}): { token: boolean; url: string | undefined; urlRemoved: boolean } {
+  const found = { token: false, url: undefined as string | undefined, urlRemoved: false };
   updateUserConfig(env, (doc: Document) => {
-    had = doc.hasIn(['coordinator', 'token']);
+    if (!isMap(doc.get('coordinator'))) return;
+    found.token = doc.hasIn(['coordinator', 'token']);
+    const url = doc.getIn(['coordinator', 'url']);
+    found.url = typeof url === 'string' ? url : undefined;
+    found.urlRemoved = found.url !== undefined && !options.keepUrl;
     doc.deleteIn(['coordinator', 'token']);
     doc.deleteIn(['coordinator', 'tokenKind']);
+    if (!options.keepUrl) doc.deleteIn(['coordinator', 'url']);
     const section = doc.get('coordinator');
     if (isMap(section) && section.items.length === 0) doc.delete('coordinator');
   });
-  return had;
+  return found;
 }

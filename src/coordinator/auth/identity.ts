@@ -14,7 +14,9 @@ export interface Identity {
   expiresAt?: number | undefined;
 }
 
-export type Resolution = { ok: true; identity: Identity } | { ok: false; reason: 'no-auth-configured' | 'missing' | 'malformed' | 'wrong-token' | 'bad-signature' | 'expired' | 'missing-owner' };
+export type Resolution =
+  | { ok: true; identity: Identity }
+  | { ok: false; reason: 'no-auth-configured' | 'missing' | 'malformed' | 'wrong-token' | 'bad-signature' | 'expired' | 'bad-lifetime' | 'missing-owner' | 'reserved-owner' };
 
 const RANK: Record<Role, number> = { user: 0, maintainer: 1, admin: 2 };
 
@@ -36,15 +38,28 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
 
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
 
+/** `github-<numeric id>`: the owner of every GitHub login, reserved for them (ids never change or get reused). */
+export const GITHUB_OWNER = /^github-\d{1,20}$/i;
+
 /**
- * Maps a user token to a role through the config's explicit allowlists, by login or by owner (`github-<id>`,
- * which survives renames). Nothing in the token itself can make it admin.
+ * Maps a user token to a role through the config's explicit allowlists. A GitHub login's token matches by its owner
+ * `github-<id>` only: its login can be renamed and then claimed by someone else, so an allowlisted login grants it
+ * nothing. An operator-issued token (`coordinator issue-token`) matches by its login or owner, both chosen by whoever
+ * holds the session secret. Nothing in the token itself can make it admin.
  */
-function roleFor(login: string, owner: string, config: CoordinatorConfig): Role {
-  const names = new Set([login.toLowerCase(), owner.toLowerCase()]);
+export function roleFor(login: string, owner: string, config: Pick<CoordinatorConfig, 'auth'>): Role {
+  const names = new Set(GITHUB_OWNER.test(owner) ? [owner.toLowerCase()] : [login.toLowerCase(), owner.toLowerCase()]);
   if (config.auth.admins.some((a) => names.has(a.toLowerCase()))) return 'admin';
   if (config.auth.maintainers.some((m) => names.has(m.toLowerCase()))) return 'maintainer';
   return 'user';
+}
+
+/**
+ * Allowlist entries that no GitHub login can match (anything but `github-<id>`), for a warning when GitHub login
+ * is on: they still match operator-issued tokens, which is rarely what the operator meant by a GitHub name.
+ */
+export function loginOnlyEntries(config: Pick<CoordinatorConfig, 'auth'>): string[] {
+  return [...config.auth.admins, ...config.auth.maintainers].filter((entry) => !GITHUB_OWNER.test(entry));
 }
 
 export interface CredentialInput {
@@ -76,5 +91,7 @@ export async function resolveIdentity(input: CredentialInput, config: Coordinato
   const owner = input.ownerHeader?.trim();
   const org = input.orgHeader?.trim() || owner;
   if (!owner || !HEADER_NAME.test(owner) || !org || !HEADER_NAME.test(org)) return { ok: false, reason: 'missing-owner' };
+  // The shared token names its owner freely, so it must never name a real person's GitHub identity.
+  if (GITHUB_OWNER.test(owner)) return { ok: false, reason: 'reserved-owner' };
   return { ok: true, identity: { owner, org, role: config.auth.sharedTokenRole, via: 'shared-token' } };
 }

@@ -7,6 +7,8 @@ import { createApp } from '../app.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorDeps } from '../deps.ts';
 import { startSweepScheduler, type SweepScheduler } from '../scheduler.ts';
+import { configWarnings } from '../warnings.ts';
+import { redact } from '../../redact/redact.ts';
 import type { ServeSettings } from '../load-config.ts';
 
 export interface RunningCoordinator {
@@ -37,9 +39,11 @@ export async function installationId(store: FleetStore, configured: string | und
 /** Starts the coordinator on Node: SQLite or PostgreSQL store, HTTP server on host:port (0 = any free port), sweep timer. */
 export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 'config'> & { settings: ServeSettings; store?: FleetStore }): Promise<RunningCoordinator> {
   const { settings, clock } = options;
-  const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now() }));
+  const warn = (message: string): void => options.logger?.warn(redact(message));
+  const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now(), onWarning: warn }));
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
+    for (const warning of configWarnings(config)) warn(warning);
     const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys };
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -4,7 +4,7 @@ import { GitHubClient, GitHubError, type GitHubUser } from './github.ts';
 /** Who passed the GitHub checks, or why not. The reasons are the `auth.denied` event reasons. */
 export type CheckOutcome =
   | { ok: true; user: GitHubUser; org: string; email: string }
-  | { ok: false; reason: 'not-member' | 'membership-pending' | 'wrong-team' | 'no-verified-email' | 'github-error'; message: string; login?: string | undefined };
+  | { ok: false; reason: 'not-member' | 'membership-pending' | 'wrong-team' | 'no-verified-email' | 'github-error'; message: string; login?: string | undefined; temporary?: boolean };
 
 /**
  * Exchanges the code and decides: verified primary email, active membership in an allowed org, and, when teams are
@@ -41,6 +41,8 @@ export async function checkGitHubLogin(input: { github: GitHubLoginConfig; code:
     return { ok: false, reason: 'wrong-team', login, message: `${login} is not an active member of an allowed team (${github.teams.join(', ')})` };
   } catch (error) {
     const message = error instanceof GitHubError ? error.message : `GitHub could not be reached (${error instanceof Error ? error.name : 'error'})`;
-    return { ok: false, reason: 'github-error', login, message };
+    // Unreachable, 5xx or rate-limited: GitHub's trouble, not a verdict on the person; the login can simply be retried.
+    const temporary = !(error instanceof GitHubError) || (error.status !== undefined && (error.status >= 500 || error.status === 429));
+    return { ok: false, reason: 'github-error', login, message, temporary };
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { addUser, startFakeGitHub, type FakeGitHub } from '../../testing/fake-github.ts';
+import { ScriptedBrowser, type Page } from '../../testing/login-browser.ts';
 import { harness, type Harness } from '../testkit.ts';
 
 /** Fixtures for login tests: a coordinator harness wired to a fake GitHub, and a scripted "browser". */
@@ -8,16 +9,31 @@ export const PUBLIC_URL = 'http://coordinator.test';
 
 export interface LoginHarness extends Harness {
   github: FakeGitHub;
-  /** Starts a login the way the CLI does; returns what the CLI keeps. */
-  start(options?: { port?: number; source?: string }): Promise<{ loginId: string; secret: string; authorizeUrl: string; status: number; json: any }>;
-  /** Plays the browser: authorize redirect -> GitHub authorize page -> back to the callback. Returns the callback path. */
-  approveAtGitHub(authorizeUrl: string, login: string): Promise<string>;
+  /** Starts a login the way the CLI does; returns what the CLI keeps (and prints: the phrase). */
+  start(options?: { port?: number; source?: string; headers?: Record<string, string> }): Promise<{ loginId: string; secret: string; authorizeUrl: string; phrase: string; status: number; json: any }>;
+  /** A fresh browser whose requests to the coordinator go to the in-process app. */
+  browser(headers?: Record<string, string>): ScriptedBrowser;
+  /**
+   * Plays a person: opens the login link, confirms on the page, authorizes at GitHub as `login`. The callback is not
+   * requested yet: `open()` does that in the same browser (with the cookie the confirmation set).
+   */
+  approveAtGitHub(authorizeUrl: string, login: string, browser?: ScriptedBrowser): Promise<Approval>;
   poll(loginId: string, secret: string, code?: string): Promise<{ status: number; json: any }>;
   /** The one-time code an approved callback handed the browser (loopback redirect or page). */
   codeOf(callback: { headers: Headers; json: any }): string;
   /** start -> browser -> callback -> poll with the code: the token answer for `login`. */
   tokenFor(login: string): Promise<string>;
   deniedReasons(): Promise<string[]>;
+}
+
+export interface Approval {
+  /** The callback path GitHub sent the browser to. */
+  path: string;
+  /** The phrase the confirmation page showed. */
+  phrase: string;
+  browser: ScriptedBrowser;
+  /** Requests the callback in the browser that confirmed. */
+  open(): Promise<Page>;
 }
 
 export async function loginHarness(options: { admins?: string[]; teams?: string[]; orgs?: string[]; ttlSeconds?: number; maxPendingPerSource?: number; maxPending?: number } = {}): Promise<LoginHarness> {
@@ -50,18 +66,18 @@ export async function loginHarness(options: { admins?: string[]; teams?: string[
       const secret = randomBytes(32).toString('base64url');
       const secretHash = createHash('sha256').update(secret).digest('hex');
       const env = { incoming: { socket: { remoteAddress: o.source ?? '192.0.2.1' } } };
-      const res = await h.app.request('/v1/login/start', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secretHash, ...(o.port ? { port: o.port } : {}) }) }, env);
+      const res = await h.app.request('/v1/login/start', { method: 'POST', headers: { 'content-type': 'application/json', ...o.headers }, body: JSON.stringify({ secretHash, ...(o.port ? { port: o.port } : {}) }) }, env);
       const json = (await res.json()) as any;
-      return { loginId: json.loginId, secret, authorizeUrl: json.authorizeUrl, status: res.status, json };
+      return { loginId: json.loginId, secret, authorizeUrl: json.authorizeUrl, phrase: json.phrase, status: res.status, json };
     },
-    async approveAtGitHub(authorizeUrl, login) {
-      const redirect = await h.request('GET', pathOf(authorizeUrl));
-      if (redirect.status !== 302) throw new Error(`authorize answered ${redirect.status}`);
-      const githubUrl = new URL(redirect.headers.get('location')!);
+    browser: (headers) => new ScriptedBrowser((url, init) => (url.startsWith(PUBLIC_URL) ? Promise.resolve(h.app.request(url, init)) : fetch(url, init)), headers),
+    async approveAtGitHub(authorizeUrl, login, browser = lh.browser()) {
+      const { form } = await browser.openLoginLink(authorizeUrl);
+      const confirmed = await browser.confirm(form);
+      if (confirmed.status !== 303) throw new Error(`the confirmation answered ${confirmed.status}: ${confirmed.text.slice(0, 200)}`);
       github.signInAs(login);
-      const form = new URLSearchParams({ redirect_uri: githubUrl.searchParams.get('redirect_uri')!, state: githubUrl.searchParams.get('state')! });
-      const res = await fetch(`${github.url}/login/oauth/authorize`, { method: 'POST', body: form, redirect: 'manual' });
-      return pathOf(res.headers.get('location')!);
+      const callback = await browser.authorizeAtGitHub(confirmed.headers.get('location')!);
+      return { path: pathOf(callback), phrase: form.phrase, browser, open: () => browser.get(callback) };
     },
     poll: (loginId, secret, code) => h.request('POST', '/v1/login/poll', { body: { loginId, secret, ...(code !== undefined ? { code } : {}) } }),
     codeOf(callback) {
@@ -72,7 +88,7 @@ export async function loginHarness(options: { admins?: string[]; teams?: string[
     },
     async tokenFor(login) {
       const started = await lh.start();
-      const callback = await h.request('GET', await lh.approveAtGitHub(started.authorizeUrl, login));
+      const callback = await (await lh.approveAtGitHub(started.authorizeUrl, login)).open();
       const poll = await lh.poll(started.loginId, started.secret, lh.codeOf(callback));
       if (!poll.json?.token) throw new Error(`no token for ${login}: ${JSON.stringify(poll.json)}`);
       return poll.json.token as string;

@@ -11,7 +11,17 @@ const MESSAGES: Record<string, string> = {
   'wrong-token': 'the token is not valid for this coordinator',
   'bad-signature': 'the token is not valid for this coordinator',
   expired: 'your login has expired',
+  'bad-lifetime': 'the token is not valid for this coordinator (issued in the future or claiming a lifetime over 366 days)',
   'missing-owner': 'the shared token needs X-Crabbox-Owner (and optionally X-Crabbox-Org) naming who acts',
+};
+
+/** What the caller can do about each refusal; the default is for a missing or unknown token. */
+const HINTS: Record<string, string> = {
+  expired: 'run `crabbox login` again',
+  'bad-signature': 'run `crabbox login` again',
+  'bad-lifetime': 'run `crabbox login` again',
+  'missing-owner': 'send X-Crabbox-Owner: <owner> with the shared token (the CLI sends owner from your config or CRABBOX_OWNER)',
+  'no-auth-configured': 'the operator must set CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET (see `crabbox coordinator init-secrets`)',
 };
 
 /** At most this many auth.denied events per minute per coordinator; the rest are counted, so a flood stays bounded. */
@@ -47,7 +57,10 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const result = await resolveIdentity({ authorization: c.req.header('authorization'), ownerHeader: c.req.header('x-crabbox-owner'), orgHeader: c.req.header('x-crabbox-org'), now: clock.now() }, config);
     if (!result.ok) {
       await denied(c, result.reason);
-      throw new CrabboxError('unauthorized', MESSAGES[result.reason] ?? 'unauthorized', { hint: result.reason === 'expired' || result.reason === 'bad-signature' ? 'run `crabbox login` again' : 'configure a coordinator token (crabbox login, or CRABBOX_COORDINATOR_TOKEN)' });
+      if (result.reason === 'reserved-owner') {
+        throw new CrabboxError('forbidden', `X-Crabbox-Owner ${c.req.header('x-crabbox-owner')?.trim()} is reserved: github-<id> owners belong to GitHub logins, and the shared token cannot act as one`, { hint: 'pick another owner name (CRABBOX_OWNER or `owner` in your config), or sign in as yourself with `crabbox login`' });
+      }
+      throw new CrabboxError('unauthorized', MESSAGES[result.reason] ?? 'unauthorized', { hint: HINTS[result.reason] ?? 'configure a coordinator token (crabbox login, or CRABBOX_COORDINATOR_TOKEN)' });
     }
     c.set('identity', result.identity);
     await next();

@@ -1,20 +1,37 @@
 import { Hono } from 'hono';
-import { CrabboxError } from '../../domain/errors.ts';
 import type { AppEnv } from '../env.ts';
+import { DRAINING_META } from '../leases.ts';
 
-/** Public liveness: says only that the process answers. */
-export function healthRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>().get('/health', (c) => c.json({ ok: true }));
+/** Whether the store answers, and how fast; never throws. */
+async function storeCheck(c: { var: AppEnv['Variables'] }): Promise<{ ok: boolean; ms: number }> {
+  const { store, clock } = c.var.deps;
+  const started = clock.now();
+  try {
+    await store.ping();
+    return { ok: true, ms: clock.now() - started };
+  } catch {
+    return { ok: false, ms: clock.now() - started };
+  }
 }
 
-/** Readiness (authenticated): the store answers. */
+/**
+ * Public probes for load balancers and orchestrators (no token, outside the Access gate): liveness says only that the
+ * process answers; readiness says only ok or not (200 / 503), never why.
+ */
+export function healthRoutes(): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .get('/health', (c) => c.json({ ok: true }))
+    .get('/ready', async (c) => {
+      const { ok } = await storeCheck(c);
+      return c.json({ ok }, ok ? 200 : 503);
+    });
+}
+
+/** Detailed readiness (authenticated): each check with its result, and whether the coordinator is draining. */
 export function readyRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>().get('/ready', async (c) => {
-    try {
-      await c.var.deps.store.ping();
-    } catch {
-      throw new CrabboxError('unavailable', 'the store is not answering');
-    }
-    return c.json({ ok: true });
+  return new Hono<AppEnv>().get('/ready/detail', async (c) => {
+    const store = await storeCheck(c);
+    const draining = store.ok ? (await c.var.deps.store.getMeta(DRAINING_META).catch(() => undefined)) === '1' : undefined;
+    return c.json({ ok: store.ok, checks: { store }, draining: draining ?? null, installation: c.var.deps.config.installation }, store.ok ? 200 : 503);
   });
 }

@@ -6,7 +6,10 @@ import type { GitHubLoginConfig } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { checkGitHubLogin } from '../login/checks.ts';
 import { authorizeUrl } from '../login/github.ts';
-import { loginPage, PAGE_HEADERS } from '../login/pages.ts';
+import { confirmedHere, csrfOk, newCsrfToken, setBrowserCookie, setCsrfCookie, startedText } from '../login/confirm.ts';
+import { confirmPage, loginPage, PAGE_HEADERS } from '../login/pages.ts';
+import { newPhrase } from '../login/phrase.ts';
+import { rateLimitKey, sourceAddress } from '../source-address.ts';
 import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, ownerForGitHubUser, sha256Hex } from '../login/secrets.ts';
 import { constantTimeEqual } from '../auth/identity.ts';
 import { denied } from '../middleware/auth.ts';
@@ -14,11 +17,14 @@ import { body as parseBody } from '../validate.ts';
 import type { LoginRecord } from '../../storage/store.ts';
 
 /**
- * Browser login (`crabbox login`): start -> authorize (302 to GitHub with state) -> callback (single use) ->
- * the CLI collects its token exactly once by polling with the secret whose hash started the login AND the one-time
- * code the approved callback handed to the browser. That code binds the browser to the CLI: with a port it travels
- * in the redirect to http://127.0.0.1:<port>/callback (the CLI's own machine); without one the page shows it and
- * the person types it into the terminal. Someone who starts a login and sends its URL to a victim gets nothing.
+ * Browser login (`crabbox login`): start (the CLI gets a link and a phrase) -> the link opens a confirmation page
+ * (when, from where, the phrase) -> a POST from that page confirms it, binds it to this browser by a cookie and
+ * sends the browser to GitHub -> callback (single use, only from the confirming browser) -> the CLI collects its
+ * token exactly once by polling with the secret whose hash started the login AND the one-time code the approved
+ * callback handed to the browser. With a port the code travels in the redirect to http://127.0.0.1:<port>/callback
+ * (the CLI's machine); without one the page shows it and the person types it into the terminal.
+ * The confirmation is what stops a local account that starts a login with its own loopback port and sends the link
+ * to a victim: the victim sees a phrase their terminal never printed (docs/security.md, finding 6).
  */
 
 export const LOGIN_TTL_MS = 10 * 60 * 1000;
@@ -38,11 +44,6 @@ function github(c: Context<AppEnv>): GitHubLoginConfig {
 
 const callbackUrl = (c: Context<AppEnv>) => `${c.var.deps.config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/callback`;
 
-/** The peer address of the request (Node server); tests without a socket share one bucket. */
-function sourceOf(c: Context<AppEnv>): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
-}
 
 const page = (c: Context<AppEnv>, status: number, title: string, message: string) => c.body(loginPage(title, message), status as 200, PAGE_HEADERS);
 const alreadyUsed = (c: Context<AppEnv>) => page(c, 409, 'Login link already used', 'This login callback was already used and cannot be used again. Run crabbox login again.');
@@ -57,7 +58,11 @@ export function loginRoutes(): Hono<AppEnv> {
     const { store, clock, config } = c.var.deps;
     const now = clock.now();
     const state = newState();
-    const login = { id: newLoginId(), stateHash: await sha256Hex(state), secretHash: input.secretHash, source: sourceOf(c), port: input.port, createdAt: now, expiresAt: now + LOGIN_TTL_MS };
+    const address = sourceAddress(c);
+    const login = {
+      id: newLoginId(), stateHash: await sha256Hex(state), secretHash: input.secretHash, source: rateLimitKey(address), address, phrase: newPhrase(),
+      port: input.port, createdAt: now, expiresAt: now + LOGIN_TTL_MS,
+    };
     const created = await store.createLogin(login, { maxPending: config.login.maxPending, maxPendingPerSource: config.login.maxPendingPerSource, now });
     if (created !== 'created') {
       await denied(c, created === 'too-many' ? 'too-many-logins' : 'too-many-logins-from-source');
@@ -65,17 +70,61 @@ export function loginRoutes(): Hono<AppEnv> {
     }
     const authorize = new URL(`${config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/authorize`);
     authorize.searchParams.set('state', state);
-    return c.json({ loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS }, 201);
+    return c.json({ loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase }, 201);
   });
 
-  routes.get('/authorize', async (c) => {
-    const gh = github(c);
-    const state = c.req.query('state') ?? '';
+  /** A usable login for a link's state, or the page saying why not. */
+  async function linkLogin(c: Context<AppEnv>, state: string): Promise<LoginRecord | Response> {
     const login = /^[0-9a-f]{48}$/.test(state) ? await c.var.deps.store.getLoginByState(await sha256Hex(state)) : undefined;
     if (!login) return page(c, 404, 'Unknown login', 'This login link is not valid. Run crabbox login again.');
     if (login.status !== 'pending') return page(c, 409, 'Login link already used', 'This login link was already used. Run crabbox login again.');
     if (c.var.deps.clock.now() >= login.expiresAt) return page(c, 410, 'Login expired', 'This login link has expired. Run crabbox login again.');
-    return c.redirect(authorizeUrl({ webUrl: gh.webUrl, apiUrl: gh.apiUrl }, { clientId: gh.clientId, redirectUri: callbackUrl(c), state }), 302);
+    return login;
+  }
+
+  const toGitHub = (c: Context<AppEnv>, gh: GitHubLoginConfig, state: string, status: 302 | 303) =>
+    c.redirect(authorizeUrl({ webUrl: gh.webUrl, apiUrl: gh.apiUrl }, { clientId: gh.clientId, redirectUri: callbackUrl(c), state }), status);
+
+  // The link the CLI printed: a confirmation page (when, from where, the phrase), never a redirect straight to GitHub.
+  routes.get('/authorize', async (c) => {
+    const gh = github(c);
+    const state = c.req.query('state') ?? '';
+    const login = await linkLogin(c, state);
+    if (login instanceof Response) return login;
+    if (login.confirmedAt !== undefined) {
+      // The browser that confirmed may come back (GitHub page closed); any other browser is refused.
+      if (await confirmedHere(c, login)) return toGitHub(c, gh, state, 302);
+      return page(c, 409, 'Login already confirmed', 'This login was already confirmed in another browser. If that was not you, run crabbox login again.');
+    }
+    const csrf = newCsrfToken();
+    setCsrfCookie(c, login.id, csrf);
+    const { clock, config } = c.var.deps;
+    return c.body(confirmPage({
+      action: `${config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/authorize`, state, csrf, phrase: login.phrase ?? '(none: the CLI that started this login is older and printed no phrase)',
+      started: startedText(login.createdAt, clock.now()), from: login.address ?? 'an unknown address',
+    }), 200, PAGE_HEADERS);
+  });
+
+  // The confirmation: same-origin POST with the token from the page's cookie; the browser gets the cookie the callback checks.
+  routes.post('/authorize', async (c) => {
+    const gh = github(c);
+    const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
+    const state = typeof form.state === 'string' ? form.state : '';
+    const csrf = typeof form.csrf === 'string' ? form.csrf : '';
+    const login = await linkLogin(c, state);
+    if (login instanceof Response) return login;
+    if (!(await csrfOk(c, login.id, csrf))) {
+      await denied(c, 'login-confirm-forged');
+      return page(c, 403, 'Confirmation refused', 'This confirmation did not come from the confirmation page in this browser. Open the link your terminal printed and confirm there.');
+    }
+    const binding = newCsrfToken();
+    const confirmed = await c.var.deps.store.confirmLogin(login.id, { browserHash: await sha256Hex(binding), now: c.var.deps.clock.now() });
+    if (!confirmed) {
+      if (await confirmedHere(c, login)) return toGitHub(c, gh, state, 303);
+      return page(c, 409, 'Login already confirmed', 'This login was already confirmed in another browser. If that was not you, run crabbox login again.');
+    }
+    setBrowserCookie(c, login.id, binding);
+    return toGitHub(c, gh, state, 303);
   });
 
   routes.get('/callback', async (c) => {
@@ -97,6 +146,13 @@ export function loginRoutes(): Hono<AppEnv> {
       await denied(c, 'login-expired');
       return page(c, 410, 'Login expired', 'This login took longer than 10 minutes and has expired. Run crabbox login again.');
     }
+    // Only the browser that confirmed the login may finish it: a GitHub link built from someone else's login, or a
+    // link confirmed in their browser and then sent on, ends here, before any code is exchanged.
+    if (!(await confirmedHere(c, login))) {
+      await store.updateLogin(login.id, ['pending'], { status: 'denied', message: 'the login was not confirmed in the browser that finished it' });
+      await denied(c, 'login-not-confirmed');
+      return page(c, 403, 'Login not confirmed', 'This login was not confirmed in this browser, so it was stopped. If you started it, run crabbox login again and confirm the phrase on the page its link opens.');
+    }
     // Claim the callback before talking to GitHub: a concurrent or later callback finds it taken and is refused.
     const claimed = await store.updateLogin(login.id, ['pending'], { status: 'checking' });
     if (!claimed) {
@@ -107,7 +163,7 @@ export function loginRoutes(): Hono<AppEnv> {
       ? { ok: false as const, reason: 'github-error' as const, login: undefined, message: q.error === 'access_denied' ? 'the GitHub authorization was cancelled' : `GitHub refused the authorization: ${q.error.slice(0, 60)}` }
       : await checkGitHubLogin({ github: gh, code: (q.code ?? '').slice(0, 200), redirectUri: callbackUrl(c) });
     if (!outcome.ok) {
-      await store.updateLogin(login.id, ['checking'], { status: 'denied', message: outcome.message });
+      await store.updateLogin(login.id, ['checking'], { status: outcome.temporary ? 'failed' : 'denied', message: outcome.message });
       await audit(store, { type: 'auth.denied', at: clock.now(), actor: outcome.login ? `github:${outcome.login}` : 'anonymous', data: { reason: outcome.reason, method: 'GET', path: c.req.path, login: outcome.login } });
       // A GitHub failure is a bad gateway; a person cancelling on GitHub (error=access_denied) is a plain denial.
       const status = outcome.reason === 'github-error' && !q.error ? 502 : 403;
@@ -146,6 +202,7 @@ export function loginRoutes(): Hono<AppEnv> {
 /** What a poll answers for a login: still pending, waiting for the code, the token (exactly once), or why not. */
 async function deliver(login: LoginRecord, ctx: { store: AppEnv['Variables']['deps']['store']; now: number; ttlSeconds: number; secret: string | undefined; code: string | undefined }) {
   if (login.status === 'denied') throw new CrabboxError('forbidden', `login denied: ${login.message ?? 'no reason given'}`);
+  if (login.status === 'failed') throw new CrabboxError('unavailable', `login failed: ${login.message ?? 'GitHub could not be reached'}`, { hint: 'a temporary GitHub problem; run `crabbox login` again in a minute' });
   if (login.status === 'delivered') throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
   if (ctx.now >= login.expiresAt) throw new CrabboxError('login_expired', 'this login expired (10 minutes) before it finished', { hint: 'run `crabbox login` again' });
   if (login.status !== 'approved') return { status: 'pending' as const };

@@ -3,8 +3,10 @@ import { createRunBody, finishRunBody, listRunsQuery, runId } from '../../api/sc
 import { CrabboxError } from '../../domain/errors.ts';
 import { newRunId } from '../../domain/ids.ts';
 import { isLive } from '../../domain/lease.ts';
-import { redact } from '../../redact/redact.ts';
-import type { RunRecord } from '../../storage/store.ts';
+import { redact, redactValue } from '../../redact/redact.ts';
+import { finalState } from '../../runs/record.ts';
+import { normalizeJunit } from '../../api/shapes.ts';
+import type { RunRecord, StoredRunState } from '../../storage/store.ts';
 import { audit } from '../audit.ts';
 import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
@@ -20,7 +22,16 @@ export function tailBytes(text: string, maxBytes: number): { text: string; trunc
   return { text: bytes.subarray(start).toString('utf8'), truncated: true };
 }
 
-const view = (run: RunRecord) => ({ ...run, logTail: undefined, createdAt: new Date(run.createdAt).toISOString(), endedAt: run.endedAt !== undefined ? new Date(run.endedAt).toISOString() : undefined });
+/** The run as the API shows it: times in ISO 8601, the JUnit summary in its one shape (older compact rows converted). */
+const view = (run: RunRecord) => ({
+  ...run,
+  slug: run.slug ?? '',
+  provider: run.provider ?? '',
+  logTail: undefined,
+  junit: run.junit === undefined ? undefined : normalizeJunit(run.junit),
+  createdAt: new Date(run.createdAt).toISOString(),
+  endedAt: run.endedAt !== undefined ? new Date(run.endedAt).toISOString() : undefined,
+});
 
 async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
   const id = param(c, 'id', runId);
@@ -45,13 +56,13 @@ export function runRoutes(): Hono<AppEnv> {
     if (!lease || (lease.owner !== identity.owner && !hasRole(identity, 'admin'))) throw new CrabboxError('lease_not_found', `no lease ${input.leaseId}`);
     if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
     const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
-    const run = await store.createRun({ id: newRunId(), leaseId: lease.id, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
+    const run = await store.createRun({ id: newRunId(), leaseId: lease.id, slug: lease.slug, provider: lease.provider, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
     await audit(store, { type: 'run.created', at: run.createdAt, actor: identity.owner, lease, runId: run.id });
     return c.json({ run: view(run) }, 201);
   });
   app.get('/', async (c) => {
     const q = query(c, listRunsQuery);
-    const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, cursor: q.cursor, limit: q.limit });
+    const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
     return c.json({ runs: page.items.map(view), nextCursor: page.nextCursor });
   });
   app.get('/:id', async (c) => c.json({ run: view(await ownRun(c)) }));
@@ -64,11 +75,15 @@ export function runRoutes(): Hono<AppEnv> {
     const input = await body(c, finishRunBody);
     const { store, clock, config } = c.var.deps;
     const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
+    const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
+    const junit = input.junit === undefined ? undefined : normalizeJunit(redactValue(input.junit));
     const finished = await store.finishRun(run.id, {
-      exitCode: input.exitCode, endedAt: clock.now(), timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit: input.junit ? { ...input.junit, failed: input.junit.failed.map((f) => redact(f)) } : undefined,
+      exitCode: input.exitCode, state: finalState({ exitCode: input.exitCode, source, interrupted: input.interrupted !== undefined }) as Exclude<StoredRunState, 'running'>,
+      source, interrupted: input.interrupted, remoteExitCode: input.remoteExitCode, syncSkipped: input.syncSkipped,
+      endedAt: clock.now(), timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit,
     });
     if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
-    await audit(store, { type: 'run.finished', at: clock.now(), actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode } });
+    await audit(store, { type: 'run.finished', at: clock.now(), actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode, state: finished.state } });
     return c.json({ run: view(finished) });
   });
   return app;

@@ -1,8 +1,14 @@
 import { join } from 'node:path';
 import { isLeaseId } from '../../domain/ids.ts';
 
-/** Where box directories (work roots and authorized keys) go by default when running as root. */
-export const ROOT_BOXES_DIR = '/var/tmp/crabbox-boxes';
+/** Crabbox's own root-owned directory for what it keeps on this machine as root (box dirs, the lease UID registry). */
+export const ROOT_LIB_DIR = '/var/lib/crabbox';
+
+/**
+ * Where box directories (work roots and authorized keys) go by default when running as root. Root-owned and never
+ * writable by anyone else, checked on every create (see boxes-root.ts); never a world-writable place such as /var/tmp.
+ */
+export const ROOT_BOXES_DIR = join(ROOT_LIB_DIR, 'boxes');
 
 /** Every path of one local machine. Only built from a validated lease id, so no input ever reaches a path unchecked. */
 export interface MachineLayout {
@@ -13,13 +19,24 @@ export interface MachineLayout {
   hostKey: string;
   pidFile: string;
   log: string;
-  /** `<boxesRoot>/<leaseId>`: what the lease user may reach (home, authorized keys, work root). */
+  /** `<boxesRoot>/<leaseId>` (root-owned 0711 as root): what the lease user may reach. */
   boxDir: string;
   /** The lease user's home when crabbox created the user (root mode). */
   home: string;
+  /**
+   * The one key sshd accepts, beside the home (never inside it): root-owned in a root-owned directory, so nothing the
+   * lease user renames or creates in its home changes which key is accepted.
+   */
   authorizedKeys: string;
   workRoot: string;
+  /** The lease's private TMPDIR (0700, the lease user's). */
+  tmpDir: string;
+  /** Names the machine dir that owns this box, so the orphan sweep of one state dir never takes another's box. */
+  ownerFile: string;
 }
+
+/** File names inside a box directory. */
+export const BOX = { home: 'home', work: 'work', tmp: 'tmp', authorizedKeys: 'authorized_keys', owner: 'owner' } as const;
 
 export function machineLayout(options: { stateDir: string; boxesRoot: string; leaseId: string }): MachineLayout {
   if (!isLeaseId(options.leaseId)) throw new Error(`malformed lease id ${JSON.stringify(options.leaseId)}`);
@@ -33,10 +50,11 @@ export function machineLayout(options: { stateDir: string; boxesRoot: string; le
     pidFile: join(machineDir, 'sshd.pid'),
     log: join(machineDir, 'sshd.log'),
     boxDir,
-    home: join(boxDir, 'home'),
-    // Under the home dir: sshd's StrictModes walks up from the key file to the home dir and refuses world-writable parents like /var/tmp.
-    authorizedKeys: join(boxDir, 'home', '.ssh', 'authorized_keys'),
-    workRoot: join(boxDir, 'work'),
+    home: join(boxDir, BOX.home),
+    authorizedKeys: join(boxDir, BOX.authorizedKeys),
+    workRoot: join(boxDir, BOX.work),
+    tmpDir: join(boxDir, BOX.tmp),
+    ownerFile: join(boxDir, BOX.owner),
   };
 }
 
@@ -44,6 +62,11 @@ export function machineLayout(options: { stateDir: string; boxesRoot: string; le
 export function leaseUserName(leaseId: string): string {
   if (!isLeaseId(leaseId)) throw new Error(`malformed lease id ${JSON.stringify(leaseId)}`);
   return `cbx-${leaseId.slice(4)}`;
+}
+
+/** The lease id a lease user name belongs to. */
+export function leaseIdOfUser(name: string): string | undefined {
+  return LEASE_USER_PATTERN.test(name) ? `cbx_${name.slice(4)}` : undefined;
 }
 
 export const LEASE_USER_PATTERN = /^cbx-[0-9a-f]{12}$/;

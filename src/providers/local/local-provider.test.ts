@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -12,18 +12,14 @@ import { commandLine, listProcesses } from './procs.ts';
 import { newLeaseId } from '../../domain/ids.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { tempDir } from '../../testing/tmp.ts';
+import { testBoxesRoot } from '../../testing/boxes-root.ts';
 import { createClientKey, createHostKey, leaseKeyDir, leaseTarget, sshExec, writeKnownHosts, closeMaster, waitReady, connect } from '../../ssh/index.ts';
 import { freePort } from './sshd.ts';
 import { isCrabboxError } from '../../domain/errors.ts';
 
 const isCrabboxErrorCode = (error: unknown, code: string): boolean => isCrabboxError(error) && error.code === code;
 
-function boxesRootForTest(): { path: string; remove(): void } {
-  // Under /var/tmp and 0711 so a per-lease user can traverse it, as the default /var/tmp/crabbox-boxes is.
-  const path = mkdtempSync('/var/tmp/crabbox-boxes-test-');
-  chmodSync(path, 0o711);
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
+const boxesRootForTest = (): { path: string; remove(): void } => testBoxesRoot();
 
 async function specFor(stateDir: string, leaseId: string) {
   const dir = leaseKeyDir(stateDir, leaseId);

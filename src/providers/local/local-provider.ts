@@ -1,8 +1,7 @@
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import type { CreateOptions, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
+import type { CreateOptions, DanglingSweepReport, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
 import type { Labels } from '../../domain/labels.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -10,24 +9,38 @@ import { isLeaseId } from '../../domain/ids.ts';
 import { privateDir } from '../../ssh/keys.ts';
 import { ROOT_BOXES_DIR, leaseUserName, machineLayout, type MachineLayout } from './layout.ts';
 import { machineIds, readState, writeState, type LocalMachineState } from './state.ts';
-import { ensurePrivsepDir, findSshd, freePort, isOurSshd, readPid, renderSshdConfig, startSshd, stopSshd, templatePath, writeSshdConfig } from './sshd.ts';
-import { createLeaseUser, removeLeaseUser } from './users.ts';
+import { ensurePrivsepDir, findSshd, freePort, isOurSshd, readPid, renderSshdConfig, startSshd, templatePath, writeSshdConfig } from './sshd.ts';
+import { createLeaseUser } from './users.ts';
+import { reserveUid } from './uids.ts';
+import { makeBox } from './box.ts';
+import { teardown } from './teardown.ts';
+import { leaseGate } from './gate.ts';
+import { findOrphans } from './orphans.ts';
 
 export interface LocalProviderOptions {
   /** The CLI user's state dir; machines live under `<stateDir>/local/<leaseId>`. */
   stateDir: string;
-  /** Parent of the per-lease box dirs (home, work root). Default: /var/tmp/crabbox-boxes as root, `<stateDir>/boxes` otherwise. */
+  /** Parent of the per-lease box dirs (home, work root). Default: /var/lib/crabbox/boxes as root, `<stateDir>/boxes` otherwise. */
   boxesRoot?: string | undefined;
-  clock?: Pick<Clock, 'now'> | undefined;
+  clock?: Clock | undefined;
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
+/** How long a delete waits for a create of the same lease to stop (it checks for the tombstone between steps). */
+const DELETE_WAIT_MS = 120_000;
+/** How long a create waits for another create or delete of the same lease. */
+const CREATE_WAIT_MS = 120_000;
+/** Tombstones of deleted leases are kept this long (ids are never reused; this only bounds their number). */
+const TOMBSTONE_MS = 7 * 24 * 3600_000;
+
 /** The `local` provider: one private sshd per lease on a loopback port; a per-lease Unix user when run as root. */
 export function createLocalProvider(options: LocalProviderOptions): Provider {
   const root = isRoot();
+  const clock = options.clock ?? systemClock;
   const boxesRoot = options.boxesRoot ?? (root ? ROOT_BOXES_DIR : join(options.stateDir, 'boxes'));
   const localDir = join(options.stateDir, 'local');
+  const gate = leaseGate(localDir, clock);
   const layoutOf = (leaseId: string): MachineLayout => machineLayout({ stateDir: options.stateDir, boxesRoot, leaseId });
 
   async function toMachine(state: LocalMachineState, layout: MachineLayout): Promise<Machine> {
@@ -47,34 +60,6 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     };
   }
 
-  async function prepareBox(layout: MachineLayout, user: string, spec: MachineSpec): Promise<void> {
-    if (!root) {
-      // sshd's StrictModes walks from the key file up to the home dir and refuses world-writable parents (/tmp, /var/tmp).
-      const home = userInfo().homedir.replace(/\/+$/, '');
-      if (!layout.authorizedKeys.startsWith(`${home}/`)) {
-        throw new CrabboxError('invalid_config', `local boxes must live under your home directory ${home} (sshd StrictModes), not ${boxesRoot}`, {
-          hint: 'set local.workRoot in your user config to a directory under your home, or use the default state dir',
-        });
-      }
-    }
-    await mkdir(boxesRoot, { recursive: true, mode: root ? 0o711 : 0o700 });
-    await mkdir(layout.boxDir, { mode: root ? 0o711 : 0o700 }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
-    await chmod(layout.boxDir, root ? 0o711 : 0o700);
-    await mkdir(join(layout.home, '.ssh'), { recursive: true, mode: 0o700 });
-    await mkdir(layout.workRoot, { recursive: true, mode: 0o700 });
-    await writeFile(layout.authorizedKeys, `${spec.sshPublicKey.trim()}\n`, { mode: 0o600 });
-    if (root) {
-      const ids = await createLeaseUser(user, layout.home);
-      // The key file and its dir stay root-owned (the user cannot change which key is accepted); home and work are the user's.
-      await chmod(join(layout.home, '.ssh'), 0o755);
-      await chmod(layout.authorizedKeys, 0o644);
-      await chown(layout.home, ids.uid, ids.gid);
-      await chown(layout.workRoot, ids.uid, ids.gid);
-    }
-  }
-
   async function startBox(layout: MachineLayout, user: string, spec: MachineSpec): Promise<number> {
     const sshd = findSshd();
     if (!sshd) throw new CrabboxError('missing_tool', 'sshd not found', { hint: 'install openssh-server (run `crabbox doctor`)' });
@@ -85,10 +70,10 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
-      const text = renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: layout.authorizedKeys, pidFile: layout.pidFile, user });
+      const text = renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: layout.authorizedKeys, pidFile: layout.pidFile, user, tmpDir: layout.tmpDir });
       await writeSshdConfig(layout.sshdConfig, text);
       try {
-        await startSshd({ sshd, configFile: layout.sshdConfig, logFile: layout.log, pidFile: layout.pidFile });
+        await startSshd({ sshd, configFile: layout.sshdConfig, logFile: layout.log, pidFile: layout.pidFile, clock });
         return port;
       } catch (error) {
         lastError = error; // most likely someone took the port between probe and bind; try another
@@ -97,69 +82,95 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     throw lastError;
   }
 
+  /** Throws once the lease has been released: a create in flight stops here and removes what it made. */
+  function checkpoint(leaseId: string): void {
+    if (gate.released(leaseId)) {
+      throw new CrabboxError('lease_not_active', `lease ${leaseId} was released while its local machine was being created`);
+    }
+  }
+
+  async function build(spec: MachineSpec, createOptions: CreateOptions): Promise<Machine> {
+    const layout = layoutOf(spec.leaseId);
+    checkpoint(spec.leaseId);
+    const existing = await readState(layout.stateFile);
+    if (existing) {
+      const machine = await toMachine(existing, layout);
+      if (machine.status === 'running') return machine;
+      await teardown(layout, root); // a half-made box from a crash: rebuild it from scratch
+    }
+    const user = root ? leaseUserName(spec.leaseId) : userInfo().username;
+    await privateDir(layout.machineDir);
+    const state: LocalMachineState = {
+      leaseId: spec.leaseId,
+      labels: { ...spec.labels },
+      host: '127.0.0.1',
+      port: 0,
+      sshUser: user,
+      ownUser: root,
+      boxDir: layout.boxDir,
+      workRoot: layout.workRoot,
+      hostKey: spec.hostKey.publicKey.trim(),
+      phase: 'provisioning',
+      createdAt: clock.now(),
+    };
+    // Written before anything else exists, so a crash from here on leaves something cleanup can find.
+    await writeState(layout.stateFile, state);
+    await createOptions.onProviderId?.(spec.leaseId);
+    try {
+      checkpoint(spec.leaseId);
+      await makeBox(layout, boxesRoot, spec.sshPublicKey, {
+        asRoot: root,
+        createUser: async () => {
+          checkpoint(spec.leaseId);
+          const uid = reserveUid({ user, leaseId: spec.leaseId, machineDir: layout.machineDir });
+          return createLeaseUser(user, layout.home, uid);
+        },
+      });
+      checkpoint(spec.leaseId);
+      state.port = await startBox(layout, user, spec);
+      checkpoint(spec.leaseId);
+      state.phase = 'running';
+      const latest = await readState(layout.stateFile);
+      state.labels = latest?.labels ?? state.labels;
+      await writeState(layout.stateFile, state);
+      return await toMachine(state, layout);
+    } catch (error) {
+      await teardown(layout, root).catch(() => undefined);
+      throw error;
+    }
+  }
+
   async function remove(leaseId: string): Promise<DeleteResult> {
     if (!isLeaseId(leaseId)) return 'already-gone';
-    const layout = layoutOf(leaseId);
-    const state = await readState(layout.stateFile);
-    let found = false;
-    if (await stopSshd(layout.pidFile, layout.sshdConfig)) found = true;
-    if (root && (await removeLeaseUser(leaseUserName(leaseId)))) found = true;
-    // The state file names the box dir it used (boxesRoot may have changed since); accept it only if it is this lease's.
-    const boxDirs = new Set([layout.boxDir]);
-    if (state?.boxDir && state.boxDir.endsWith(`/${leaseId}`)) boxDirs.add(state.boxDir);
-    for (const dir of [...boxDirs, layout.machineDir]) {
-      if (existsSync(dir)) {
-        await rm(dir, { recursive: true, force: true });
-        found = true;
+    // The tombstone first: a create of this lease in flight (another process, or this one) stops at its next step.
+    await gate.markReleased(leaseId);
+    const inFlight = gate.busy(leaseId);
+    const { found } = await gate.withLock(leaseId, DELETE_WAIT_MS, () => teardown(layoutOf(leaseId), root));
+    return found || inFlight ? 'deleted' : 'already-gone';
+  }
+
+  async function sweepDangling(): Promise<DanglingSweepReport> {
+    gate.prune(TOMBSTONE_MS);
+    const report: DanglingSweepReport = { deleted: [], skipped: [] };
+    for (const [leaseId, orphan] of findOrphans({ localDir, boxesRoot, asRoot: root })) {
+      try {
+        await gate.withLock(leaseId, DELETE_WAIT_MS, () => teardown(layoutOf(leaseId), root));
+        report.deleted.push(orphan);
+      } catch (error) {
+        report.skipped.push({ ...orphan, reason: `${orphan.reason}; removing failed: ${(error as Error).message}` });
       }
     }
-    return found ? 'deleted' : 'already-gone';
+    return report;
   }
 
   return {
     name: 'local',
-    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: false },
+    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);
-      const layout = layoutOf(spec.leaseId);
-      const existing = await readState(layout.stateFile);
-      if (existing) {
-        const machine = await toMachine(existing, layout);
-        if (machine.status === 'running') return machine;
-        await remove(spec.leaseId); // a half-made box from a crash: rebuild it from scratch
-      }
-      const user = root ? leaseUserName(spec.leaseId) : userInfo().username;
       await privateDir(localDir);
-      await privateDir(layout.machineDir);
-      const state: LocalMachineState = {
-        leaseId: spec.leaseId,
-        labels: { ...spec.labels },
-        host: '127.0.0.1',
-        port: 0,
-        sshUser: user,
-        ownUser: root,
-        boxDir: layout.boxDir,
-        workRoot: layout.workRoot,
-        hostKey: spec.hostKey.publicKey.trim(),
-        phase: 'provisioning',
-        createdAt: (options.clock ?? systemClock).now(),
-      };
-      // Written before anything else exists, so a crash from here on leaves something cleanup can find.
-      await writeState(layout.stateFile, state);
-      await createOptions.onProviderId?.(spec.leaseId);
-      try {
-        await prepareBox(layout, user, spec);
-        state.port = await startBox(layout, user, spec);
-        state.phase = 'running';
-        const latest = await readState(layout.stateFile);
-        state.labels = latest?.labels ?? state.labels;
-        await writeState(layout.stateFile, state);
-        return toMachine(state, layout);
-      } catch (error) {
-        await remove(spec.leaseId).catch(() => undefined);
-        throw error;
-      }
+      return gate.withLock(spec.leaseId, CREATE_WAIT_MS, () => build(spec, createOptions));
     },
 
     async get(providerId: string): Promise<Machine | undefined> {
@@ -187,10 +198,10 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     },
 
     delete: remove,
+    sweepDangling,
 
     async hourlyPrice(): Promise<number | undefined> {
       return 0;
     },
   };
 }
-

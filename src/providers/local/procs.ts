@@ -66,3 +66,15 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
     // already gone
   }
 }
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat): with the pid, it names one process. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may itself contain spaces and parentheses.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19];
+  } catch {
+    return undefined;
+  }
+}

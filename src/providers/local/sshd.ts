@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 
+import { commandLine, descendants, isAlive, listProcesses, signal } from './procs.ts';
+
 const sleep = (ms: number): Promise<void> => systemClock.sleep(ms);
-import { commandLine, descendants, isAlive, signal } from './procs.ts';
 
 const TEMPLATE = 'sshd_config.template';
 
@@ -31,6 +32,8 @@ export interface SshdSettings {
   authorizedKeys: string;
   pidFile: string;
   user: string;
+  /** The lease's private TMPDIR, set for every session; without it the line is left out (test fixtures). */
+  tmpDir?: string | undefined;
 }
 
 /** Renders the sshd_config template. Values are paths and names crabbox built itself; anything odd is refused. */
@@ -41,11 +44,13 @@ export function renderSshdConfig(template: string, settings: SshdSettings): stri
     AUTHORIZED_KEYS: settings.authorizedKeys,
     PID_FILE: settings.pidFile,
     USER: settings.user,
+    ...(settings.tmpDir === undefined ? {} : { TMPDIR: settings.tmpDir }),
   };
   for (const [key, value] of Object.entries(values)) {
     if (!/^[A-Za-z0-9._\/+@-]+$/.test(value)) throw new CrabboxError('invalid_config', `cannot put ${JSON.stringify(value)} in sshd_config (${key}); use a path without spaces or special characters`);
   }
-  return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+  const lines = template.split('\n').filter((line) => settings.tmpDir !== undefined || !line.includes('{{TMPDIR}}'));
+  return lines.join('\n').replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);
 }
 
 /** The absolute path of sshd (it refuses to re-exec from a relative path). */
@@ -84,9 +89,11 @@ export interface StartOptions {
 
 /** Starts a daemonizing sshd and waits for its pid file (written once it listens). Returns its pid. */
 export async function startSshd(options: StartOptions): Promise<number> {
-  const args = ['-f', options.configFile, '-E', options.logFile];
+  // Through sh only to set umask 077, which every session inherits (sshd has no umask setting and runs without PAM);
+  // `exec` leaves sshd's own command line (`<sshd> -f <config> -E <log>`), which isOurSshd proves ownership by.
+  const args = ['-c', 'umask 077 && exec "$0" "$@"', options.sshd, '-f', options.configFile, '-E', options.logFile];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(options.sshd, args, { stdio: 'ignore', detached: true });
+    const child = spawn('/bin/sh', args, { stdio: 'ignore', detached: true });
     child.on('error', reject);
     child.on('exit', (c) => resolve(c));
   });
@@ -132,13 +139,33 @@ export function isOurSshd(pid: number, configFile: string): boolean {
  */
 export async function stopSshd(pidFile: string, configFile: string): Promise<boolean> {
   const pid = await readPid(pidFile);
-  if (pid === undefined || !isOurSshd(pid, configFile)) return false;
+  // The pid file may be missing (sshd started but its machine dir went, or it never got to write one): the command
+  // line still names our config, so those are found by a scan of /proc.
+  const pids = new Set(sshdsWithConfig(configFile));
+  if (pid !== undefined && isOurSshd(pid, configFile)) pids.add(pid);
+  for (const one of pids) await stopOne(one, configFile);
+  return pids.size > 0;
+}
+
+async function stopOne(pid: number, configFile: string): Promise<void> {
   const below = descendants(pid);
   signal(pid, 'SIGTERM');
   for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
   if (isAlive(pid) && isOurSshd(pid, configFile)) signal(pid, 'SIGKILL');
   await killAll(below);
-  return true;
+}
+
+/** The config file an sshd listener was started with (`-f <path>`), or undefined for anything else. */
+export function sshdConfigOf(pid: number): string | undefined {
+  const argv = commandLine(pid);
+  if (!argv) return undefined;
+  // Once listening, sshd rewrites its command line to one string: `sshd: /usr/sbin/sshd -f <config> ... [listener] ...`.
+  return /^(?:sshd: )?(?:\S*\/)?sshd -f (\S+)(?: |$)/.exec(argv.join(' '))?.[1];
+}
+
+/** Every live sshd listener started with exactly this config file. */
+export function sshdsWithConfig(configFile: string): number[] {
+  return listProcesses().map((p) => p.pid).filter((pid) => sshdConfigOf(pid) === configFile && isAlive(pid));
 }
 
 /** SIGKILLs processes and waits (bounded) until they are gone. */

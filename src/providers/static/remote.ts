@@ -50,13 +50,19 @@ rm -rf "$root/$id"
 printf 'taken %s\\n' "\${cur:-?}"
 `;
 
-/** Appends the lease key line ($2, ending in the marker for lease $1) unless a line with that marker is already there. */
-const INSTALL_KEY = `set -eu
-id=$1
+/**
+ * Appends the lease key line ($3, ending in the marker for lease $2) unless a line with that marker is already there,
+ * but only while the host is still claimed by lease $2 (checked under the same lock release takes): a release that
+ * ran while the create was in flight wins, and no key line is added after it. Exits 3 when the claim is gone.
+ */
+const INSTALL_KEY = `${RESOLVE_ROOT}
+id=$2
 ${LOCK_SSH_DIR}
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ "$cur" != "$id" ]; then echo "the host is no longer claimed by $id" >&2; exit 3; fi
 if [ -f "$ak" ] && grep -q "crabbox-lease:$id\\$" "$ak"; then exit 0; fi
 if [ -s "$ak" ] && [ -n "$(tail -c 1 "$ak")" ]; then printf '\\n' >> "$ak"; fi
-printf '%s\\n' "$2" >> "$ak"
+printf '%s\\n' "$3" >> "$ak"
 `;
 
 /** Replaces the labels of lease $2 (stdin) if the host is still claimed by it; exits 3 when it is not. */
@@ -65,34 +71,25 @@ id=$2
 cur=$(readlink "$claim" 2>/dev/null || true)
 if [ "$cur" != "$id" ] || [ ! -d "$root/$id/meta" ]; then cat >/dev/null; exit 3; fi
 umask 077
-cat > "$root/$id/meta/labels.json.tmp"
-mv -f "$root/$id/meta/labels.json.tmp" "$root/$id/meta/labels.json"
+# One temporary file per writer: concurrent touches of one lease (many runs at once) must not share it.
+tmp="$root/$id/meta/labels.json.tmp.$$"
+cat > "$tmp"
+mv -f "$tmp" "$root/$id/meta/labels.json"
 `;
 
 /**
- * Undoes everything create did for lease $2, in this order: processes whose working directory is inside the lease dir
- * (provably the lease's; others are left alone), the authorized_keys line ending in the lease marker (every other line
- * is copied unchanged), the lease dir, and last the claim, so the host is offered again only once it is clean.
- * Prints `found 1` when anything was there, `found 0` otherwise.
+ * Undoes everything create did for lease $2. First, under the authorized_keys lock (the one install-key takes), the
+ * key line ending in the lease marker (every other line is copied unchanged) and the claim, so nothing can log in with
+ * the lease key or add its line again, even with the labels file gone. Then the lease dir, never through a symlink:
+ * a symlink there is removed without being followed, and a directory is used only when its real path is
+ * `<real work root>/<id>`. Processes whose working directory is inside it (provably the lease's) are stopped, except
+ * this script's own process tree (itself, its ancestors such as the ssh session, and its children). Prints `found 1`
+ * when anything was there, `found 0` otherwise; exits 4 when the lease dir resolves somewhere else.
  */
 const RELEASE = `${RESOLVE_ROOT}
 id=$2
 lease="$root/$id"
 found=0
-if [ -d "$lease" ]; then
-  found=1
-  real=$(cd "$lease" && pwd -P) || real=$lease
-  pids=''
-  for p in /proc/[0-9]*; do
-    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-    case $cwd in "$real"|"$real"/*|"$lease"|"$lease"/*) pids="$pids \${p#/proc/}" ;; esac
-  done
-  if [ -n "$pids" ]; then
-    kill -TERM $pids 2>/dev/null || true
-    sleep 1
-    kill -KILL $pids 2>/dev/null || true
-  fi
-fi
 ${LOCK_SSH_DIR}
 if [ -f "$ak" ] && grep -q "crabbox-lease:$id\\$" "$ak"; then
   found=1
@@ -101,9 +98,43 @@ if [ -f "$ak" ] && grep -q "crabbox-lease:$id\\$" "$ak"; then
   if [ -L "$ak" ]; then cat "$tmp" > "$ak"; rm -f "$tmp"
   else chmod --reference="$ak" "$tmp" 2>/dev/null || chmod 600 "$tmp"; mv -f "$tmp" "$ak"; fi
 fi
-if [ -d "$lease" ]; then rm -rf "$lease"; fi
 cur=$(readlink "$claim" 2>/dev/null || true)
 if [ "$cur" = "$id" ]; then rm -f "$claim"; found=1; fi
+exec 9<&-
+if [ -L "$lease" ]; then
+  found=1
+  rm -f "$lease"
+  echo "$lease was a symlink; removed the link without following it" >&2
+elif [ -d "$lease" ]; then
+  found=1
+  realroot=$(cd "$root" && pwd -P)
+  real=$(cd "$lease" && pwd -P)
+  if [ "$real" != "$realroot/$id" ]; then echo "refusing $lease: it resolves to $real, not inside $realroot" >&2; exit 4; fi
+  ppid_of() { awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+  own=" $$ "
+  p=$(ppid_of $$)
+  while [ -n "$p" ] && [ "$p" -gt 1 ]; do own="$own$p "; p=$(ppid_of "$p"); done
+  mine() {
+    case $own in *" $1 "*) return 0 ;; esac
+    q=$(ppid_of "$1")
+    while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+      if [ "$q" = "$$" ]; then return 0; fi
+      q=$(ppid_of "$q")
+    done
+    return 1
+  }
+  pids=''
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    case $cwd in "$real"|"$real"/*) if ! mine "\${p#/proc/}"; then pids="$pids \${p#/proc/}"; fi ;; esac
+  done
+  if [ -n "$pids" ]; then
+    kill -TERM $pids 2>/dev/null || true
+    sleep 1
+    kill -KILL $pids 2>/dev/null || true
+  fi
+  rm -rf "$lease"
+fi
 printf 'found %s\\n' "$found"
 `;
 
@@ -113,7 +144,7 @@ const sh = (script: string, args: string[]): string => shellQuote(['sh', '-c', s
 export const remote = {
   inspect: (workRoot: string): string => sh(INSPECT, [workRoot]),
   claim: (workRoot: string, leaseId: string): string => sh(CLAIM, [workRoot, leaseId]),
-  installKey: (leaseId: string, keyLine: string): string => sh(INSTALL_KEY, [leaseId, keyLine]),
+  installKey: (workRoot: string, leaseId: string, keyLine: string): string => sh(INSTALL_KEY, [workRoot, leaseId, keyLine]),
   setLabels: (workRoot: string, leaseId: string): string => sh(SET_LABELS, [workRoot, leaseId]),
   release: (workRoot: string, leaseId: string): string => sh(RELEASE, [workRoot, leaseId]),
 };

@@ -116,7 +116,9 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
   }
 
   async function installKey(host: StaticHost, spec: MachineSpec): Promise<void> {
-    const result = await run(host, remote.installKey(spec.leaseId, authorizedKeyLine(spec.leaseId, spec.sshPublicKey)));
+    const result = await run(host, remote.installKey(host.workRoot, spec.leaseId, authorizedKeyLine(spec.leaseId, spec.sshPublicKey)));
+    // The claim went while the create was in flight: a release ran, and it wins (no key line is added after it).
+    if (result.exitCode === 3) throw new CrabboxError('lease_not_active', `lease ${spec.leaseId} was released while static host ${host.name} was being set up`);
     if (result.exitCode !== 0) throw failed(host, 'adding the lease key', result);
   }
 

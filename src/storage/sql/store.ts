@@ -248,17 +248,19 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async createRun(run: NewRun): Promise<RunRecord> {
-    await this.#db.exec("INSERT INTO runs (id, lease_id, owner, org, command, state, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?)", [
-      run.id, run.leaseId, run.owner, run.org, orNull(run.command), run.createdAt,
+    await this.#db.exec("INSERT INTO runs (id, lease_id, slug, provider, owner, org, command, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)", [
+      run.id, run.leaseId, orNull(run.slug), orNull(run.provider), run.owner, run.org, orNull(run.command), run.createdAt,
     ]);
     return (await this.getRun(run.id))!;
   }
 
   async finishRun(id: string, f: RunFinish): Promise<RunRecord | undefined> {
     const changed = await this.#db.exec(
-      "UPDATE runs SET state = ?, exit_code = ?, ended_at = ?, timings = ?, log_tail = ?, log_truncated = ?, junit = ? WHERE id = ? AND state = 'running'",
+      `UPDATE runs SET state = ?, exit_code = ?, source = ?, interrupted = ?, remote_exit_code = ?, sync_skipped = ?, ended_at = ?, timings = ?,
+         log_tail = ?, log_truncated = ?, junit = ? WHERE id = ? AND state = 'running'`,
       [
-        f.exitCode === 0 ? 'succeeded' : 'failed', f.exitCode, f.endedAt, f.timings ? JSON.stringify(f.timings) : null, orNull(f.logTail),
+        f.state ?? (f.exitCode === 0 ? 'succeeded' : 'failed'), f.exitCode, orNull(f.source), orNull(f.interrupted), orNull(f.remoteExitCode),
+        f.syncSkipped === undefined ? null : f.syncSkipped ? 1 : 0, f.endedAt, f.timings ? JSON.stringify(f.timings) : null, orNull(f.logTail),
         f.logTruncated ? 1 : 0, f.junit ? JSON.stringify(f.junit) : null, id,
       ],
     );
@@ -274,10 +276,12 @@ export class SqlFleetStore implements FleetStore {
     const limit = pageSize(q.limit);
     const where = scopeWhere(q);
     if (q.leaseId !== undefined) where.add('lease_id = ?', q.leaseId);
+    if (q.state !== undefined) where.add('state = ?', q.state);
     afterCursor(where, q.cursor);
     // Lists leave the log tail out; GET /runs/:id/logs reads it.
     const rows = await this.#db.query(
-      `SELECT id, lease_id, owner, org, command, state, exit_code, created_at, ended_at, timings, NULL AS log_tail, log_truncated, junit
+      `SELECT id, lease_id, slug, provider, owner, org, command, state, exit_code, source, interrupted, remote_exit_code, sync_skipped,
+         created_at, ended_at, timings, NULL AS log_tail, log_truncated, junit
        FROM runs${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
       [...where.params, limit + 1],
     );
@@ -328,8 +332,8 @@ export class SqlFleetStore implements FleetStore {
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE ${live}`, [limits.now])) >= limits.maxPending) return 'too-many';
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE source = ? AND ${live}`, [login.source, limits.now])) >= limits.maxPendingPerSource) return 'too-many-from-source';
       await db.exec(
-        "INSERT INTO logins (id, state_hash, secret_hash, source, port, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.port), login.createdAt, login.expiresAt],
+        "INSERT INTO logins (id, state_hash, secret_hash, source, address, phrase, port, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.address), orNull(login.phrase), orNull(login.port), login.createdAt, login.expiresAt],
       );
       return 'created';
     });
@@ -343,6 +347,15 @@ export class SqlFleetStore implements FleetStore {
   async getLoginByState(stateHash: string): Promise<LoginRecord | undefined> {
     const [row] = await this.#db.query('SELECT * FROM logins WHERE state_hash = ?', [stateHash]);
     return row ? loginFromRow(row) : undefined;
+  }
+
+  confirmLogin(id: string, input: { browserHash: string; now: number }): Promise<LoginRecord | undefined> {
+    return this.#db.transaction(async (db) => {
+      const changed = await db.exec("UPDATE logins SET confirmed_at = ?, browser_hash = ? WHERE id = ? AND status = 'pending' AND confirmed_at IS NULL", [input.now, input.browserHash, id]);
+      if (changed === 0) return undefined;
+      const [row] = await db.query('SELECT * FROM logins WHERE id = ?', [id]);
+      return row ? loginFromRow(row) : undefined;
+    });
   }
 
   updateLogin(id: string, from: LoginStatus[], patch: LoginPatch): Promise<LoginRecord | undefined> {

@@ -77,6 +77,8 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
   echo 'AuthenticationMethods publickey'
   echo "AllowUsers $CRABBOX_USER"
   echo 'X11Forwarding no'
+  # Every concurrent run or rsync on a lease is one session on the CLI's ControlMaster (sshd's default is 10).
+  echo 'MaxSessions 64'
 } >/etc/ssh/sshd_config.d/10-crabbox.conf
 chmod 0644 /etc/ssh/sshd_config.d/10-crabbox.conf
 if ! grep -Eq '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/' /etc/ssh/sshd_config; then
