@@ -27,7 +27,7 @@ async function coordinator(t: TestContext) {
     assert.equal(res.status, 201);
     return res.json.lease as { id: string; createdAt: string };
   };
-  const heartbeat = (id: string) => h.request('POST', `/v1/leases/${id}/heartbeat`, { token });
+  const heartbeat = (id: string, as = token) => h.request('POST', `/v1/leases/${id}/heartbeat`, { token: as });
   return { h, token, create, heartbeat };
 }
 
@@ -55,7 +55,10 @@ describe('clock jumps under the coordinator', () => {
     const stats = await sweep(h.deps, { orphans: true });
     assert.deepEqual([stats.expired, stats.deleted, stats.orphansDeleted], [0, 0, 0]);
     assert.equal(h.provider.machines.size, 1);
-    const beat = await heartbeat(lease.id);
+    // A token issued "in the future" (more than the 5 minutes of allowed skew) is refused until time catches up;
+    // logging in again (a token issued now) works, and the lease is there.
+    assert.equal((await heartbeat(lease.id)).status, 401);
+    const beat = await heartbeat(lease.id, await h.userToken('alice', { expiresInSeconds: 7 * 86_400 }));
     assert.equal(beat.status, 200);
     assert.ok(Date.parse(beat.json.lease.expiresAt) <= cap, `expires ${beat.json.lease.expiresAt}, cap ${new Date(cap).toISOString()}`);
     h.clock.set(cap); // time catches up: the cap holds whatever the heartbeat wrote

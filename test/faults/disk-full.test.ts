@@ -27,7 +27,7 @@ describe('disk full under the coordinator database (a real tmpfs)', () => {
   it('writes are refused with a clear 503 and change nothing; once space is back the lease is released and the machine deleted', async (t) => {
     requireRoot('mounting a small tmpfs');
     const dir = mkdtempSync('/tmp/crabbox-diskfull-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', dir]);
     t.after(() => {
       execFileSync('umount', ['-l', dir]);
       rmdirSync(dir);
