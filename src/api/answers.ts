@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MACHINE_STATES } from '../domain/machine.ts';
 
 /** Shapes of the coordinator's answers as the CLI reads them (docs/api.md). Unknown extra fields are ignored. */
 
@@ -25,6 +26,7 @@ export const leaseViewAnswer = z.object({
   type: z.string().optional(),
   hourlyPrice: z.number().optional(),
   reservedCost: z.number().optional(),
+  machineId: z.string().optional(),
   machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
@@ -79,6 +81,7 @@ export const eventAnswer = z.object({
   org: z.string().optional(),
   leaseId: z.string().optional(),
   runId: z.string().optional(),
+  machineId: z.string().optional(),
   providerId: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 });
@@ -86,3 +89,28 @@ export type EventAnswer = z.infer<typeof eventAnswer>;
 export const eventListAnswer = z.object({ events: z.array(eventAnswer), nextCursor: z.string().optional() });
 
 export const drainAnswer = z.object({ draining: z.boolean(), released: z.number() });
+
+export const machineViewAnswer = z.object({
+  id: z.string(),
+  provider: z.string(),
+  providerId: z.string().optional(),
+  class: z.string().optional(),
+  type: z.string().optional(),
+  region: z.string().optional(),
+  host: z.string().optional(),
+  ports: z.array(z.number().int()),
+  state: z.enum(MACHINE_STATES),
+  stateReason: z.string().optional(),
+  pool: z.string().optional(),
+  leaseId: z.string().optional(),
+  createdAt: iso,
+  stateChangedAt: iso,
+  ageSeconds: z.number(),
+  lastAssignedAt: iso.optional(),
+  assignments: z.number().int(),
+  deletion: z.object({ attempts: z.number().int(), nextAt: iso.optional(), lastError: z.string().optional(), deletedAt: iso.optional() }),
+});
+export type MachineViewAnswer = z.infer<typeof machineViewAnswer>;
+export const machineListAnswer = z.object({ machines: z.array(machineViewAnswer), nextCursor: z.string().optional() });
+export const oneMachineAnswer = z.object({ machine: machineViewAnswer });
+export const machineDrainAnswer = z.object({ machine: machineViewAnswer, changed: z.boolean() });

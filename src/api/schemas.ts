@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { LEASE_STATES } from '../domain/lease.ts';
-import { LEASE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
+import { LEASE_ID_PATTERN, MACHINE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/ids.ts';
+import { MACHINE_STATES } from '../domain/machine.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { STORED_RUN_STATES } from '../storage/store.ts';
 import { exitSource, interruptSignal, junitSummary, legacyJunitSummary } from './shapes.ts';
@@ -60,6 +61,7 @@ export const adminListLeasesQuery = listLeasesQuery.extend({ owner: z.string().m
 
 export const leaseId = z.string().regex(LEASE_ID_PATTERN, 'expected a lease id (cbx_ + 12 hex)');
 export const runId = z.string().regex(RUN_ID_PATTERN, 'expected a run id (run_ + 12 hex)');
+export const machineId = z.string().regex(MACHINE_ID_PATTERN, 'expected a machine id (mch_ + 12 hex)');
 
 export const createRunBody = z.strictObject({
   leaseId,
@@ -94,9 +96,41 @@ export const adminUsageQuery = usageQuery.extend({ owner: z.string().min(1).max(
 
 export const eventType = z.string().regex(/^[a-z]+(\.[a-z_]+)+$/, 'expected an event type like lease.created');
 export const listEventsQuery = z.strictObject({ leaseId: leaseId.optional(), type: eventType.optional(), cursor, limit });
-export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().min(1).max(200).optional() });
+export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().min(1).max(200).optional(), machineId: machineId.optional() });
 
 export const drainBody = z.strictObject({ draining: z.boolean() });
+
+/** `state`: one machine state, `live` (default: every state but deleted and failed) or `all`. */
+export const adminListMachinesQuery = z.strictObject({
+  state: z.union([z.enum(MACHINE_STATES), z.literal('live'), z.literal('all')]).optional(),
+  pool: name.optional(),
+  provider: name.optional(),
+  leaseId: leaseId.optional(),
+  cursor,
+  limit,
+});
+
+/** A machine as the admin API shows it. Times are ISO 8601. */
+export interface MachineView {
+  id: string;
+  provider: string;
+  providerId?: string | undefined;
+  class?: string | undefined;
+  type?: string | undefined;
+  region?: string | undefined;
+  host?: string | undefined;
+  ports: number[];
+  state: string;
+  stateReason?: string | undefined;
+  pool?: string | undefined;
+  leaseId?: string | undefined;
+  createdAt: string;
+  stateChangedAt: string;
+  ageSeconds: number;
+  lastAssignedAt?: string | undefined;
+  assignments: number;
+  deletion: { attempts: number; nextAt?: string | undefined; lastError?: string | undefined; deletedAt?: string | undefined };
+}
 
 /** The lease as the API shows it. Times are ISO 8601. */
 export interface LeaseView {
@@ -117,5 +151,7 @@ export interface LeaseView {
   type?: string | undefined;
   hourlyPrice: number;
   reservedCost: number;
+  /** The machine this lease is an assignment of (`mch_...`). */
+  machineId?: string | undefined;
   machine?: { host: string; ports: number[]; sshUser: string; workRoot: string; hostKey: string; type?: string | undefined; readyCommand?: string | undefined } | undefined;
 }

@@ -5,8 +5,8 @@ import { readBootstrapFile } from './files.ts';
 /** Packages every runner needs; the bootstrap installs whichever are missing (with retries). */
 export const RUNNER_PACKAGES = ['openssh-server', 'ca-certificates', 'git', 'rsync', 'curl', 'jq', 'sudo'];
 
-/** Hetzner's limit for user data; AWS allows more, so this is the one to respect. */
-export const MAX_USER_DATA_BYTES = 32 * 1024;
+/** The smaller of the clouds' limits: EC2 takes 16 KB of user data (before base64), Hetzner 32 KiB. */
+export const MAX_USER_DATA_BYTES = 16 * 1024;
 
 export interface UserDataInput {
   /** The lease's public key: the only key the box accepts. */

@@ -9,6 +9,7 @@ interface Fixture {
   leaseId: string;
   slug: string;
   runId: string;
+  machineId: string;
 }
 
 interface Route {
@@ -49,6 +50,10 @@ const ROUTES: Route[] = [
   { method: 'POST', path: () => '/v1/admin/drain', body: () => ({ draining: false }), ...ADMIN },
   { method: 'GET', path: () => '/v1/admin/usage', ...ADMIN },
   { method: 'GET', path: () => '/v1/admin/events', ...ADMIN },
+  { method: 'GET', path: () => '/v1/admin/machines', ...ADMIN },
+  { method: 'GET', path: (f) => `/v1/admin/machines/${f.machineId}`, ...ADMIN },
+  { method: 'POST', path: (f) => `/v1/admin/machines/${f.machineId}/drain`, ...ADMIN },
+  { method: 'POST', path: (f) => `/v1/admin/machines/${f.machineId}/undrain`, ...ADMIN },
 ];
 
 function expected(route: Route, who: Who): number {
@@ -115,11 +120,11 @@ describe('authorization matrix', () => {
     assert.equal(finished.status, 200, JSON.stringify(finished.json));
     assert.match((await h.request('GET', `/v1/runs/${run.json.run.id}/logs`, { token: tokenA })).json.logTail, /alice-private-log-line/);
     const second = await h.request('POST', '/v1/runs', { token: tokenA, body: { leaseId: lease.json.lease.id } });
-    return { leaseId: lease.json.lease.id, slug: lease.json.lease.slug, runId: second.json.run.id };
+    return { leaseId: lease.json.lease.id, slug: lease.json.lease.slug, runId: second.json.run.id, machineId: lease.json.lease.machineId };
   }
 
   for (const route of ROUTES) {
-    it(`${route.method} ${route.path({ leaseId: ':lease', slug: ':slug', runId: ':run' })}`, async () => {
+    it(`${route.method} ${route.path({ leaseId: ':lease', slug: ':slug', runId: ':run', machineId: ':machine' })}`, async () => {
       h.clock.advance(61_000); // a fresh auth.denied budget per route, so every denial below is recorded
       for (const who of WHO) {
         const f = await fixture();
@@ -131,10 +136,11 @@ describe('authorization matrix', () => {
           assert.equal(typeof res.json.error, 'string');
           const lease = await h.store.getLease(f.leaseId);
           assert.equal(lease?.state, 'active', `${who} changed nothing`);
+          assert.equal((await h.store.getMachine(f.machineId))?.state, 'assigned', `${who} changed no machine`);
         }
         if (want === 404) {
           // Someone else's lease/run answers exactly like a missing one.
-          const missing = await h.request(route.method, route.path({ leaseId: 'cbx_ffffffffffff', slug: 'no-such', runId: 'run_ffffffffffff' }), { headers: headers[who], ...(body !== undefined ? { body: route.body?.({ leaseId: 'cbx_ffffffffffff', slug: 'no-such', runId: 'run_ffffffffffff' }) } : {}) });
+          const missing = await h.request(route.method, route.path({ leaseId: 'cbx_ffffffffffff', slug: 'no-such', runId: 'run_ffffffffffff', machineId: 'mch_ffffffffffff' }), { headers: headers[who], ...(body !== undefined ? { body: route.body?.({ leaseId: 'cbx_ffffffffffff', slug: 'no-such', runId: 'run_ffffffffffff', machineId: 'mch_ffffffffffff' }) } : {}) });
           assert.equal(missing.status, 404);
           assert.equal(res.json.error, missing.json.error);
         }

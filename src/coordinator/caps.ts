@@ -1,5 +1,5 @@
 import { CrabboxError } from '../domain/errors.ts';
-import type { FleetStore } from '../storage/store.ts';
+import type { LeaseStore } from '../storage/store.ts';
 import type { CapSet, CoordinatorConfig } from './config.ts';
 import { monthWindow } from './pricing.ts';
 
@@ -18,7 +18,7 @@ function scopes(caps: CapSet, owner: string, org: string): { scope: Scope; limit
  * live from earlier months) are over a configured cap. Called after the insert, inside the same serialized transaction,
  * so concurrent creates cannot both pass; `leases: false` checks spend only (heartbeat extensions).
  */
-export async function checkCaps(store: FleetStore, config: CoordinatorConfig, input: { owner: string; org: string; now: number; leases: boolean }): Promise<void> {
+export async function checkCaps(store: LeaseStore, config: CoordinatorConfig, input: { owner: string; org: string; now: number; leases: boolean }): Promise<void> {
   if (input.leases) {
     for (const { scope, limit, filter } of scopes(config.caps.activeLeases, input.owner, input.org)) {
       const live = await store.countLiveLeases(filter);

@@ -32,11 +32,12 @@ describe('coordinator + hetzner provider (fake Hetzner API)', () => {
   let app: ReturnType<typeof createApp>;
   const clock = new ManualClock(Date.UTC(2026, 3, 1, 12));
   const sink = createProviderEventSink();
+  let stopClock = (): void => undefined;
 
   before(async () => {
-    fake = await startFakeHetzner();
-    fake.state.now = () => new Date(clock.now());
-    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), clock, pollMs: 1, sleep: async () => undefined, locations: ['fsn1'], onEvent: sink.onEvent });
+    fake = await startFakeHetzner({ clock });
+    stopClock = clock.autoAdvance(); // the fake's actions run on this clock; waits jump straight to their end
+    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, clock }), clock, locations: ['fsn1'], onEvent: sink.onEvent });
     store = await openSqliteStore({ path: ':memory:', now: clock.now() });
     const config = coordinatorConfig({ installation: 'wired-install', defaultProvider: 'hetzner', auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'] } });
     deps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host') };
@@ -44,6 +45,7 @@ describe('coordinator + hetzner provider (fake Hetzner API)', () => {
     sink.attach({ store, clock });
   });
   after(async () => {
+    stopClock();
     await store.close();
     await fake.close();
   });

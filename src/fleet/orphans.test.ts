@@ -1,8 +1,8 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../domain/clock.ts';
-import { LABEL, type Labels } from '../domain/labels.ts';
-import { decideOrphan, type KnownLease } from './orphans.ts';
+import { LABEL, machineLabels, type Labels } from '../domain/labels.ts';
+import { decideOrphan, type KnownFleet, type KnownLease, type KnownMachine } from './orphans.ts';
 import { HetznerClient } from '../providers/hetzner/client.ts';
 import { HetznerProvider } from '../providers/hetzner/provider.ts';
 import { startFakeHetzner, type RunningFakeHetzner } from '../providers/hetzner/fake/serve.ts';
@@ -88,31 +88,75 @@ describe('orphan decision', () => {
   });
 });
 
+describe('orphan decision with the machine store', () => {
+  const policy = { installation: INSTALL, now: NOW };
+  const mch = (n: number) => `mch_${n.toString(16).padStart(12, '0')}`;
+  const fleet = (machines: KnownMachine[], leases: KnownLease[] = [], byProviderId: [string, KnownMachine][] = []): KnownFleet => ({
+    leases: new Map(leases.map((l) => [l.id, l])), machines: new Map(machines.map((m) => [m.id, m])), machinesByProviderId: new Map(byProviderId),
+  });
+  const withMachine = (l: Labels, n: number): Labels => ({ ...l, [LABEL.machine]: mch(n) });
+  const endedLease: KnownLease = { id: id(1), state: 'released', keep: false, createdAt: NOW - 600 * MIN, ttlSeconds: 5400, expiresAt: NOW - 500 * MIN, lastTouchedAt: NOW - 600 * MIN };
+
+  it('a machine the store knows, in any state but deleted or failed, is never an orphan, whatever its lease labels say', () => {
+    const expiredLabels = withMachine(labels(id(1), { ageMin: 600, expiresInMin: -500 }), 1);
+    for (const state of ['provisioning', 'idle', 'assigned', 'scrubbing', 'draining', 'deleting'] as const) {
+      const d = decideOrphan({ providerId: '1', labels: expiredLabels }, policy, fleet([{ id: mch(1), state }], [endedLease]));
+      assert.deepEqual([d.action, d.reason, d.machineId], ['skip', 'known-machine', mch(1)], state);
+    }
+  });
+
+  it('a machine the store recorded as gone that still exists is deleted', () => {
+    for (const state of ['deleted', 'failed'] as const) {
+      const d = decideOrphan({ providerId: '1', labels: withMachine(labels(id(1), { ageMin: 10, expiresInMin: 20 }), 1) }, policy, fleet([{ id: mch(1), state }]));
+      assert.deepEqual([d.action, d.reason], ['delete', 'machine-gone'], state);
+    }
+  });
+
+  it('a machine made before machines had labels is known by its provider id', () => {
+    const d = decideOrphan({ providerId: '77', labels: labels(id(1), { ageMin: 600, expiresInMin: -500 }) }, policy, fleet([], [endedLease], [['77', { id: mch(9), state: 'deleting' }]]));
+    assert.deepEqual([d.action, d.reason], ['skip', 'known-machine']);
+  });
+
+  it('a machine with only machine labels (a pool machine): unknown ones wait out the safety window, then go; direct mode never touches them', () => {
+    const young = machineLabels({ machineId: mch(2), installation: INSTALL, createdAt: NOW - 10 * MIN });
+    const old = machineLabels({ machineId: mch(2), installation: INSTALL, createdAt: NOW - 60 * MIN });
+    assert.equal(decideOrphan({ providerId: '2', labels: young }, policy, fleet([])).reason, 'unknown-within-safety-window');
+    assert.deepEqual([decideOrphan({ providerId: '2', labels: old }, policy, fleet([])).action, decideOrphan({ providerId: '2', labels: old }, policy, fleet([])).reason], ['delete', 'unknown-machine']);
+    assert.equal(decideOrphan({ providerId: '2', labels: old, createdAt: NOW - 5 * MIN }, policy, fleet([])).reason, 'unknown-within-safety-window', 'the provider\'s creation time counts too');
+    assert.equal(decideOrphan({ providerId: '2', labels: old }, policy, fleet([{ id: mch(2), state: 'idle' }])).reason, 'known-machine');
+    assert.equal(decideOrphan({ providerId: '2', labels: old }, policy).reason, 'not-a-lease');
+    assert.equal(decideOrphan({ providerId: '2', labels: { ...old, [LABEL.installation]: 'coord-staging' } }, policy, fleet([])).reason, 'other-installation');
+    assert.equal(decideOrphan({ providerId: '2', labels: { ...old, [LABEL.machine]: 'mch_nothex' } }, policy, fleet([])).reason, 'not-crabbox');
+  });
+});
+
 /**
  * The sweeps production runs, over the real Hetzner provider against the fake Hetzner Cloud API: the coordinator's
  * `sweep` (lease records plus the label sweep) and direct mode's `cleanupExpired` (labels are the only record).
  */
 describe('orphan sweeps over a fake Hetzner account', () => {
-  let fake: RunningFakeHetzner;
-  before(async () => {
-    fake = await startFakeHetzner();
-  });
-  after(() => fake.close());
-
-  /** A coordinator on its own store and manual clock at NOW, with the Hetzner provider; the fake's clock follows it. */
-  async function coordinator(): Promise<{ deps: CoordinatorDeps; clock: ManualClock; provider: HetznerProvider; create(body: Record<string, unknown>): Promise<{ id: string; providerId: string }>; events(): Promise<FleetEvent[]>; close(): Promise<void> }> {
+  /** A fake Hetzner account of the test's own on a manual clock at NOW that jumps over the provider's waits. */
+  async function account(t: TestContext): Promise<{ fake: RunningFakeHetzner; clock: ManualClock; provider: HetznerProvider }> {
     const clock = new ManualClock(NOW);
-    fake.state.now = () => new Date(clock.now());
-    fake.state.servers.clear();
-    fake.state.sshKeys.clear();
-    fake.state.firewalls.clear();
-    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, attempts: 1 }), clock, pollMs: 1, sleep: async () => undefined, locations: ['fsn1'] });
+    const fake = await startFakeHetzner({ clock });
+    const stop = clock.autoAdvance();
+    t.after(async () => {
+      stop();
+      await fake.close();
+    });
+    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, clock, attempts: 1 }), clock, locations: ['fsn1'] });
+    return { fake, clock, provider };
+  }
+
+  /** A coordinator on its own store, with the Hetzner provider on the account's clock. */
+  async function coordinator(t: TestContext): Promise<{ fake: RunningFakeHetzner; deps: CoordinatorDeps; clock: ManualClock; provider: HetznerProvider; create(body: Record<string, unknown>): Promise<{ id: string; providerId: string }>; events(): Promise<FleetEvent[]>; close(): Promise<void> }> {
+    const { fake, clock, provider } = await account(t);
     const store = await openSqliteStore({ path: ':memory:', now: NOW });
     const config = coordinatorConfig({ installation: INSTALL, defaultProvider: 'hetzner', orphanSafetyWindowSeconds: 30 * 60, auth: { sharedToken: SHARED_TOKEN } });
     const deps: CoordinatorDeps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host') };
     const app = createApp(deps);
     return {
-      deps, clock, provider,
+      fake, deps, clock, provider,
       async create(body) {
         const res = await app.request(
           '/v1/leases',
@@ -131,9 +175,9 @@ describe('orphan sweeps over a fake Hetzner account', () => {
   }
 
   it('coordinator sweep: deletes exactly ours-expired and ours-unknown-and-old, and records every decision', async (t) => {
-    const c = await coordinator();
+    const c = await coordinator(t);
     t.after(() => c.close());
-    const s = fake.state;
+    const s = c.fake.state;
     const expiring = await c.create({ ttlSeconds: 7200, idleTimeoutSeconds: 600 });
     const kept = await c.create({ ttlSeconds: 7200, idleTimeoutSeconds: 600, keep: true });
     const live = await c.create({ ttlSeconds: 7200, idleTimeoutSeconds: 7200 });
@@ -163,9 +207,9 @@ describe('orphan sweeps over a fake Hetzner account', () => {
   });
 
   it('a machine no lease record knows (a crash before the record, or a pruned record): the sweep waits out the safety window, then deletes server, key and firewall', async (t) => {
-    const c = await coordinator();
+    const c = await coordinator(t);
     t.after(() => c.close());
-    const s = fake.state;
+    const s = c.fake.state;
     const leaseId = newLeaseId();
     const born = Math.floor(NOW / 1000);
     const spec = baseSpec(leaseId, { sshPublicKey: generateKeyPair('lease').publicKey, hostKey: generateKeyPair('host') }, { [LABEL.installation]: INSTALL, [LABEL.created]: String(born), [LABEL.touched]: String(born), [LABEL.expires]: String(born + 1800) });
@@ -183,12 +227,10 @@ describe('orphan sweeps over a fake Hetzner account', () => {
   });
 
   it('direct mode (labels only): cleanup deletes the expired one and keeps the rest; a failed delete does not stop the others, is reported and retried next time', async (t) => {
+    const { fake, clock, provider } = await account(t);
     const s = fake.state;
-    s.servers.clear();
     const state = tempDir('crabbox-orphans-direct-');
     t.after(() => state.remove());
-    const clock = new ManualClock(NOW);
-    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, attempts: 1 }), clock, pollMs: 1, sleep: async () => undefined });
     const mine = (n: number, o: Parameters<typeof labels>[1]) => ({ ...labels(id(n), o), [LABEL.owner]: 'alice', [LABEL.installation]: 'cli' });
     const failing = s.addServer({ name: 'crabbox-a', labels: mine(11, { ageMin: 60, expiresInMin: -10 }) });
     const expired = s.addServer({ name: 'crabbox-b', labels: mine(12, { ageMin: 60, expiresInMin: -10 }) });

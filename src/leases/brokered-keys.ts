@@ -4,7 +4,7 @@ import type { CoordinatorClient } from '../api/client.ts';
 import { leaseListAnswer } from '../api/answers.ts';
 import type { Clock } from '../domain/clock.ts';
 import { isLeaseId } from '../domain/ids.ts';
-import { STALE_WINDOW_SECONDS } from '../domain/lease.ts';
+import { STALE_WINDOW_SECONDS } from '../domain/lifecycle.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { removeLeaseKeys } from '../ssh/index.ts';
 import { SWEEP_INTERVAL_MS } from './sweep.ts';

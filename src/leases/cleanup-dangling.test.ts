@@ -14,15 +14,16 @@ import { DIRECT_INSTALLATION } from './direct.ts';
 import { leaseFromMachine, leaseJson } from './record.ts';
 
 describe('direct mode with Hetzner (fake API)', async () => {
-  const fake = await startFakeHetzner();
+  const clock = new ManualClock(Date.UTC(2026, 3, 1, 12));
+  const fake = await startFakeHetzner({ clock });
+  const stopClock = clock.autoAdvance(); // the fake's actions run on this clock; waits jump straight to their end
   const state = tempDir();
   after(async () => {
+    stopClock();
     await fake.close();
     state.remove();
   });
-  const clock = new ManualClock(Date.UTC(2026, 3, 1, 12));
-  fake.state.now = () => new Date(clock.now());
-  const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), clock, pollMs: 1, sleep: async () => undefined, locations: ['fsn1'] });
+  const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, clock }), clock, locations: ['fsn1'] });
   const create = async () => {
     const id = newLeaseId();
     const now = clock.now();

@@ -70,6 +70,13 @@ describe('direct lease service', () => {
     assert.equal(target.knownHostsFile, join(leaseKeyDir(dir.path, lease.id), 'known_hosts'));
     assert.equal((await leases.resolve(lease.slug)).id, lease.id);
     assert.equal((await leases.resolve(lease.id.toUpperCase())).id, lease.id);
+    // One machine per lease, named beside the lease labels; a touch rewrites the labels and keeps it.
+    const labels = [...provider.machines.values()][0]!.labels;
+    assert.match(labels['crabbox-machine'] ?? '', /^mch_[0-9a-f]{12}$/);
+    assert.equal(lease.machineId, labels['crabbox-machine']);
+    clock.advance(MIN);
+    await leases.touch(lease.id);
+    assert.equal([...provider.machines.values()][0]!.labels['crabbox-machine'], lease.machineId);
   });
 
   it('gives a second lease with the same base slug a suffixed slug', async () => {

@@ -5,6 +5,8 @@ import { parseLeaseLabels } from '../domain/labels.ts';
 /** A lease as direct mode sees it: read back from its machine's labels, with the machine it lives on. */
 export interface DirectLease extends Lease {
   installation: string;
+  /** The machine's id from its `crabbox-machine` label (leases made before machines had ids have none). */
+  machineId?: string | undefined;
   machineStatus: Machine['status'];
   /** Brokered mode: the box's bootstrap-ready command as the coordinator named it (direct mode asks the provider). */
   readyCommand?: string | undefined;

@@ -42,6 +42,8 @@ export interface CreateOptions {
   /**
    * Called the moment the provider has accepted the create and its id is known, before any waiting
    * (for an address, for boot). Callers persist the id here so a crash never leaves a machine nothing points at.
+   * Called again with a new id when the provider deleted a machine that failed to start and made another (e.g. a
+   * Hetzner create that failed on placement): the last id is the machine `create` returns.
    */
   onProviderId?: ((providerId: string) => Promise<void> | void) | undefined;
 }

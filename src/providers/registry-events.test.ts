@@ -7,6 +7,7 @@ import type { ProviderEvent } from './provider.ts';
 import { baseSpec } from './provider.contract.ts';
 import { loadConfig } from '../config/load.ts';
 import { newLeaseId } from '../domain/ids.ts';
+import { ManualClock } from '../domain/clock.ts';
 import { isolatedEnv, tempDir } from '../testing/tmp.ts';
 import { startFakeHetzner } from './hetzner/fake/serve.ts';
 import { generateKeyPair } from './hetzner/fake/keys.ts';
@@ -17,12 +18,14 @@ describe('provider registry: events reach the caller', () => {
   after(() => tmp.remove());
 
   it('hetzner built from config reports a capacity fallback through ProviderContext.onEvent and declares its ready command', async () => {
-    const fake = await startFakeHetzner();
+    const clock = new ManualClock();
+    const fake = await startFakeHetzner({ clock });
+    const stopClock = clock.autoAdvance();
     try {
       const env = { ...isolatedEnv(tmp.path), HCLOUD_TOKEN: fake.token, CRABBOX_CONFIG: join(tmp.path, 'config.yaml') };
       writeFileSync(env.CRABBOX_CONFIG, `hetzner:\n  apiUrl: ${fake.url}\n  locations: [fsn1]\n`, { mode: 0o600 });
       const events: ProviderEvent[] = [];
-      const provider = await providerFor(loadConfig({ env, cwd: tmp.path, noRepo: true, flags: { provider: 'hetzner' } }), { env, onEvent: (e) => void events.push(e) });
+      const provider = await providerFor(loadConfig({ env, cwd: tmp.path, noRepo: true, flags: { provider: 'hetzner' } }), { env, clock, onEvent: (e) => void events.push(e) });
       assert.equal(provider.capabilities.readyCommand, 'crabbox-ready');
       assert.equal(provider.capabilities.danglingObjects, true);
       fake.state.faults.capacityTypes.add('ccx33');
@@ -32,6 +35,7 @@ describe('provider registry: events reach the caller', () => {
       assert.deepEqual(events.map((e) => [e.type, e.data.type, e.data.leaseId]), [['provider.fallback', 'ccx33', leaseId]]);
       await provider.delete(machine.providerId);
     } finally {
+      stopClock();
       await fake.close();
     }
   });

@@ -30,20 +30,19 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
       return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
     }
     case 'aws': {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { chooseTypes }, { renderUserData }, { toProviderEvent }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }] = await Promise.all([
         import('./aws/factory.ts'),
         import('./aws/settings.ts'),
-        import('./classes.ts'),
         import('../bootstrap/user-data.ts'),
         import('./aws/events.ts'),
       ]);
       const onEvent = context.onEvent;
       const ports = sshPorts(config);
       const settings = resolveAwsSettings(config.aws, env);
-      const types = config.lease.class || config.lease.type ? chooseTypes({ provider: 'aws', class: config.lease.class, type: config.lease.type, classes: config.classes }).types : undefined;
+      // The class is resolved per create from the request (spec.class / spec.type), as Hetzner does.
       return createAwsProvider(settings, {
         sshPorts: ports,
-        types,
+        classes: config.classes,
         clock: context.clock,
         onEvent: onEvent
           ? (event) => {

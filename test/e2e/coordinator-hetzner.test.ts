@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { systemClock } from '../../src/domain/clock.ts';
+import { ManualClock, systemClock } from '../../src/domain/clock.ts';
 import { createApp } from '../../src/coordinator/app.ts';
 import { coordinatorConfig } from '../../src/coordinator/config.ts';
 import { buildProviders } from '../../src/coordinator/providers.ts';
@@ -17,14 +17,17 @@ const SECRET = 'e2e-session-secret-0123456789abcdef-xyz';
 
 describe('coordinator + hetzner provider against the fake Hetzner Cloud API', () => {
   it('the coordinator holds the cloud token, creates a labelled server and deletes it with its per-lease key', async () => {
-    const fake = await startFakeHetzner();
+    // The fake's create actions and detaches take seconds of its clock; this one jumps to each wait's end.
+    const cloudClock = new ManualClock(Date.now());
+    const fake = await startFakeHetzner({ clock: cloudClock });
+    const stopClock = cloudClock.autoAdvance();
     const dir = tempDir('crabbox-coord-hetzner-');
     const store = await openSqliteStore({ path: ':memory:', now: Date.now() });
     try {
       const configFile = join(dir.path, 'config.yaml');
       writeFileSync(configFile, `hetzner:\n  apiUrl: ${fake.url}\n`, { mode: 0o600 });
       const env = { HOME: dir.path, CRABBOX_CONFIG: configFile, HCLOUD_TOKEN: fake.token };
-      const providers = await buildProviders(['hetzner'], { env, stateDir: dir.path });
+      const providers = await buildProviders(['hetzner'], { env, stateDir: dir.path, clock: cloudClock });
       const config = coordinatorConfig({ installation: 'e2e-hetzner', defaultProvider: 'hetzner', auth: { sessionSecret: SECRET } });
       const deps = { store, providers, clock: systemClock, config };
       const app = createApp(deps);
@@ -47,10 +50,11 @@ describe('coordinator + hetzner provider against the fake Hetzner Cloud API', ()
       assert.equal(released.status, 200);
       assert.equal(fake.state.servers.size, 0, 'the server is deleted');
       assert.equal(fake.state.sshKeys.size, 0, 'and its per-lease key object with it');
-      assert.equal((await store.getLease(body.lease.id))?.cleanup.state, 'done');
+      assert.equal((await store.getMachine((await store.getLease(body.lease.id))!.machineId!))?.state, 'deleted');
       const stats = await sweep(deps, { orphans: true });
       assert.equal(stats.orphansDeleted, 0);
     } finally {
+      stopClock();
       await store.close();
       await fake.close();
       dir.remove();

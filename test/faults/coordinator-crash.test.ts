@@ -24,7 +24,7 @@ interface Fixture {
   /** Creates a lease through the coordinator; resolves with the response or the connection error. */
   create(coordinator: ServeProcess): Promise<Response | Error>;
   /** Every lease in the store file with its events (read with the coordinator stopped). */
-  records(): Promise<{ id: string; state: string; cleanup: string; events: string[] }[]>;
+  records(): Promise<{ id: string; state: string; machine: string | undefined; events: string[] }[]>;
   /** Servers, SSH keys and firewalls left in the fake account. */
   cloud(): string[];
 }
@@ -60,7 +60,7 @@ async function fixture(t: TestContext): Promise<Fixture> {
       const store = await openSqliteStore({ path: db, now: Date.now() });
       try {
         const leases = (await store.listLeases({ limit: 100 })).items;
-        return await Promise.all(leases.map(async (l) => ({ id: l.id, state: l.state, cleanup: l.cleanup.state, events: (await store.listEvents({ leaseId: l.id, limit: 100 })).items.map((e) => e.type).reverse() })));
+        return await Promise.all(leases.map(async (l) => ({ id: l.id, state: l.state, machine: l.machineId ? (await store.getMachine(l.machineId))?.state : undefined, events: (await store.listEvents({ leaseId: l.id, limit: 100 })).items.map((e) => e.type).reverse() })));
       } finally {
         await store.close();
       }
@@ -151,7 +151,7 @@ describe('coordinator kill -9 mid-lease (real serve process, Hetzner provider, f
       }, 'the lease to read released');
       await second.stop();
       const [after] = await f.records();
-      assert.deepEqual([after?.state, after?.cleanup], ['released', 'done']);
+      assert.deepEqual([after?.state, after?.machine], ['released', 'deleted']);
       assert.equal(after?.events.at(-1), 'machine.deleted');
     });
   }

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import type { CoordinatorClient } from '../../api/client.ts';
-import { drainAnswer, leaseListAnswer, oneLeaseAnswer } from '../../api/answers.ts';
+import { leaseListAnswer, oneLeaseAnswer } from '../../api/answers.ts';
 import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
-import { parseLeaseRef } from '../../domain/ids.ts';
-import { plural } from '../../domain/plural.ts';
+import { parseLeaseRef, parseMachineId } from '../../domain/ids.ts';
 import { leaseFromView } from '../../leases/brokered.ts';
 import { leaseJson } from '../../leases/record.ts';
 import type { CliContext } from '../context.ts';
 import { isoTime, printJson, renderTable, write } from '../output.ts';
 import { oneLine } from '../run-store.ts';
 import { requireCoordinator } from '../session.ts';
+import { registerMachineCommands } from './admin-machines.ts';
 import { fetchEvents, parsePageLimit, showEvents, type EventFilter } from './events.ts';
 
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
@@ -33,7 +33,7 @@ async function asAdmin<T>(ctx: CliContext, what: string, call: (client: Coordina
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const admin = program.command('admin').description('Coordinator admin commands (admins only): leases, release, delete, drain, events');
+  const admin = program.command('admin').description('Coordinator admin commands (admins only): leases, machines, release, delete, drain, undrain, events');
   admin
     .command('leases')
     .description("Everyone's leases")
@@ -74,25 +74,19 @@ export function register(program: Command, ctx: CliContext): void {
       if (ctx.json) return printJson(ctx.stdout, leaseJson(leaseFromView(lease), ctx.clock.now()));
       write(ctx.stdout, `deleted ${lease.id} (${lease.slug}) of ${oneLine(lease.owner, 40)}\n`);
     });
-  admin
-    .command('drain')
-    .description('Stop new leases and release every live one (--off to accept leases again)')
-    .option('--off', 'end draining')
-    .action(async (opts: { off?: boolean }) => {
-      const answer = await asAdmin(ctx, 'drain', (c) => c.request('POST', '/v1/admin/drain', drainAnswer, { draining: !opts.off }));
-      if (ctx.json) return printJson(ctx.stdout, answer);
-      write(ctx.stdout, answer.draining ? `draining: new leases are refused; released ${plural(answer.released, 'live lease')}\n` : 'not draining: new leases are accepted\n');
-    });
+  registerMachineCommands(admin, ctx, asAdmin);
   admin
     .command('events')
     .description("Everyone's audit trail, newest first")
     .option('--owner <owner>', 'only this owner')
     .option('--lease <ref>', 'only this lease id')
+    .option('--machine <id>', 'only this machine (mch_ + 12 hex)')
     .option('--type <type>', 'only this event type')
     .option('--limit <n>', 'at most this many (1-500)', '50')
     .action(async (opts: EventFilter) => {
       checkOwner(opts.owner);
       if (opts.lease !== undefined && parseLeaseRef(opts.lease).kind !== 'id') throw new CrabboxError('bad_request', '--lease takes a lease id (cbx_ + 12 hex) for admin events');
+      if (opts.machine !== undefined) opts.machine = parseMachineId(opts.machine);
       showEvents(ctx, await asAdmin(ctx, 'events', (c) => fetchEvents(c, '/v1/admin/events', opts, false)));
     });
 }

@@ -9,7 +9,7 @@ import { printJson, renderTable, write } from '../output.ts';
 import { oneLine } from '../run-store.ts';
 import { requireCoordinator } from '../session.ts';
 
-export interface EventFilter { lease?: string | undefined; type?: string | undefined; owner?: string | undefined; limit: string }
+export interface EventFilter { lease?: string | undefined; machine?: string | undefined; type?: string | undefined; owner?: string | undefined; limit: string }
 
 /** Parses --limit for listings: 1-500. */
 export function parsePageLimit(value: string): number {
@@ -26,6 +26,7 @@ export async function fetchEvents(client: CoordinatorClient, path: string, filte
     const ref = parseLeaseRef(filter.lease);
     q.set('leaseId', ref.kind === 'id' || !leaseLookup ? ref.value : (await client.request('GET', `/v1/leases/${encodeURIComponent(ref.value)}`, oneLeaseAnswer)).lease.id);
   }
+  if (filter.machine) q.set('machineId', filter.machine);
   if (filter.type) q.set('type', filter.type);
   if (filter.owner) q.set('owner', filter.owner);
   return (await client.request('GET', `${path}?${q}`, eventListAnswer)).events;

@@ -1,18 +1,29 @@
 import { Hono } from 'hono';
-import { adminListEventsQuery, adminListLeasesQuery, adminUsageQuery, drainBody } from '../../api/schemas.ts';
+import { adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, drainBody, machineId } from '../../api/schemas.ts';
+import { isMachineKnown, MACHINE_STATES, type MachineState } from '../../domain/machine.ts';
+import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
 import type { AppEnv } from '../env.ts';
 import { DRAINING_META, forceDelete, leaseView, releaseLease } from '../leases.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { loadLease } from '../middleware/load-lease.ts';
 import { monthWindow } from '../pricing.ts';
-import { body, query } from '../validate.ts';
+import { drainMachine, undrainMachine } from '../machines/drain.ts';
+import { machineView } from '../machines/view.ts';
+import { body, param, query } from '../validate.ts';
 import { eventView } from './events.ts';
 import { statesFor } from './leases.ts';
 
 const actorOf = (identity: { login?: string | undefined; owner: string }) => `admin:${identity.login ?? identity.owner}`;
 
-/** Admin-only: every lease, forced release and delete, drain, everyone's usage and events. */
+/** `state` filter -> machine states: a state, `live` (default: not deleted or failed) or `all`. */
+function machineStatesFor(state: string | undefined): MachineState[] | undefined {
+  if (state === 'all') return undefined;
+  if (state === undefined || state === 'live') return MACHINE_STATES.filter(isMachineKnown);
+  return [state as MachineState];
+}
+
+/** Admin-only: every lease and machine, forced release and delete, drain (fleet or one machine), everyone's usage and events. */
 export function adminRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requireRole('admin'));
@@ -49,6 +60,27 @@ export function adminRoutes(): Hono<AppEnv> {
     }
     return c.json({ draining, released });
   });
+  app.get('/machines', async (c) => {
+    const q = query(c, adminListMachinesQuery);
+    const { store, clock } = c.var.deps;
+    const page = await store.listMachines({ states: machineStatesFor(q.state), pool: q.pool, provider: q.provider, leaseId: q.leaseId, cursor: q.cursor, limit: q.limit });
+    const now = clock.now();
+    return c.json({ machines: page.items.map((m) => machineView(m, now)), nextCursor: page.nextCursor });
+  });
+  app.get('/machines/:id', async (c) => {
+    const id = param(c, 'id', machineId);
+    const machine = await c.var.deps.store.getMachine(id);
+    if (!machine) throw new CrabboxError('not_found', `no machine ${id}`, { hint: 'run `crabbox admin machines` to see the machines' });
+    return c.json({ machine: machineView(machine, c.var.deps.clock.now()) });
+  });
+  app.post('/machines/:id/drain', async (c) => {
+    const { machine, changed } = await drainMachine(c.var.deps, param(c, 'id', machineId), actorOf(c.var.identity));
+    return c.json({ machine: machineView(machine, c.var.deps.clock.now()), changed });
+  });
+  app.post('/machines/:id/undrain', async (c) => {
+    const { machine, changed } = await undrainMachine(c.var.deps, param(c, 'id', machineId), actorOf(c.var.identity));
+    return c.json({ machine: machineView(machine, c.var.deps.clock.now()), changed });
+  });
   app.get('/usage', async (c) => {
     const q = query(c, adminUsageQuery);
     const { store, clock } = c.var.deps;
@@ -57,7 +89,7 @@ export function adminRoutes(): Hono<AppEnv> {
   });
   app.get('/events', async (c) => {
     const q = query(c, adminListEventsQuery);
-    const page = await c.var.deps.store.listEvents({ owner: q.owner, leaseId: q.leaseId, type: q.type, cursor: q.cursor, limit: q.limit });
+    const page = await c.var.deps.store.listEvents({ owner: q.owner, leaseId: q.leaseId, machineId: q.machineId, type: q.type, cursor: q.cursor, limit: q.limit });
     return c.json({ events: page.items.map(eventView), nextCursor: page.nextCursor });
   });
   return app;

@@ -14,7 +14,7 @@ import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, 
 import { constantTimeEqual } from '../auth/identity.ts';
 import { denied } from '../middleware/auth.ts';
 import { body as parseBody } from '../validate.ts';
-import type { LoginRecord } from '../../storage/store.ts';
+import type { LoginRecord, LoginStore } from '../../storage/store.ts';
 
 /**
  * Browser login (`crabbox login`): start (the CLI gets a link and a phrase) -> the link opens a confirmation page
@@ -200,7 +200,7 @@ export function loginRoutes(): Hono<AppEnv> {
 }
 
 /** What a poll answers for a login: still pending, waiting for the code, the token (exactly once), or why not. */
-async function deliver(login: LoginRecord, ctx: { store: AppEnv['Variables']['deps']['store']; now: number; ttlSeconds: number; secret: string | undefined; code: string | undefined }) {
+async function deliver(login: LoginRecord, ctx: { store: LoginStore; now: number; ttlSeconds: number; secret: string | undefined; code: string | undefined }) {
   if (login.status === 'denied') throw new CrabboxError('forbidden', `login denied: ${login.message ?? 'no reason given'}`);
   if (login.status === 'failed') throw new CrabboxError('unavailable', `login failed: ${login.message ?? 'GitHub could not be reached'}`, { hint: 'a temporary GitHub problem; run `crabbox login` again in a minute' });
   if (login.status === 'delivered') throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });

@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { usageQuery } from '../../api/schemas.ts';
-import type { FleetStore } from '../../storage/store.ts';
+import type { LeaseStore } from '../../storage/store.ts';
 import type { CapSet, CoordinatorConfig } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { monthWindow } from '../pricing.ts';
 import { query } from '../validate.ts';
 
 /** Caps that apply to an owner/org, each with its current value. */
-export async function capStatus(store: FleetStore, config: CoordinatorConfig, scope: { owner: string; org: string }, window: { from: number; to: number }) {
+export async function capStatus(store: LeaseStore, config: CoordinatorConfig, scope: { owner: string; org: string }, window: { from: number; to: number }) {
   const entries = async (caps: CapSet, current: (filter: { owner?: string; org?: string }) => Promise<number>) => {
     const out: Record<string, { limit: number; current: number }> = {};
     if (caps.global !== undefined) out.global = { limit: caps.global, current: await current({}) };

@@ -8,7 +8,9 @@ describe('aws error classification', () => {
   it('classifies by code, not by message or status alone', () => {
     const cases: [string, number, string][] = [
       ['InsufficientInstanceCapacity', 500, 'capacity'],
-      ['Unsupported', 400, 'capacity'],
+      ['Unsupported', 400, 'unsupported'],
+      ['AuthFailure.ServiceLinkedRoleCreationNotPermitted', 403, 'spot-role'],
+      ['AuthFailure', 401, 'fatal'],
       ['SpotMaxPriceTooLow', 400, 'capacity'],
       ['VcpuLimitExceeded', 400, 'quota'],
       ['InstanceLimitExceeded', 400, 'quota'],

@@ -8,6 +8,8 @@ export type Ec2ErrorKind =
   | 'capacity' // this type/market has no room right now: try the next candidate
   | 'quota' // an account limit for this market or type: try the next candidate or the other market
   | 'spot-quota' // a Spot-only limit: skip the remaining Spot candidates
+  | 'spot-role' // the account has no Spot service-linked role and these credentials may not create it: skip Spot
+  | 'unsupported' // this type/market/AZ/image combination is not offered: try the next candidate, but it may be configuration
   | 'not-found'
   | 'duplicate'
   | 'idempotent-mismatch'
@@ -22,7 +24,6 @@ const CAPACITY = new Set([
   'InsufficientReservedInstanceCapacity',
   'InsufficientCapacityOnOutpost',
   'UnfulfillableCapacity',
-  'Unsupported', // the type is not offered in this AZ or market
   'SpotMaxPriceTooLow',
 ]);
 const QUOTA = new Set(['InstanceLimitExceeded', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded']);
@@ -34,6 +35,8 @@ const NOT_FOUND = new Set([
   'InvalidGroup.NotFound',
   'InvalidPermission.NotFound',
 ]);
+/** The first Spot launch in an account creates AWSServiceRoleForEC2Spot; without iam:CreateServiceLinkedRole it fails so. */
+export const SPOT_ROLE_CODE = 'AuthFailure.ServiceLinkedRoleCreationNotPermitted';
 const DUPLICATE = new Set(['InvalidKeyPair.Duplicate', 'InvalidPermission.Duplicate', 'InvalidGroup.Duplicate']);
 const THROTTLED = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
 const TRANSIENT = new Set(['InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable']);
@@ -53,7 +56,9 @@ function httpStatus(error: unknown): number | undefined {
 export function classifyEc2Error(error: unknown): Ec2ErrorKind {
   const code = ec2ErrorCode(error);
   if (SPOT_QUOTA.has(code)) return 'spot-quota';
+  if (code === SPOT_ROLE_CODE) return 'spot-role';
   if (CAPACITY.has(code)) return 'capacity';
+  if (code === 'Unsupported') return 'unsupported';
   if (QUOTA.has(code)) return 'quota';
   if (NOT_FOUND.has(code)) return 'not-found';
   if (DUPLICATE.has(code)) return 'duplicate';

@@ -10,7 +10,7 @@ export function toProviderEvent(event: AwsEvent): ProviderEvent | undefined {
     case 'aws.launch.attempt': {
       const { type, market, outcome, code } = event.attempt;
       if (outcome === 'launched') return undefined;
-      const fallback = outcome === 'capacity' || outcome === 'quota' || outcome === 'spot-quota';
+      const fallback = outcome === 'capacity' || outcome === 'quota' || outcome === 'spot-quota' || outcome === 'spot-role' || outcome === 'unsupported';
       return {
         type: fallback ? 'provider.fallback' : 'provider.error',
         message: `aws ${market} ${type}: ${outcome}${code ? ` (${code})` : ''}${fallback ? '; trying the next candidate' : ''}`,
@@ -21,6 +21,12 @@ export function toProviderEvent(event: AwsEvent): ProviderEvent | undefined {
       return undefined;
     case 'aws.ip.timeout':
       return { type: 'provider.error', message: `aws instance ${event.instanceId} got no address in time; ${event.cleanup}`, data: { provider: 'aws', leaseId: event.leaseId, instanceId: event.instanceId, cleanup: event.cleanup } };
+    case 'aws.spot.role-missing':
+      return {
+        type: 'provider.error',
+        message: `aws: Spot refused (AuthFailure.ServiceLinkedRoleCreationNotPermitted): the credentials may not create the Spot service-linked role; launching on-demand. Fix: ${event.hint}`,
+        data: { provider: 'aws', leaseId: event.leaseId, code: 'AuthFailure.ServiceLinkedRoleCreationNotPermitted', missingPermission: 'iam:CreateServiceLinkedRole (spot.amazonaws.com)' },
+      };
     case 'aws.cleanup.failed':
       return { type: 'provider.error', message: `aws cleanup failed: ${event.message}`, data: { provider: 'aws', leaseId: event.leaseId, instanceId: event.instanceId, op: 'cleanup' } };
   }

@@ -1,7 +1,8 @@
 import type { Clock } from '../../domain/clock.ts';
+import type { ClassOverrides } from '../classes.ts';
 import type { MachineSpec } from '../provider.ts';
 import { makeEc2Client } from './client.ts';
-import { AwsProvider, type AwsEvent } from './provider.ts';
+import { AwsProvider, awsClasses, type AwsEvent } from './provider.ts';
 import type { AwsSettings } from './settings.ts';
 
 export interface AwsProviderDeps {
@@ -9,8 +10,8 @@ export interface AwsProviderDeps {
   userData: (spec: MachineSpec) => string;
   /** Primary SSH port first, then fallbacks, from the `ssh` config. */
   sshPorts: number[];
-  /** The machine class's ordered types, when a class was chosen; otherwise `aws.types`. */
-  types?: string[] | undefined;
+  /** Config `classes`; each create resolves its own class or type against them (and `aws.types`). */
+  classes?: ClassOverrides | undefined;
   clock?: Clock | undefined;
   onEvent?: ((event: AwsEvent) => void) | undefined;
 }
@@ -20,7 +21,7 @@ export function createAwsProvider(settings: AwsSettings, deps: AwsProviderDeps):
   return new AwsProvider({
     ec2: makeEc2Client({ region: settings.region, endpoint: settings.endpoint }),
     region: settings.region,
-    types: deps.types && deps.types.length > 0 ? deps.types : settings.types,
+    classes: awsClasses(deps.classes, settings.types),
     market: settings.market,
     onDemandFallback: settings.onDemandFallback,
     ami: settings.ami,

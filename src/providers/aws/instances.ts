@@ -4,7 +4,7 @@ import type { Labels } from '../../domain/labels.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import type { Machine, MachineStatus } from '../provider.ts';
 import { classifyEc2Error, toCrabboxError } from './errors.ts';
-import { withRetry, type RetryPolicy, type Sleep } from './retry.ts';
+import { withPropagation, withRetry, type RetryPolicy } from './retry.ts';
 
 /** Tags the provider keeps for itself; everything else on the instance is the lease's labels. */
 export const HOST_KEY_TAG = 'crabbox-hostkey';
@@ -88,11 +88,22 @@ export async function describeAll(deps: InstanceDeps, filters: Filter[]): Promis
   throw new CrabboxError('provider_error', 'EC2 DescribeInstances: pagination did not end after 1000 pages');
 }
 
-/** One instance by id, whatever its state; undefined when EC2 does not know it. */
-export async function describeOne(deps: InstanceDeps, instanceId: string): Promise<Instance | undefined> {
+/** EC2's answer for an instance id it does not know (yet, right after launch: eventual consistency). */
+export const INSTANCE_NOT_FOUND = ['InvalidInstanceID.NotFound'];
+
+/** Runs an instance call; for an instance launched at `launchedAt` its NotFound is waited out within the propagation window. */
+function instanceCall<T>(deps: InstanceDeps, launchedAt: number | undefined, fn: () => Promise<T>): Promise<T> {
+  return launchedAt === undefined ? withRetry(deps.retry, fn) : withPropagation(deps.retry, INSTANCE_NOT_FOUND, fn, { startedAt: launchedAt });
+}
+
+/**
+ * One instance by id, whatever its state; undefined when EC2 does not know it. For an instance this process launched
+ * at `launchedAt`, "not found" inside the propagation window means "not visible yet" and is retried, never believed.
+ */
+export async function describeOne(deps: InstanceDeps, instanceId: string, launchedAt?: number): Promise<Instance | undefined> {
   if (!INSTANCE_ID_PATTERN.test(instanceId)) return undefined;
   try {
-    const res = await withRetry(deps.retry, () => deps.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
+    const res = await instanceCall(deps, launchedAt, () => deps.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
     return res.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
   } catch (error) {
     if (classifyEc2Error(error) === 'not-found') return undefined;
@@ -106,11 +117,14 @@ export function isGone(instance: Instance | undefined): boolean {
   return !instance || state === 'shutting-down' || state === 'terminated';
 }
 
-/** Terminates an instance. Already terminating, terminated or unknown counts as gone. */
-export async function terminate(deps: InstanceDeps, instanceId: string): Promise<'deleted' | 'already-gone'> {
+/**
+ * Terminates an instance. Already terminating, terminated or unknown counts as gone, except that an instance launched
+ * at `launchedAt` is not taken for gone on a "not found" inside the propagation window (it is retried until EC2 sees it).
+ */
+export async function terminate(deps: InstanceDeps, instanceId: string, launchedAt?: number): Promise<'deleted' | 'already-gone'> {
   if (!INSTANCE_ID_PATTERN.test(instanceId)) return 'already-gone';
   try {
-    const res = await withRetry(deps.retry, () => deps.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })));
+    const res = await instanceCall(deps, launchedAt, () => deps.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })));
     const previous = res.TerminatingInstances?.find((t) => t.InstanceId === instanceId)?.PreviousState?.Name;
     return previous === 'shutting-down' || previous === 'terminated' ? 'already-gone' : 'deleted';
   } catch (error) {
@@ -121,7 +135,6 @@ export async function terminate(deps: InstanceDeps, instanceId: string): Promise
 
 export interface WaitOptions {
   clock: Clock;
-  sleep: Sleep;
   deadlineMs: number;
   pollMs: number;
   signal?: AbortSignal | undefined;
@@ -135,7 +148,8 @@ export async function waitForPublicIp(deps: InstanceDeps, instanceId: string, op
   const deadline = options.clock.now() + options.deadlineMs;
   for (;;) {
     if (options.signal?.aborted) throw new CrabboxError('interrupted', `stopped waiting for ${instanceId} to get a public IP`);
-    const instance = await describeOne(deps, instanceId).catch(() => undefined); // transient describe errors: keep polling
+    // Transient errors and "not found yet" (eventual consistency): keep polling until the deadline.
+    const instance = await describeOne(deps, instanceId).catch(() => undefined);
     if (instance?.PublicIpAddress) return instance;
     if (instance && isGone(instance)) {
       const reason = instance.StateReason?.Message ?? instance.State?.Name ?? 'terminated';
@@ -144,6 +158,6 @@ export async function waitForPublicIp(deps: InstanceDeps, instanceId: string, op
     if (options.clock.now() >= deadline) {
       throw new CrabboxError('timeout', `timed out after ${Math.round(options.deadlineMs / 1000)}s waiting for EC2 instance ${instanceId} to get a public IP`);
     }
-    await options.sleep(options.pollMs);
+    await options.clock.sleep(options.pollMs, options.signal).catch(() => undefined);
   }
 }

@@ -2,7 +2,7 @@ import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand, ty
 import { CrabboxError } from '../../domain/errors.ts';
 import { LEASE_ID_PATTERN } from '../../domain/ids.ts';
 import { classifyEc2Error, toCrabboxError } from './errors.ts';
-import { withRetry, type RetryPolicy } from './retry.ts';
+import { withPropagation, withRetry, type RetryPolicy } from './retry.ts';
 
 const KEY_NAME_PATTERN = /^crabbox-(cbx_[0-9a-f]{12})$/;
 
@@ -28,11 +28,13 @@ export interface KeyPairDeps {
 }
 
 /**
- * Imports the lease's public key as a key pair. A key pair of the same name is accepted only when it holds
- * the same public key (a retried create); a different key is an error, never silently reused.
+ * Imports the lease's public key as a key pair and says when it was made (RunInstances may not see it for a while).
+ * A key pair of the same name is accepted only when it holds the same public key (a retried create, or our own
+ * import whose answer was lost); a different key is an error, never silently reused.
  */
-export async function importLeaseKeyPair(deps: KeyPairDeps, leaseId: string, publicKey: string, tags: Record<string, string>): Promise<string> {
+export async function importLeaseKeyPair(deps: KeyPairDeps, leaseId: string, publicKey: string, tags: Record<string, string>): Promise<{ name: string; createdAt: number }> {
   const name = keyPairName(leaseId);
+  const createdAt = deps.retry.clock.now();
   try {
     await withRetry(deps.retry, () =>
       deps.ec2.send(
@@ -43,15 +45,16 @@ export async function importLeaseKeyPair(deps: KeyPairDeps, leaseId: string, pub
         }),
       ),
     );
-    return name;
+    return { name, createdAt };
   } catch (error) {
     if (classifyEc2Error(error) !== 'duplicate') throw toCrabboxError('ImportKeyPair', error);
   }
-  const existing = await withRetry(deps.retry, () => deps.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [name], IncludePublicKey: true }))).catch((error: unknown) => {
+  // EC2 says the name is taken, but describing it by name may still answer NotFound for a moment.
+  const existing = await withPropagation(deps.retry, ['InvalidKeyPair.NotFound'], () => deps.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [name], IncludePublicKey: true })), { startedAt: createdAt }).catch((error: unknown) => {
     throw toCrabboxError('DescribeKeyPairs', error);
   });
   const stored = existing.KeyPairs?.[0]?.PublicKey;
-  if (stored && keyBody(stored) === keyBody(publicKey)) return name;
+  if (stored && keyBody(stored) === keyBody(publicKey)) return { name, createdAt };
   throw new CrabboxError('conflict', `EC2 key pair ${name} already exists with a different public key`, {
     hint: `delete it (aws ec2 delete-key-pair --key-name ${name}) if it is stale`,
   });

@@ -8,7 +8,7 @@ import { q } from './fake/query.ts';
 
 const keys = { sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxhdW5jaGxhdW5jaGxhdW5jaA user@host', hostKey: { privateKey: 'unused', publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Q root@box' } };
 const spec = (leaseId: string) => ({ ...baseSpec(leaseId, keys), allowedCidrs: ['203.0.113.7/32'] });
-const runTypes = (s: FakeAwsSetup) => s.fake.calls('RunInstances').map((p) => `${q.str(p.InstanceType)}/${p.InstanceMarketOptions ? 'spot' : 'on-demand'}`);
+const runTypes = (s: FakeAwsSetup) => s.fake.judged('RunInstances').map((p) => `${q.str(p.InstanceType)}/${p.InstanceMarketOptions ? 'spot' : 'on-demand'}`);
 
 let setup: FakeAwsSetup | undefined;
 afterEach(async () => {
@@ -43,7 +43,7 @@ describe('aws launch', () => {
   });
 
   it('uses aws.ami when given and the arm64 image for Graviton types', async () => {
-    setup = await startFakeAws({ types: ['c7g.2xlarge'] });
+    setup = await startFakeAws({ classes: { standard: { aws: ['c7g.2xlarge'] } } });
     const m = await setup.provider.create(spec('cbx_00000000000b'));
     assert.equal(setup.fake.account.instances.get(m.providerId)!.imageId, 'ami-0ubuntu0arm64new');
     await setup.stop();
@@ -59,7 +59,9 @@ describe('aws launch', () => {
     const m = await setup.provider.create(spec('cbx_00000000000d'));
     assert.equal(m.type, 'c6a.2xlarge');
     assert.deepEqual(runTypes(setup), ['c7a.2xlarge/spot', 'c7i.2xlarge/spot', 'c6a.2xlarge/spot']);
-    assert.deepEqual(setup.sleeps, [], 'no backoff between candidates');
+    const firstTry = (type: string) => setup!.fake.requests.find((r) => r.action === 'RunInstances' && r.params.InstanceType === type)!.at;
+    assert.equal(firstTry('c7i.2xlarge'), firstTry('c7a.2xlarge'), 'no backoff between candidates');
+    assert.equal(firstTry('c6a.2xlarge'), firstTry('c7a.2xlarge'), 'no backoff between candidates');
     const story = setup.events.filter((e) => e.event === 'aws.launch.attempt').map((e) => (e.event === 'aws.launch.attempt' ? `${e.attempt.type}:${e.attempt.code ?? e.attempt.outcome}` : ''));
     assert.deepEqual(story, ['c7a.2xlarge:InsufficientInstanceCapacity', 'c7i.2xlarge:InsufficientInstanceCapacity', 'c6a.2xlarge:launched']);
     assert.equal(setup.fake.account.instances.size, 1);
@@ -106,7 +108,7 @@ describe('aws launch', () => {
     setup = await startFakeAws();
     setup.fake.fail({ action: 'RunInstances', code: 'InternalError', afterApply: true });
     const m = await setup.provider.create(spec('cbx_000000000012'));
-    const calls = setup.fake.calls('RunInstances');
+    const calls = setup.fake.judged('RunInstances');
     assert.equal(calls.length, 2);
     assert.deepEqual(calls.map((p) => q.str(p.ClientToken)), ['cbx_000000000012', 'cbx_000000000012']);
     assert.equal(setup.fake.account.instances.size, 1);
@@ -128,7 +130,7 @@ describe('aws launch', () => {
     const first = await setup.provider.create(spec('cbx_000000000014'));
     const second = await setup.provider.create(spec('cbx_000000000014'));
     assert.equal(second.providerId, first.providerId);
-    assert.equal(setup.fake.calls('RunInstances').length, 1);
+    assert.equal(setup.fake.judged('RunInstances').length, 1);
   });
 
   it('refuses a key pair of the same name holding a different public key', async () => {
@@ -137,7 +139,7 @@ describe('aws launch', () => {
     // A stale key pair of our name but with a different key (e.g. from another installation).
     setup.fake.account.keyPairs.set('crabbox-cbx_000000000016', { id: 'key-1', name: 'crabbox-cbx_000000000016', publicKey: 'ssh-ed25519 AAAAother', fingerprint: 'x', tags: new Map(), createdAt: new Date() });
     await assert.rejects(setup.provider.create(spec('cbx_000000000016')), (e: unknown) => isCrabboxError(e) && e.code === 'conflict');
-    assert.equal(setup.fake.calls('RunInstances').length, 1, 'nothing launched for the conflicting lease');
+    assert.equal(setup.fake.judged('RunInstances').length, 1, 'nothing launched for the conflicting lease');
   });
 
   it('accepts its own key pair left by an earlier attempt of the same lease', async () => {
@@ -152,7 +154,7 @@ describe('aws launch', () => {
     setup.fake.fail({ action: 'RunInstances', code: 'IdempotentParameterMismatch', times: Infinity, match: (p) => p.ClientToken === 'cbx_000000000018' });
     setup.fake.fail({ action: 'RunInstances', code: 'InternalError', afterApply: true, match: (p) => p.ClientToken !== 'cbx_000000000018' });
     const m = await setup.provider.create(spec('cbx_000000000018'));
-    assert.deepEqual(setup.fake.calls('RunInstances').map((p) => q.str(p.ClientToken)), ['cbx_000000000018', 'cbx_000000000018.spot.c7a.2xlarge', 'cbx_000000000018.spot.c7a.2xlarge']);
+    assert.deepEqual(setup.fake.judged('RunInstances').map((p) => q.str(p.ClientToken)), ['cbx_000000000018', 'cbx_000000000018.spot.c7a.2xlarge', 'cbx_000000000018.spot.c7a.2xlarge']);
     assert.equal(setup.fake.account.instances.size, 1);
     assert.equal(m.type, 'c7a.2xlarge');
   });

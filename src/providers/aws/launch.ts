@@ -1,7 +1,7 @@
 import { DescribeInstancesCommand, RunInstancesCommand, type EC2Client, type Instance, type RunInstancesCommandInput, type Tag } from '@aws-sdk/client-ec2';
 import { CrabboxError } from '../../domain/errors.ts';
-import { classifyEc2Error, ec2ErrorCode, toCrabboxError, type Ec2ErrorKind } from './errors.ts';
-import { withRetry, type RetryPolicy } from './retry.ts';
+import { classifyEc2Error, ec2ErrorCode, SPOT_ROLE_CODE, toCrabboxError, type Ec2ErrorKind } from './errors.ts';
+import { withPropagation, withRetry, type RetryPolicy } from './retry.ts';
 
 export type Market = 'spot' | 'on-demand';
 
@@ -29,7 +29,12 @@ export interface LaunchParams {
   userData: string;
   rootVolumeGiB: number;
   tags: Record<string, string>;
+  /** When the key pair and security group were made: their NotFound is waited out from then (eventual consistency). */
+  dependenciesSince: number;
 }
+
+/** Answers RunInstances gives for a key pair or group created moments ago that it cannot see yet. */
+export const DEPENDENCY_NOT_FOUND = ['InvalidKeyPair.NotFound', 'InvalidGroup.NotFound'];
 
 export interface LaunchAttempt extends LaunchCandidate {
   outcome: 'launched' | Ec2ErrorKind;
@@ -81,10 +86,23 @@ export function candidateToken(leaseId: string, candidate: LaunchCandidate): str
   return `${leaseId}.${candidate.market}.${candidate.type}`.slice(0, 64);
 }
 
-/** The instance an earlier, successful RunInstances with this client token launched, if any is still alive. */
-async function findByClientToken(ec2: EC2Client, retry: RetryPolicy, token: string): Promise<Instance | undefined> {
-  const res = await withRetry(retry, () => ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: [token] }] })));
-  return res.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.State?.Name !== 'terminated' && i.State?.Name !== 'shutting-down');
+/**
+ * What an earlier, successful RunInstances with this client token launched: the live instance, or `gone` when it
+ * exists only as shutting-down/terminated. EC2 keeps terminated instances listed for a while, so "nothing at all"
+ * means the instance is not visible yet (eventual consistency): that is retried within the propagation window.
+ */
+async function findByClientToken(ec2: EC2Client, retry: RetryPolicy, token: string): Promise<Instance | 'gone'> {
+  const started = retry.clock.now();
+  for (let wait = 0; ; wait++) {
+    const res = await withRetry(retry, () => ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: [token] }] })));
+    const all = res.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+    const live = all.find((i) => i.State?.Name !== 'terminated' && i.State?.Name !== 'shutting-down');
+    if (live) return live;
+    if (all.length > 0) return 'gone';
+    const delay = Math.min(500 * 2 ** wait, 10_000);
+    if (retry.clock.now() + delay - started > retry.propagationMs) return 'gone';
+    await retry.clock.sleep(delay);
+  }
 }
 
 export interface LaunchDeps {
@@ -93,10 +111,15 @@ export interface LaunchDeps {
   onAttempt?: ((attempt: LaunchAttempt) => void) | undefined;
 }
 
+/** What the operator must change when the account's first Spot launch cannot create the Spot service-linked role. */
+export const SPOT_ROLE_HINT =
+  'allow iam:CreateServiceLinkedRole for spot.amazonaws.com (see docs/providers/aws.md), or create the role once: aws iam create-service-linked-role --aws-service-name spot.amazonaws.com';
+
 /**
- * Launches one instance, walking the candidates. Only capacity and quota errors move on (immediately, no backoff);
- * a Spot-only quota skips the remaining Spot candidates; any other error stops the walk. Transient errors are
- * retried with the same client token, so a lost response never yields a second instance.
+ * Launches one instance, walking the candidates. Capacity, quota and "unsupported" answers move on (immediately, no
+ * backoff); a Spot-only quota or a missing Spot service-linked role skips the remaining Spot candidates; any other
+ * error stops the walk. Transient errors and throttling are retried with the same client token, so a lost response
+ * never yields a second instance; a key pair or group EC2 cannot see yet is waited for within the propagation window.
  */
 export async function launchFirstAvailable(deps: LaunchDeps, params: LaunchParams, candidates: LaunchCandidate[]): Promise<LaunchResult> {
   const attempts: LaunchAttempt[] = [];
@@ -107,7 +130,8 @@ export async function launchFirstAvailable(deps: LaunchDeps, params: LaunchParam
     let token = params.leaseId;
     for (;;) {
       try {
-        const res = await withRetry(deps.retry, () => deps.ec2.send(new RunInstancesCommand(runInstancesInput(params, candidate, imageId, token))));
+        const input = runInstancesInput(params, candidate, imageId, token);
+        const res = await withPropagation(deps.retry, DEPENDENCY_NOT_FOUND, () => deps.ec2.send(new RunInstancesCommand(input)), { startedAt: params.dependenciesSince });
         const instance = res.Instances?.[0];
         if (!instance?.InstanceId) throw new CrabboxError('provider_error', 'EC2 RunInstances returned no instance');
         const attempt: LaunchAttempt = { ...candidate, outcome: 'launched' };
@@ -122,24 +146,41 @@ export async function launchFirstAvailable(deps: LaunchDeps, params: LaunchParam
         if (kind === 'idempotent-mismatch' && token === params.leaseId) {
           // An earlier request with this lease's token already launched (with other parameters): adopt it.
           const existing = await findByClientToken(deps.ec2, deps.retry, params.leaseId).catch(() => undefined);
-          if (existing?.InstanceId) return { instance: existing, candidate: { type: existing.InstanceType ?? candidate.type, market: existing.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand' }, attempts };
+          if (existing && existing !== 'gone' && existing.InstanceId) return { instance: existing, candidate: { type: existing.InstanceType ?? candidate.type, market: existing.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand' }, attempts };
           // The token is bound to a request that left nothing alive: this candidate gets its own deterministic
           // token, so its retries still never launch twice (and create() found no instance tagged with the lease).
           token = candidateToken(params.leaseId, candidate);
           continue;
         }
-        if (kind === 'spot-quota') {
+        if (kind === 'spot-quota' || kind === 'spot-role') {
           skipSpot = true;
           break;
         }
-        if (kind === 'capacity' || kind === 'quota') break;
+        if (kind === 'capacity' || kind === 'quota' || kind === 'unsupported') break;
         throw toCrabboxError('RunInstances', error);
       }
     }
   }
+  throw noCandidateLaunched(attempts);
+}
+
+/** The error when every candidate was refused: capacity, or (when EC2 said so) configuration or a missing permission. */
+export function noCandidateLaunched(attempts: LaunchAttempt[]): CrabboxError {
   const tried = attempts.map((a) => `${a.type}/${a.market}: ${a.code ?? a.outcome}`).join('; ');
-  throw new CrabboxError('provider_capacity', `EC2 has no capacity for any candidate (${tried || 'no candidates'})`, {
-    hint: 'try another class or type, another region (aws.region), or ask AWS for a higher quota',
-    detail: { provider: 'aws', attempts },
+  const detail = { provider: 'aws', attempts };
+  if (attempts.length > 0 && attempts.every((a) => a.outcome === 'spot-role')) {
+    return new CrabboxError('forbidden', `EC2 refused Spot: ${SPOT_ROLE_CODE} (these credentials may not create the Spot service-linked role AWSServiceRoleForEC2Spot), and on-demand fallback is off`, { hint: SPOT_ROLE_HINT, detail });
+  }
+  if (attempts.length > 0 && attempts.every((a) => a.outcome === 'unsupported' || a.outcome === 'spot-role')) {
+    return new CrabboxError('invalid_config', `EC2 does not support any candidate as configured (${tried})`, {
+      hint: 'this is configuration, not capacity: check --type / the class types (classes.<name>.aws), aws.market, aws.ami and the zone of aws.subnetId',
+      detail,
+    });
+  }
+  return new CrabboxError('provider_capacity', `EC2 has no capacity for any candidate (${tried || 'no candidates'})`, {
+    hint: attempts.some((a) => a.outcome === 'unsupported')
+      ? 'some candidates are not supported here (Unsupported): check the class types and aws.region; for the others try later, another class or region, or a higher quota'
+      : 'try another class or type, another region (aws.region), or ask AWS for a higher quota',
+    detail,
   });
 }

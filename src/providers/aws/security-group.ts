@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { classifyEc2Error, toCrabboxError } from './errors.ts';
 import { isWorldOpen, parseCidr } from '../../net/cidr.ts';
-import { withRetry, type RetryPolicy } from './retry.ts';
+import { withPropagation, withRetry, type RetryPolicy } from './retry.ts';
+import { canonicalCidr } from '../cidr.ts';
 
 /** One ingress rule, flattened: a protocol, a port range and one CIDR. */
 export interface IngressRule {
@@ -24,8 +25,16 @@ export interface IngressRule {
 export interface SshGroupDeps {
   ec2: EC2Client;
   retry: RetryPolicy;
-  now: () => number;
 }
+
+/** The group, and when this call created it (undefined when it already existed): EC2 may not see it everywhere yet. */
+export interface SshGroup {
+  groupId: string;
+  createdAt: number | undefined;
+}
+
+/** What EC2 answers for a group created moments ago that this call cannot see yet. */
+const GROUP_NOT_FOUND = ['InvalidGroup.NotFound'];
 
 export interface SshGroupSpec {
   name: string;
@@ -46,8 +55,8 @@ export function flattenIngress(permissions: IpPermission[] | undefined): { rules
   const other: IpPermission[] = [];
   for (const p of permissions ?? []) {
     const base = { protocol: p.IpProtocol ?? '-1', fromPort: p.FromPort, toPort: p.ToPort };
-    for (const r of p.IpRanges ?? []) if (r.CidrIp) rules.push({ ...base, cidr: r.CidrIp, family: 4, description: r.Description });
-    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) rules.push({ ...base, cidr: r.CidrIpv6, family: 6, description: r.Description });
+    for (const r of p.IpRanges ?? []) if (r.CidrIp) rules.push({ ...base, cidr: canonicalCidr(r.CidrIp), family: 4, description: r.Description });
+    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) rules.push({ ...base, cidr: canonicalCidr(r.CidrIpv6), family: 6, description: r.Description });
     if ((p.UserIdGroupPairs?.length ?? 0) > 0 || (p.PrefixListIds?.length ?? 0) > 0) {
       other.push({ IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, UserIdGroupPairs: p.UserIdGroupPairs, PrefixListIds: p.PrefixListIds });
     }
@@ -79,9 +88,10 @@ export function planIngress(rules: IngressRule[], spec: Pick<SshGroupSpec, 'port
   const isSsh = (r: IngressRule): boolean => r.protocol === 'tcp' && r.fromPort !== undefined && r.fromPort === r.toPort && spec.ports.includes(r.fromPort);
   const revoke = rules.filter((r) => isWorldOpen(r.cidr) || !isSsh(r));
   const kept = rules.filter((r) => !revoke.includes(r));
-  const wanted = new Set(spec.cidrs);
+  const cidrs = [...new Set(spec.cidrs.map(canonicalCidr))];
+  const wanted = new Set(cidrs);
   const authorize: IngressRule[] = [];
-  for (const cidr of spec.cidrs) {
+  for (const cidr of cidrs) {
     const { family } = parseCidr(cidr);
     for (const port of spec.ports) {
       if (!kept.some((r) => r.cidr === cidr && r.fromPort === port)) authorize.push({ protocol: 'tcp', fromPort: port, toPort: port, cidr, family, description: undefined });
@@ -109,8 +119,9 @@ async function findGroup(deps: SshGroupDeps, name: string, vpcId: string | undef
  * Makes sure the shared Crabbox security group exists and admits SSH only from the lease's CIDRs (plus a bounded
  * number of recent callers), then returns its id. World-open rules are always removed, whoever added them.
  */
-export async function ensureSshSecurityGroup(deps: SshGroupDeps, spec: SshGroupSpec): Promise<string> {
+export async function ensureSshSecurityGroup(deps: SshGroupDeps, spec: SshGroupSpec): Promise<SshGroup> {
   let group = await findGroup(deps, spec.name, spec.vpcId);
+  let createdAt: number | undefined;
   if (!group) {
     try {
       const created = await withRetry(deps.retry, () =>
@@ -124,35 +135,43 @@ export async function ensureSshSecurityGroup(deps: SshGroupDeps, spec: SshGroupS
         ),
       );
       group = { GroupId: created.GroupId, GroupName: spec.name, IpPermissions: [] };
+      createdAt = deps.retry.clock.now();
     } catch (error) {
       if (classifyEc2Error(error) !== 'duplicate') throw toCrabboxError('CreateSecurityGroup', error);
-      group = await findGroup(deps, spec.name, spec.vpcId); // lost a creation race
+      // Lost a creation race, or our own create's answer was lost: the group exists but listing may lag behind.
+      createdAt = deps.retry.clock.now();
+      for (let wait = 0; !group && deps.retry.clock.now() - createdAt < deps.retry.propagationMs; wait++) {
+        group = await findGroup(deps, spec.name, spec.vpcId);
+        if (!group) await deps.retry.clock.sleep(Math.min(500 * 2 ** wait, 10_000));
+      }
     }
   }
   const groupId = group?.GroupId;
   if (!groupId) throw toCrabboxError('DescribeSecurityGroups', new Error(`security group ${spec.name} not found after create`));
   const { rules, other } = flattenIngress(group?.IpPermissions);
   const plan = planIngress(rules, spec);
+  // A group made a moment ago may still answer InvalidGroup.NotFound: wait that out, never take it for gone.
+  const call = <T>(fn: () => Promise<T>): Promise<T> => (createdAt === undefined ? withRetry(deps.retry, fn) : withPropagation(deps.retry, GROUP_NOT_FOUND, fn, { startedAt: createdAt }));
   // Revoke first: a world-open rule must never outlive this call, even if authorizing fails.
   const revokes = [...plan.revoke.map((r) => toPermission(r)), ...other];
   if (revokes.length > 0) {
-    await withRetry(deps.retry, () => deps.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revokes }))).catch((error: unknown) => {
+    await call(() => deps.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revokes }))).catch((error: unknown) => {
       if (classifyEc2Error(error) !== 'not-found') throw toCrabboxError('RevokeSecurityGroupIngress', error);
     });
   }
   if (plan.authorize.length > 0) {
-    const description = `${DESCRIPTION_PREFIX}${Math.floor(deps.now() / 1000)}`;
+    const description = `${DESCRIPTION_PREFIX}${Math.floor(deps.retry.clock.now() / 1000)}`;
     try {
-      await withRetry(deps.retry, () => deps.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.authorize.map((r) => toPermission(r, description)) })));
+      await call(() => deps.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.authorize.map((r) => toPermission(r, description)) })));
     } catch (error) {
       // A concurrent create added the same rule: one at a time so the others still land.
       if (classifyEc2Error(error) !== 'duplicate') throw toCrabboxError('AuthorizeSecurityGroupIngress', error);
       for (const rule of plan.authorize) {
-        await withRetry(deps.retry, () => deps.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [toPermission(rule, description)] }))).catch((e: unknown) => {
+        await call(() => deps.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [toPermission(rule, description)] }))).catch((e: unknown) => {
           if (classifyEc2Error(e) !== 'duplicate') throw toCrabboxError('AuthorizeSecurityGroupIngress', e);
         });
       }
     }
   }
-  return groupId;
+  return { groupId, createdAt };
 }

@@ -3,14 +3,15 @@ import { CrabboxError } from '../../domain/errors.ts';
 import { registerSecret } from '../../redact/redact.ts';
 import { parseCidr, parseCidrList } from '../../net/cidr.ts';
 import type { Market } from './launch.ts';
-import { DEFAULT_AWS_TYPES, DEFAULT_SECURITY_GROUP } from './provider.ts';
+import { DEFAULT_SECURITY_GROUP } from './provider.ts';
 
 /** The AWS provider's resolved settings: config `aws.*` with the CRABBOX_AWS_* env overrides applied. */
 export interface AwsSettings {
   region: string;
   endpoint: string | undefined;
   ami: string | undefined;
-  types: string[];
+  /** `aws.types`: replaces the default class's AWS list; undefined means "use the class table". */
+  types: string[] | undefined;
   market: Market;
   onDemandFallback: boolean;
   rootVolumeGiB: number;
@@ -51,7 +52,7 @@ export function resolveAwsSettings(section: UserConfigFile['aws'], env: NodeJS.P
     region: regionEnv ?? section?.region ?? DEFAULT_AWS_REGION,
     endpoint: checkEndpoint(section?.endpoint),
     ami: section?.ami,
-    types: section?.types ?? DEFAULT_AWS_TYPES,
+    types: section?.types,
     market: section?.market ?? 'spot',
     onDemandFallback: section?.onDemandFallback ?? true,
     rootVolumeGiB: section?.rootVolumeGiB ?? 100,

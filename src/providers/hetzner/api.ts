@@ -1,4 +1,7 @@
-/** The parts of Hetzner Cloud API objects Crabbox reads. */
+/**
+ * The parts of Hetzner Cloud API objects Crabbox reads (field names as in hcloud-go's `hcloud/schema`; the full
+ * published shapes are in `fixtures/hcloud-schema.json`, which the conformance test checks requests and answers against).
+ */
 
 export interface HAction {
   id: number;
@@ -15,7 +18,8 @@ export interface HServer {
   created: string;
   labels: Record<string, string>;
   server_type: { name: string };
-  datacenter: { name: string; location: { name: string } } | null;
+  /** Where the server runs. The API replaced `datacenter` with `location` (removed from servers after 2026-07-01). */
+  location: { name: string } | null;
   public_net: { ipv4: { ip: string } | null; firewalls?: { id: number; status: string }[] };
 }
 

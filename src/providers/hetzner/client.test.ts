@@ -14,7 +14,9 @@ describe('hetzner client', () => {
     assert.equal(classify(err(400, 'invalid_input', 'server_type_not_available in fsn1')), 'capacity');
     assert.equal(classify(err(403, 'resource_limit_exceeded')), 'quota');
     assert.equal(classify(err(404, 'not_found')), 'not-found');
-    assert.equal(classify(err(429, 'rate_limit_exceeded')), 'retryable');
+    assert.equal(classify(err(429, 'rate_limit_exceeded')), 'rate-limited');
+    assert.equal(classify(err(423, 'locked')), 'locked');
+    assert.equal(classify(err(400, 'invalid_input', 'unsupported location for server type')), 'unsupported');
     assert.equal(classify(err(500, 'server_error')), 'retryable');
     assert.equal(classify(err(0, 'timeout')), 'retryable');
     assert.equal(classify(err(409, 'uniqueness_error')), 'fatal');
@@ -25,7 +27,7 @@ describe('hetzner client', () => {
 
   it('times out a request that gets no answer, and says so without the token', async () => {
     const hanging: typeof fetch = (_input, init) => new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
-    const client = new HetznerClient({ token: 'secret-token-123456', baseUrl: 'http://127.0.0.1:9/v1', fetch: hanging, timeoutMs: 50, attempts: 2, sleep: async () => undefined });
+    const client = new HetznerClient({ token: 'secret-token-123456', baseUrl: 'http://127.0.0.1:9/v1', fetch: hanging, timeoutMs: 50, attempts: 2 });
     await assert.rejects(client.request('GET', '/servers'), (e: unknown) => e instanceof HetznerApiError && e.code === 'timeout' && classify(e) === 'retryable' && !e.message.includes('secret-token'));
   });
 

@@ -1,4 +1,4 @@
-import { systemClock } from '../../domain/clock.ts';
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { redact } from '../../redact/redact.ts';
 
@@ -7,19 +7,22 @@ export const HETZNER_API_URL = 'https://api.hetzner.cloud/v1';
 export const MAX_PER_PAGE = 50;
 
 /** How a failed call should be treated by the caller. */
-export type ErrorClass = 'capacity' | 'quota' | 'not-found' | 'retryable' | 'fatal';
+export type ErrorClass = 'capacity' | 'quota' | 'unsupported' | 'not-found' | 'locked' | 'rate-limited' | 'retryable' | 'fatal';
 
 /** An error answered by the Hetzner Cloud API (`{"error": {"code", "message", "details"}}`) or a transport failure. */
 export class HetznerApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: unknown;
-  constructor(options: { status: number; code: string; message: string; details?: unknown }) {
+  /** For 429: how long until the rate limit has a request to spare, from the RateLimit-* headers. */
+  readonly retryAfterMs: number | undefined;
+  constructor(options: { status: number; code: string; message: string; details?: unknown; retryAfterMs?: number | undefined }) {
     super(options.message);
     this.name = 'HetznerApiError';
     this.status = options.status;
     this.code = options.code;
     this.details = options.details;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -27,17 +30,22 @@ export class HetznerApiError extends Error {
 const CAPACITY_CODES = new Set(['resource_unavailable', 'placement_error']);
 // Codes that mean "your account may not have more of this": another type may still fit.
 const QUOTA_CODES = new Set(['resource_limit_exceeded', 'dedicated_core_limit']);
-const RETRYABLE_CODES = new Set(['rate_limit_exceeded', 'server_error', 'service_error', 'unavailable', 'maintenance', 'timeout', 'locked', 'conflict', 'network_error']);
+const RETRYABLE_CODES = new Set(['server_error', 'service_error', 'unavailable', 'maintenance', 'timeout', 'conflict', 'robot_unavailable', 'network_error']);
 
 /** Sorts any error from the client into what the provider should do about it. */
 export function classify(error: unknown): ErrorClass {
   if (!(error instanceof HetznerApiError)) return 'fatal';
   if (CAPACITY_CODES.has(error.code)) return 'capacity';
   if (QUOTA_CODES.has(error.code)) return 'quota';
-  // Some capacity rejections arrive as invalid_input naming the type or location; the text is the only signal.
+  // A type not offered in a location arrives as invalid_input; the text is the only signal. Another location or
+  // type may work, so it moves on like capacity (but is reported as what it is).
+  if (error.code === 'invalid_input' && /unsupported location for server type/i.test(error.message)) return 'unsupported';
   if (error.code === 'invalid_input' && /server_type_not_available|location_not_available|not available in/i.test(error.message)) return 'capacity';
   if (error.code === 'not_found' || error.status === 404) return 'not-found';
-  if (RETRYABLE_CODES.has(error.code) || error.status === 429 || error.status >= 500) return 'retryable';
+  // An action is still running on the resource: it clears when the action ends.
+  if (error.code === 'locked' || error.status === 423) return 'locked';
+  if (error.code === 'rate_limit_exceeded' || error.status === 429) return 'rate-limited';
+  if (RETRYABLE_CODES.has(error.code) || error.status >= 500) return 'retryable';
   return 'fatal';
 }
 
@@ -50,8 +58,32 @@ export interface Pagination {
   total_entries: number | null;
 }
 
-export type Sleep = (ms: number) => Promise<void>;
-export const realSleep: Sleep = (ms) => systemClock.sleep(ms);
+/** What the RateLimit-* headers of the last answer said (limit per hour, requests left, epoch ms when full again). */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetAt: number;
+}
+
+/** Reads Hetzner's RateLimit-Limit / -Remaining / -Reset (a UNIX timestamp in seconds) headers. */
+export function readRateLimit(headers: Headers): RateLimitState | undefined {
+  const limit = Number(headers.get('ratelimit-limit'));
+  const remaining = Number(headers.get('ratelimit-remaining'));
+  const reset = Number(headers.get('ratelimit-reset'));
+  if (!headers.has('ratelimit-limit') || !Number.isFinite(limit) || limit <= 0 || !Number.isFinite(remaining) || !Number.isFinite(reset)) return undefined;
+  return { limit, remaining: Math.max(0, remaining), resetAt: reset * 1000 };
+}
+
+/**
+ * How long until the next request is allowed. Hetzner refills the budget evenly until it is full at `resetAt`
+ * (3600 an hour is one a second), so one request's worth is the time left divided by the requests missing.
+ */
+export function nextRequestInMs(state: RateLimitState, now: number): number {
+  const missing = state.limit - state.remaining;
+  const untilFull = state.resetAt - now;
+  if (missing <= 0 || untilFull <= 0) return 1000;
+  return Math.min(60 * 60_000, Math.max(250, Math.ceil(untilFull / missing)));
+}
 
 export interface HetznerClientOptions {
   token: string;
@@ -60,21 +92,44 @@ export interface HetznerClientOptions {
   fetch?: typeof fetch | undefined;
   /** Per-request timeout. */
   timeoutMs?: number | undefined;
-  /** Attempts for retryable failures (rate limits, 5xx, network), with backoff through `sleep`. */
+  /** Attempts for transient failures (5xx, network, timeouts), with exponential backoff on the clock. */
   attempts?: number | undefined;
-  sleep?: Sleep | undefined;
+  /** How long a call keeps retrying while the resource is `locked` (an action runs on it); default 5 min. */
+  lockedBudgetMs?: number | undefined;
+  /** How long a call keeps waiting out 429s (paced by the RateLimit-* headers); default 15 min. */
+  rateLimitBudgetMs?: number | undefined;
+  /** All waiting goes through this clock. */
+  clock?: Clock | undefined;
 }
 
 type Query = Record<string, string | number | undefined>;
 
-/** A small fetch-based Hetzner Cloud REST client: bearer auth, timeouts, retries for transient failures, pagination. */
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** No retries at all: for a create whose lost answer may have succeeded (the caller looks before trying again). */
+  noRetry?: boolean;
+  /** Overrides the client's locked budget for this call (e.g. a delete during a create waits as long as the create). */
+  lockedBudgetMs?: number;
+  /** Told before each retry (a caller can tell "deleted by my retried call" from "already gone"). */
+  onRetry?: (error: HetznerApiError) => void;
+}
+
+/**
+ * A small fetch-based Hetzner Cloud REST client: bearer auth, timeouts, pagination, and waiting the API's way:
+ * transient failures back off exponentially, `locked` waits for the running action (within a budget), and 429s
+ * follow the RateLimit-* headers; when the last answer said the budget is spent, the next call waits first.
+ */
 export class HetznerClient {
   readonly #token: string;
   readonly #baseUrl: string;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #attempts: number;
-  readonly #sleep: Sleep;
+  readonly #lockedBudgetMs: number;
+  readonly #rateLimitBudgetMs: number;
+  readonly #clock: Clock;
+  #rateLimit: RateLimitState | undefined;
 
   constructor(options: HetznerClientOptions) {
     if (!options.token) throw new CrabboxError('invalid_config', 'a Hetzner Cloud API token is required', { hint: 'set HCLOUD_TOKEN (or HETZNER_TOKEN) in the environment' });
@@ -83,26 +138,52 @@ export class HetznerClient {
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#attempts = Math.max(1, options.attempts ?? 3);
-    this.#sleep = options.sleep ?? realSleep;
+    this.#lockedBudgetMs = options.lockedBudgetMs ?? 5 * 60_000;
+    this.#rateLimitBudgetMs = options.rateLimitBudgetMs ?? 15 * 60_000;
+    this.#clock = options.clock ?? systemClock;
   }
 
-  /**
-   * One API call; retries only failures classified as retryable. Returns undefined for 204.
-   * `noRetry` is for calls that are not idempotent (a create whose answer was lost may have succeeded).
-   */
-  async request<T>(method: string, path: string, options: { query?: Query; body?: unknown; noRetry?: boolean } = {}): Promise<T> {
-    let last: unknown;
-    const attempts = options.noRetry ? 1 : this.#attempts;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** The RateLimit-* state of the last answer, if the API sent one. */
+  get rateLimit(): RateLimitState | undefined {
+    return this.#rateLimit;
+  }
+
+  /** One API call, retried the API's way (see the class comment). Returns undefined for 204. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const started = this.#clock.now();
+    let transient = 0;
+    let locked = 0;
+    for (;;) {
+      await this.#paceForRateLimit();
       try {
         return await this.#once<T>(method, path, options);
       } catch (error) {
-        last = error;
-        if (classify(error) !== 'retryable' || attempt === attempts) throw error;
-        await this.#sleep(Math.min(500 * 2 ** (attempt - 1), 5_000));
+        if (options.noRetry || !(error instanceof HetznerApiError)) throw error;
+        const waited = this.#clock.now() - started;
+        const kind = classify(error);
+        let delay: number;
+        if (kind === 'retryable' && ++transient < this.#attempts) delay = Math.min(500 * 2 ** (transient - 1), 5_000);
+        else if (kind === 'rate-limited' && waited < this.#rateLimitBudgetMs) delay = error.retryAfterMs ?? Math.min(1000 * 2 ** transient++, 60_000);
+        else if (kind === 'locked' && waited < (options.lockedBudgetMs ?? this.#lockedBudgetMs)) delay = Math.min(1000 * 2 ** locked++, 10_000);
+        else throw error;
+        options.onRetry?.(error);
+        await this.#clock.sleep(delay);
       }
     }
-    throw last;
+  }
+
+  /** When the last answer said no requests are left, waits for the next one instead of spending a 429. */
+  async #paceForRateLimit(): Promise<void> {
+    const state = this.#rateLimit;
+    if (!state || state.remaining > 0) return;
+    const now = this.#clock.now();
+    if (now >= state.resetAt) return;
+    this.#rateLimit = { ...state, remaining: 1 };
+    await this.#clock.sleep(nextRequestInMs(state, now));
   }
 
   async #once<T>(method: string, path: string, options: { query?: Query; body?: unknown }): Promise<T> {
@@ -120,6 +201,8 @@ export class HetznerClient {
       const timedOut = (error as Error).name === 'TimeoutError';
       throw new HetznerApiError({ status: 0, code: timedOut ? 'timeout' : 'network_error', message: `hetzner ${method} ${path}: ${timedOut ? `no answer within ${this.#timeoutMs}ms` : redact((error as Error).message)}` });
     }
+    const rateLimit = readRateLimit(response.headers);
+    if (rateLimit) this.#rateLimit = rateLimit;
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     let json: unknown;
@@ -135,6 +218,7 @@ export class HetznerClient {
         code: err?.code ?? (response.status >= 500 ? 'server_error' : 'http_error'),
         message: `hetzner ${method} ${path}: ${redact(err?.message ?? `http ${response.status}`).slice(0, 300)}`,
         details: err?.details,
+        retryAfterMs: response.status === 429 && rateLimit ? nextRequestInMs(rateLimit, this.#clock.now()) : undefined,
       });
     }
     return json as T;

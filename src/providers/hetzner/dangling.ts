@@ -1,7 +1,7 @@
 import { LABEL, labelValue } from '../../domain/labels.ts';
 import type { DanglingSweepReport } from '../provider.ts';
 import type { HFirewall, HServer, HSshKey } from './api.ts';
-import type { HetznerClient, Sleep } from './client.ts';
+import type { HetznerClient } from './client.ts';
 import { deleteLeaseKey, isLeaseKeyName, sshKeyName } from './ssh-keys.ts';
 import { deleteLeaseFirewall, firewallName } from './firewall.ts';
 
@@ -12,7 +12,7 @@ export type DanglingResult = DanglingSweepReport;
  * and its key). Only objects named exactly `crabbox-<lease id>`, labelled with that lease and this installation,
  * and older than `minAgeMs` (a create in progress makes the key before the server) are touched.
  */
-export async function sweepDanglingLeaseResources(client: HetznerClient, options: { now: number; installation: string; minAgeMs: number; sleep: Sleep }): Promise<DanglingResult> {
+export async function sweepDanglingLeaseResources(client: HetznerClient, options: { now: number; installation: string; minAgeMs: number }): Promise<DanglingResult> {
   const installation = labelValue(options.installation);
   const servers = await client.listAll<HServer>('/servers', 'servers', { label_selector: `${LABEL.marker}=true` });
   const leasesWithServer = new Set(servers.map((s) => s.labels[LABEL.lease]).filter(Boolean));
@@ -39,7 +39,7 @@ export async function sweepDanglingLeaseResources(client: HetznerClient, options
     await visit('ssh_key', key, sshKeyName, (id) => deleteLeaseKey(client, id));
   }
   for (const fw of await client.listAll<HFirewall>('/firewalls', 'firewalls', { label_selector: `${LABEL.marker}=true` })) {
-    await visit('firewall', fw, firewallName, (id) => deleteLeaseFirewall(client, id, options.sleep));
+    await visit('firewall', fw, firewallName, (id) => deleteLeaseFirewall(client, id));
   }
   return result;
 }

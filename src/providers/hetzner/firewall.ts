@@ -1,7 +1,7 @@
 import { CrabboxError } from '../../domain/errors.ts';
 import { LABEL } from '../../domain/labels.ts';
 import type { HFirewall, HFirewallRule } from './api.ts';
-import { classify, type HetznerClient, type Sleep } from './client.ts';
+import { classify, HetznerApiError, type HetznerClient } from './client.ts';
 
 /** What SSH is opened to when no caller CIDR is known (documented in docs/providers/hetzner.md). */
 export const WORLD = ['0.0.0.0/0', '::/0'] as const;
@@ -46,28 +46,50 @@ export function firewallName(leaseId: string): string {
   return `crabbox-${leaseId}`;
 }
 
-/** Creates the lease's firewall (or returns the one a previous attempt made, after checking its rules). */
+async function findFirewall(client: HetznerClient, name: string): Promise<HFirewall | undefined> {
+  const found = await client.request<{ firewalls: HFirewall[] }>('GET', '/firewalls', { query: { name } });
+  return found.firewalls.find((f) => f.name === name);
+}
+
+/**
+ * Creates the lease's firewall, or adopts the one an earlier attempt of this lease made (a retry, or a create whose
+ * answer was lost: Hetzner then says `uniqueness_error`), after putting exactly the wanted rules on it. A firewall of
+ * that name that is not labelled with this lease is someone else's and is refused.
+ */
 export async function ensureLeaseFirewall(client: HetznerClient, options: { leaseId: string; ports: number[]; cidrs?: string[] | undefined; installation?: string | undefined }): Promise<HFirewall> {
   const name = firewallName(options.leaseId);
   const rules = sshRules(options.ports, options.cidrs);
-  const found = await client.request<{ firewalls: HFirewall[] }>('GET', '/firewalls', { query: { name } });
-  const existing = found.firewalls.find((f) => f.name === name);
-  if (existing) {
+  const adopt = async (existing: HFirewall): Promise<HFirewall> => {
+    if (existing.labels[LABEL.lease] !== options.leaseId) {
+      throw new CrabboxError('conflict', `hetzner firewall ${name} exists but does not belong to lease ${options.leaseId}`, { hint: `delete the firewall ${name} in the Hetzner console if it is stale` });
+    }
     await client.request('POST', `/firewalls/${existing.id}/actions/set_rules`, { body: { rules } });
     return { ...existing, rules };
-  }
+  };
+  const existing = await findFirewall(client, name);
+  if (existing) return adopt(existing);
   const labels: Record<string, string> = { [LABEL.marker]: 'true', [LABEL.lease]: options.leaseId };
   if (options.installation) labels[LABEL.installation] = options.installation;
-  const body = await client.request<{ firewall: HFirewall }>('POST', '/firewalls', { body: { name, labels, rules } });
-  return body.firewall;
+  try {
+    const body = await client.request<{ firewall: HFirewall }>('POST', '/firewalls', { body: { name, labels, rules } });
+    return body.firewall;
+  } catch (error) {
+    // The create was retried after its answer got lost (or raced another attempt of this lease): the name is taken.
+    if (!(error instanceof HetznerApiError) || error.code !== 'uniqueness_error') throw error;
+    const raced = await findFirewall(client, name);
+    if (!raced) throw error;
+    return adopt(raced);
+  }
 }
 
-/** Deletes the lease's firewall. A firewall still detaching from a just-deleted server answers resource_in_use; retried briefly. */
-export async function deleteLeaseFirewall(client: HetznerClient, leaseId: string, sleep: Sleep): Promise<'deleted' | 'already-gone'> {
-  const name = firewallName(leaseId);
-  const found = await client.request<{ firewalls: HFirewall[] }>('GET', '/firewalls', { query: { name } });
-  const firewall = found.firewalls.find((f) => f.name === name);
-  if (!firewall) return 'already-gone';
+/**
+ * Deletes the lease's firewall. A firewall still detaching from a just-deleted server answers resource_in_use; that
+ * is waited out (on the client's clock) for up to ~20 s.
+ */
+export async function deleteLeaseFirewall(client: HetznerClient, leaseId: string): Promise<'deleted' | 'already-gone'> {
+  const firewall = await findFirewall(client, firewallName(leaseId));
+  // Only this lease's firewall: one of the same name without the lease's label is someone else's.
+  if (!firewall || firewall.labels[LABEL.lease] !== leaseId) return 'already-gone';
   for (let attempt = 1; ; attempt++) {
     try {
       await client.request('DELETE', `/firewalls/${firewall.id}`);
@@ -75,7 +97,7 @@ export async function deleteLeaseFirewall(client: HetznerClient, leaseId: string
     } catch (error) {
       if (classify(error) === 'not-found') return 'already-gone';
       if ((error as { code?: string }).code !== 'resource_in_use' || attempt >= 10) throw error;
-      await sleep(2_000);
+      await client.clock.sleep(2_000);
     }
   }
 }

@@ -34,7 +34,7 @@ export function createHetznerProvider(options: {
   const s = options.settings ?? {};
   const locations = s.locations?.length ? s.locations : s.location ? [s.location] : undefined;
   return new HetznerProvider({
-    client: new HetznerClient({ token, baseUrl: s.apiUrl }),
+    client: new HetznerClient({ token, baseUrl: s.apiUrl, clock: options.clock }),
     locations,
     image: s.image,
     eurToUsd: s.eurToUsd,

@@ -1,6 +1,7 @@
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { runProviderContract, baseSpec } from '../provider.contract.ts';
+import { chaosSeeds } from '../fake/chaos.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LABEL } from '../../domain/labels.ts';
@@ -12,6 +13,7 @@ import { createHetznerProvider } from './index.ts';
 import { sshKeyName } from './ssh-keys.ts';
 import { firewallName, normalizeCidr, sshRules, sshSources } from './firewall.ts';
 import { startFakeHetzner, type RunningFakeHetzner } from './fake/serve.ts';
+import { startFakeHetznerProvider, type FakeHetznerSetup } from './fake/harness.ts';
 import { generateKeyPair } from './fake/keys.ts';
 
 function specFor(leaseId: string, extra: Partial<MachineSpec> = {}, labels: Record<string, string> = {}): MachineSpec {
@@ -19,53 +21,39 @@ function specFor(leaseId: string, extra: Partial<MachineSpec> = {}, labels: Reco
   return { ...baseSpec(leaseId, { sshPublicKey: user.publicKey, hostKey: generateKeyPair('host') }, labels), ...extra };
 }
 
-runProviderContract('hetzner (fake Hetzner Cloud API)', async () => {
-  const fake = await startFakeHetzner();
-  const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
-  return {
-    provider,
-    spec: (leaseId, labels) => specFor(leaseId, {}, labels),
-    // Nothing listens on a fake Hetzner address: the server the fake account holds must have the reported IPv4.
-    reachable: async (machine) => assert.equal(fake.state.servers.get(Number(machine.providerId))?.public_net.ipv4?.ip, machine.host),
-    teardown: () => fake.close(),
-  };
-});
+/** The fake's realistic defaults (running actions, locks, rate budget), then seeded chaos on top of them. */
+for (const mode of [{ title: 'hetzner (realistic fake Hetzner Cloud API)', chaos: undefined }, ...chaosSeeds(process.env).map((seed) => ({ title: `hetzner (fake Hetzner Cloud API, chaos seed ${seed})`, chaos: { seed } }))]) {
+  runProviderContract(mode.title, async () => {
+    const setup = await startFakeHetznerProvider({ fake: { chaos: mode.chaos }, locations: ['fsn1', 'nbg1', 'hel1'] });
+    return {
+      provider: setup.provider,
+      spec: (leaseId, labels) => specFor(leaseId, {}, labels),
+      // Nothing listens on a fake Hetzner address: the server the fake account holds must have the reported IPv4.
+      reachable: async (machine) => assert.equal(setup.fake.state.servers.get(Number(machine.providerId))?.public_net.ipv4?.ip, machine.host),
+      leftovers: () => setup.leftovers(),
+      teardown: async () => {
+        // A chaos run that injected nothing proved nothing.
+        if (mode.chaos) assert.ok(setup.fake.state.chaos!.log.length > 0, `${mode.title}: no fault was injected`);
+        await setup.close();
+      },
+    };
+  });
+}
 
 describe('hetzner provider against the fake API', () => {
+  let setup: FakeHetznerSetup;
   let fake: RunningFakeHetzner;
   let clock: ManualClock;
   let sleeps: number[];
   let events: ProviderEvent[];
   const make = (options: { attempts?: number; locations?: string[]; readyTimeoutMs?: number } = {}): HetznerProvider =>
-    new HetznerProvider({
-      client: new HetznerClient({ token: fake.token, baseUrl: fake.url, attempts: options.attempts ?? 1, sleep: async (ms) => void sleeps.push(ms) }),
-      clock,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        clock.advance(ms);
-      },
-      locations: options.locations ?? ['fsn1'],
-      readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
-      onEvent: (e) => void events.push(e),
-    });
+    setup.make({ locations: options.locations ?? ['fsn1'], readyTimeoutMs: options.readyTimeoutMs ?? 60_000, client: { attempts: options.attempts ?? 1 } });
 
-  before(async () => {
-    fake = await startFakeHetzner();
+  beforeEach(async () => {
+    setup = await startFakeHetznerProvider();
+    ({ fake, clock, sleeps, events } = setup);
   });
-  after(() => fake.close());
-  beforeEach(() => {
-    fake.state.servers.clear();
-    fake.state.sshKeys.clear();
-    fake.state.firewalls.clear();
-    fake.state.requests.length = 0;
-    fake.state.faults.capacityTypes.clear();
-    fake.state.faults.quotaTypes.clear();
-    fake.state.faults.slowIp = false;
-    fake.state.faults.errors.length = 0;
-    clock = new ManualClock();
-    sleeps = [];
-    events = [];
-  });
+  afterEach(() => setup.close());
 
   it('creates key, firewall and server with the labels, cloud-init user data and chosen type', async () => {
     const leaseId = newLeaseId();
@@ -131,12 +119,13 @@ describe('hetzner provider against the fake API', () => {
     assert.equal(await provider.delete(machine.providerId), 'already-gone');
   });
 
-  it('retries a 5xx delete inside one call with backoff on the injected sleeper', async () => {
+  it('retries a 5xx delete inside one call with backoff on the injected clock', async () => {
     const machine = await make().create(specFor(newLeaseId()));
     fake.state.failNext({ method: 'DELETE', pathPrefix: `/servers/${machine.providerId}`, status: 503, code: 'service_error', times: 2 });
+    const before = sleeps.length;
     assert.equal(await make({ attempts: 3 }).delete(machine.providerId), 'deleted');
     assert.equal(fake.state.count('DELETE', `/servers/${machine.providerId}`), 3);
-    assert.deepEqual(sleeps, [500, 1000]);
+    assert.deepEqual(sleeps.slice(before, before + 2), [500, 1000]);
   });
 
   it('falls back past capacity and quota errors to the third type at once', async () => {
@@ -144,7 +133,8 @@ describe('hetzner provider against the fake API', () => {
     fake.state.faults.quotaTypes.add('cpx62');
     const machine = await make().create(specFor(newLeaseId(), { class: 'standard' }));
     assert.equal(machine.type, 'cx53');
-    assert.deepEqual(sleeps, [], 'no waiting between candidates');
+    const posts = fake.state.requests.filter((r) => r.method === 'POST' && r.path === '/servers');
+    assert.ok(posts.every((r) => r.at === posts[0]!.at), 'no waiting between candidates');
     const tried = fake.state.requests.filter((r) => r.method === 'POST' && r.path === '/servers').map((r) => (r.body as { server_type: string }).server_type);
     assert.deepEqual(tried, ['ccx33', 'cpx62', 'cx53']);
     assert.deepEqual(events.filter((e) => e.type === 'provider.fallback').map((e) => e.data.type), ['ccx33', 'cpx62']);
@@ -246,43 +236,40 @@ describe('hetzner firewall: SSH is never world-open when a caller CIDR is known'
   });
 
   it('applies the caller CIDR to the firewall the server is created with', async () => {
-    const fake = await startFakeHetzner();
+    const setup = await startFakeHetznerProvider();
+    const fake = setup.fake;
     try {
-      const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
-      const machine = await provider.create(specFor(newLeaseId(), { allowedCidrs: ['198.51.100.23'] }));
+      const machine = await setup.provider.create(specFor(newLeaseId(), { allowedCidrs: ['198.51.100.23'] }));
       const fw = [...fake.state.firewalls.values()][0]!;
       assert.deepEqual(fw.applied_to, [{ type: 'server', server: { id: Number(machine.providerId) } }]);
       assert.deepEqual(fw.rules.map((r) => [r.port, r.source_ips]), [['2222', ['198.51.100.23/32']], ['22', ['198.51.100.23/32']]]);
     } finally {
-      await fake.close();
+      await setup.close();
     }
   });
 });
 
 describe('hetzner: nothing is left behind', () => {
-  let fake: RunningFakeHetzner;
-  before(async () => {
-    fake = await startFakeHetzner();
+  let setup: FakeHetznerSetup;
+  beforeEach(async () => {
+    setup = await startFakeHetznerProvider();
   });
-  after(() => fake.close());
+  afterEach(() => setup.close());
 
   it('deletes the server at once when the caller cannot record its id', async () => {
-    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
+    const { fake, provider } = setup;
     await assert.rejects(provider.create(specFor(newLeaseId()), { onProviderId: () => { throw new Error('store is down'); } }), /store is down/);
     assert.equal(fake.state.servers.size + fake.state.sshKeys.size + fake.state.firewalls.size, 0);
   });
 
   it('sweeps keys and firewalls whose server is gone, only with the exact names, labels and installation, and only when old', async () => {
-    const clock = new ManualClock(Date.UTC(2026, 3, 1));
-    fake.state.now = () => new Date(clock.now());
-    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), clock, pollMs: 1, sleep: async () => undefined });
+    const { fake, provider, clock } = setup;
     const live = await provider.create(specFor(newLeaseId(), {}, { [LABEL.installation]: 'inst-a' }));
     const gone = await provider.create(specFor(newLeaseId(), {}, { [LABEL.installation]: 'inst-a' }));
     const other = await provider.create(specFor(newLeaseId(), {}, { [LABEL.installation]: 'inst-b' }));
     // An interrupted delete: the servers vanish but their keys and firewalls stay.
-    fake.state.servers.delete(Number(gone.providerId));
-    fake.state.servers.delete(Number(other.providerId));
-    for (const fw of fake.state.firewalls.values()) fw.applied_to = fw.applied_to.filter((a) => fake.state.servers.has(a.server!.id));
+    fake.state.deleteServer(Number(gone.providerId));
+    fake.state.deleteServer(Number(other.providerId));
     const stranger = generateKeyPair().publicKey;
     fake.state.sshKeys.set(1, { id: 1, name: 'crabbox-laptop', public_key: stranger, fingerprint: 'x', labels: { crabbox: 'true', [LABEL.lease]: gone.labels[LABEL.lease]!, [LABEL.installation]: 'inst-a' }, created: new Date(0).toISOString() });
 
@@ -300,39 +287,37 @@ describe('hetzner: nothing is left behind', () => {
 
 describe('hetzner: a create whose answer is lost', () => {
   it('is not retried blindly: the server that was made is adopted by its lease label', async () => {
-    const fake = await startFakeHetzner();
+    const realFetch = globalThis.fetch;
+    let dropped = 0;
+    // The request reaches the API and the server is made, but the answer never arrives.
+    const lossy: typeof fetch = async (input, init) => {
+      const response = await realFetch(input, init);
+      if (init?.method === 'POST' && String(input).endsWith('/servers') && dropped++ === 0) throw new TypeError('socket hang up');
+      return response;
+    };
+    const setup = await startFakeHetznerProvider({ client: { fetch: lossy } });
     try {
-      const realFetch = globalThis.fetch;
-      let dropped = 0;
-      // The request reaches the API and the server is made, but the answer never arrives.
-      const lossy: typeof fetch = async (input, init) => {
-        const response = await realFetch(input, init);
-        if (init?.method === 'POST' && String(input).endsWith('/servers') && dropped++ === 0) throw new TypeError('socket hang up');
-        return response;
-      };
       const seen: string[] = [];
-      const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, fetch: lossy, sleep: async () => undefined }), pollMs: 1 });
-      const machine = await provider.create(specFor(newLeaseId()), { onProviderId: (id) => void seen.push(id) });
-      assert.equal(fake.state.count('POST', '/servers'), 1, 'exactly one create call');
-      assert.equal(fake.state.servers.size, 1);
+      const machine = await setup.provider.create(specFor(newLeaseId()), { onProviderId: (id) => void seen.push(id) });
+      assert.equal(setup.fake.state.count('POST', '/servers'), 1, 'exactly one create call');
+      assert.equal(setup.fake.state.servers.size, 1);
       assert.deepEqual(seen, [machine.providerId]);
       assert.ok(machine.host);
     } finally {
-      await fake.close();
+      await setup.close();
     }
   });
 });
 
 describe('hetzner: a failure between key and server', () => {
   it('removes the key when the firewall cannot be made', async () => {
-    const fake = await startFakeHetzner();
+    const setup = await startFakeHetznerProvider();
     try {
-      fake.state.failNext({ method: 'POST', pathPrefix: '/firewalls', status: 403, code: 'resource_limit_exceeded', message: 'firewall limit reached' });
-      const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }), pollMs: 1 });
-      await assert.rejects(provider.create(specFor(newLeaseId())), /firewall limit reached/);
-      assert.equal(fake.state.sshKeys.size + fake.state.firewalls.size + fake.state.servers.size, 0);
+      setup.fake.state.failNext({ method: 'POST', pathPrefix: '/firewalls', status: 403, code: 'resource_limit_exceeded', message: 'firewall limit reached' });
+      await assert.rejects(setup.provider.create(specFor(newLeaseId())), /firewall limit reached/);
+      assert.equal(setup.fake.state.sshKeys.size + setup.fake.state.firewalls.size + setup.fake.state.servers.size, 0);
     } finally {
-      await fake.close();
+      await setup.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import { isLeaseId } from '../../domain/ids.ts';
 import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { renderUserData } from '../../bootstrap/user-data.ts';
 import type { HAction, HServer } from './api.ts';
-import { classify, HetznerApiError, realSleep, type HetznerClient, type Sleep } from './client.ts';
+import { classify, HetznerApiError, type HetznerClient } from './client.ts';
 import { deleteLeaseKey, ensureLeaseKey } from './ssh-keys.ts';
 import { deleteLeaseFirewall, ensureLeaseFirewall } from './firewall.ts';
 import { DEFAULT_EUR_TO_USD, fetchHourlyUsd } from './pricing.ts';
@@ -21,9 +21,8 @@ export type { ProviderEvent };
 
 export interface HetznerProviderOptions {
   client: HetznerClient;
+  /** Time and waiting (polls); defaults to the client's clock, so one ManualClock drives both in tests. */
   clock?: Clock | undefined;
-  /** Waiting between polls; tests pass one that moves a ManualClock. */
-  sleep?: Sleep | undefined;
   /** Locations to try in order for each type. */
   locations?: string[] | undefined;
   image?: string | undefined;
@@ -51,13 +50,15 @@ const STATUS: Record<HServer['status'], MachineStatus> = {
 
 const LABEL_PART = /^[A-Za-z0-9._-]{0,63}$/;
 
+/** Create-action error codes that mean "not here, right now": the server is deleted and the next candidate tried. */
+const PLACEMENT_ACTION_ERRORS = new Set(['placement_error', 'resource_unavailable']);
+
 /** Hetzner Cloud servers as Crabbox machines: one SSH key, one firewall and one server per lease. */
 export class HetznerProvider implements Provider {
   readonly name = 'hetzner';
   readonly capabilities: ProviderCapabilities = CLOUD_CAPABILITIES;
   readonly #client: HetznerClient;
   readonly #clock: Clock;
-  readonly #sleep: Sleep;
   readonly #locations: string[];
   readonly #image: string;
   readonly #classes: ClassOverrides | undefined;
@@ -69,8 +70,7 @@ export class HetznerProvider implements Provider {
 
   constructor(options: HetznerProviderOptions) {
     this.#client = options.client;
-    this.#clock = options.clock ?? systemClock;
-    this.#sleep = options.sleep ?? realSleep;
+    this.#clock = options.clock ?? options.client.clock ?? systemClock;
     this.#locations = options.locations?.length ? options.locations : ['fsn1', 'nbg1', 'hel1'];
     this.#image = options.image ?? 'ubuntu-24.04';
     this.#classes = options.classes;
@@ -85,7 +85,7 @@ export class HetznerProvider implements Provider {
     const existing = (await this.#listServers({ [LABEL.lease]: spec.leaseId }))[0];
     if (existing) {
       await options.onProviderId?.(String(existing.id));
-      return this.#toMachine(await this.#waitReady(existing, undefined, spec), spec);
+      return this.#toMachine(await this.#waitReady(existing, await this.#createActionOf(existing.id), spec), spec);
     }
     const { types } = chooseTypes({ provider: this.name, class: spec.class, type: spec.type, classes: this.#classes });
     const installation = spec.labels[LABEL.installation];
@@ -100,78 +100,116 @@ export class HetznerProvider implements Provider {
       await this.#dropLeaseResources(spec.leaseId);
       throw error;
     }
+    const body = (type: string, location: string) => ({
+      name: `crabbox-${spec.slug}-${spec.leaseId.slice(4)}`,
+      server_type: type,
+      image: this.#image,
+      location,
+      labels: spec.labels,
+      ssh_keys: [key.id],
+      firewalls: [{ firewall: firewall.id }],
+      user_data: userData,
+      start_after_create: true,
+      public_net: { enable_ipv4: true, enable_ipv6: false },
+    });
     const rejections: string[] = [];
-    let created: { server: HServer; action: HAction | undefined } | undefined;
     try {
       for (const type of types) {
         for (const location of this.#locations) {
-          try {
-            created = await this.#client.request<{ server: HServer; action: HAction }>('POST', '/servers', {
-              noRetry: true,
-              body: {
-                name: `crabbox-${spec.slug}-${spec.leaseId.slice(4)}`,
-                server_type: type,
-                image: this.#image,
-                location,
-                labels: spec.labels,
-                ssh_keys: [key.id],
-                firewalls: [{ firewall: firewall.id }],
-                user_data: userData,
-                start_after_create: true,
-                public_net: { enable_ipv4: true, enable_ipv6: false },
-              },
-            });
-            break;
-          } catch (error) {
-            const kind = classify(error);
-            if (kind === 'retryable' || (error as HetznerApiError).code === 'uniqueness_error') {
-              // The answer may be lost while the server exists (a timeout, a 5xx, a retry by another process):
-              // adopt it by its lease label rather than create a second one or leave it unrecorded.
-              const adopted = (await this.#listServers({ [LABEL.lease]: spec.leaseId }))[0];
-              if (adopted) {
-                created = { server: adopted, action: undefined };
-                break;
-              }
-            }
-            if (kind !== 'capacity' && kind !== 'quota') throw error;
-            rejections.push(`${type}@${location}: ${(error as Error).message}`);
-            this.#onEvent({ type: 'provider.fallback', message: `hetzner ${kind} rejection for ${type} in ${location}; trying the next candidate`, data: { leaseId: spec.leaseId, type, location, code: (error as HetznerApiError).code } });
-          }
+          const outcome = await this.#launch(spec, type, location, body(type, location), options);
+          if ('machine' in outcome) return outcome.machine;
+          rejections.push(`${type}@${location}: ${outcome.rejected.message}`);
+          this.#onEvent({
+            type: 'provider.fallback',
+            message: `hetzner ${outcome.rejected.kind} for ${type} in ${location}; trying the next candidate`,
+            data: { leaseId: spec.leaseId, type, location, code: outcome.rejected.code, kind: outcome.rejected.kind },
+          });
         }
-        if (created) break;
       }
     } catch (error) {
       await this.#dropLeaseResources(spec.leaseId);
       throw error;
     }
-    if (!created) {
-      await this.#dropLeaseResources(spec.leaseId);
-      throw new CrabboxError('provider_capacity', `hetzner: no capacity for ${types.join(', ')} in ${this.#locations.join(', ')}`, {
-        hint: 'try another --class or --type, or set hetzner.locations',
-        detail: { rejections },
-      });
+    await this.#dropLeaseResources(spec.leaseId);
+    throw new CrabboxError('provider_capacity', `hetzner: no capacity for ${types.join(', ')} in ${this.#locations.join(', ')}`, {
+      hint: 'try another --class or --type, or set hetzner.locations',
+      detail: { rejections },
+    });
+  }
+
+  /**
+   * One candidate: creates the server and waits for it. Returns a rejection when Hetzner says this type/location
+   * cannot be had (capacity, quota, unsupported, or a create action that failed on placement, after deleting that
+   * server); throws on anything else, deleting the server if one was made.
+   */
+  async #launch(spec: MachineSpec, type: string, location: string, body: Record<string, unknown>, options: CreateOptions): Promise<{ machine: Machine } | { rejected: { kind: string; code: string; message: string } }> {
+    let created: { server: HServer; action: HAction | undefined };
+    try {
+      created = await this.#postServer(spec.leaseId, body);
+    } catch (error) {
+      const kind = classify(error);
+      if (kind !== 'capacity' && kind !== 'quota' && kind !== 'unsupported') throw error;
+      return { rejected: { kind, code: (error as HetznerApiError).code, message: (error as Error).message } };
     }
     const providerId = String(created.server.id);
     try {
       await options.onProviderId?.(providerId);
     } catch (error) {
-      // The caller could not record the id: nothing would point at this server, so it goes now.
-      await this.delete(providerId).catch(() => undefined);
+      // The caller could not record the id: nothing would point at this server, so it goes now (create() drops the
+      // lease's key and firewall when this throws).
+      await this.#deleteServer(providerId).catch(() => undefined);
       throw error;
     }
-    let ready: HServer;
     try {
-      ready = await this.#waitReady(created.server, created.action, spec);
+      return { machine: this.#toMachine(await this.#waitReady(created.server, created.action, spec), spec) };
     } catch (error) {
       // Never leave a billable server behind: delete it now; if even that fails, its id is already recorded for the sweep.
-      const outcome = await this.delete(providerId).catch((deleteError: unknown) => `delete failed: ${(deleteError as Error).message}`);
-      this.#onEvent({ type: 'provider.error', message: `hetzner server ${providerId} did not become ready; ${outcome === 'deleted' || outcome === 'already-gone' ? 'deleted it' : outcome}`, data: { leaseId: spec.leaseId, providerId } });
+      const outcome = await this.#deleteServer(providerId).catch((deleteError: unknown) => `delete failed: ${(deleteError as Error).message}`);
+      const deleted = outcome === 'deleted' || outcome === 'already-gone';
+      this.#onEvent({ type: 'provider.error', message: `hetzner server ${providerId} did not become ready; ${deleted ? 'deleted it' : outcome}`, data: { leaseId: spec.leaseId, providerId } });
+      const placement = error instanceof CrabboxError && error.detail?.actionError !== undefined && PLACEMENT_ACTION_ERRORS.has(String(error.detail.actionError));
+      // Only when this call deleted the failed server: one someone else deleted meanwhile (a release during the
+      // create) must not be replaced by another.
+      if (placement && outcome === 'deleted') return { rejected: { kind: 'placement', code: String(error.detail?.actionError), message: error.message } };
       throw error instanceof CrabboxError ? error : new CrabboxError('provider_error', (error as Error).message, { detail: { providerId } });
     }
-    return this.#toMachine(ready, spec);
   }
 
-  /** Waits for the create action to finish and an IPv4 address to appear, within the ready deadline. */
+  /**
+   * POST /servers, retried safely: before every retry the server is looked up by its lease label, because an answer
+   * lost to a timeout, a 5xx or a 429 may belong to a create that happened. A `uniqueness_error` (the name is taken)
+   * adopts our own server the same way.
+   */
+  async #postServer(leaseId: string, body: Record<string, unknown>): Promise<{ server: HServer; action: HAction | undefined }> {
+    const started = this.#clock.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#client.request<{ server: HServer; action: HAction }>('POST', '/servers', { noRetry: true, body });
+      } catch (error) {
+        const kind = classify(error);
+        const code = (error as HetznerApiError).code;
+        const ambiguous = kind === 'retryable' || kind === 'rate-limited' || kind === 'locked' || code === 'uniqueness_error';
+        if (!ambiguous) throw error;
+        const adopted = (await this.#listServers({ [LABEL.lease]: leaseId }))[0];
+        if (adopted) return { server: adopted, action: await this.#createActionOf(adopted.id) };
+        if (code === 'uniqueness_error') throw error; // the name belongs to a server that is not this lease's
+        const waited = this.#clock.now() - started;
+        if ((kind === 'retryable' && attempt >= 4) || waited > 15 * 60_000) throw error;
+        await this.#clock.sleep(kind === 'rate-limited' ? ((error as HetznerApiError).retryAfterMs ?? 5_000) : Math.min(1000 * 2 ** (attempt - 1), 8_000));
+      }
+    }
+  }
+
+  /** The create_server action of a server we adopted (its create answer was lost), so its outcome is known too. */
+  async #createActionOf(serverId: number): Promise<HAction | undefined> {
+    const actions = await this.#client.listAll<HAction>(`/servers/${serverId}/actions`, 'actions').catch(() => []);
+    return actions.find((a) => a.command === 'create_server');
+  }
+
+  /**
+   * Waits for the create action to finish (or, for an adopted server whose action is unknown, for it to run) and an
+   * IPv4 address to appear, within the ready deadline.
+   */
   async #waitReady(server: HServer, action: HAction | undefined, spec: MachineSpec): Promise<HServer> {
     const deadline = this.#clock.now() + this.#readyTimeoutMs;
     let current = server;
@@ -181,22 +219,25 @@ export class HetznerProvider implements Provider {
         pending = (await this.#client.request<{ action: HAction }>('GET', `/actions/${pending.id}`)).action;
       }
       if (pending?.status === 'error') {
-        throw new CrabboxError('provider_error', `hetzner create of server ${server.id} failed: ${pending.error?.message ?? 'action error'}`, { detail: { providerId: String(server.id) } });
+        throw new CrabboxError('provider_error', `hetzner create of server ${server.id} failed: ${pending.error?.code ?? 'error'}: ${pending.error?.message ?? 'action error'}`, {
+          detail: { providerId: String(server.id), actionError: pending.error?.code },
+        });
       }
+      const actionDone = pending ? pending.status === 'success' : current.status === 'running';
+      if (actionDone && current.public_net.ipv4?.ip) return current;
       if (!pending || pending.status === 'success') {
-        if (current.public_net.ipv4?.ip) return current;
         const fresh = await this.#getServer(String(server.id));
         if (!fresh) throw new CrabboxError('provider_error', `hetzner server ${server.id} disappeared while starting`, { detail: { providerId: String(server.id) } });
         current = fresh;
-        if (current.public_net.ipv4?.ip) return current;
+        if ((pending || current.status === 'running') && current.public_net.ipv4?.ip) return current;
       }
       if (this.#clock.now() >= deadline) {
-        throw new CrabboxError('timeout', `hetzner server ${server.id} for ${spec.leaseId} got no IPv4 address within ${Math.round(this.#readyTimeoutMs / 1000)}s`, {
+        throw new CrabboxError('timeout', `hetzner server ${server.id} for ${spec.leaseId} got no IPv4 address (or did not finish starting) within ${Math.round(this.#readyTimeoutMs / 1000)}s`, {
           hint: 'the server was deleted; try again or pick another location',
           detail: { providerId: String(server.id) },
         });
       }
-      await this.#sleep(this.#pollMs);
+      await this.#clock.sleep(this.#pollMs);
     }
   }
 
@@ -218,17 +259,28 @@ export class HetznerProvider implements Provider {
     if (!/^\d{1,19}$/.test(providerId)) return 'already-gone';
     const server = await this.#getServer(providerId);
     if (!server) return 'already-gone';
-    let result: DeleteResult = 'deleted';
-    try {
-      await this.#client.request('DELETE', `/servers/${providerId}`);
-    } catch (error) {
-      if (classify(error) !== 'not-found') throw error;
-      result = 'already-gone';
-    }
+    const result = await this.#deleteServer(providerId);
     const leaseId = server.labels[LABEL.lease];
     if (leaseId && isLeaseId(leaseId)) await this.#dropLeaseResources(leaseId);
     this.#onEvent({ type: 'machine.deleted', message: `hetzner server ${providerId} deleted`, data: { providerId, leaseId } });
     return result;
+  }
+
+  /** DELETE /servers/:id only (the lease's key and firewall stay, e.g. for the next candidate of the same create). */
+  async #deleteServer(providerId: string): Promise<DeleteResult> {
+    // Set when an earlier attempt may have been applied with its answer lost (a 5xx or a dropped connection; a 429 or
+    // `locked` was certainly not applied).
+    let maybeApplied = false;
+    try {
+      // A server whose create is still running answers `locked`: wait as long as a create may take, so a release
+      // during create deletes the server instead of leaving it to the sweep.
+      await this.#client.request('DELETE', `/servers/${providerId}`, { lockedBudgetMs: this.#readyTimeoutMs + 60_000, onRetry: (e) => void (maybeApplied ||= classify(e) === 'retryable') });
+      return 'deleted';
+    } catch (error) {
+      if (classify(error) !== 'not-found') throw error;
+      // Gone after our own DELETE may have gone through: we deleted it; otherwise someone else did.
+      return maybeApplied ? 'deleted' : 'already-gone';
+    }
   }
 
   async hourlyPrice(type?: string): Promise<number | undefined> {
@@ -238,12 +290,12 @@ export class HetznerProvider implements Provider {
 
   /** Deletes lease keys and firewalls left behind by interrupted deletes (see dangling.ts). */
   async sweepDangling(options: DanglingSweepOptions): Promise<DanglingResult> {
-    return sweepDanglingLeaseResources(this.#client, { now: this.#clock.now(), installation: options.installation, minAgeMs: options.minAgeMs ?? 30 * 60_000, sleep: this.#sleep });
+    return sweepDanglingLeaseResources(this.#client, { now: this.#clock.now(), installation: options.installation, minAgeMs: options.minAgeMs ?? 30 * 60_000 });
   }
 
   /** Deletes the lease's key and firewall; failures are reported, not thrown (the sweep retries them). */
   async #dropLeaseResources(leaseId: string): Promise<void> {
-    for (const [what, drop] of [['ssh key', () => deleteLeaseKey(this.#client, leaseId)], ['firewall', () => deleteLeaseFirewall(this.#client, leaseId, this.#sleep)]] as const) {
+    for (const [what, drop] of [['ssh key', () => deleteLeaseKey(this.#client, leaseId)], ['firewall', () => deleteLeaseFirewall(this.#client, leaseId)]] as const) {
       try {
         await drop();
       } catch (error) {
@@ -278,7 +330,7 @@ export class HetznerProvider implements Provider {
       labels: { ...server.labels },
       status: STATUS[server.status] ?? 'unknown',
       type: server.server_type.name,
-      region: server.datacenter?.location.name,
+      region: server.location?.name,
       createdAt: Date.parse(server.created) || undefined,
     };
   }

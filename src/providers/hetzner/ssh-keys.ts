@@ -64,7 +64,8 @@ export async function deleteLeaseKey(client: HetznerClient, leaseId: string): Pr
   const name = sshKeyName(leaseId);
   if (!isLeaseKeyName(name)) return 'already-gone';
   const key = await findByName(client, name);
-  if (!key) return 'already-gone';
+  // Only this lease's key: one of the same name without the lease's label is someone else's.
+  if (!key || key.labels[LABEL.lease] !== leaseId) return 'already-gone';
   try {
     await client.request('DELETE', `/ssh_keys/${key.id}`);
     return 'deleted';

@@ -1,8 +1,9 @@
-import { systemClock } from '../../../domain/clock.ts';
 import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalCidr } from '../../cidr.ts';
 import { q, type QueryValue } from './query.ts';
 import { el, set, tagSet } from './xml.ts';
-import { Ec2Fault, type FakeGroup, type FakeRule } from './model.ts';
+import { Ec2Fault, visible, type FakeGroup, type FakeRule } from './model.ts';
 import type { ActionContext } from './instance-actions.ts';
 
 function tagsFrom(ctx: ActionContext, resourceType: string): Map<string, string> {
@@ -23,18 +24,22 @@ export function importKeyPair(ctx: ActionContext): string[] {
   const publicKey = Buffer.from(q.str(ctx.params.PublicKeyMaterial) ?? '', 'base64').toString('utf8').trim();
   if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(publicKey)) throw new Ec2Fault('InvalidKey.Format', 'Key is not in valid OpenSSH public key format');
   const fingerprint = createHash('sha256').update(publicKey.split(' ')[1] ?? '').digest('base64').replace(/=+$/, '');
-  const pair = { id: ctx.newId('key-', 17), name, publicKey, fingerprint, tags: tagsFrom(ctx, 'key-pair'), createdAt: new Date(systemClock.now()) };
+  const pair = { id: ctx.newId('key-', 17), name, publicKey, fingerprint, tags: tagsFrom(ctx, 'key-pair'), createdAt: new Date(ctx.now), visibleAt: ctx.now + ctx.propagationMs('keyPair') };
   ctx.account.keyPairs.set(name, pair);
   return [el('keyFingerprint', fingerprint), el('keyName', name), el('keyPairId', pair.id), tagSet(pair.tags)];
 }
 
 export function describeKeyPairs(ctx: ActionContext): string[] {
   const names = q.strings(ctx.params.KeyName);
-  for (const n of names) if (!ctx.account.keyPairs.has(n)) throw new Ec2Fault('InvalidKeyPair.NotFound', `The key pair '${n}' does not exist`);
+  for (const n of names) {
+    const pair = ctx.account.keyPairs.get(n);
+    if (!pair || !visible(pair, ctx.now)) throw new Ec2Fault('InvalidKeyPair.NotFound', `The key pair '${n}' does not exist`);
+  }
   const withKey = q.str(ctx.params.IncludePublicKey) === 'true';
   const filters = q.objs(ctx.params.Filter).map((f) => ({ name: q.str(f.Name) ?? '', values: q.strings(f.Value) }));
   const pairs = [...ctx.account.keyPairs.values()].filter(
     (k) =>
+      visible(k, ctx.now) &&
       (names.length === 0 || names.includes(k.name)) &&
       filters.every((f) => {
         if (f.name.startsWith('tag:')) return f.values.includes(k.tags.get(f.name.slice(4)) ?? '\u0000');
@@ -99,17 +104,21 @@ export function createSecurityGroup(ctx: ActionContext): string[] {
   if (!name || !description) throw new Ec2Fault('MissingParameter', 'GroupName and GroupDescription are required');
   const vpcId = q.str(ctx.params.VpcId) ?? ctx.account.defaultVpcId;
   if ([...ctx.account.groups.values()].some((g) => g.name === name && g.vpcId === vpcId)) throw new Ec2Fault('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`);
-  const group: FakeGroup = { id: ctx.newId('sg-', 17), name, description, vpcId, ingress: [], tags: tagsFrom(ctx, 'security-group') };
+  const group: FakeGroup = { id: ctx.newId('sg-', 17), name, description, vpcId, ingress: [], tags: tagsFrom(ctx, 'security-group'), visibleAt: ctx.now + ctx.propagationMs('group') };
   ctx.account.groups.set(group.id, group);
   return [el('return', true), el('groupId', group.id), tagSet(group.tags)];
 }
 
 export function describeSecurityGroups(ctx: ActionContext): string[] {
   const ids = q.strings(ctx.params.GroupId);
-  for (const id of ids) if (!ctx.account.groups.has(id)) throw new Ec2Fault('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+  for (const id of ids) {
+    const g = ctx.account.groups.get(id);
+    if (!g || !visible(g, ctx.now)) throw new Ec2Fault('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+  }
   const filters = q.objs(ctx.params.Filter).map((f) => ({ name: q.str(f.Name) ?? '', values: q.strings(f.Value) }));
   const groups = [...ctx.account.groups.values()].filter(
     (g) =>
+      visible(g, ctx.now) &&
       (ids.length === 0 || ids.includes(g.id)) &&
       filters.every((f) => {
         if (f.name === 'group-name') return f.values.includes(g.name);
@@ -131,7 +140,13 @@ function rulesFrom(value: QueryValue | undefined): FakeRule[] {
     for (const r of q.objs(p.IpRanges)) rules.push({ protocol, fromPort, toPort, cidr: q.str(r.CidrIp) ?? '', family: 4, description: q.str(r.Description) });
     for (const r of q.objs(p.Ipv6Ranges)) rules.push({ protocol, fromPort, toPort, cidr: q.str(r.CidrIpv6) ?? '', family: 6, description: q.str(r.Description) });
   }
-  for (const r of rules) if (!/^[0-9a-f.:]+\/\d{1,3}$/i.test(r.cidr)) throw new Ec2Fault('InvalidParameterValue', `CIDR block ${r.cidr} is malformed`);
+  for (const r of rules) {
+    const [addr = '', bits = ''] = r.cidr.split('/');
+    const ok = /^\d{1,3}$/.test(bits) && (r.family === 4 ? isIPv4(addr) && Number(bits) <= 32 : isIPv6(addr) && Number(bits) <= 128);
+    if (!ok) throw new Ec2Fault('InvalidParameterValue', `CIDR block ${r.cidr} is malformed`);
+    // EC2 stores (and answers with) the network address: 203.0.113.7/24 becomes 203.0.113.0/24.
+    r.cidr = canonicalCidr(r.cidr);
+  }
   return rules;
 }
 
@@ -140,7 +155,7 @@ const same = (a: FakeRule, b: FakeRule): boolean => a.protocol === b.protocol &&
 function group(ctx: ActionContext): FakeGroup {
   const id = q.str(ctx.params.GroupId) ?? '';
   const g = ctx.account.groups.get(id);
-  if (!g) throw new Ec2Fault('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+  if (!g || !visible(g, ctx.now)) throw new Ec2Fault('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
   return g;
 }
 
@@ -184,7 +199,7 @@ export function describeImages(ctx: ActionContext): string[] {
 
 export function describeSpotPriceHistory(ctx: ActionContext): string[] {
   const types = q.strings(ctx.params.InstanceType);
-  const now = new Date(systemClock.now());
+  const now = new Date(ctx.now);
   const items: string[][] = [];
   for (const type of types) {
     const price = ctx.account.spotPrices[type];

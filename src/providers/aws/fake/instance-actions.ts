@@ -1,7 +1,6 @@
-import { systemClock } from '../../../domain/clock.ts';
 import { q, type QueryParams } from './query.ts';
 import { el, set, tagSet } from './xml.ts';
-import { Ec2Fault, STATE_CODES, type FakeAccount, type FakeInstance } from './model.ts';
+import { Ec2Fault, STATE_CODES, visible, type FakeAccount, type FakeInstance } from './model.ts';
 
 export interface ActionContext {
   account: FakeAccount;
@@ -11,6 +10,10 @@ export interface ActionContext {
   ipAfterDescribes: number;
   /** DescribeInstances page size when the request does not ask for less. */
   pageSize: number;
+  /** The fake's clock, read once per request. */
+  now: number;
+  /** How long a resource made by this request stays invisible to other calls (eventual consistency). */
+  propagationMs: (kind: 'instance' | 'keyPair' | 'group') => number;
 }
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
@@ -78,20 +81,12 @@ export function runInstances(ctx: ActionContext): string[] {
   const imageId = q.str(p.ImageId) ?? '';
   if (!ctx.account.images.some((i) => i.id === imageId)) throw new Ec2Fault('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
   const keyName = q.str(p.KeyName);
-  if (keyName && !ctx.account.keyPairs.has(keyName)) throw new Ec2Fault('InvalidKeyPair.NotFound', `The key pair '${keyName}' does not exist`);
   const nic = q.objs(p.NetworkInterface)[0];
   const groupIds = nic ? q.strings(nic.SecurityGroupId) : q.strings(p.SecurityGroupId);
-  for (const g of groupIds) if (!ctx.account.groups.has(g)) throw new Ec2Fault('InvalidGroup.NotFound', `The security group '${g}' does not exist`);
-  const subnetId = (nic && q.str(nic.SubnetId)) ?? q.str(p.SubnetId) ?? ctx.account.subnets[0]!.id;
-  const subnet = ctx.account.subnets.find((s) => s.id === subnetId);
-  if (!subnet) throw new Ec2Fault('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
   const market = q.str(q.obj(p.InstanceMarketOptions).MarketType) === 'spot' ? 'spot' : 'on-demand';
-  const spotType = q.str(q.obj(q.obj(p.InstanceMarketOptions).SpotOptions).SpotInstanceType);
-  if (market === 'spot' && spotType !== undefined && spotType !== 'one-time' && spotType !== 'persistent') throw new Ec2Fault('InvalidParameterValue', `Invalid SpotInstanceType ${spotType}`);
-  const bdm = q.objs(p.BlockDeviceMapping)[0];
-  const ebs = q.obj(bdm?.Ebs);
   const token = q.str(p.ClientToken);
   const fingerprint = JSON.stringify([type, imageId, market, keyName, groupIds]);
+  // Idempotency first: a request repeating an earlier successful one answers with what that one launched.
   if (token) {
     if (token.length > 64) throw new Ec2Fault('InvalidParameterValue', 'ClientToken is longer than 64 characters');
     const earlier = ctx.account.clientTokens.get(token);
@@ -101,6 +96,25 @@ export function runInstances(ctx: ActionContext): string[] {
       return [el('reservationId', instances[0]!.reservationId), el('ownerId', ctx.account.ownerId), set('groupSet', []), set('instancesSet', instances.map(instanceXml))];
     }
   }
+  const pair = keyName ? ctx.account.keyPairs.get(keyName) : undefined;
+  if (keyName && (!pair || !visible(pair, ctx.now))) throw new Ec2Fault('InvalidKeyPair.NotFound', `The key pair '${keyName}' does not exist`);
+  for (const g of groupIds) {
+    const group = ctx.account.groups.get(g);
+    if (!group || !visible(group, ctx.now)) throw new Ec2Fault('InvalidGroup.NotFound', `The security group '${g}' does not exist in default VPC '${ctx.account.defaultVpcId}'`);
+  }
+  const subnetId = (nic && q.str(nic.SubnetId)) ?? q.str(p.SubnetId) ?? ctx.account.subnets[0]!.id;
+  const subnet = ctx.account.subnets.find((s) => s.id === subnetId);
+  if (!subnet) throw new Ec2Fault('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
+  const spotType = q.str(q.obj(q.obj(p.InstanceMarketOptions).SpotOptions).SpotInstanceType);
+  if (market === 'spot' && spotType !== undefined && spotType !== 'one-time' && spotType !== 'persistent') throw new Ec2Fault('InvalidParameterValue', `Invalid SpotInstanceType ${spotType}`);
+  if (ctx.account.unsupported.some((u) => u.type === type && (u.market === undefined || u.market === market))) {
+    throw new Ec2Fault('Unsupported', `Your requested instance type (${type}) is not supported in your requested Availability Zone (us-east-1a). Please retry your request by not specifying an Availability Zone or choosing us-east-1b, us-east-1c.`);
+  }
+  if (market === 'spot' && ctx.account.spotRole === 'not-permitted') {
+    throw new Ec2Fault('AuthFailure.ServiceLinkedRoleCreationNotPermitted', 'The provided credentials do not have permission to create the service-linked role for EC2 Spot Instances.', 403);
+  }
+  const bdm = q.objs(p.BlockDeviceMapping)[0];
+  const ebs = q.obj(bdm?.Ebs);
   const n = ctx.account.instances.size + 1;
   const instance: FakeInstance = {
     id: ctx.newId('i-', 17),
@@ -112,7 +126,8 @@ export function runInstances(ctx: ActionContext): string[] {
     market,
     spotRequestId: market === 'spot' ? ctx.newId('sir-', 8) : undefined,
     clientToken: token,
-    launchTime: new Date(systemClock.now()),
+    launchTime: new Date(ctx.now),
+    visibleAt: ctx.now + ctx.propagationMs('instance'),
     privateIp: `172.31.${(n >> 8) & 255}.${n & 255}`,
     publicIp: undefined,
     ipAfterDescribes: ctx.ipAfterDescribes,
@@ -158,14 +173,21 @@ function matchesFilter(i: FakeInstance, name: string, values: string[]): boolean
   throw new Ec2Fault('InvalidParameterValue', `The filter '${name}' is invalid`);
 }
 
+/** The instance a call names, as EC2 sees it: not yet visible right after launch counts as unknown. */
+function known(ctx: ActionContext, id: string): FakeInstance {
+  const i = ctx.account.instances.get(id);
+  if (!i || !visible(i, ctx.now)) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+  return i;
+}
+
 export function describeInstances(ctx: ActionContext, publicIp: () => string): string[] {
   const ids = q.strings(ctx.params.InstanceId);
   for (const id of ids) {
     if (!INSTANCE_ID.test(id)) throw new Ec2Fault('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-    if (!ctx.account.instances.has(id)) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    known(ctx, id);
   }
   const filters = q.objs(ctx.params.Filter).map((f) => ({ name: q.str(f.Name) ?? '', values: q.strings(f.Value) }));
-  let all = [...ctx.account.instances.values()].filter((i) => ids.length === 0 || ids.includes(i.id));
+  let all = [...ctx.account.instances.values()].filter((i) => visible(i, ctx.now) && (ids.length === 0 || ids.includes(i.id)));
   for (const i of all) observe(i, publicIp);
   all = all.filter((i) => filters.every((f) => matchesFilter(i, f.name, f.values)));
   const max = Math.min(Number(q.str(ctx.params.MaxResults) ?? ctx.pageSize), ctx.pageSize);
@@ -178,7 +200,7 @@ export function describeInstances(ctx: ActionContext, publicIp: () => string): s
 
 export function terminateInstances(ctx: ActionContext): string[] {
   const ids = q.strings(ctx.params.InstanceId);
-  for (const id of ids) if (!ctx.account.instances.has(id)) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+  for (const id of ids) known(ctx, id);
   const items = ids.map((id) => {
     const i = ctx.account.instances.get(id)!;
     const previous = i.state;
@@ -189,11 +211,7 @@ export function terminateInstances(ctx: ActionContext): string[] {
 }
 
 function taggable(ctx: ActionContext): FakeInstance[] {
-  return q.strings(ctx.params.ResourceId).map((id) => {
-    const i = ctx.account.instances.get(id);
-    if (!i) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
-    return i;
-  });
+  return q.strings(ctx.params.ResourceId).map((id) => known(ctx, id));
 }
 
 export function createTags(ctx: ActionContext): string[] {

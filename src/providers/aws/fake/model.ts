@@ -1,4 +1,4 @@
-/** The fake account's resources. Plain data; the handlers in `actions.ts` change it. */
+/** The fake account's resources. Plain data; the handlers in `*-actions.ts` change it. */
 
 import type { IngressRule } from '../security-group.ts';
 
@@ -28,6 +28,8 @@ export interface FakeInstance {
   spotRequestId: string | undefined;
   clientToken: string | undefined;
   launchTime: Date;
+  /** Eventual consistency: until then, calls naming this instance answer InvalidInstanceID.NotFound and lists omit it. */
+  visibleAt?: number | undefined;
   privateIp: string;
   publicIp: string | undefined;
   /** DescribeInstances calls that must see this instance before it gets its public IP (Infinity: never). */
@@ -50,6 +52,8 @@ export interface FakeKeyPair {
   fingerprint: string;
   tags: Map<string, string>;
   createdAt: Date;
+  /** Until then RunInstances and DescribeKeyPairs answer InvalidKeyPair.NotFound for it (unset: visible). */
+  visibleAt?: number | undefined;
 }
 
 /** The fake stores rules in the same flattened shape the provider reads them in. */
@@ -62,6 +66,8 @@ export interface FakeGroup {
   vpcId: string;
   ingress: FakeRule[];
   tags: Map<string, string>;
+  /** Until then calls naming it answer InvalidGroup.NotFound and DescribeSecurityGroups omits it (unset: visible). */
+  visibleAt?: number | undefined;
 }
 
 export interface FakeImage {
@@ -92,6 +98,18 @@ export interface FakeAccount {
   clientTokens: Map<string, { fingerprint: string; instanceIds: string[] }>;
   /** Current Spot price per type, USD/hour, for DescribeSpotPriceHistory. */
   spotPrices: Record<string, number>;
+  /**
+   * The Spot service-linked role (AWSServiceRoleForEC2Spot): `exists`, or `not-permitted` when the account has none
+   * and the caller may not create it, so every Spot launch answers AuthFailure.ServiceLinkedRoleCreationNotPermitted.
+   */
+  spotRole: 'exists' | 'not-permitted';
+  /** Types EC2 answers `Unsupported` for (optionally only in one market), as for a type not offered in the zone. */
+  unsupported: { type: string; market?: 'spot' | 'on-demand' | undefined }[];
+}
+
+/** Is the resource visible to other calls yet (eventual consistency)? */
+export function visible(resource: { visibleAt?: number | undefined }, now: number): boolean {
+  return resource.visibleAt === undefined || now >= resource.visibleAt;
 }
 
 /** A fresh account: one default VPC and subnet, Canonical Ubuntu images for both architectures and a look-alike. */
@@ -112,5 +130,7 @@ export function newAccount(): FakeAccount {
     subnets: [{ id: 'subnet-0default000000', vpcId: 'vpc-0default0000000', availabilityZone: 'us-east-1a' }],
     clientTokens: new Map(),
     spotPrices: { 'c7a.2xlarge': 0.1532, 'c7i.2xlarge': 0.1411, 'c6a.2xlarge': 0.1202, 'm7i.2xlarge': 0.1699, 't3.micro': 0.0035 },
+    spotRole: 'exists',
+    unsupported: [],
   };
 }

@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createFakeHetznerApp } from './app.ts';
-import { FakeHetznerState } from './state.ts';
+import { FakeHetznerState, type FakeHetznerOptions } from './state.ts';
 
 export interface RunningFakeHetzner {
   state: FakeHetznerState;
@@ -11,9 +11,9 @@ export interface RunningFakeHetzner {
   close(): Promise<void>;
 }
 
-/** Starts the fake Hetzner Cloud API on 127.0.0.1 on a free port. */
-export async function startFakeHetzner(options: { token?: string; state?: FakeHetznerState } = {}): Promise<RunningFakeHetzner> {
-  const state = options.state ?? new FakeHetznerState();
+/** Starts the fake Hetzner Cloud API on 127.0.0.1 on a free port (realistic by default; see state.ts for the knobs). */
+export async function startFakeHetzner(options: { token?: string; state?: FakeHetznerState } & FakeHetznerOptions = {}): Promise<RunningFakeHetzner> {
+  const state = options.state ?? new FakeHetznerState(options);
   const token = options.token ?? 'fake-hcloud-token-0123456789';
   const app = createFakeHetznerApp(state, { token });
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve) => {
