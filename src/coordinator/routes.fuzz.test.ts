@@ -10,15 +10,6 @@ import { harness, PUBLIC_KEY, SHARED_TOKEN, type Harness } from './testkit.ts';
  * back to bob or to an anonymous caller.
  */
 
-const ROUTES: [string, string][] = [
-  ['GET', '/v1/health'], ['GET', '/v1/ready'], ['GET', '/v1/whoami'],
-  ['POST', '/v1/leases'], ['GET', '/v1/leases'], ['GET', '/v1/leases/:ref'], ['POST', '/v1/leases/:ref/heartbeat'], ['POST', '/v1/leases/:ref/release'],
-  ['POST', '/v1/runs'], ['GET', '/v1/runs'], ['GET', '/v1/runs/:id'], ['GET', '/v1/runs/:id/logs'], ['POST', '/v1/runs/:id/finish'],
-  ['GET', '/v1/usage'], ['GET', '/v1/events'], ['GET', '/v1/pool'],
-  ['GET', '/v1/admin/leases'], ['POST', '/v1/admin/leases/:ref/release'], ['DELETE', '/v1/admin/leases/:ref'], ['POST', '/v1/admin/drain'],
-  ['GET', '/v1/admin/usage'], ['GET', '/v1/admin/events'],
-  ['POST', '/v1/login/start'], ['GET', '/v1/login/authorize'], ['GET', '/v1/login/callback'], ['POST', '/v1/login/poll'],
-];
 const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'];
 /** Every field name any route reads, so generated bodies and queries reach the validators and beyond. */
 const FIELDS = [
@@ -50,7 +41,9 @@ describe('coordinator routes under generated requests (fast-check)', () => {
   let h: Harness;
   const tokens: Record<Caller, string | undefined> = { alice: undefined, bob: undefined, none: undefined, maintainer: undefined, admin: undefined };
   const secret = 'alice-private-log-7f3a9c';
-  const alice = { leaseId: '', slug: '', runId: '', released: '' };
+  const alice = { leaseId: '', slug: '', runId: '', released: '', machineId: '' };
+  /** Every route the app serves, read from the app itself, so a new route is fuzzed without anyone listing it. */
+  let routes: [string, string][] = [];
 
   before(async () => {
     h = await harness({
@@ -69,13 +62,15 @@ describe('coordinator routes under generated requests (fast-check)', () => {
     assert.equal((await h.request('POST', `/v1/runs/${run.json.run.id}/finish`, { token: tokens.alice, body: { exitCode: 1, logTail: secret } })).status, 200);
     const gone = await h.request('POST', '/v1/leases', { token: tokens.alice, body: { sshPublicKey: PUBLIC_KEY } });
     assert.equal((await h.request('POST', `/v1/leases/${gone.json.lease.id}/release`, { token: tokens.alice })).status, 200);
-    Object.assign(alice, { leaseId: lease.json.lease.id, slug: lease.json.lease.slug, runId: run.json.run.id, released: gone.json.lease.id });
+    Object.assign(alice, { leaseId: lease.json.lease.id, slug: lease.json.lease.slug, runId: run.json.run.id, released: gone.json.lease.id, machineId: lease.json.lease.machineId ?? '' });
+    routes = [...new Set(h.app.routes.filter((r) => r.method !== 'ALL' && !r.path.includes('*')).map((r) => `${r.method} ${r.path}`))].map((r) => r.split(' ') as [string, string]);
+    assert.ok(routes.length >= 30, `the app's routes: ${routes.length}`);
   });
   after(() => h.close());
 
   const segment = (): fc.Arbitrary<string> =>
     fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('alice-lease', 'alice-slug', 'alice-run', 'alice-released').map((k) => ({ 'alice-lease': alice.leaseId, 'alice-slug': alice.slug, 'alice-run': alice.runId, 'alice-released': alice.released })[k]!) },
+      { weight: 6, arbitrary: fc.constantFrom('alice-lease', 'alice-slug', 'alice-run', 'alice-released', 'alice-machine').map((k) => ({ 'alice-lease': alice.leaseId, 'alice-slug': alice.slug, 'alice-run': alice.runId, 'alice-released': alice.released, 'alice-machine': alice.machineId })[k]!) },
       { weight: 3, arbitrary: hostileString(40).map(encode) },
       { weight: 1, arbitrary: fc.constantFrom('..%2F..%2Fetc', '%00', '%zz', '%', 'a%2Fb', '.', '..', '%2e%2e', alice.leaseId.toUpperCase(), `${alice.leaseId}%00`) },
     );
@@ -83,7 +78,8 @@ describe('coordinator routes under generated requests (fast-check)', () => {
   const request = () =>
     fc.record({
       caller: fc.constantFrom<Caller>('bob', 'bob', 'bob', 'none', 'alice', 'maintainer', 'admin'),
-      route: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...ROUTES) }, { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...METHODS), hostileString(30).map((p) => `/v1/${encode(p)}`)) }),
+      // Half the requests name a lease, run or machine: that is where another owner's records could come back.
+      route: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...routes) }, { weight: 5, arbitrary: fc.constantFrom(...routes.filter(([, p]) => p.includes(':'))) }, { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...METHODS), hostileString(30).map((p) => `/v1/${encode(p)}`)) }),
       method: fc.option(fc.constantFrom(...METHODS), { freq: 6 }),
       ref: segment(),
       query: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...FIELDS), hostileString(10)), hostileString(30)), { maxLength: 4 }),
@@ -92,15 +88,30 @@ describe('coordinator routes under generated requests (fast-check)', () => {
       body: fc.option(fc.oneof(jsonish.map((v) => JSON.stringify(v)), hostileString(200), fc.constantFrom('{', '{"sshPublicKey":', 'null', '[]', '"x"', '1')), { freq: 4 }),
     });
 
-  const forbiddenFor = (caller: Caller): string[] => (caller === 'bob' || caller === 'none' ? [alice.leaseId, alice.runId, alice.released, secret, 'alice@example.com'] : []);
+  /** Every object in an answer that is one of alice's records: owned by her, or carrying one of her ids as its `id`. */
+  const aliceRecords = (value: unknown): unknown[] => {
+    const ids = new Set([alice.leaseId, alice.runId, alice.released, alice.machineId].filter(Boolean));
+    const found: unknown[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if (o.owner === 'alice@example.com' || (typeof o.id === 'string' && ids.has(o.id))) found.push(o);
+      Object.values(o).forEach(walk);
+    };
+    walk(value);
+    return found;
+  };
 
   it('never answers 5xx or a stack trace, and never another owner\'s lease, run or log', async () => {
     const stats = new Map<number, number>();
+    const reached = new Set<string>();
     await fc.assert(
       fc.asyncProperty(request(), async (r) => {
         const [routeMethod, template] = r.route;
+        if (r.method === null) reached.add(`${routeMethod} ${template}`);
         const method = r.method ?? routeMethod;
-        const path = template.replace(':ref', r.ref).replace(':id', r.ref);
+        const path = template.replace(/:\w+/g, r.ref);
         const query = r.query.length ? `?${new URLSearchParams(r.query).toString()}` : '';
         const headers: Record<string, string> = { ...r.headers };
         const token = tokens[r.caller];
@@ -113,9 +124,14 @@ describe('coordinator routes under generated requests (fast-check)', () => {
         const where = `${r.caller} ${method} ${path}${query} -> ${res.status} ${text.slice(0, 300)}`;
         assert.ok(res.status < 500, where);
         assert.doesNotMatch(text, /\n\s+at |\.ts:\d+|node:internal|"stack"/, `stack trace: ${where}`);
-        // An echo of what the caller sent proves nothing (a 404 names the ref it could not find); anything else does.
-        const sent = `${safeDecode(path)}${query}${JSON.stringify(headers)}${r.body ?? ''}`;
-        for (const value of forbiddenFor(r.caller)) if (!sent.toLowerCase().includes(value.toLowerCase())) assert.ok(!text.includes(value), `${r.caller} saw alice's ${value}: ${where}`);
+        if (r.caller === 'bob' || r.caller === 'none') {
+          // alice's private log line is nowhere in any answer; no answer holds one of alice's records (an object that is
+          // hers, or has one of her ids as its own). An echo of a ref the caller typed (a 404 naming it, its own
+          // auth.denied event naming the path it tried) is not a record.
+          assert.ok(!text.includes(secret), `${r.caller} saw alice's log: ${where}`);
+          const leaked = aliceRecords(text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : undefined);
+          assert.deepEqual(leaked, [], `${r.caller} got alice's records: ${where}`);
+        }
         if (res.status >= 400 && method !== 'HEAD' && res.headers.get('content-type')?.includes('json')) {
           const body = JSON.parse(text) as { error?: unknown; message?: unknown };
           assert.equal(typeof body.error, 'string', where);
@@ -125,6 +141,7 @@ describe('coordinator routes under generated requests (fast-check)', () => {
       }),
       fuzzParams(1500),
     );
+    assert.deepEqual(routes.map((r) => r.join(' ')).filter((r) => !reached.has(r)), [], 'every route was requested');
     // The generator reached past the validators: successes and refusals of several kinds.
     for (const status of [200, 400, 401, 404]) assert.ok((stats.get(status) ?? 0) > 0, `no ${status} among ${JSON.stringify([...stats])}`);
     // alice's data was really there to leak.
