@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a checkout so `./bin/crabbox` works: system tools, a new enough Node, npm packages, the bundled CLI.
 # Idempotent: a second run changes nothing and says so. Options:
-#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck, zsh and fish)
+#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck, zsh and fish, strace)
 #   --quiet   only print what changed
 set -euo pipefail
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -35,6 +35,7 @@ if [ "$want_test" = 1 ]; then
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
   command -v tmux >/dev/null 2>&1 || need+=(tmux)
+  command -v strace >/dev/null 2>&1 || need+=(strace)
   command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
   command -v zsh >/dev/null 2>&1 || need+=(zsh)
   command -v fish >/dev/null 2>&1 || need+=(fish)

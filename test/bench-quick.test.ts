@@ -48,8 +48,22 @@ describe('bench --quick', () => {
       assert.ok(section.figures.some((f) => f.floorName) || section.id === 'cold', `${section.id} has a floor`);
     }
     const targets = results.sections.flatMap((s) => s.figures.filter((f) => f.target));
-    assert.equal(targets.length, 6, 'every target of the issue is reported');
     assert.ok(targets.every((f) => typeof f.target!.met === 'boolean'));
+    assert.equal(results.sections.filter((s) => s.id !== 'coordinator').flatMap((s) => s.figures.filter((f) => f.target)).length, 5, 'start-up, warm rerun, two sync and the streaming target');
+    // The coordinator's targets (issue 19), each against its floor: upstream's figure, the in-process server, or its own p50.
+    const coordinator = results.sections.find((s) => s.id === 'coordinator')!;
+    assert.match(coordinator.notes?.join('\n') ?? '', /synchronous=full/, 'the bench states the fsync setting it ran with');
+    const named = (pattern: RegExp) => coordinator.figures.filter((f) => f.target && pattern.test(f.name));
+    for (const [pattern, count] of [
+      [/^lease create\+release, 1 client, /, 2], [/^lease create\+release, 8 clients, /, 2], [/^run create\+finish .* 1 client, /, 2], [/^run create\+finish .* 8 clients, /, 2],
+      [/^heartbeat throughput, 64 clients$/, 1], [/^heartbeat p99, 64 clients$/, 1], [/^GET \/v1\/leases.*\) p50$/, 2], [/^GET \/v1\/leases.*\) p99$/, 2],
+      [/^GET \/v1\/leases.* p99 vs its p50$/, 2], [/^GET \/v1\/runs .* p99 vs its p50$/, 2], [/^RSS idle with 100 leases$/, 1], [/^RSS while storing runs /, 1],
+      [/^coordinator serve, lease create\+release/, 1],
+    ] as const) {
+      const found = named(pattern);
+      assert.equal(found.length, count, `${pattern}: ${coordinator.figures.map((f) => f.name).join(' | ')}`);
+      for (const f of found) assert.ok(f.floorName && Number.isFinite(f.ratio), `${f.name} has a floor and a ratio`);
+    }
     const phases = results.sections.find((s) => s.id === 'cold')!.figures.map((f) => f.name.trim());
     for (const phase of ['lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);
 

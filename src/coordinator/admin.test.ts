@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sweep } from './sweeper.ts';
-import { fakeHostKeys, harness, PUBLIC_KEY } from './testkit.ts';
+import { generateHostKey } from './host-key.ts';
+import { harness, PUBLIC_KEY } from './testkit.ts';
 
 describe('admin actions', () => {
   it('drain releases every live lease, refuses new ones until undrained, and records it all', async () => {
@@ -102,7 +103,7 @@ describe('admin: per-machine drain', () => {
       // A free machine, as the warm pool will keep them: made for no lease, ready, idle.
       const now = h.clock.now();
       const idle = await h.store.createMachine({ id: 'mch_0000000000f1', provider: 'fake', pool: 'warm', createdAt: now });
-      const { providerId } = await h.provider.create({ leaseId: 'cbx_0000000000f1', slug: 'x', labels: { crabbox: 'true' }, sshPublicKey: PUBLIC_KEY, hostKey: await fakeHostKeys() });
+      const { providerId } = await h.provider.create({ leaseId: 'cbx_0000000000f1', slug: 'x', labels: { crabbox: 'true' }, sshPublicKey: PUBLIC_KEY, hostKey: await generateHostKey('cbx_0000000000f1') });
       await h.store.machineReady(idle.id, { providerId, host: '127.0.0.1', ports: [22], adminUser: 'crabbox', workRoot: '/w', hostKey: 'k' }, now);
       const drained = await h.request('POST', `/v1/admin/machines/${idle.id}/drain`, { token: root });
       assert.deepEqual([drained.status, drained.json.machine.state, drained.json.machine.stateReason], [200, 'deleted', 'drained']);

@@ -24,6 +24,6 @@ export interface CoordinatorDeps {
   clock: Clock;
   config: CoordinatorConfig;
   logger?: Logger | undefined;
-  /** Makes the box's host key pair (default: ssh-keygen). */
-  hostKeys?: (() => Promise<HostKeyPair>) | undefined;
+  /** Makes the box's host key pair (default: in-process ed25519, src/keys/). */
+  hostKeys?: ((leaseId: string) => Promise<HostKeyPair>) | undefined;
 }

@@ -8,7 +8,8 @@ import { openSqliteStore } from '../storage/sqlite.ts';
 import type { FleetStore } from '../storage/store.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { sweep } from './sweeper.ts';
-import { fakeHostKeys, harness, PUBLIC_KEY } from './testkit.ts';
+import { generateHostKey } from './host-key.ts';
+import { harness, PUBLIC_KEY } from './testkit.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 15, 12);
@@ -173,7 +174,7 @@ describe('coordinator faults', () => {
           installation: options.installation ?? 'test-install',
         });
         if (options.drop) delete labels[options.drop];
-        const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await fakeHostKeys() });
+        const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await generateHostKey(id) });
         h.provider.machines.get(providerId)!.createdAt = createdAt; // the fake stamps wall-clock time; this test runs on the manual clock
         return providerId;
       };

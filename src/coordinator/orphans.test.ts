@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LABEL, machineLabels } from '../domain/labels.ts';
 import { sweep } from './sweeper.ts';
-import { fakeHostKeys, harness, PUBLIC_KEY, type Harness } from './testkit.ts';
+import { generateHostKey } from './host-key.ts';
+import { harness, PUBLIC_KEY, type Harness } from './testkit.ts';
 
 const MIN = 60_000;
 
@@ -14,7 +15,7 @@ async function skipReasons(h: Harness, providerId: string): Promise<string[]> {
 
 /** A machine made at the provider with the given labels, `ageMin` minutes old on the harness clock. */
 async function providerMachine(h: Harness, labels: Record<string, string>, ageMin: number): Promise<string> {
-  const { providerId } = await h.provider.create({ leaseId: `cbx_${'f'.repeat(8)}${String(h.provider.machines.size).padStart(4, '0')}`, slug: 'x', labels, sshPublicKey: PUBLIC_KEY, hostKey: await fakeHostKeys() });
+  const { providerId } = await h.provider.create({ leaseId: `cbx_${'f'.repeat(8)}${String(h.provider.machines.size).padStart(4, '0')}`, slug: 'x', labels, sshPublicKey: PUBLIC_KEY, hostKey: await generateHostKey('cbx_0000000000f1') });
   h.provider.machines.get(providerId)!.createdAt = h.clock.now() - ageMin * MIN;
   return providerId;
 }

@@ -31,7 +31,7 @@ async function cloud(name: 'hetzner' | 'aws', ctx: ProviderContext): Promise<Pro
  */
 export const PROVIDER_REGISTRY: Record<string, (ctx: ProviderContext) => Provider | Promise<Provider>> = {
   // In-memory machines: demos and end-to-end tests of the coordinator itself. Nothing is ever really created.
-  fake: () => new FakeProvider({ name: 'fake' }),
+  fake: () => new FakeProvider({ name: 'fake', history: false }),
   // Boxes on this machine: a private sshd per lease (see docs/providers/local.md).
   local: (ctx) => createLocalProvider({ stateDir: ctx.stateDir, boxesRoot: ctx.localBoxesRoot }),
   hetzner: (ctx) => cloud('hetzner', ctx),

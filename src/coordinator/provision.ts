@@ -43,7 +43,7 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
   const { store, clock, config } = deps;
   const machineId = lease.machineId!;
   try {
-    const hostKey = await (deps.hostKeys ?? generateHostKey)();
+    const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const labels = leaseLabels({ lease, installation: config.installation, machineId });
     const machine = await provider.create(
       { leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },

@@ -130,7 +130,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     let tgt: SshTarget | undefined;
     try {
       const sshPublicKey = await createClientKey(keyDir, id);
-      const hostKey = await createHostKey(keyDir, id);
+      const hostKey = await createHostKey(id);
       const wantsCidr = provider.capabilities.billable && !provider.capabilities.local;
       const caller = wantsCidr ? await options.callerCidr?.() : undefined;
       const machine = await provider.create(

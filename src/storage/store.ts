@@ -47,5 +47,7 @@ export interface FleetStore extends LeaseStore, MachineStore, RunStore, EventSto
   nextDueAt(): Promise<number | undefined>;
   /** A cheap round trip (readiness). */
   ping(): Promise<void>;
+  /** How commits reach the disk (SQLite: journal mode and synchronous; PostgreSQL: synchronous_commit). */
+  durability(): Promise<string>;
   close(): Promise<void>;
 }

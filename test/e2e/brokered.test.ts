@@ -140,7 +140,7 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /hello from the checkout\n[\s\S]*to-stderr/);
     const results = await cli('alice', ['results', runId, '--json']);
-    assert.deepEqual(resultsJson.parse(json(results)), { runId, state: 'failed', exitCode: 4, junit: null });
+    assert.deepEqual(resultsJson.parse(json(results)), { schema: 'crabbox.results/v1', runId, state: 'failed', exitCode: 4, junit: null });
     logsJson.parse(json(await cli('alice', ['logs', runId, '--json'])));
     const table = await cli('alice', ['history']);
     assert.match(table.stdout, new RegExp(`${runId}\\s+${slug}\\s+failed\\s+4`));

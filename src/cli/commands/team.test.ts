@@ -75,7 +75,7 @@ describe('team commands against a coordinator', () => {
     for (const l of [a, b]) assert.equal((await h.store.getLease(l.id))?.state, 'released');
     const again = await as('dana', ['stop', a.id, b.id, '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { results: [{ id: a.id, slug: a.slug, result: 'already-gone' }, { id: b.id, slug: b.slug, result: 'already-gone' }] });
+    assert.deepEqual(JSON.parse(again.stdout), { schema: 'crabbox.stop-many/v1', results: [{ id: a.id, slug: a.slug, result: 'already-gone' }, { id: b.id, slug: b.slug, result: 'already-gone' }] });
     const hostile = await as('dana', ['stop', a.id, '../x']);
     assert.equal(hostile.code, ExitCode.usage, 'a hostile ref is refused before anything runs');
   });
@@ -169,7 +169,7 @@ describe('team commands against a coordinator', () => {
 
     await runCli(['login', '--url', url, '--token-stdin'], { env, cwd: dir.path, stdin: `${SHARED_TOKEN}\n`, clock: h.clock });
     const keep = await runCli(['logout', '--keep-url', '--json'], { env, cwd: dir.path });
-    assert.deepEqual(JSON.parse(keep.stdout), { removed: true, urlRemoved: null, config: configFile, mode: 'brokered' });
+    assert.deepEqual(JSON.parse(keep.stdout), { schema: 'crabbox.logout/v1', removed: true, urlRemoved: null, config: configFile, mode: 'brokered' });
     const stuck = await runCli(['list'], { env, cwd: dir.path });
     assert.equal(stuck.code, ExitCode.noPermission);
     assert.match(stuck.stderr, /no token for the coordinator at .*`crabbox logout` removes the URL to go back to direct mode/);

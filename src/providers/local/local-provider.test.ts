@@ -24,7 +24,7 @@ const boxesRootForTest = (): { path: string; remove(): void } => testBoxesRoot()
 async function specFor(stateDir: string, leaseId: string) {
   const dir = leaseKeyDir(stateDir, leaseId);
   const sshPublicKey = await createClientKey(dir, leaseId);
-  const hostKey = await createHostKey(dir, leaseId);
+  const hostKey = await createHostKey(leaseId);
   return baseSpec(leaseId, { sshPublicKey, hostKey });
 }
 
@@ -77,7 +77,7 @@ describe('local provider over real sshd and ssh', () => {
 
       // Another key in known_hosts: the pinned key no longer matches, which must fail at once.
       await closeMaster(target);
-      const other = await createHostKey(join(state.path, 'other'), leaseId);
+      const other = await createHostKey(leaseId);
       await writeKnownHosts(target.knownHostsFile, machine.host, machine.ports, other.publicKey);
       await assert.rejects(sshExec(target, ['true'], { stdout: new PassThrough(), stderr: new PassThrough() }), (error: unknown) => {
         assert.ok(isCrabboxErrorCode(error, 'host_key_mismatch'), String(error));

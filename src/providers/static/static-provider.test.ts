@@ -21,7 +21,7 @@ import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, 
 async function specFor(stateDir: string, leaseId: string) {
   const dir = leaseKeyDir(stateDir, leaseId);
   const sshPublicKey = await createClientKey(dir, leaseId);
-  const hostKey = await createHostKey(dir, leaseId); // unused by this provider, but part of every spec
+  const hostKey = await createHostKey(leaseId); // unused by this provider, but part of every spec
   return baseSpec(leaseId, { sshPublicKey, hostKey });
 }
 

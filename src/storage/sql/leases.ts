@@ -92,7 +92,10 @@ export class SqlLeaseStore implements LeaseStore {
   async listLeases(q: LeaseQuery): Promise<Page<LeaseRecord>> {
     const limit = pageSize(q.limit);
     const where = scopeWhere({ owner: q.owner }, new Where(), 'l.');
-    if (q.states?.length) where.add(`l.state IN (${placeholders(q.states)})`, ...q.states);
+    // The live states literally: the partial live-lease indexes (migration 0005) then serve the list.
+    const live = q.states?.length === 2 && q.states.includes('provisioning') && q.states.includes('active');
+    if (live) where.add(`l.state IN ${LIVE}`);
+    else if (q.states?.length) where.add(`l.state IN (${placeholders(q.states)})`, ...q.states);
     afterCursor(where, q.cursor, 'l.');
     const rows = await this.#db.query(`${LEASE_SELECT}${where} ORDER BY l.created_at DESC, l.id DESC LIMIT ?`, [...where.params, limit + 1]);
     return keysetPage(rows.map(leaseFromRow), limit);
@@ -145,7 +148,7 @@ export class SqlLeaseStore implements LeaseStore {
   }
 
   async staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]> {
-    const rows = await this.#db.query(`${LEASE_SELECT} WHERE l.state = 'provisioning' AND l.created_at < ? ORDER BY l.created_at LIMIT ?`, [before, limit]);
+    const rows = await this.#db.query(`${LEASE_SELECT} WHERE l.state IN ${LIVE} AND l.state = 'provisioning' AND l.created_at < ? ORDER BY l.created_at LIMIT ?`, [before, limit]);
     return rows.map(leaseFromRow);
   }
 

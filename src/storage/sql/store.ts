@@ -122,6 +122,10 @@ export class SqlFleetStore implements FleetStore {
     await this.#db.query('SELECT 1 AS ok');
   }
 
+  durability(): Promise<string> {
+    return this.#db.durability();
+  }
+
   close(): Promise<void> {
     return this.#db.close();
   }
