@@ -28,6 +28,8 @@ for (const mode of [{ title: 'hetzner (realistic fake Hetzner Cloud API)', chaos
     return {
       provider: setup.provider,
       spec: (leaseId, labels) => specFor(leaseId, {}, labels),
+      // Nothing listens on a fake Hetzner address: the server the fake account holds must have the reported IPv4.
+      reachable: async (machine) => assert.equal(setup.fake.state.servers.get(Number(machine.providerId))?.public_net.ipv4?.ip, machine.host),
       leftovers: () => setup.leftovers(),
       teardown: async () => {
         // A chaos run that injected nothing proved nothing.
