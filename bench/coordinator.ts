@@ -1,150 +1,214 @@
-// Figure 5, coordinator: heartbeat latency and throughput at 1/16/64 concurrent clients over loopback HTTP (floor:
-// GET /v1/health, the same HTTP round trip without store work), lease create+release cycles with an instant fake
-// provider, and the process's memory after storing N runs.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Figure 5, coordinator: the real `crabbox coordinator serve` (SQLite, the instant fake provider) under fixed
+// workloads from this process over loopback HTTP, each target printed against upstream's figure for the same workload
+// (bench/coordinator-upstream.ts), and its memory read from outside while the load runs.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FACTOR, UPSTREAM } from './coordinator-upstream.ts';
+import { rssMiB, sampleRss, startInProcess, startServe, type CoordinatorProcess } from './lib/coordinator-process.ts';
+import { closedLoop, forDuration, paced, type LoadResult } from './lib/load.ts';
 import { rateFigure, timeFigure, type Figure, type Section } from './lib/report.ts';
-import { nowMs, percentile, timeOk } from './lib/stats.ts';
+import { median, percentile } from './lib/stats.ts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJlbmNobWFya2tleWJlbmNobWFya2tleWJlbmNobWFy bench';
-const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
+/** A 4 KiB log tail like a test run's last lines (base64 text in 76-character lines). */
+const LOG_TAIL = (randomBytes(3 * 1024).toString('base64').match(/.{1,76}/g) ?? []).join('\n').slice(0, 4096);
 
 export interface CoordinatorOptions {
-  levels: number[];
-  /** Timed requests per concurrency level (after a warm-up round of the same count / 10). */
-  requests: number;
-  cycles: number;
-  storedRuns: number;
+  /** Repetitions of the counted workloads (cycles, pairs, the serve comparison); each figure is their median. */
+  reps: number;
+  /** Live leases for the heartbeat and list workloads. */
+  leases: number;
+  /** Lease create+release cycles per repetition, at each of `clients`. */
+  cycleCounts: number[];
+  /** Run create+finish pairs per repetition, at each of `clients`. */
+  pairCounts: number[];
+  clients: number[];
+  heartbeatLevels: number[];
+  heartbeatMs: number;
+  /** The GET /v1/health floor's duration per level. */
+  healthMs: number;
+  /** Total runs stored at each fill step (10,000 and 100,000). */
+  fills: number[];
+  fillClients: number;
+  listRequests: number;
+  idleMs: number;
 }
 
-interface Server {
-  url: string;
-  child: ChildProcess;
+type Call = (method: string, path: string, body?: string) => Promise<any>;
+
+function client(url: string, token: string): Call {
+  const headers = { authorization: `Bearer ${token}`, 'x-crabbox-owner': 'bench', 'content-type': 'application/json' };
+  return async (method, path, body) => {
+    const res = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
+    return text ? JSON.parse(text) : undefined;
+  };
 }
 
-async function startServer(dir: string, token: string): Promise<Server> {
-  const child = spawn(process.execPath, [here('coordinator-server.ts')], { env: { PATH: process.env.PATH, CRABBOX_SHARED_TOKEN: token, CRABBOX_BENCH_DB: join(dir, 'coordinator.db') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the bench coordinator did not start in 30 s')), 30_000);
-    createInterface({ input: child.stdout! }).once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the bench coordinator exited ${code}: ${stderr.trim()}`));
-    });
-  });
-  return { url: (JSON.parse(line) as { url: string }).url, child };
+const LEASE_BODY = JSON.stringify({ sshPublicKey: PUBLIC_KEY, provider: 'fake' });
+const FINISH_BODY = JSON.stringify({ exitCode: 0, logTail: LOG_TAIL, timings: { sync: 3, command: 12 } });
+
+async function leaseCycle(call: Call): Promise<void> {
+  const id = (await call('POST', '/v1/leases', LEASE_BODY)).lease.id as string;
+  await call('POST', `/v1/leases/${id}/release`);
 }
 
-function stopServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve();
-    server.child.once('exit', () => resolve());
-    server.child.kill('SIGTERM');
-  });
+async function runPair(call: Call, leaseId: string): Promise<void> {
+  const id = (await call('POST', '/v1/runs', JSON.stringify({ leaseId, command: 'npm test' }))).run.id as string;
+  await call('POST', `/v1/runs/${id}/finish`, FINISH_BODY);
 }
 
-/** `requests` calls spread over `clients` concurrent loops; per-request latencies and overall throughput. */
-async function load(clients: number, requests: number, call: (client: number) => Promise<void>): Promise<{ latencies: number[]; perSecond: number }> {
-  const latencies: number[] = [];
-  let issued = 0;
-  const started = nowMs();
-  await Promise.all(Array.from({ length: clients }, async (_, client) => {
-    while (issued < requests) {
-      issued++;
-      const t = nowMs();
-      await call(client);
-      latencies.push(nowMs() - t);
-    }
-  }));
-  return { latencies, perSecond: requests / ((nowMs() - started) / 1000) };
+/** Throughput target: at least FACTOR x upstream (the ratio floor/value is then at most 1/FACTOR). */
+function throughputTarget(f: Figure): Figure {
+  f.target = { text: `>= ${FACTOR}x upstream (${(f.floor! * FACTOR).toFixed(0)} ${f.unit})`, met: f.value >= f.floor! * FACTOR };
+  return f;
 }
 
-/**
- * Paced load: each of `clients` loops sends one request every `periodMs` (start times spread over the period), so
- * the server is not saturated and latency is service time rather than queueing.
- */
-async function paced(clients: number, requests: number, periodMs: number, call: (client: number) => Promise<void>): Promise<number[]> {
-  const latencies: number[] = [];
-  const perClient = Math.max(1, Math.ceil(requests / clients));
-  const start = nowMs();
-  await Promise.all(Array.from({ length: clients }, async (_, client) => {
-    for (let i = 0; i < perClient; i++) {
-      const due = start + (client / clients) * periodMs + i * periodMs;
-      const wait = due - nowMs();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const t = nowMs();
-      await call(client);
-      latencies.push(nowMs() - t);
-    }
-  }));
-  return latencies;
+/** Latency target: at most upstream / FACTOR. */
+function latencyTarget(f: Figure): Figure {
+  f.target = { text: `<= upstream / ${FACTOR} (${(f.floor! / FACTOR).toFixed(2)} ms)`, met: f.value <= f.floor! / FACTOR };
+  return f;
+}
+
+/** Median over repetitions of each named workload, run in turns (a, b, c, a, b, c, ...). */
+async function repeated(reps: number, workloads: { name: string; run: () => Promise<LoadResult> }[]): Promise<Map<string, number>> {
+  const samples = new Map(workloads.map((w) => [w.name, [] as number[]]));
+  for (let rep = 0; rep < reps; rep++) for (const w of workloads) samples.get(w.name)!.push((await w.run()).perSecond);
+  return new Map([...samples].map(([name, values]) => [name, median(values)]));
+}
+
+/** p50 and p99 of `requests` sequential GETs (after a tenth as many untimed). */
+async function listLatency(call: Call, path: string, requests: number): Promise<{ p50: number; p99: number }> {
+  await closedLoop(1, Math.max(1, Math.ceil(requests / 10)), () => call('GET', path));
+  const r = await closedLoop(1, requests, () => call('GET', path));
+  return { p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) };
+}
+
+function listFigures(name: string, l: { p50: number; p99: number }, requests: number, upstream?: { p50Ms: number; p99Ms: number }): Figure[] {
+  const spread = timeFigure({ name: `${name} p99 vs its p50`, value: l.p99, floorName: 'its p50', floor: l.p50, runs: requests });
+  spread.target = { text: 'p99 <= 2x p50', met: l.p99 <= 2 * l.p50 };
+  if (!upstream) return [timeFigure({ name: `${name} p50`, value: l.p50, runs: requests }), spread];
+  return [
+    latencyTarget(timeFigure({ name: `${name} p50`, value: l.p50, floorName: 'upstream', floor: upstream.p50Ms, runs: requests })),
+    latencyTarget(timeFigure({ name: `${name} p99`, value: l.p99, floorName: 'upstream', floor: upstream.p99Ms, runs: requests })),
+    spread,
+  ];
+}
+
+/** The store's durability as the server's start-up line states it, e.g. `journal_mode=wal, synchronous=full`. */
+async function durability(server: CoordinatorProcess): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const stated = /database \S+ .*?\(([^)]*synchronous[^)]*)\)/.exec(server.stderr())?.[1];
+    if (stated) return stated;
+    await sleep(100);
+  }
+  return 'not stated by the server';
 }
 
 export async function coordinatorSection(o: CoordinatorOptions): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'crabbox-bench-coord-'));
   const token = `bench-${randomBytes(16).toString('hex')}`;
-  const server = await startServer(dir, token);
-  const headers = { authorization: `Bearer ${token}`, 'x-crabbox-owner': 'bench', 'content-type': 'application/json' };
-  const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${server.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
-    return text ? JSON.parse(text) : undefined;
-  };
   const figures: Figure[] = [];
+  const notes: string[] = [];
+  const servers: CoordinatorProcess[] = [];
   try {
-    const maxClients = Math.max(...o.levels);
+    const server = await startServe(join(dir, 'serve'), token);
+    servers.push(server);
+    notes.push(`server: crabbox coordinator serve (dist/), SQLite ${await durability(server)}, provider fake; load: fetch over loopback from the bench process`);
+    const call = client(server.url, token);
+
+    // 1. Idle with live leases; the floor is the same process idle right after start-up, with an empty store.
+    await sleep(o.idleMs / 2);
+    const empty = sampleRss(server.pid);
+    await sleep(o.idleMs / 2);
+    const emptyRss = empty.stop();
     const leases: string[] = [];
-    for (let i = 0; i < maxClients; i++) leases.push((await call('POST', '/v1/leases', { sshPublicKey: PUBLIC_KEY, provider: 'fake' })).lease.id);
-    for (const clients of o.levels) {
-      const heartbeat = (c: number) => call('POST', `/v1/leases/${leases[c]}/heartbeat`);
-      const health = () => call('GET', '/v1/health');
-      await load(clients, Math.max(clients, Math.ceil(o.requests / 10)), heartbeat);
-      const hb = await load(clients, o.requests, heartbeat);
-      await load(clients, Math.max(clients, Math.ceil(o.requests / 10)), health);
-      const floor = await load(clients, o.requests, health);
-      figures.push(timeFigure({ name: `heartbeat p50, ${clients} clients`, value: percentile(hb.latencies, 50), floorName: 'GET /v1/health', floor: percentile(floor.latencies, 50), runs: o.requests }));
-      const p99 = timeFigure({ name: `heartbeat p99, ${clients} clients`, value: percentile(hb.latencies, 99), floorName: 'GET /v1/health', floor: percentile(floor.latencies, 99), runs: o.requests });
-      if (clients === 64) p99.target = { text: 'p99 < 10 ms at 64 clients (SQLite)', met: p99.value < 10 };
-      figures.push(p99);
-      figures.push(rateFigure({ name: `heartbeat throughput, ${clients} clients`, unit: 'req/s', value: hb.perSecond, floorName: 'GET /v1/health', floor: floor.perSecond, runs: o.requests }));
+    for (let i = 0; i < o.leases; i++) leases.push((await call('POST', '/v1/leases', LEASE_BODY)).lease.id);
+    await sleep(o.idleMs / 2);
+    const idle = sampleRss(server.pid);
+    await sleep(o.idleMs / 2);
+    const idleRss = idle.stop();
+    const idleFigure = timeFigure({ name: `RSS idle with ${o.leases} leases`, unit: 'MiB', value: idleRss.max, floorName: 'just started, empty store', floor: emptyRss.max, runs: idleRss.samples, note: 'largest VmRSS sample over the idle window, read from /proc; no forced GC' });
+    idleFigure.target = { text: '< 120 MiB', met: idleRss.max < 120 };
+    figures.push(idleFigure);
+    figures.push(...listFigures(`GET /v1/leases?limit=100 (${o.leases} leases)`, await listLatency(call, '/v1/leases?limit=100', o.listRequests), o.listRequests, UPSTREAM.listLeases));
+
+    // 2. Heartbeats: `level` clients over the live leases for a fixed time; the floor is GET /v1/health under the same load.
+    for (const level of o.heartbeatLevels) {
+      const heartbeat = (c: number, i: number) => call('POST', `/v1/leases/${leases[(c + level * i) % leases.length]}/heartbeat`);
+      await forDuration(level, Math.min(1000, o.heartbeatMs / 5), heartbeat);
+      const hb = await forDuration(level, o.heartbeatMs, heartbeat);
+      const health = await forDuration(level, o.healthMs, () => call('GET', '/v1/health'));
+      const p99 = timeFigure({ name: `heartbeat p99, ${level} clients`, value: percentile(hb.latencies, 99), floorName: 'GET /v1/health', floor: percentile(health.latencies, 99), runs: hb.count });
+      const rate = rateFigure({ name: `heartbeat throughput, ${level} clients`, unit: 'req/s', value: hb.perSecond, floorName: 'GET /v1/health', floor: health.perSecond, runs: hb.count });
+      figures.push(timeFigure({ name: `heartbeat p50, ${level} clients`, value: percentile(hb.latencies, 50), floorName: 'GET /v1/health', floor: percentile(health.latencies, 50), runs: hb.count }), p99, rate);
+      if (level === 64) {
+        figures.push(throughputTarget(rateFigure({ name: 'heartbeat throughput, 64 clients', unit: 'req/s', value: hb.perSecond, floorName: 'upstream', floor: UPSTREAM.heartbeat64.perSecond, runs: hb.count })));
+        figures.push(latencyTarget(timeFigure({ name: 'heartbeat p99, 64 clients', value: percentile(hb.latencies, 99), floorName: 'upstream', floor: UPSTREAM.heartbeat64.p99Ms, runs: hb.count })));
+      }
     }
-    // 64 clients at ~640 requests/s in total: what a busy team's CLIs see when the server is not saturated.
-    const pacedClients = Math.max(...o.levels);
-    const pacedHb = await paced(pacedClients, o.requests, 100, (c) => call('POST', `/v1/leases/${leases[c]}/heartbeat`));
-    const pacedHealth = await paced(pacedClients, o.requests, 100, () => call('GET', '/v1/health'));
-    figures.push(timeFigure({ name: `heartbeat p99, ${pacedClients} clients paced (1 req/100 ms each)`, value: percentile(pacedHb, 99), floorName: 'GET /v1/health', floor: percentile(pacedHealth, 99), runs: pacedHb.length, note: `p50 ${percentile(pacedHb, 50).toFixed(2)} ms; not saturated, unlike the closed loops above` }));
-    const cycle = async (): Promise<void> => {
-      const id = (await call('POST', '/v1/leases', { sshPublicKey: PUBLIC_KEY, provider: 'fake' })).lease.id;
-      await call('POST', `/v1/leases/${id}/release`);
-    };
-    await load(1, Math.max(1, Math.ceil(o.cycles / 10)), cycle);
-    const cycles = await load(1, o.cycles, cycle);
-    const pairs = await load(1, o.cycles, async () => {
-      await call('GET', '/v1/health');
-      await call('GET', '/v1/health');
-    });
-    figures.push(rateFigure({ name: 'lease create+release (instant fake provider)', unit: 'cycles/s', value: cycles.perSecond, floorName: '2x GET /v1/health', floor: pairs.perSecond, runs: o.cycles }));
+    const pacedClients = Math.max(...o.heartbeatLevels);
+    const pacedHb = await paced(pacedClients, pacedClients * 30, 100, (c) => call('POST', `/v1/leases/${leases[c % leases.length]}/heartbeat`));
+    figures.push(timeFigure({ name: `heartbeat p99, ${pacedClients} clients paced (1 req/100 ms each)`, value: percentile(pacedHb, 99), runs: pacedHb.length, note: `p50 ${percentile(pacedHb, 50).toFixed(2)} ms; not saturated, unlike the closed loops above` }));
+
+    // 3. Lease create+release cycles and run create+finish pairs, fixed counts, medians of the repetitions.
+    const counted = await repeated(o.reps, [
+      ...o.clients.flatMap((clients) => o.cycleCounts.map((count) => ({ name: `cycles ${clients} ${count}`, run: () => closedLoop(clients, count, () => leaseCycle(call)) }))),
+      ...o.clients.flatMap((clients) => o.pairCounts.map((count) => ({ name: `pairs ${clients} ${count}`, run: () => closedLoop(clients, count, (c) => runPair(call, leases[c % leases.length]!)) }))),
+    ]);
+    for (const clients of o.clients) {
+      for (const count of o.cycleCounts) {
+        figures.push(throughputTarget(rateFigure({ name: `lease create+release, ${clients} client${clients > 1 ? 's' : ''}, ${count} cycles`, unit: 'cycles/s', value: counted.get(`cycles ${clients} ${count}`)!, floorName: 'upstream', floor: UPSTREAM.leaseCycles[clients], runs: o.reps })));
+      }
+    }
+    for (const clients of o.clients) {
+      for (const count of o.pairCounts) {
+        figures.push(throughputTarget(rateFigure({ name: `run create+finish (4 KiB log), ${clients} client${clients > 1 ? 's' : ''}, ${count} pairs`, unit: 'cycles/s', value: counted.get(`pairs ${clients} ${count}`)!, floorName: 'upstream', floor: UPSTREAM.runPairs[clients], runs: o.reps })));
+      }
+    }
+
+    // 4. Fill the run history over HTTP (the same pairs, more clients), RSS sampled from outside while it runs.
+    let stored = o.reps * o.clients.length * o.pairCounts.reduce((a, b) => a + b, 0);
+    for (const [step, target] of o.fills.entries()) {
+      const sampler = sampleRss(server.pid);
+      if (target > stored) await closedLoop(o.fillClients, target - stored, (c) => runPair(call, leases[c % leases.length]!));
+      stored = Math.max(stored, target);
+      const runsList = await listLatency(call, '/v1/runs', o.listRequests);
+      const rss = sampler.stop();
+      const rssFigure = timeFigure({ name: `RSS while storing runs ${step === 0 ? 0 : o.fills[step - 1]}..${target}`, unit: 'MiB', value: rss.max, runs: rss.samples, note: `largest VmRSS sample while the pairs and list requests ran; ${rss.last.toFixed(0)} MiB at the end` });
+      Object.assign(rssFigure, { floorName: 'upstream at 10,000', floor: UPSTREAM.rssAfter10kRunsMiB, ratio: rss.max / UPSTREAM.rssAfter10kRunsMiB });
+      if (step === o.fills.length - 1) rssFigure.target = { text: '< 150 MiB', met: rss.max < 150 };
+      figures.push(rssFigure);
+      figures.push(...listFigures(`GET /v1/runs (${target} runs)`, runsList, o.listRequests));
+    }
+    figures.push(...listFigures(`GET /v1/leases?limit=100 (${o.leases} live, ${stored} runs, history)`, await listLatency(call, '/v1/leases?limit=100', o.listRequests), o.listRequests, UPSTREAM.listLeases));
+    await sleep(o.idleMs);
+    figures.push(timeFigure({ name: 'RSS idle after all of the above', unit: 'MiB', value: rssMiB(server.pid), runs: 1 }));
+    await server.stop();
+
+    // 5. The real serve entry against the in-process reference (startCoordinator with stub host keys), both fresh.
+    const fresh = await startServe(join(dir, 'serve-2'), token);
+    servers.push(fresh);
+    const reference = await startInProcess(dir, token);
+    servers.push(reference);
+    const [serveCall, refCall] = [client(fresh.url, token), client(reference.url, token)];
+    const count = o.cycleCounts[0]!;
+    await closedLoop(1, Math.ceil(count / 10), () => leaseCycle(serveCall));
+    await closedLoop(1, Math.ceil(count / 10), () => leaseCycle(refCall));
+    const compared = await repeated(o.reps, [
+      { name: 'serve', run: () => closedLoop(1, count, () => leaseCycle(serveCall)) },
+      { name: 'reference', run: () => closedLoop(1, count, () => leaseCycle(refCall)) },
+    ]);
+    const entry = rateFigure({ name: `coordinator serve, lease create+release, 1 client, ${count} cycles`, unit: 'cycles/s', value: compared.get('serve')!, floorName: 'in-process, stub host keys', floor: compared.get('reference')!, runs: o.reps });
+    entry.target = { text: 'within 20% of in-process', met: entry.ratio! <= 1.2 };
+    figures.push(entry);
   } finally {
-    await stopServer(server);
-  }
-  try {
-    const mem = JSON.parse((await timeOk([process.execPath, '--expose-gc', here('coordinator-memory.ts'), join(dir, 'memory.db'), String(o.storedRuns)])).stdout) as { before: { rss: number; heap: number }; after: { rss: number; heap: number } };
-    const mib = (b: number): number => b / (1 << 20);
-    figures.push(timeFigure({ name: `RSS after storing ${o.storedRuns} runs`, unit: 'MiB', value: mib(mem.after.rss), floorName: 'empty store', floor: mib(mem.before.rss), runs: 1 }));
-    figures.push(timeFigure({ name: `heap after storing ${o.storedRuns} runs`, unit: 'MiB', value: mib(mem.after.heap), floorName: 'empty store', floor: mib(mem.before.heap), runs: 1 }));
-  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
-  return { id: 'coordinator', title: 'Coordinator', figures };
+  return { id: 'coordinator', title: 'Coordinator', figures, notes };
 }

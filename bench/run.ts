@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { coordinatorSection } from './coordinator.ts';
 import { BenchWorkspace, type WarmLease } from './lib/box.ts';
 import { renderResults, type Results, type Section } from './lib/report.ts';
@@ -64,9 +65,6 @@ const size = {
   syncFiles: q ? 100 : 10_000,
   syncBytes: q ? 1_000_000 : 100_000_000,
   streamBytes: q ? 1_000_000 : 100_000_000,
-  requests: q ? 64 : 4000,
-  cycles: q ? 5 : 500,
-  storedRuns: q ? 1000 : 100_000,
 };
 
 if (opts.build) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -127,7 +125,13 @@ try {
   await section('cold', () => coldSection({ ...r(), warmFloorMs }));
   await section('sync', () => syncSection({ ws: ws!, lease: lease!, files: size.syncFiles, bytes: size.syncBytes, runs: size.syncRuns, warmup: q ? 0 : 1 }));
   await section('scale', () => scaleSection({ ws: ws!, lease: lease!, sizes: q ? [100, 200, 400, 800] : [1_000, 10_000, 50_000, 200_000], runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
-  await section('coordinator', () => coordinatorSection({ levels: [1, 16, 64], requests: size.requests, cycles: size.cycles, storedRuns: size.storedRuns }));
+  await section('coordinator', () =>
+    coordinatorSection(
+      q
+        ? { reps: 1, leases: 100, cycleCounts: [10, 20], pairCounts: [10, 20], clients: [1, 8], heartbeatLevels: [1, 16, 64], heartbeatMs: 300, healthMs: 200, fills: [200, 400], fillClients: 16, listRequests: 20, idleMs: 200 }
+        : { reps: 3, leases: 100, cycleCounts: [500, 1000], pairCounts: [500, 1000], clients: [1, 8], heartbeatLevels: [1, 16, 64], heartbeatMs: 10_000, healthMs: 3000, fills: [10_000, 100_000], fillClients: 16, listRequests: 1000, idleMs: 2000 },
+    ),
+  );
   await section('streaming', () => streamingSection({ ...r(), runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
 } finally {
   await ws?.close();
@@ -141,6 +145,7 @@ const results: Results = {
   sections: SECTIONS.flatMap((id) => sections.filter((s) => s.id === id)),
   leases: [...(ws?.leases ?? [])],
   boxesRoot: ws?.boxes,
+  stateDir: ws ? join(ws.env.XDG_STATE_HOME!, 'crabbox') : undefined,
 };
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${renderResults(results)}\n\nwrote ${opts.out}\n`);

@@ -22,6 +22,8 @@ export interface Section {
   figures: Figure[];
   /** Set when the section could not run: "not available: <reason>". Never replaced by made-up numbers. */
   unavailable?: string | undefined;
+  /** Conditions the figures were taken under (e.g. the store's fsync setting), printed under the section title. */
+  notes?: string[] | undefined;
 }
 
 export interface Results {
@@ -35,6 +37,8 @@ export interface Results {
   leases: string[];
   /** Where the local boxes lived (removed by the end). */
   boxesRoot?: string | undefined;
+  /** The workspace's crabbox state dir: keys and local machine dirs (removed by the end). */
+  stateDir?: string | undefined;
 }
 
 /** A time figure against its floor: ratio and overhead filled in. */
@@ -69,6 +73,7 @@ export function renderResults(results: Results): string {
       lines.push(`   ${section.unavailable}`);
       continue;
     }
+    for (const note of section.notes ?? []) lines.push(`   ${note}`);
     const rows = section.figures.map((f) => [
       f.name,
       num(f.value, f.unit),

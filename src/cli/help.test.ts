@@ -99,7 +99,7 @@ describe('shell completion, generated from the command tree', () => {
     it(`${shell}: commands, subcommands, flags and flag values`, async () => {
       const file = await script(shell);
       assert.deepEqual(complete(shell, file, 'crabbox li'), ['list']);
-      assert.deepEqual(complete(shell, file, 'crabbox admin '), ['leases', 'release', 'delete', 'drain', 'events']);
+      assert.deepEqual(complete(shell, file, 'crabbox admin '), ['leases', 'release', 'delete', 'machines', 'drain', 'undrain', 'events']);
       assert.deepEqual(complete(shell, file, 'crabbox coordinator init'), ['init-secrets']);
       assert.deepEqual(complete(shell, file, 'crabbox run --prov'), ['--provider']);
       assert.deepEqual(complete(shell, file, 'crabbox warmup --provider '), ['local', 'ssh', 'hetzner', 'aws']);
@@ -113,7 +113,7 @@ describe('shell completion, generated from the command tree', () => {
     const file = await script('fish');
     const fish = (line: string): string[] => execFileSync('fish', ['--no-config', '-c', `source '${file}'; complete -C '${line}'`], { encoding: 'utf8' }).split('\n').filter(Boolean);
     assert.deepEqual(fish('crabbox li'), ['list\tList your leases']);
-    assert.deepEqual(fish('crabbox admin ').map((l) => l.split('\t')[0]), ['delete', 'drain', 'events', 'leases', 'release']);
+    assert.deepEqual(fish('crabbox admin ').map((l) => l.split('\t')[0]), ['delete', 'drain', 'events', 'leases', 'machines', 'release', 'undrain']);
     assert.ok(fish('crabbox run --').some((l) => l.startsWith('--provider\t')));
     assert.deepEqual(fish('crabbox warmup --provider ').map((l) => l.split('\t')[0]).sort(), ['aws', 'hetzner', 'local', 'ssh']);
   });

@@ -1,16 +1,20 @@
 import { redactValue } from '../redact/redact.ts';
-import type { FleetStore, LeaseRecord, NewEvent } from '../storage/store.ts';
+import type { EventStore, LeaseRecord, MachineRecord, NewEvent } from '../storage/store.ts';
 
 /** The audit event types. `admin.*` events name the action after the dot. */
 export type EventType =
-  | 'lease.created' | 'machine.provisioned' | 'lease.heartbeat' | 'lease.extended' | 'lease.released' | 'lease.expired' | 'lease.failed'
-  | 'machine.drained' | 'machine.deleted' | 'machine.sweep_skipped' | 'provider.error' | 'provider.fallback' | 'auth.denied' | 'auth.login' | 'run.created' | 'run.finished' | `admin.${string}`;
+  | 'lease.created' | 'lease.heartbeat' | 'lease.extended' | 'lease.released' | 'lease.expired' | 'lease.failed'
+  | 'machine.provisioned' | 'machine.assigned' | 'machine.scrubbed' | 'machine.drained' | 'machine.undrained' | 'machine.deleted' | 'machine.failed' | 'machine.sweep_skipped'
+  | 'pool.refill.failed' | 'pool.empty'
+  | 'provider.error' | 'provider.fallback' | 'auth.denied' | 'auth.login' | 'run.created' | 'run.finished' | `admin.${string}`;
 
 export interface AuditInput {
   type: EventType;
   at: number;
   actor: string;
   lease?: Pick<LeaseRecord, 'id' | 'owner' | 'org' | 'providerId'> | undefined;
+  /** The machine a machine event happened to; its lease (if any) is named too. */
+  machine?: Pick<MachineRecord, 'id' | 'providerId' | 'leaseId'> | undefined;
   owner?: string | undefined;
   org?: string | undefined;
   runId?: string | undefined;
@@ -22,7 +26,7 @@ export interface AuditInput {
 const MAX_DATA_CHARS = 2000;
 
 /** Appends one audit event. Never carries env values, tokens, keys or file contents; data is redacted and bounded. */
-export async function audit(store: FleetStore, input: AuditInput): Promise<void> {
+export async function audit(store: EventStore, input: AuditInput): Promise<void> {
   let data = input.data ? redactValue(input.data) : undefined;
   if (data && JSON.stringify(data).length > MAX_DATA_CHARS) data = { truncated: true };
   const event: NewEvent = {
@@ -31,9 +35,10 @@ export async function audit(store: FleetStore, input: AuditInput): Promise<void>
     actor: input.actor,
     owner: input.owner ?? input.lease?.owner,
     org: input.org ?? input.lease?.org,
-    leaseId: input.lease?.id,
+    leaseId: input.lease?.id ?? input.machine?.leaseId,
     runId: input.runId,
-    providerId: input.providerId ?? input.lease?.providerId,
+    machineId: input.machine?.id,
+    providerId: input.providerId ?? input.machine?.providerId ?? input.lease?.providerId,
     data,
   };
   await store.appendEvent(event);

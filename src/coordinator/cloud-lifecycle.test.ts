@@ -139,7 +139,8 @@ for (const make of [hetzner, aws]) {
       it('a release while the machine is still being created deletes it', async () => {
         const creating = create();
         let leaseId: string | undefined;
-        for (let i = 0; i < 500 && !leaseId; i++) {
+        // Bounded by time, not turns: each recorded write waits for its fsync, which a busy disk can stretch.
+        for (const deadline = Date.now() + 10_000; !leaseId && Date.now() < deadline; ) {
           await new Promise((resolve) => setImmediate(resolve));
           leaseId = (await store.listLeases({ owner: 'ada@example.com', states: ['provisioning'] })).items.find((l) => l.providerId)?.id;
         }

@@ -8,10 +8,16 @@ import { openSqliteStore } from '../storage/sqlite.ts';
 import type { FleetStore } from '../storage/store.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { sweep } from './sweeper.ts';
-import { fakeHostKeys, harness, PUBLIC_KEY } from './testkit.ts';
+import { generateHostKey } from './host-key.ts';
+import { harness, PUBLIC_KEY } from './testkit.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 15, 12);
+
+/** The state of the machine a lease was on. */
+async function machineState(store: FleetStore, lease: { machineId?: string | undefined } | undefined): Promise<string | undefined> {
+  return lease?.machineId ? (await store.getMachine(lease.machineId))?.state : undefined;
+}
 
 async function eventTypes(store: FleetStore, leaseId: string): Promise<string[]> {
   return (await store.listEvents({ leaseId, limit: 100 })).items.map((e) => e.type).reverse();
@@ -54,7 +60,7 @@ describe('coordinator faults', () => {
       assert.equal(res.json.error, 'provider_error');
       assert.equal(h.provider.machines.size, 0);
       const [lease] = (await h.store.listLeases({ states: ['failed'] })).items;
-      assert.equal(lease?.cleanup.state, 'done');
+      assert.equal(await machineState(h.store, lease), 'deleted');
       assert.deepEqual(await eventTypes(h.store, lease!.id), ['lease.created', 'provider.error', 'lease.failed', 'machine.deleted']);
     } finally {
       await h.close();
@@ -68,7 +74,8 @@ describe('coordinator faults', () => {
       const res = await h.request('POST', '/v1/leases', { token: await h.userToken('alice'), body: { sshPublicKey: PUBLIC_KEY } });
       assert.equal(res.status, 502);
       const [lease] = (await h.store.listLeases({ states: ['failed'] })).items;
-      assert.equal(lease?.cleanup.state, 'none');
+      assert.equal(await machineState(h.store, lease), 'failed', 'nothing was made: the machine record says so, and nothing is queued');
+      assert.deepEqual(await h.store.deletionQueue(h.clock.now() + 3600_000, 10), []);
       assert.equal(h.provider.calls.filter((c) => c.op === 'delete').length, 0);
     } finally {
       await h.close();
@@ -94,9 +101,9 @@ describe('coordinator faults', () => {
       assert.equal((await sweep(h.deps)).deleted, 1);
       assert.equal(h.provider.machines.size, 0);
       const lease = await h.store.getLease(json.lease.id);
-      assert.equal(lease?.cleanup.state, 'done');
-      assert.equal(lease?.cleanup.attempts, 3);
-      assert.deepEqual(await eventTypes(h.store, json.lease.id), ['lease.created', 'machine.provisioned', 'lease.released', 'provider.error', 'provider.error', 'machine.deleted']);
+      const machine = await h.store.getMachine(lease!.machineId!);
+      assert.deepEqual([machine?.state, machine?.deletion.attempts], ['deleted', 3]);
+      assert.deepEqual(await eventTypes(h.store, json.lease.id), ['lease.created', 'machine.provisioned', 'machine.assigned', 'lease.released', 'provider.error', 'provider.error', 'machine.deleted']);
     } finally {
       await h.close();
     }
@@ -110,7 +117,7 @@ describe('coordinator faults', () => {
       h.provider.machines.clear();
       await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token: alice });
       const lease = await h.store.getLease(json.lease.id);
-      assert.equal(lease?.cleanup.state, 'done');
+      assert.equal(await machineState(h.store, lease), 'deleted');
       const deleted = (await h.store.listEvents({ leaseId: json.lease.id, type: 'machine.deleted' })).items[0];
       assert.equal(deleted?.data?.result, 'already-gone');
     } finally {
@@ -126,7 +133,7 @@ describe('coordinator faults', () => {
       const clock = new ManualClock(T0);
       try {
         const first = await openSqliteStore({ path, now: T0 });
-        const dying = dyingStore(first, 'setProviderId', when);
+        const dying = dyingStore(first, 'setMachineProviderId', when);
         const h1 = await harness({ store: dying.store, provider: cloud, clock });
         // The request never completes: the process is frozen from the store's point of view.
         void h1.request('POST', '/v1/leases', { token: await h1.userToken('alice'), body: { sshPublicKey: PUBLIC_KEY } });
@@ -134,6 +141,7 @@ describe('coordinator faults', () => {
         assert.equal(cloud.machines.size, 1, 'the provider made a machine');
         if (when === 'after') assert.ok((await first.listLeases({})).items[0]?.providerId, 'the provider id was stored before the crash');
         else assert.equal((await first.listLeases({})).items[0]?.providerId, undefined);
+        assert.equal((await first.listMachines({})).items[0]?.state, 'provisioning', 'the machine was recorded before the provider was asked');
         await first.close();
 
         clock.advance(16 * MIN);
@@ -166,7 +174,7 @@ describe('coordinator faults', () => {
           installation: options.installation ?? 'test-install',
         });
         if (options.drop) delete labels[options.drop];
-        const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await fakeHostKeys() });
+        const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await generateHostKey(id) });
         h.provider.machines.get(providerId)!.createdAt = createdAt; // the fake stamps wall-clock time; this test runs on the manual clock
         return providerId;
       };

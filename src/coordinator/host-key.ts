@@ -1,15 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createHostKey } from '../ssh/keys.ts';
+import { generateEd25519 } from '../keys/ed25519.ts';
 import type { HostKeyPair } from './deps.ts';
 
-/** A fresh ed25519 host key pair for a box (ssh-keygen in a private temp dir, removed at once). */
-export async function generateHostKey(): Promise<HostKeyPair> {
-  const dir = await mkdtemp(join(tmpdir(), 'crabbox-hostkey-'));
-  try {
-    return await createHostKey(join(dir, 'key'), 'coordinator');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** A fresh ed25519 host key pair for a box, made in process (no ssh-keygen on the request path). */
+export async function generateHostKey(leaseId: string): Promise<HostKeyPair> {
+  const key = await generateEd25519(`crabbox-host-${leaseId}`);
+  return { privateKey: key.privateKey, publicKey: key.publicKey };
 }

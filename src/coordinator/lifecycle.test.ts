@@ -20,6 +20,7 @@ describe('lease lifecycle on a manual clock', () => {
 
   it('a sweep before expiry does nothing; after expiry the lease is expired and its machine deleted', async () => {
     const lease = await create({ ttlSeconds: 3600, idleTimeoutSeconds: 600 });
+    assert.equal(machineOf(lease.id)?.labels['crabbox-machine'], lease.machineId, 'the provider labels name the machine beside the lease');
     h.clock.advance(9 * MIN);
     const early = await sweep(h.deps);
     assert.equal(early.expired, 0);
@@ -32,9 +33,10 @@ describe('lease lifecycle on a manual clock', () => {
     assert.equal(machineOf(lease.id), undefined);
     const stored = await h.store.getLease(lease.id);
     assert.equal(stored?.state, 'expired');
-    assert.equal(stored?.cleanup.state, 'done');
+    assert.equal((await h.store.getMachine(stored!.machineId!))?.state, 'deleted');
+    assert.equal(stored?.endedAt, Date.parse(lease.expiresAt), 'an expired lease ended at its deadline');
     const types = (await h.store.listEvents({ leaseId: lease.id })).items.map((e) => e.type);
-    assert.deepEqual(types, ['machine.deleted', 'lease.expired', 'machine.provisioned', 'lease.created']);
+    assert.deepEqual(types, ['machine.deleted', 'lease.expired', 'machine.assigned', 'machine.provisioned', 'lease.created']);
     assert.equal((await sweep(h.deps)).expired, 0);
   });
 

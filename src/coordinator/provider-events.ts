@@ -1,6 +1,6 @@
 import type { ProviderEvent } from '../providers/provider.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { FleetStore } from '../storage/store.ts';
+import type { EventStore, LeaseStore } from '../storage/store.ts';
 import { redact } from '../redact/redact.ts';
 import { audit } from './audit.ts';
 
@@ -11,7 +11,7 @@ export interface ProviderEventSink {
   /** Hand this to the providers (ProviderContext.onEvent). Never throws, never blocks the provider. */
   onEvent: (event: ProviderEvent) => void;
   /** Starts writing to the audit trail (providers are built before the store is open). */
-  attach(target: { store: FleetStore; clock: Clock }): void;
+  attach(target: { store: LeaseStore & EventStore; clock: Clock }): void;
   /** Resolves when every event handed in so far is written (tests, shutdown). */
   flush(): Promise<void>;
 }
@@ -21,7 +21,7 @@ export interface ProviderEventSink {
  * data: the message, the lease and machine ids and the few facts the provider named; never a request or a response.
  */
 export function createProviderEventSink(): ProviderEventSink {
-  let target: { store: FleetStore; clock: Clock } | undefined;
+  let target: { store: LeaseStore & EventStore; clock: Clock } | undefined;
   const pending: ProviderEvent[] = [];
   let chain = Promise.resolve();
   const write = (event: ProviderEvent): void => {
@@ -33,7 +33,8 @@ export function createProviderEventSink(): ProviderEventSink {
     chain = chain
       .then(async () => {
         const lease = typeof leaseId === 'string' ? await t.store.getLease(leaseId).catch(() => undefined) : undefined;
-        await audit(t.store, { type: event.type, at, actor: 'provider', lease, providerId: machine ?? lease?.providerId, data });
+        const onMachine = lease?.machineId ? { id: lease.machineId, providerId: machine ?? lease.providerId, leaseId: lease.id } : undefined;
+        await audit(t.store, { type: event.type, at, actor: 'provider', lease, machine: onMachine, providerId: machine ?? lease?.providerId, data });
       })
       .catch(() => undefined);
   };

@@ -25,7 +25,7 @@ describe('crabbox coordinator serve (real process, loopback HTTP)', () => {
       const created = await fetch(`${first.url}/v1/leases`, { method: 'POST', headers, body: JSON.stringify({ sshPublicKey: PUBLIC_KEY, ttlSeconds: 600 }) });
       assert.equal(created.status, 201);
       const { lease } = (await created.json()) as { lease: { id: string; machine: { hostKey: string } } };
-      assert.match(lease.machine.hostKey, /^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ crabbox-host-\S+$/, 'a real ssh-keygen host key');
+      assert.match(lease.machine.hostKey, /^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ crabbox-host-\S+$/, 'a real ed25519 host key');
       const bad = await fetch(`${first.url}/v1/leases`, { method: 'POST', headers, body: '{"sshPublicKey": 1' });
       assert.equal(bad.status, 400);
       first.child.kill('SIGTERM');

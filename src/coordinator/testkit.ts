@@ -7,15 +7,11 @@ import { createApp } from './app.ts';
 import { coordinatorConfig, type CoordinatorConfig } from './config.ts';
 import type { CoordinatorDeps } from './deps.ts';
 
-/** Test fixtures for the coordinator: real SQLite, a fake provider, a manual clock, and tokens for every role. */
+/** Test fixtures for the coordinator: real SQLite, real (in-process) host keys, a fake provider, a manual clock, and tokens for every role. */
 
 export const SHARED_TOKEN = 'shared-token-0123456789abcdef';
 export const SESSION_SECRET = 'session-secret-0123456789abcdef-0123456789';
 export const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0c3RrZXlzdHVmZmZvcnRlc3RzMDEyMzQ1Njc4 crabbox-lease';
-
-let hostKeyCounter = 0;
-/** A fast stand-in for ssh-keygen (tests of ssh-keygen itself live in host-key.test.ts). */
-export const fakeHostKeys = async () => ({ privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n', publicKey: `ssh-ed25519 AAAAHOSTKEY${++hostKeyCounter} crabbox-host` });
 
 export interface Harness {
   deps: CoordinatorDeps;
@@ -28,7 +24,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(options: { config?: Parameters<typeof coordinatorConfig>[0]; store?: FleetStore; path?: string; provider?: FakeProvider; clock?: ManualClock } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  config?: Parameters<typeof coordinatorConfig>[0];
+  store?: FleetStore;
+  path?: string;
+  provider?: FakeProvider;
+  clock?: ManualClock;
+}
+
+export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
   const store = options.store ?? (await openSqliteStore({ path: options.path ?? ':memory:', now: clock.now() }));
   const provider = options.provider ?? new FakeProvider({ hourlyPrice: 0.5 });
@@ -36,7 +40,7 @@ export async function harness(options: { config?: Parameters<typeof coordinatorC
     installation: 'test-install', defaultProvider: 'fake', ...options.config,
     auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'], maintainers: ['keeper'], ...options.config?.auth },
   });
-  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config, hostKeys: fakeHostKeys };
+  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config };
   const app = createApp(deps);
   return {
     deps, app, clock, provider, store,

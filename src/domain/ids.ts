@@ -5,6 +5,8 @@ export const LEASE_ID_PATTERN = /^cbx_[0-9a-f]{12}$/;
 /** Slugs are two words and an optional 4-hex suffix: `blue-lobster`, `blue-lobster-1a2b`. */
 export const SLUG_PATTERN = /^[a-z]+-[a-z]+(?:-[0-9a-f]{4})?$/;
 export const RUN_ID_PATTERN = /^run_[0-9a-f]{12}$/;
+/** Machine ids are `mch_` and 12 lowercase hex digits. */
+export const MACHINE_ID_PATTERN = /^mch_[0-9a-f]{12}$/;
 
 const ADJECTIVES = [
   'amber', 'azure', 'blue', 'bold', 'brave', 'bright', 'calm', 'coral', 'crimson', 'deep', 'eager', 'fast',
@@ -30,6 +32,11 @@ export function newLeaseId(random: (n: number) => Uint8Array = webRandom): strin
 /** Mints a new run id. */
 export function newRunId(random: (n: number) => Uint8Array = webRandom): string {
   return `run_${randomHex(6, random)}`;
+}
+
+/** Mints a new machine id. */
+export function newMachineId(random: (n: number) => Uint8Array = webRandom): string {
+  return `mch_${randomHex(6, random)}`;
 }
 
 /** Any random hex token (idempotency tokens, pending-login ids). */
@@ -72,6 +79,17 @@ export function uniqueSlug(leaseId: string, taken: Iterable<string>): string {
 
 export function isLeaseId(value: string): boolean {
   return LEASE_ID_PATTERN.test(value);
+}
+
+export function isMachineId(value: string): boolean {
+  return MACHINE_ID_PATTERN.test(value);
+}
+
+/** A machine id as typed by an admin; anything else is refused before it reaches a path or a query. */
+export function parseMachineId(input: string): string {
+  const value = input.trim().toLowerCase();
+  if (isMachineId(value)) return value;
+  throw new CrabboxError('bad_request', `${JSON.stringify(input.slice(0, 80))} is not a machine id (mch_ + 12 hex)`, { hint: 'run `crabbox admin machines` to see the machines' });
 }
 
 export function isSlug(value: string): boolean {

@@ -1,6 +1,6 @@
 import type { Lease, LeaseState } from './lease.ts';
 import { LEASE_STATES } from './lease.ts';
-import { isLeaseId } from './ids.ts';
+import { isLeaseId, isMachineId } from './ids.ts';
 
 /**
  * Lease state as provider labels. Labels are how cleanup proves a machine is ours and decides whether it may go,
@@ -10,6 +10,8 @@ import { isLeaseId } from './ids.ts';
 export const LABEL = {
   marker: 'crabbox',
   lease: 'crabbox-lease',
+  /** The machine's own id (`mch_...`): the coordinator's store knows the machine by it, whatever lease it serves. */
+  machine: 'crabbox-machine',
   slug: 'crabbox-slug',
   owner: 'crabbox-owner',
   org: 'crabbox-org',
@@ -41,13 +43,16 @@ export interface LeaseLabelInput {
   lease: Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 'state' | 'keep' | 'createdAt' | 'lastTouchedAt' | 'ttlSeconds' | 'idleTimeoutSeconds' | 'expiresAt'>;
   /** Which coordinator or CLI installation made the machine; cleanup only touches its own. */
   installation: string;
+  /** The machine the lease is on (`mch_...`). */
+  machineId?: string | undefined;
 }
 
 const seconds = (ms: number): string => String(Math.floor(ms / 1000));
 
-export function leaseLabels({ lease, installation }: LeaseLabelInput): Labels {
+export function leaseLabels({ lease, installation, machineId }: LeaseLabelInput): Labels {
   return {
     [LABEL.marker]: 'true',
+    ...(machineId ? { [LABEL.machine]: machineId } : {}),
     [LABEL.lease]: lease.id,
     [LABEL.slug]: lease.slug,
     [LABEL.owner]: labelValue(lease.owner),
@@ -76,6 +81,8 @@ export interface LabelledLease {
   idleTimeoutSeconds: number;
   expiresAt: number;
   installation: string;
+  /** The machine id label, when present and well formed. */
+  machineId?: string | undefined;
 }
 
 const int = (value: string | undefined): number | undefined => (value !== undefined && /^\d{1,12}$/.test(value) ? Number(value) : undefined);
@@ -110,5 +117,25 @@ export function parseLeaseLabels(labels: Labels): LabelledLease | undefined {
     idleTimeoutSeconds: idle,
     expiresAt: expires * 1000,
     installation: labels[LABEL.installation] ?? '',
+    ...(machineIdLabel(labels) ? { machineId: machineIdLabel(labels) } : {}),
+  };
+}
+
+/** The machine id a machine's labels name, if well formed (any label set: lease labels or a pool machine's own). */
+export function machineIdLabel(labels: Labels): string | undefined {
+  const id = labels[LABEL.machine];
+  return id && isMachineId(id) ? id : undefined;
+}
+
+/**
+ * The labels of a machine that serves no lease (a pool machine between leases): enough for the orphan sweep to prove
+ * it is this installation's and how old it is.
+ */
+export function machineLabels(input: { machineId: string; installation: string; createdAt: number }): Labels {
+  return {
+    [LABEL.marker]: 'true',
+    [LABEL.machine]: input.machineId,
+    [LABEL.created]: seconds(input.createdAt),
+    [LABEL.installation]: labelValue(input.installation),
   };
 }

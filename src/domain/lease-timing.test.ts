@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { API_NAMES, checkIdleTimeout, describeTimingProblem, FLAG_NAMES, leaseTimings } from './lease-timing.ts';
-import { touch, type Lease } from './lease.ts';
+import type { Lease } from './lease.ts';
+import { touch } from './lifecycle.ts';
 import { closest } from './closest.ts';
 import { plural } from './plural.ts';
 import { formatHours } from './duration.ts';

@@ -6,7 +6,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import { isLeaseId } from '../domain/ids.ts';
 import { LABEL, labelValue } from '../domain/labels.ts';
-import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lease.ts';
+import { cleanupVerdict, STALE_WINDOW_SECONDS } from '../domain/lifecycle.ts';
 import { removeLeaseKeys, leaseKeyDir } from '../ssh/index.ts';
 import { leaseFromMachine } from './record.ts';
 import { discardLease } from './remove.ts';

@@ -2,10 +2,11 @@ import type { Config } from '../config/load.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import { CrabboxError } from '../domain/errors.ts';
-import { newLeaseId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
+import { newLeaseId, newMachineId, parseLeaseRef, uniqueSlug, type LeaseRef } from '../domain/ids.ts';
 import { LABEL, labelValue, leaseLabels } from '../domain/labels.ts';
-import { computeExpiry, isLive, touch as touchLease, type Lease } from '../domain/lease.ts';
-import { describeTimingProblem, FLAG_NAMES, leaseTimings } from '../domain/lease-timing.ts';
+import { isLive, type Lease } from '../domain/lease.ts';
+import { describeTimingProblem, FLAG_NAMES } from '../domain/lease-timing.ts';
+import { endLease, startLease, touch as touchLease } from '../domain/lifecycle.ts';
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
@@ -96,9 +97,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: machine.host, ports: machine.ports, user: machine.sshUser, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds });
   }
 
-  async function writeLabels(lease: Lease): Promise<void> {
+  async function writeLabels(lease: Lease & { machineId?: string | undefined }): Promise<void> {
     if (!lease.machine) return;
-    await provider.setLabels(lease.machine.providerId, leaseLabels({ lease, installation: DIRECT_INSTALLATION }));
+    await provider.setLabels(lease.machine.providerId, leaseLabels({ lease, installation: DIRECT_INSTALLATION, machineId: lease.machineId }));
   }
 
   async function create(request: CreateRequest = {}): Promise<LeaseHandle> {
@@ -106,9 +107,12 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     const id = (options.newId ?? newLeaseId)();
     const taken = (await ownLeases()).filter((l) => isLive(l.state)).map((l) => l.slug);
     const slug = uniqueSlug(id, taken);
-    const timed = leaseTimings({ ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds });
-    if (!timed.ok) throw new CrabboxError('bad_request', describeTimingProblem(timed.problem, FLAG_NAMES));
-    const timings = { ttlSeconds: timed.ttlSeconds, idleTimeoutSeconds: timed.idleTimeoutSeconds };
+    const started = startLease(
+      { ttlSeconds: request.ttlSeconds ?? config.lease.ttlSeconds, idleTimeoutSeconds: request.idleTimeoutSeconds ?? config.lease.idleTimeoutSeconds, keep: request.keep ?? config.lease.keep },
+      {},
+      now,
+    );
+    if (!started.ok) throw new CrabboxError('bad_request', describeTimingProblem(started.problem, FLAG_NAMES));
     const draft: Lease = {
       id,
       slug,
@@ -117,24 +121,21 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       provider: provider.name,
       class: request.class ?? config.lease.class,
       state: 'provisioning',
-      keep: request.keep ?? config.lease.keep,
-      ...timings,
-      createdAt: now,
-      lastTouchedAt: now,
-      expiresAt: 0,
+      ...started.start,
     };
-    draft.expiresAt = computeExpiry(draft);
+    // Direct mode keeps one machine per lease and no record of it beyond its labels; the id names it the same way.
+    const machineId = newMachineId();
     const keyDir = keyDirOf(id);
     let providerId: string | undefined;
     let tgt: SshTarget | undefined;
     try {
       const sshPublicKey = await createClientKey(keyDir, id);
-      const hostKey = await createHostKey(keyDir, id);
+      const hostKey = await createHostKey(id);
       const wantsCidr = provider.capabilities.billable && !provider.capabilities.local;
       const caller = wantsCidr ? await options.callerCidr?.() : undefined;
       const machine = await provider.create(
         {
-          leaseId: id, slug, labels: leaseLabels({ lease: draft, installation: DIRECT_INSTALLATION }), sshPublicKey, hostKey, class: draft.class, type: request.type ?? config.lease.type,
+          leaseId: id, slug, labels: leaseLabels({ lease: draft, installation: DIRECT_INSTALLATION, machineId }), sshPublicKey, hostKey, class: draft.class, type: request.type ?? config.lease.type,
           ...(caller ? { allowedCidrs: [caller] } : {}),
         },
         { signal: request.signal, onProviderId: (pid) => void (providerId = pid) },
@@ -207,9 +208,10 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     return { leaseId: lease.id, slug: lease.slug, result: 'released' };
   }
 
-  /** Marks the lease released (so a crash midway leaves something cleanup deletes), then removes machine, master and keys. */
+  /** Ends the lease in its labels (so a crash midway leaves something cleanup deletes), then removes machine, master and keys. */
   async function deleteLease(lease: DirectLease): Promise<'deleted' | 'already-gone'> {
-    if (isLive(lease.state)) await writeLabels({ ...lease, state: 'released', endedAt: clock.now() }).catch(() => undefined);
+    const ended = endLease(lease, 'release', clock.now());
+    if (ended) await writeLabels({ ...lease, ...ended }).catch(() => undefined);
     return discardLease({ provider, stateDir: config.paths.stateDir, now: clock.now() }, lease);
   }
 

@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { isLeaseId, isSlug, type LeaseRef } from '../domain/ids.ts';
-import { hardDeadline, isLive, LEASE_STATES, type LeaseState } from '../domain/lease.ts';
+import { isLive, LEASE_STATES, type LeaseState } from '../domain/lease.ts';
+import { endLease } from '../domain/lifecycle.ts';
 import type { DirectLease } from './record.ts';
 
 /**
@@ -16,14 +17,9 @@ export const TOMBSTONE_MS = 7 * 86_400_000;
 const DIR = 'tombstones';
 const FIELDS = ['id', 'slug', 'owner', 'org', 'provider', 'class', 'state', 'keep', 'ttlSeconds', 'idleTimeoutSeconds', 'createdAt', 'lastTouchedAt', 'expiresAt', 'endedAt'] as const;
 
-/**
- * How a discarded lease ended: a terminal state as it was; a live one past its deadline (the TTL cap for a kept
- * lease) expired at that deadline; any other live one was released now.
- */
+/** How a discarded lease ended: a terminal state as it was; a live one as the lifecycle's release rule says (lifecycle.ts). */
 export function endOf(lease: DirectLease, now: number): { state: LeaseState; expiresAt: number; endedAt: number } {
-  if (!isLive(lease.state)) return { state: lease.state, expiresAt: lease.expiresAt, endedAt: lease.endedAt ?? now };
-  const deadline = lease.keep ? hardDeadline(lease) : lease.expiresAt;
-  return now >= deadline ? { state: 'expired', expiresAt: deadline, endedAt: deadline } : { state: 'released', expiresAt: lease.expiresAt, endedAt: now };
+  return endLease(lease, 'release', now) ?? { state: lease.state, expiresAt: lease.expiresAt, endedAt: lease.endedAt ?? now };
 }
 
 /** Records how the lease ended. Never fails the removal it follows. */

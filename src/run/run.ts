@@ -3,7 +3,8 @@ import type { Clock, TimerHandle } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { plural } from '../domain/plural.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
-import { heartbeatIntervalMs, type Lease } from '../domain/lease.ts';
+import type { Lease } from '../domain/lease.ts';
+import { heartbeatIntervalMs } from '../domain/lifecycle.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult, type RemoteSync } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
@@ -169,7 +170,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const started = lease;
     const recorder = req.recorder;
     if (recorder) {
-      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
+      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined, ...(req.env.length > 0 ? { forwardsEnv: true } : {}) })).then(
         (id) => {
           runId = id;
           outcome.runId = id;

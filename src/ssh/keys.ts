@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CrabboxError } from '../domain/errors.ts';
 import { isLeaseId } from '../domain/ids.ts';
-
-const run = promisify(execFile);
+import { generateEd25519 } from '../keys/ed25519.ts';
 
 /** Where a lease's key material lives: `<stateDir>/leases/<leaseId>/` (0700). */
 export function leaseKeyDir(stateDir: string, leaseId: string): string {
@@ -24,40 +21,25 @@ export async function privateDir(dir: string): Promise<void> {
   await chmod(dir, 0o700);
 }
 
-async function keygen(file: string, comment: string): Promise<{ privateKey: string; publicKey: string }> {
-  try {
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { timeout: 30_000 });
-  } catch (error) {
-    const err = error as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new CrabboxError('missing_tool', 'ssh-keygen not found', { hint: 'install openssh-client (run `crabbox doctor`)' });
-    throw new CrabboxError('missing_tool', `ssh-keygen failed: ${String((error as { stderr?: string }).stderr ?? err.message).trim().split('\n')[0]}`);
-  }
-  await chmod(file, 0o600);
-  await chmod(`${file}.pub`, 0o600);
-  return { privateKey: await readFile(file, 'utf8'), publicKey: (await readFile(`${file}.pub`, 'utf8')).trim() };
-}
-
-/** Generates the lease's fresh ed25519 client key (no passphrase) in its key directory. Returns the public key line. */
+/**
+ * Generates the lease's fresh ed25519 client key (no passphrase) in its key directory, in process (src/keys/), as the
+ * same two files ssh-keygen writes: `id_ed25519` (0600, created exclusively) and `id_ed25519.pub`. Returns the public key line.
+ */
 export async function createClientKey(dir: string, leaseId: string): Promise<string> {
   await privateDir(dir);
   const paths = leaseKeyPaths(dir);
   await rm(paths.identity, { force: true });
   await rm(paths.publicKey, { force: true });
-  return (await keygen(paths.identity, `crabbox-${leaseId}`)).publicKey;
+  const key = await generateEd25519(`crabbox-${leaseId}`);
+  await writeFile(paths.identity, key.privateKey, { mode: 0o600, flag: 'wx' });
+  await writeFile(paths.publicKey, `${key.publicKey}\n`, { mode: 0o600, flag: 'wx' });
+  return key.publicKey;
 }
 
-/** Generates a host key pair for a box. The private half is returned and not kept on disk here. */
-export async function createHostKey(dir: string, leaseId: string): Promise<{ privateKey: string; publicKey: string }> {
-  await privateDir(dir);
-  const file = join(dir, 'host_ed25519_key');
-  await rm(file, { force: true });
-  await rm(`${file}.pub`, { force: true });
-  try {
-    return await keygen(file, `crabbox-host-${leaseId}`);
-  } finally {
-    await unlink(file).catch(() => undefined);
-    await unlink(`${file}.pub`).catch(() => undefined);
-  }
+/** Generates a host key pair for a box, in memory: the private half is returned and never written here. */
+export async function createHostKey(leaseId: string): Promise<{ privateKey: string; publicKey: string }> {
+  const key = await generateEd25519(`crabbox-host-${leaseId}`);
+  return { privateKey: key.privateKey, publicKey: key.publicKey };
 }
 
 /** Removes a lease's key directory. Returns whether anything was there. */

@@ -3,10 +3,12 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { CrabboxError } from '../domain/errors.ts';
 import { startPostgres, type TestPostgres } from '../testing/postgres.ts';
-import { newLease, runStoreContract } from './store.contract.ts';
+import { leaseWithMachine, newLease, runStoreContract } from './store.contract.ts';
 import { openPostgresStore } from './postgres.ts';
 import { describePostgresUrl, isPostgresUrl } from './postgres-url.ts';
-import { loadMigrations } from './sql/migrations.ts';
+import { loadMigrations, migrate } from './sql/migrations.ts';
+import { openPostgresDriver } from './sql/drivers/postgres.ts';
+import { checkMachinesMigration } from './contract/machines-migration.ts';
 import type { FleetStore } from './store.ts';
 
 const NOW = Date.UTC(2026, 0, 15);
@@ -72,14 +74,35 @@ describe('PostgreSQL store across replicas', () => {
     const [a, b] = [await open(schema), await open(schema)];
     try {
       const { lease } = await a.createLease(newLease());
-      await a.setProviderId(lease.id, 'p-race');
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).transitionLease(lease.id, ['provisioning', 'active'], 'released', { now: NOW + i, queueCleanup: true })),
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).transitionLease(lease.id, ['provisioning', 'active'], 'released', { now: NOW + i })),
       );
       assert.equal(results.filter(Boolean).length, 1);
-      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).claimCleanup(lease.id, NOW + 100, NOW + 60_000)));
-      assert.equal(claims.filter(Boolean).length, 1, 'exactly one replica gets to delete the machine');
       assert.equal((await b.getLease(lease.id))?.state, 'released');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('racing transitions of one machine through two store instances: exactly one wins, and exactly one replica deletes it', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema), await open(schema)];
+    try {
+      const { machineId } = await leaseWithMachine(a);
+      await a.setMachineProviderId(machineId, 'p-race');
+      const moves = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).transitionMachine(machineId, ['provisioning'], i % 3 ? 'deleting' : 'draining', { now: NOW + i, reason: `r${i}` })),
+      );
+      assert.equal(moves.filter(Boolean).length, 1, 'one move wins');
+      const winner = moves.find(Boolean)!;
+      const stored = await b.getMachine(machineId);
+      assert.deepEqual([stored?.state, stored?.stateReason], [winner.state, winner.stateReason]);
+      if (winner.state === 'draining') await a.transitionMachine(machineId, ['draining'], 'deleting', { now: NOW + 50 });
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).claimDeletion(machineId, NOW + 100, NOW + 60_000)));
+      assert.equal(claims.filter(Boolean).length, 1, 'exactly one replica gets to delete the machine');
+      const recorded = await Promise.all([a, b].map((s) => s.recordDeletionAttempt(machineId, { ok: true, at: NOW + 200 })));
+      assert.equal(recorded.filter(Boolean).length, 1, 'the deletion is recorded once');
     } finally {
       await a.close();
       await b.close();
@@ -123,6 +146,15 @@ describe('PostgreSQL store across replicas', () => {
       assert.equal((await adminQuery(`SELECT version FROM ${schema}.schema_migrations`)).length, loadMigrations().length);
     } finally {
       await store.close();
+    }
+  });
+
+  it('0006 on a database made at the schema before it: every machine the provider knows gets a record, losing nothing', async () => {
+    const driver = openPostgresDriver({ connectionString: (await cluster()).url, schema: freshSchema() });
+    try {
+      await checkMachinesMigration(driver, (migrations) => driver.withMigrationLock((locked) => migrate(locked, migrations, NOW)));
+    } finally {
+      await driver.close();
     }
   });
 

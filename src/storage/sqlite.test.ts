@@ -8,6 +8,7 @@ import { openSqliteStore } from './sqlite.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { openNodeSqlite } from './sql/drivers/node-sqlite.ts';
 import { loadMigrations, migrate } from './sql/migrations.ts';
+import { checkMachinesMigration } from './contract/machines-migration.ts';
 
 const NOW = Date.UTC(2026, 0, 15);
 
@@ -49,6 +50,15 @@ describe('SQLite migrations', () => {
       await migrate(driver, all, NOW);
       const rows = await driver.query('SELECT id, slug, provider FROM runs ORDER BY id');
       assert.deepEqual(rows.map((r) => [r.id, r.slug, r.provider]), [['run_000000000001', 'blue-crab', 'local'], ['run_000000000002', null, null]]);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('0006 gives every lease whose machine exists a machine record in the state its cleanup said, losing nothing', async () => {
+    const driver = openNodeSqlite({ path: ':memory:' });
+    try {
+      await checkMachinesMigration(driver, (migrations) => migrate(driver, migrations, NOW));
     } finally {
       await driver.close();
     }

@@ -127,7 +127,7 @@ export async function fileSystemNow(dir: string): Promise<bigint> {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stamp = join(dir, 'stamp');
-    await writeFile(stamp, '');
+    await writeFile(stamp, '', { mode: 0o600 });
     return (await lstat(stamp, { bigint: true })).mtimeNs;
   } catch {
     return 0n; // no stamp: every signature counts as too fresh, so files are read again next time
@@ -146,12 +146,12 @@ const mtimeNs = (path: string): bigint | undefined => lstatSync(path, { bigint: 
 export function markUsedAndPrune(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'stamp'), '');
+    writeFileSync(join(dir, 'stamp'), '', { mode: 0o600 });
     const now = mtimeNs(join(dir, 'stamp'))!;
     const root = dirname(dir);
     const pruned = mtimeNs(join(root, '.pruned'));
     if (pruned !== undefined && now - pruned < DAY_NS) return;
-    writeFileSync(join(root, '.pruned'), '');
+    writeFileSync(join(root, '.pruned'), '', { mode: 0o600 });
     for (const name of readdirSync(root)) {
       const other = join(root, name);
       if (!/^[0-9a-f]{24}$/.test(name) || other === dir) continue;

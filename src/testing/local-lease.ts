@@ -9,7 +9,7 @@ import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, 
 export async function localSpec(stateDir: string, leaseId: string, labels: Record<string, string> = {}): Promise<MachineSpec> {
   const dir = leaseKeyDir(stateDir, leaseId);
   const sshPublicKey = await createClientKey(dir, leaseId);
-  const hostKey = await createHostKey(dir, leaseId);
+  const hostKey = await createHostKey(leaseId);
   return baseSpec(leaseId, { sshPublicKey, hostKey }, labels);
 }
 

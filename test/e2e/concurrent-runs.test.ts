@@ -4,7 +4,8 @@
 // and crabbox keeps its messages out of the command's stream.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
 import { isolatedEnv } from '../../src/testing/tmp.ts';
 import { startStaticHost } from '../../src/testing/static-host.ts';
@@ -20,6 +21,22 @@ let slug = '';
 
 const RUNS = 16;
 
+/**
+ * A command that holds its ssh session until `count` commands have started (each leaves a marker in a fresh shared
+ * folder; the boxes here are this machine), so the sessions really overlap however loaded the machine is.
+ * Gives up waiting after 90 s, so a refused session can never hang the test.
+ */
+const barriers: string[] = [];
+
+function barrier(count: number): (body: string) => string[] {
+  // Outside the sandbox, whose 0700 parents a lease user cannot traverse; removed with the others after the suite.
+  const dir = mkdtempSync(join(tmpdir(), 'crabbox-barrier-'));
+  chmodSync(dir, 0o777);
+  barriers.push(dir);
+  let n = 0;
+  return (body) => ['sh', '-c', `touch '${dir}/m${n++}'; i=0; while [ "$(ls '${dir}' | wc -l)" -lt ${count} ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done; ${body}`];
+}
+
 describe('concurrent runs on one lease', () => {
   before(async () => {
     initRepo(repo, { 'a.txt': 'a\n' });
@@ -27,14 +44,18 @@ describe('concurrent runs on one lease', () => {
     assert.equal(warm.code, 0, warm.stderr);
     slug = (JSON.parse(warm.stdout) as { slug: string }).slug;
   });
-  after(() => sandbox.remove());
+  after(() => {
+    for (const dir of barriers) rmSync(dir, { recursive: true, force: true });
+    sandbox.remove();
+  });
 
   const concurrentRuns = async (env: NodeJS.ProcessEnv, lease: string, extra: string[] = []): Promise<void> => {
     // One folder (so one workspace on the box) per run: all of them hold an ssh session at the same time.
+    const command = barrier(RUNS);
     const results = await Promise.all(Array.from({ length: RUNS }, (_, i) => {
       const cwd = join(sandbox.path, `checkout-${i}`);
       mkdirSync(cwd, { recursive: true });
-      return runBin(['run', ...extra, '--id', lease, '--no-sync', '--', 'sh', '-c', `sleep 3; echo out-${i}; echo err-${i} >&2`], { env, cwd, timeoutMs: 240_000 });
+      return runBin(['run', ...extra, '--id', lease, '--no-sync', '--', ...command(`echo out-${i}; echo err-${i} >&2`)], { env, cwd, timeoutMs: 240_000 });
     }));
     results.forEach((r, i) => {
       assert.equal(r.code, 0, `run ${i}: ${r.stderr}`);
@@ -61,7 +82,8 @@ describe('concurrent runs on one lease', () => {
       const id = (JSON.parse(warm.stdout) as { id: string }).id;
       try {
         await concurrentRuns(staticEnv, id, ['--provider', 'ssh']);
-        const debug = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => runBin(['run', '--provider', 'ssh', '--debug', '--id', id, '--no-sync', '--', 'sleep', '3'], { env: staticEnv, cwd: join(sandbox.path, `checkout-${i}`) })));
+        const held = barrier(12);
+        const debug = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => runBin(['run', '--provider', 'ssh', '--debug', '--id', id, '--no-sync', '--', ...held('true')], { env: staticEnv, cwd: join(sandbox.path, `checkout-${i}`), timeoutMs: 240_000 })));
         assert.ok(debug.some((r) => /ssh: mux_client_request_session: session request failed/.test(r.stderr)), 'the host really refused sessions; --debug shows it');
       } finally {
         await runBin(['stop', '--provider', 'ssh', id], { env: staticEnv });

@@ -50,7 +50,7 @@ describe('coordinator + hetzner provider against the fake Hetzner Cloud API', ()
       assert.equal(released.status, 200);
       assert.equal(fake.state.servers.size, 0, 'the server is deleted');
       assert.equal(fake.state.sshKeys.size, 0, 'and its per-lease key object with it');
-      assert.equal((await store.getLease(body.lease.id))?.cleanup.state, 'done');
+      assert.equal((await store.getMachine((await store.getLease(body.lease.id))!.machineId!))?.state, 'deleted');
       const stats = await sweep(deps, { orphans: true });
       assert.equal(stats.orphansDeleted, 0);
     } finally {

@@ -56,7 +56,7 @@ describe('coordinator + local provider, end to end over loopback', () => {
       const released = await fetch(`${running.url}/v1/leases/${leaseId}/release`, { method: 'POST', headers });
       assert.equal(released.status, 200);
       const lease = await running.deps.store.getLease(leaseId);
-      assert.equal(lease?.cleanup.state, 'done');
+      assert.equal((await running.deps.store.getMachine(lease!.machineId!))?.state, 'deleted');
       assert.equal(await providers.local!.get(leaseId), undefined, 'the box is gone');
       assert.equal(existsSync(join(boxes, leaseId)), false);
     } finally {

@@ -55,7 +55,7 @@ describe('local lease lifecycle (as root: a per-lease user)', () => {
     // Pin a different key: the next connection must fail at once with one line and the ssh exit code.
     const keyDir = leaseKeyDir(stateDir, id);
     await closeMaster(leaseTarget({ keyDir, leaseId: id, host: machine.host, ports: machine.ports, user: machine.sshUser, connectTimeoutSeconds: 5 }));
-    const other = await createHostKey(join(root, 'other-key'), id);
+    const other = await createHostKey(id);
     await writeKnownHosts(join(keyDir, 'known_hosts'), machine.host, machine.ports, other.publicKey);
     const refused = await runBin(['ssh', id, '--', 'true'], { env });
     assert.equal(refused.code, ExitCode.sshFailed);

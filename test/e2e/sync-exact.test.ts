@@ -56,7 +56,8 @@ describe('the box runs exactly the checkout', () => {
 
   it('the summary line and the --json total cover the process from start to exit (within 20 ms of the wall clock)', async () => {
     const diffs: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    // Until one run is within 20 ms, at most ten (see the note below).
+    for (let i = 0; i < 10 && !diffs.some((d) => d <= 20); i++) {
       const started = process.hrtime.bigint();
       const r = await runBin(['run', '--json', '--id', slug, '--', 'true'], { env, cwd: repo });
       const wall = Number(process.hrtime.bigint() - started) / 1e6;
@@ -73,8 +74,9 @@ describe('the box runs exactly the checkout', () => {
       diffs.push(wall - total);
     }
     // Process creation before the runtime starts its clock, the exit after the last line and this test's own event
-    // loop noticing it are outside any program's reach; the best of five runs takes a busy machine's scheduling
-    // noise out of the figure (under a load of 15 on two cores single runs differ from the wall clock by 15-35 ms).
+    // loop noticing it are outside any program's reach; the best of up to ten runs takes a busy machine's scheduling
+    // noise out of the figure (under a load of 12-15 on two cores single runs differ from the wall clock by 14-75 ms;
+    // a total that left out the start-up, the scan or the release would be off by at least that much in every run).
     assert.ok(Math.min(...diffs) <= 20, `wall minus total: ${diffs.map((d) => d.toFixed(1)).join(', ')} ms`);
   });
 });

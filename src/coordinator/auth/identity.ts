@@ -26,11 +26,21 @@ export function hasRole(identity: Identity, needed: Role): boolean {
 
 const encoder = new TextEncoder();
 
-/** Constant-time equality: compares SHA-256 digests, so neither length nor content leaks through timing. */
-export async function constantTimeEqual(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(a)), crypto.subtle.digest('SHA-256', encoder.encode(b))]);
-  const x = new Uint8Array(da);
-  const y = new Uint8Array(db);
+const sha256 = async (text: string): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+/** Digests of configured secrets (the shared token), made once: every request then hashes only what it presented. */
+const secretDigests = new Map<string, Promise<Uint8Array>>();
+
+/**
+ * Constant-time equality: compares SHA-256 digests, so neither length nor content leaks through timing. `b` is a
+ * configured secret when `bIsSecret` is set: its digest is computed once and kept (the secret is in memory anyway).
+ */
+export async function constantTimeEqual(a: string, b: string, bIsSecret = false): Promise<boolean> {
+  let secret = bIsSecret ? secretDigests.get(b) : undefined;
+  if (bIsSecret && !secret) {
+    secret = sha256(b);
+    if (secretDigests.size < 16) secretDigests.set(b, secret);
+  }
+  const [x, y] = await Promise.all([sha256(a), secret ?? sha256(b)]);
   let diff = 0;
   for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
   return diff === 0;
@@ -87,7 +97,7 @@ export async function resolveIdentity(input: CredentialInput, config: Coordinato
     const { owner, org, login, exp } = verified.claims;
     return { ok: true, identity: { owner, org, login, role: roleFor(login, owner, config), via: 'user-token', expiresAt: exp * 1000 } };
   }
-  if (!sharedToken || !(await constantTimeEqual(token, sharedToken))) return { ok: false, reason: 'wrong-token' };
+  if (!sharedToken || !(await constantTimeEqual(token, sharedToken, true))) return { ok: false, reason: 'wrong-token' };
   const owner = input.ownerHeader?.trim();
   const org = input.orgHeader?.trim() || owner;
   if (!owner || !HEADER_NAME.test(owner) || !org || !HEADER_NAME.test(org)) return { ok: false, reason: 'missing-owner' };

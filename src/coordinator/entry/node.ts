@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { newToken } from '../../domain/ids.ts';
 import { openFleetStore } from '../../storage/open.ts';
-import type { FleetStore } from '../../storage/store.ts';
+import type { FleetStore, MetaStore } from '../../storage/store.ts';
 import { createApp } from '../app.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorDeps } from '../deps.ts';
@@ -24,7 +24,7 @@ export interface RunningCoordinator {
 const INSTALLATION_META = 'installation';
 
 /** The installation id labels every machine this coordinator makes; it is remembered in the store across restarts. */
-export async function installationId(store: FleetStore, configured: string | undefined): Promise<string> {
+export async function installationId(store: MetaStore, configured: string | undefined): Promise<string> {
   const stored = await store.getMeta(INSTALLATION_META);
   if (configured) {
     if (stored !== configured) await store.setMeta(INSTALLATION_META, configured);
@@ -44,7 +44,9 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
     for (const warning of configWarnings(config)) warn(warning);
-    const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys };
+    const deps: CoordinatorDeps = {
+      store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys, access: options.access, adminPublicKey: options.adminPublicKey,
+    };
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));

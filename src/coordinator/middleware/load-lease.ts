@@ -16,11 +16,12 @@ export function loadLease(): MiddlewareHandler<AppEnv> {
     const admin = hasRole(identity, 'admin');
     const ref = parseLeaseRef(c.req.param('ref') ?? '');
     const lease = ref.kind === 'id' ? await store.getLease(ref.value) : await store.getLeaseBySlug(ref.value, admin ? undefined : identity.owner);
-    const notFound = new CrabboxError('lease_not_found', `no lease ${ref.value}`, { hint: 'run `crabbox list` to see your leases' });
-    if (!lease) throw notFound;
+    // Made only when needed: an error captures a stack trace, which costs more than the lookup.
+    const notFound = (): CrabboxError => new CrabboxError('lease_not_found', `no lease ${ref.value}`, { hint: 'run `crabbox list` to see your leases' });
+    if (!lease) throw notFound();
     if (lease.owner !== identity.owner && !admin) {
       await denied(c, 'other-owner', identity);
-      throw notFound;
+      throw notFound();
     }
     c.set('lease', lease);
     await next();

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
-import { createRunBody, finishRunBody, listRunsQuery, runId } from '../../api/schemas.ts';
+import { ENDPOINTS } from '../../api/endpoints.ts';
+import { runId } from '../../api/schemas.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { newRunId } from '../../domain/ids.ts';
 import { isLive } from '../../domain/lease.ts';
@@ -8,10 +9,12 @@ import { finalState } from '../../runs/record.ts';
 import { normalizeJunit } from '../../api/shapes.ts';
 import type { RunRecord, StoredRunState } from '../../storage/store.ts';
 import { audit } from '../audit.ts';
+import { isoTime } from '../iso.ts';
 import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from '../middleware/auth.ts';
-import { body, param, query } from '../validate.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
+import { param } from '../validate.ts';
 
 /** Keeps the last `maxBytes` of UTF-8 text, cut on a character boundary. */
 export function tailBytes(text: string, maxBytes: number): { text: string; truncated: boolean } {
@@ -29,18 +32,18 @@ const view = (run: RunRecord) => ({
   provider: run.provider ?? '',
   logTail: undefined,
   junit: run.junit === undefined ? undefined : normalizeJunit(run.junit),
-  createdAt: new Date(run.createdAt).toISOString(),
-  endedAt: run.endedAt !== undefined ? new Date(run.endedAt).toISOString() : undefined,
+  createdAt: isoTime(run.createdAt),
+  endedAt: run.endedAt !== undefined ? isoTime(run.endedAt) : undefined,
 });
 
 async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
   const id = param(c, 'id', runId);
   const run = await c.var.deps.store.getRun(id);
-  const missing = new CrabboxError('run_not_found', `no run ${id}`);
-  if (!run) throw missing;
+  const missing = (): CrabboxError => new CrabboxError('run_not_found', `no run ${id}`);
+  if (!run) throw missing();
   if (run.owner !== c.var.identity.owner && !hasRole(c.var.identity, 'admin')) {
     await denied(c, 'other-owner', c.var.identity);
-    throw missing;
+    throw missing();
   }
   return run;
 }
@@ -48,43 +51,52 @@ async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
 /** Run history: create, finish (redacted, bounded log tail), get, list, logs. */
 export function runRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.post('/', async (c) => {
-    const input = await body(c, createRunBody);
+  const mount = '/v1/runs';
+  serveEndpoint(app, mount, ENDPOINTS.createRun, async (c, { body: input }) => {
     const { store, clock, config } = c.var.deps;
     const identity = c.var.identity;
     const lease = await store.getLease(input.leaseId);
     if (!lease || (lease.owner !== identity.owner && !hasRole(identity, 'admin'))) throw new CrabboxError('lease_not_found', `no lease ${input.leaseId}`);
     if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
+    // A run that forwards env values (possibly secrets) makes its pool machine single-use: deleted after the lease.
+    if (input.forwardsEnv) await store.markEnvForwarded(lease.id);
     const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
-    const run = await store.createRun({ id: newRunId(), leaseId: lease.id, slug: lease.slug, provider: lease.provider, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
-    await audit(store, { type: 'run.created', at: run.createdAt, actor: identity.owner, lease, runId: run.id });
-    return c.json({ run: view(run) }, 201);
+    // The record and its audit event: one transaction.
+    const run = await store.withTransaction(async (tx) => {
+      const created = await tx.createRun({ id: newRunId(), leaseId: lease.id, slug: lease.slug, provider: lease.provider, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
+      await audit(tx, { type: 'run.created', at: created.createdAt, actor: identity.owner, lease, runId: created.id });
+      return created;
+    });
+    return { run: view(run) };
   });
-  app.get('/', async (c) => {
-    const q = query(c, listRunsQuery);
+  serveEndpoint(app, mount, ENDPOINTS.listRuns, async (c, { query: q }) => {
     const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
-    return c.json({ runs: page.items.map(view), nextCursor: page.nextCursor });
+    return { runs: page.items.map(view), nextCursor: page.nextCursor };
   });
-  app.get('/:id', async (c) => c.json({ run: view(await ownRun(c)) }));
-  app.get('/:id/logs', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.getRun, async (c) => ({ run: view(await ownRun(c)) }));
+  serveEndpoint(app, mount, ENDPOINTS.runLogs, async (c) => {
     const run = await ownRun(c);
-    return c.json({ id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated });
+    return { id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated };
   });
-  app.post('/:id/finish', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.finishRun, async (c, { body: input }) => {
     const run = await ownRun(c);
-    const input = await body(c, finishRunBody);
     const { store, clock, config } = c.var.deps;
     const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
     const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
     const junit = input.junit === undefined ? undefined : normalizeJunit(redactValue(input.junit));
-    const finished = await store.finishRun(run.id, {
-      exitCode: input.exitCode, state: finalState({ exitCode: input.exitCode, source, interrupted: input.interrupted !== undefined }) as Exclude<StoredRunState, 'running'>,
-      source, interrupted: input.interrupted, remoteExitCode: input.remoteExitCode, syncSkipped: input.syncSkipped,
-      endedAt: clock.now(), timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit,
+    const endedAt = clock.now();
+    // The record and its audit event: one transaction.
+    const finished = await store.withTransaction(async (tx) => {
+      const done = await tx.finishRun(run.id, {
+        exitCode: input.exitCode, state: finalState({ exitCode: input.exitCode, source, interrupted: input.interrupted !== undefined }) as Exclude<StoredRunState, 'running'>,
+        source, interrupted: input.interrupted, remoteExitCode: input.remoteExitCode, syncSkipped: input.syncSkipped,
+        endedAt, timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit,
+      });
+      if (done) await audit(tx, { type: 'run.finished', at: endedAt, actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode, state: done.state } });
+      return done;
     });
     if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
-    await audit(store, { type: 'run.finished', at: clock.now(), actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode, state: finished.state } });
-    return c.json({ run: view(finished) });
+    return { run: view(finished) };
   });
   return app;
 }

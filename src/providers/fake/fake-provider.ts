@@ -26,10 +26,20 @@ export class FakeProvider implements Provider {
   #price: number;
   #clock: Pick<Clock, 'now'>;
 
-  constructor(options: { name?: string; hourlyPrice?: number; clock?: Pick<Clock, 'now'> } = {}) {
+  #history: boolean;
+
+  /** `history: false` keeps no `specs` and `calls` (a long-running `coordinator serve --providers fake` must not grow). */
+  constructor(options: { name?: string; hourlyPrice?: number; clock?: Pick<Clock, 'now'>; history?: boolean } = {}) {
     this.name = options.name ?? 'fake';
+    this.#history = options.history ?? true;
     this.#price = options.hourlyPrice ?? 0.05;
     this.#clock = options.clock ?? systemClock;
+  }
+
+  #record(call: { op: string; id?: string }, spec?: MachineSpec): void {
+    if (!this.#history) return;
+    this.calls.push(call);
+    if (spec) this.specs.push(structuredClone(spec));
   }
 
   /** Schedules a failure for the next `times` calls of a step. */
@@ -46,8 +56,7 @@ export class FakeProvider implements Provider {
   }
 
   async create(spec: MachineSpec, options: CreateOptions = {}): Promise<Machine> {
-    this.calls.push({ op: 'create', id: spec.leaseId });
-    this.specs.push(structuredClone(spec));
+    this.#record({ op: 'create', id: spec.leaseId }, spec);
     this.#maybeFail('create');
     const existing = [...this.machines.values()].find((m) => m.labels['crabbox-lease'] === spec.leaseId);
     if (existing) return structuredClone(existing);
@@ -72,20 +81,20 @@ export class FakeProvider implements Provider {
   }
 
   async get(providerId: string): Promise<Machine | undefined> {
-    this.calls.push({ op: 'get', id: providerId });
+    this.#record({ op: 'get', id: providerId });
     this.#maybeFail('get');
     const m = this.machines.get(providerId);
     return m ? structuredClone(m) : undefined;
   }
 
   async list(selector: Labels): Promise<Machine[]> {
-    this.calls.push({ op: 'list' });
+    this.#record({ op: 'list' });
     this.#maybeFail('list');
     return [...this.machines.values()].filter((m) => Object.entries(selector).every(([k, v]) => m.labels[k] === v)).map((m) => structuredClone(m));
   }
 
   async setLabels(providerId: string, labels: Labels): Promise<void> {
-    this.calls.push({ op: 'setLabels', id: providerId });
+    this.#record({ op: 'setLabels', id: providerId });
     this.#maybeFail('setLabels');
     const m = this.machines.get(providerId);
     if (!m) throw new CrabboxError('not_found', `fake provider: machine ${providerId} not found`);
@@ -93,7 +102,7 @@ export class FakeProvider implements Provider {
   }
 
   async delete(providerId: string): Promise<DeleteResult> {
-    this.calls.push({ op: 'delete', id: providerId });
+    this.#record({ op: 'delete', id: providerId });
     this.#maybeFail('delete');
     return this.machines.delete(providerId) ? 'deleted' : 'already-gone';
   }

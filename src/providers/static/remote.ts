@@ -43,7 +43,7 @@ mkdir -p "$root"
 mkdir -p "$root/$id/meta" "$root/$id/work"
 cat > "$root/$id/meta/labels.json.tmp"
 mv -f "$root/$id/meta/labels.json.tmp" "$root/$id/meta/labels.json"
-if ln -s "$id" "$claim" 2>/dev/null; then printf 'claimed %s\\n' "$root"; exit 0; fi
+if ln -sn "$id" "$claim" 2>/dev/null; then printf 'claimed %s\\n' "$root"; exit 0; fi
 cur=$(readlink "$claim" 2>/dev/null || true)
 if [ "$cur" = "$id" ]; then printf 'claimed %s\\n' "$root"; exit 0; fi
 rm -rf "$root/$id"

@@ -12,6 +12,8 @@ export interface SqlDriver {
   query(sql: string, params?: SqlValue[]): Promise<SqlRow[]>;
   /** Runs a statement; returns how many rows it changed. */
   exec(sql: string, params?: SqlValue[]): Promise<number>;
+  /** Runs one write statement ending in RETURNING; resolves with its rows once committed (one statement, no read-back). */
+  write(sql: string, params?: SqlValue[]): Promise<SqlRow[]>;
   /** Runs a multi-statement script without parameters (migrations). */
   script(sql: string): Promise<void>;
   /**
@@ -19,6 +21,8 @@ export interface SqlDriver {
    * Nested calls reuse the outer transaction.
    */
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
+  /** How commits reach the disk, for the start-up line and the bench (e.g. `journal_mode=wal, synchronous=full`). */
+  durability(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,12 @@
+import type { Labels } from '../../domain/labels.ts';
 import type { LeaseState } from '../../domain/lease.ts';
+import type { MachineState } from '../../domain/machine.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import type { CleanupState, FleetEvent, JunitSummary, LeaseRecord, LoginRecord, LoginStatus, RunRecord } from '../store.ts';
+import type { FleetEvent } from '../ports/events.ts';
+import type { LeaseRecord } from '../ports/leases.ts';
+import type { LoginRecord, LoginStatus } from '../ports/logins.ts';
+import type { MachineRecord } from '../ports/machines.ts';
+import type { JunitSummary, RunRecord } from '../ports/runs.ts';
 import type { SqlRow } from './driver.ts';
 
 /** Row <-> record mapping. Numbers are converted explicitly: PostgreSQL returns BIGINT as strings. */
@@ -10,9 +16,13 @@ const optNum = (v: unknown): number | undefined => (v === null || v === undefine
 const optStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 const json = <T>(v: unknown): T | undefined => (v === null || v === undefined || v === '' ? undefined : (JSON.parse(String(v)) as T));
 
+/**
+ * A lease row read with its machine's columns beside it (`m_*`, see LEASE_SELECT in leases.ts): the lease reaches
+ * its box through the machine's host, ports and host key, with its own login user and work root.
+ */
 export function leaseFromRow(r: SqlRow): LeaseRecord {
-  const providerId = optStr(r.provider_id);
-  const host = optStr(r.host);
+  const providerId = optStr(r.m_provider_id);
+  const host = optStr(r.m_host);
   return {
     id: String(r.id),
     slug: String(r.slug),
@@ -32,31 +42,61 @@ export function leaseFromRow(r: SqlRow): LeaseRecord {
     endedAt: optNum(r.ended_at),
     endReason: optStr(r.end_reason),
     idempotencyKey: String(r.idempotency_key),
+    machineId: optStr(r.machine_id),
     providerId,
     machine:
-      providerId !== undefined && host !== undefined
+      providerId !== undefined && host !== undefined && r.ssh_user !== null && r.ssh_user !== undefined
         ? {
             provider: String(r.provider),
             providerId,
             host,
-            ports: json<number[]>(r.ports) ?? [],
-            sshUser: String(r.ssh_user ?? ''),
+            ports: json<number[]>(r.m_ports) ?? [],
+            sshUser: String(r.ssh_user),
             workRoot: String(r.work_root ?? ''),
-            hostKey: String(r.host_key ?? ''),
-            type: optStr(r.machine_type),
-            region: optStr(r.region),
+            hostKey: String(r.m_host_key ?? ''),
+            type: optStr(r.m_machine_type) ?? optStr(r.machine_type),
+            region: optStr(r.m_region),
           }
         : undefined,
     hourlyPrice: num(r.hourly_price),
     reservedCost: num(r.reserved_cost),
     heartbeatLoggedAt: optNum(r.heartbeat_logged_at),
-    cleanup: {
-      state: String(r.cleanup_state) as CleanupState,
-      attempts: num(r.cleanup_attempts),
-      nextAt: optNum(r.cleanup_next_at),
-      lastError: optStr(r.cleanup_last_error),
+    pool: optStr(r.pool),
+    envForwarded: num(r.env_forwarded ?? 0) === 1,
+  };
+}
+
+export function machineFromRow(r: SqlRow): MachineRecord {
+  return {
+    id: String(r.id),
+    provider: String(r.provider),
+    providerId: optStr(r.provider_id),
+    class: optStr(r.machine_class),
+    type: optStr(r.machine_type),
+    region: optStr(r.region),
+    host: optStr(r.host),
+    ports: json<number[]>(r.ports) ?? [],
+    adminUser: optStr(r.admin_user),
+    workRoot: optStr(r.work_root),
+    hostKey: optStr(r.host_key),
+    labels: json<Labels>(r.labels) ?? {},
+    state: String(r.state) as MachineState,
+    stateReason: optStr(r.state_reason),
+    pool: optStr(r.pool),
+    leaseId: optStr(r.lease_id),
+    createdAt: num(r.created_at),
+    stateChangedAt: num(r.state_changed_at),
+    lastAssignedAt: optNum(r.last_assigned_at),
+    assignments: num(r.assignments),
+    hourlyPrice: num(r.hourly_price ?? 0),
+    reservedCost: num(r.reserved_cost ?? 0),
+    token: optStr(r.token),
+    deletion: {
+      attempts: num(r.delete_attempts),
+      nextAt: optNum(r.delete_next_at),
+      lastError: optStr(r.delete_last_error),
+      deletedAt: optNum(r.deleted_at),
     },
-    machineDeletedAt: optNum(r.machine_deleted_at),
   };
 }
 
@@ -94,6 +134,7 @@ export function eventFromRow(r: SqlRow): FleetEvent {
     org: optStr(r.org),
     leaseId: optStr(r.lease_id),
     runId: optStr(r.run_id),
+    machineId: optStr(r.machine_id),
     providerId: optStr(r.provider_id),
     data: json<Record<string, unknown>>(r.data),
   };

@@ -42,13 +42,22 @@ const types = {
 };
 
 /** Statements on one connection (a checked-out client, or the pool for single statements). */
-function statements(target: pg.Pool | pg.PoolClient): Pick<SqlDriver, 'query' | 'exec' | 'script'> {
+function statements(target: pg.Pool | pg.PoolClient): Pick<SqlDriver, 'query' | 'exec' | 'write' | 'script' | 'durability'> {
   return {
+    async durability(): Promise<string> {
+      // `on` (the default) and `remote_write`/`remote_apply` wait for the WAL flush; `local` too on a single server; `off` does not.
+      const [row] = (await target.query('SHOW synchronous_commit')).rows as { synchronous_commit: string }[];
+      return `synchronous_commit=${row?.synchronous_commit ?? 'unknown'}`;
+    },
     async query(sql: string, params: SqlValue[] = []): Promise<SqlRow[]> {
       return (await target.query(numberPlaceholders(sql), params)).rows as SqlRow[];
     },
     async exec(sql: string, params: SqlValue[] = []): Promise<number> {
       return (await target.query(numberPlaceholders(sql), params)).rowCount ?? 0;
+    },
+    async write(sql: string, params: SqlValue[] = []): Promise<SqlRow[]> {
+      // Autocommit: PostgreSQL acknowledges it after the commit (synchronous_commit).
+      return (await target.query(numberPlaceholders(sql), params)).rows as SqlRow[];
     },
     async script(sql: string): Promise<void> {
       // No parameters: the simple query protocol, which runs several statements in one call.
