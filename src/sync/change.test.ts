@@ -13,6 +13,7 @@ import { gitIn, initRepo, writeFiles } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
 import { startSync, type SyncSettings } from './prepare.ts';
 import { startRemoteRun } from './session.ts';
+import { INLINE_MAX_BYTES } from './inline.ts';
 
 const tmp = tempDir('crabbox-change-');
 after(() => tmp.remove());
@@ -149,6 +150,27 @@ test('files sent inline keep their mode and nanosecond mtime, and never go throu
   const after = await s.run();
   assert.notEqual(after.transfer, 'inline', 'never written through the symlink by the wrapper');
   assert.equal(readFileSync(join(outside, 'a.txt'), 'utf8'), 'precious\n');
+});
+
+test('hostile names travel inline exactly; a change over 1 MiB goes by rsync', async () => {
+  const names = ['new\nline.txt', '-leading dash.txt', `$(touch pwned)'"q.txt`, 'd/ünï \\ back.txt'];
+  const s = setup({ ...Object.fromEntries(names.map((n) => [n, 'v1\n'])), 'big.bin': 'small\n' });
+  await s.run();
+  writeFiles(s.repo, Object.fromEntries(names.map((n) => [n, `v2 ${n}\n`])));
+  const r = await s.run();
+  assert.deepEqual([r.sent, r.transfer], [4, 'inline']);
+  s.check('hostile names inline');
+  assert.equal(existsSync(join(s.workdir, 'pwned')), false);
+  assert.equal(existsSync(join(s.repo, 'pwned')), false);
+  // One file, but more bytes than the run's channel carries inline (src/sync/inline.ts).
+  writeFileSync(join(s.repo, 'big.bin'), Buffer.alloc(INLINE_MAX_BYTES + 1, 7));
+  const big = await s.run();
+  assert.deepEqual([big.sent, big.transfer], [1, 'rsync']);
+  s.check('a big change');
+  // Back under the limit, a single small edit is inline again.
+  writeFiles(s.repo, { 'big.bin': 'small again\n' });
+  assert.equal((await s.run()).transfer, 'inline');
+  s.check('small again');
 });
 
 test('renames arrive: the old path leaves the box, the new one holds the content', async () => {
