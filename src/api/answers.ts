@@ -91,6 +91,7 @@ export type EventAnswer = z.infer<typeof eventAnswer>;
 export const eventListAnswer = z.object({ events: z.array(eventAnswer), nextCursor: z.string().optional() });
 
 export const drainAnswer = z.object({ draining: z.boolean(), released: z.number() });
+export const poolDrainAnswer = z.object({ pool: z.string(), draining: z.boolean(), changed: z.number() });
 
 export const whoamiAnswer = z.object({
   owner: z.string(),
