@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { ENDPOINTS } from '../../api/endpoints.ts';
-import { machineId } from '../../api/schemas.ts';
+import { machineId, poolName } from '../../api/schemas.ts';
 import { isMachineKnown, MACHINE_STATES, type MachineState } from '../../domain/machine.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
@@ -11,6 +11,7 @@ import { loadLease } from '../middleware/load-lease.ts';
 import { monthWindow } from '../pricing.ts';
 import { drainMachine, undrainMachine } from '../machines/drain.ts';
 import { machineView } from '../machines/view.ts';
+import { drainPool, undrainPool } from '../pool/drain.ts';
 import { serveEndpoint } from '../serve-endpoint.ts';
 import { param } from '../validate.ts';
 import { eventView } from './events.ts';
@@ -81,6 +82,8 @@ export function adminRoutes(): Hono<AppEnv> {
     const { machine, changed } = await undrainMachine(c.var.deps, param(c, 'id', machineId), actorOf(c.var.identity));
     return { machine: machineView(machine, c.var.deps.clock.now()), changed };
   });
+  serveEndpoint(app, mount, ENDPOINTS.adminPoolDrain, async (c) => drainPool(c.var.deps, param(c, 'name', poolName), actorOf(c.var.identity)));
+  serveEndpoint(app, mount, ENDPOINTS.adminPoolUndrain, async (c) => undrainPool(c.var.deps, param(c, 'name', poolName), actorOf(c.var.identity)));
   serveEndpoint(app, mount, ENDPOINTS.adminUsage, async (c, { query: q }) => {
     const { store, clock } = c.var.deps;
     const window = monthWindow(clock.now(), q.month);
