@@ -60,6 +60,7 @@ export type RunInput = z.output<typeof runInput>;
  * ssh failure is in the result's `error`, and its exit code in `exitCode`); bad input throws before anything happens.
  */
 export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunReportJson> {
+  const startedAt = ctx.startedAt ?? ctx.clock.now(); // a caller without a process start (MCP): from here
   if (input.lease !== undefined) parseLeaseRef(input.lease);
   if (input.lease !== undefined && input.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
   if (input.lease !== undefined && input.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
@@ -116,7 +117,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     },
     finishExtras: () => (junit ? { junit } : {}),
     clock: ctx.clock,
-    startedAt: ctx.startedAt,
+    startedAt,
     leaseRef: input.lease,
     keep,
     sync,
