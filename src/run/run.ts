@@ -14,6 +14,8 @@ import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
 
 const TEE_HIGH_WATER_MARK = 1024 * 1024;
+/** A write error on crabbox's own output (EPIPE: the reader went away) ends that output, not the run. */
+const ignoreOutputError = (): void => undefined;
 
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
@@ -195,15 +197,24 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
 
     // Passes output through (with backpressure) and copies it into the record's log tail. The high-water mark is
     // above ssh's read size, so a destination that keeps up never pauses the ssh pipe between chunks.
+    // A destination whose reader went away (`crabbox run … | head`) takes nothing more; the command runs on, its
+    // output still goes to the tail, and the lease is released as usual (an unhandled EPIPE used to kill crabbox).
     const tee = (stream: Writable): Writable => new Writable({
       highWaterMark: TEE_HIGH_WATER_MARK,
       write(chunk: Buffer, _encoding, callback) {
         req.tail?.write(chunk);
-        if (stream.write(chunk)) callback();
-        else stream.once('drain', () => callback());
+        if (stream.destroyed || stream.writableEnded || stream.write(chunk)) return callback();
+        const go = (): void => {
+          stream.off('drain', go);
+          stream.off('close', go);
+          callback();
+        };
+        stream.on('drain', go);
+        stream.on('close', go);
       },
     });
 
+    for (const dest of [req.stdout, req.stderr]) dest.on('error', ignoreOutputError);
     const outStream = tee(req.stdout);
     const errStream = tee(req.stderr);
     // Ends the tees, then waits until each destination has taken every byte handed to it (an empty write's callback
@@ -251,6 +262,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     syncTicker?.cancel();
     escalation?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);
+    for (const dest of [req.stdout, req.stderr]) dest.off('error', ignoreOutputError);
   }
   if (outcome.interrupted) outcome.exitCode = outcome.interrupted === 'SIGTERM' ? 143 : 130;
   await recording;

@@ -103,6 +103,9 @@ export function register(program: Command, ctx: CliContext): void {
       const tty = ctx.stderr.isTTY === true;
       let held: HeldLease | undefined;
       const interrupt = interruptSignal(ctx, () => held);
+      // `crabbox run … | head`: once the reader is gone, what is left to print is dropped, never a crash. Kept to the
+      // end of the process: the error of the last line's write is emitted a tick after it.
+      for (const s of [ctx.stdout, ctx.stderr]) s.on('error', () => undefined);
       try {
         const app = appContext(ctx, {
           signal: interrupt.signal,
