@@ -3,7 +3,7 @@ import { ENDPOINTS } from '../../api/endpoints.ts';
 import type { AppEnv } from '../env.ts';
 import { leaseView } from '../leases.ts';
 import { requireRole } from '../middleware/auth.ts';
-import { serveEndpoint } from '../serve-endpoint.ts';
+import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { statesFor } from './leases.ts';
 
 /** Pool membership only: who holds which box until when; no connection details. */
@@ -12,12 +12,14 @@ const poolView = (lease: Parameters<typeof leaseView>[0]) => {
   return rest;
 };
 
-/** The shared pool (maintainers and admins): everyone's live leases, newest first. */
+/** The shared pool (maintainers and admins, behind requireRole): everyone's live leases, newest first. */
+export const poolLeases: EndpointHandler<typeof ENDPOINTS.pool> = async (c, { query: q }) => {
+  const page = await c.var.deps.store.listLeases({ states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
+  return { leases: page.items.map(poolView), nextCursor: page.nextCursor };
+};
+
 export function poolRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  serveEndpoint(app, '/v1/pool', ENDPOINTS.pool, requireRole('maintainer'), async (c, { query: q }) => {
-    const page = await c.var.deps.store.listLeases({ states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
-    return { leases: page.items.map(poolView), nextCursor: page.nextCursor };
-  });
+  serveEndpoint(app, '/v1/pool', ENDPOINTS.pool, requireRole('maintainer'), poolLeases);
   return app;
 }
