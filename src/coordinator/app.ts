@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
+import { dashboardApp } from '../dashboard/app.ts';
+import { notFoundPage } from '../dashboard/pages/not-found.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { redact, registerSecret } from '../redact/redact.ts';
 import { diskFull } from '../storage/full.ts';
@@ -64,5 +66,7 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   v1.route('/pool', poolRoutes());
   v1.route('/admin', adminRoutes());
   app.route('/v1', v1);
+  // The dashboard's pages (src/dashboard/): outside /v1, signed in by a browser session, never by a bearer token.
+  app.route('/', dashboardApp(logger));
   return app;
 }
