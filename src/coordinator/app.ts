@@ -44,7 +44,11 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
   // The path is the caller's: control characters (a decoded %0A) would break the one-line message.
-  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100).replace(/[\u0000-\u001f\u007f]/g, '?')}` }, 404));
+  app.notFound((c) => {
+    // A browser that wandered off the dashboard's pages gets a page; API clients keep getting JSON.
+    if (!c.req.path.startsWith('/v1') && c.req.header('accept')?.includes('text/html')) return c.html(notFoundPage(), 404, { 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store' });
+    return c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100).replace(/[\u0000-\u001f\u007f]/g, '?')}` }, 404);
+  });
   app.use('*', methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json({ error: 'method_not_allowed', message: `${c.req.method} is not allowed here; use ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }) }));
   app.use('*', async (c, next) => {
     c.set('deps', deps);

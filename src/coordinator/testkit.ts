@@ -1,5 +1,6 @@
 import { ManualClock } from '../domain/clock.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
+import type { Provider } from '../providers/provider.ts';
 import { signUserToken } from '../auth/user-token.ts';
 import { openSqliteStore } from '../storage/sqlite.ts';
 import type { FleetStore } from '../storage/store.ts';
@@ -24,7 +25,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(options: { config?: Parameters<typeof coordinatorConfig>[0]; store?: FleetStore; path?: string; provider?: FakeProvider; clock?: ManualClock } = {}): Promise<Harness> {
+export async function harness(options: { config?: Parameters<typeof coordinatorConfig>[0]; store?: FleetStore; path?: string; provider?: FakeProvider; providers?: Record<string, Provider>; clock?: ManualClock } = {}): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
   const store = options.store ?? (await openSqliteStore({ path: options.path ?? ':memory:', now: clock.now() }));
   const provider = options.provider ?? new FakeProvider({ hourlyPrice: 0.5 });
@@ -32,7 +33,7 @@ export async function harness(options: { config?: Parameters<typeof coordinatorC
     installation: 'test-install', defaultProvider: 'fake', ...options.config,
     auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'], maintainers: ['keeper'], ...options.config?.auth },
   });
-  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config };
+  const deps: CoordinatorDeps = { store, providers: { fake: provider, ...options.providers }, clock, config };
   const app = createApp(deps);
   return {
     deps, app, clock, provider, store,

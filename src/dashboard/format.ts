@@ -36,10 +36,10 @@ export function ago(ms: number, now: number): string {
   return `${duration(d).replace(/ \d+ s$/, '').replace(/ 00 min$/, ' h').replace(/ h h$/, ' h')} ago`;
 }
 
-/** US dollars: cents for amounts of a dollar or more, four decimals below. */
+/** US dollars: cents, or four decimals for amounts under a cent (so a young lease does not read $0.00). */
 export function money(usd: number): string {
   if (!Number.isFinite(usd)) return '-';
-  return `$${Math.abs(usd) >= 1 ? usd.toFixed(2) : usd.toFixed(4)}`;
+  return `$${usd === 0 || Math.abs(usd) >= 0.01 ? usd.toFixed(2) : usd.toFixed(4)}`;
 }
 
 /** Hours with one decimal. */

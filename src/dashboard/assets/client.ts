@@ -23,7 +23,7 @@ export const CLIENT = String.raw`(function () {
     if (h < 48) return h + ' h ' + two(m % 60) + ' min';
     return Math.floor(h / 24) + ' d ' + (h % 24) + ' h';
   }
-  function money(v) { return '$' + (v >= 1 ? v.toFixed(2) : v.toFixed(4)); }
+  function money(v) { return '$' + (v === 0 || v >= 0.01 ? v.toFixed(2) : v.toFixed(4)); }
   function stamp(root) {
     root.querySelectorAll('[data-left],[data-up],[data-cost]').forEach(function (el) { el.setAttribute('data-t0', String(ticks)); });
   }

@@ -32,6 +32,7 @@ table{width:100%;border-collapse:collapse;font-size:.93rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--head);font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.nowrap{white-space:nowrap}
 tbody tr:hover{background:var(--head)}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.82rem;font-weight:600;border:1px solid currentColor;white-space:nowrap}
 .st-succeeded,.st-active,.st-idle,.st-ok{color:var(--ok)}
@@ -88,9 +89,10 @@ main{padding:.6rem}
 header.top{padding:.5rem .6rem}
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.stack tr{display:block;border:1px solid var(--line);border-radius:.5rem;margin:0 0 .6rem;padding:.3rem .5rem;background:var(--card)}
-table.stack td{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.2rem 0;text-align:right}
-table.stack td::before{content:attr(data-label);color:var(--muted);text-align:left;font-weight:600}
-table.stack td.num{text-align:right}
+table.stack td{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;border:0;padding:.2rem 0}
+table.stack td::before{content:attr(data-label);color:var(--muted);font-weight:600;flex:none}
+table.stack td .v{text-align:right;min-width:0;overflow-wrap:anywhere}
+table.stack td:empty,table.stack td .v:empty{display:none}
 .phases{grid-template-columns:max-content 1fr}
 .phases meter{display:none}
 }

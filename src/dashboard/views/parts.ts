@@ -19,7 +19,8 @@ export const badge = (state: string): Html => html`<span class="badge st-${state
 /** What to show when a list is empty, and what to do about it. */
 export const empty = (what: Child): Html => html`<div class="empty">${what}</div>`;
 
-export const cell = (label: string, content: Child, num = false): Html => html`<td data-label="${label}"${num ? html` class="num"` : ''}>${content}</td>`;
+/** A table cell that stacks as "label: value" on a phone (table.stack). */
+export const cell = (label: string, content: Child, num = false): Html => html`<td data-label="${label}"${num ? html` class="num"` : ''}><span class="v">${content}</span></td>`;
 
 /** A deadline that counts down in the browser (seconds left at render), readable without script too. */
 export function deadline(at: number, now: number): Html {
@@ -45,7 +46,7 @@ export function leaseTable(c: Context<AppEnv>, leases: LeaseItem[], now: number,
     const price = l.hourlyPrice ?? 0;
     const cost = live(l.state) ? runningCost(price, created, now) : money(costSoFar(price, created, ended ?? now));
     return html`<tr data-lease="${l.id}">
-${cell('Lease', html`<a href="/leases/${l.id}"><strong>${l.slug}</strong></a> <span class="muted">${l.id}</span>`)}
+${cell('Lease', html`<a class="nowrap" href="/leases/${l.id}"><strong>${l.slug}</strong></a> <span class="muted">${l.id}</span>`)}
 ${options.owner ? cell('Owner', l.owner) : ''}
 ${cell('State', badge(l.state))}
 ${cell('Class', html`${l.class ?? '-'}${l.type ? html` <span class="muted">${l.type}</span>` : ''}`)}
@@ -85,7 +86,7 @@ export function runTable(runs: RunItem[], now: number): Html {
 <thead><tr><th scope="col">Run</th><th scope="col">Lease</th><th scope="col">State</th><th scope="col" class="num">Exit</th><th scope="col">Duration</th><th scope="col">Timings</th><th scope="col">Tests</th><th scope="col">Started</th></tr></thead>
 <tbody>${runs.map((r) => html`<tr data-run="${r.id}">
 ${cell('Run', html`<a href="/runs/${r.id}">${r.id}</a>`)}
-${cell('Lease', html`<a href="/leases/${r.leaseId}">${r.slug || r.leaseId}</a>`)}
+${cell('Lease', html`<a class="nowrap" href="/leases/${r.leaseId}">${r.slug || r.leaseId}</a>`)}
 ${cell('State', badge(r.state))}
 ${cell('Exit', r.exitCode ?? '-', true)}
 ${cell('Duration', runDuration(r, now))}
