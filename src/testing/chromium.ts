@@ -20,7 +20,7 @@ export function launchChromium(): Promise<Browser> {
 
 export interface WatchedPage {
   page: Page;
-  /** CSP violations, console errors and page errors seen so far. */
+  /** CSP violations, console errors and page errors seen so far (each names the URL it happened at). */
   problems: string[];
 }
 
@@ -35,9 +35,9 @@ export async function watchedPage(context: BrowserContext): Promise<WatchedPage>
   });
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error') problems.push(`console (${message.location().url || page.url()}): ${message.text()}`);
   });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('pageerror', (error) => problems.push(`page error (${page.url()}): ${error.message}`));
   return { page, problems };
 }
 

@@ -46,7 +46,7 @@ export async function dashHarness(options: {
     config: {
       ...options.config,
       auth: { admins: ['root', ...(options.admins ?? [])], maintainers: ['keeper', ...(options.maintainers ?? [])] },
-      login: { publicUrl: base, github: { clientId: github.clientId, clientSecret: github.clientSecret, webUrl: github.url, apiUrl: `${github.url}/api`, orgs: ['acme'], teams: [] } },
+      login: { maxPendingPerSource: 100, ...options.config?.login, publicUrl: base, github: { clientId: github.clientId, clientSecret: github.clientSecret, webUrl: github.url, apiUrl: `${github.url}/api`, orgs: ['acme'], teams: [] } },
     },
   });
   const send = (url: string, init: RequestInit) => (url.startsWith(base) ? Promise.resolve(h.app.request(url, init)) : fetch(url, init));

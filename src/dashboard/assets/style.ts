@@ -1,7 +1,7 @@
 /** The dashboard's one stylesheet (served at /assets/dashboard.<hash>.css): light and dark, laptop and phone. */
 export const STYLE = String.raw`
-:root{color-scheme:light dark;--bg:#f6f6f3;--fg:#1c1e21;--muted:#555b61;--card:#fff;--line:#d9d9d2;--head:#efefea;
---accent:#b3361f;--accent-fg:#fff;--ok:#1a7335;--bad:#b42318;--warn:#8a5a00;--run:#0b5cb8;--code:#f1f1ec;--focus:#0b5cb8;
+:root{color-scheme:light dark;--bg:#f6f6f3;--fg:#1c1e21;--muted:#555b61;--card:#ffffff;--line:#d9d9d2;--head:#efefea;
+--accent:#b3361f;--accent-fg:#ffffff;--ok:#1a7335;--bad:#b42318;--warn:#8a5a00;--run:#0b5cb8;--code:#f1f1ec;--focus:#0b5cb8;
 font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 @media (prefers-color-scheme:dark){:root{--bg:#131519;--fg:#e7e7e4;--muted:#a6abb1;--card:#1c1f25;--line:#343841;--head:#22262d;
 --accent:#ff8a6b;--accent-fg:#1b0b06;--ok:#57c97a;--bad:#ff7b72;--warn:#e0b050;--run:#79b8ff;--code:#0e1014;--focus:#79b8ff}}
