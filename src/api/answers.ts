@@ -27,6 +27,7 @@ export const leaseViewAnswer = z.object({
   hourlyPrice: z.number().optional(),
   reservedCost: z.number().optional(),
   machineId: z.string().optional(),
+  pool: z.string().optional(),
   machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
@@ -138,3 +139,23 @@ export type MachineView = z.input<typeof machineViewAnswer>;
 export const machineListAnswer = z.object({ machines: z.array(machineViewAnswer), nextCursor: z.string().optional() });
 export const oneMachineAnswer = z.object({ machine: machineViewAnswer });
 export const machineDrainAnswer = z.object({ machine: machineViewAnswer, changed: z.boolean() });
+
+export const poolStatusAnswer = z.object({
+  name: z.string(),
+  provider: z.string(),
+  class: z.string().optional(),
+  type: z.string().optional(),
+  min: z.number().int(),
+  max: z.number().int(),
+  users: z.boolean(),
+  reuse: z.boolean(),
+  onEmpty: z.string(),
+  machines: z.object({ idle: z.number().int(), assigned: z.number().int(), provisioning: z.number().int(), scrubbing: z.number().int(), draining: z.number().int(), deleting: z.number().int() }),
+  claims: z.object({ lastHour: z.number().int(), p50Ms: z.number().optional(), p95Ms: z.number().optional(), maxMs: z.number().optional() }),
+  emptyLastHour: z.number().int(),
+  refillFailuresLastHour: z.number().int(),
+  backoffUntil: iso.optional(),
+  blocked: z.string().optional(),
+});
+export type PoolStatusAnswer = z.infer<typeof poolStatusAnswer>;
+export const poolListAnswer = z.object({ pools: z.array(poolStatusAnswer) });

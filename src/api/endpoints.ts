@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import {
   createLeaseAnswer, drainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, machineDrainAnswer, machineListAnswer, oneLeaseAnswer, oneMachineAnswer, oneRunAnswer, runListAnswer,
-  runLogsAnswer, usageAnswer, whoamiAnswer,
+  runLogsAnswer, usageAnswer, whoamiAnswer, poolListAnswer,
 } from './answers.ts';
 import {
   adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, createLeaseBody, createRunBody, drainBody, finishRunBody, heartbeatBody, leaseRefParams, listEventsQuery, listLeasesQuery,
-  listRunsQuery, loginPollBody, loginStartBody, machineParams, runParams, usageQuery,
+  listRunsQuery, loginPollBody, loginStartBody, machineParams, poolQuery, runParams, usageQuery,
 } from './schemas.ts';
 
 /**
@@ -49,7 +49,7 @@ export const ENDPOINTS = {
 
   usage: { method: 'GET', path: '/v1/usage', query: usageQuery, answer: usageAnswer },
   events: { method: 'GET', path: '/v1/events', query: listEventsQuery, answer: eventListAnswer },
-  pool: { method: 'GET', path: '/v1/pool', query: listLeasesQuery, answer: leaseListAnswer },
+  pool: { method: 'GET', path: '/v1/pool', query: poolQuery, answer: poolListAnswer },
 
   adminLeases: { method: 'GET', path: '/v1/admin/leases', query: adminListLeasesQuery, answer: leaseListAnswer },
   adminRelease: { method: 'POST', path: '/v1/admin/leases/:ref/release', params: leaseRefParams, answer: oneLeaseAnswer },

@@ -42,6 +42,8 @@ export const createLeaseBody = z.strictObject({
   idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8-64 letters, digits, _ or -').optional(),
   /** The CLI's outbound address as a CIDR (usually /32), for the box's SSH firewall; world-open and malformed are refused. */
   callerCidr: z.string().max(64).refine(isAcceptableCidr, 'expected an IPv4 or IPv6 CIDR no wider than /8 (IPv4) or /16 (IPv6), e.g. 203.0.113.7/32').optional(),
+  /** Draw an idle machine from a warm pool: `true` for the pool of this provider and class, or a pool's name. */
+  pool: z.union([z.boolean(), name]).optional(),
 });
 export type CreateLeaseBody = z.infer<typeof createLeaseBody>;
 
@@ -65,6 +67,8 @@ export const machineId = z.string().regex(MACHINE_ID_PATTERN, 'expected a machin
 
 export const createRunBody = z.strictObject({
   leaseId,
+  /** The run forwards env values to the box: a pool machine is then deleted after the lease, never reused. */
+  forwardsEnv: z.boolean().optional(),
   /** Omitted when the user disabled command recording. */
   command: z.string().max(4096).optional(),
 });
@@ -117,6 +121,9 @@ export const runParams = z.strictObject({ id: z.string().min(1).max(80) });
 
 /** A path parameter naming a machine. */
 export const machineParams = z.strictObject({ id: z.string().min(1).max(80) });
+
+/** `GET /v1/pool` takes no parameters. */
+export const poolQuery = z.strictObject({});
 
 /** `state`: one machine state, `live` (default: every state but deleted and failed) or `all`. */
 export const adminListMachinesQuery = z.strictObject({

@@ -22,8 +22,26 @@ export type StopManyJson = z.infer<typeof stopManyJson>;
 /** A lease with its org, as everyone's lists show it (pool, admin leases). */
 export const teamLeaseEntry = z.strictObject({ ...leaseEntry.shape, org: z.string() });
 
-/** `pool --json`: everyone's leases, no connection details (machine is always null). */
-export const poolJson = document('pool', { leases: z.array(teamLeaseEntry) });
+/** One warm pool as `pool --json` shows it (docs/pool.md): machines by state, the last hour's claims; no lease or owner. */
+export const poolEntry = z.strictObject({
+  name: z.string(),
+  provider: z.string(),
+  class: z.string().nullable(),
+  type: z.string().nullable(),
+  min: count,
+  max: count,
+  users: z.boolean(),
+  reuse: z.boolean(),
+  onEmpty: z.string(),
+  machines: z.strictObject({ idle: count, assigned: count, provisioning: count, scrubbing: count, draining: count, deleting: count }),
+  claims: z.strictObject({ lastHour: count, p50Ms: z.number().nullable(), p95Ms: z.number().nullable(), maxMs: z.number().nullable() }),
+  emptyLastHour: count,
+  refillFailuresLastHour: count,
+  backoffUntil: iso.nullable(),
+  blocked: z.string().nullable(),
+});
+/** `pool --json`: the coordinator's warm pools. */
+export const poolJson = document('pool', { pools: z.array(poolEntry) });
 export type PoolJson = z.infer<typeof poolJson>;
 
 /** `admin leases --json`. */

@@ -1,4 +1,5 @@
 import type { AppContext } from './context.ts';
+import { CrabboxError } from '../domain/errors.ts';
 import { loadConfig, type Config, type ConfigFlags } from '../config/load.ts';
 import type { Provider } from '../providers/provider.ts';
 import { providerFor, localProviderFor } from '../providers/registry.ts';
@@ -22,6 +23,18 @@ export interface LeaseFlags {
   keep?: boolean;
   class?: string;
   type?: string;
+  /** `--pool [name]`: draw a warm pool machine (brokered mode only). */
+  pool?: string | boolean;
+}
+
+const POOL_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** `--pool` as the coordinator takes it: true, or a pool's name (checked here, in the flag's own terms). */
+export function poolFlag(value: string | boolean | undefined): string | true | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return true;
+  if (!POOL_NAME.test(value)) throw new CrabboxError('bad_request', `--pool ${JSON.stringify(value.slice(0, 40))}: expected a pool name (lowercase letters, digits and -, at most 32)`);
+  return value;
 }
 
 export function configFlags(flags: LeaseFlags): ConfigFlags {

@@ -17,4 +17,6 @@ export const leaseSettings = {
   keep: z.boolean().optional().describe('Cleanup skips it until its TTL cap, even when idle'),
   class: z.string().max(32).optional().describe('Machine class (provider-specific size names); default from config'),
   type: z.string().max(64).optional().describe('An explicit machine type; default from config'),
+  pool: z.union([z.boolean(), z.string().max(32)]).optional()
+    .describe('Take an idle machine from the coordinator\'s warm pool (true: the pool of this provider and class; or a pool\'s name): a box in well under a second. Needs a coordinator'),
 };

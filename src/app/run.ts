@@ -58,6 +58,7 @@ export type RunInput = z.output<typeof runInput>;
  */
 export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunReportJson> {
   if (input.lease !== undefined) parseLeaseRef(input.lease);
+  if (input.lease !== undefined && input.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
   if (input.lease !== undefined && input.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
   input.junit?.forEach(validateJUnitPattern);
   const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load

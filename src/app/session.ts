@@ -8,7 +8,7 @@ import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
 import type { AppContext } from './context.ts';
-import { configFlags, directSession, type LeaseFlags } from './direct.ts';
+import { configFlags, directSession, poolFlag, type LeaseFlags } from './direct.ts';
 
 export type { LeaseFlags } from './direct.ts';
 
@@ -69,6 +69,10 @@ export function coordinatorClient(ctx: Pick<AppContext, 'env' | 'cwd'>, override
  */
 export async function leaseSession(ctx: SessionContext, flags: LeaseFlags = {}): Promise<LeaseSession> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+  const pool = poolFlag(flags.pool);
+  if (pool && !config.coordinator) {
+    throw new CrabboxError('invalid_config', '--pool needs a coordinator: warm pools live there', { hint: 'run `crabbox login` (or set CRABBOX_COORDINATOR), or lease without --pool' });
+  }
   if (!config.coordinator) {
     const direct = await directSession(ctx, flags, config);
     return { config: direct.config, leases: direct.leases, local: direct.provider.capabilities.local, clock: ctx.clock };
@@ -90,6 +94,7 @@ export async function leaseSession(ctx: SessionContext, flags: LeaseFlags = {}):
       class: config.lease.class,
       type: config.lease.type,
       provider: flags.provider,
+      ...(pool ? { pool } : {}),
     },
     log: ctx.debug,
     callerCidr: () => brokeredCallerCidr(ctx, flags.provider),

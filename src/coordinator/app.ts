@@ -34,7 +34,11 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.onError((error, c) => {
-    if (isCrabboxError(error)) return c.json(errorJson(error), error.status as 400);
+    if (isCrabboxError(error)) {
+      const retryAfter = error.detail?.retryAfterSeconds;
+      if (typeof retryAfter === 'number' && Number.isInteger(retryAfter) && retryAfter > 0) c.header('Retry-After', String(retryAfter));
+      return c.json(errorJson(error), error.status as 400);
+    }
     const full = diskFull(error);
     if (full) {
       logger.error('database disk full', { method: c.req.method, path: c.req.path });

@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { FleetStore } from '../storage/store.ts';
+import type { MachineAccess } from '../machine-access/access.ts';
 import type { CoordinatorConfig } from './config.ts';
 
 /** The coordinator's log sink. Messages and data are redacted by the caller's choke point before they reach it. */
@@ -26,4 +27,10 @@ export interface CoordinatorDeps {
   logger?: Logger | undefined;
   /** Makes the box's host key pair (default: in-process ed25519, src/keys/). */
   hostKeys?: ((leaseId: string) => Promise<HostKeyPair>) | undefined;
+  /** How the warm pool reaches into its machines, by provider name (src/machine-access/). */
+  access?: Record<string, MachineAccess> | undefined;
+  /** Asks for a pool pass soon (a claim took a machine or found none); set by the sweep scheduler. */
+  pokePool?: (() => void) | undefined;
+  /** The installation admin public key pool machines are made with (the private half is a coordinator secret). */
+  adminPublicKey?: string | undefined;
 }

@@ -8,6 +8,7 @@ import { isPostgresUrl, registerPostgresUrl } from '../storage/postgres-url.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { parseCidr } from '../net/cidr.ts';
 import type { TrustedProxy } from './source-address.ts';
+import { parsePools } from './pool/config.ts';
 import { coordinatorConfig, coordinatorFileSchema, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
 
 /** Coordinator settings from a YAML file and env vars. Secrets come only from env vars or files, never flags. */
@@ -170,6 +171,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}
     login: loginSettings(env, file),
     access: accessSettings(env, file),
     trustedProxy: trustedProxySettings(env, file),
+    pools: parsePools(file.pools, path ? `${path}: pools` : 'pools'),
   });
   const { installation: _ignored, ...config } = full;
   const portText = env.CRABBOX_COORDINATOR_PORT;

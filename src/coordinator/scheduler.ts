@@ -1,10 +1,13 @@
 import type { TimerHandle } from '../domain/clock.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { sweep, type SweepStats } from './sweeper.ts';
+import { reconcilePool, type PoolStats } from './pool/reconcile.ts';
 
 export interface SweepScheduler {
   /** Runs a sweep now (and reschedules); resolves with its stats. */
   runNow(): Promise<SweepStats | undefined>;
+  /** Runs a warm pool pass now unless one is running (then: that one); resolves with its stats. */
+  poolNow(): Promise<PoolStats | undefined>;
   stop(): Promise<void>;
 }
 
@@ -22,6 +25,29 @@ export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
   let stopped = false;
   let lastOrphans = 0;
   let lastPrune = 0;
+  let pooling: Promise<PoolStats | undefined> | undefined;
+  const stopPool = new AbortController();
+
+  // The warm pool pass rides on the sweeps (and on claims, through deps.pokePool): never a timer of its own, never two
+  // at once in this process, and never holding up a sweep (a cloud refill takes as long as a box takes to boot).
+  const poolNow = (): Promise<PoolStats | undefined> => {
+    if (stopped || config.pools.length === 0) return Promise.resolve(undefined);
+    pooling ??= reconcilePool(deps, { signal: stopPool.signal })
+      .then((stats) => {
+        const busy = Object.values(stats.pools).some((p) => p.created || p.deleted || p.failed || p.error);
+        if (busy) logger?.info('pool', { ...stats.pools });
+        return stats;
+      })
+      .catch((error: unknown) => {
+        logger?.error('pool pass failed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });
+        return undefined;
+      })
+      .finally(() => {
+        pooling = undefined;
+      });
+    return pooling;
+  };
+  deps.pokePool ??= () => void poolNow();
 
   const schedule = async (): Promise<void> => {
     if (stopped) return;
@@ -48,6 +74,7 @@ export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
         if (orphans) lastOrphans = now;
         if (prune) lastPrune = now;
         if (stats.expired || stats.deleted || stats.deleteFailures || stats.orphansDeleted) logger?.info('sweep', { ...stats });
+        void poolNow();
         return stats;
       } catch (error) {
         logger?.error('sweep failed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });
@@ -63,10 +90,13 @@ export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
   void runNow();
   return {
     runNow,
+    poolNow,
     async stop() {
       stopped = true;
       timer?.cancel();
+      stopPool.abort();
       await running;
+      await pooling;
     },
   };
 }

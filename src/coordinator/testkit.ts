@@ -25,7 +25,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(options: { config?: Parameters<typeof coordinatorConfig>[0]; store?: FleetStore; path?: string; provider?: FakeProvider; providers?: Record<string, Provider>; clock?: ManualClock } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  config?: Parameters<typeof coordinatorConfig>[0];
+  store?: FleetStore;
+  path?: string;
+  provider?: FakeProvider;
+  /** More providers beside the fake one (a real local provider for browser tests). */
+  providers?: Record<string, Provider>;
+  clock?: ManualClock;
+}
+
+export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
   const store = options.store ?? (await openSqliteStore({ path: options.path ?? ':memory:', now: clock.now() }));
   const provider = options.provider ?? new FakeProvider({ hourlyPrice: 0.5 });

@@ -7,10 +7,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { poolConfig } from '../coordinator/pool/config.ts';
 import { ManualClock } from '../domain/clock.ts';
 import { appServer, LAPTOP, launchChromium, PHONE, signInWithGitHub, watchedPage, type AppServer } from '../testing/chromium.ts';
 import { seedDashboard, type Seeded } from '../testing/dashboard-seed.ts';
 import { dashHarness, type DashHarness } from '../testing/dashboard.ts';
+
+// Functions handed to Chromium (page.evaluate, addInitScript) run in the page; these are its globals. The project is
+// typed for Node without the DOM library, so server code cannot use `document` unnoticed.
+declare const document: any, window: any, getComputedStyle: any, localStorage: any, sessionStorage: any, performance: any;
+type HTMLElement = any;
+type PerformanceNavigationTiming = any;
+type PerformanceResourceTiming = any;
 
 /**
  * The dashboard in headless Chromium, against the coordinator app served over real HTTP (fake provider, a seeded month,
@@ -32,7 +40,7 @@ describe('the dashboard in Chromium', () => {
     server = await appServer();
     h = await dashHarness({
       publicUrl: server.url, admins: ['github-1003'], clock: new ManualClock(Date.UTC(2026, 0, 1)),
-      config: { caps: { activeLeases: { owner: 5, org: 20 }, monthlySpend: { owner: 100, org: 1000 } } },
+      config: { caps: { activeLeases: { owner: 5, org: 20 }, monthlySpend: { owner: 100, org: 1000 } }, pools: [poolConfig({ name: 'warm', provider: 'fake', class: 'standard', min: 2, max: 4, users: true })] },
     });
     server.serve(h.app.fetch);
     seed = await seedDashboard(h);

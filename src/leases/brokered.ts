@@ -22,7 +22,7 @@ export interface BrokeredLeaseOptions {
   clock: Clock;
   connectTimeoutSeconds: number;
   /** Defaults sent with a create; an unset TTL or idle timeout leaves the coordinator's own default (src/domain/lease-timing.ts). */
-  defaults: { ttlSeconds?: number | undefined; idleTimeoutSeconds?: number | undefined; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
+  defaults: { ttlSeconds?: number | undefined; idleTimeoutSeconds?: number | undefined; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined; pool?: string | true | undefined };
   log?: ((line: string) => void) | undefined;
   /** How long a create may take on the coordinator (it provisions the machine before answering). */
   createTimeoutMs?: number | undefined;
@@ -112,6 +112,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         idleTimeoutSeconds: request.idleTimeoutSeconds ?? d.idleTimeoutSeconds,
         keep: request.keep ?? d.keep,
         ...(d.provider ? { provider: d.provider } : {}),
+        ...(d.pool ? { pool: d.pool } : {}),
         ...((request.class ?? d.class) ? { class: request.class ?? d.class } : {}),
         ...((request.type ?? d.type) ? { type: request.type ?? d.type } : {}),
         idempotencyKey: randomBytes(12).toString('base64url'),

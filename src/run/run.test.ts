@@ -83,6 +83,13 @@ test('a fresh lease: leased, synced, run, recorded with the output tail, then re
   assert.equal(h2.records.finish?.[1].source, 'crabbox');
 });
 
+test('a run that forwards env values says so when it is recorded (a pool machine is then never reused)', async () => {
+  const h = harness();
+  const outcome = await runOnBox({ ...h.base, env: [{ name: 'CRABBOX_TEST_FORWARDED', value: 'x' }], repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] } });
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(h.records.start?.forwardsEnv, true);
+});
+
 test('an interrupt before leasing runs nothing and leases nothing', async () => {
   const h = harness();
   const controller = new AbortController();

@@ -36,7 +36,7 @@ export class RemoteRunRecorder implements RunRecorder {
 
   async start(input: RunStart): Promise<string> {
     const command = this.#options.recordCommand && input.command ? redact(input.command.join(' ')).slice(0, 4096) : undefined;
-    const { run } = await this.#options.client.call('createRun', { body: { leaseId: input.leaseId, ...(command ? { command } : {}) } });
+    const { run } = await this.#options.client.call('createRun', { body: { leaseId: input.leaseId, ...(command ? { command } : {}), ...(input.forwardsEnv ? { forwardsEnv: true } : {}) } });
     return run.id;
   }
 

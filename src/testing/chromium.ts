@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
+// The function handed to addInitScript runs in the page; its globals (the project is typed for Node, without the DOM).
+declare const document: any, window: any;
+
 /**
  * Headless Chromium for dashboard tests (the system's /usr/bin/chromium through playwright-core, as the login test
  * runs it), a page that records every CSP violation, console error and uncaught exception, and a real HTTP server for
@@ -29,7 +32,7 @@ export async function watchedPage(context: BrowserContext): Promise<WatchedPage>
   const problems: string[] = [];
   await context.exposeBinding('__cspViolation', (_source, text: string) => void problems.push(`CSP: ${text}`)).catch(() => undefined);
   await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
+    document.addEventListener('securitypolicyviolation', (e: any) => {
       (window as unknown as { __cspViolation(text: string): void }).__cspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.documentURI}`);
     });
   });

@@ -1,10 +1,14 @@
+import { reconcilePool } from '../coordinator/pool/reconcile.ts';
+import { ADMIN_PUBLIC_KEY } from '../coordinator/pool/testkit.ts';
 import type { Harness } from '../coordinator/testkit.ts';
+import { FakeMachineAccess } from '../machine-access/fake.ts';
 
 /**
  * A month of team activity for dashboard tests and screenshots, made through the API as the CLI would make it (fake
  * provider, the harness's manual clock): alice (github-1001) and bob (github-1002) lease and release boxes on most days
  * of January 2026, run commands (one failing with JUnit failures and a coloured log, one still running), and hold live
- * leases at the end, on 2026-01-20 at 14:00 UTC.
+ * leases at the end, on 2026-01-20 at 14:00 UTC. With a pool `warm` in the config (fake provider), it is filled and
+ * alice's second lease is drawn from it.
  */
 export const SEED_END = Date.UTC(2026, 0, 20, 14, 0);
 const SEED_START = Date.UTC(2026, 0, 2, 9, 0);
@@ -98,7 +102,14 @@ export async function seedDashboard(h: Harness): Promise<Seeded> {
     exitCode: 1, remoteExitCode: 1, timings: { lease: 0, sync: 640, command: 4_600, total: 5_400 }, logTail: FAILING_LOG, junit: FAILING_JUNIT,
   });
   h.clock.set(SEED_END - 25 * 60_000);
-  const second = await lease('alice', { class: 'large' });
+  const pooled = h.deps.config.pools.some((p) => p.name === 'warm');
+  if (pooled) {
+    h.deps.access = { fake: new FakeMachineAccess() };
+    h.deps.adminPublicKey = ADMIN_PUBLIC_KEY;
+    await reconcilePool(h.deps);
+  }
+  const second = await lease('alice', pooled ? { pool: 'warm' } : { class: 'large' });
+  if (pooled) await reconcilePool(h.deps);
   h.clock.set(SEED_END - 3 * 60_000);
   const runningRun = await run('alice', second.id, 'npm run e2e');
   h.clock.set(SEED_END);

@@ -1,22 +1,26 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { oneLine, printJson, renderTable, write } from '../output.ts';
+import { printJson, renderTable, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
-import { LEASE_FILTERS, pool } from '../../app/pool.ts';
-import { CrabboxError } from '../../domain/errors.ts';
-import { parsePageLimit } from './events.ts';
+import { pool } from '../../app/pool.ts';
+
+const ms = (value: number | null): string | undefined => (value === null ? undefined : `${Math.round(value)}ms`);
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('pool')
-    .description("The shared pool (maintainers and admins): everyone's leases with who holds them until when; no connection details")
-    .option('--state <state>', LEASE_FILTERS.join(', '), 'live')
-    .option('--limit <n>', 'at most this many (1-500)', '100')
-    .action(async (opts: { state: string; limit: string }) => {
-      if (!(LEASE_FILTERS as readonly string[]).includes(opts.state)) throw new CrabboxError('bad_request', `--state ${JSON.stringify(opts.state.slice(0, 20))}: expected one of ${LEASE_FILTERS.join(', ')}`);
-      const doc = await pool.run(appContext(ctx), { state: opts.state as (typeof LEASE_FILTERS)[number], limit: parsePageLimit(opts.limit) });
+    .description('The warm pools (maintainers and admins): idle, assigned and provisioning machines per pool, and the claim latency of the last hour')
+    .action(async () => {
+      const doc = await pool.run(appContext(ctx), {});
       if (ctx.json) return printJson(ctx.stdout, doc);
-      if (doc.leases.length === 0) return ctx.info('the pool is empty: no leases');
-      write(ctx.stdout, renderTable(['ID', 'SLUG', 'OWNER', 'ORG', 'STATE', 'PROVIDER', 'TYPE', 'EXPIRES'], doc.leases.map((l) => [l.id, l.slug, oneLine(l.owner, 40), oneLine(l.org, 30), l.state, l.provider, l.type ?? undefined, l.expiresAt])));
+      if (doc.pools.length === 0) return ctx.info('no warm pools are configured on this coordinator (docs/pool.md)');
+      write(ctx.stdout, renderTable(
+        ['POOL', 'PROVIDER', 'CLASS', 'IDLE', 'ASSIGNED', 'PROVISIONING', 'SCRUBBING', 'MIN', 'MAX', 'CLAIMS 1H', 'P50', 'P95', 'EMPTY 1H', 'NOTE'],
+        doc.pools.map((p) => [
+          p.name, p.provider, p.class ?? undefined, p.machines.idle, p.machines.assigned, p.machines.provisioning, p.machines.scrubbing, p.min, p.max, p.claims.lastHour,
+          ms(p.claims.p50Ms), ms(p.claims.p95Ms), p.emptyLastHour,
+          p.backoffUntil ? `refill backing off until ${p.backoffUntil}` : p.blocked ? `cannot grow: ${p.blocked}` : p.refillFailuresLastHour ? `${p.refillFailuresLastHour} refill failures` : undefined,
+        ]),
+      ));
     });
 }

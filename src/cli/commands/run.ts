@@ -91,8 +91,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--idle-timeout <duration>', 'idle timeout of a fresh lease, 1m up to the TTL (default 30m)')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
+    .option('--pool [name]', 'a fresh lease takes an idle machine from the coordinator\'s warm pool (of this provider and class, or the named pool)')
     .action(async (command: string[], flags: RunFlags) => {
       if (command.length === 0) throw new CrabboxError('bad_request', 'no command given; usage: crabbox run [flags] -- <command...>');
+      if (flags.id !== undefined && flags.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
       if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
@@ -113,7 +115,7 @@ export function register(program: Command, ctx: CliContext): void {
         });
         const { result } = await runCommand(app, {
           command, shell: flags.shell, lease: flags.id, keep: flags.keep, sync: flags.sync, junit, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete,
-          lockWaitSeconds, recordCommand: flags.recordCommand, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type,
+          lockWaitSeconds, recordCommand: flags.recordCommand, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
         });
         report(ctx, result, held !== undefined && !held.releases && flags.id === undefined);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);

@@ -21,6 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--keep', 'cleanup skips it until its TTL cap, even when idle')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
+    .option('--pool [name]', 'take an idle machine from the coordinator\'s warm pool (of this provider and class, or the named pool)')
     .action(async (flags: LeaseFlags) => {
       const lease = await warmup.run(appContext(ctx), flags);
       if (ctx.json) return printJson(ctx.stdout, lease);

@@ -3,6 +3,7 @@ import { ENDPOINTS } from '../../api/endpoints.ts';
 import type { LeaseState } from '../../domain/lease.ts';
 import type { AppEnv } from '../env.ts';
 import { createLease, heartbeatLease, leaseView, releaseLease } from '../leases.ts';
+import { claimLease } from '../pool/claim.ts';
 import { loadLease } from '../middleware/load-lease.ts';
 import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { sourceAddress } from '../source-address.ts';
@@ -28,7 +29,10 @@ export function leaseRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const mount = '/v1/leases';
   serveEndpoint(app, mount, ENDPOINTS.createLease, async (c, { body }) => {
-    const { lease, created } = await createLease(c.var.deps, c.var.identity, body, { sourceAddress: sourceAddress(c) });
+    const startedAt = c.var.deps.clock.now();
+    const { lease, created } = body.pool
+      ? await claimLease(c.var.deps, c.var.identity, body, { sourceAddress: sourceAddress(c), startedAt })
+      : await createLease(c.var.deps, c.var.identity, body, { sourceAddress: sourceAddress(c) });
     return { lease: leaseView(lease, c.var.deps.providers), created };
   });
   serveEndpoint(app, mount, ENDPOINTS.listLeases, listOwnLeases);

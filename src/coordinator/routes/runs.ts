@@ -70,6 +70,8 @@ export function runRoutes(): Hono<AppEnv> {
     const lease = await store.getLease(input.leaseId);
     if (!lease || (lease.owner !== identity.owner && !hasRole(identity, 'admin'))) throw new CrabboxError('lease_not_found', `no lease ${input.leaseId}`);
     if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
+    // A run that forwards env values (possibly secrets) makes its pool machine single-use: deleted after the lease.
+    if (input.forwardsEnv) await store.markEnvForwarded(lease.id);
     const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
     // The record and its audit event: one transaction.
     const run = await store.withTransaction(async (tx) => {

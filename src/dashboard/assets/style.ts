@@ -25,6 +25,7 @@ main{max-width:76rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 h2{font-size:1.15rem;margin:1.5rem 0 .6rem}
 section.card,.card{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:1rem;margin:0 0 1rem}
+.card>h2:first-child{margin-top:0}
 .muted{color:var(--muted)}
 .empty{padding:1rem;border:1px dashed var(--line);border-radius:.6rem;color:var(--muted)}
 .empty code,code{background:var(--code);padding:.05rem .3rem;border-radius:.25rem;font-size:.92em}
@@ -76,6 +77,10 @@ figure.chart svg{width:100%;height:auto;display:block}
 .notice.ok{border-color:var(--ok)}
 .notice.bad{border-color:var(--bad)}
 .pager{display:flex;gap:1rem;margin-top:.75rem}
+ul.counts{display:flex;flex-wrap:wrap;gap:.5rem;list-style:none;padding:0;margin:.5rem 0}
+ul.counts li{border:1px solid var(--line);border-radius:.5rem;padding:.3rem .7rem;background:var(--head)}
+ul.counts strong{font-size:1.15rem}
+h3{font-size:1rem;margin:1rem 0 .4rem}
 footer{max-width:76rem;margin:0 auto;padding:1rem;color:var(--muted);font-size:.85rem}
 .f0{color:#2e3436}.f1{color:#c01c28}.f2{color:#26a269}.f3{color:#a2734c}.f4{color:#12488b}.f5{color:#a347ba}.f6{color:#2aa1b3}.f7{color:#6b6b6b}
 .f8{color:#5e5c64}.f9{color:#f66151}.f10{color:#33a35a}.f11{color:#9a7a00}.f12{color:#2a7bde}.f13{color:#c061cb}.f14{color:#0f8c9c}.f15{color:#3d3d3d}
