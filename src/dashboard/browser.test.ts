@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { poolConfig } from '../coordinator/pool/config.ts';
 import { ManualClock } from '../domain/clock.ts';
 import { appServer, LAPTOP, launchChromium, PHONE, signInWithGitHub, watchedPage, type AppServer } from '../testing/chromium.ts';
-import { seedDashboard, type Seeded } from '../testing/dashboard-seed.ts';
+import { FAILING_JUNIT, FAILING_LOG, seedDashboard, type Seeded } from '../testing/dashboard-seed.ts';
 import { dashHarness, type DashHarness } from '../testing/dashboard.ts';
 
 // Functions handed to Chromium (page.evaluate, addInitScript) run in the page; these are its globals. The project is
@@ -189,6 +189,73 @@ describe('the dashboard in Chromium', () => {
     await page.goto(`${server.url}/`);
     assert.equal(await page.textContent('#who-login'), 'alice', 'the session is untouched');
     clean(/\/release\): Failed to load resource: the server responded with a status of 403/);
+  });
+
+  it('a run in progress finishes on its page and on Mine without a reload: state, exit code, JUnit failure, coloured log', async () => {
+    const { page, context, clean } = await signedIn('alice');
+    const lease = seed.aliceLeases[0]!;
+    const started = await h.request('POST', '/v1/runs', { token: seed.tokens.alice, body: { leaseId: lease.id, command: 'npm test' } });
+    assert.equal(started.status, 201, JSON.stringify(started.json));
+    const runId = started.json.run.id as string;
+    await page.goto(`${server.url}/runs/${runId}`);
+    assert.match((await page.textContent('#run .facts'))!, /running/);
+    assert.equal(await page.$('#exit-code'), null);
+    const mine = await context.newPage();
+    await mine.goto(`${server.url}/`);
+    assert.match((await mine.textContent(`tr[data-run="${runId}"]`))!, /running/);
+    let navigations = 0;
+    for (const p of [page, mine]) p.on('framenavigated', (frame) => void (frame === p.mainFrame() && navigations++));
+
+    const finished = await h.request('POST', `/v1/runs/${runId}/finish`, {
+      token: seed.tokens.alice, body: { exitCode: 1, remoteExitCode: 1, timings: { sync: 500, command: 3_000, total: 3_500 }, logTail: FAILING_LOG, junit: FAILING_JUNIT },
+    });
+    assert.equal(finished.status, 200, JSON.stringify(finished.json));
+    await page.waitForSelector('#exit-code', { timeout: 15_000 });
+    assert.equal(await page.textContent('#exit-code'), '1');
+    assert.match((await page.textContent('#failures li'))!, /billing › bills by the second[\s\S]*0\.0138 !== 0\.0139/);
+    assert.equal(await page.textContent('#log span.f1'), '✖', 'the log tail in colour');
+    await mine.waitForFunction((id) => /failed/.test(document.querySelector(`tr[data-run="${id}"]`)?.textContent ?? ''), runId, { timeout: 15_000 });
+    assert.match((await mine.textContent(`tr[data-run="${runId}"]`))!, /failed[\s\S]*\b1\b[\s\S]*2 failed of 118/);
+    assert.equal(navigations, 0, 'no reload');
+    await mine.close();
+    clean();
+  });
+
+  it("another owner's lease and run cannot be seen or acted on through any URL in the browser: each reads like one that does not exist", async () => {
+    const { page, clean } = await signedIn('alice');
+    const bob = { lease: seed.bobLease, run: seed.bobRun };
+    // Lists first: her own denials below name what she asked for, in her audit trail.
+    for (const path of ['/', '/runs', '/audit', '/usage']) {
+      await page.goto(`${server.url}${path}`);
+      const text = await page.content();
+      assert.ok(!text.includes(bob.lease.id) && !text.includes(bob.lease.slug) && !text.includes(bob.run), `${path} lists nothing of bob's`);
+    }
+    for (const path of [`/leases/${bob.lease.id}`, `/leases/${bob.lease.slug}`, `/runs/${bob.run}`, `/audit?lease=${bob.lease.id}`]) {
+      const res = await page.goto(`${server.url}${path}`);
+      assert.equal(res?.status(), 404, path);
+      assert.match((await page.textContent('#error-message'))!, /^No (lease|run) /, path);
+      const text = await page.content();
+      assert.ok(!text.includes('make check') && !text.includes('github-1002'), `${path} shows nothing of bob's`);
+    }
+    await page.goto(`${server.url}/`);
+    // Her own valid token does not make his lease hers: the fragment, and the release form aimed at his lease.
+    const answers = await page.evaluate(async ({ lease, run }) => {
+      const csrf = (document.querySelector('input[name=csrf]') as { value: string }).value;
+      const fragment = await fetch(`/live/runs/${run}`);
+      const release = await fetch(`/leases/${lease}/release`, { method: 'POST', body: new URLSearchParams({ csrf }) });
+      return [fragment.status, release.status];
+    }, { lease: bob.lease.id, run: bob.run });
+    assert.deepEqual(answers, [404, 404]);
+    const form = await page.evaluate((lease) => {
+      const f = document.querySelector('form[action$="/release"]');
+      f.setAttribute('action', `/leases/${lease}/release`);
+      return f.getAttribute('action');
+    }, bob.lease.slug);
+    assert.equal(form, `/leases/${bob.lease.slug}/release`);
+    const res = await Promise.all([page.waitForNavigation(), page.click('form[action$="/release"] button')]);
+    assert.equal(res[0]?.status(), 404);
+    assert.equal((await h.store.getLease(bob.lease.id))?.state, 'active', "bob's lease lives on");
+    clean(/status of 404/);
   });
 
   it('an admin drains a machine through the confirmation page', async () => {
