@@ -128,7 +128,8 @@ describe('the dashboard in Chromium', () => {
         assert.equal(facts.unlabelled, 0, `${where}: every field has a label`);
         assert.ok(facts.overflow <= 0, `${where}: ${facts.overflow}px wider than the screen`);
         assert.equal(facts.scheme, variant.colorScheme === 'dark' ? 'rgb(19, 21, 25)' : 'rgb(246, 246, 243)', `${where}: follows prefers-color-scheme`);
-        await page.screenshot({ path: join(shots, `${view.name}-${variant.size}.png`) });
+        // Laptop shots show the whole page (the docs show what each view holds); phone shots the first screen.
+        await page.screenshot({ path: join(shots, `${view.name}-${variant.size}.png`), fullPage: variant.size === 'laptop' });
       }
       for (const { clean } of pages.values()) clean();
     }

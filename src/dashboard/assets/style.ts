@@ -99,6 +99,6 @@ table.stack td::before{content:attr(data-label);color:var(--muted);font-weight:6
 table.stack td .v{text-align:right;min-width:0;overflow-wrap:anywhere}
 table.stack td:empty,table.stack td .v:empty{display:none}
 .phases{grid-template-columns:max-content 1fr}
-.phases meter{display:none}
+.phases meter,.phases>span:empty{display:none}
 }
 `;
