@@ -122,6 +122,10 @@ export const runParams = z.strictObject({ id: z.string().min(1).max(80) });
 /** A path parameter naming a machine. */
 export const machineParams = z.strictObject({ id: z.string().min(1).max(80) });
 
+/** A warm pool's name (as `pools:` in the coordinator config spells it). */
+export const poolName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'expected a pool name: lowercase letters, digits and -, at most 32');
+export const poolParams = z.strictObject({ name: poolName });
+
 /** `GET /v1/pool` takes no parameters. */
 export const poolQuery = z.strictObject({});
 

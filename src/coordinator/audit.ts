@@ -5,7 +5,7 @@ import type { EventStore, LeaseRecord, MachineRecord, NewEvent } from '../storag
 export const EVENT_TYPES = [
   'lease.created', 'lease.heartbeat', 'lease.extended', 'lease.released', 'lease.expired', 'lease.failed',
   'machine.provisioned', 'machine.assigned', 'machine.scrubbed', 'machine.drained', 'machine.undrained', 'machine.deleted', 'machine.failed', 'machine.sweep_skipped',
-  'pool.refill.failed', 'pool.empty',
+  'pool.refill.failed', 'pool.empty', 'pool.drained', 'pool.undrained',
   'provider.error', 'provider.fallback', 'auth.denied', 'auth.login', 'auth.logout', 'run.created', 'run.finished',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number] | `admin.${string}`;

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { ENDPOINTS } from '../../api/endpoints.ts';
-import { machineId } from '../../api/schemas.ts';
+import { machineId, poolName } from '../../api/schemas.ts';
 import { isMachineKnown, MACHINE_STATES, type MachineState } from '../../domain/machine.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
@@ -11,6 +11,7 @@ import { loadLease } from '../middleware/load-lease.ts';
 import { monthWindow } from '../pricing.ts';
 import { drainMachine, undrainMachine } from '../machines/drain.ts';
 import { machineView } from '../machines/view.ts';
+import { drainPool, undrainPool } from '../pool/drain.ts';
 import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { param } from '../validate.ts';
 import { eventView, ms } from './events.ts';
@@ -106,5 +107,7 @@ export function adminRoutes(): Hono<AppEnv> {
   serveEndpoint(app, mount, ENDPOINTS.adminMachineUndrain, adminMachineUndrainOne);
   serveEndpoint(app, mount, ENDPOINTS.adminUsage, adminUsageRows);
   serveEndpoint(app, mount, ENDPOINTS.adminEvents, adminEventList);
+  serveEndpoint(app, mount, ENDPOINTS.adminPoolDrain, async (c) => drainPool(c.var.deps, param(c, 'name', poolName), actorOf(c.var.identity)));
+  serveEndpoint(app, mount, ENDPOINTS.adminPoolUndrain, async (c) => undrainPool(c.var.deps, param(c, 'name', poolName), actorOf(c.var.identity)));
   return app;
 }

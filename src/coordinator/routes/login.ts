@@ -3,6 +3,7 @@ import { ENDPOINTS } from '../../api/endpoints.ts';
 import { serveEndpoint } from '../serve-endpoint.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
+import { isoTime } from '../iso.ts';
 import type { AppEnv } from '../env.ts';
 import { checkGitHubLogin } from '../login/checks.ts';
 import { callbackUrl, githubLogin as github, LOGIN_TTL_MS, publicBase, toGitHub } from '../login/flow.ts';
@@ -60,7 +61,7 @@ export function loginRoutes(): Hono<AppEnv> {
     }
     const authorize = new URL(`${publicBase(c)}/v1/login/authorize`);
     authorize.searchParams.set('state', state);
-    return { loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase };
+    return { loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: isoTime(login.expiresAt), pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase };
   });
 
   /** A usable login for a link's state, or the page saying why not. */
@@ -204,5 +205,5 @@ async function deliver(login: LoginRecord, ctx: { store: LoginStore; now: number
   const delivered = await ctx.store.updateLogin(login.id, ['approved'], { status: 'delivered' });
   if (!delivered) throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
   const minted = await mintUserToken({ owner: login.owner!, org: login.org!, login: login.login!, now: ctx.now, ttlSeconds: ctx.ttlSeconds, secret: ctx.secret });
-  return { status: 'approved' as const, token: minted.token, owner: login.owner!, org: login.org!, login: login.login!, expiresAt: minted.expiresAt };
+  return { status: 'approved' as const, token: minted.token, owner: login.owner!, org: login.org!, login: login.login!, expiresAt: isoTime(minted.expiresAt) };
 }
