@@ -109,6 +109,22 @@ describe('dashboard views show what the issue asks for', () => {
     assert.deepEqual([count('idle'), count('assigned'), count('provisioning')], [2, 1, 0]);
     assert.match(pool, /<dd data-claims>1<\/dd>/);
     assert.match(pool, /<dt>Latency<\/dt><dd>p50 \d+ ms · p95 \d+ ms · max \d+ ms<\/dd>/);
+    assert.doesNotMatch(pool, /Drained by an admin/);
+  });
+
+  it('pool: a pool an admin drained says so, and how to resume it', async () => {
+    // Its own coordinator: draining deletes the pool's idle machines, which the other tests count.
+    const d = await dashHarness({ admins: ['github-1003'], clock: new ManualClock(Date.UTC(2026, 0, 1)), config: { pools: [poolConfig({ name: 'warm', provider: 'fake', class: 'standard', min: 2, max: 4, users: true })] } });
+    try {
+      await seedDashboard(d);
+      const admin = await d.userToken('carol', { owner: 'github-1003', org: 'acme' });
+      assert.equal((await d.request('POST', '/v1/admin/pools/warm/drain', { token: admin })).status, 200);
+      const pool = /<section class="card" data-pool="warm"[\s\S]*?<\/section>/.exec((await d.open(await d.signIn('carol'), '/pool')).text)?.[0] ?? '';
+      assert.match(pool, /Drained by an admin: no refills; its machines are deleted once free\. <code>crabbox admin undrain --pool warm<\/code> resumes it\./);
+      assert.doesNotMatch(pool, /at its maximum/);
+    } finally {
+      await d.close();
+    }
   });
 
   it('audit: filtered by type, lease, UTC days and (admins) owner; a user sees only her own events whatever she asks', async () => {

@@ -29,7 +29,8 @@ function poolCard(p: Pool, index: number): Html {
 <dt>Found it empty</dt><dd>${p.emptyLastHour}</dd>
 <dt>Refill failures</dt><dd>${p.refillFailuresLastHour}${p.backoffUntil ? html` <span class="st-warn">(refills wait until ${utc(Date.parse(p.backoffUntil))})</span>` : ''}</dd>
 </dl>
-${p.blocked ? html`<p class="notice bad">It cannot grow to ${p.min} now: ${p.blocked === 'spend-cap' ? 'the monthly spend cap is reached' : p.blocked === 'budget' ? 'its budget is used' : 'it is at its maximum'}.</p>` : ''}
+${p.blocked === 'draining' ? html`<p class="notice bad" id="pool-${index}-drained">Drained by an admin: no refills; its machines are deleted once free. <code>crabbox admin undrain --pool ${p.name}</code> resumes it.</p>`
+  : p.blocked ? html`<p class="notice bad">It cannot grow to ${p.min} now: ${p.blocked === 'spend-cap' ? 'the monthly spend cap is reached' : p.blocked === 'budget' ? 'its budget is used' : 'it is at its maximum'}.</p>` : ''}
 </section>`;
 }
 
