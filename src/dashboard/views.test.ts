@@ -153,6 +153,21 @@ describe('dashboard views show what the issue asks for', () => {
     assert.ok(rows(asAlice, 'data-type').length > 5, 'her own lease.created events');
   });
 
+  it("an admin opens anyone's lease by URL and can release it from its page; the owner's own pages stay hers", async () => {
+    const made = await h.request('POST', '/v1/leases', { token: seed.tokens.bob, body: { sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0c3RrZXlzdHVmZmZvcnRlc3RzMDEyMzQ1Njc4 t' } });
+    assert.equal(made.status, 201);
+    const lease = made.json.lease as { id: string; slug: string };
+    const page = await h.open(carol, `/leases/${lease.id}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<dt>Owner<\/dt><dd>github-1002 /);
+    assert.match(page.text, new RegExp(`<form method="post" action="/leases/${lease.id}/release">`));
+    const released = await h.submit(carol, `/leases/${lease.id}/release`);
+    assert.equal(released.status, 303);
+    assert.equal(released.headers.get('location'), `/?released=${lease.slug}`);
+    assert.equal((await h.store.getLease(lease.id))?.state, 'released');
+    assert.equal((await h.open(alice, `/leases/${lease.id}`)).status, 404, 'still nobody else\'s business');
+  });
+
   it("a lease's timeline runs from its creation to its machine's deletion", async () => {
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await h.request(method, path, { token: seed.tokens.alice, body });
