@@ -34,7 +34,7 @@ describe('dashboard views show what the issue asks for', () => {
   });
   after(() => h.close());
 
-  it('Mine: each live lease with slug, class, provider, a countdown, the cost so far and a release form; recent runs with state, exit code, duration and timings', async () => {
+  it('Mine: each live lease with slug, class, provider, a countdown, the cost so far and a release form; recent runs with state, exit code, duration and timings; with nothing yet, what to do', async () => {
     const page = await h.open(alice, '/');
     const leases = rows(page.text, 'data-lease');
     assert.equal(leases.length, 2, 'her two live leases');
@@ -57,6 +57,11 @@ describe('dashboard views show what the issue asks for', () => {
     assert.equal(cell(failed, 'Timings'), 'lease 0 ms · sync 640 ms · command 4.6 s');
     assert.equal(cell(failed, 'Tests'), '2 failed of 118');
     assert.match(cell(runs.find((r) => r.includes(seed.runningRun))!, 'Duration'), /^running for 3 min 00 s$/);
+
+    // Someone with nothing yet is told what to do.
+    const empty = (await h.open(carol, '/')).text;
+    assert.match(empty, /<p id="no-leases">No live leases\. Lease a box with <code>crabbox warmup<\/code>/);
+    assert.match(empty, /<p id="no-runs">No runs yet\. <code>crabbox run -- &lt;command&gt;<\/code> records each run here/);
   });
 
   it('a run: its command, phase timings, JUnit failures with messages, the log tail in colour; the command is withheld when recording is off', async () => {
