@@ -101,7 +101,7 @@ describe('the dashboard in Chromium', () => {
       { name: 'usage-admin', login: 'carol', path: '/usage' },
       { name: 'pool', login: 'carol', path: '/pool' },
       { name: 'machines', login: 'carol', path: '/machines' },
-      { name: 'audit', login: 'carol', path: '/audit' },
+      { name: 'audit', login: 'carol', path: '/audit?from=2026-01-20' },
       { name: 'sessions', login: 'alice', path: '/sessions' },
     ];
     const variants = [
