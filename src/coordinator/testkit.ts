@@ -1,5 +1,6 @@
 import { ManualClock } from '../domain/clock.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
+import type { Provider } from '../providers/provider.ts';
 import { signUserToken } from '../auth/user-token.ts';
 import { openSqliteStore } from '../storage/sqlite.ts';
 import type { FleetStore } from '../storage/store.ts';
@@ -29,6 +30,8 @@ export interface HarnessOptions {
   store?: FleetStore;
   path?: string;
   provider?: FakeProvider;
+  /** More providers beside the fake one (a real local provider for browser tests). */
+  providers?: Record<string, Provider>;
   clock?: ManualClock;
 }
 
@@ -40,7 +43,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     installation: 'test-install', defaultProvider: 'fake', ...options.config,
     auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'], maintainers: ['keeper'], ...options.config?.auth },
   });
-  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config };
+  const deps: CoordinatorDeps = { store, providers: { fake: provider, ...options.providers }, clock, config };
   const app = createApp(deps);
   return {
     deps, app, clock, provider, store,
