@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { FleetStore } from '../storage/store.ts';
 import type { CoordinatorConfig } from './config.ts';
+import type { PeerAddress } from './source-address.ts';
 
 /** The coordinator's log sink. Messages and data are redacted by the caller's choke point before they reach it. */
 export interface Logger {
@@ -26,4 +27,6 @@ export interface CoordinatorDeps {
   logger?: Logger | undefined;
   /** Makes the box's host key pair (default: in-process ed25519, src/keys/). */
   hostKeys?: ((leaseId: string) => Promise<HostKeyPair>) | undefined;
+  /** Who is on the other end of a request's connection (Node: the TCP peer; Workers: CF-Connecting-IP). */
+  peerAddress?: PeerAddress | undefined;
 }

@@ -6,6 +6,7 @@ import type { FleetStore } from '../storage/store.ts';
 import { createApp } from './app.ts';
 import { coordinatorConfig, type CoordinatorConfig } from './config.ts';
 import type { CoordinatorDeps } from './deps.ts';
+import { nodePeerAddress } from './entry/node-peer.ts';
 
 /** Test fixtures for the coordinator: real SQLite, real (in-process) host keys, a fake provider, a manual clock, and tokens for every role. */
 
@@ -32,7 +33,7 @@ export async function harness(options: { config?: Parameters<typeof coordinatorC
     installation: 'test-install', defaultProvider: 'fake', ...options.config,
     auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'], maintainers: ['keeper'], ...options.config?.auth },
   });
-  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config };
+  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config, peerAddress: nodePeerAddress };
   const app = createApp(deps);
   return {
     deps, app, clock, provider, store,

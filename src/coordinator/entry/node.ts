@@ -8,7 +8,8 @@ import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorDeps } from '../deps.ts';
 import { startSweepScheduler, type SweepScheduler } from '../scheduler.ts';
 import { configWarnings } from '../warnings.ts';
-import { redact } from '../../redact/redact.ts';
+import { nodePeerAddress } from './node-peer.ts';
+import { redact, registerSecret } from '../../redact/redact.ts';
 import type { ServeSettings } from '../load-config.ts';
 
 export interface RunningCoordinator {
@@ -39,12 +40,15 @@ export async function installationId(store: MetaStore, configured: string | unde
 /** Starts the coordinator on Node: SQLite or PostgreSQL store, HTTP server on host:port (0 = any free port), sweep timer. */
 export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 'config'> & { settings: ServeSettings; store?: FleetStore }): Promise<RunningCoordinator> {
   const { settings, clock } = options;
+  // This process is the coordinator: its own log lines and errors hide its secrets too (the app scrubs them itself).
+  registerSecret(settings.config.auth.sharedToken);
+  registerSecret(settings.config.auth.sessionSecret);
   const warn = (message: string): void => options.logger?.warn(redact(message));
   const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now(), onWarning: warn }));
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
     for (const warning of configWarnings(config)) warn(warning);
-    const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys };
+    const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys, peerAddress: nodePeerAddress };
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
