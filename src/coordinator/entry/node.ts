@@ -1,8 +1,10 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { newToken } from '../../domain/ids.ts';
 import { openFleetStore } from '../../storage/open.ts';
-import type { FleetStore, MetaStore } from '../../storage/store.ts';
+import type { FleetStore } from '../../storage/store.ts';
+import { installationId } from '../installation.ts';
+
+export { installationId };
 import { createApp } from '../app.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorDeps } from '../deps.ts';
@@ -20,21 +22,6 @@ export interface RunningCoordinator {
   scheduler: SweepScheduler;
   /** Stops accepting, finishes in-flight requests and the running sweep, closes the store. */
   close(): Promise<void>;
-}
-
-const INSTALLATION_META = 'installation';
-
-/** The installation id labels every machine this coordinator makes; it is remembered in the store across restarts. */
-export async function installationId(store: MetaStore, configured: string | undefined): Promise<string> {
-  const stored = await store.getMeta(INSTALLATION_META);
-  if (configured) {
-    if (stored !== configured) await store.setMeta(INSTALLATION_META, configured);
-    return configured;
-  }
-  if (stored) return stored;
-  const fresh = `cbx-${newToken(5)}`;
-  await store.setMeta(INSTALLATION_META, fresh);
-  return fresh;
 }
 
 /** Starts the coordinator on Node: SQLite or PostgreSQL store, HTTP server on host:port (0 = any free port), sweep timer. */
