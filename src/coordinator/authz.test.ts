@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { harness, PUBLIC_KEY, SHARED_TOKEN, type Harness } from './testkit.ts';
+import { harness, onTarget, PUBLIC_KEY, SHARED_TOKEN, type Harness } from './testkit.ts';
 
 type Who = 'none' | 'malformed' | 'wrong' | 'expired' | 'userA' | 'userB' | 'userBSpoofingA' | 'maintainer' | 'admin' | 'sharedSpoofingAdmin';
 const WHO: Who[] = ['none', 'malformed', 'wrong', 'expired', 'userA', 'userB', 'userBSpoofingA', 'maintainer', 'admin', 'sharedSpoofingAdmin'];
@@ -66,7 +66,7 @@ function expected(route: Route, who: Who): number {
   }
 }
 
-describe('authorization matrix', () => {
+describe(onTarget('authorization matrix'), () => {
   let h: Harness;
   const headers: Record<Who, Record<string, string>> = {} as Record<Who, Record<string, string>>;
   let tokenA: string;
