@@ -7,6 +7,7 @@ import { brokeredKeySweepIfDue } from '../leases/brokered-keys.ts';
 import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
+import { accessCredentials } from './access.ts';
 import type { CliContext } from './context.ts';
 import { configFlags, directSession, type LeaseFlags } from './direct.ts';
 
@@ -42,7 +43,7 @@ export function brokeredClient(ctx: CliContext, config: Readonly<Config>): Coord
 
 /** The one place the CLI builds a coordinator client: owner/org (for the shared token) and the request timeout. */
 function clientFor(ctx: CliContext, config: Readonly<Config>, c: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' }): CoordinatorClient {
-  return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env) });
+  return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env), access: accessCredentials(ctx.env) });
 }
 
 /**

@@ -6,6 +6,7 @@ import { coordinatorChecks } from '../../doctor/coordinator.ts';
 import { coordinatorHostChecks } from '../../doctor/coordinator-host.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
 import { loadConfig } from '../../config/load.ts';
+import { accessCredentials } from '../access.ts';
 
 /** The exit code for a set of findings: tools first, then config, then the coordinator. */
 function exitCodeFor(failed: Check[]): number {
@@ -27,7 +28,7 @@ export function register(program: Command, ctx: CliContext): void {
       } catch {
         config = undefined; // already reported by the config check
       }
-      if (config) checks.push(...(await coordinatorChecks({ config, clock: ctx.clock })));
+      if (config) checks.push(...(await coordinatorChecks({ config, clock: ctx.clock, access: accessCredentials(ctx.env) })));
       const failed = checks.filter((c) => !c.ok);
       ctx.exitCode = exitCodeFor(failed);
       if (ctx.json) return printJson(ctx.stdout, { ok: failed.length === 0, checks });

@@ -2,7 +2,7 @@
 // sends, with a manual clock whose time comes with every request (x-crabbox-test-now), the in-memory fake provider (and
 // any cloud provider pointed at a fake over loopback), and a control surface under /__test/ for what the in-process
 // tests read directly (the store, the fake's machines, a sweep, the alarm). Never deployed: only tests bundle it.
-import { ManualClock } from '../../domain/clock.ts';
+import { ManualClock, systemClock, type Clock } from '../../domain/clock.ts';
 import { FakeProvider } from '../../providers/fake/fake-provider.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { loadMigrations } from '../../storage/sql/migrations.ts';
@@ -11,6 +11,7 @@ import { sweep, type SweepOptions } from '../sweeper.ts';
 import { FleetHost, startFailure, type AlarmClock, type DurableObjectStateLike } from './fleet-host.ts';
 import { workerProviders } from './worker-providers.ts';
 import { ContractHost } from './worker-testing-contract.ts';
+import { BridgeProvider } from './worker-testing-bridge.ts';
 
 export { ContractHost };
 
@@ -32,6 +33,10 @@ export interface TestInit {
   providers?: string[];
   env?: Record<string, string>;
   file?: Record<string, unknown>;
+  /** `system`: real time (end-to-end tests, where the CLI cannot send the test clock). */
+  clock?: 'manual' | 'system';
+  /** A provider hosted by the test process (src/testing/provider-bridge.ts), served under `name`. */
+  bridge?: { name: string; url: string; capabilities: ConstructorParameters<typeof BridgeProvider>[0]['capabilities'] };
 }
 
 const json = (value: unknown, status = 200): Response => new Response(JSON.stringify(value ?? null), { status, headers: { 'content-type': 'application/json' } });
@@ -45,6 +50,13 @@ export class TestFleet {
 
   constructor(state: DurableObjectStateLike) {
     this.#state = state;
+    // workerd evicts an idle object; the next request meets a fresh instance, which starts again from the saved init
+    // (as the production object starts from its bindings).
+    void state.blockConcurrencyWhile(async () => {
+      state.storage.sql.exec('CREATE TABLE IF NOT EXISTS test_init (body TEXT NOT NULL)');
+      const [saved] = state.storage.sql.exec('SELECT body FROM test_init').toArray();
+      if (saved) await this.#init(JSON.parse(String(saved.body)) as TestInit, false);
+    });
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -88,15 +100,21 @@ export class TestFleet {
     }
   }
 
-  async #init(init: TestInit): Promise<Response> {
+  async #init(init: TestInit, save = true): Promise<Response> {
+    if (save) {
+      this.#state.storage.sql.exec('DELETE FROM test_init');
+      this.#state.storage.sql.exec('INSERT INTO test_init (body) VALUES (?)', JSON.stringify(init));
+    }
     this.#clock = new ManualClock(init.now);
-    this.#fake = new FakeProvider({ hourlyPrice: init.fakeHourlyPrice ?? 0.5, clock: this.#clock });
+    const clock: Clock = init.clock === 'system' ? systemClock : this.#clock;
+    this.#fake = new FakeProvider({ hourlyPrice: init.fakeHourlyPrice ?? 0.5, clock });
     try {
       const extra = init.providers?.length
-        ? await workerProviders(init.providers, { env: init.env ?? {}, file: (init.file ?? {}) as never, clock: this.#clock })
+        ? await workerProviders(init.providers, { env: init.env ?? {}, file: (init.file ?? {}) as never, clock })
         : {};
       const providers: Record<string, Provider> = { fake: this.#fake, ...extra };
-      this.#host = await FleetHost.start({ state: this.#state, config: init.config, providers, clock: this.#clock, migrations: loadMigrations(), alarmClock: TEST_ALARMS });
+      if (init.bridge) providers[init.bridge.name] = new BridgeProvider(init.bridge);
+      this.#host = await FleetHost.start({ state: this.#state, config: init.config, providers, clock, migrations: loadMigrations(), alarmClock: TEST_ALARMS });
       return json({ ok: true, installation: this.#host.deps.config.installation });
     } catch (error) {
       this.#failure = error;
