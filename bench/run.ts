@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { coordinatorSection } from './coordinator.ts';
 import { BenchWorkspace, type WarmLease } from './lib/box.ts';
 import { renderResults, type Results, type Section } from './lib/report.ts';
@@ -141,6 +142,7 @@ const results: Results = {
   sections: SECTIONS.flatMap((id) => sections.filter((s) => s.id === id)),
   leases: [...(ws?.leases ?? [])],
   boxesRoot: ws?.boxes,
+  stateDir: ws ? join(ws.env.XDG_STATE_HOME!, 'crabbox') : undefined,
 };
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${renderResults(results)}\n\nwrote ${opts.out}\n`);

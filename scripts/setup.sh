@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a checkout so `./bin/crabbox` works: system tools, a new enough Node, npm packages, the bundled CLI.
 # Idempotent: a second run changes nothing and says so. Options:
-#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck, zsh and fish, strace)
+#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck, zsh and fish, strace, cron, at, sudo)
 #   --quiet   only print what changed
 set -euo pipefail
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -39,6 +39,10 @@ if [ "$want_test" = 1 ]; then
   command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
   command -v zsh >/dev/null 2>&1 || need+=(zsh)
   command -v fish >/dev/null 2>&1 || need+=(fish)
+  # Warm pool tests: a lease's crontab and at jobs must not outlive it; the ssh pool's host admin uses sudo.
+  command -v crontab >/dev/null 2>&1 || need+=(cron)
+  command -v at >/dev/null 2>&1 || need+=(at)
+  command -v sudo >/dev/null 2>&1 || need+=(sudo)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

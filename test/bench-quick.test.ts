@@ -13,6 +13,15 @@ import type { Results } from '../bench/lib/report.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'streaming'];
 
+/** The run's workspace (state dir with keys and machine dirs, boxes root) is gone, and no lease left a thing. */
+function assertNothingLeft(results: Results): void {
+  assert.ok(results.stateDir, 'the results name the workspace state dir');
+  assert.ok(results.boxesRoot, 'the results name the boxes root');
+  assert.equal(existsSync(results.stateDir), false, 'the state dir is removed');
+  assert.equal(existsSync(results.boxesRoot), false, 'the boxes root is removed');
+  for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: results.stateDir, leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
+}
+
 describe('bench --quick', () => {
   it('produces every section with numeric values, floors and ratios, prints the table, and leaves no lease behind', (t) => {
     const tmp = tempDir('crabbox-bench-test-');
@@ -59,8 +68,7 @@ describe('bench --quick', () => {
     for (const phase of ['lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);
 
     assert.ok(results.leases.length >= 2, 'a warm lease and a cold one');
-    assert.ok(results.boxesRoot && !existsSync(results.boxesRoot), 'the boxes root is removed');
-    for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: join(tmp.path, 'gone'), leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
+    assertNothingLeft(results);
   });
 
   it('Ctrl-C during a section stops, releases the lease and removes the workspace (exit 130)', async (t) => {
@@ -69,12 +77,17 @@ describe('bench --quick', () => {
     const out = join(tmp.path, 'results.json');
     const child = spawn(process.execPath, [join(root, 'bench/run.ts'), '--no-build', '--only', 'warm,cold', '--out', out], { cwd: root, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
+    let interrupted = false;
     const code = await new Promise<number | null>((resolve) => {
       const deadline = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
-        // The warm lease exists once the warm section starts; interrupt the whole process group like a terminal does.
-        if (stderr.includes('bench: warm') && !stderr.includes('SIGINT')) setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 300);
+        // The warm lease exists once the warm section starts; interrupt the whole process group like a terminal does,
+        // exactly once (a second SIGINT means "release now" to the bench, a different path).
+        if (!interrupted && stderr.includes('bench: warm')) {
+          interrupted = true;
+          setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 300);
+        }
       });
       child.on('close', (c) => {
         clearTimeout(deadline);
@@ -83,10 +96,10 @@ describe('bench --quick', () => {
     });
     assert.equal(code, 130, stderr);
     assert.match(stderr, /SIGINT, stopping after the current step/);
+    assert.doesNotMatch(stderr, /again, releasing leases now/, 'one interrupt was sent');
     const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
     assert.ok(!results.sections.some((s) => s.id === 'cold'), 'no section starts after the signal');
     assert.ok(results.leases.length >= 1, 'the warm lease was made before the signal');
-    assert.ok(results.boxesRoot && !existsSync(results.boxesRoot));
-    for (const leaseId of results.leases) assert.deepEqual(leaseLeftovers({ stateDir: join(tmp.path, 'gone'), leaseId, boxesRoot: results.boxesRoot }), [], leaseId);
+    assertNothingLeft(results);
   });
 });

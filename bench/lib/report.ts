@@ -37,6 +37,8 @@ export interface Results {
   leases: string[];
   /** Where the local boxes lived (removed by the end). */
   boxesRoot?: string | undefined;
+  /** The workspace's crabbox state dir: keys and local machine dirs (removed by the end). */
+  stateDir?: string | undefined;
 }
 
 /** A time figure against its floor: ratio and overhead filled in. */

@@ -27,9 +27,11 @@ export const leaseViewAnswer = z.object({
   hourlyPrice: z.number().optional(),
   reservedCost: z.number().optional(),
   machineId: z.string().optional(),
+  pool: z.string().optional(),
   machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
+export type LeaseView = z.input<typeof leaseViewAnswer>;
 
 export const oneLeaseAnswer = z.object({ lease: leaseViewAnswer });
 export const createLeaseAnswer = z.object({ lease: leaseViewAnswer, created: z.boolean() });
@@ -90,6 +92,28 @@ export const eventListAnswer = z.object({ events: z.array(eventAnswer), nextCurs
 
 export const drainAnswer = z.object({ draining: z.boolean(), released: z.number() });
 
+export const whoamiAnswer = z.object({
+  owner: z.string(),
+  org: z.string(),
+  login: z.string().optional(),
+  role: z.enum(['user', 'maintainer', 'admin']),
+  via: z.enum(['shared-token', 'user-token']),
+  expiresAt: z.number().optional(),
+  access: z.string().optional(),
+});
+export type Whoami = z.infer<typeof whoamiAnswer>;
+
+export const loginStartAnswer = z.object({
+  loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive(),
+  /** Shown on the confirmation page the link opens; the CLI prints it so the person can compare (older coordinators send none). */
+  phrase: z.string().regex(/^[a-z]{1,12}(?:-[a-z]{1,12}){2}$/).optional(),
+});
+export const loginPollAnswer = z.union([
+  z.object({ status: z.literal('pending') }),
+  z.object({ status: z.literal('code-required') }),
+  z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: z.number() }),
+]);
+
 export const machineViewAnswer = z.object({
   id: z.string(),
   provider: z.string(),
@@ -111,6 +135,27 @@ export const machineViewAnswer = z.object({
   deletion: z.object({ attempts: z.number().int(), nextAt: iso.optional(), lastError: z.string().optional(), deletedAt: iso.optional() }),
 });
 export type MachineViewAnswer = z.infer<typeof machineViewAnswer>;
+export type MachineView = z.input<typeof machineViewAnswer>;
 export const machineListAnswer = z.object({ machines: z.array(machineViewAnswer), nextCursor: z.string().optional() });
 export const oneMachineAnswer = z.object({ machine: machineViewAnswer });
 export const machineDrainAnswer = z.object({ machine: machineViewAnswer, changed: z.boolean() });
+
+export const poolStatusAnswer = z.object({
+  name: z.string(),
+  provider: z.string(),
+  class: z.string().optional(),
+  type: z.string().optional(),
+  min: z.number().int(),
+  max: z.number().int(),
+  users: z.boolean(),
+  reuse: z.boolean(),
+  onEmpty: z.string(),
+  machines: z.object({ idle: z.number().int(), assigned: z.number().int(), provisioning: z.number().int(), scrubbing: z.number().int(), draining: z.number().int(), deleting: z.number().int() }),
+  claims: z.object({ lastHour: z.number().int(), p50Ms: z.number().optional(), p95Ms: z.number().optional(), maxMs: z.number().optional() }),
+  emptyLastHour: z.number().int(),
+  refillFailuresLastHour: z.number().int(),
+  backoffUntil: iso.optional(),
+  blocked: z.string().optional(),
+});
+export type PoolStatusAnswer = z.infer<typeof poolStatusAnswer>;
+export const poolListAnswer = z.object({ pools: z.array(poolStatusAnswer) });

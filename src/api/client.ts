@@ -3,6 +3,8 @@ import { CrabboxError, ErrorCatalog, type ErrorCode } from '../domain/errors.ts'
 import { redact } from '../redact/redact.ts';
 import { networkCause } from '../domain/network-error.ts';
 import { accessFix, accessWall } from './access-wall.ts';
+import { ENDPOINTS, pathOf, type Answer, type CallInput, type EndpointName, type Endpoints } from './endpoints.ts';
+import type { Whoami } from './answers.ts';
 
 /**
  * The CLI's HTTP client for the coordinator: typed answers, a timeout per request, one-line friendly errors.
@@ -22,27 +24,12 @@ export interface CoordinatorClientOptions {
   access?: { headers: Record<string, string>; serviceToken: boolean; userToken: boolean } | undefined;
 }
 
-export const whoamiAnswer = z.object({
-  owner: z.string(),
-  org: z.string(),
-  login: z.string().optional(),
-  role: z.enum(['user', 'maintainer', 'admin']),
-  via: z.enum(['shared-token', 'user-token']),
-  expiresAt: z.number().optional(),
-  access: z.string().optional(),
-});
-export type Whoami = z.infer<typeof whoamiAnswer>;
+export { loginPollAnswer, loginStartAnswer, whoamiAnswer, type Whoami } from './answers.ts';
 
-export const loginStartAnswer = z.object({
-  loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive(),
-  /** Shown on the confirmation page the link opens; the CLI prints it so the person can compare (older coordinators send none). */
-  phrase: z.string().regex(/^[a-z]{1,12}(?:-[a-z]{1,12}){2}$/).optional(),
-});
-export const loginPollAnswer = z.union([
-  z.object({ status: z.literal('pending') }),
-  z.object({ status: z.literal('code-required') }),
-  z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: z.number() }),
-]);
+export interface CallOptions {
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
 
 const errorBody = z.object({ error: z.string(), message: z.string(), hint: z.string().optional(), detail: z.record(z.string(), z.unknown()).optional() });
 
@@ -55,8 +42,18 @@ export class CoordinatorClient {
     this.#options = options;
   }
 
-  /** One request; `schema` checks the answer's shape. Every failure is a CrabboxError with a one-line message. */
-  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, call: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {}): Promise<z.infer<S>> {
+  /**
+   * Calls one endpoint of the contract (src/api/endpoints.ts) by name: the path comes from its template and the
+   * parameters, the answer is parsed with its schema. Every failure is a CrabboxError with a one-line message.
+   */
+  call<N extends EndpointName>(name: N, input: CallInput<Endpoints[N]>, options: CallOptions = {}): Promise<Answer<Endpoints[N]>> {
+    const endpoint = ENDPOINTS[name];
+    const { params, query, body } = input as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+    // A POST always carries a JSON body (`{}` when the endpoint needs none); GET and DELETE never do.
+    return this.#send(endpoint.method, pathOf(endpoint, { params, query }), endpoint.answer, endpoint.method === 'POST' ? (body ?? {}) : undefined, options) as Promise<Answer<Endpoints[N]>>;
+  }
+
+  async #send<S extends z.ZodType>(method: string, path: string, schema: S, body: unknown, call: CallOptions): Promise<z.infer<S>> {
     const o = this.#options;
     const timeoutMs = call.timeoutMs ?? o.timeoutMs ?? 30_000;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -106,6 +103,6 @@ export class CoordinatorClient {
   }
 
   whoami(): Promise<Whoami> {
-    return this.request('GET', '/v1/whoami', whoamiAnswer);
+    return this.call('whoami', {});
   }
 }

@@ -42,6 +42,8 @@ export const createLeaseBody = z.strictObject({
   idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8-64 letters, digits, _ or -').optional(),
   /** The CLI's outbound address as a CIDR (usually /32), for the box's SSH firewall; world-open and malformed are refused. */
   callerCidr: z.string().max(64).refine(isAcceptableCidr, 'expected an IPv4 or IPv6 CIDR no wider than /8 (IPv4) or /16 (IPv6), e.g. 203.0.113.7/32').optional(),
+  /** Draw an idle machine from a warm pool: `true` for the pool of this provider and class, or a pool's name. */
+  pool: z.union([z.boolean(), name]).optional(),
 });
 export type CreateLeaseBody = z.infer<typeof createLeaseBody>;
 
@@ -65,6 +67,8 @@ export const machineId = z.string().regex(MACHINE_ID_PATTERN, 'expected a machin
 
 export const createRunBody = z.strictObject({
   leaseId,
+  /** The run forwards env values to the box: a pool machine is then deleted after the lease, never reused. */
+  forwardsEnv: z.boolean().optional(),
   /** Omitted when the user disabled command recording. */
   command: z.string().max(4096).optional(),
 });
@@ -100,6 +104,25 @@ export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().m
 
 export const drainBody = z.strictObject({ draining: z.boolean() });
 
+/** `POST /v1/login/start`: the CLI keeps the secret and sends its hash (and its loopback port, when it has one). */
+export const loginStartBody = z.strictObject({
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 (hex) of a secret the CLI keeps'),
+  port: z.number().int().min(1024).max(65535).optional(),
+});
+/** `POST /v1/login/poll`: the secret whose hash started the login, and the one-time code once the browser has it. */
+export const loginPollBody = z.strictObject({ loginId: z.string().regex(/^login_[0-9a-f]{24}$/), secret: z.string().min(32).max(200), code: z.string().min(1).max(40).optional() });
+
+/** A path parameter naming a lease (id or slug; checked by the route). */
+export const leaseRefParams = z.strictObject({ ref: z.string().min(1).max(80) });
+/** A path parameter naming a run. */
+export const runParams = z.strictObject({ id: z.string().min(1).max(80) });
+
+/** A path parameter naming a machine. */
+export const machineParams = z.strictObject({ id: z.string().min(1).max(80) });
+
+/** `GET /v1/pool` takes no parameters. */
+export const poolQuery = z.strictObject({});
+
 /** `state`: one machine state, `live` (default: every state but deleted and failed) or `all`. */
 export const adminListMachinesQuery = z.strictObject({
   state: z.union([z.enum(MACHINE_STATES), z.literal('live'), z.literal('all')]).optional(),
@@ -110,48 +133,8 @@ export const adminListMachinesQuery = z.strictObject({
   limit,
 });
 
-/** A machine as the admin API shows it. Times are ISO 8601. */
-export interface MachineView {
-  id: string;
-  provider: string;
-  providerId?: string | undefined;
-  class?: string | undefined;
-  type?: string | undefined;
-  region?: string | undefined;
-  host?: string | undefined;
-  ports: number[];
-  state: string;
-  stateReason?: string | undefined;
-  pool?: string | undefined;
-  leaseId?: string | undefined;
-  createdAt: string;
-  stateChangedAt: string;
-  ageSeconds: number;
-  lastAssignedAt?: string | undefined;
-  assignments: number;
-  deletion: { attempts: number; nextAt?: string | undefined; lastError?: string | undefined; deletedAt?: string | undefined };
-}
+/** A machine as the admin API shows it (times ISO 8601): the answer schema's input. */
+export type { MachineView } from './answers.ts';
 
-/** The lease as the API shows it. Times are ISO 8601. */
-export interface LeaseView {
-  id: string;
-  slug: string;
-  owner: string;
-  org: string;
-  provider: string;
-  state: string;
-  keep: boolean;
-  ttlSeconds: number;
-  idleTimeoutSeconds: number;
-  createdAt: string;
-  lastTouchedAt: string;
-  expiresAt: string;
-  endedAt?: string | undefined;
-  class?: string | undefined;
-  type?: string | undefined;
-  hourlyPrice: number;
-  reservedCost: number;
-  /** The machine this lease is an assignment of (`mch_...`). */
-  machineId?: string | undefined;
-  machine?: { host: string; ports: number[]; sshUser: string; workRoot: string; hostKey: string; type?: string | undefined; readyCommand?: string | undefined } | undefined;
-}
+/** The lease as the API shows it (times ISO 8601): the answer schema's input, so the route and the client share one shape. */
+export type { LeaseView } from './answers.ts';

@@ -1,5 +1,10 @@
 import * as z from 'zod';
 import { RUN_STATES } from '../runs/record.ts';
+import { schemaId } from './schema-id.ts';
+
+export { schemaId } from './schema-id.ts';
+
+export { RUN_STATES, type RunState } from '../runs/record.ts';
 
 /**
  * The `--json` shapes the CLI prints, one schema per shape, the same in direct and brokered mode (docs/cli.md).
@@ -8,8 +13,18 @@ import { RUN_STATES } from '../runs/record.ts';
  * Times are ISO 8601 (UTC); durations are whole milliseconds; an unknown value is null, never a missing key.
  */
 
-const iso = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 UTC time');
-const count = z.number().int().min(0);
+/**
+ * Every document the CLI prints with `--json` names its shape and version in a `schema` field
+ * (`"schema": "crabbox.run/v1"`); a version changes only when a field changes meaning or goes away.
+ * docs/schemas/ holds the JSON Schema of each, generated from these zod schemas (`npm run schemas`).
+ */
+/** A versioned top-level document: `schema` first, then the shape's own fields. */
+export function document<N extends string, S extends z.core.$ZodLooseShape>(name: N, shape: S) {
+  return z.strictObject({ schema: z.literal(schemaId(name)), ...shape });
+}
+
+export const iso = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'expected an ISO 8601 UTC time').refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 UTC time');
+export const count = z.number().int().min(0);
 
 export const runState = z.enum(RUN_STATES);
 export const interruptSignal = z.enum(['SIGINT', 'SIGTERM']);
@@ -99,14 +114,15 @@ export const historyEntry = z.strictObject({
   junit: junitCounts.nullable(),
 });
 export type HistoryEntry = z.infer<typeof historyEntry>;
-export const historyJson = z.strictObject({ runs: z.array(historyEntry) });
+export const historyJson = document('history', { runs: z.array(historyEntry) });
+export type HistoryJson = z.infer<typeof historyJson>;
 
 /** `crabbox results <run> --json`. */
-export const resultsJson = z.strictObject({ runId: z.string(), state: runState, exitCode: z.number().int().nullable(), junit: junitSummary.nullable() });
+export const resultsJson = document('results', { runId: z.string(), state: runState, exitCode: z.number().int().nullable(), junit: junitSummary.nullable() });
 export type ResultsJson = z.infer<typeof resultsJson>;
 
 /** `crabbox logs <run> --json`. */
-export const logsJson = z.strictObject({
+export const logsJson = document('logs', {
   runId: z.string(),
   state: runState,
   exitCode: z.number().int().nullable(),
@@ -117,7 +133,7 @@ export type LogsJson = z.infer<typeof logsJson>;
 const phaseMs = z.number().int().min(0).nullable();
 
 /** `crabbox run --json` and `--result-file`: the result object, version 1 (docs/results.md). */
-export const runResultJson = z.strictObject({
+export const runResultJson = document('run', {
   version: z.literal(1),
   exitCode: z.number().int(),
   source: exitSource,
@@ -138,7 +154,7 @@ export const runResultJson = z.strictObject({
 export type RunResultJson = z.infer<typeof runResultJson>;
 
 /** `crabbox whoami --json`. */
-export const whoamiJson = z.strictObject({
+export const whoamiJson = document('whoami', {
   owner: z.string(),
   org: z.string(),
   login: z.string().optional(),
@@ -150,8 +166,8 @@ export const whoamiJson = z.strictObject({
 });
 export type WhoamiJson = z.infer<typeof whoamiJson>;
 
-/** The lease object (`warmup`, `status`, `heartbeat --json`; `list --json` is `{leases: [...]}`). */
-export const leaseJson = z.strictObject({
+/** A lease as every command shows it (`list` entries; the lease document adds `schema` and `ready`). */
+export const leaseEntry = z.strictObject({
   id: z.string().regex(/^cbx_[0-9a-f]{12}$/),
   slug: z.string(),
   provider: z.string(),
@@ -174,7 +190,17 @@ export const leaseJson = z.strictObject({
     sshUser: z.string(),
     workRoot: z.string(),
   }).nullable(),
+});
+export type LeaseEntry = z.infer<typeof leaseEntry>;
+
+/** The lease document: `warmup`, `status`, `heartbeat`, `admin release|delete --json`. */
+export const leaseJson = document('lease', {
+  ...leaseEntry.shape,
   /** `status --wait` only. */
   ready: z.boolean().optional(),
 });
-export const leaseListJson = z.strictObject({ leases: z.array(leaseJson) });
+export type LeaseJson = z.infer<typeof leaseJson>;
+
+/** `list --json`: your leases, newest first. */
+export const leaseListJson = document('lease-list', { leases: z.array(leaseEntry) });
+export type LeaseListJson = z.infer<typeof leaseListJson>;

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootstrapFilesDir } from './files.ts';
+import { requireCommands } from '../testing/requires.ts';
 
-const hasShellcheck = spawnSync('sh', ['-c', 'command -v shellcheck']).status === 0;
-
-it('bootstrap scripts are ShellCheck-clean', { skip: hasShellcheck ? false : 'shellcheck is not installed (bash scripts/setup.sh --test installs it)' }, () => {
+it('bootstrap scripts are ShellCheck-clean', () => {
+  requireCommands('shellcheck');
   const dir = join(bootstrapFilesDir(), 'scripts');
   const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh')).map((f) => join(dir, f));
   assert.ok(scripts.length >= 3);

@@ -38,6 +38,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'whoami', group: 'Team', summary: 'Show who the coordinator thinks you are', load: () => import('./commands/whoami.ts') },
   { name: 'coordinator', group: 'Team', summary: 'Run the shared coordinator: init-secrets, serve, issue-token', load: () => import('./commands/coordinator.ts') },
   { name: 'pool', group: 'Team', summary: 'Maintainers: everyone\'s live leases in the shared pool (coordinator)', load: () => import('./commands/pool.ts') },
+  { name: 'init', group: 'Setup', summary: 'Set up this project for crabbox and AI agents: .crabbox.yaml, an AGENTS.md section, .mcp.json', load: () => import('./commands/init.ts') },
+  { name: 'mcp', group: 'Setup', summary: 'Serve crabbox to AI agents over MCP (stdio): run, warmup, status, list, stop, logs, results, history', load: () => import('./commands/mcp.ts') },
   { name: 'completion', group: 'Setup', summary: 'Print a shell completion script: bash, zsh or fish', load: () => import('./commands/completion.ts') },
   { name: 'version', group: 'Other', summary: 'Print the version', load: () => import('./commands/version.ts') },
 ];

@@ -38,6 +38,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'coordinator serve': ['crabbox coordinator serve --port 8787 --providers local', 'crabbox coordinator serve --host 0.0.0.0 --port 8787 --config coordinator.yaml'],
   'coordinator issue-token': ['crabbox coordinator issue-token --login alice --ttl 12h'],
   completion: ['source <(crabbox completion bash)', 'crabbox completion zsh > ~/.zfunc/_crabbox   # with fpath+=(~/.zfunc) in ~/.zshrc', 'crabbox completion fish > ~/.config/fish/completions/crabbox.fish'],
+  init: ['crabbox init', 'crabbox init --json', 'crabbox init --force   # replace crabbox\'s own files and sections you changed'],
+  mcp: ['crabbox mcp   # started by an MCP client: .mcp.json has {"mcpServers": {"crabbox": {"command": "crabbox", "args": ["mcp"]}}}'],
   version: ['crabbox version', 'crabbox version --json'],
 };
 

@@ -9,7 +9,8 @@ import { isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { systemClock } from '../domain/clock.ts';
 import { redact } from '../redact/redact.ts';
-import { explainError } from './explain.ts';
+import { explainError } from '../app/explain.ts';
+import { schemaId } from '../api/schema-id.ts';
 
 /** Runs the CLI against injected IO and returns the exit code. Never throws, never calls process.exit. */
 export async function main(io: CliIO): Promise<number> {
@@ -104,7 +105,7 @@ export function reportError(ctx: CliContext, thrown: unknown): number {
 }
 
 function emit(ctx: CliContext, body: { error: string; message: string }, code: number, suffix: string): number {
-  if (ctx.json) ctx.stdout.write(`${redact(JSON.stringify({ ...body, exitCode: code }))}\n`);
+  if (ctx.json) ctx.stdout.write(`${redact(JSON.stringify({ schema: schemaId('error'), ...body, exitCode: code }))}\n`);
   ctx.stderr.write(`crabbox: ${redact(body.message.replace(/\s*\n\s*/g, ' '))}${redact(suffix)}\n`);
   return code;
 }

@@ -35,3 +35,9 @@ export function formatBytes(bytes: number): string {
   }
   return `${v.toFixed(1)} ${units[i]}`;
 }
+
+/** Makes stored text safe for one table cell: control characters escaped, length bounded. */
+export function oneLine(text: string, max = 60): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}

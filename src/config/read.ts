@@ -35,12 +35,14 @@ export function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
 
 /** Turns the first schema issue into one line naming the file, the key and what was expected. */
 export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIssue, schema?: z.ZodType): string {
-  const key = issue.path.map(String).join('.');
+  // Keys are the file's own text: one with a line break or a quote is shown quoted, so the message stays one line.
+  const plain = (k: PropertyKey): string => (/^[\w.@+~/ -]*$/.test(String(k)) ? String(k) : JSON.stringify(String(k)));
+  const key = issue.path.map(plain).join('.');
   if (issue.code === 'unrecognized_keys') {
     const prefix = key ? `${key}.` : '';
     const expected = schema ? keysAt(schema, issue.path) : [];
     const guess = expected.length ? closest(issue.keys[0]!, expected) : undefined;
-    return `${file}: unknown key ${issue.keys.map((k) => `"${prefix}${k}"`).join(', ')}${guess ? ` (did you mean "${prefix}${guess}"?)` : ''}${expected.length ? `; known keys${key ? ` under ${key}` : ''}: ${expected.join(', ')}` : ''}`;
+    return `${file}: unknown key ${issue.keys.map((k) => `"${prefix}${plain(k)}"`).join(', ')}${guess ? ` (did you mean "${prefix}${guess}"?)` : ''}${expected.length ? `; known keys${key ? ` under ${key}` : ''}: ${expected.join(', ')}` : ''}`;
   }
   const got = valueAt(data, issue.path);
   if (issue.code === 'invalid_type') return `${file}: ${key || '(top level)'}: expected ${issue.expected}, got ${describeType(got)}`;

@@ -15,6 +15,8 @@ describe('Cloudflare Access gate', () => {
   let stranger: CryptoKey;
   let alice: string;
   let jwksHits = 0;
+  let jwksUrl = '';
+  const accessConfig = () => ({ access: { teamDomain: TEAM, audience: AUDIENCE, jwksUrl } });
 
   before(async () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
@@ -28,7 +30,8 @@ describe('Cloudflare Access gate', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    h = await harness({ config: { access: { teamDomain: TEAM, audience: AUDIENCE, jwksUrl: `http://127.0.0.1:${port}/cdn-cgi/access/certs` } } });
+    jwksUrl = `http://127.0.0.1:${port}/cdn-cgi/access/certs`;
+    h = await harness({ config: accessConfig() });
     alice = await h.userToken('alice');
   });
   after(async () => {
@@ -47,7 +50,7 @@ describe('Cloudflare Access gate', () => {
       .setExpirationTime(now + (o.expiresIn ?? 3600))
       .sign(o.signer ?? key);
   };
-  const whoami = (assertion?: string, extra: Record<string, string> = {}) => h.request('GET', '/v1/whoami', { token: alice, headers: { ...(assertion ? { 'cf-access-jwt-assertion': assertion } : {}), ...extra } });
+  const whoami = (assertion?: string, extra: Record<string, string> = {}, on: Harness = h) => on.request('GET', '/v1/whoami', { token: alice, headers: { ...(assertion ? { 'cf-access-jwt-assertion': assertion } : {}), ...extra } });
   const reasons = async () => (await h.store.listEvents({ type: 'auth.denied', limit: 100 })).items.map((e) => (e.data as { reason: string }).reason);
 
   it('a valid assertion passes; the verified email is the Access identity, the bearer token still decides who acts', async () => {
@@ -57,11 +60,17 @@ describe('Cloudflare Access gate', () => {
     assert.equal(res.json.access, 'alice@acme.example');
   });
 
-  it('the JWKS is fetched once and cached', async () => {
+  it('the JWKS is fetched once and cached', async (t) => {
+    // A coordinator of its own, so its key set starts cold whatever ran before.
+    const cold = await harness({ config: accessConfig(), clock: h.clock });
+    t.after(() => cold.close());
     const before = jwksHits;
-    await whoami(await jwt());
-    await whoami(await jwt());
-    assert.equal(jwksHits, before);
+    for (let i = 0; i < 3; i++) {
+      const res = await whoami(await jwt(), {}, cold);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      assert.equal(res.json.access, 'alice@acme.example');
+    }
+    assert.equal(jwksHits - before, 1, 'three verified requests, one JWKS fetch');
   });
 
   it('a missing assertion is refused even with raw Access identity headers', async () => {

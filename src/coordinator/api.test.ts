@@ -60,6 +60,8 @@ describe(onTarget('coordinator API'), () => {
 
   it('gets a lease by id and by slug; lists own leases with a state filter and cursor', async () => {
     const { json } = await create();
+    await create();
+    await create(); // three of alice's own, so a page of two has a next page whatever else ran
     assert.equal((await h.request('GET', `/v1/leases/${json.lease.id}`, { token: alice })).json.lease.id, json.lease.id);
     assert.equal((await h.request('GET', `/v1/leases/${json.lease.slug}`, { token: alice })).json.lease.id, json.lease.id);
     const page = await h.request('GET', '/v1/leases?limit=2', { token: alice });
@@ -140,6 +142,7 @@ describe(onTarget('coordinator API'), () => {
   });
 
   it('usage shows the caller\'s month by provider and type, with caps', async () => {
+    assert.equal((await create()).status, 201);
     const res = await h.request('GET', '/v1/usage?month=2026-01', { token: alice });
     assert.equal(res.status, 200);
     assert.equal(res.json.month, '2026-01');
@@ -149,10 +152,19 @@ describe(onTarget('coordinator API'), () => {
   });
 
   it('events list the caller\'s own audit trail, newest first, without credentials', async () => {
+    // A whole lifecycle of alice's own, and bob's lease beside it.
+    const { json } = await create();
+    const run = await h.request('POST', '/v1/runs', { token: alice, body: { leaseId: json.lease.id, command: 'npm test' } });
+    assert.equal((await h.request('POST', `/v1/runs/${run.json.run.id}/finish`, { token: alice, body: { exitCode: 0 } })).status, 200);
+    assert.equal((await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token: alice })).status, 200);
+    assert.equal((await create({}, await h.userToken('bob'))).status, 201);
     const res = await h.request('GET', '/v1/events?limit=500', { token: alice });
     const types = new Set(res.json.events.map((e: { type: string }) => e.type));
     for (const t of ['lease.created', 'machine.provisioned', 'lease.released', 'machine.deleted', 'run.created', 'run.finished']) assert.ok(types.has(t), t);
     assert.ok(res.json.events.every((e: { owner: string }) => e.owner === 'alice@example.com'));
+    const mine = res.json.events.filter((e: { leaseId?: string }) => e.leaseId === json.lease.id).map((e: { type: string }) => e.type);
+    assert.equal(mine[0], 'machine.deleted', 'newest first');
+    assert.equal(mine.at(-1), 'lease.created');
     assert.doesNotMatch(JSON.stringify(res.json), /cbxu_|Bearer|PRIVATE KEY/);
   });
 

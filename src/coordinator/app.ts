@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
+import { diskFull } from '../storage/full.ts';
 import { newAppState } from './app-state.ts';
 import { silentLogger, type CoordinatorDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
@@ -34,11 +35,21 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.onError((error, c) => {
-    if (isCrabboxError(error)) return c.json(errorJson(error), error.status as 400);
+    if (isCrabboxError(error)) {
+      const retryAfter = error.detail?.retryAfterSeconds;
+      if (typeof retryAfter === 'number' && Number.isInteger(retryAfter) && retryAfter > 0) c.header('Retry-After', String(retryAfter));
+      return c.json(errorJson(error), error.status as 400);
+    }
+    const full = diskFull(error);
+    if (full) {
+      logger.error('database disk full', { method: c.req.method, path: c.req.path });
+      return c.json(errorJson(full), full.status as 503);
+    }
     logger.error('request failed', { method: c.req.method, path: c.req.path, error: scrub(deps.config, error instanceof Error ? error.message : String(error)) });
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
-  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100)}` }, 404));
+  // The path is the caller's: control characters (a decoded %0A) would break the one-line message.
+  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100).replace(/[\u0000-\u001f\u007f]/g, '?')}` }, 404));
   app.use('*', methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json({ error: 'method_not_allowed', message: `${c.req.method} is not allowed here; use ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }) }));
   app.use('*', async (c, next) => {
     c.set('deps', deps);

@@ -4,7 +4,8 @@ import type { EventStore, LeaseRecord, MachineRecord, NewEvent } from '../storag
 /** The audit event types. `admin.*` events name the action after the dot. */
 export type EventType =
   | 'lease.created' | 'lease.heartbeat' | 'lease.extended' | 'lease.released' | 'lease.expired' | 'lease.failed'
-  | 'machine.provisioned' | 'machine.assigned' | 'machine.drained' | 'machine.undrained' | 'machine.deleted' | 'machine.failed' | 'machine.sweep_skipped'
+  | 'machine.provisioned' | 'machine.assigned' | 'machine.scrubbed' | 'machine.drained' | 'machine.undrained' | 'machine.deleted' | 'machine.failed' | 'machine.sweep_skipped'
+  | 'pool.refill.failed' | 'pool.empty'
   | 'provider.error' | 'provider.fallback' | 'auth.denied' | 'auth.login' | 'run.created' | 'run.finished' | `admin.${string}`;
 
 export interface AuditInput {

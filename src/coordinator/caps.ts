@@ -1,5 +1,5 @@
 import { CrabboxError } from '../domain/errors.ts';
-import type { LeaseStore } from '../storage/store.ts';
+import type { LeaseStore, MachineStore } from '../storage/store.ts';
 import type { CapSet, CoordinatorConfig } from './config.ts';
 import { monthWindow } from './pricing.ts';
 
@@ -18,7 +18,7 @@ function scopes(caps: CapSet, owner: string, org: string): { scope: Scope; limit
  * live from earlier months) are over a configured cap. Called after the insert, inside the same serialized transaction,
  * so concurrent creates cannot both pass; `leases: false` checks spend only (heartbeat extensions).
  */
-export async function checkCaps(store: LeaseStore, config: CoordinatorConfig, input: { owner: string; org: string; now: number; leases: boolean }): Promise<void> {
+export async function checkCaps(store: LeaseStore & Pick<MachineStore, 'machineReservedSpend'>, config: CoordinatorConfig, input: { owner: string; org: string; now: number; leases: boolean }): Promise<void> {
   if (input.leases) {
     for (const { scope, limit, filter } of scopes(config.caps.activeLeases, input.owner, input.org)) {
       const live = await store.countLiveLeases(filter);
@@ -29,7 +29,9 @@ export async function checkCaps(store: LeaseStore, config: CoordinatorConfig, in
   }
   const window = monthWindow(input.now);
   for (const { scope, limit, filter } of scopes(config.caps.monthlySpend, input.owner, input.org)) {
-    const spent = await store.reservedSpend({ ...filter, from: window.from, to: window.to });
+    // Warm pool machines reserve spend too, but belong to no owner: they count against the global cap only.
+    const pooled = scope === 'global' && config.pools.length > 0 ? await store.machineReservedSpend({ from: window.from, to: window.to }) : 0;
+    const spent = (await store.reservedSpend({ ...filter, from: window.from, to: window.to })) + pooled;
     if (spent > limit + 1e-9) {
       throw new CrabboxError('cap_reached', `the ${scope} monthly spend cap ($${limit}) would be exceeded (reserved $${spent.toFixed(2)} this month)`, {
         hint: 'use a shorter --ttl, release leases, or ask an admin to raise the cap',

@@ -4,6 +4,7 @@ import { byteSize, durationSeconds } from '../config/schema.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { USER_TOKEN_MAX_LIFETIME_SECONDS } from '../auth/user-token.ts';
 import type { TrustedProxy } from './source-address.ts';
+import type { PoolConfig } from './pool/config.ts';
 
 /** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
 
@@ -42,6 +43,8 @@ export const coordinatorFileSchema = z.strictObject({
   access: z.strictObject({ teamDomain: z.string().min(1).max(255), audience: z.string().min(1).max(200), jwksUrl: z.url() }).partial(),
   /** A reverse proxy whose client-address header is believed, only from its own addresses (docs/coordinator.md). */
   trustedProxy: z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name such as CF-Connecting-IP'), from: z.array(z.string().min(1).max(60)).min(1).max(200) }),
+  /** Warm pools by name (checked by pool/config.ts parsePools, which names each key as the file spells it). */
+  pools: z.unknown(),
 }).partial();
 export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
 
@@ -78,6 +81,8 @@ export interface CoordinatorConfig {
   access?: AccessConfig | undefined;
   /** Client addresses come from this proxy's header, for requests from its CIDRs only (source-address.ts). */
   trustedProxy?: TrustedProxy | undefined;
+  /** Warm pools (docs/pool.md); empty: every lease gets a cold machine of its own. */
+  pools: PoolConfig[];
 }
 
 /** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
@@ -141,6 +146,7 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     login: { userTokenTtlSeconds: DEFAULT_USER_TOKEN_TTL_SECONDS, maxPending: 1000, maxPendingPerSource: 10, ...input.login },
     access: input.access,
     trustedProxy: input.trustedProxy,
+    pools: input.pools ?? [],
   };
   validateSecrets(config);
   return config;

@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { FleetStore } from '../storage/store.ts';
+import type { MachineAccess } from '../machine-access/access.ts';
 import type { CoordinatorConfig } from './config.ts';
 import type { PeerAddress } from './source-address.ts';
 
@@ -29,4 +30,10 @@ export interface CoordinatorDeps {
   hostKeys?: ((leaseId: string) => Promise<HostKeyPair>) | undefined;
   /** Who is on the other end of a request's connection (Node: the TCP peer; Workers: CF-Connecting-IP). */
   peerAddress?: PeerAddress | undefined;
+  /** How the warm pool reaches into its machines, by provider name (src/machine-access/). */
+  access?: Record<string, MachineAccess> | undefined;
+  /** Asks for a pool pass soon (a claim took a machine or found none); set by the sweep scheduler. */
+  pokePool?: (() => void) | undefined;
+  /** The installation admin public key pool machines are made with (the private half is a coordinator secret). */
+  adminPublicKey?: string | undefined;
 }

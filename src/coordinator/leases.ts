@@ -14,6 +14,7 @@ import type { CoordinatorDeps } from './deps.ts';
 import type { Identity } from './auth/identity.ts';
 import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
 import { settleMachineOf } from './machines/settle.ts';
+import { scrubMachine } from './pool/scrub.ts';
 import { hourlyPrice, reservedCost } from './pricing.ts';
 import { allowedCidrs, provision } from './provision.ts';
 
@@ -31,12 +32,13 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * bootstrapping (the CLI runs it over ssh before using the box).
  */
 export function leaseView(lease: LeaseRecord, providers?: Record<string, Provider>): LeaseView {
-  const readyCommand = providers?.[lease.provider]?.capabilities.readyCommand;
+  // A pool machine was ready before it went idle, and its bootstrap check is the admin user's, not the lease user's.
+  const readyCommand = lease.pool ? undefined : providers?.[lease.provider]?.capabilities.readyCommand;
   return {
     id: lease.id, slug: lease.slug, owner: lease.owner, org: lease.org, provider: lease.provider, state: lease.state, keep: lease.keep,
     ttlSeconds: lease.ttlSeconds, idleTimeoutSeconds: lease.idleTimeoutSeconds, createdAt: iso(lease.createdAt), lastTouchedAt: iso(lease.lastTouchedAt),
     expiresAt: iso(lease.expiresAt), endedAt: lease.endedAt !== undefined ? iso(lease.endedAt) : undefined, class: lease.class, type: lease.machine?.type ?? lease.type,
-    hourlyPrice: lease.hourlyPrice, reservedCost: lease.reservedCost, machineId: lease.machineId,
+    hourlyPrice: lease.hourlyPrice, reservedCost: lease.reservedCost, machineId: lease.machineId, ...(lease.pool ? { pool: lease.pool } : {}),
     machine: lease.machine
       ? {
           host: lease.machine.host, ports: lease.machine.ports, sshUser: lease.machine.sshUser, workRoot: lease.machine.workRoot, hostKey: lease.machine.hostKey,
@@ -138,11 +140,15 @@ async function endLeaseNow(
     if (!ended) return undefined;
     const event = end.state === 'expired' && how.event !== 'lease.expired' ? 'lease.expired' : how.event;
     await audit(tx, { type: event, at: now, actor: how.actor, lease: ended, data: { reason: how.reason, ...(end.state === 'expired' ? { expiresAt: iso(end.expiresAt) } : {}) } });
-    const machine = await settleMachineOf(tx, ended, { now, actor: how.actor, reason: `lease-${end.state}`, createRunning: how.createRunning, claimUntil });
+    const machine = await settleMachineOf(tx, ended, { now, actor: how.actor, reason: `lease-${end.state}`, createRunning: how.createRunning, claimUntil, pools: deps.config.pools });
     return { ended, machine };
   });
   if (!result) return undefined;
   if (how.deleteNow && result.machine?.state === 'deleting') await deleteMachine(deps, result.machine, how.actor, { claimedUntil: claimUntil, lease: result.ended });
+  // A pool machine goes back through a scrub. Not while its claim is still setting it up (the lease never became
+  // active): that claim scrubs it when it finds the lease ended, or the sweep deletes it if the claim died.
+  // A claim that timed out ('fail') is dead: its machine is scrubbed now.
+  if (result.machine?.state === 'scrubbing' && (result.ended.machine || how.cause === 'fail')) await scrubMachine(deps, result.machine, result.ended, how.actor);
   return (await store.getLease(lease.id)) ?? result.ended;
 }
 

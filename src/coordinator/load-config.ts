@@ -88,7 +88,7 @@ function postgresSettings(env: NodeJS.ProcessEnv, database: string): { databaseU
 export function loadServeSettings(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): ServeSettings {
   const path = flags.config ?? env.CRABBOX_COORDINATOR_CONFIG;
   const file = path ? readConfigFile(path) : {};
-  const full = coordinatorConfigFrom(env, file, (name) => readSecret(env, name));
+  const full = coordinatorConfigFrom(env, file, (name) => readSecret(env, name), path ? `${path}: pools` : 'pools');
   const { installation: _ignored, ...config } = full;
   const portText = env.CRABBOX_COORDINATOR_PORT;
   const envPort = portText !== undefined && /^\d{1,5}$/.test(portText) ? Number(portText) : undefined;

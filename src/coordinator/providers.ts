@@ -20,7 +20,7 @@ export interface ProviderContext {
 }
 
 /** Cloud providers take their settings (location, types, classes, ports) from the operator's user config, as the CLI does. */
-async function cloud(name: 'hetzner' | 'aws', ctx: ProviderContext): Promise<Provider> {
+async function cloud(name: 'hetzner' | 'aws' | 'ssh', ctx: ProviderContext): Promise<Provider> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd ?? '/', noRepo: true });
   return providerFor({ ...config, provider: name }, { env: ctx.env, clock: ctx.clock, onEvent: ctx.onEvent });
 }
@@ -36,7 +36,8 @@ export const PROVIDER_REGISTRY: Record<string, (ctx: ProviderContext) => Provide
   local: (ctx) => createLocalProvider({ stateDir: ctx.stateDir, boxesRoot: ctx.localBoxesRoot }),
   hetzner: (ctx) => cloud('hetzner', ctx),
   aws: (ctx) => cloud('aws', ctx),
-  // ssh (static hosts): added here when that provider lands.
+  // Static hosts (`static.hosts` of the operator's user config); a warm pool makes them pool machines.
+  ssh: (ctx) => cloud('ssh', ctx),
 };
 
 /** Builds the named providers; an unknown name or a provider that cannot start is a one-line config error. */

@@ -2,6 +2,7 @@ import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
+import { parsePools } from './pool/config.ts';
 import type { TrustedProxy } from './source-address.ts';
 
 /**
@@ -71,7 +72,7 @@ function trustedProxySettings(env: SettingsEnv, file: CoordinatorFileConfig): Tr
 }
 
 /** Builds the coordinator config: env > file > defaults; secrets only through `secret`. */
-export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileConfig, secret: SecretReader): CoordinatorConfig {
+export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileConfig, secret: SecretReader, poolsWhere = 'pools'): CoordinatorConfig {
   return coordinatorConfig({
     installation: env.CRABBOX_INSTALLATION ?? file.installation,
     defaultProvider: file.defaultProvider,
@@ -95,5 +96,6 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     login: loginSettings(env, file, secret),
     access: accessSettings(env, file),
     trustedProxy: trustedProxySettings(env, file),
+    pools: parsePools(file.pools, poolsWhere),
   });
 }

@@ -8,13 +8,16 @@ import { audit } from './audit.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { scrub } from './redaction.ts';
 import { expireLease } from './leases.ts';
-import { deleteMachine } from './machines/delete.ts';
+import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
+import { SCRUB_STALE_MS } from './pool/scrub.ts';
 
 export interface SweepStats {
   expired: number;
   failedProvisioning: number;
   /** Machines whose create never returned (no lease was waiting for them): deleted, or failed when nothing was made. */
   stuckMachines: number;
+  /** Pool machines whose scrub never finished (a crash mid-scrub, or a claim that died): deleted, never reused. */
+  staleScrubs: number;
   deleted: number;
   deleteFailures: number;
   orphansDeleted: number;
@@ -44,7 +47,7 @@ export async function sweep(deps: CoordinatorDeps, options: SweepOptions = {}): 
   const { store, clock, config } = deps;
   const batch = options.batch ?? 100;
   const stats: SweepStats = {
-    expired: 0, failedProvisioning: 0, stuckMachines: 0, deleted: 0, deleteFailures: 0, orphansDeleted: 0, orphansSkipped: 0, danglingDeleted: 0,
+    expired: 0, failedProvisioning: 0, stuckMachines: 0, staleScrubs: 0, deleted: 0, deleteFailures: 0, orphansDeleted: 0, orphansSkipped: 0, danglingDeleted: 0,
     pruned: { runs: 0, events: 0, leases: 0, machines: 0 },
   };
 
@@ -55,8 +58,16 @@ export async function sweep(deps: CoordinatorDeps, options: SweepOptions = {}): 
   for (const lease of await store.staleProvisioning(provisioningCutoff, batch)) {
     if (await expireLease(deps, lease, 'provisioning-timeout')) stats.failedProvisioning++;
   }
+  // A pool claim answers in well under a second (its grant gives up after a minute): one still provisioning after
+  // two minutes lost its coordinator between claim and assignment.
+  for (const lease of await store.staleProvisioning(clock.now() - POOL_CLAIM_TIMEOUT_MS, batch)) {
+    if (lease.pool && (await expireLease(deps, lease, 'provisioning-timeout'))) stats.failedProvisioning++;
+  }
   for (const machine of await store.machinesStuckIn('provisioning', provisioningCutoff, batch)) {
     if (await settleStuckMachine(deps, machine)) stats.stuckMachines++;
+  }
+  for (const machine of await store.machinesStuckIn('scrubbing', clock.now() - SCRUB_STALE_MS, batch)) {
+    if (await deleteStaleScrub(deps, machine)) stats.staleScrubs++;
   }
   for (const machine of await store.deletionQueue(clock.now(), batch)) {
     const result = await deleteMachine(deps, machine, 'sweeper');
@@ -88,6 +99,29 @@ async function settleStuckMachine(deps: CoordinatorDeps, stuck: MachineRecord): 
     return after;
   });
   if (moved?.state === 'deleting') await deleteMachine(deps, moved, 'sweeper');
+  return moved !== undefined;
+}
+
+/** A claim on a pool machine that has not become active after this long was cut off by a crash. */
+export const POOL_CLAIM_TIMEOUT_MS = 2 * 60_000;
+
+/**
+ * A pool machine still `scrubbing` long after its lease ended: whoever scrubbed it died. Nothing proves it clean, so it
+ * is deleted (the move re-checks `scrubbing` in the same write, so a scrub that finishes meanwhile wins).
+ */
+async function deleteStaleScrub(deps: CoordinatorDeps, stale: MachineRecord): Promise<boolean> {
+  const { store, clock } = deps;
+  const now = clock.now();
+  const claimUntil = now + CLAIM_MS;
+  const moved = await store.withTransaction(async (tx) => {
+    const after = await tx.transitionMachine(stale.id, ['scrubbing'], 'deleting', { now, reason: 'scrub-stale', deleteAt: claimUntil });
+    if (after) {
+      const lease = after.leaseId ? await tx.getLease(after.leaseId) : undefined;
+      await audit(tx, { type: 'machine.scrubbed', at: now, actor: 'sweeper', lease, machine: after, data: { pool: after.pool, clean: false, to: 'deleting', reason: 'scrub-stale', left: ['the scrub never finished'] } });
+    }
+    return after;
+  });
+  if (moved) await deleteMachine(deps, moved, 'sweeper', { claimedUntil: claimUntil });
   return moved !== undefined;
 }
 

@@ -64,9 +64,16 @@ export interface Harness {
   provider: FakeProvider;
 }
 
-type ConfigInput = Parameters<typeof coordinatorConfig>[0];
+export interface HarnessOptions {
+  config?: Parameters<typeof coordinatorConfig>[0];
+  store?: FleetStore;
+  path?: string;
+  provider?: FakeProvider;
+  clock?: ManualClock;
+  target?: Target;
+}
 
-export async function harness(options: { config?: ConfigInput; store?: FleetStore; path?: string; provider?: FakeProvider; clock?: ManualClock; target?: Target } = {}): Promise<Harness> {
+export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
   const config: CoordinatorConfig = coordinatorConfig({
     installation: 'test-install', defaultProvider: 'fake', ...options.config,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { CoordinatorClient } from '../api/client.ts';
+import { ENDPOINTS, pathOf } from '../api/endpoints.ts';
 import type { Config } from '../config/load.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Check } from './checks.ts';
@@ -30,7 +31,7 @@ export async function coordinatorChecks(options: CoordinatorCheckOptions): Promi
   const started = options.clock.now();
   let date: string | null = null;
   try {
-    const res = await (options.fetch ?? fetch)(`${c.url}/v1/health`, { headers: { ...options.access?.headers }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const res = await (options.fetch ?? fetch)(`${c.url}${pathOf(ENDPOINTS.health)}`, { headers: { ...options.access?.headers }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     date = res.headers.get('date');
     const text = await res.text().catch(() => '');
     const wall = accessWall(res, text);

@@ -59,3 +59,9 @@ export function formatMillis(ms: number): string {
   const seconds = Math.round((ms % 60_000) / 1000);
   return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
+
+/** Milliseconds as `1.23s`; an absent phase is `-`. */
+export function formatSeconds(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
+  return `${(ms / 1000).toFixed(2)}s`;
+}

@@ -28,6 +28,8 @@ export const ErrorCatalog = {
   /** Every host of a static (ssh) pool is claimed by another lease: try again later. */
   no_free_host: { status: 503, exit: ExitCode.tempFail },
   unavailable: { status: 503, exit: ExitCode.unavailable },
+  /** A warm pool with no idle machine that answers 503 (`onEmpty: wait503`) instead of making a cold one. */
+  pool_empty: { status: 503, exit: ExitCode.tempFail },
   ssh_failed: { status: 502, exit: ExitCode.sshFailed },
   host_key_mismatch: { status: 502, exit: ExitCode.sshFailed },
   sync_failed: { status: 502, exit: ExitCode.syncFailed },

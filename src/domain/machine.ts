@@ -82,13 +82,16 @@ export function undrainMove(m: MachineFacts): MachineMove {
 }
 
 /**
- * What happens to a per-lease machine when its lease ends: deleted if the provider knows it. A machine whose create
+ * What happens to a machine when its lease ends: a pool machine the pool may reuse (`reuse`) goes to `scrubbing`;
+ * otherwise it is deleted if the provider knows it. A machine whose create
  * is still running with no provider id yet stays `provisioning`: the create deletes it when it returns (it finds the
  * lease ended), and the sweep fails it if the create never returns. A finished create with no provider id left
  * nothing behind: `failed`.
  */
-export function afterLeaseEnds(m: MachineFacts, options: { createRunning: boolean }): MachineMove {
+export function afterLeaseEnds(m: MachineFacts, options: { createRunning: boolean; reuse?: boolean | undefined }): MachineMove {
   if (isMachineTerminal(m.state) || m.state === 'deleting') return { to: undefined, reason: `already ${m.state}` };
+  // A warm pool machine the pool may reuse is scrubbed and checked, then goes back to idle (src/coordinator/pool/).
+  if (m.providerId && options.reuse && m.state === 'assigned') return { to: 'scrubbing' };
   if (m.providerId) return { to: 'deleting' };
   if (!m.host && options.createRunning) return { to: undefined, reason: 'create still running' };
   return { to: 'failed' };

@@ -1,14 +1,23 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualClock } from '../domain/clock.ts';
 import { LABEL, machineLabels, type Labels } from '../domain/labels.ts';
 import { decideOrphan, type KnownFleet, type KnownLease, type KnownMachine } from './orphans.ts';
-import { sweepOrphans, type SweepEvent } from './sweep-orphans.ts';
 import { HetznerClient } from '../providers/hetzner/client.ts';
 import { HetznerProvider } from '../providers/hetzner/provider.ts';
 import { startFakeHetzner, type RunningFakeHetzner } from '../providers/hetzner/fake/serve.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
 import { baseSpec } from '../providers/provider.contract.ts';
 import { newLeaseId } from '../domain/ids.ts';
+import { createApp } from '../coordinator/app.ts';
+import { coordinatorConfig } from '../coordinator/config.ts';
+import type { CoordinatorDeps } from '../coordinator/deps.ts';
+import { sweep } from '../coordinator/sweeper.ts';
+import { SHARED_TOKEN } from '../coordinator/testkit.ts';
+import { cleanupExpired } from '../leases/cleanup.ts';
+import { openSqliteStore } from '../storage/sqlite.ts';
+import type { FleetEvent } from '../storage/store.ts';
+import { tempDir } from '../testing/tmp.ts';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const MIN = 60_000;
@@ -121,77 +130,124 @@ describe('orphan decision with the machine store', () => {
   });
 });
 
-describe('orphan sweep over a fake Hetzner account', () => {
-  let fake: RunningFakeHetzner;
-  let provider: HetznerProvider;
-  before(async () => {
-    fake = await startFakeHetzner();
-    provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url }) });
-  });
-  after(() => fake.close());
+/**
+ * The sweeps production runs, over the real Hetzner provider against the fake Hetzner Cloud API: the coordinator's
+ * `sweep` (lease records plus the label sweep) and direct mode's `cleanupExpired` (labels are the only record).
+ */
+describe('orphan sweeps over a fake Hetzner account', () => {
+  /** A fake Hetzner account of the test's own on a manual clock at NOW that jumps over the provider's waits. */
+  async function account(t: TestContext): Promise<{ fake: RunningFakeHetzner; clock: ManualClock; provider: HetznerProvider }> {
+    const clock = new ManualClock(NOW);
+    const fake = await startFakeHetzner({ clock });
+    const stop = clock.autoAdvance();
+    t.after(async () => {
+      stop();
+      await fake.close();
+    });
+    const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, clock, attempts: 1 }), clock, locations: ['fsn1'] });
+    return { fake, clock, provider };
+  }
 
-  it('deletes exactly ours-expired and ours-unknown-and-old, and records every decision', async () => {
-    const s = fake.state;
-    s.servers.clear();
+  /** A coordinator on its own store, with the Hetzner provider on the account's clock. */
+  async function coordinator(t: TestContext): Promise<{ fake: RunningFakeHetzner; deps: CoordinatorDeps; clock: ManualClock; provider: HetznerProvider; create(body: Record<string, unknown>): Promise<{ id: string; providerId: string }>; events(): Promise<FleetEvent[]>; close(): Promise<void> }> {
+    const { fake, clock, provider } = await account(t);
+    const store = await openSqliteStore({ path: ':memory:', now: NOW });
+    const config = coordinatorConfig({ installation: INSTALL, defaultProvider: 'hetzner', orphanSafetyWindowSeconds: 30 * 60, auth: { sharedToken: SHARED_TOKEN } });
+    const deps: CoordinatorDeps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host') };
+    const app = createApp(deps);
+    return {
+      fake, deps, clock, provider,
+      async create(body) {
+        const res = await app.request(
+          '/v1/leases',
+          { method: 'POST', headers: { authorization: `Bearer ${SHARED_TOKEN}`, 'x-crabbox-owner': 'alice', 'content-type': 'application/json' }, body: JSON.stringify({ sshPublicKey: generateKeyPair('lease').publicKey, ...body }) },
+          { incoming: { socket: { remoteAddress: '198.51.100.7', remotePort: 50000, remoteFamily: 'IPv4' } } },
+        );
+        const json = (await res.json()) as { lease: { id: string } };
+        assert.equal(res.status, 201, JSON.stringify(json));
+        const providerId = (await store.getLease(json.lease.id))?.machine?.providerId;
+        assert.ok(providerId, 'the lease records its server');
+        return { id: json.lease.id, providerId };
+      },
+      events: async () => (await store.listEvents({ limit: 500 })).items,
+      close: () => store.close(),
+    };
+  }
+
+  it('coordinator sweep: deletes exactly ours-expired and ours-unknown-and-old, and records every decision', async (t) => {
+    const c = await coordinator(t);
+    t.after(() => c.close());
+    const s = c.fake.state;
+    const expiring = await c.create({ ttlSeconds: 7200, idleTimeoutSeconds: 600 });
+    const kept = await c.create({ ttlSeconds: 7200, idleTimeoutSeconds: 600, keep: true });
+    const live = await c.create({ ttlSeconds: 7200, idleTimeoutSeconds: 7200 });
     const created = new Date(NOW - 120 * MIN).toISOString();
-    const expired = s.addServer({ name: 'crabbox-expired', labels: labels(id(1), { ageMin: 60, expiresInMin: -10 }), created });
-    const kept = s.addServer({ name: 'crabbox-kept', labels: labels(id(2), { ageMin: 60, expiresInMin: -10, keep: true }), created });
-    const live = s.addServer({ name: 'crabbox-live', labels: labels(id(3), { ageMin: 10, expiresInMin: 20 }), created });
     const unknownOld = s.addServer({ name: 'crabbox-unknown', labels: labels(id(4), { ageMin: 60, expiresInMin: 20 }), created });
     const unlabeled = s.addServer({ name: 'web-1', labels: {}, created });
     const lookAlike = s.addServer({ name: 'crabbox-blue-crab-000000000005', labels: { crabbox: 'true', env: 'prod' }, created });
     const otherInstall = s.addServer({ name: 'crabbox-other', labels: labels(id(6), { ageMin: 600, expiresInMin: -500, installation: 'coord-staging' }), created });
-    const leases = new Map<string, KnownLease>(
-      [1, 2, 3].map((n) => {
-        const l = labels(id(n), { ageMin: n === 3 ? 10 : 60, expiresInMin: n === 3 ? 20 : -10, keep: n === 2 });
-        return [id(n), { id: id(n), state: 'active', keep: n === 2, createdAt: Number(l[LABEL.created]) * 1000, ttlSeconds: 5400, expiresAt: Number(l[LABEL.expires]) * 1000, lastTouchedAt: NOW - 5 * MIN }];
-      }),
-    );
-    const events: SweepEvent[] = [];
-    const result = await sweepOrphans({ provider, policy: { installation: INSTALL, now: NOW }, leases, onEvent: (e) => void events.push(e) });
+    c.clock.advance(15 * MIN); // the expiring lease idled out; the kept and the live one did not
 
-    const remaining = new Set([...s.servers.keys()]);
-    assert.deepEqual([expired.id, unknownOld.id].filter((x) => remaining.has(x)), [], 'the orphans are deleted');
-    for (const keep of [kept, live, unlabeled, lookAlike, otherInstall]) assert.ok(remaining.has(keep.id), `${keep.name} is left alone`);
-    assert.deepEqual(result.deleted.map((d) => [d.leaseId, d.reason]).sort(), [[id(1), 'expired'], [id(4), 'unknown-lease']]);
-    const byServer = new Map(events.map((e) => [e.providerId, e]));
-    assert.equal(byServer.get(String(kept.id))?.reason, 'kept');
-    assert.equal(byServer.get(String(live.id))?.reason, 'live');
-    assert.equal(byServer.get(String(lookAlike.id))?.reason, 'not-crabbox');
-    assert.equal(byServer.get(String(otherInstall.id))?.reason, 'other-installation');
-    assert.equal(byServer.has(String(unlabeled.id)), false, 'unlabelled machines are never even listed');
-    assert.equal(events.filter((e) => e.type === 'machine.deleted').length, 2);
+    const stats = await sweep(c.deps, { orphans: true });
+    const remaining = new Set([...s.servers.keys()].map(String));
+    assert.deepEqual([expiring.providerId, String(unknownOld.id)].filter((x) => remaining.has(x)), [], 'the expired lease\'s server and the unknown old one are deleted');
+    for (const [name, pid] of [['kept', kept.providerId], ['live', live.providerId], ['unlabeled', unlabeled.id], ['look-alike', lookAlike.id], ['other installation', otherInstall.id]] as const) assert.ok(remaining.has(String(pid)), `${name} is left alone`);
+    assert.deepEqual([stats.expired, stats.deleted, stats.orphansDeleted], [1, 1, 1]);
+    assert.equal([...s.sshKeys.values()].some((k) => k.labels[LABEL.lease] === expiring.id), false, 'the expired lease\'s key goes with its server');
+
+    const events = await c.events();
+    const decisions = events.filter((e) => e.type === 'machine.deleted' || e.type === 'machine.sweep_skipped');
+    const about = (pid: string | number) => decisions.filter((e) => e.providerId === String(pid)).map((e) => `${e.type}:${String(e.data?.reason ?? '')}`);
+    assert.deepEqual(about(String(unknownOld.id)), ['machine.deleted:orphan:unknown-lease']);
+    assert.deepEqual(about(kept.providerId), ['machine.sweep_skipped:live']);
+    assert.deepEqual(about(live.providerId), ['machine.sweep_skipped:live']);
+    assert.ok(events.some((e) => e.type === 'lease.expired' && e.leaseId === expiring.id), 'the expiry is recorded');
+    assert.ok(events.some((e) => e.type === 'machine.deleted' && e.leaseId === expiring.id), 'the deletion is recorded');
+    for (const pid of [unlabeled.id, lookAlike.id, otherInstall.id]) assert.deepEqual(events.filter((e) => e.providerId === String(pid)), [], 'machines the labels do not prove ours are never even listed');
   });
 
-  it('direct mode (labels only) deletes the expired one and keeps the rest; a failed delete is reported and retried next time', async () => {
-    const s = fake.state;
-    s.servers.clear();
-    const expired = s.addServer({ name: 'crabbox-a', labels: labels(id(11), { ageMin: 60, expiresInMin: -10 }) });
-    const live = s.addServer({ name: 'crabbox-b', labels: labels(id(12), { ageMin: 10, expiresInMin: 20 }) });
-    s.failNext({ method: 'DELETE', pathPrefix: `/servers/${expired.id}`, status: 500, code: 'server_error', times: 3 });
-    const flaky = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, attempts: 1 }) });
-    const first = await sweepOrphans({ provider: flaky, policy: { installation: INSTALL, now: NOW } });
-    assert.equal(first.failed.length, 1);
-    assert.ok(s.servers.has(expired.id));
-    s.faults.errors.length = 0;
-    const second = await sweepOrphans({ provider: flaky, policy: { installation: INSTALL, now: NOW } });
-    assert.deepEqual(second.deleted.map((d) => d.leaseId), [id(11)]);
-    assert.deepEqual([...s.servers.keys()], [live.id]);
-  });
-
-  it('a coordinator that dies right after the provider create: the next sweep finds and deletes the server, key and firewall', async () => {
-    const s = fake.state;
-    s.servers.clear();
+  it('a machine no lease record knows (a crash before the record, or a pruned record): the sweep waits out the safety window, then deletes server, key and firewall', async (t) => {
+    const c = await coordinator(t);
+    t.after(() => c.close());
+    const s = c.fake.state;
     const leaseId = newLeaseId();
-    const spec = baseSpec(leaseId, { sshPublicKey: generateKeyPair().publicKey, hostKey: generateKeyPair() }, { [LABEL.installation]: INSTALL });
-    // The create succeeds and the id is handed over, but the process dies before the lease record is written.
-    await provider.create(spec, { onProviderId: () => void 0 });
-    const events: SweepEvent[] = [];
-    const early = await sweepOrphans({ provider, policy: { installation: INSTALL, now: Date.now() }, leases: new Map(), onEvent: (e) => void events.push(e) });
-    assert.deepEqual(early.skipped.map((d) => d.reason), ['unknown-within-safety-window']);
-    const later = await sweepOrphans({ provider, policy: { installation: INSTALL, now: Date.now() + 31 * MIN }, leases: new Map(), onEvent: (e) => void events.push(e) });
-    assert.deepEqual(later.deleted.map((d) => [d.leaseId, d.reason]), [[leaseId, 'unknown-lease']]);
+    const born = Math.floor(NOW / 1000);
+    const spec = baseSpec(leaseId, { sshPublicKey: generateKeyPair('lease').publicKey, hostKey: generateKeyPair('host') }, { [LABEL.installation]: INSTALL, [LABEL.created]: String(born), [LABEL.touched]: String(born), [LABEL.expires]: String(born + 1800) });
+    const machine = await c.provider.create({ ...spec, allowedCidrs: ['198.51.100.7/32'] });
+    assert.equal(s.servers.size + s.sshKeys.size + s.firewalls.size, 3, 'a server, its key and its firewall');
+
+    const early = await sweep(c.deps, { orphans: true });
+    assert.deepEqual([early.orphansDeleted, early.orphansSkipped], [0, 1]);
+    c.clock.advance(31 * MIN);
+    const later = await sweep(c.deps, { orphans: true });
+    assert.equal(later.orphansDeleted, 1);
     assert.equal(s.servers.size + s.sshKeys.size + s.firewalls.size, 0, 'server, key and firewall are all gone');
-    assert.deepEqual(events.map((e) => [e.type, e.reason]), [['machine.sweep_skipped', 'unknown-within-safety-window'], ['machine.deleted', 'unknown-lease']]);
+    const trail = (await c.events()).filter((e) => e.providerId === machine.providerId && (e.type === 'machine.deleted' || e.type === 'machine.sweep_skipped')).map((e) => `${e.type}:${String(e.data?.reason)}`).reverse();
+    assert.deepEqual(trail, ['machine.sweep_skipped:unknown-within-safety-window', 'machine.deleted:orphan:unknown-lease']);
+  });
+
+  it('direct mode (labels only): cleanup deletes the expired one and keeps the rest; a failed delete does not stop the others, is reported and retried next time', async (t) => {
+    const { fake, clock, provider } = await account(t);
+    const s = fake.state;
+    const state = tempDir('crabbox-orphans-direct-');
+    t.after(() => state.remove());
+    const mine = (n: number, o: Parameters<typeof labels>[1]) => ({ ...labels(id(n), o), [LABEL.owner]: 'alice', [LABEL.installation]: 'cli' });
+    const failing = s.addServer({ name: 'crabbox-a', labels: mine(11, { ageMin: 60, expiresInMin: -10 }) });
+    const expired = s.addServer({ name: 'crabbox-b', labels: mine(12, { ageMin: 60, expiresInMin: -10 }) });
+    const live = s.addServer({ name: 'crabbox-c', labels: mine(13, { ageMin: 10, expiresInMin: 20 }) });
+    const bobs = s.addServer({ name: 'crabbox-d', labels: { ...mine(14, { ageMin: 60, expiresInMin: -10 }), [LABEL.owner]: 'bob' } });
+    s.failNext({ method: 'DELETE', pathPrefix: `/servers/${failing.id}`, status: 500, code: 'server_error', times: 1 });
+    const base = { provider, clock, stateDir: state.path, owner: 'alice' };
+
+    const first = await cleanupExpired(base);
+    assert.deepEqual(first.failed.map((f) => f.id), [id(11)]);
+    assert.match(first.failed[0]!.reason, /server_error/, 'the failure says why');
+    assert.deepEqual(first.deleted.map((d) => d.id), [id(12)], 'the failure did not stop the next delete');
+    assert.deepEqual(first.skipped.map((d) => [d.id, d.reason]), [[id(13), 'live']]);
+    assert.ok(s.servers.has(failing.id) && !s.servers.has(expired.id));
+
+    const second = await cleanupExpired(base);
+    assert.deepEqual([second.deleted.map((d) => d.id), second.failed], [[id(11)], []]);
+    assert.deepEqual([...s.servers.keys()].sort(), [live.id, bobs.id].sort(), 'only the live lease and another owner\'s machine are left');
   });
 });

@@ -1,7 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoordinatorClient } from '../api/client.ts';
-import { leaseListAnswer } from '../api/answers.ts';
 import type { Clock } from '../domain/clock.ts';
 import { isLeaseId } from '../domain/ids.ts';
 import { STALE_WINDOW_SECONDS } from '../domain/lifecycle.ts';
@@ -40,7 +39,7 @@ async function markedFor(dir: string): Promise<string | undefined> {
 }
 
 export interface BrokeredKeySweepOptions {
-  client: Pick<CoordinatorClient, 'url' | 'request'>;
+  client: Pick<CoordinatorClient, 'url' | 'call'>;
   stateDir: string;
   clock: Clock;
   createTimeoutMs?: number | undefined;
@@ -100,14 +99,12 @@ export async function sweepBrokeredKeys(options: BrokeredKeySweepOptions): Promi
 }
 
 /** The ids of the caller's live leases on the coordinator (paged, bounded). */
-async function liveLeaseIds(client: Pick<CoordinatorClient, 'request'>): Promise<Set<string>> {
+async function liveLeaseIds(client: Pick<CoordinatorClient, 'call'>): Promise<Set<string>> {
   const ids = new Set<string>();
   let cursor: string | undefined;
   for (let page = 0; page < 20; page++) {
-    const q = new URLSearchParams({ state: 'live', limit: '500' });
-    if (cursor) q.set('cursor', cursor);
     // Bounded: the opportunistic sweep runs before the user's command and must not hold it up on a slow coordinator.
-    const answer = await client.request('GET', `/v1/leases?${q}`, leaseListAnswer, undefined, { timeoutMs: 10_000 });
+    const answer = await client.call('listLeases', { query: { state: 'live', limit: 500, cursor } }, { timeoutMs: 10_000 });
     for (const lease of answer.leases) ids.add(lease.id);
     cursor = answer.nextCursor;
     if (!cursor) return ids;

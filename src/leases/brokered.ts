@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoordinatorClient } from '../api/client.ts';
-import { createLeaseAnswer, leaseListAnswer, oneLeaseAnswer, type LeaseViewAnswer } from '../api/answers.ts';
+import type { LeaseViewAnswer } from '../api/answers.ts';
+import type { CreateLeaseBody } from '../api/schemas.ts';
 import type { Clock } from '../domain/clock.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
@@ -21,7 +22,7 @@ export interface BrokeredLeaseOptions {
   clock: Clock;
   connectTimeoutSeconds: number;
   /** Defaults sent with a create; an unset TTL or idle timeout leaves the coordinator's own default (src/domain/lease-timing.ts). */
-  defaults: { ttlSeconds?: number | undefined; idleTimeoutSeconds?: number | undefined; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined };
+  defaults: { ttlSeconds?: number | undefined; idleTimeoutSeconds?: number | undefined; keep: boolean; class?: string | undefined; type?: string | undefined; provider?: string | undefined; pool?: string | true | undefined };
   log?: ((line: string) => void) | undefined;
   /** How long a create may take on the coordinator (it provisions the machine before answering). */
   createTimeoutMs?: number | undefined;
@@ -89,7 +90,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
 
   async function resolve(ref: string): Promise<DirectLease> {
     const parsed = parseLeaseRef(ref);
-    const { lease } = await client.request('GET', `/v1/leases/${encodeURIComponent(parsed.value)}`, oneLeaseAnswer);
+    const { lease } = await client.call('getLease', { params: { ref: parsed.value } });
     return leaseFromView(lease);
   }
 
@@ -99,7 +100,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     const pending = join(stateDir, 'leases', `pending-${randomBytes(6).toString('hex')}`);
     let lease: DirectLease | undefined;
     let tgt: SshTarget | undefined;
-    let body: Record<string, unknown> | undefined;
+    let body: CreateLeaseBody | undefined;
     let posted = false;
     try {
       const sshPublicKey = await createClientKey(pending, 'pending');
@@ -111,13 +112,14 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         idleTimeoutSeconds: request.idleTimeoutSeconds ?? d.idleTimeoutSeconds,
         keep: request.keep ?? d.keep,
         ...(d.provider ? { provider: d.provider } : {}),
+        ...(d.pool ? { pool: d.pool } : {}),
         ...((request.class ?? d.class) ? { class: request.class ?? d.class } : {}),
         ...((request.type ?? d.type) ? { type: request.type ?? d.type } : {}),
         idempotencyKey: randomBytes(12).toString('base64url'),
         ...(callerCidr ? { callerCidr } : {}),
       };
       posted = true;
-      const answer = await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: options.createTimeoutMs ?? BROKERED_CREATE_TIMEOUT_MS, signal: request.signal });
+      const answer = await client.call('createLease', { body }, { timeoutMs: options.createTimeoutMs ?? BROKERED_CREATE_TIMEOUT_MS, signal: request.signal });
       lease = leaseFromView(answer.lease);
       await privateDir(join(stateDir, 'leases'));
       await removeLeaseKeys(keyDirOf(lease.id));
@@ -147,9 +149,9 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
    * An interrupted create may still make a lease on the coordinator. Asking again with the same idempotency key
    * (bounded) names it, so it can be released instead of waiting for its idle timeout.
    */
-  async function abandonedCreate(body: Record<string, unknown>): Promise<DirectLease | undefined> {
+  async function abandonedCreate(body: CreateLeaseBody): Promise<DirectLease | undefined> {
     try {
-      return leaseFromView((await client.request('POST', '/v1/leases', createLeaseAnswer, body, { timeoutMs: 10_000 })).lease);
+      return leaseFromView((await client.call('createLease', { body }, { timeoutMs: 10_000 })).lease);
     } catch {
       return undefined;
     }
@@ -158,7 +160,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
   async function touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease> {
     const id = typeof ref === 'string' ? parseLeaseRef(ref).value : ref.id;
     const body = idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds };
-    const { lease } = await client.request('POST', `/v1/leases/${encodeURIComponent(id)}/heartbeat`, oneLeaseAnswer, body);
+    const { lease } = await client.call('heartbeat', { params: { ref: id }, body });
     const touched = leaseFromView(lease);
     await pin(touched);
     return touched;
@@ -176,7 +178,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       }
       throw error;
     }
-    const view = leaseFromView((await client.request('POST', `/v1/leases/${encodeURIComponent(before.id)}/release`, oneLeaseAnswer, {})).lease);
+    const view = leaseFromView((await client.call('releaseLease', { params: { ref: before.id } })).lease);
     const dir = keyDirOf(view.id);
     if (view.machine) await closeMaster(leaseTarget({ keyDir: dir, leaseId: view.id, host: view.machine.host, ports: view.machine.ports, user: view.machine.sshUser, connectTimeoutSeconds: 1 })).catch(() => undefined);
     await removeLeaseKeys(dir).catch(() => undefined);
@@ -184,7 +186,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
   }
 
   async function list(): Promise<DirectLease[]> {
-    const { leases } = await client.request('GET', '/v1/leases?state=live&limit=500', leaseListAnswer);
+    const { leases } = await client.call('listLeases', { query: { state: 'live', limit: 500 } });
     return leases.map(leaseFromView).sort((a, b) => b.createdAt - a.createdAt);
   }
 

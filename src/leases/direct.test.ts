@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
 import { ManualClock } from '../domain/clock.ts';
@@ -15,11 +15,13 @@ import { readIndexEntry } from './lease-index.ts';
 
 const MIN = 60_000;
 
-function setup(overrides: { ttl?: number; idle?: number; keep?: boolean; coordinator?: boolean; ids?: string[] } = {}) {
+function setup(overrides: { ttl?: number; idle?: number; keep?: boolean; coordinator?: boolean; ids?: string[]; notReady?: Error } = {}) {
   const dir = tempDir();
   const provider = new FakeProvider();
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  /** What the readiness probe saw when it ran: the target, the machine's lease state then, and the pinned host key. */
   const ready: string[] = [];
+  const atReadiness: { state: string | undefined; pinned: string }[] = [];
   const config = {
     owner: 'Alice@example.com',
     org: 'local',
@@ -29,8 +31,14 @@ function setup(overrides: { ttl?: number; idle?: number; keep?: boolean; coordin
     coordinator: overrides.coordinator ? { url: 'https://coord.example', tokenKind: 'shared' as const } : undefined,
   };
   const ids = overrides.ids ? [...overrides.ids] : undefined;
-  const leases = createDirectLeaseService({ config, provider, clock, waitReady: async (target) => void ready.push(target.host), newId: ids ? () => ids.shift()! : undefined });
-  return { dir, provider, clock, leases, ready, config };
+  const waitReady = async (target: { host: string; knownHostsFile: string }): Promise<void> => {
+    ready.push(target.host);
+    const machine = [...provider.machines.values()].at(-1);
+    atReadiness.push({ state: machine?.labels['crabbox-state'], pinned: existsSync(target.knownHostsFile) ? readFileSync(target.knownHostsFile, 'utf8') : '' });
+    if (overrides.notReady) throw overrides.notReady;
+  };
+  const leases = createDirectLeaseService({ config, provider, clock, waitReady, newId: ids ? () => ids.shift()! : undefined });
+  return { dir, provider, clock, leases, ready, atReadiness, config };
 }
 
 const code = (error: unknown): string => (isCrabboxError(error) ? error.code : String(error));
@@ -45,13 +53,18 @@ describe('direct lease service', () => {
   };
 
   it('creates a lease with keys, a pinned known_hosts and active labels, after proving readiness', async () => {
-    const { leases, dir, ready, clock, provider } = fresh();
+    const { leases, dir, ready, atReadiness, clock, provider } = fresh();
     const { lease, target, fresh: isFresh } = await leases.create();
     assert.equal(isFresh, true);
     assert.equal(lease.state, 'active');
     assert.equal(lease.slug, baseSlug(lease.id));
     assert.equal(lease.expiresAt, clock.now() + 30 * MIN);
     assert.deepEqual(ready, ['127.0.0.1']);
+    // Readiness was asked for while the machine still said provisioning, over the pinned host key; active came after.
+    const machine = provider.machines.get(lease.machine!.providerId)!;
+    assert.deepEqual(atReadiness, [{ state: 'provisioning', pinned: readFileSync(target.knownHostsFile, 'utf8') }]);
+    assert.match(atReadiness[0]!.pinned, new RegExp(machine.hostKey.split(' ')[1]!.replace(/[+/]/g, '\\$&')));
+    assert.equal(machine.labels['crabbox-state'], 'active');
     assert.ok(existsSync(target.identityFile));
     assert.ok(existsSync(target.knownHostsFile));
     assert.equal(target.knownHostsFile, join(leaseKeyDir(dir.path, lease.id), 'known_hosts'));
@@ -103,6 +116,15 @@ describe('direct lease service', () => {
     await assert.rejects(leases.resolve('../x'), (e) => code(e) === 'bad_request');
   });
 
+  it('a box that never proves ready is never active: the create fails, machine and keys are removed', async () => {
+    const { leases, provider, dir, atReadiness } = fresh({ notReady: new Error('ssh never answered') });
+    await assert.rejects(leases.create(), /ssh never answered/);
+    assert.deepEqual(atReadiness.map((r) => r.state), ['provisioning']);
+    assert.equal(provider.machines.size, 0);
+    assert.equal(provider.calls.some((c) => c.op === 'setLabels'), false, 'the labels never said active');
+    assert.deepEqual(readdirSync(join(dir.path, 'leases')), []);
+  });
+
   it('a failed create removes the machine and the keys', async () => {
     const { leases, provider, dir } = fresh();
     provider.fail({ step: 'setLabels' });
@@ -151,14 +173,13 @@ describe('direct cleanup and sweep', () => {
   it('never touches machines of another owner or without full lease labels', async () => {
     const s = setup();
     made.push(s.dir);
-    const { lease } = await s.leases.create();
+    await s.leases.create();
     const machine = [...s.provider.machines.values()][0]!;
     machine.labels['crabbox-owner'] = 'bob';
     s.clock.advance(24 * 60 * MIN);
     const report = await cleanupExpired({ provider: s.provider, clock: s.clock, stateDir: s.dir.path, owner: s.config.owner });
-    assert.deepEqual(report.deleted, []);
+    assert.deepEqual([report.deleted, report.skipped, report.failed], [[], [], []], 'not even considered');
     assert.equal(s.provider.machines.size, 1);
-    void lease;
   });
 
   it('removes orphaned key dirs only after the stale window', async () => {

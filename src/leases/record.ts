@@ -1,6 +1,7 @@
 import type { Lease } from '../domain/lease.ts';
 import type { Machine } from '../providers/provider.ts';
 import { parseLeaseLabels } from '../domain/labels.ts';
+import type { LeaseEntry } from '../api/shapes.ts';
 
 /** A lease as direct mode sees it: read back from its machine's labels, with the machine it lives on. */
 export interface DirectLease extends Lease {
@@ -36,8 +37,8 @@ export function leaseFromMachine(machine: Machine): DirectLease | undefined {
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** The stable `--json` shape of a lease (documented in docs/cli.md). */
-export function leaseJson(lease: DirectLease, now: number): Record<string, unknown> {
+/** A lease in its `--json` shape (`leaseEntry` in src/api/shapes.ts; documented in docs/cli.md). */
+export function leaseJson(lease: DirectLease, now: number): LeaseEntry {
   return {
     id: lease.id,
     slug: lease.slug,

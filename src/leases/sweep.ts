@@ -12,7 +12,7 @@ export const SWEEP_INTERVAL_MS = 60_000;
  * The cheap sweep every direct-mode command runs: cleanup of expired machines, rate-limited by a stamp file
  * holding the time of the last sweep. Never fails the command; returns undefined when it did not run.
  */
-export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'>): Promise<CleanupReport | undefined> {
+export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'> & { report?: ((line: string) => void) | undefined }): Promise<CleanupReport | undefined> {
   if (options.coordinator) return undefined;
   const stamp = join(options.stateDir, 'sweep.stamp');
   const now = options.clock.now();
@@ -22,7 +22,10 @@ export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'>): Promi
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
     writeFileAtomic(stamp, `${now}\n`);
     const report = await cleanupExpired(options);
-    if (report.deleted.length > 0) options.log?.(`sweep: removed ${plural(report.deleted.length, 'expired machine')}: ${report.deleted.map((d) => d.id).join(', ')}`);
+    // What the sweep removed is the user's to know (a crashed session's box, a forgotten lease), not only a debug line.
+    const tell = options.report ?? options.log;
+    if (report.deleted.length > 0) tell?.(`removed ${plural(report.deleted.length, 'expired or abandoned lease')}: ${report.deleted.map((d) => `${d.id} (${d.reason})`).join(', ')}`);
+    if (report.failed.length > 0) tell?.(`could not remove ${report.failed.map((d) => d.id).join(', ')}; the next command retries`);
     return report;
   } catch (error) {
     options.log?.(`sweep failed: ${(error as Error).message}`);

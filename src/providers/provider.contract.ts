@@ -1,6 +1,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MachineSpec, Provider } from './provider.ts';
+import { connect } from 'node:net';
+import type { Machine, MachineSpec, Provider } from './provider.ts';
 import { LABEL } from '../domain/labels.ts';
 import { newLeaseId, baseSlug } from '../domain/ids.ts';
 import { systemClock } from '../domain/clock.ts';
@@ -9,6 +10,12 @@ export interface ProviderFixture {
   provider: Provider;
   /** A complete, valid spec for a new lease on this provider. */
   spec(leaseId: string, labels?: Record<string, string>): Promise<MachineSpec> | MachineSpec;
+  /**
+   * Proves the description points at the machine itself, or throws: for providers with a real box (local, ssh) an
+   * SSH server answers on the reported host and first port; for API fakes the cloud's own record of that machine
+   * holds the reported address (nothing listens there).
+   */
+  reachable(machine: Machine): Promise<void>;
   /** Removes anything the fixture itself set up. */
   teardown?(): Promise<void>;
   /**
@@ -18,21 +25,10 @@ export interface ProviderFixture {
   leftovers?(): Promise<string[]> | string[];
 }
 
-export interface ContractOptions {
-  /** Known gaps, each with its reason, so limitations stay explicit. */
-  skip?: { reason: string; tests: string[] }[];
-}
-
-/**
- * The behaviour every provider must show. Each provider's test file calls this with a fixture;
- * gaps are declared as skips with a reason rather than silently missing.
- */
-export function runProviderContract(name: string, makeFixture: () => Promise<ProviderFixture>, options: ContractOptions = {}): void {
-  const skipped = new Map<string, string>();
-  for (const gap of options.skip ?? []) for (const test of gap.tests) skipped.set(test, gap.reason);
+/** The behaviour every provider must show. Each provider's test file calls this with a fixture; every test runs. */
+export function runProviderContract(name: string, makeFixture: () => Promise<ProviderFixture>): void {
   const test = (title: string, fn: (fx: ProviderFixture) => Promise<void>): void => {
-    const reason = skipped.get(title);
-    it(title, reason ? { skip: reason } : {}, async () => fn(await fixture()));
+    it(title, async () => fn(await fixture()));
   };
 
   let current: Promise<ProviderFixture> | undefined;
@@ -65,6 +61,7 @@ export function runProviderContract(name: string, makeFixture: () => Promise<Pro
       assert.ok(machine.sshUser, 'ssh user is set');
       assert.equal(machine.labels[LABEL.lease], leaseId);
       if (fx.provider.capabilities.injectsHostKey) assert.equal(machine.hostKey.trim(), spec.hostKey.publicKey.trim());
+      await fx.reachable(machine);
     });
 
     test('create reports the provider id before it returns', async (fx) => {
@@ -168,4 +165,30 @@ export function baseSpec(leaseId: string, keys: { sshPublicKey: string; hostKey:
       ...extra,
     },
   };
+}
+
+/** Connects to host:port and resolves with the first line the server sends (an SSH server: `SSH-2.0-…`). */
+export function sshBanner(host: string, port: number, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    let text = '';
+    const done = (error?: Error): void => {
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(text.split(/\r?\n/)[0] ?? '');
+    };
+    socket.setTimeout(timeoutMs, () => done(new Error(`no banner from ${host}:${port} within ${timeoutMs} ms`)));
+    socket.on('data', (b: Buffer) => {
+      text += b.toString('latin1');
+      if (text.includes('\n')) done();
+    });
+    socket.on('error', (error) => done(error));
+    socket.on('end', () => done(new Error(`${host}:${port} closed without a banner`)));
+  });
+}
+
+/** The `reachable` check for providers with a real box: an SSH server answers on the reported host and first port. */
+export async function answersSsh(machine: Machine): Promise<void> {
+  const banner = await sshBanner(machine.host, machine.ports[0]!);
+  assert.match(banner, /^SSH-2\.0-/, `${machine.host}:${machine.ports[0]} answers as an SSH server`);
 }

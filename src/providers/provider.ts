@@ -14,6 +14,12 @@ export interface MachineSpec {
   type?: string | undefined;
   /** CIDRs allowed to reach SSH (cloud providers). */
   allowedCidrs?: string[] | undefined;
+  /**
+   * A warm pool machine: it serves leases one after another, each as its own Unix user with its own key (added by
+   * src/machine-access/). `leaseId` is then the machine's provisioning token (`cbx_` + the machine id's hex) and
+   * `sshPublicKey` the installation admin key, which only Crabbox's own management uses.
+   */
+  shared?: boolean | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';

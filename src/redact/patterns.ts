@@ -98,7 +98,7 @@ const NAMED: NamedRule[] = [
   },
   // YAML or header `name: value`: the value is the rest of the line (or the quoted string).
   {
-    head: new RegExp(String.raw`${NAME_START}(?<!["/])(${NAME})(:[ \t]*)`, 'g'),
+    head: new RegExp(String.raw`${NAME_START}(?<!/)(${NAME})(:[ \t]*)`, 'g'),
     value: /"(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^\s"'][^\n]*/y,
     replace: (name, sep, value) => {
       if (isWeakSecretName(name) || value.startsWith('//')) return undefined;

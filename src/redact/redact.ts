@@ -33,8 +33,9 @@ function addSecret(value: string): void {
 export function registerSecret(value: string | undefined): void {
   if (!value) return;
   addSecret(value);
-  if (value.includes('\n')) {
-    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8) addSecret(line);
+  // Lines end where the stream redactor ends them: at \n, \r\n or a lone \r (progress output).
+  if (/[\r\n]/.test(value)) {
+    for (const line of value.split(/\r\n|\r|\n/)) if (line.trim().length >= 8) addSecret(line);
   }
 }
 

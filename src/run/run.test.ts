@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ManualClock, systemClock } from '../domain/clock.ts';
@@ -83,6 +83,13 @@ test('a fresh lease: leased, synced, run, recorded with the output tail, then re
   assert.equal(h2.records.finish?.[1].source, 'crabbox');
 });
 
+test('a run that forwards env values says so when it is recorded (a pool machine is then never reused)', async () => {
+  const h = harness();
+  const outcome = await runOnBox({ ...h.base, env: [{ name: 'CRABBOX_TEST_FORWARDED', value: 'x' }], repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] } });
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(h.records.start?.forwardsEnv, true);
+});
+
 test('an interrupt before leasing runs nothing and leases nothing', async () => {
   const h = harness();
   const controller = new AbortController();
@@ -93,15 +100,35 @@ test('an interrupt before leasing runs nothing and leases nothing', async () => 
   assert.deepEqual(h.calls, []);
 });
 
-test('the lease is touched while the command runs, and released after it', async () => {
+test('the lease is touched on every heartbeat while the command runs, and released after it', async () => {
   const repo = join(tmp.path, 'hb');
   initRepo(repo, { 'a.txt': 'a' });
+  const started = join(tmp.path, 'hb-started');
+  const go = join(tmp.path, 'hb-go');
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const h = harness();
-  const outcome = await runOnBox({ ...h.base, heartbeatMs: 100, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sleep', '1'] } });
+  const pending = runOnBox({
+    ...h.base, clock, heartbeatMs: 10_000, repoRoot: repo, sync: undefined,
+    command: { mode: 'argv', args: ['sh', '-c', `touch '${started}'; while [ ! -e '${go}' ]; do sleep 0.02; done`] },
+  });
+  // A real wait for a real process: the command is running once it has made its file.
+  while (!existsSync(started)) await new Promise((r) => setTimeout(r, 10));
+  const touches = () => h.calls.filter((c) => c === 'touch').length;
+  try {
+    assert.equal(touches(), 0, 'no heartbeat before its interval');
+    for (let beat = 1; beat <= 3; beat++) {
+      await clock.tick(10_000);
+      assert.equal(touches(), beat, `heartbeat ${beat}`);
+    }
+  } finally {
+    writeFileSync(go, ''); // the command ends whatever happened above
+  }
+  const outcome = await pending;
   assert.equal(outcome.exitCode, 0);
-  const touches = h.calls.filter((c) => c === 'touch').length;
-  assert.ok(touches >= 3, `touched ${touches} times`);
   assert.equal(h.calls.at(-1), 'release cbx_00000000abcd');
+  await clock.tick(60_000);
+  assert.equal(touches(), 3, 'no heartbeat after the command ended');
+  assert.equal(clock.pending, 0, 'every timer of the run is cancelled');
 });
 
 test('a recorder that fails is a warning: the command still runs, its exit code stands and the lease is released', async () => {
@@ -129,11 +156,16 @@ test('afterCommand runs on the box after the command, and finishExtras reach the
   const junit = { tests: 1, passed: 1, failures: 0, errors: 0, skipped: 0, time: 0, files: [], failed: [], failedOmitted: 0, warnings: [] };
   const outcome = await runOnBox({
     ...h.base, repoRoot: repo, sync: undefined, command: { mode: 'argv', args: ['sh', '-c', 'echo done > marker.txt'] },
-    afterCommand: async (_box, workdir) => { seen = workdir; },
+    // Reads, over the box connection and in the run's workdir, the file the command wrote: it ran after the command.
+    afterCommand: async (box, workdir) => {
+      const child = box.exec(`cd '${workdir}' && cat marker.txt`);
+      child.stdin?.end();
+      for await (const chunk of child.stdout!) seen += String(chunk);
+    },
     finishExtras: () => ({ junit }),
   });
   assert.equal(outcome.exitCode, 0);
-  assert.match(seen, /after/);
+  assert.equal(seen, 'done\n');
   assert.deepEqual(h.records.finish?.[1].junit, junit);
 });
 

@@ -155,7 +155,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const started = lease;
     const recorder = req.recorder;
     if (recorder) {
-      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined })).then(
+      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined, ...(req.env.length > 0 ? { forwardsEnv: true } : {}) })).then(
         (id) => {
           runId = id;
           outcome.runId = id;

@@ -27,18 +27,18 @@ describe('resultObject', () => {
       timings: { lease: 10.4, wait: 2000, sync: 300, command: 1234.5, release: 50, total: 3600 }, syncSkipped: false, junit,
     });
     assert.deepEqual(result, {
-      version: 1, exitCode: 1, source: 'remote', runId: 'run_0123456789ab', lease: { id: 'cbx_0123456789ab', slug: 'blue-lobster' },
+      schema: 'crabbox.run/v1', version: 1, exitCode: 1, source: 'remote', runId: 'run_0123456789ab', lease: { id: 'cbx_0123456789ab', slug: 'blue-lobster' },
       timingsMs: { lease: 10, wait: 2000, sync: 300, command: 1235, release: 50, total: 3600 },
       timings: { lease: 10, wait: 2000, sync: 300, command: 1235, release: 50, total: 3600 }, syncSkipped: false,
       junit: { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0.5, files: 1, warnings: 0 },
     });
-    assert.deepEqual(Object.keys(result), ['version', 'exitCode', 'source', 'runId', 'lease', 'timingsMs', 'timings', 'syncSkipped', 'junit']);
+    assert.deepEqual(Object.keys(result), ['schema', 'version', 'exitCode', 'source', 'runId', 'lease', 'timingsMs', 'timings', 'syncSkipped', 'junit']);
     assert.ok(runResultJson.safeParse(result).success, 'matches the one schema');
   });
 
   it('uses null for what did not happen (crabbox failed before leasing)', () => {
     assert.deepEqual(resultObject({ exitCode: 69, source: 'crabbox', timings: { total: 12 }, syncSkipped: false }), {
-      version: 1, exitCode: 69, source: 'crabbox', runId: null, lease: null,
+      schema: 'crabbox.run/v1', version: 1, exitCode: 69, source: 'crabbox', runId: null, lease: null,
       timingsMs: { lease: null, wait: null, sync: null, command: null, release: null, total: 12 }, timings: { total: 12 }, syncSkipped: false, junit: null,
     });
   });

@@ -3,6 +3,8 @@ import type { JUnitSummary, JUnitTotals } from '../results/junit.ts';
 import type { PhaseTimings } from '../runs/record.ts';
 import type { PreparedSync } from '../sync/prepare.ts';
 import type { RunOutcome } from './run.ts';
+import { formatSeconds } from '../domain/duration.ts';
+import { schemaId } from '../api/shapes.ts';
 
 /**
  * What `crabbox run` reports when it is done: one timing line for people (stderr) and one result object for agents
@@ -30,11 +32,7 @@ export interface RunDetails {
   error: { error: string; message: string; hint?: string } | null;
 }
 
-/** Milliseconds as `1.23s`; an absent phase is `-`. */
-export function formatSeconds(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
-  return `${(ms / 1000).toFixed(2)}s`;
-}
+export { formatSeconds } from '../domain/duration.ts';
 
 /** The one-line timing summary: `sync=skipped command=1.23s total=1.40s exit=0 run=run_… lease=…`. */
 export function formatSummaryLine(input: {
@@ -61,6 +59,7 @@ export interface ResultJUnitCounts extends JUnitTotals {
 
 /** The machine-readable result of `crabbox run`, version 1. Documented in docs/results.md; fields are only ever added. */
 export interface RunResultObject extends Partial<RunDetails> {
+  schema: 'crabbox.run/v1';
   version: 1;
   exitCode: number;
   source: 'remote' | 'crabbox';
@@ -91,6 +90,7 @@ export function resultObject(outcome: ResultInput): RunResultObject {
   const t = outcome.timings;
   const j = outcome.junit;
   return {
+    schema: schemaId('run'),
     version: 1,
     exitCode: outcome.exitCode,
     source: outcome.source,

@@ -1,4 +1,4 @@
-import type { HistoryEntry, LogsJson, ResultsJson } from '../api/shapes.ts';
+import { schemaId, type HistoryEntry, type JUnitSummaryShape, type LogsJson, type ResultsJson } from '../api/shapes.ts';
 import type { RunRecord } from './record.ts';
 
 /**
@@ -31,9 +31,9 @@ export function historyEntry(r: RunRecord): HistoryEntry {
 }
 
 export function resultsJson(r: RunRecord): ResultsJson {
-  return { runId: r.id, state: r.state, exitCode: r.exitCode ?? null, junit: r.junit ?? null };
+  return { schema: schemaId('results'), runId: r.id, state: r.state, exitCode: r.exitCode ?? null, junit: (r.junit as JUnitSummaryShape | undefined) ?? null };
 }
 
 export function logsJson(r: RunRecord): LogsJson {
-  return { runId: r.id, state: r.state, exitCode: r.exitCode ?? null, logTail: r.logTail ?? { text: '', totalBytes: 0, truncated: false } };
+  return { schema: schemaId('logs'), runId: r.id, state: r.state, exitCode: r.exitCode ?? null, logTail: r.logTail ?? { text: '', totalBytes: 0, truncated: false } };
 }

@@ -19,6 +19,8 @@ export interface RunStart {
   provider: string;
   /** The command as argv. Dropped when recording commands is disabled. */
   command?: string[] | undefined;
+  /** The run forwards env values to the box (the coordinator then never reuses a pool machine after the lease). */
+  forwardsEnv?: boolean | undefined;
 }
 
 export interface RunFinish {

@@ -1,5 +1,5 @@
 import type { CoordinatorClient } from '../api/client.ts';
-import { oneLeaseAnswer, oneRunAnswer, runListAnswer, runLogsAnswer, type RunViewAnswer } from '../api/answers.ts';
+import type { RunViewAnswer } from '../api/answers.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { normalizeJunit } from '../api/shapes.ts';
 import type { JUnitSummary } from '../results/junit.ts';
@@ -43,18 +43,14 @@ export async function listRemoteRuns(client: CoordinatorClient, filter: { lease?
   let leaseId: string | undefined;
   if (filter.lease !== undefined) {
     const ref = parseLeaseRef(filter.lease);
-    leaseId = ref.kind === 'id' ? ref.value : (await client.request('GET', `/v1/leases/${encodeURIComponent(ref.value)}`, oneLeaseAnswer)).lease.id;
+    leaseId = ref.kind === 'id' ? ref.value : (await client.call('getLease', { params: { ref: ref.value } })).lease.id;
   }
   const out: RunRecord[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 50 && out.length < filter.limit; page++) {
-    const q = new URLSearchParams({ limit: '500' });
-    if (leaseId) q.set('leaseId', leaseId);
     // `abandoned` exists only as a reading of local records: the coordinator has none.
     if (filter.state === 'abandoned') return [];
-    if (filter.state) q.set('state', filter.state);
-    if (cursor) q.set('cursor', cursor);
-    const answer = await client.request('GET', `/v1/runs?${q}`, runListAnswer);
+    const answer = await client.call('listRuns', { query: { limit: 500, leaseId, state: filter.state, cursor } });
     for (const run of answer.runs) out.push(recordFromView(run));
     cursor = answer.nextCursor;
     if (!cursor) break;
@@ -65,7 +61,7 @@ export async function listRemoteRuns(client: CoordinatorClient, filter: { lease?
 /** One run from the coordinator, with its log tail. */
 export async function getRemoteRun(client: CoordinatorClient, runId: string, withLogs: boolean): Promise<RemoteRun> {
   runId = parseRunId(runId);
-  const { run } = await client.request('GET', `/v1/runs/${encodeURIComponent(runId)}`, oneRunAnswer);
-  const logs = withLogs ? await client.request('GET', `/v1/runs/${encodeURIComponent(runId)}/logs`, runLogsAnswer) : undefined;
+  const { run } = await client.call('getRun', { params: { id: runId } });
+  const logs = withLogs ? await client.call('runLogs', { params: { id: runId } }) : undefined;
   return { record: recordFromView(run, logs ? { text: logs.logTail, truncated: logs.truncated } : undefined) };
 }

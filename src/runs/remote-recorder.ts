@@ -1,5 +1,4 @@
 import type { CoordinatorClient } from '../api/client.ts';
-import { oneRunAnswer } from '../api/answers.ts';
 import { isCrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import type { RunFinish, RunRecorder, RunStart } from './recorder.ts';
@@ -37,7 +36,7 @@ export class RemoteRunRecorder implements RunRecorder {
 
   async start(input: RunStart): Promise<string> {
     const command = this.#options.recordCommand && input.command ? redact(input.command.join(' ')).slice(0, 4096) : undefined;
-    const { run } = await this.#options.client.request('POST', '/v1/runs', oneRunAnswer, { leaseId: input.leaseId, ...(command ? { command } : {}) });
+    const { run } = await this.#options.client.call('createRun', { body: { leaseId: input.leaseId, ...(command ? { command } : {}), ...(input.forwardsEnv ? { forwardsEnv: true } : {}) } });
     return run.id;
   }
 
@@ -57,7 +56,7 @@ export class RemoteRunRecorder implements RunRecorder {
       ...(result.junit ? { junit: coordinatorJunit(result.junit) } : {}),
     };
     try {
-      await this.#options.client.request('POST', `/v1/runs/${encodeURIComponent(runId)}/finish`, oneRunAnswer, body, { timeoutMs: this.#options.finishTimeoutMs ?? 15_000 });
+      await this.#options.client.call('finishRun', { params: { id: runId }, body }, { timeoutMs: this.#options.finishTimeoutMs ?? 15_000 });
     } catch (error) {
       // Finishing twice keeps the first result, as the local recorder does.
       if (isCrabboxError(error) && error.code === 'conflict') return;

@@ -1,7 +1,8 @@
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import fs, { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { basename, join } from 'node:path';
 import { ManualClock } from '../domain/clock.ts';
 import { isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
@@ -129,7 +130,21 @@ describe('LocalRunRecorder and LocalRunStore', () => {
     }
     // Corrupt the oldest: a limited listing of the newest never reads it, an unlimited one skips it.
     writeFileSync(join(store.dir, fileOf(store, ids[0]!)), '{broken');
-    assert.deepEqual(store.list({ limit: 2 }).map((r) => r.id), [ids[4], ids[3]]);
+    const read: string[] = [];
+    const realRead = fs.readFileSync;
+    const spy = mock.method(fs, 'readFileSync', (...args: Parameters<typeof fs.readFileSync>) => {
+      read.push(String(args[0]));
+      return (realRead as (...a: unknown[]) => unknown)(...args);
+    });
+    syncBuiltinESMExports(); // the store's named import sees the spy
+    try {
+      assert.deepEqual(store.list({ limit: 2 }).map((r) => r.id), [ids[4], ids[3]]);
+      const records = read.filter((p) => p.startsWith(store.dir)).map((p) => basename(p));
+      assert.deepEqual(records.sort(), [fileOf(store, ids[4]!), fileOf(store, ids[3]!)].sort(), 'only the two newest records were read');
+    } finally {
+      spy.mock.restore();
+      syncBuiltinESMExports();
+    }
     assert.deepEqual(store.list().map((r) => r.id), ids.slice(1).reverse());
   });
 

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ManualClock } from '../domain/clock.ts';
@@ -10,6 +10,7 @@ import type { Provider } from '../providers/provider.ts';
 import { createDirectLeaseService } from '../leases/direct.ts';
 import { testBoxesRoot } from '../testing/boxes-root.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { requireWritable } from '../testing/requires.ts';
 
 /**
  * A bootstrapped box answers ssh before its bootstrap is done. The lease service must run the provider's ready
@@ -17,16 +18,8 @@ import { tempDir } from '../testing/tmp.ts';
  * a wrapper declares a ready command: a script on the box's PATH that fails until a flag file exists.
  */
 const BIN = '/usr/local/bin';
-const canInstall = (() => {
-  try {
-    accessSync(BIN, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
-describe('readiness: the ready command gates a bootstrapped box', { skip: canInstall ? false : `needs write access to ${BIN} for a test ready script (run as root, as CI does)` }, () => {
+describe('readiness: the ready command gates a bootstrapped box', () => {
   const command = `crabbox-ready-t${randomBytes(4).toString('hex')}`;
   const script = join(BIN, command);
   let flags: string;
@@ -34,6 +27,7 @@ describe('readiness: the ready command gates a bootstrapped box', { skip: canIns
   let boxes: { path: string; remove(): void };
 
   before(() => {
+    requireWritable(BIN, 'a test ready script on the box\'s PATH');
     flags = mkdtempSync('/var/tmp/crabbox-ready-test-');
     chmodSync(flags, 0o755);
     boxes = testBoxesRoot();

@@ -44,8 +44,12 @@ const keygen = (file: string, comment: string): string => {
   return readFileSync(`${file}.pub`, 'utf8').trim();
 };
 
-/** Starts a static host fixture listening on `portCount` loopback ports. */
-export async function startStaticHost(options: { portCount?: number; maxSessions?: number } = {}): Promise<StaticHostFixture> {
+/**
+ * Starts a static host fixture listening on `portCount` loopback ports. With `pool`, it is a host prepared for a warm
+ * pool (docs/pool.md): its user may sudo without a password, and sshd lets lease users (`cbx-*`) in with the key in
+ * `<pool.keysDir>/<user>` only.
+ */
+export async function startStaticHost(options: { portCount?: number; maxSessions?: number; pool?: { keysDir: string } } = {}): Promise<StaticHostFixture> {
   if (process.getuid?.() !== 0) throw new Error('the static host fixture needs root (it creates a Unix user and runs sshd)');
   const sshd = findSshd();
   if (!sshd) throw new Error('sshd not found');
@@ -71,7 +75,12 @@ export async function startStaticHost(options: { portCount?: number; maxSessions
   const pidFile = join(dir, 'sshd.pid');
   const text = renderSshdConfig(readFileSync(templatePath(), 'utf8'), { port: ports[0]!, hostKey: hostKeyFile, authorizedKeys: '.ssh/authorized_keys', pidFile, user });
   // `maxSessions` stands in for a host whose sshd keeps its own setting (stock OpenSSH: 10).
-  const sessions = options.maxSessions === undefined ? text : text.replace(/^MaxSessions .*$/m, `MaxSessions ${options.maxSessions}`);
+  let sessions = options.maxSessions === undefined ? text : text.replace(/^MaxSessions .*$/m, `MaxSessions ${options.maxSessions}`);
+  const sudoers = `/etc/sudoers.d/crabbox-test-${user}`;
+  if (options.pool) {
+    sessions = `${sessions.replace(/^AllowUsers .*$/m, `AllowUsers ${user} cbx-*`).replace(/^SetEnv .*$/m, '')}\nMatch User cbx-*\n  AuthorizedKeysFile ${options.pool.keysDir}/%u\n`;
+    writeFileSync(sudoers, `${user} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+  }
   writeFileSync(configFile, sessions.replace(/^Port .*$/m, ports.map((p) => `Port ${p}`).join('\n')), { mode: 0o600 });
   await ensurePrivsepDir();
   await startSshd({ sshd, configFile, logFile: join(dir, 'sshd.log'), pidFile });
@@ -92,6 +101,7 @@ export async function startStaticHost(options: { portCount?: number; maxSessions
         await killAll(pids);
       }
       if (lookupUser(user)) await accountTool(['userdel', user]);
+      rmSync(sudoers, { force: true });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -28,14 +28,14 @@ let port = 0;
 const signals = mkdtempSync('/var/tmp/crabbox-brokered-signals-');
 chmodSync(signals, 0o777);
 
-const homes = { alice: join(tmp.path, 'alice'), bob: join(tmp.path, 'bob'), admin: join(tmp.path, 'admin') };
-/** alice logs in (token stored in her user config); bob and the admin use CRABBOX_COORDINATOR(_TOKEN). */
-function envOf(user: keyof typeof homes): NodeJS.ProcessEnv {
-  if (user === 'alice') return isolatedEnv(homes.alice);
-  return isolatedEnv(homes[user], { CRABBOX_COORDINATOR: `http://127.0.0.1:${port}`, CRABBOX_COORDINATOR_TOKEN: tokens[user] });
+/** Each user's HOME. alice logs in (token stored in her user config); everyone else uses CRABBOX_COORDINATOR(_TOKEN). */
+const homeOf = (user: string): string => join(tmp.path, user);
+function envOf(user: string): NodeJS.ProcessEnv {
+  if (user === 'alice') return isolatedEnv(homeOf('alice'));
+  return isolatedEnv(homeOf(user), { CRABBOX_COORDINATOR: `http://127.0.0.1:${port}`, CRABBOX_COORDINATOR_TOKEN: tokens[user] });
 }
 
-async function cli(user: keyof typeof homes, argv: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+async function cli(user: string, argv: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   const r = await runBin(argv, { env: { ...envOf(user), ...options.env }, cwd: repo, stdin: options.stdin, timeoutMs: 120_000 });
   outputs.push(r.stdout, r.stderr);
   return r;
@@ -53,6 +53,29 @@ async function restart(extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   coordinator = await startServe({ ...coordEnv, ...extraEnv }, ['--db', db, '--providers', 'local'], { port });
 }
 
+/** A user of a test's own (nothing anyone else did shows in their usage, history or list). */
+async function newUser(login: string): Promise<string> {
+  tokens[login] = await issueToken(login);
+  return login;
+}
+
+/** A fresh lease of `user`'s, made by `warmup`. Every test that needs a lease makes its own. */
+async function warm(user: string): Promise<{ leaseId: string; slug: string }> {
+  const r = await cli(user, ['warmup', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { id, slug } = json<{ id: string; slug: string }>(r);
+  return { leaseId: id, slug };
+}
+
+/** A finished run on the lease (exit 4, output on both streams); its id. */
+async function runOn(user: string, slug: string): Promise<string> {
+  const run = await cli(user, ['run', '--id', slug, '--', 'sh', '-c', 'cat hello.txt; echo to-stderr >&2; exit 4']);
+  assert.equal(run.code, 4, run.stderr);
+  const runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1] ?? '';
+  assert.ok(runId, run.stderr);
+  return runId;
+}
+
 describe('brokered mode: the CLI works through a real coordinator', () => {
   before(async () => {
     initRepo(repo, { 'hello.txt': 'hello from the checkout\n' });
@@ -65,7 +88,7 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
   });
 
   after(async () => {
-    for (const user of ['alice', 'bob'] as const) {
+    for (const user of Object.keys(tokens)) {
       const list = await runBin(['list', '--json'], { env: envOf(user), cwd: repo }).catch(() => undefined);
       if (list?.code === 0) for (const l of (JSON.parse(list.stdout) as { leases: { id: string }[] }).leases) await runBin(['stop', l.id], { env: envOf(user), cwd: repo });
     }
@@ -74,21 +97,17 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     rmSync(signals, { recursive: true, force: true });
   });
 
-  let leaseId = '';
-  let slug = '';
-  let runId = '';
-
   it('warmup leases through the coordinator: only the public key is sent, known_hosts is pinned locally', async () => {
     const warm = await cli('alice', ['warmup', '--json']);
     assert.equal(warm.code, 0, warm.stderr);
     const lease = json<{ id: string; slug: string; state: string; owner: string; machine: { host: string } }>(warm);
     assert.equal(lease.state, 'active');
     assert.equal(lease.owner, 'alice');
-    ({ id: leaseId, slug } = lease);
-    const keyDir = join(homes.alice, 'state', 'crabbox', 'leases', leaseId);
+    const { id: leaseId, slug } = lease;
+    const keyDir = join(homeOf('alice'), 'state', 'crabbox', 'leases', leaseId);
     assert.ok(existsSync(join(keyDir, 'id_ed25519')), 'the private key stays on this machine');
     assert.match(readFileSync(join(keyDir, 'known_hosts'), 'utf8'), /ssh-ed25519 AAAA/);
-    assert.deepEqual(readdirSync(join(homes.alice, 'state', 'crabbox', 'leases')).filter((n) => n.startsWith('pending-')), [], 'no pending key dir left');
+    assert.deepEqual(readdirSync(join(homeOf('alice'), 'state', 'crabbox', 'leases')).filter((n) => n.startsWith('pending-')), [], 'no pending key dir left');
     const list = await cli('alice', ['list']);
     assert.match(list.stdout, new RegExp(`${leaseId}\\s+${slug}\\s+active`));
     const status = await cli('alice', ['status', slug]);
@@ -98,14 +117,16 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(ssh.stdout, 'on-the-box\n');
     const beat = await cli('alice', ['heartbeat', leaseId, '--json']);
     assert.equal(beat.code, 0, beat.stderr);
+    assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
   it('run streams output and passes the exit code; history, logs and results read the run from the coordinator', async () => {
+    const { leaseId, slug } = await warm('alice');
     const run = await cli('alice', ['run', '--id', slug, '--', 'sh', '-c', 'cat hello.txt; echo to-stderr >&2; exit 4']);
     assert.equal(run.code, 4, run.stderr);
     assert.equal(run.stdout, 'hello from the checkout\n');
     assert.match(run.stderr, /to-stderr/);
-    runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1] ?? '';
+    const runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1] ?? '';
     assert.ok(runId, run.stderr);
     const history = historyJson.parse(json(await cli('alice', ['history', '--json', '--lease', slug])));
     const entry = history.runs.find((r) => r.id === runId);
@@ -114,12 +135,12 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(entry?.leaseId, leaseId);
     assert.deepEqual([entry?.slug, entry?.provider, entry?.source], [slug, 'local', 'remote'], 'the slug is the slug, not the lease id');
     assert.match(entry?.command?.join(' ') ?? '', /cat hello.txt/);
-    assert.equal(json<{ runs: unknown[] }>(await cli('alice', ['history', '--json', '--state', 'succeeded'])).runs.length, 0);
+    assert.equal(json<{ runs: { leaseId: string }[] }>(await cli('alice', ['history', '--json', '--state', 'succeeded'])).runs.filter((r) => r.leaseId === leaseId).length, 0);
     const logs = await cli('alice', ['logs', runId]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /hello from the checkout\n[\s\S]*to-stderr/);
     const results = await cli('alice', ['results', runId, '--json']);
-    assert.deepEqual(resultsJson.parse(json(results)), { runId, state: 'failed', exitCode: 4, junit: null });
+    assert.deepEqual(resultsJson.parse(json(results)), { schema: 'crabbox.results/v1', runId, state: 'failed', exitCode: 4, junit: null });
     logsJson.parse(json(await cli('alice', ['logs', runId, '--json'])));
     const table = await cli('alice', ['history']);
     assert.match(table.stdout, new RegExp(`${runId}\\s+${slug}\\s+failed\\s+4`));
@@ -140,22 +161,28 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(runJson.code, 0, runJson.stderr);
     const result = runResultJson.parse(json(runJson));
     assert.deepEqual(Object.keys(result.timings).filter((k) => !(k in result.timingsMs)), [], 'timings uses the record\'s phase names');
+    assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
   it('usage shows the lease with the caps; events show its lifecycle', async () => {
-    const usage = json<{ month: string; rows: { key: string; leases: number }[]; caps: { activeLeases: { owner: { limit: number; current: number } } } }>(await cli('alice', ['usage', '--json']));
+    const carol = await newUser('carol');
+    const { leaseId, slug } = await warm(carol);
+    await runOn(carol, slug);
+    const usage = json<{ month: string; rows: { key: string; leases: number }[]; caps: { activeLeases: { owner: { limit: number; current: number } } } }>(await cli(carol, ['usage', '--json']));
     assert.equal(usage.rows.find((r) => r.key === 'local')?.leases, 1);
     assert.deepEqual(usage.caps.activeLeases.owner, { limit: 5, current: 1 });
-    const human = await cli('alice', ['usage', '--by', 'owner']);
-    assert.match(human.stdout, /alice\s+1/);
+    const human = await cli(carol, ['usage', '--by', 'owner']);
+    assert.match(human.stdout, /carol\s+1/);
     assert.match(human.stdout, /active leases \(owner\): 1 of 5/);
-    const events = json<{ events: { type: string; leaseId?: string }[] }>(await cli('alice', ['events', '--lease', slug, '--json']));
+    const events = json<{ events: { type: string; leaseId?: string }[] }>(await cli(carol, ['events', '--lease', slug, '--json']));
     const types = events.events.map((e) => e.type);
     for (const t of ['lease.created', 'machine.provisioned', 'run.created', 'run.finished']) assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
     assert.ok(events.events.every((e) => e.leaseId === leaseId));
   });
 
   it('two users with their own tokens cannot see or touch each other\'s leases, runs or events', async () => {
+    const { leaseId, slug } = await warm('alice');
+    const runId = await runOn('alice', slug);
     const bobList = json<{ leases: { id: string }[] }>(await cli('bob', ['list', '--json']));
     assert.deepEqual(bobList.leases, []);
     for (const argv of [['status', leaseId], ['status', slug], ['heartbeat', leaseId], ['ssh', leaseId, '--', 'true'], ['history', '--lease', slug], ['logs', runId], ['results', runId], ['stop', slug], ['run', '--id', leaseId, '--no-sync', '--', 'true']]) {
@@ -177,9 +204,11 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(json<{ state: string }>(await cli('alice', ['status', leaseId, '--json'])).state, 'active');
     const everyone = json<{ leases: { id: string; owner: string }[] }>(await cli('admin', ['admin', 'leases', '--json']));
     assert.ok(everyone.leases.some((l) => l.id === leaseId && l.owner === 'alice'), 'an admin sees it');
+    assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
   it('cleanup cleans only local keys (the coordinator deletes boxes); doctor checks reachability, auth and clock skew', async () => {
+    const { leaseId } = await warm('alice');
     const cleanup = await cli('alice', ['cleanup']);
     assert.equal(cleanup.code, 0, cleanup.stderr);
     assert.match(cleanup.stdout, /0 key folders removed; the coordinator at \S+ deletes expired boxes itself/);
@@ -190,14 +219,16 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     for (const name of ['coordinator', 'coordinator auth', 'clock skew']) assert.equal(doctor.checks.find((c) => c.name === name)?.ok, true, name);
     const skewed = await cli('alice', ['doctor'], { env: { CRABBOX_CLOCK_OFFSET: '10m' } });
     assert.match(skewed.stdout, /FAIL clock skew: this clock is \d+s ahead of the coordinator's \(fix: /);
+    assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
   });
 
   it('stop releases the lease: the coordinator records it and the box is gone', async () => {
+    const { leaseId, slug } = await warm('alice');
     const stop = await cli('alice', ['stop', slug]);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(stop.stdout, `released ${leaseId} (${slug})\n`);
-    assert.equal(json<{ leases: unknown[] }>(await cli('alice', ['list', '--json'])).leases.length, 0);
-    assert.ok(!existsSync(join(homes.alice, 'state', 'crabbox', 'leases', leaseId)), 'keys removed');
+    assert.equal(json<{ leases: { id: string }[] }>(await cli('alice', ['list', '--json'])).leases.filter((l) => l.id === leaseId).length, 0);
+    assert.ok(!existsSync(join(homeOf('alice'), 'state', 'crabbox', 'leases', leaseId)), 'keys removed');
     const types = json<{ events: { type: string }[] }>(await cli('alice', ['events', '--lease', leaseId, '--json'])).events.map((e) => e.type);
     assert.ok(types.includes('lease.released'), types.join(','));
     const again = await cli('alice', ['stop', leaseId]);
@@ -226,14 +257,15 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
   });
 
   it('the coordinator killed mid-run: the CLI says so clearly; after a restart the lease is tracked and the sweeper expires it', async () => {
+    const dave = await newUser('dave');
     const go = join(signals, 'go');
     const started = join(signals, 'started');
-    const pending = cli('alice', ['run', '--no-sync', '--debug', '--', 'sh', '-c', `touch ${started}; while [ ! -f ${go} ]; do sleep 0.05; done; echo finished`]);
+    const pending = cli(dave, ['run', '--no-sync', '--debug', '--', 'sh', '-c', `touch ${started}; while [ ! -f ${go} ]; do sleep 0.05; done; echo finished`]);
     // Wait (bounded) until the remote command runs: then the lease exists and the CLI holds the token.
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !existsSync(started)) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(started), 'the remote command started');
-    const live = json<{ leases: { id: string }[] }>(await cli('alice', ['list', '--json'])).leases.filter((l) => l.id !== leaseId);
+    const live = json<{ leases: { id: string }[] }>(await cli(dave, ['list', '--json'])).leases;
     assert.equal(live.length, 1);
     const abandoned = live[0]!.id;
     // The token is never in any process's argv.
@@ -254,30 +286,41 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.equal(run.stdout, 'finished\n', run.stderr);
     assert.match(run.stderr, /warning: could not record the run: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(run.stderr, new RegExp(`warning: could not release ${abandoned}: cannot reach the coordinator at \\S+: ECONNREFUSED 127\\.0\\.0\\.1:\\d+; .*the coordinator expires it at its deadline`));
-    const down = await cli('alice', ['list']);
+    const down = await cli(dave, ['list']);
     assert.equal(down.code, 69);
     assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);
     assert.match(down.stderr, /^crabbox: cannot reach the coordinator at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
 
     await restart();
-    const tracked = json<{ leases: { id: string; state: string }[] }>(await cli('alice', ['list', '--json']));
+    const tracked = json<{ leases: { id: string; state: string }[] }>(await cli(dave, ['list', '--json']));
     assert.deepEqual(tracked.leases.filter((l) => l.id === abandoned).map((l) => l.state), ['active']);
     await coordinator.stop();
 
     // Three hours later (the coordinator's injected clock): its first sweep expires the abandoned lease.
     await restart({ CRABBOX_CLOCK_OFFSET: '3h' });
-    const sweepDeadline = Date.now() + 30_000;
-    let state = '';
-    while (Date.now() < sweepDeadline && state !== 'expired') {
-      const r = await cli('alice', ['status', abandoned, '--json']);
-      state = r.code === 0 ? json<{ state: string }>(r).state : '';
+    try {
+      const sweepDeadline = Date.now() + 30_000;
+      let state = '';
+      while (Date.now() < sweepDeadline && state !== 'expired') {
+        const r = await cli(dave, ['status', abandoned, '--json']);
+        state = r.code === 0 ? json<{ state: string }>(r).state : '';
+      }
+      assert.equal(state, 'expired');
+      const types = json<{ events: { type: string }[] }>(await cli(dave, ['events', '--lease', abandoned, '--json'])).events.map((e) => e.type);
+      assert.ok(types.includes('lease.expired'), types.join(','));
+    } finally {
+      // Back to the coordinator every other test expects: no clock offset.
+      await coordinator.stop();
+      await restart();
     }
-    assert.equal(state, 'expired');
-    const types = json<{ events: { type: string }[] }>(await cli('alice', ['events', '--lease', abandoned, '--json'])).events.map((e) => e.type);
-    assert.ok(types.includes('lease.expired'), types.join(','));
   });
 
   it('the bearer tokens never appear in any CLI output (incl. --debug and config show) or in the coordinator store', async () => {
+    // Output of its own (a whole lease with --debug), checked along with everything the other tests printed.
+    const { leaseId, slug } = await warm('alice');
+    await cli('alice', ['run', '--debug', '--id', slug, '--', 'sh', '-c', 'echo hi']);
+    await cli('alice', ['status', leaseId, '--debug']);
+    await cli('alice', ['stop', leaseId, '--debug']);
     const show = await cli('alice', ['config', 'show', '--debug']);
     assert.equal(show.code, 0, show.stderr);
     await cli('bob', ['config', 'show']);

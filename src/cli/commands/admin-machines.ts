@@ -1,29 +1,26 @@
 import type { Command } from 'commander';
-import type { CoordinatorClient } from '../../api/client.ts';
-import { drainAnswer, machineDrainAnswer, machineListAnswer, type MachineViewAnswer } from '../../api/answers.ts';
+import type { CliContext } from '../context.ts';
+import { oneLine, printJson, renderTable, write } from '../output.ts';
+import { appContext } from '../app-context.ts';
+import type { MachineDrainJson } from '../../api/shapes-team.ts';
+import { adminDrain, adminMachineDrain, adminMachines } from '../../app/admin.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseMachineId } from '../../domain/ids.ts';
 import { MACHINE_STATES } from '../../domain/machine.ts';
 import { plural } from '../../domain/plural.ts';
-import type { CliContext } from '../context.ts';
-import { printJson, renderTable, write } from '../output.ts';
-import { oneLine } from '../run-store.ts';
 import { parsePageLimit } from './events.ts';
-
-/** Runs an admin call, turning a refusal into the admin-only line (admin.ts). */
-export type AsAdmin = <T>(ctx: CliContext, what: string, call: (client: CoordinatorClient) => Promise<T>) => Promise<T>;
 
 const STATES = ['live', 'all', ...MACHINE_STATES];
 const POOL = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-function showMachine(ctx: CliContext, verb: string, machine: MachineViewAnswer, changed: boolean): void {
+function showMachine(ctx: CliContext, verb: string, { machine, changed }: MachineDrainJson): void {
   const lease = machine.leaseId ? ` (lease ${machine.leaseId})` : '';
   write(ctx.stdout, changed ? `${verb} ${machine.id}: ${machine.state}${lease}\n` : `${machine.id} was already ${machine.state}${lease}; nothing changed\n`);
 }
 
 /** `admin machines`, and the machine forms of `admin drain <machine>` / `admin undrain <machine>`. */
-export function registerMachineCommands(admin: Command, ctx: CliContext, asAdmin: AsAdmin): void {
+export function registerMachineCommands(admin: Command, ctx: CliContext): void {
   admin
     .command('machines')
     .description('Every machine with its state, age, lease and assignments (live ones unless --state)')
@@ -33,14 +30,12 @@ export function registerMachineCommands(admin: Command, ctx: CliContext, asAdmin
     .action(async (opts: { state: string; pool?: string; limit: string }) => {
       if (!STATES.includes(opts.state)) throw new CrabboxError('bad_request', `--state ${JSON.stringify(opts.state.slice(0, 20))}: expected one of ${STATES.join(', ')}`);
       if (opts.pool !== undefined && !POOL.test(opts.pool)) throw new CrabboxError('bad_request', `--pool ${JSON.stringify(opts.pool.slice(0, 40))}: expected lowercase letters, digits and -, at most 32`);
-      const q = new URLSearchParams({ state: opts.state, limit: String(parsePageLimit(opts.limit)) });
-      if (opts.pool) q.set('pool', opts.pool);
-      const answer = await asAdmin(ctx, 'machines', (c) => c.request('GET', `/v1/admin/machines?${q}`, machineListAnswer));
-      if (ctx.json) return printJson(ctx.stdout, { machines: answer.machines });
-      if (answer.machines.length === 0) return ctx.info('no machines');
+      const doc = await adminMachines(appContext(ctx), { state: opts.state, pool: opts.pool, limit: parsePageLimit(opts.limit) });
+      if (ctx.json) return printJson(ctx.stdout, doc);
+      if (doc.machines.length === 0) return ctx.info('no machines');
       write(ctx.stdout, renderTable(
         ['ID', 'STATE', 'PROVIDER', 'TYPE', 'AGE', 'LEASE', 'ASSIGNMENTS', 'POOL', 'HOST'],
-        answer.machines.map((m) => [m.id, m.state, m.provider, m.type, formatDuration(m.ageSeconds), m.leaseId, m.assignments, m.pool, m.host ? oneLine(m.host, 40) : undefined]),
+        doc.machines.map((m) => [m.id, m.state, m.provider, m.type, formatDuration(m.ageSeconds), m.leaseId, m.assignments, m.pool, m.host ? oneLine(m.host, 40) : undefined]),
       ));
     });
   admin
@@ -51,28 +46,26 @@ export function registerMachineCommands(admin: Command, ctx: CliContext, asAdmin
     .action(async (ref: string | undefined, opts: { off?: boolean }) => {
       if (ref !== undefined) {
         if (opts.off) throw new CrabboxError('bad_request', '--off ends the fleet drain; to undrain one machine run `crabbox admin undrain <machine>`');
-        const id = parseMachineId(ref);
-        const answer = await asAdmin(ctx, 'drain', (c) => c.request('POST', `/v1/admin/machines/${id}/drain`, machineDrainAnswer, {}));
-        if (ctx.json) return printJson(ctx.stdout, answer);
-        return showMachine(ctx, 'drained', answer.machine, answer.changed);
+        const doc = await adminMachineDrain(appContext(ctx), parseMachineId(ref), true);
+        if (ctx.json) return printJson(ctx.stdout, doc);
+        return showMachine(ctx, 'drained', doc);
       }
-      await fleetDrain(ctx, asAdmin, !opts.off);
+      await fleetDrain(ctx, !opts.off);
     });
   admin
     .command('undrain')
     .description('Take one machine back from draining, or with no machine end the fleet drain')
     .argument('[machine]', 'a machine id (mch_ + 12 hex); without it, the whole fleet')
     .action(async (ref: string | undefined) => {
-      if (ref === undefined) return fleetDrain(ctx, asAdmin, false);
-      const id = parseMachineId(ref);
-      const answer = await asAdmin(ctx, 'undrain', (c) => c.request('POST', `/v1/admin/machines/${id}/undrain`, machineDrainAnswer, {}));
-      if (ctx.json) return printJson(ctx.stdout, answer);
-      showMachine(ctx, 'undrained', answer.machine, answer.changed);
+      if (ref === undefined) return fleetDrain(ctx, false);
+      const doc = await adminMachineDrain(appContext(ctx), parseMachineId(ref), false);
+      if (ctx.json) return printJson(ctx.stdout, doc);
+      showMachine(ctx, 'undrained', doc);
     });
 }
 
-async function fleetDrain(ctx: CliContext, asAdmin: AsAdmin, draining: boolean): Promise<void> {
-  const answer = await asAdmin(ctx, draining ? 'drain' : 'undrain', (c) => c.request('POST', '/v1/admin/drain', drainAnswer, { draining }));
+async function fleetDrain(ctx: CliContext, draining: boolean): Promise<void> {
+  const answer = await adminDrain(appContext(ctx), draining);
   if (ctx.json) return printJson(ctx.stdout, answer);
   write(ctx.stdout, answer.draining ? `draining: new leases are refused; released ${plural(answer.released, 'live lease')}\n` : 'not draining: new leases are accepted\n');
 }

@@ -26,7 +26,7 @@ describe('admin, usage and events commands', () => {
       const s = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    for (const who of ['root', 'dana', 'erin']) tokens[who] = await h.userToken(who);
+    for (const who of ['root', 'dana', 'erin', 'fern']) tokens[who] = await h.userToken(who);
   });
   after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -106,17 +106,21 @@ describe('admin, usage and events commands', () => {
   });
 
   it('usage groups by the chosen column and shows the caps; events follow one lease', async () => {
-    const lease = (await h.request('POST', '/v1/leases', { token: tokens.erin, body: { sshPublicKey: PUBLIC_KEY } })).json.lease as { id: string; slug: string };
-    const usage = await as('erin', ['usage', '--by', 'org', '--json']);
+    // fern is this test's own user: her month holds exactly what the test made, whatever ran before.
+    const create = async () => (await h.request('POST', '/v1/leases', { token: tokens.fern, body: { sshPublicKey: PUBLIC_KEY } })).json.lease as { id: string; slug: string };
+    const released = await create();
+    assert.equal((await h.request('POST', `/v1/leases/${released.id}/release`, { token: tokens.fern })).status, 200);
+    const lease = await create();
+    const usage = await as('fern', ['usage', '--by', 'org', '--json']);
     const parsed = JSON.parse(usage.stdout) as { by: string; rows: { key: string; leases: number }[]; caps: { activeLeases: { owner: { limit: number; current: number } } } };
     assert.equal(parsed.by, 'org');
     assert.deepEqual(parsed.rows.map((r) => [r.key, r.leases]), [['acme', 2]]);
     assert.deepEqual(parsed.caps.activeLeases.owner, { limit: 3, current: 1 });
-    assert.equal((await as('erin', ['usage', '--month', '2026-13'])).code, 64);
-    const events = await as('erin', ['events', '--lease', lease.slug]);
-    assert.match(events.stdout, /lease\.created\s+erin@example\.com/);
-    assert.equal((await as('erin', ['events', '--limit', '0'])).code, 64);
-    assert.equal((await as('erin', ['events', '--type', 'DROP TABLE'])).code, 64);
+    assert.equal((await as('fern', ['usage', '--month', '2026-13'])).code, 64);
+    const events = await as('fern', ['events', '--lease', lease.slug]);
+    assert.match(events.stdout, /lease\.created\s+fern@example\.com/);
+    assert.equal((await as('fern', ['events', '--limit', '0'])).code, 64);
+    assert.equal((await as('fern', ['events', '--type', 'DROP TABLE'])).code, 64);
   });
 
   it('doctor: auth failure and clock skew are reported with a fix', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
+import { schemaId } from '../../api/schema-id.ts';
 import { loadConfig } from '../../config/load.ts';
 import { configShowJson, configShowYaml } from '../../config/show.ts';
 
@@ -11,7 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Print the resolved config in config-file keys (copyable) with where each setting came from')
     .action(() => {
       const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
-      if (ctx.json) printJson(ctx.stdout, configShowJson(config));
+      if (ctx.json) printJson(ctx.stdout, { schema: schemaId('config'), ...configShowJson(config) });
       else write(ctx.stdout, configShowYaml(config));
     });
   config
@@ -19,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Print the user config, repo config and state paths')
     .action(() => {
       const { paths } = loadConfig({ env: ctx.env, cwd: ctx.cwd });
-      if (ctx.json) printJson(ctx.stdout, paths);
+      if (ctx.json) printJson(ctx.stdout, { schema: schemaId('config-paths'), ...paths });
       else write(ctx.stdout, `user config: ${paths.userConfig}\nrepo config: ${paths.repoConfig ?? '-'}\nstate:       ${paths.stateDir}\n`);
     });
 }

@@ -73,7 +73,7 @@ describe('crabbox coordinator init-secrets', () => {
     const first = readFileSync(join(at, 'shared-token'), 'utf8');
     const again = await runCli(['coordinator', 'init-secrets', '--dir', at, '--json'], { env, cwd: dir.path });
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { sharedTokenFile: join(at, 'shared-token'), sessionSecretFile: join(at, 'session-secret'), created: false });
+    assert.deepEqual(JSON.parse(again.stdout), { schema: 'crabbox.coordinator-secrets/v1', sharedTokenFile: join(at, 'shared-token'), sessionSecretFile: join(at, 'session-secret'), created: false });
     assert.equal(readFileSync(join(at, 'shared-token'), 'utf8'), first, 'kept');
     rmSync(join(at, 'session-secret'));
     const lone = await runCli(['coordinator', 'init-secrets', '--dir', at], { env, cwd: dir.path });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { join, resolve } from 'node:path';
-import { stateDir } from '../../config/paths.ts';
+import { resolve } from 'node:path';
 import { CrabboxError } from '../../domain/errors.ts';
 import type { Logger } from '../../coordinator/deps.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
+import { schemaId } from '../../api/schema-id.ts';
 
 function parsePort(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new CrabboxError('bad_request', `--port must be 0-65535, got ${JSON.stringify(value.slice(0, 20))}`);
@@ -52,7 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
       const iat = Math.floor(ctx.clock.now() / 1000);
       const token = await signUserToken({ owner, org: opts.org ?? owner, login: opts.login, iat, exp: iat + seconds, jti: newToken(12) }, secret);
       // The token is the output: stdout only, never stderr or a log.
-      if (ctx.json) ctx.stdout.write(`${JSON.stringify({ token, owner, org: opts.org ?? owner, login: opts.login, expiresAt: new Date((iat + seconds) * 1000).toISOString() })}\n`);
+      if (ctx.json) ctx.stdout.write(`${JSON.stringify({ schema: schemaId('issued-token'), token, owner, org: opts.org ?? owner, login: opts.login, expiresAt: new Date((iat + seconds) * 1000).toISOString() })}\n`);
       else ctx.stdout.write(`${token}\n`);
     });
   coordinator
@@ -63,7 +63,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: { dir?: string; force?: boolean }) => {
       const { defaultSecretsDir, initCoordinatorSecrets, shellQuote } = await import('../coordinator-secrets.ts');
       const files = initCoordinatorSecrets({ dir: opts.dir ? resolve(ctx.cwd, opts.dir) : defaultSecretsDir(ctx.env), force: opts.force });
-      if (ctx.json) return printJson(ctx.stdout, { sharedTokenFile: files.sharedTokenFile, sessionSecretFile: files.sessionSecretFile, created: files.created });
+      if (ctx.json) return printJson(ctx.stdout, { schema: schemaId('coordinator-secrets'), sharedTokenFile: files.sharedTokenFile, sessionSecretFile: files.sessionSecretFile, created: files.created });
       write(ctx.stdout, `export CRABBOX_SHARED_TOKEN_FILE=${shellQuote(files.sharedTokenFile)}\nexport CRABBOX_SESSION_SECRET_FILE=${shellQuote(files.sessionSecretFile)}\n`);
       ctx.info(files.created
         ? `wrote a shared operator token and a different session secret to ${files.dir} (files 0600; the values are not printed)`
@@ -78,29 +78,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'coordinator YAML config file (or CRABBOX_COORDINATOR_CONFIG)')
     .option('--providers <names>', 'comma-separated providers to serve (or CRABBOX_COORDINATOR_PROVIDERS; default: local)')
     .action(async (opts: { host?: string; port?: number; db?: string; config?: string; providers?: string }) => {
-      const [{ loadServeSettings }, { startCoordinator }, { buildProviders }, { systemClock }, { describeStore }, { createProviderEventSink }] = await Promise.all([
-        import('../../coordinator/load-config.ts'), import('../../coordinator/entry/node.ts'), import('../../coordinator/providers.ts'), import('../../domain/clock.ts'),
-        import('../../storage/open.ts'), import('../../coordinator/provider-events.ts'),
-      ]);
-      const settings = loadServeSettings(ctx.env, { host: opts.host, port: opts.port, database: opts.db, config: opts.config });
-      const names = (opts.providers ?? ctx.env.CRABBOX_COORDINATOR_PROVIDERS ?? 'local').split(',').map((s) => s.trim()).filter(Boolean);
-      const events = createProviderEventSink();
-      const providers = await buildProviders(names, { env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, stateDir: join(stateDir(ctx.env), 'coordinator'), onEvent: events.onEvent });
-      if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
-      if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) ctx.info('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health and /v1/ready will answer 401 (`eval "$(crabbox coordinator init-secrets)"` makes both)');
-      let running;
-      try {
-        running = await startCoordinator({ settings, providers, clock: ctx.clock ?? systemClock, logger: stderrLogger(ctx) });
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new CrabboxError('unavailable', `cannot listen on ${settings.host}:${settings.port} (${code})`, { hint: 'pick another --port, or 0 for any free port' });
-        throw error;
-      }
-      events.attach({ store: running.deps.store, clock: running.deps.clock });
-      if (ctx.json) printJson(ctx.stdout, { url: running.url, host: running.host, port: running.port, installation: running.deps.config.installation });
+      const { serveCoordinator } = await import('../../coordinator/entry/serve.ts');
+      const served = await serveCoordinator({ env: ctx.env, cwd: ctx.cwd, clock: ctx.clock, logger: stderrLogger(ctx), warn: (line) => ctx.info(line), flags: opts });
+      const { running } = served;
+      if (ctx.json) printJson(ctx.stdout, { schema: schemaId('coordinator-serve'), url: running.url, host: running.host, port: running.port, installation: running.deps.config.installation });
       else write(ctx.stdout, `listening ${running.url}\n`);
       const durability = await running.deps.store.durability();
-      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${names.join(', ')}, database ${describeStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema })} (${durability})`);
+      ctx.info(`coordinator: installation ${running.deps.config.installation}, providers ${served.providers.join(', ')}, database ${served.database} (${durability})`);
       if (/synchronous_commit=off/.test(durability)) ctx.info('warning: the PostgreSQL server has synchronous_commit=off: a crash can lose lease records the coordinator already acknowledged');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());

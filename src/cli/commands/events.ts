@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
-import type { CoordinatorClient } from '../../api/client.ts';
-import { eventListAnswer, type EventAnswer } from '../../api/answers.ts';
+import type { CliContext } from '../context.ts';
+import { oneLine, printJson, renderTable, write } from '../output.ts';
+import { appContext } from '../app-context.ts';
+import type { EventsJson } from '../../api/shapes-team.ts';
+import { events } from '../../app/events.ts';
+import { requireCoordinator } from '../../app/session.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
-import { oneLeaseAnswer } from '../../api/answers.ts';
-import type { CliContext } from '../context.ts';
-import { printJson, renderTable, write } from '../output.ts';
-import { oneLine } from '../run-store.ts';
-import { requireCoordinator } from '../session.ts';
 
-export interface EventFilter { lease?: string | undefined; machine?: string | undefined; type?: string | undefined; owner?: string | undefined; limit: string }
+export interface EventFlags { lease?: string | undefined; machine?: string | undefined; type?: string | undefined; owner?: string | undefined; limit: string }
 
 /** Parses --limit for listings: 1-500. */
 export function parsePageLimit(value: string): number {
@@ -17,19 +16,9 @@ export function parsePageLimit(value: string): number {
   return Number(value);
 }
 
-/** Fetches one page of audit events from `path` (the caller's own, or everyone's for admins). */
-export async function fetchEvents(client: CoordinatorClient, path: string, filter: EventFilter, leaseLookup: boolean): Promise<EventAnswer[]> {
-  const limit = parsePageLimit(filter.limit);
-  if (filter.type !== undefined && !/^[a-z]+(\.[a-z_]+)+$/.test(filter.type)) throw new CrabboxError('bad_request', `--type ${JSON.stringify(filter.type.slice(0, 40))}: expected an event type like lease.created`);
-  const q = new URLSearchParams({ limit: String(limit) });
-  if (filter.lease !== undefined) {
-    const ref = parseLeaseRef(filter.lease);
-    q.set('leaseId', ref.kind === 'id' || !leaseLookup ? ref.value : (await client.request('GET', `/v1/leases/${encodeURIComponent(ref.value)}`, oneLeaseAnswer)).lease.id);
-  }
-  if (filter.machine) q.set('machineId', filter.machine);
-  if (filter.type) q.set('type', filter.type);
-  if (filter.owner) q.set('owner', filter.owner);
-  return (await client.request('GET', `${path}?${q}`, eventListAnswer)).events;
+/** --type: an event type like lease.created. */
+export function checkEventType(type: string | undefined): void {
+  if (type !== undefined && !/^[a-z]+(\.[a-z_]+)+$/.test(type)) throw new CrabboxError('bad_request', `--type ${JSON.stringify(type.slice(0, 40))}: expected an event type like lease.created`);
 }
 
 /** An event's data as `key=value` pairs for the DETAIL column: strings bare (quoted when they hold spaces), lists joined by commas. */
@@ -44,10 +33,10 @@ export function formatDetail(data: Record<string, unknown>): string {
 }
 
 /** Prints events as a table (newest first) or --json. */
-export function showEvents(ctx: CliContext, events: EventAnswer[]): void {
-  if (ctx.json) return printJson(ctx.stdout, { events });
-  if (events.length === 0) return ctx.info('no events');
-  write(ctx.stdout, renderTable(['AT', 'TYPE', 'ACTOR', 'LEASE', 'RUN', 'DETAIL'], events.map((e) => [
+export function showEvents(ctx: CliContext, doc: EventsJson): void {
+  if (ctx.json) return printJson(ctx.stdout, doc);
+  if (doc.events.length === 0) return ctx.info('no events');
+  write(ctx.stdout, renderTable(['AT', 'TYPE', 'ACTOR', 'LEASE', 'RUN', 'DETAIL'], doc.events.map((e) => [
     e.at.replace(/\.\d{3}Z$/, 'Z'), oneLine(e.type), oneLine(e.actor, 40), e.leaseId, e.runId, e.data ? oneLine(formatDetail(e.data), 100) : undefined,
   ])));
 }
@@ -59,9 +48,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lease <ref>', 'only events of this lease (id or slug)')
     .option('--type <type>', 'only events of this type, e.g. lease.expired')
     .option('--limit <n>', 'at most this many (1-500)', '50')
-    .action(async (opts: EventFilter) => {
+    .action(async (opts: EventFlags) => {
       if (opts.lease !== undefined) parseLeaseRef(opts.lease);
-      const client = requireCoordinator(ctx, 'events');
-      showEvents(ctx, await fetchEvents(client, '/v1/events', opts, true));
+      requireCoordinator(appContext(ctx), 'events');
+      const limit = parsePageLimit(opts.limit);
+      checkEventType(opts.type);
+      showEvents(ctx, await events.run(appContext(ctx), { lease: opts.lease, type: opts.type, limit }));
     });
 }

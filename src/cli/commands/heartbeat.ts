@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { parseLeaseRef } from '../../domain/ids.ts';
-import { printJson, write, isoTime } from '../output.ts';
-import type { LeaseFlags } from '../direct.ts';
-import { leaseSession } from '../session.ts';
-import { leaseJson } from '../../leases/record.ts';
+import { printJson, write } from '../output.ts';
+import { appContext } from '../app-context.ts';
+import { heartbeat } from '../../app/heartbeat.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { CrabboxError } from '../../domain/errors.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
 import { checkIdleTimeout, describeTimingProblem, FLAG_NAMES } from '../../domain/lease-timing.ts';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -21,9 +20,8 @@ export function register(program: Command, ctx: CliContext): void {
       const idle = flags.idleTimeout === undefined ? undefined : parseDuration(flags.idleTimeout, '--idle-timeout');
       const problem = idle === undefined ? undefined : checkIdleTimeout(idle);
       if (problem) throw new CrabboxError('bad_request', describeTimingProblem(problem, FLAG_NAMES));
-      const { leases } = await leaseSession(ctx, { provider: flags.provider } satisfies LeaseFlags);
-      const lease = await leases.touch(ref, idle);
-      if (ctx.json) return printJson(ctx.stdout, leaseJson(lease, ctx.clock.now()));
-      write(ctx.stdout, `${lease.id} (${lease.slug}) expires ${isoTime(lease.expiresAt)}\n`);
+      const lease = await heartbeat.run(appContext(ctx), { lease: ref, provider: flags.provider, idleTimeoutSeconds: idle });
+      if (ctx.json) return printJson(ctx.stdout, lease);
+      write(ctx.stdout, `${lease.id} (${lease.slug}) expires ${lease.expiresAt}\n`);
     });
 }

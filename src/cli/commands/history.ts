@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { oneLine, printJson, renderTable, write } from '../output.ts';
+import { appContext } from '../app-context.ts';
+import { history } from '../../app/history.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
-import { RUN_STATES, type RunState } from '../../runs/record.ts';
-import { formatSeconds } from '../../run/summary.ts';
-import type { CliContext } from '../context.ts';
-import { isoTime, printJson, renderTable, write } from '../output.ts';
-import { oneLine, openRunStore } from '../run-store.ts';
-import { maybeCoordinator } from '../session.ts';
-import { listRemoteRuns } from '../../runs/remote-history.ts';
-import { historyEntry } from '../../runs/json.ts';
+import { RUN_STATES, type RunState } from '../../api/shapes.ts';
+import { formatSeconds } from '../../domain/duration.ts';
 
 const MAX_LIMIT = 10_000;
 
@@ -37,21 +35,12 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: { lease?: string; state?: string; limit: string }) => {
       const limit = parseLimit(opts.limit);
       const state = opts.state === undefined ? undefined : parseState(opts.state);
-      const ref = opts.lease === undefined ? undefined : parseLeaseRef(opts.lease);
-      const { client } = maybeCoordinator(ctx);
-      const runs = client
-        ? await listRemoteRuns(client, { lease: opts.lease, state, limit })
-        : openRunStore(ctx).list({ state, limit, leaseId: ref?.kind === 'id' ? ref.value : undefined, slug: ref?.kind === 'slug' ? ref.value : undefined });
-      if (ctx.json) {
-        printJson(ctx.stdout, { runs: runs.map(historyEntry) });
-        return;
-      }
-      if (runs.length === 0) {
-        ctx.info('no runs recorded yet');
-        return;
-      }
-      const rows = runs.map((r) => [
-        r.id, r.slug, r.state, r.exitCode, r.syncSkipped ? 'skipped' : formatSeconds(r.timings.sync), formatSeconds(r.timings.total), isoTime(Date.parse(r.startedAt)),
+      if (opts.lease !== undefined) parseLeaseRef(opts.lease);
+      const doc = await history.run(appContext(ctx), { lease: opts.lease, state, limit });
+      if (ctx.json) return printJson(ctx.stdout, doc);
+      if (doc.runs.length === 0) return ctx.info('no runs recorded yet');
+      const rows = doc.runs.map((r) => [
+        r.id, r.slug, r.state, r.exitCode ?? undefined, r.syncSkipped ? 'skipped' : formatSeconds(r.timings.sync), formatSeconds(r.timings.total), r.startedAt.replace(/\.\d{3}Z$/, 'Z'),
         r.command ? oneLine(r.command.join(' ')) : undefined,
       ]);
       write(ctx.stdout, renderTable(['RUN', 'LEASE', 'STATE', 'EXIT', 'SYNC', 'TOTAL', 'STARTED', 'COMMAND'], rows));

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { USER_TOKEN_PREFIX } from '../../auth/user-token.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { registerSecret } from '../../redact/redact.ts';
-import { coordinatorClient } from '../session.ts';
+import { coordinatorClient } from '../../app/session.ts';
+import { whoamiDocument } from '../../app/whoami.ts';
 import type { CliContext } from '../context.ts';
 import { browserLogin } from '../login/flow.ts';
 import { saveCoordinatorToken } from '../login/token-store.ts';
@@ -42,7 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
         const who = await client.whoami();
         const path = saveCoordinatorToken(ctx.env, { url, token, tokenKind });
         ctx.info(`Token checked and stored in ${path}`);
-        return showWhoami(ctx, who, url);
+        return showWhoami(ctx, whoamiDocument(who, url));
       }
       const { client, url } = coordinatorClient(ctx, { url: opts.url, token: '' });
       const approved = await browserLogin(ctx, client, { noBrowser: !opts.browser });
@@ -50,6 +51,6 @@ export function register(program: Command, ctx: CliContext): void {
       const path = saveCoordinatorToken(ctx.env, { url, token: approved.token, tokenKind: 'user' });
       ctx.info(`Logged in as ${approved.login} (${approved.org}); token stored in ${path}`);
       const { client: authed } = coordinatorClient(ctx, { url, token: approved.token, tokenKind: 'user' });
-      showWhoami(ctx, await authed.whoami(), url);
+      showWhoami(ctx, whoamiDocument(await authed.whoami(), url));
     });
 }

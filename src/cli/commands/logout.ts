@@ -4,6 +4,7 @@ import { userConfigPath } from '../../config/paths.ts';
 import type { CliContext } from '../context.ts';
 import { removeCoordinatorLogin } from '../login/token-store.ts';
 import { printJson } from '../output.ts';
+import { schemaId } from '../../api/schema-id.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -16,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
       const envUrl = ctx.env.CRABBOX_COORDINATOR;
       const kept = found.url !== undefined && !found.urlRemoved;
       const mode = envUrl || kept ? 'brokered' : 'direct';
-      if (ctx.json) return printJson(ctx.stdout, { removed: found.token, urlRemoved: found.urlRemoved ? found.url : null, config: path, mode });
+      if (ctx.json) return printJson(ctx.stdout, { schema: schemaId('logout'), removed: found.token, urlRemoved: found.urlRemoved ? found.url : null, config: path, mode });
       if (found.token || found.urlRemoved) {
         const what = [found.token ? 'the coordinator token' : undefined, found.urlRemoved ? `the coordinator URL ${found.url}` : undefined].filter(Boolean).join(' and ');
         ctx.info(`Logged out: removed ${what} from ${path}`);

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import { openRunStore } from '../run-store.ts';
+import { appContext } from '../app-context.ts';
+import { logs } from '../../app/logs.ts';
 import { plural } from '../../domain/plural.ts';
-import { maybeCoordinator } from '../session.ts';
-import { getRemoteRun } from '../../runs/remote-history.ts';
-import { logsJson } from '../../runs/json.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -13,12 +11,11 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Print the stored output tail of a run')
     .argument('<run-id>', 'the run (run_ + 12 hex), see `crabbox history`')
     .action(async (runId: string) => {
-      const { client } = maybeCoordinator(ctx);
-      const record = client ? (await getRemoteRun(client, runId, true)).record : openRunStore(ctx).get(runId);
-      const tail = record.logTail ?? { text: '', totalBytes: 0, truncated: false };
-      if (ctx.json) return printJson(ctx.stdout, logsJson(record));
+      const doc = await logs.run(appContext(ctx), { runId });
+      if (ctx.json) return printJson(ctx.stdout, doc);
+      const tail = doc.logTail;
       if (tail.truncated) ctx.info(`showing the last ${Buffer.byteLength(tail.text)} of ${plural(tail.totalBytes, 'byte')} of output`);
-      if (!record.logTail) ctx.info(`run ${record.id} has no stored output${record.state === 'running' ? ' yet (still running)' : ''}`);
+      if (tail.totalBytes === 0 && tail.text === '') ctx.info(`run ${doc.runId} has no stored output${doc.state === 'running' ? ' yet (still running)' : ''}`);
       write(ctx.stdout, tail.text);
     });
 }

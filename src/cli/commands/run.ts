@@ -2,24 +2,15 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliContext } from '../context.ts';
-import type { LeaseFlags } from '../direct.ts';
-import { leaseSession, type LeaseSession } from '../session.ts';
-import { explainError } from '../explain.ts';
+import { appContext } from '../app-context.ts';
 import { reuseHint } from './warmup.ts';
-import { LogTail } from '../../runs/log-tail.ts';
-import { createLocalRunRecorder } from '../../runs/local-recorder.ts';
-import { RemoteRunRecorder } from '../../runs/remote-recorder.ts';
+import type { RunResultJson } from '../../api/shapes.ts';
+import { runCommand } from '../../app/run.ts';
+import type { LeaseFlags } from '../../app/session.ts';
+import { validateJUnitPattern } from '../../app/junit-patterns.ts';
+import { formatSummaryLine } from '../../app/text.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { selectEnv } from '../../env/select.ts';
-import { validateJUnitPattern } from '../../results/globs.ts';
-import type { JUnitSummary } from '../../results/junit.ts';
-import { sshBox } from '../../run/box.ts';
-import { runOnBox } from '../../run/run.ts';
-import { formatSummaryLine, fromRunOutcome, resultObject } from '../../run/summary.ts';
-import type { RunRecorder } from '../../runs/recorder.ts';
-import { gitTopLevel } from '../../sync/git.ts';
-import { prepareSync } from '../../sync/prepare.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
 
 interface RunFlags extends LeaseFlags {
@@ -33,22 +24,6 @@ interface RunFlags extends LeaseFlags {
   lockWait: string;
   recordCommand: boolean;
 }
-
-/** Where run records go: the coordinator in brokered mode, the local run store otherwise, with a bounded output tail. */
-function runRecording(session: LeaseSession, recordCommand: boolean): { recorder: RunRecorder; tail: LogTail } {
-  const { config, clock } = session;
-  const recorder = session.coordinator
-    ? new RemoteRunRecorder({ client: session.coordinator, recordCommand })
-    : createLocalRunRecorder({ config, clock, recordCommand });
-  return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
-}
-
-/** Lease failures in the user's terms (network, credentials, flag names) before the run records and reports them. */
-const rethrowExplained = (error: unknown): never => {
-  throw explainError(error);
-};
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The lease a run holds, as far as the second Ctrl-C needs to name it. */
 interface HeldLease {
@@ -86,6 +61,16 @@ function interruptSignal(ctx: CliContext, held: () => HeldLease | undefined): { 
   return { signal: controller.signal, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
 }
 
+/** What `crabbox run` prints on stderr when it is done: JUnit counts, the timing line, the failure, how to reuse a kept box. */
+function report(ctx: CliContext, result: RunResultJson, kept: boolean): void {
+  const j = result.junit;
+  if (j) ctx.info(`crabbox: junit tests=${j.tests} passed=${j.passed} failures=${j.failures} errors=${j.errors} skipped=${j.skipped}`);
+  ctx.stderr.write(`crabbox: ${redact(formatSummaryLine(result))}\n`);
+  if (result.error && !result.interrupted) ctx.info(`crabbox: ${result.error.message}${result.error.hint ? `; ${result.error.hint}` : ''}`);
+  const lease = result.lease;
+  if (lease?.fresh && !lease.released && kept) ctx.info(`crabbox: kept ${lease.id} (${lease.slug}); ${reuseHint(lease.slug)}`);
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('run')
@@ -106,82 +91,33 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--idle-timeout <duration>', 'idle timeout of a fresh lease, 1m up to the TTL (default 30m)')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
+    .option('--pool [name]', 'a fresh lease takes an idle machine from the coordinator\'s warm pool (of this provider and class, or the named pool)')
     .action(async (command: string[], flags: RunFlags) => {
       if (command.length === 0) throw new CrabboxError('bad_request', 'no command given; usage: crabbox run [flags] -- <command...>');
+      if (flags.id !== undefined && flags.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
       if (flags.id !== undefined && flags.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
       const lockWaitSeconds = parseDuration(flags.lockWait, '--lock-wait');
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
-      const flagJunit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
-      flagJunit?.forEach(validateJUnitPattern);
-      const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
-      const session = await leaseSession(ctx, flags);
-      const { config, leases } = session;
-      const junitPatterns = flagJunit ?? config.run.junit;
-      if (!flagJunit) {
-        try {
-          junitPatterns.forEach(validateJUnitPattern);
-        } catch (error) {
-          throw new CrabboxError('invalid_config', `run.junit: ${(error as Error).message}`);
-        }
-      }
-      const env = selectEnv(ctx.env, config.env.allow);
-      const recordCommand = flags.recordCommand && config.run.recordCommand;
-      let junit: JUnitSummary | undefined;
-      const repoRoot = (await topLevel) ?? (flags.sync ? undefined : ctx.cwd);
-      if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
-      const sync = flags.sync
-        ? await prepareSync({ repoRoot, settings: config.sync, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete })
-        : undefined;
-      for (const w of sync?.warnings ?? []) ctx.info(w);
+      const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
+      junit?.forEach(validateJUnitPattern);
       const tty = ctx.stderr.isTTY === true;
-      const keep = flags.keep === true || config.lease.keep;
       let held: HeldLease | undefined;
       const interrupt = interruptSignal(ctx, () => held);
       try {
-        const outcome = await runOnBox({
-          leases: {
-            acquire: async (ref, req) => {
-              const handle = await leases.acquire(ref, { keep: req.keep, signal: req.signal }).catch(rethrowExplained);
-              held = { id: handle.lease.id, slug: handle.lease.slug, releases: handle.fresh && !keep };
-              return handle;
-            },
-            touch: (lease) => leases.touch(lease).catch(rethrowExplained),
-            release: (lease) => leases.release(lease).catch(rethrowExplained),
+        const app = appContext(ctx, {
+          signal: interrupt.signal,
+          progress: (event) => {
+            if (event.type === 'lease') held = { id: event.id, slug: event.slug, releases: event.releases };
+            else if (tty) ctx.info(event.message);
           },
-          connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: interrupt.signal }),
-          ...runRecording(session, recordCommand),
-          afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
-            // Loaded only when asked for: the XML parser is most of the run command's code.
-            const { boxJUnitSource, collectJUnit } = await import('../../results/collect.ts');
-            junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
-          },
-          finishExtras: () => (junit ? { junit } : {}),
-          clock: ctx.clock,
-          leaseRef: flags.id,
-          keep,
-          sync,
-          repoRoot,
-          command: { mode: flags.shell ? 'shell' : 'argv', args: flags.shell ? [command.join(' ')] : command },
-          recordCommand,
-          env,
-          lockWaitSeconds,
           // --json keeps stdout for the result object alone.
-          stdout: ctx.json ? ctx.stderr : ctx.stdout,
-          stderr: ctx.stderr,
-          progress: (line) => { if (tty) ctx.info(line); },
-          warn: (line) => ctx.info(line),
-          debug: (line) => ctx.log(line),
-          interrupt: interrupt.signal,
-          ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
+          output: { stdout: ctx.json ? ctx.stderr : ctx.stdout, stderr: ctx.stderr },
         });
-        const report = fromRunOutcome(outcome, sync, junit);
-        const result = resultObject(report);
-        for (const w of junit?.warnings ?? []) ctx.info(`warning: junit: ${w}`);
-        if (junit) ctx.info(`crabbox: junit tests=${junit.tests} passed=${junit.passed} failures=${junit.failures} errors=${junit.errors} skipped=${junit.skipped}`);
-        const line = formatSummaryLine({ ...report, syncState: outcome.sync, slug: outcome.slug, interrupted: outcome.interrupted });
-        ctx.stderr.write(`crabbox: ${redact(line)}\n`);
-        if (outcome.error && !outcome.interrupted) ctx.info(`crabbox: ${outcome.error.message}${outcome.error.hint ? `; ${outcome.error.hint}` : ''}`);
-        if (outcome.fresh && !outcome.released && outcome.slug && (flags.keep === true || config.lease.keep)) ctx.info(`crabbox: kept ${outcome.leaseId} (${outcome.slug}); ${reuseHint(outcome.slug)}`);
+        const { result } = await runCommand(app, {
+          command, shell: flags.shell, lease: flags.id, keep: flags.keep, sync: flags.sync, junit, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete,
+          lockWaitSeconds, recordCommand: flags.recordCommand, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
+        });
+        report(ctx, result, held !== undefined && !held.releases && flags.id === undefined);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
         if (flags.resultFile) {
           try {
@@ -190,7 +126,7 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.info(`warning: cannot write --result-file: ${(error as Error).message}`);
           }
         }
-        ctx.exitCode = outcome.exitCode;
+        ctx.exitCode = result.exitCode;
       } finally {
         interrupt.dispose();
       }

@@ -70,7 +70,7 @@ describe('crabbox history', () => {
       assert.equal(r.code, 0);
       assert.match(r.stderr, /no runs recorded yet/);
       const j = await runCli(['history', '--json'], { env: isolatedEnv(empty.path), cwd: empty.path });
-      assert.deepEqual(JSON.parse(j.stdout), { runs: [] });
+      assert.deepEqual(JSON.parse(j.stdout), { schema: 'crabbox.history/v1', runs: [] });
     } finally {
       empty.remove();
     }
@@ -90,7 +90,7 @@ describe('crabbox logs', () => {
 
   it('--json gives the tail with its metadata', async () => {
     const r = await runCli(['logs', ids.failed!, '--json'], { env, cwd });
-    assert.deepEqual(JSON.parse(r.stdout), { runId: ids.failed, state: 'failed', exitCode: 1, logTail: { text: 'tail end\n', totalBytes: 100_000, truncated: true } });
+    assert.deepEqual(JSON.parse(r.stdout), { schema: 'crabbox.logs/v1', runId: ids.failed, state: 'failed', exitCode: 1, logTail: { text: 'tail end\n', totalBytes: 100_000, truncated: true } });
   });
 });
 

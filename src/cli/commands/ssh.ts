@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { parseLeaseRef } from '../../domain/ids.ts';
+import { appContext } from '../app-context.ts';
+import type { LeaseFlags } from '../../app/session.ts';
+import { shell } from '../../app/shell.ts';
 import { CrabboxError } from '../../domain/errors.ts';
-import type { LeaseFlags } from '../direct.ts';
-import { leaseSession } from '../session.ts';
-import { sshExec } from '../../ssh/index.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -16,16 +16,13 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, command: string[], flags: LeaseFlags) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       if (ctx.json) throw new CrabboxError('bad_request', '`crabbox ssh` has no --json output: it passes the remote command\'s own output through', { hint: 'drop --json; for JSON from the box run a command that prints it, or use `crabbox run --json`' });
-      const { leases } = await leaseSession(ctx, flags);
-      const lease = await leases.touch(ref);
       const interactive = command.length === 0;
       const real = ctx.stdin === process.stdin;
-      const { exitCode } = await sshExec(leases.target(lease), interactive ? undefined : command, {
+      ctx.exitCode = await shell(appContext(ctx), { lease: ref, provider: flags.provider, command }, {
         stdin: real ? 'inherit' : ctx.stdin,
         stdout: ctx.stdout === process.stdout ? 'inherit' : ctx.stdout,
         stderr: ctx.stderr === process.stderr ? 'inherit' : ctx.stderr,
         tty: interactive && real && process.stdin.isTTY === true,
       });
-      ctx.exitCode = exitCode;
     });
 }

@@ -1,12 +1,19 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { parseLeaseRef } from '../../domain/ids.ts';
-import { printJson, write, isoTime } from '../output.ts';
-import type { LeaseFlags } from '../direct.ts';
-import { leaseSession } from '../session.ts';
-import { leaseJson } from '../../leases/record.ts';
+import { printJson, write } from '../output.ts';
+import { appContext } from '../app-context.ts';
+import type { LeaseEntry } from '../../api/shapes.ts';
+import type { LeaseFlags } from '../../app/session.ts';
+import { status } from '../../app/status.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { endedLeaseError } from '../../domain/ended.ts';
+import { parseLeaseRef } from '../../domain/ids.ts';
+
+const MACHINE_BY_STATE: Record<LeaseEntry['state'], string> = { provisioning: 'provisioning', active: 'running', released: 'deleting', expired: 'deleting', failed: 'unknown' };
+
+/** The MACHINE column: the machine's status, or what the lease's state says of it when no machine is shown. */
+export function machineColumn(lease: LeaseEntry): string {
+  return lease.machine?.status ?? MACHINE_BY_STATE[lease.state];
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -19,29 +26,22 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, flags: LeaseFlags & { wait?: boolean; timeout: string }) => {
       parseLeaseRef(ref); // refuse a hostile ref before anything runs or changes
       const timeoutSeconds = parseDuration(flags.timeout, '--timeout');
-      const { leases } = await leaseSession(ctx, flags);
-      const lease = await leases.resolve(ref);
-      let ready: boolean | undefined;
-      if (flags.wait) {
-        if (lease.state !== 'active' && lease.state !== 'provisioning') throw endedLeaseError(lease, ctx.clock.now());
-        await leases.waitReady(lease, ctx.clock.now() + timeoutSeconds * 1000, { log: ctx.log });
-        ready = true;
-      }
-      if (ctx.json) return printJson(ctx.stdout, { ...leaseJson(lease, ctx.clock.now()), ...(ready === undefined ? {} : { ready }) });
+      const lease = await status.run(appContext(ctx), { lease: ref, provider: flags.provider, ...(flags.wait ? { waitSeconds: Math.max(1, timeoutSeconds) } : {}) });
+      if (ctx.json) return printJson(ctx.stdout, lease);
       const m = lease.machine;
       write(ctx.stdout, [
         `id:         ${lease.id}`,
         `slug:       ${lease.slug}`,
         `state:      ${lease.state}`,
         `provider:   ${lease.provider}`,
-        `machine:    ${lease.machineStatus}${m ? ` ${m.sshUser}@${m.host}:${m.ports.join(',')}` : ''}`,
+        `machine:    ${machineColumn(lease)}${m ? ` ${m.sshUser}@${m.host}:${m.ports.join(',')}` : ''}`,
         `work root:  ${m?.workRoot ?? '-'}`,
-        `type:       ${m?.type ?? '-'}`,
+        `type:       ${lease.type ?? '-'}`,
         `keep:       ${lease.keep ? 'yes' : 'no'}`,
-        `created:    ${isoTime(lease.createdAt)}`,
-        `touched:    ${isoTime(lease.lastTouchedAt)}`,
-        `expires:    ${isoTime(lease.expiresAt)}`,
-        ...(ready ? ['ready:      yes'] : []),
+        `created:    ${lease.createdAt}`,
+        `touched:    ${lease.lastTouchedAt}`,
+        `expires:    ${lease.expiresAt}`,
+        ...(lease.ready ? ['ready:      yes'] : []),
       ].join('\n') + '\n');
     });
 }

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatBytes, printJson, renderTable, write } from '../output.ts';
-import { loadConfig } from '../../config/load.ts';
+import { appContext } from '../app-context.ts';
+import { syncPlan } from '../../app/sync-plan.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { plural } from '../../domain/plural.ts';
-import { buildManifest, requireRepoRoot } from '../../sync/manifest.ts';
-import { syncPlan } from '../../sync/plan.ts';
-import { showPath } from '../../sync/paths.ts';
+import { showPath } from '../../domain/show-path.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -16,9 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (flags: { limit: string }) => {
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CrabboxError('bad_request', `--limit ${JSON.stringify(flags.limit)}: expected a whole number from 1 to 1000`);
-      const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
-      const repoRoot = await requireRepoRoot(ctx.cwd);
-      const plan = syncPlan(await buildManifest({ repoRoot, exclude: config.sync.exclude }), config.sync, limit);
+      const plan = await syncPlan.run(appContext(ctx), { limit });
       if (ctx.json) return printJson(ctx.stdout, plan);
       const lines = [
         `sync plan for ${showPath(plan.repoRoot)}`,

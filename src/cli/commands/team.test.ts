@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import { parse } from 'yaml';
 import { harness, PUBLIC_KEY, SHARED_TOKEN, type Harness } from '../../coordinator/testkit.ts';
+import { poolConfig } from '../../coordinator/pool/config.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
 import { runCli } from '../../testing/cli.ts';
@@ -33,7 +34,7 @@ const oneLine = (stderr: string): void => assert.equal(stderr.trim().split('\n')
 describe('team commands against a coordinator', () => {
   before(async () => {
     // An operator cap below the CLI's own 24h, so the coordinator's refusal is what the CLI has to translate.
-    h = await harness({ config: { lease: { maxTtlSeconds: 3 * 3600 } } as never });
+    h = await harness({ config: { lease: { maxTtlSeconds: 3 * 3600 }, pools: [poolConfig({ name: 'warm', provider: 'fake', class: 'standard', min: 0, max: 2 })] } as never });
     server = await new Promise((resolve) => {
       const s = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
     });
@@ -75,7 +76,7 @@ describe('team commands against a coordinator', () => {
     for (const l of [a, b]) assert.equal((await h.store.getLease(l.id))?.state, 'released');
     const again = await as('dana', ['stop', a.id, b.id, '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { results: [{ id: a.id, slug: a.slug, result: 'already-gone' }, { id: b.id, slug: b.slug, result: 'already-gone' }] });
+    assert.deepEqual(JSON.parse(again.stdout), { schema: 'crabbox.stop-many/v1', results: [{ id: a.id, slug: a.slug, result: 'already-gone' }, { id: b.id, slug: b.slug, result: 'already-gone' }] });
     const hostile = await as('dana', ['stop', a.id, '../x']);
     assert.equal(hostile.code, ExitCode.usage, 'a hostile ref is refused before anything runs');
   });
@@ -97,14 +98,14 @@ describe('team commands against a coordinator', () => {
     assert.match(later.stdout, /\(in 30m\)$/m);
   });
 
-  it('pool lists everyone\'s leases for maintainers; others get one line and exit 77', async () => {
+  it('pool shows maintainers the warm pools (machines by state, claims of the last hour); others get one line and exit 77', async () => {
     const { id } = await lease('dana');
     const pool = await as('keeper', ['pool', '--json']);
     assert.equal(pool.code, 0, pool.stderr);
-    const leases = JSON.parse(pool.stdout).leases as { id: string; owner: string; machine: unknown }[];
-    assert.ok(leases.some((l) => l.id === id && l.owner === 'dana@example.com'));
-    assert.ok(leases.every((l) => l.machine === null || l.machine === undefined), 'no connection details');
-    assert.match((await as('keeper', ['pool'])).stdout, new RegExp(`${id}\\s+\\S+\\s+dana@example\\.com`));
+    const pools = JSON.parse(pool.stdout).pools as { name: string; provider: string; min: number; max: number; machines: Record<string, number>; claims: { lastHour: number } }[];
+    assert.deepEqual(pools.map((p) => [p.name, p.provider, p.min, p.max, p.machines.idle, p.machines.assigned, p.claims.lastHour]), [['warm', 'fake', 0, 2, 0, 0, 0]]);
+    assert.ok(!pool.stdout.includes(id) && !pool.stdout.includes('dana@example.com'), 'no lease and no owner in the pool view');
+    assert.match((await as('keeper', ['pool'])).stdout, /^POOL\s+PROVIDER\s+CLASS\s+IDLE.*\nwarm\s+fake\s+standard\s+0\s+0\s+0\s+0\s+0\s+2\s+0/m);
     const refused = await as('dana', ['pool']);
     assert.equal(refused.code, ExitCode.noPermission);
     assert.match(refused.stderr, /^crabbox: `crabbox pool` is only for coordinator maintainers and admins/);
@@ -169,7 +170,7 @@ describe('team commands against a coordinator', () => {
 
     await runCli(['login', '--url', url, '--token-stdin'], { env, cwd: dir.path, stdin: `${SHARED_TOKEN}\n`, clock: h.clock });
     const keep = await runCli(['logout', '--keep-url', '--json'], { env, cwd: dir.path });
-    assert.deepEqual(JSON.parse(keep.stdout), { removed: true, urlRemoved: null, config: configFile, mode: 'brokered' });
+    assert.deepEqual(JSON.parse(keep.stdout), { schema: 'crabbox.logout/v1', removed: true, urlRemoved: null, config: configFile, mode: 'brokered' });
     const stuck = await runCli(['list'], { env, cwd: dir.path });
     assert.equal(stuck.code, ExitCode.noPermission);
     assert.match(stuck.stderr, /no token for the coordinator at .*`crabbox logout` removes the URL to go back to direct mode/);

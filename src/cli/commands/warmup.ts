@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
-import type { LeaseFlags } from '../direct.ts';
-import { leaseSession } from '../session.ts';
-import { leaseJson } from '../../leases/record.ts';
+import { appContext } from '../app-context.ts';
+import type { LeaseFlags } from '../../app/session.ts';
+import { warmup } from '../../app/warmup.ts';
 import { formatDuration } from '../../domain/duration.ts';
 
 /** How to use a kept box again and how to give it back (after `warmup` and `run --keep`). */
@@ -21,11 +21,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--keep', 'cleanup skips it until its TTL cap, even when idle')
     .option('--class <name>', 'machine class')
     .option('--type <type>', 'explicit machine type')
+    .option('--pool [name]', 'take an idle machine from the coordinator\'s warm pool (of this provider and class, or the named pool)')
     .action(async (flags: LeaseFlags) => {
-      const { leases } = await leaseSession(ctx, flags);
-      const { lease } = await leases.create({});
-      if (ctx.json) return printJson(ctx.stdout, leaseJson(lease, ctx.clock.now()));
-      ctx.info(`leased ${lease.id} (${lease.slug}) on ${lease.provider}; expires in ${formatDuration(Math.ceil((lease.expiresAt - ctx.clock.now()) / 60_000) * 60)} unless used${lease.keep ? '; kept' : ''}`);
+      const lease = await warmup.run(appContext(ctx), flags);
+      if (ctx.json) return printJson(ctx.stdout, lease);
+      const minutesLeft = Math.ceil((Date.parse(lease.expiresAt) - ctx.clock.now()) / 60_000);
+      ctx.info(`leased ${lease.id} (${lease.slug}) on ${lease.provider}; expires in ${formatDuration(minutesLeft * 60)} unless used${lease.keep ? '; kept' : ''}`);
       ctx.info(reuseHint(lease.slug));
       write(ctx.stdout, `${lease.id} ${lease.slug}\n`);
     });

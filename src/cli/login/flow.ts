@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { z } from 'zod';
-import { CoordinatorClient, loginPollAnswer, loginStartAnswer } from '../../api/client.ts';
+import type { CoordinatorClient } from '../../api/client.ts';
+import type { loginPollAnswer } from '../../api/answers.ts';
 import type { TimerHandle } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import type { CliContext } from '../context.ts';
@@ -41,7 +42,7 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
   const countdown = ctx.stderr.isTTY === true && !typed;
   let ticker: TimerHandle | undefined;
   try {
-    const started = await client.request('POST', '/v1/login/start', loginStartAnswer, { secretHash, ...(loopback ? { port: loopback.port } : {}) });
+    const started = await client.call('loginStart', { body: { secretHash, ...(loopback ? { port: loopback.port } : {}) } });
     loopback?.expect(started.loginId);
     // The coordinator's clock decides expiry; with clock skew (or a nonsense answer) fall back to its 10 minutes.
     const remaining = started.expiresAt - ctx.clock.now();
@@ -61,7 +62,7 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
     let codeWaits = 0;
     void source.then((value) => (value === undefined ? (ended = true) : (code = value)));
     for (;;) {
-      const answer = await client.request('POST', '/v1/login/poll', loginPollAnswer, { loginId: started.loginId, secret, ...(code !== undefined ? { code } : {}) });
+      const answer = await client.call('loginPoll', { body: { loginId: started.loginId, secret, ...(code !== undefined ? { code } : {}) } });
       if (answer.status === 'approved') return answer;
       // Approved, but the browser's redirect never reached this machine's listener: it runs somewhere else.
       if (answer.status === 'code-required' && loopback && ++codeWaits === 3) ctx.info('\nThe browser finished signing in but could not reach this machine; if it runs elsewhere, stop this and use `crabbox login --no-browser`.');

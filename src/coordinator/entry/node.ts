@@ -35,7 +35,10 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
     for (const warning of configWarnings(config)) warn(warning);
-    const deps: CoordinatorDeps = { store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys, peerAddress: nodePeerAddress };
+    const deps: CoordinatorDeps = {
+      store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys, access: options.access, adminPublicKey: options.adminPublicKey,
+      peerAddress: nodePeerAddress,
+    };
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, drainBody, machineId } from '../../api/schemas.ts';
+import { ENDPOINTS } from '../../api/endpoints.ts';
+import { machineId } from '../../api/schemas.ts';
 import { isMachineKnown, MACHINE_STATES, type MachineState } from '../../domain/machine.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
@@ -10,7 +11,8 @@ import { loadLease } from '../middleware/load-lease.ts';
 import { monthWindow } from '../pricing.ts';
 import { drainMachine, undrainMachine } from '../machines/drain.ts';
 import { machineView } from '../machines/view.ts';
-import { body, param, query } from '../validate.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
+import { param } from '../validate.ts';
 import { eventView } from './events.ts';
 import { statesFor } from './leases.ts';
 
@@ -27,23 +29,22 @@ function machineStatesFor(state: string | undefined): MachineState[] | undefined
 export function adminRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requireRole('admin'));
-  app.get('/leases', async (c) => {
-    const q = query(c, adminListLeasesQuery);
+  const mount = '/v1/admin';
+  serveEndpoint(app, mount, ENDPOINTS.adminLeases, async (c, { query: q }) => {
     const page = await c.var.deps.store.listLeases({ owner: q.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
-    return c.json({ leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor });
+    return { leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor };
   });
-  app.post('/leases/:ref/release', loadLease(), async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminRelease, loadLease(), async (c) => {
     const actor = actorOf(c.var.identity);
     await audit(c.var.deps.store, { type: 'admin.release', at: c.var.deps.clock.now(), actor, lease: c.var.lease });
-    return c.json({ lease: leaseView(await releaseLease(c.var.deps, actor, c.var.lease, 'admin-release')) });
+    return { lease: leaseView(await releaseLease(c.var.deps, actor, c.var.lease, 'admin-release')) };
   });
-  app.delete('/leases/:ref', loadLease(), async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminDelete, loadLease(), async (c) => {
     const actor = actorOf(c.var.identity);
     await audit(c.var.deps.store, { type: 'admin.delete', at: c.var.deps.clock.now(), actor, lease: c.var.lease });
-    return c.json({ lease: leaseView(await forceDelete(c.var.deps, actor, c.var.lease)) });
+    return { lease: leaseView(await forceDelete(c.var.deps, actor, c.var.lease)) };
   });
-  app.post('/drain', async (c) => {
-    const { draining } = await body(c, drainBody);
+  serveEndpoint(app, mount, ENDPOINTS.adminDrain, async (c, { body: { draining } }) => {
     const { store, clock } = c.var.deps;
     const actor = actorOf(c.var.identity);
     await store.setMeta(DRAINING_META, draining ? '1' : '0');
@@ -58,39 +59,37 @@ export function adminRoutes(): Hono<AppEnv> {
         }
       }
     }
-    return c.json({ draining, released });
+    return { draining, released };
   });
-  app.get('/machines', async (c) => {
-    const q = query(c, adminListMachinesQuery);
+  serveEndpoint(app, mount, ENDPOINTS.adminMachines, async (c, { query: q }) => {
     const { store, clock } = c.var.deps;
     const page = await store.listMachines({ states: machineStatesFor(q.state), pool: q.pool, provider: q.provider, leaseId: q.leaseId, cursor: q.cursor, limit: q.limit });
     const now = clock.now();
-    return c.json({ machines: page.items.map((m) => machineView(m, now)), nextCursor: page.nextCursor });
+    return { machines: page.items.map((m) => machineView(m, now)), nextCursor: page.nextCursor };
   });
-  app.get('/machines/:id', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminMachine, async (c) => {
     const id = param(c, 'id', machineId);
     const machine = await c.var.deps.store.getMachine(id);
     if (!machine) throw new CrabboxError('not_found', `no machine ${id}`, { hint: 'run `crabbox admin machines` to see the machines' });
-    return c.json({ machine: machineView(machine, c.var.deps.clock.now()) });
+    return { machine: machineView(machine, c.var.deps.clock.now()) };
   });
-  app.post('/machines/:id/drain', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminMachineDrain, async (c) => {
     const { machine, changed } = await drainMachine(c.var.deps, param(c, 'id', machineId), actorOf(c.var.identity));
-    return c.json({ machine: machineView(machine, c.var.deps.clock.now()), changed });
+    return { machine: machineView(machine, c.var.deps.clock.now()), changed };
   });
-  app.post('/machines/:id/undrain', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.adminMachineUndrain, async (c) => {
     const { machine, changed } = await undrainMachine(c.var.deps, param(c, 'id', machineId), actorOf(c.var.identity));
-    return c.json({ machine: machineView(machine, c.var.deps.clock.now()), changed });
+    return { machine: machineView(machine, c.var.deps.clock.now()), changed };
   });
-  app.get('/usage', async (c) => {
-    const q = query(c, adminUsageQuery);
+  serveEndpoint(app, mount, ENDPOINTS.adminUsage, async (c, { query: q }) => {
     const { store, clock } = c.var.deps;
     const window = monthWindow(clock.now(), q.month);
-    return c.json({ month: window.month, usage: await store.usage({ owner: q.owner, org: q.org, from: window.from, to: window.to, now: clock.now() }) });
+    const rows = await store.usage({ owner: q.owner, org: q.org, from: window.from, to: window.to, now: clock.now() });
+    return { month: window.month, usage: rows as unknown as Record<string, unknown>[] };
   });
-  app.get('/events', async (c) => {
-    const q = query(c, adminListEventsQuery);
+  serveEndpoint(app, mount, ENDPOINTS.adminEvents, async (c, { query: q }) => {
     const page = await c.var.deps.store.listEvents({ owner: q.owner, leaseId: q.leaseId, machineId: q.machineId, type: q.type, cursor: q.cursor, limit: q.limit });
-    return c.json({ events: page.items.map(eventView), nextCursor: page.nextCursor });
+    return { events: page.items.map(eventView), nextCursor: page.nextCursor };
   });
   return app;
 }

@@ -1,5 +1,6 @@
-import { Hono, type Context } from 'hono';
-import * as z from 'zod';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { ENDPOINTS } from '../../api/endpoints.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
 import type { GitHubLoginConfig } from '../config.ts';
@@ -13,7 +14,6 @@ import { rateLimitKey, sourceAddress } from '../source-address.ts';
 import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, ownerForGitHubUser, sha256Hex } from '../login/secrets.ts';
 import { constantTimeEqual } from '../auth/identity.ts';
 import { denied } from '../middleware/auth.ts';
-import { body as parseBody } from '../validate.ts';
 import type { LoginRecord, LoginStore } from '../../storage/store.ts';
 
 /**
@@ -29,12 +29,6 @@ import type { LoginRecord, LoginStore } from '../../storage/store.ts';
 
 export const LOGIN_TTL_MS = 10 * 60 * 1000;
 export const POLL_INTERVAL_SECONDS = 2;
-
-const startBody = z.strictObject({
-  secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 (hex) of a secret the CLI keeps'),
-  port: z.number().int().min(1024).max(65535).optional(),
-});
-const pollBody = z.strictObject({ loginId: z.string().regex(/^login_[0-9a-f]{24}$/), secret: z.string().min(32).max(200), code: z.string().min(1).max(40).optional() });
 
 function github(c: Context<AppEnv>): GitHubLoginConfig {
   const config = c.var.deps.config.login.github;
@@ -52,9 +46,12 @@ const alreadyUsed = (c: Context<AppEnv>) => page(c, 409, 'Login link already use
 export function loginRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
-  routes.post('/start', async (c) => {
+  // Without GitHub login configured the start answers 404 before it looks at the body.
+  const needsGitHub: MiddlewareHandler<AppEnv> = async (c, next) => {
     github(c);
-    const input = await parseBody(c, startBody);
+    await next();
+  };
+  serveEndpoint(routes, '/v1/login', ENDPOINTS.loginStart, needsGitHub, async (c, { body: input }) => {
     const { store, clock, config } = c.var.deps;
     const now = clock.now();
     const state = newState();
@@ -70,7 +67,7 @@ export function loginRoutes(): Hono<AppEnv> {
     }
     const authorize = new URL(`${config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/authorize`);
     authorize.searchParams.set('state', state);
-    return c.json({ loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase }, 201);
+    return { loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase };
   });
 
   /** A usable login for a link's state, or the page saying why not. */
@@ -178,8 +175,7 @@ export function loginRoutes(): Hono<AppEnv> {
     return c.body(loginPage('Almost done', `Signed in to GitHub as ${outcome.user.login}. Type this code into the terminal where you ran crabbox login. If you did not start this login yourself, close this page and give the code to no one.`, code), 200, PAGE_HEADERS);
   });
 
-  routes.post('/poll', async (c) => {
-    const input = await parseBody(c, pollBody);
+  serveEndpoint(routes, '/v1/login', ENDPOINTS.loginPoll, async (c, { body: input }) => {
     const { store, clock, config } = c.var.deps;
     const login = await store.getLogin(input.loginId);
     if (!login) throw new CrabboxError('not_found', 'no such login in progress', { hint: 'run `crabbox login` again' });
@@ -193,7 +189,7 @@ export function loginRoutes(): Hono<AppEnv> {
       await denied(c, 'wrong-login-code');
       throw new CrabboxError('forbidden', 'login denied: the code did not match the one the browser showed', { hint: 'run `crabbox login` again' });
     }
-    return c.json(await deliver(login, { store, now: clock.now(), ttlSeconds: config.login.userTokenTtlSeconds, secret: config.auth.sessionSecret, code: input.code }));
+    return deliver(login, { store, now: clock.now(), ttlSeconds: config.login.userTokenTtlSeconds, secret: config.auth.sessionSecret, code: input.code });
   });
 
   return routes;
@@ -212,5 +208,5 @@ async function deliver(login: LoginRecord, ctx: { store: LoginStore; now: number
   const delivered = await ctx.store.updateLogin(login.id, ['approved'], { status: 'delivered' });
   if (!delivered) throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
   const minted = await mintUserToken({ owner: login.owner!, org: login.org!, login: login.login!, now: ctx.now, ttlSeconds: ctx.ttlSeconds, secret: ctx.secret });
-  return { status: 'approved' as const, token: minted.token, owner: login.owner, org: login.org, login: login.login, expiresAt: minted.expiresAt };
+  return { status: 'approved' as const, token: minted.token, owner: login.owner!, org: login.org!, login: login.login!, expiresAt: minted.expiresAt };
 }

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
-import { createRunBody, finishRunBody, listRunsQuery, runId } from '../../api/schemas.ts';
+import { ENDPOINTS } from '../../api/endpoints.ts';
+import { runId } from '../../api/schemas.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { newRunId } from '../../domain/ids.ts';
 import { isLive } from '../../domain/lease.ts';
@@ -12,7 +13,8 @@ import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from '../middleware/auth.ts';
 import { scrub, scrubValue } from '../redaction.ts';
-import { body, param, query } from '../validate.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
+import { param } from '../validate.ts';
 
 /** Keeps the last `maxBytes` of UTF-8 text, cut on a character boundary. */
 export function tailBytes(text: string, maxBytes: number): { text: string; truncated: boolean } {
@@ -49,13 +51,15 @@ async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
 /** Run history: create, finish (redacted, bounded log tail), get, list, logs. */
 export function runRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.post('/', async (c) => {
-    const input = await body(c, createRunBody);
+  const mount = '/v1/runs';
+  serveEndpoint(app, mount, ENDPOINTS.createRun, async (c, { body: input }) => {
     const { store, clock, config } = c.var.deps;
     const identity = c.var.identity;
     const lease = await store.getLease(input.leaseId);
     if (!lease || (lease.owner !== identity.owner && !hasRole(identity, 'admin'))) throw new CrabboxError('lease_not_found', `no lease ${input.leaseId}`);
     if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
+    // A run that forwards env values (possibly secrets) makes its pool machine single-use: deleted after the lease.
+    if (input.forwardsEnv) await store.markEnvForwarded(lease.id);
     const command = config.recordCommand && input.command !== undefined ? scrub(config, input.command).slice(0, 4096) : undefined;
     // The record and its audit event: one transaction.
     const run = await store.withTransaction(async (tx) => {
@@ -63,21 +67,19 @@ export function runRoutes(): Hono<AppEnv> {
       await audit(tx, { type: 'run.created', at: created.createdAt, actor: identity.owner, lease, runId: created.id });
       return created;
     });
-    return c.json({ run: view(run) }, 201);
+    return { run: view(run) };
   });
-  app.get('/', async (c) => {
-    const q = query(c, listRunsQuery);
+  serveEndpoint(app, mount, ENDPOINTS.listRuns, async (c, { query: q }) => {
     const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
-    return c.json({ runs: page.items.map(view), nextCursor: page.nextCursor });
+    return { runs: page.items.map(view), nextCursor: page.nextCursor };
   });
-  app.get('/:id', async (c) => c.json({ run: view(await ownRun(c)) }));
-  app.get('/:id/logs', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.getRun, async (c) => ({ run: view(await ownRun(c)) }));
+  serveEndpoint(app, mount, ENDPOINTS.runLogs, async (c) => {
     const run = await ownRun(c);
-    return c.json({ id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated });
+    return { id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated };
   });
-  app.post('/:id/finish', async (c) => {
+  serveEndpoint(app, mount, ENDPOINTS.finishRun, async (c, { body: input }) => {
     const run = await ownRun(c);
-    const input = await body(c, finishRunBody);
     const { store, clock, config } = c.var.deps;
     const tail = input.logTail !== undefined ? tailBytes(scrub(config, input.logTail), config.logTailBytes) : undefined;
     const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
@@ -94,7 +96,7 @@ export function runRoutes(): Hono<AppEnv> {
       return done;
     });
     if (!finished) throw new CrabboxError('conflict', `run ${run.id} is already finished`);
-    return c.json({ run: view(finished) });
+    return { run: view(finished) };
   });
   return app;
 }

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { usageQuery } from '../../api/schemas.ts';
+import { ENDPOINTS } from '../../api/endpoints.ts';
 import type { LeaseStore } from '../../storage/store.ts';
 import type { CapSet, CoordinatorConfig } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { monthWindow } from '../pricing.ts';
-import { query } from '../validate.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
 
 /** Caps that apply to an owner/org, each with its current value. */
 export async function capStatus(store: LeaseStore, config: CoordinatorConfig, scope: { owner: string; org: string }, window: { from: number; to: number }) {
@@ -23,12 +23,13 @@ export async function capStatus(store: LeaseStore, config: CoordinatorConfig, sc
 
 /** The caller's own usage for a month, by org/provider/type, with the caps that apply to them. */
 export function usageRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>().get('/', async (c) => {
-    const q = query(c, usageQuery);
+  const app = new Hono<AppEnv>();
+  serveEndpoint(app, '/v1/usage', ENDPOINTS.usage, async (c, { query: q }) => {
     const { store, clock, config } = c.var.deps;
     const { owner, org } = c.var.identity;
     const window = monthWindow(clock.now(), q.month);
     const rows = await store.usage({ owner, from: window.from, to: window.to, now: clock.now() });
-    return c.json({ month: window.month, owner, usage: rows, caps: await capStatus(store, config, { owner, org }, window) });
+    return { month: window.month, owner, usage: rows as unknown as Record<string, unknown>[], caps: await capStatus(store, config, { owner, org }, window) };
   });
+  return app;
 }

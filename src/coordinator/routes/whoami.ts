@@ -1,10 +1,14 @@
 import { Hono } from 'hono';
+import { ENDPOINTS } from '../../api/endpoints.ts';
 import type { AppEnv } from '../env.ts';
+import { serveEndpoint } from '../serve-endpoint.ts';
 
 /** Who the coordinator thinks the caller is. */
 export function whoamiRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>().get('/whoami', (c) => {
+  const app = new Hono<AppEnv>();
+  serveEndpoint(app, '/v1', ENDPOINTS.whoami, (c) => {
     const { owner, org, login, role, via, expiresAt } = c.var.identity;
-    return c.json({ owner, org, login, role, via, expiresAt, access: c.var.accessIdentity });
+    return { owner, org, login, role, via, expiresAt, access: c.var.accessIdentity };
   });
+  return app;
 }

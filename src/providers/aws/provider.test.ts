@@ -22,6 +22,8 @@ for (const mode of modes) {
     return {
       provider: setup.provider,
       spec: (leaseId) => ({ ...baseSpec(leaseId, keys), allowedCidrs: ['203.0.113.7/32'] }),
+      // Nothing listens on a fake EC2 address: the instance the fake account holds must have the reported public IP.
+      reachable: async (machine) => assert.equal(setup.fake.account.instances.get(machine.providerId)?.publicIp, machine.host),
       leftovers: () => setup.leftovers(),
       teardown: async () => {
         // A chaos run that injected nothing proved nothing.

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { runProviderContract, baseSpec } from '../provider.contract.ts';
 import { FakeProvider } from './fake-provider.ts';
 
@@ -5,5 +6,10 @@ const keys = { sshPublicKey: 'ssh-ed25519 AAAAfake user', hostKey: { privateKey:
 
 runProviderContract('fake', async () => {
   const provider = new FakeProvider();
-  return { provider, spec: (leaseId) => baseSpec(leaseId, keys) };
+  return {
+    provider,
+    spec: (leaseId) => baseSpec(leaseId, keys),
+    // The fake is its own cloud: nothing listens, so the check is that its record of the machine holds the address.
+    reachable: async (machine) => assert.deepEqual([provider.machines.get(machine.providerId)?.host, provider.machines.get(machine.providerId)?.ports], [machine.host, machine.ports]),
+  };
 });

@@ -28,6 +28,8 @@ for (const mode of [{ title: 'hetzner (realistic fake Hetzner Cloud API)', chaos
     return {
       provider: setup.provider,
       spec: (leaseId, labels) => specFor(leaseId, {}, labels),
+      // Nothing listens on a fake Hetzner address: the server the fake account holds must have the reported IPv4.
+      reachable: async (machine) => assert.equal(setup.fake.state.servers.get(Number(machine.providerId))?.public_net.ipv4?.ip, machine.host),
       leftovers: () => setup.leftovers(),
       teardown: async () => {
         // A chaos run that injected nothing proved nothing.
@@ -72,6 +74,21 @@ describe('hetzner provider against the fake API', () => {
     assert.deepEqual(post.ssh_keys, [key!.id]);
     const fw = [...fake.state.firewalls.values()].find((f) => f.name === firewallName(leaseId))!;
     assert.deepEqual(post.firewalls, [{ firewall: fw.id }]);
+  });
+
+  it('warm pool machines share one admin key object (Hetzner refuses a second with the same fingerprint); deleting them keeps it', async () => {
+    const admin = generateKeyPair('pool-admin');
+    const provider = make();
+    const specs = [newLeaseId(), newLeaseId(), newLeaseId()].map((id) => ({ ...specFor(id), sshPublicKey: admin.publicKey, shared: true }));
+    const machines = await Promise.all(specs.map((spec) => provider.create(spec)));
+    assert.equal(machines.length, 3);
+    const keys = [...fake.state.sshKeys.values()];
+    assert.equal(keys.length, 1, 'one key object for the pool');
+    assert.match(keys[0]!.name, /^crabbox-admin-[0-9a-f]{12}$/);
+    for (const post of fake.state.requests.filter((r) => r.method === 'POST' && r.path === '/servers')) assert.deepEqual((post.body as { ssh_keys: number[] }).ssh_keys, [keys[0]!.id]);
+    for (const m of machines) await provider.delete(m.providerId);
+    assert.equal(fake.state.servers.size, 0);
+    assert.deepEqual([...fake.state.sshKeys.values()].map((k) => k.name), [keys[0]!.name], 'the admin key object stays');
   });
 
   it('reports the provider id, deletes the server, key and firewall when the IP wait times out', async () => {

@@ -9,7 +9,7 @@ import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { renderUserData } from '../../bootstrap/user-data.ts';
 import type { HAction, HServer } from './api.ts';
 import { classify, HetznerApiError, type HetznerClient } from './client.ts';
-import { deleteLeaseKey, ensureLeaseKey } from './ssh-keys.ts';
+import { deleteLeaseKey, ensureLeaseKey, ensureSharedKey } from './ssh-keys.ts';
 import { deleteLeaseFirewall, ensureLeaseFirewall } from './firewall.ts';
 import { DEFAULT_EUR_TO_USD, fetchHourlyUsd } from './pricing.ts';
 import { sweepDanglingLeaseResources, type DanglingResult } from './dangling.ts';
@@ -92,7 +92,10 @@ export class HetznerProvider implements Provider {
     // Rendered first: bad input fails before anything billable or visible is made.
     const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT });
     // A key of this name with other material is someone else's: refused, and never deleted by this lease.
-    const key = await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
+    // A warm pool machine carries the installation admin key, one key object for the whole pool.
+    const key = spec.shared
+      ? await ensureSharedKey(this.#client, { publicKey: spec.sshPublicKey, labels: spec.labels })
+      : await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
     let firewall;
     try {
       firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LABEL } from '../../domain/labels.ts';
 import type { HSshKey } from './api.ts';
@@ -50,6 +51,38 @@ export async function ensureLeaseKey(client: HetznerClient, options: { leaseId: 
     if ((error as { code?: string }).code === 'uniqueness_error') {
       const raced = await findByName(client, name);
       if (raced) return check(raced);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The key object of a warm pool's admin key, shared by every pool machine (Hetzner refuses a second object with the
+ * same fingerprint): `crabbox-admin-<12 hex of the key's sha256>`, made once and never deleted by Crabbox (it is no
+ * lease's key). An object with the same material under another name (uploaded by the operator) is reused as it is.
+ */
+export async function ensureSharedKey(client: HetznerClient, options: { publicKey: string; labels: Record<string, string> }): Promise<HSshKey> {
+  const body = keyBody(options.publicKey);
+  const name = `crabbox-admin-${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
+  const find = async (): Promise<HSshKey | undefined> => {
+    const named = await findByName(client, name);
+    if (named) {
+      if (keyBody(named.public_key) !== body) throw new CrabboxError('conflict', `hetzner ssh key ${name} already exists with a different public key`);
+      return named;
+    }
+    const all = await client.request<{ ssh_keys: HSshKey[] }>('GET', '/ssh_keys', { query: { per_page: '50' } });
+    return all.ssh_keys.find((k) => keyBody(k.public_key) === body);
+  };
+  const existing = await find();
+  if (existing) return existing;
+  try {
+    const created = await client.request<{ ssh_key: HSshKey }>('POST', '/ssh_keys', { body: { name, public_key: options.publicKey.trim(), labels: { [LABEL.marker]: 'true', ...pick(options.labels, LABEL.installation) } } });
+    return created.ssh_key;
+  } catch (error) {
+    // Another pool machine's create made it meanwhile.
+    if ((error as { code?: string }).code === 'uniqueness_error') {
+      const raced = await find();
+      if (raced) return raced;
     }
     throw error;
   }

@@ -27,6 +27,33 @@ export function openBoxesRoot(path: string, asRoot: boolean): number {
 }
 
 /**
+ * Makes a warm pool box's directory: `<root>/<id>` root's 0711 with `keys/` (0755) and `leases/` (0711), both root's,
+ * and the owner marker. Lease users get their key, home and workdir in them at each grant.
+ */
+export async function makeSharedBox(layout: MachineLayout, boxesRoot: string): Promise<void> {
+  const id = layout.boxDir.slice(layout.boxDir.lastIndexOf('/') + 1);
+  const rootFd = openBoxesRoot(boxesRoot, true);
+  try {
+    try {
+      const st = lstatSync(at(rootFd, id));
+      const problem = await removeEntryAt(rootFd, id, st);
+      if (problem) throw new CrabboxError('provider_error', `could not remove the old box dir ${layout.boxDir}: ${problem}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    makeDirAt(rootFd, id, 0o711);
+    withFd(openDirAt(rootFd, id), (boxFd) => {
+      if (statFd(boxFd).uid !== 0) throw new CrabboxError('provider_error', `box dir ${layout.boxDir} changed owner while it was being made`);
+      createFileAt(boxFd, BOX.owner, `${layout.machineDir}\n`, 0o644);
+      makeDirAt(boxFd, BOX.keys, 0o755);
+      makeDirAt(boxFd, BOX.leases, 0o711);
+    });
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+/**
  * Makes a lease's box directory: `<root>/<leaseId>` (root-owned 0711 as root) with the authorized key beside the home
  * (root-owned 0644, so the lease user cannot change which key sshd accepts), the owner marker, and home, work and tmp
  * (0700, the lease user's). Every step goes through directory descriptors opened without following symlinks, and

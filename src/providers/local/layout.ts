@@ -35,8 +35,11 @@ export interface MachineLayout {
   ownerFile: string;
 }
 
-/** File names inside a box directory. */
-export const BOX = { home: 'home', work: 'work', tmp: 'tmp', authorizedKeys: 'authorized_keys', owner: 'owner' } as const;
+/**
+ * File names inside a box directory. A warm pool box (one sshd serving lease after lease) has `keys/<user>` (each
+ * lease user's one key, root's 0644 in root's 0755 dir) and `leases/<user>/{home,work}` instead of home, work, tmp.
+ */
+export const BOX = { home: 'home', work: 'work', tmp: 'tmp', authorizedKeys: 'authorized_keys', owner: 'owner', keys: 'keys', leases: 'leases' } as const;
 
 export function machineLayout(options: { stateDir: string; boxesRoot: string; leaseId: string }): MachineLayout {
   if (!isLeaseId(options.leaseId)) throw new Error(`malformed lease id ${JSON.stringify(options.leaseId)}`);

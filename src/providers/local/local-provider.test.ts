@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
-import { runProviderContract, baseSpec } from '../provider.contract.ts';
+import { userInfo } from 'node:os';
+import { runProviderContract, baseSpec, answersSsh } from '../provider.contract.ts';
 import { createLocalProvider } from './local-provider.ts';
 import { leaseUserName, machineLayout } from './layout.ts';
 import { lookupUser } from './users.ts';
@@ -34,6 +35,7 @@ runProviderContract('local', async () => {
   return {
     provider,
     spec: (leaseId) => specFor(state.path, leaseId),
+    reachable: answersSsh,
     teardown: async () => {
       state.remove();
       boxes.remove();
@@ -68,10 +70,10 @@ describe('local provider over real sshd and ssh', () => {
       const [user, , arg] = text.trim().split('\n');
       assert.equal(user, machine.sshUser);
       assert.equal(arg, '$(touch /tmp/never)');
-      if (process.getuid?.() === 0) {
-        assert.equal(machine.sshUser, leaseUserName(leaseId));
-        assert.equal(statSync(machine.workRoot).uid, lookupUser(machine.sshUser)?.uid);
-      }
+      // As root (CI) each lease has its own Unix user owning the work root; unprivileged, the invoking user is used.
+      const expectedUser = process.getuid?.() === 0 ? leaseUserName(leaseId) : userInfo().username;
+      assert.equal(machine.sshUser, expectedUser);
+      assert.equal(statSync(machine.workRoot).uid, lookupUser(expectedUser)?.uid);
 
       // Another key in known_hosts: the pinned key no longer matches, which must fail at once.
       await closeMaster(target);
@@ -107,17 +109,26 @@ describe('local provider over real sshd and ssh', () => {
     const target = leaseTarget({ keyDir, leaseId, host: machine.host, ports: [closed, ...machine.ports], user: machine.sshUser, connectTimeoutSeconds: 5 });
     try {
       assert.equal(await connect(target), machine.ports[0], 'the fallback port answered');
+      // Aborted once the command is known to run (it printed), so the abort interrupts a running command.
       const out = new PassThrough();
       let text = '';
-      out.on('data', (b: Buffer) => (text += b.toString()));
       const aborted = new AbortController();
-      const pending = sshExec(target, ['sleep', '30'], { stdout: out, stderr: new PassThrough(), signal: aborted.signal });
-      setTimeout(() => aborted.abort(), 200);
+      out.on('data', (b: Buffer) => {
+        text += b.toString();
+        if (text.includes('started\n')) aborted.abort();
+      });
+      const pending = sshExec(target, ['sh', '-c', 'echo started; sleep 30; echo finished'], { stdout: out, stderr: new PassThrough(), signal: aborted.signal });
       await assert.rejects(pending, (error: unknown) => isCrabboxErrorCode(error, 'interrupted'));
+      assert.equal(text, 'started\n', 'the command ran and was cut off before it finished');
       const dead = { ...target, ports: [closed], controlPath: join(state.path, 'no-master') };
       await assert.rejects(sshExec(dead, ['true']), (error: unknown) => isCrabboxErrorCode(error, 'ssh_failed') && /Connection refused/.test((error as Error).message));
-      await assert.rejects(waitReady(dead, Date.now() + 500), (error: unknown) => isCrabboxErrorCode(error, 'timeout'));
-      void text;
+      const clock = new ManualClock(0);
+      const stopClock = clock.autoAdvance(); // the retries between probes wait on the injected clock only
+      try {
+        await assert.rejects(waitReady(dead, 30_000, { clock }), (error: unknown) => isCrabboxErrorCode(error, 'timeout'));
+      } finally {
+        stopClock();
+      }
     } finally {
       await closeMaster(target);
       await provider.delete(machine.providerId);

@@ -7,12 +7,12 @@ import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { isLeaseId } from '../../domain/ids.ts';
 import { privateDir } from '../../ssh/keys.ts';
-import { ROOT_BOXES_DIR, leaseUserName, machineLayout, type MachineLayout } from './layout.ts';
+import { BOX, ROOT_BOXES_DIR, leaseUserName, machineLayout, type MachineLayout } from './layout.ts';
 import { machineIds, readState, writeState, type LocalMachineState } from './state.ts';
 import { ensurePrivsepDir, findSshd, freePort, isOurSshd, readPid, renderSshdConfig, startSshd, templatePath, writeSshdConfig } from './sshd.ts';
 import { createLeaseUser } from './users.ts';
 import { reserveUid } from './uids.ts';
-import { makeBox } from './box.ts';
+import { makeBox, makeSharedBox } from './box.ts';
 import { teardown } from './teardown.ts';
 import { leaseGate } from './gate.ts';
 import { findOrphans } from './orphans.ts';
@@ -60,7 +60,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     };
   }
 
-  async function startBox(layout: MachineLayout, user: string, spec: MachineSpec): Promise<number> {
+  async function startBox(layout: MachineLayout, user: string, spec: MachineSpec, shared = false): Promise<number> {
     const sshd = findSshd();
     if (!sshd) throw new CrabboxError('missing_tool', 'sshd not found', { hint: 'install openssh-server (run `crabbox doctor`)' });
     await writeFile(layout.hostKey, spec.hostKey.privateKey.endsWith('\n') ? spec.hostKey.privateKey : `${spec.hostKey.privateKey}\n`, { mode: 0o600 });
@@ -70,7 +70,9 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
-      const text = renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: layout.authorizedKeys, pidFile: layout.pidFile, user, tmpDir: layout.tmpDir });
+      const text = shared
+        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: join(layout.boxDir, BOX.keys, '%u'), pidFile: layout.pidFile, user: 'cbx-*' })
+        : renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: layout.authorizedKeys, pidFile: layout.pidFile, user, tmpDir: layout.tmpDir });
       await writeSshdConfig(layout.sshdConfig, text);
       try {
         await startSshd({ sshd, configFile: layout.sshdConfig, logFile: layout.log, pidFile: layout.pidFile, clock });
@@ -98,7 +100,11 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
       if (machine.status === 'running') return machine;
       await teardown(layout, root); // a half-made box from a crash: rebuild it from scratch
     }
-    const user = root ? leaseUserName(spec.leaseId) : userInfo().username;
+    if (spec.shared && !root) {
+      throw new CrabboxError('invalid_config', 'a warm pool on the local provider needs the coordinator to run as root (each lease gets its own Unix user)', { hint: 'run `crabbox coordinator serve` as root, or remove the local pool' });
+    }
+    const shared = spec.shared === true;
+    const user = shared ? 'root' : root ? leaseUserName(spec.leaseId) : userInfo().username;
     await privateDir(layout.machineDir);
     const state: LocalMachineState = {
       leaseId: spec.leaseId,
@@ -108,17 +114,19 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
       sshUser: user,
       ownUser: root,
       boxDir: layout.boxDir,
-      workRoot: layout.workRoot,
+      workRoot: shared ? join(layout.boxDir, BOX.leases) : layout.workRoot,
       hostKey: spec.hostKey.publicKey.trim(),
       phase: 'provisioning',
       createdAt: clock.now(),
+      ...(shared ? { shared: true, ownUser: false } : {}),
     };
     // Written before anything else exists, so a crash from here on leaves something cleanup can find.
     await writeState(layout.stateFile, state);
     await createOptions.onProviderId?.(spec.leaseId);
     try {
       checkpoint(spec.leaseId);
-      await makeBox(layout, boxesRoot, spec.sshPublicKey, {
+      if (shared) await makeSharedBox(layout, boxesRoot);
+      else await makeBox(layout, boxesRoot, spec.sshPublicKey, {
         asRoot: root,
         createUser: async () => {
           checkpoint(spec.leaseId);
@@ -127,7 +135,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
         },
       });
       checkpoint(spec.leaseId);
-      state.port = await startBox(layout, user, spec);
+      state.port = await startBox(layout, user, spec, shared);
       checkpoint(spec.leaseId);
       state.phase = 'running';
       const latest = await readState(layout.stateFile);

@@ -47,7 +47,8 @@ export function renderSshdConfig(template: string, settings: SshdSettings): stri
     ...(settings.tmpDir === undefined ? {} : { TMPDIR: settings.tmpDir }),
   };
   for (const [key, value] of Object.entries(values)) {
-    if (!/^[A-Za-z0-9._\/+@-]+$/.test(value)) throw new CrabboxError('invalid_config', `cannot put ${JSON.stringify(value)} in sshd_config (${key}); use a path without spaces or special characters`);
+    // `%u` (the login's name, in AuthorizedKeysFile) and `cbx-*` (AllowUsers) appear only in a pool box's config.
+    if (!/^[A-Za-z0-9._\/+@-]+$/.test(value) && !/^[A-Za-z0-9._\/+@-]+\/%u$/.test(value) && value !== 'cbx-*') throw new CrabboxError('invalid_config', `cannot put ${JSON.stringify(value)} in sshd_config (${key}); use a path without spaces or special characters`);
   }
   const lines = template.split('\n').filter((line) => settings.tmpDir !== undefined || !line.includes('{{TMPDIR}}'));
   return lines.join('\n').replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);

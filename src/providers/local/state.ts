@@ -18,6 +18,8 @@ export interface LocalMachineState {
   hostKey: string;
   phase: 'provisioning' | 'running';
   createdAt: number;
+  /** A warm pool box: no user of its own; lease users are added and removed by src/machine-access/local.ts. */
+  shared?: boolean | undefined;
 }
 
 /** Writes the state file atomically: a temp file (0600) renamed over the old one. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isLeaseId } from '../../domain/ids.ts';
-import { leaseUserName, type MachineLayout } from './layout.ts';
+import { LEASE_USER_PATTERN, leaseUserName, type MachineLayout } from './layout.ts';
 import { readState } from './state.ts';
 import { stopSshd } from './sshd.ts';
 import { purgeUid, removeTree, type PurgeReport } from './purge.ts';
@@ -16,10 +16,11 @@ export interface TeardownResult {
 
 /**
  * Removes everything of one local machine, in an order that never strands anything: sshd (by pid file and by
- * command line, so one whose pid file never appeared is found too), then as root every process of the lease user,
- * the box dir, the user's files in the shared temp dirs and its IPC objects, and only then the user itself; the
- * machine dir (the state file cleanup finds a machine by) goes last. A failing step throws before the later ones, so
- * a retry still finds the lease. The caller holds the lease's lock.
+ * command line, so one whose pid file never appeared is found too), then as root every process of the lease user
+ * (a warm pool box: of every lease user granted on it), the box dir, the users' files in the shared temp dirs and
+ * their IPC objects, and only then the users themselves; the machine dir (the state file cleanup finds a machine by)
+ * goes last. A failing step throws before the later ones, so a retry still finds the lease. The caller holds the
+ * lease's lock.
  */
 export async function teardown(layout: MachineLayout, asRoot: boolean): Promise<TeardownResult> {
   const leaseId = layout.machineDir.slice(layout.machineDir.lastIndexOf('/') + 1);
@@ -28,12 +29,18 @@ export async function teardown(layout: MachineLayout, asRoot: boolean): Promise<
   let found = existsSync(layout.machineDir);
   if (await stopSshd(layout.pidFile, layout.sshdConfig)) found = true;
 
-  const name = leaseUserName(leaseId);
-  const user = asRoot ? lookupUser(name) : undefined;
-  const reserved = asRoot ? reservedUids().find((r) => r.leaseId === leaseId) : undefined;
-  const uid = user?.uid ?? reserved?.uid;
-  if (uid === 0) throw new Error(`lease user ${name} has uid 0; refusing to touch it`);
-  if (uid !== undefined) {
+  const users: { name: string; uid: number }[] = [];
+  if (asRoot) {
+    const name = leaseUserName(leaseId);
+    const uid = lookupUser(name)?.uid ?? reservedUids().find((r) => r.leaseId === leaseId)?.uid;
+    if (uid !== undefined) users.push({ name, uid });
+    // A warm pool box's lease users: their reservations name this machine dir.
+    for (const r of reservedUids()) {
+      if (r.machineDir === layout.machineDir && LEASE_USER_PATTERN.test(r.user) && !users.some((u) => u.name === r.user)) users.push({ name: r.user, uid: r.uid });
+    }
+  }
+  for (const { name, uid } of users) {
+    if (uid === 0) throw new Error(`lease user ${name} has uid 0; refusing to touch it`);
     found = true;
     await killUserProcesses(uid);
   }
@@ -44,12 +51,13 @@ export async function teardown(layout: MachineLayout, asRoot: boolean): Promise<
   for (const dir of boxDirs) if (await removeTree(dir)) found = true;
 
   let purge: PurgeReport | undefined;
-  if (uid !== undefined) {
-    purge = await purgeUid(uid);
+  for (const { name, uid } of users) {
+    const report = await purgeUid(uid);
     await deleteAccount(name);
     // Not reused while anything of the old user may remain: an incomplete purge keeps the reservation (the orphan sweep retries).
-    if (purge.complete) releaseUid(uid);
-    else keepUid(uid, purge.problems);
+    if (report.complete) releaseUid(uid);
+    else keepUid(uid, report.problems);
+    purge = purge ? { removed: [...purge.removed, ...report.removed], problems: [...purge.problems, ...report.problems], complete: purge.complete && report.complete } : report;
   }
   if (await removeTree(layout.machineDir)) found = true;
   return { found, purge };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { runProviderContract, baseSpec } from '../provider.contract.ts';
+import { runProviderContract, baseSpec, answersSsh } from '../provider.contract.ts';
 import { createStaticProvider, keyMarker } from './static-provider.ts';
 import { newLeaseId } from '../../domain/ids.ts';
 import { isCrabboxError, CrabboxError } from '../../domain/errors.ts';
@@ -35,6 +35,7 @@ runProviderContract('ssh', async () => {
   return {
     provider,
     spec: (leaseId) => specFor(state.path, leaseId),
+    reachable: answersSsh,
     teardown: async () => {
       await host.stop();
       state.remove();

@@ -125,5 +125,15 @@ export function leaseContract(name: string, factory: StoreFactory): void {
       assert.equal(alice?.reservedCost, 3);
       assert.ok((alice?.seconds ?? 0) > 0);
     });
+
+    test('a lease remembers its pool; a run that forwarded env values marks it, once and for good', async (store) => {
+      const { lease } = await store.createLease(newLease({ pool: 'warm' }));
+      assert.deepEqual([lease.pool, lease.envForwarded], ['warm', false]);
+      await store.markEnvForwarded(lease.id);
+      await store.markEnvForwarded(lease.id);
+      assert.deepEqual([(await store.getLease(lease.id))?.pool, (await store.getLease(lease.id))?.envForwarded], ['warm', true]);
+      const cold = await store.createLease(newLease());
+      assert.deepEqual([cold.lease.pool, cold.lease.envForwarded], [undefined, false]);
+    });
   });
 }

@@ -124,5 +124,51 @@ export function machineContract(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.listMachines({ leaseId })).items.map((m) => m.id), [machineId]);
       await assert.rejects(store.listMachines({ cursor: 'nope' }), { code: 'bad_request' });
     });
+
+    test('a pool claim takes the oldest idle machine of that pool, once; none idle is undefined', async (store) => {
+      const ids: string[] = [];
+      for (const [i, pool] of (['warm', 'warm', 'other', 'warm'] as const).entries()) {
+        const m = await store.createMachine(newMachine({ pool, createdAt: T0 + 10 - i, hourlyPrice: 0.5, reservedCost: 12, token: `cbx_${String(i).padStart(12, '0')}` }));
+        ids.push(m.id);
+      }
+      for (const id of [ids[0]!, ids[2]!, ids[3]!]) await store.machineReady(id, details(`p-${id}`), T0 + 20);
+      const first = await store.claimIdleMachine('warm', 'cbx_0000000000a1', T0 + 30);
+      assert.deepEqual([first?.id, first?.state, first?.leaseId, first?.assignments, first?.lastAssignedAt, first?.stateReason], [ids[3], 'assigned', 'cbx_0000000000a1', 1, T0 + 30, 'claimed']);
+      const second = await store.claimIdleMachine('warm', 'cbx_0000000000a2', T0 + 31);
+      assert.equal(second?.id, ids[0], 'the provisioning one (ids[1]) is not idle yet');
+      assert.equal(await store.claimIdleMachine('warm', 'cbx_0000000000a3', T0 + 32), undefined);
+      assert.deepEqual([first?.hourlyPrice, first?.reservedCost, first?.token], [0.5, 12, 'cbx_000000000003']);
+      assert.deepEqual((await store.poolMachines('warm')).map((m) => m.id), [ids[3], ids[1], ids[0]]);
+    });
+
+    test('racing pool claims: each idle machine goes to exactly one lease', async (store) => {
+      const idle: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const m = await store.createMachine(newMachine({ pool: 'race', createdAt: T0 + i }));
+        await store.machineReady(m.id, details(`p-race-${i}`), T0 + 10);
+        idle.push(m.id);
+      }
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claimIdleMachine('race', `cbx_${(0xb00 + i).toString(16).padStart(12, '0')}`, T0 + 20)));
+      const won = claims.filter((c) => c !== undefined);
+      assert.equal(won.length, 5);
+      assert.deepEqual(new Set(won.map((c) => c!.id)), new Set(idle));
+      assert.equal(new Set(won.map((c) => c!.leaseId)).size, 5);
+    });
+
+    test('pool machines reserve spend: made this month, or alive from earlier; per pool or all pools', async (store) => {
+      const month = { from: T0, to: T0 + 30 * 24 * HOUR };
+      await store.createMachine(newMachine({ pool: 'a', createdAt: T0 + 1, reservedCost: 5 }));
+      await store.createMachine(newMachine({ pool: 'b', createdAt: T0 + 2, reservedCost: 7 }));
+      const old = await store.createMachine(newMachine({ pool: 'a', createdAt: T0 - HOUR, reservedCost: 11 }));
+      const gone = await store.createMachine(newMachine({ pool: 'a', createdAt: T0 - 2 * HOUR, reservedCost: 100 }));
+      await store.transitionMachine(gone.id, ['provisioning'], 'failed', { now: T0 });
+      await store.createMachine(newMachine({ createdAt: T0 + 3, reservedCost: 1000 }));
+      const never = await store.createMachine(newMachine({ pool: 'b', createdAt: T0 + 4, reservedCost: 500 }));
+      await store.transitionMachine(never.id, ['provisioning'], 'failed', { now: T0 + 5 });
+      assert.equal(await store.machineReservedSpend(month), 23, 'machines gone before this month, failed ones and machines of no pool do not count');
+      assert.equal(await store.machineReservedSpend({ ...month, pool: 'a' }), 16);
+      await store.transitionMachine(old.id, ['provisioning'], 'failed', { now: T0 });
+      assert.equal(await store.machineReservedSpend({ ...month, pool: 'a' }), 5);
+    });
   });
 }

@@ -14,6 +14,10 @@ export interface LeaseRecord extends Lease {
   reservedCost: number;
   endReason?: string | undefined;
   heartbeatLoggedAt?: number | undefined;
+  /** The warm pool its machine came from (src/coordinator/pool/); undefined for a machine made for it. */
+  pool?: string | undefined;
+  /** A run on it forwarded env values: its machine is deleted, never reused. */
+  envForwarded: boolean;
 }
 
 export interface NewLease extends Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 'provider' | 'profile' | 'class' | 'keep' | 'ttlSeconds' | 'idleTimeoutSeconds' | 'createdAt' | 'expiresAt'> {
@@ -22,6 +26,7 @@ export interface NewLease extends Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 
   idempotencyKey: string;
   hourlyPrice: number;
   reservedCost: number;
+  pool?: string | undefined;
 }
 
 /** How the lease logs in to its machine (today the machine's own user and work root; per-lease users come later). */
@@ -88,4 +93,6 @@ export interface LeaseStore {
   leasesDueForExpiry(now: number, limit: number): Promise<LeaseRecord[]>;
   /** Leases still provisioning that were created before `before` (their create was interrupted or hangs). */
   staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]>;
+  /** Records that a run on the lease forwarded env values (sticky). */
+  markEnvForwarded(id: string): Promise<void>;
 }

@@ -32,6 +32,11 @@ export interface MachineRecord {
   stateChangedAt: number;
   lastAssignedAt?: number | undefined;
   assignments: number;
+  /** USD per hour, and what it reserves against the spend caps (a pool machine: hourly price x the pool's maxAgeHours). */
+  hourlyPrice: number;
+  reservedCost: number;
+  /** The token its provider create is idempotent by (a pool machine's: `cbx_` + the machine id's hex). */
+  token?: string | undefined;
   /** Deleting it: attempts so far, when the next is due (or a worker's claim ends), the last error, when it went. */
   deletion: { attempts: number; nextAt?: number | undefined; lastError?: string | undefined; deletedAt?: number | undefined };
 }
@@ -46,6 +51,9 @@ export interface NewMachine {
   /** The lease it is made for (the cold path: one machine per lease). */
   leaseId?: string | undefined;
   createdAt: number;
+  hourlyPrice?: number | undefined;
+  reservedCost?: number | undefined;
+  token?: string | undefined;
 }
 
 /** Where the provider made it. */
@@ -111,4 +119,13 @@ export interface MachineStore {
   claimDeletion(id: string, now: number, until: number): Promise<boolean>;
   /** Success: `deleted`. Failure: the error and when to try again. Undefined if the machine is not being deleted. */
   recordDeletionAttempt(id: string, outcome: DeletionOutcome): Promise<MachineRecord | undefined>;
+  /**
+   * Takes the oldest idle machine of `pool` for `leaseId` in one conditional update (`idle -> assigned`, counting the
+   * assignment; on PostgreSQL the candidate row is picked `FOR UPDATE SKIP LOCKED`). Undefined when none is idle.
+   */
+  claimIdleMachine(pool: string, leaseId: string, now: number): Promise<MachineRecord | undefined>;
+  /** A pool's machines in every state but deleted and failed, oldest first (bounded). */
+  poolMachines(pool: string): Promise<MachineRecord[]>;
+  /** Reservations of pool machines made in [from, to) plus pool machines still alive that were made earlier; failed ones (never made) count nothing. */
+  machineReservedSpend(scope: { from: number; to: number; pool?: string | undefined }): Promise<number>;
 }

@@ -34,12 +34,12 @@ export class SqlLeaseStore implements LeaseStore {
       if (existing) return { lease: leaseFromRow(existing), created: false };
       await db.exec(
         `INSERT INTO leases (id, slug, owner, org, provider, profile, machine_class, machine_type, state, keep, ttl_seconds,
-           idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key, hourly_price, reserved_cost, machine_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key, hourly_price, reserved_cost, machine_id, pool)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           lease.id, lease.slug, lease.owner, lease.org, lease.provider, orNull(lease.profile), orNull(lease.class), orNull(lease.type),
           lease.keep ? 1 : 0, lease.ttlSeconds, lease.idleTimeoutSeconds, lease.createdAt, lease.createdAt, lease.expiresAt,
-          lease.idempotencyKey, lease.hourlyPrice, lease.reservedCost, orNull(lease.machineId),
+          lease.idempotencyKey, lease.hourlyPrice, lease.reservedCost, orNull(lease.machineId), orNull(lease.pool),
         ],
       );
       return { lease: (await this.#lease(lease.id, db))!, created: true };
@@ -150,6 +150,10 @@ export class SqlLeaseStore implements LeaseStore {
   async staleProvisioning(before: number, limit: number): Promise<LeaseRecord[]> {
     const rows = await this.#db.query(`${LEASE_SELECT} WHERE l.state IN ${LIVE} AND l.state = 'provisioning' AND l.created_at < ? ORDER BY l.created_at LIMIT ?`, [before, limit]);
     return rows.map(leaseFromRow);
+  }
+
+  async markEnvForwarded(id: string): Promise<void> {
+    await this.#db.exec('UPDATE leases SET env_forwarded = 1 WHERE id = ? AND env_forwarded = 0', [id]);
   }
 
   /** Ended leases older than `olderThan` with no machine still being deleted (or otherwise alive) on their behalf. */

@@ -24,9 +24,12 @@ export class SqlMachineStore implements MachineStore {
 
   async createMachine(m: NewMachine): Promise<MachineRecord> {
     await this.#db.exec(
-      `INSERT INTO machines (id, provider, machine_class, machine_type, labels, state, pool, lease_id, created_at, state_changed_at)
-       VALUES (?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?)`,
-      [m.id, m.provider, orNull(m.class), orNull(m.type), JSON.stringify(m.labels ?? {}), orNull(m.pool), orNull(m.leaseId), m.createdAt, m.createdAt],
+      `INSERT INTO machines (id, provider, machine_class, machine_type, labels, state, pool, lease_id, created_at, state_changed_at, hourly_price, reserved_cost, token)
+       VALUES (?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        m.id, m.provider, orNull(m.class), orNull(m.type), JSON.stringify(m.labels ?? {}), orNull(m.pool), orNull(m.leaseId), m.createdAt, m.createdAt,
+        m.hourlyPrice ?? 0, m.reservedCost ?? 0, orNull(m.token),
+      ],
     );
     return (await this.#machine(m.id))!;
   }
@@ -118,6 +121,33 @@ export class SqlMachineStore implements MachineStore {
           "UPDATE machines SET delete_attempts = delete_attempts + 1, delete_next_at = ?, delete_last_error = ? WHERE id = ? AND state = 'deleting'",
           [outcome.nextAt, outcome.error.slice(0, 500), id],
         );
+  }
+
+  async claimIdleMachine(pool: string, leaseId: string, now: number): Promise<MachineRecord | undefined> {
+    // One statement: the candidate is picked and moved together, and `state = 'idle'` is checked again on the row
+    // itself, so two claims never get one machine. PostgreSQL skips rows another claim holds instead of waiting.
+    const lock = this.#db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const rows = await this.#db.query(
+      `UPDATE machines SET state = 'assigned', state_reason = 'claimed', state_changed_at = ?, lease_id = ?, assignments = assignments + 1, last_assigned_at = ?
+       WHERE id = (SELECT id FROM machines WHERE pool = ? AND state = 'idle' ORDER BY created_at, id LIMIT 1${lock}) AND state = 'idle'
+       RETURNING id`,
+      [now, leaseId, now, pool],
+    );
+    const id = rows[0]?.id;
+    return id === undefined ? undefined : this.#machine(String(id));
+  }
+
+  async poolMachines(pool: string): Promise<MachineRecord[]> {
+    const rows = await this.#db.query("SELECT * FROM machines WHERE pool = ? AND state NOT IN ('deleted', 'failed') ORDER BY created_at, id LIMIT 2000", [pool]);
+    return rows.map(machineFromRow);
+  }
+
+  async machineReservedSpend(scope: { from: number; to: number; pool?: string | undefined }): Promise<number> {
+    // A failed machine never existed at the provider: it reserved nothing.
+    const where = new Where().add("pool IS NOT NULL AND state <> 'failed'").add("((created_at >= ? AND created_at < ?) OR (created_at < ? AND state <> 'deleted'))", scope.from, scope.to, scope.from);
+    if (scope.pool !== undefined) where.add('pool = ?', scope.pool);
+    const [row] = await this.#db.query(`SELECT COALESCE(SUM(reserved_cost), 0) AS total FROM machines${where}`, where.params);
+    return Number(row?.total ?? 0);
   }
 
   /** Machines gone before `olderThan` that no remaining lease points at. Run after the leases are pruned. */

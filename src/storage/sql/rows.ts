@@ -62,6 +62,8 @@ export function leaseFromRow(r: SqlRow): LeaseRecord {
     hourlyPrice: num(r.hourly_price),
     reservedCost: num(r.reserved_cost),
     heartbeatLoggedAt: optNum(r.heartbeat_logged_at),
+    pool: optStr(r.pool),
+    envForwarded: num(r.env_forwarded ?? 0) === 1,
   };
 }
 
@@ -87,6 +89,9 @@ export function machineFromRow(r: SqlRow): MachineRecord {
     stateChangedAt: num(r.state_changed_at),
     lastAssignedAt: optNum(r.last_assigned_at),
     assignments: num(r.assignments),
+    hourlyPrice: num(r.hourly_price ?? 0),
+    reservedCost: num(r.reserved_cost ?? 0),
+    token: optStr(r.token),
     deletion: {
       attempts: num(r.delete_attempts),
       nextAt: optNum(r.delete_next_at),

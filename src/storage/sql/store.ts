@@ -64,6 +64,7 @@ export class SqlFleetStore implements FleetStore {
   usage = (scope: OwnerScope & { from: number; to: number; now: number }) => this.leases.usage(scope);
   leasesDueForExpiry = (now: number, limit: number) => this.leases.leasesDueForExpiry(now, limit);
   staleProvisioning = (before: number, limit: number) => this.leases.staleProvisioning(before, limit);
+  markEnvForwarded = (id: string) => this.leases.markEnvForwarded(id);
 
   // Machines.
   createMachine = (machine: NewMachine) => this.machines.createMachine(machine);
@@ -77,6 +78,9 @@ export class SqlFleetStore implements FleetStore {
   deletionQueue = (now: number, limit: number) => this.machines.deletionQueue(now, limit);
   claimDeletion = (id: string, now: number, until: number) => this.machines.claimDeletion(id, now, until);
   recordDeletionAttempt = (id: string, outcome: DeletionOutcome) => this.machines.recordDeletionAttempt(id, outcome);
+  claimIdleMachine = (pool: string, leaseId: string, now: number) => this.machines.claimIdleMachine(pool, leaseId, now);
+  poolMachines = (pool: string) => this.machines.poolMachines(pool);
+  machineReservedSpend = (scope: { from: number; to: number; pool?: string | undefined }) => this.machines.machineReservedSpend(scope);
 
   // Runs.
   createRun = (run: NewRun) => this.runs.createRun(run);

@@ -75,10 +75,16 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
   echo 'PermitRootLogin no'
   echo 'PermitEmptyPasswords no'
   echo 'AuthenticationMethods publickey'
-  echo "AllowUsers $CRABBOX_USER"
+  # cbx-*: a warm pool's lease users, each with its one key in a root-owned file (docs/pool.md).
+  echo "AllowUsers $CRABBOX_USER cbx-*"
   echo 'X11Forwarding no'
   # Every concurrent run or rsync on a lease is one session on the CLI's ControlMaster (sshd's default is 10).
   echo 'MaxSessions 64'
+  echo 'Match User cbx-*'
+  echo '  AuthorizedKeysFile /etc/crabbox/keys/%u'
+  echo '  AllowTcpForwarding no'
+  echo '  AllowAgentForwarding no'
+  echo '  PermitUserRC no'
 } >/etc/ssh/sshd_config.d/10-crabbox.conf
 chmod 0644 /etc/ssh/sshd_config.d/10-crabbox.conf
 if ! grep -Eq '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/' /etc/ssh/sshd_config; then
@@ -86,7 +92,9 @@ if ! grep -Eq '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/' /etc/ssh
 fi
 /usr/sbin/sshd -t
 
-# 5. Work root and boot-time cleanup.
+# 5. Work root, the warm pool's lease key and lease dirs (root's; filled per lease over ssh), boot-time cleanup.
+install -d -m 0755 /etc/crabbox/keys
+install -d -m 0711 /var/lib/crabbox/leases
 install -d -m 0755 "$(dirname "$CRABBOX_WORK_ROOT")"
 install -d -m 0755 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$CRABBOX_WORK_ROOT"
 

@@ -8,10 +8,12 @@ import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
 import { accessCredentials } from './access.ts';
-import type { CliContext } from './context.ts';
-import { configFlags, directSession, type LeaseFlags } from './direct.ts';
+import type { AppContext } from './context.ts';
+import { configFlags, directSession, poolFlag, type LeaseFlags } from './direct.ts';
 
-/** Everything a lease command needs, whichever mode is configured. */
+export type { LeaseFlags } from './direct.ts';
+
+/** Everything a lease use case needs, whichever mode is configured. */
 export interface LeaseSession {
   config: Readonly<Config>;
   leases: LeaseService;
@@ -19,8 +21,11 @@ export interface LeaseSession {
   coordinator?: CoordinatorClient | undefined;
   /** Whether the box is on this machine (rsync skips compression). */
   local: boolean;
-  clock: CliContext['clock'];
+  clock: AppContext['clock'];
 }
+
+/** The parts of the context the session needs (the CLI's login and whoami pass theirs). */
+export type SessionContext = Pick<AppContext, 'env' | 'cwd' | 'clock' | 'debug' | 'warn'>;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -34,15 +39,15 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
 }
 
 /** The coordinator client for the configured coordinator; a one-line error when there is no token for it. */
-export function brokeredClient(ctx: CliContext, config: Readonly<Config>): CoordinatorClient {
+export function brokeredClient(ctx: Pick<AppContext, 'env'>, config: Readonly<Config>): CoordinatorClient {
   const c = config.coordinator;
   if (!c) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
   if (!c.token) throw new CrabboxError('unauthorized', `no token for the coordinator at ${c.url}`, { hint: 'run `crabbox login` (or set CRABBOX_COORDINATOR_TOKEN); `crabbox logout` removes the URL to go back to direct mode' });
   return clientFor(ctx, config, c);
 }
 
-/** The one place the CLI builds a coordinator client: owner/org (for the shared token) and the request timeout. */
-function clientFor(ctx: CliContext, config: Readonly<Config>, c: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' }): CoordinatorClient {
+/** The one place a coordinator client is built: owner/org (for the shared token), the request timeout, Access credentials. */
+function clientFor(ctx: Pick<AppContext, 'env'>, config: Readonly<Config>, c: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' }): CoordinatorClient {
   return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env), access: accessCredentials(ctx.env) });
 }
 
@@ -50,7 +55,7 @@ function clientFor(ctx: CliContext, config: Readonly<Config>, c: { url: string; 
  * A coordinator client for login and whoami, which may name another coordinator (`--url`) or carry a token not
  * stored yet. The stored token belongs to the stored URL: it is never sent to another coordinator named by --url.
  */
-export function coordinatorClient(ctx: CliContext, overrides: { url?: string | undefined; token?: string | undefined; tokenKind?: 'shared' | 'user' } = {}): { client: CoordinatorClient; config: Readonly<Config>; url: string } {
+export function coordinatorClient(ctx: Pick<AppContext, 'env' | 'cwd'>, overrides: { url?: string | undefined; token?: string | undefined; tokenKind?: 'shared' | 'user' } = {}): { client: CoordinatorClient; config: Readonly<Config>; url: string } {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, noRepo: true });
   const url = overrides.url !== undefined ? validateCoordinatorUrl(overrides.url) : config.coordinator?.url;
   if (!url) throw new CrabboxError('invalid_config', 'no coordinator configured', { hint: 'pass --url https://crabbox.example.com or set CRABBOX_COORDINATOR' });
@@ -61,18 +66,22 @@ export function coordinatorClient(ctx: CliContext, overrides: { url?: string | u
 
 /**
  * The one place the mode is chosen: with a coordinator configured (user config, CRABBOX_COORDINATOR, or
- * `crabbox login`) leases go through it; otherwise the CLI talks to the provider itself.
+ * `crabbox login`) leases go through it; otherwise crabbox talks to the provider itself.
  */
-export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Promise<LeaseSession> {
+export async function leaseSession(ctx: SessionContext, flags: LeaseFlags = {}): Promise<LeaseSession> {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
+  const pool = poolFlag(flags.pool);
+  if (pool && !config.coordinator) {
+    throw new CrabboxError('invalid_config', '--pool needs a coordinator: warm pools live there', { hint: 'run `crabbox login` (or set CRABBOX_COORDINATOR), or lease without --pool' });
+  }
   if (!config.coordinator) {
     const direct = await directSession(ctx, flags, config);
     return { config: direct.config, leases: direct.leases, local: direct.provider.capabilities.local, clock: ctx.clock };
   }
   const client = brokeredClient(ctx, config);
-  ctx.log(`brokered mode: coordinator ${client.url}`);
+  ctx.debug(`brokered mode: coordinator ${client.url}`);
   // Keys a killed CLI left behind (rate-limited like direct mode's sweep; never fails the command).
-  await brokeredKeySweepIfDue({ client, stateDir: config.paths.stateDir, clock: ctx.clock, log: ctx.log });
+  await brokeredKeySweepIfDue({ client, stateDir: config.paths.stateDir, clock: ctx.clock, log: ctx.debug });
   const leases = createBrokeredLeaseService({
     client,
     stateDir: config.paths.stateDir,
@@ -86,8 +95,9 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
       class: config.lease.class,
       type: config.lease.type,
       provider: flags.provider,
+      ...(pool ? { pool } : {}),
     },
-    log: ctx.log,
+    log: ctx.debug,
     callerCidr: () => brokeredCallerCidr(ctx, flags.provider),
   });
   return { config, leases, coordinator: client, local: false, clock: ctx.clock };
@@ -98,20 +108,20 @@ export async function leaseSession(ctx: CliContext, flags: LeaseFlags = {}): Pro
  * named provider puts boxes behind a caller-only firewall. Otherwise nothing, and the coordinator uses the
  * request's source address.
  */
-export async function brokeredCallerCidr(ctx: Pick<CliContext, 'env' | 'info'>, provider: string | undefined): Promise<string | undefined> {
+export async function brokeredCallerCidr(ctx: Pick<AppContext, 'env' | 'warn'>, provider: string | undefined): Promise<string | undefined> {
   const explicit = ctx.env.CRABBOX_CALLER_CIDR?.trim();
   if (!explicit && !(provider && providerWantsCallerCidr(provider))) return undefined;
-  return resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
+  return resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.warn(line) });
 }
 
-/** The coordinator client when one is configured (history, usage, events, admin); undefined in direct mode. */
-export function maybeCoordinator(ctx: CliContext): { config: Readonly<Config>; client: CoordinatorClient | undefined } {
+/** The config and, when one is configured, the coordinator client (history, logs, results read from it). */
+export function maybeCoordinator(ctx: Pick<AppContext, 'env' | 'cwd'>): { config: Readonly<Config>; client: CoordinatorClient | undefined } {
   const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });
   return { config, client: config.coordinator ? brokeredClient(ctx, config) : undefined };
 }
 
 /** The coordinator client, or a one-line error saying the command needs one. */
-export function requireCoordinator(ctx: CliContext, command: string): CoordinatorClient {
+export function requireCoordinator(ctx: Pick<AppContext, 'env' | 'cwd'>, command: string): CoordinatorClient {
   const { client } = maybeCoordinator(ctx);
   if (!client) throw new CrabboxError('invalid_config', `\`crabbox ${command}\` needs a coordinator`, { hint: 'run `crabbox login --url URL` or set CRABBOX_COORDINATOR' });
   return client;

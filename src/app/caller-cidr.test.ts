@@ -18,7 +18,7 @@ describe('brokered caller CIDR', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ip`;
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const ctx = (env: NodeJS.ProcessEnv, lines: string[] = []) => ({ env: { CRABBOX_IP_ECHO_URL: url, ...env }, info: (l: string) => void lines.push(l) });
+  const ctx = (env: NodeJS.ProcessEnv, lines: string[] = []) => ({ env: { CRABBOX_IP_ECHO_URL: url, ...env }, warn: (l: string) => void lines.push(l) });
 
   it('detects for a named cloud provider', async () => {
     assert.equal(await brokeredCallerCidr(ctx({}), 'hetzner'), '192.0.2.55/32');

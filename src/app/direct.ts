@@ -1,4 +1,5 @@
-import type { CliContext } from './context.ts';
+import type { AppContext } from './context.ts';
+import { CrabboxError } from '../domain/errors.ts';
 import { loadConfig, type Config, type ConfigFlags } from '../config/load.ts';
 import type { Provider } from '../providers/provider.ts';
 import { providerFor, localProviderFor } from '../providers/registry.ts';
@@ -14,10 +15,7 @@ export interface DirectSession {
   provider: Provider;
   leases: DirectLeaseService;
 }
-
-
-
-/** Flags every lease command accepts, as commander hands them over. */
+/** The lease settings a command or tool may override (the rest comes from config). */
 export interface LeaseFlags {
   provider?: string;
   ttl?: string;
@@ -25,6 +23,18 @@ export interface LeaseFlags {
   keep?: boolean;
   class?: string;
   type?: string;
+  /** `--pool [name]`: draw a warm pool machine (brokered mode only). */
+  pool?: string | boolean;
+}
+
+const POOL_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** `--pool` as the coordinator takes it: true, or a pool's name (checked here, in the flag's own terms). */
+export function poolFlag(value: string | boolean | undefined): string | true | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return true;
+  if (!POOL_NAME.test(value)) throw new CrabboxError('bad_request', `--pool ${JSON.stringify(value.slice(0, 40))}: expected a pool name (lowercase letters, digits and -, at most 32)`);
+  return value;
 }
 
 export function configFlags(flags: LeaseFlags): ConfigFlags {
@@ -36,15 +46,16 @@ export function configFlags(flags: LeaseFlags): ConfigFlags {
  * so every direct-mode command also cleans up after forgotten or crashed sessions. `loaded`: the config the
  * caller already loaded with the same flags (read and validated once).
  */
-export async function directSession(ctx: CliContext, flags: LeaseFlags = {}, loaded?: Readonly<Config>): Promise<DirectSession> {
+export async function directSession(ctx: Pick<AppContext, 'env' | 'cwd' | 'clock' | 'debug' | 'warn'>, flags: LeaseFlags = {}, loaded?: Readonly<Config>): Promise<DirectSession> {
   const config = loaded ?? loadConfig({ env: ctx.env, cwd: ctx.cwd, flags: configFlags(flags) });
   const provider = await providerFor(config, { env: ctx.env, clock: ctx.clock });
   const buildProvider = (name: string): Promise<Provider> => providerFor({ ...config, provider: name as Config['provider'] }, { env: ctx.env, clock: ctx.clock });
-  const swept = await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.log });
+  // What the sweep removed (a crashed session's box, a forgotten lease) is the user's to know, not only a debug line.
+  const swept = await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.debug, report: (line) => ctx.warn(`crabbox: ${line}`) });
   // With the sweep (rate-limited): index entries of other providers whose machine is gone. Never fails the command.
-  if (swept) await pruneIndex({ stateDir: config.paths.stateDir, providerFor: buildProvider, skip: 'local', log: ctx.log }).catch(() => undefined);
-  const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.info(line) });
-  const serviceFor = (p: Provider): LeaseService => createDirectLeaseService({ config, provider: p, clock: ctx.clock, log: ctx.log, callerCidr });
+  if (swept) await pruneIndex({ stateDir: config.paths.stateDir, providerFor: buildProvider, skip: 'local', log: ctx.debug }).catch(() => undefined);
+  const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.warn(line) });
+  const serviceFor = (p: Provider): LeaseService => createDirectLeaseService({ config, provider: p, clock: ctx.clock, log: ctx.debug, callerCidr });
   const own = serviceFor(provider);
   // An explicit --provider wins; otherwise a ref the lease index knows goes to the provider that made it.
   const leases = flags.provider
@@ -54,7 +65,7 @@ export async function directSession(ctx: CliContext, flags: LeaseFlags = {}, loa
         configuredProvider: provider.name,
         stateDir: config.paths.stateDir,
         serviceFor: async (name) => serviceFor(await buildProvider(name)),
-        log: ctx.log,
+        log: ctx.debug,
       });
   return { config, provider, leases };
 }

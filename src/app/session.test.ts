@@ -8,12 +8,12 @@ import { runCli } from '../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../testing/tmp.ts';
 import { systemClock } from '../domain/clock.ts';
 import { leaseSession } from './session.ts';
-import type { CliContext } from './context.ts';
+import type { SessionContext } from './session.ts';
 
 const dir = tempDir('crabbox-session-');
 after(() => dir.remove());
 
-const ctxFor = (env: NodeJS.ProcessEnv): CliContext => ({ env, cwd: dir.path, clock: systemClock, log: () => undefined } as unknown as CliContext);
+const ctxFor = (env: NodeJS.ProcessEnv): SessionContext => ({ env, cwd: dir.path, clock: systemClock, debug: () => undefined, warn: () => undefined });
 
 /** A server that accepts connections and never answers: a hung coordinator. */
 async function hungServer(): Promise<{ url: string; server: Server; requests: () => number }> {

@@ -1,0 +1,141 @@
+import * as z from 'zod';
+import { schemaId } from '../api/shapes.ts';
+import { runReportJson, type RunReportJson } from '../api/shapes-team.ts';
+import { CrabboxError } from '../domain/errors.ts';
+import { parseLeaseRef } from '../domain/ids.ts';
+import { selectEnv } from '../env/select.ts';
+import { validateJUnitPattern } from '../results/globs.ts';
+import type { JUnitSummary } from '../results/junit.ts';
+import { sshBox } from '../run/box.ts';
+import { runOnBox } from '../run/run.ts';
+import { fromRunOutcome, resultObject } from '../run/summary.ts';
+import { createLocalRunRecorder } from '../runs/local-recorder.ts';
+import { LogTail } from '../runs/log-tail.ts';
+import type { RunRecorder } from '../runs/recorder.ts';
+import { RemoteRunRecorder } from '../runs/remote-recorder.ts';
+import { gitTopLevel } from '../sync/git.ts';
+import { prepareSync } from '../sync/prepare.ts';
+import type { AppContext } from './context.ts';
+import { explainError } from './explain.ts';
+import { leaseRef, leaseSettings } from './inputs.ts';
+import { leaseSession, type LeaseSession } from './session.ts';
+import { useCase } from './usecase.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Where run records go: the coordinator in brokered mode, the local run store otherwise, with a bounded output tail. */
+function runRecording(session: LeaseSession, recordCommand: boolean): { recorder: RunRecorder; tail: LogTail } {
+  const { config, clock } = session;
+  const recorder = session.coordinator
+    ? new RemoteRunRecorder({ client: session.coordinator, recordCommand })
+    : createLocalRunRecorder({ config, clock, recordCommand });
+  return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
+}
+
+/** Lease failures in the user's terms (network, credentials, flag names) before the run records and reports them. */
+const rethrowExplained = (error: unknown): never => {
+  throw explainError(error);
+};
+
+export const runInput = z.strictObject({
+  command: z.array(z.string().max(100_000)).min(1).max(10_000).describe('The command as argv, e.g. ["npm", "test"]; with shell, one bash command line'),
+  shell: z.boolean().optional().describe('Run the command as one bash command line (pipes, &&, globs); command is then joined with spaces'),
+  lease: leaseRef.optional().describe('Run on this lease (from warmup) and leave it running; without it a fresh box is leased and released after the run'),
+  sync: z.boolean().default(true).describe('Sync the checkout first (default true); false runs on the box as it is'),
+  junit: z.array(z.string().max(300)).max(50).optional().describe('JUnit XML paths or globs on the box, relative to the checkout, to summarise (default from config run.junit)'),
+  allowLarge: z.boolean().optional().describe('Sync even when over the configured file-count or size guardrails'),
+  allowMassDelete: z.boolean().optional().describe('Sync even when it deletes more than sync.deleteLimit files on the box'),
+  lockWaitSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long to wait for another run on the same lease (default 600)'),
+  recordCommand: z.boolean().default(true).describe('Store the command line in the run record (default true)'),
+  ...leaseSettings,
+});
+export type RunInput = z.output<typeof runInput>;
+
+/**
+ * run: lease (or reuse) a box, sync the checkout, run the command with its output streaming to ctx.output, collect
+ * JUnit reports, record the run, release a fresh box. Never throws for a failure of the run itself (a lease, sync or
+ * ssh failure is in the result's `error`, and its exit code in `exitCode`); bad input throws before anything happens.
+ */
+export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunReportJson> {
+  if (input.lease !== undefined) parseLeaseRef(input.lease);
+  if (input.lease !== undefined && input.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
+  if (input.lease !== undefined && input.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
+  input.junit?.forEach(validateJUnitPattern);
+  const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
+  const session = await leaseSession(ctx, input);
+  const { config, leases } = session;
+  const junitPatterns = input.junit ?? config.run.junit;
+  if (!input.junit) {
+    try {
+      junitPatterns.forEach(validateJUnitPattern);
+    } catch (error) {
+      throw new CrabboxError('invalid_config', `run.junit: ${(error as Error).message}`);
+    }
+  }
+  const env = selectEnv(ctx.env, config.env.allow);
+  const recordCommand = input.recordCommand && config.run.recordCommand;
+  let junit: JUnitSummary | undefined;
+  const repoRoot = (await topLevel) ?? (input.sync ? undefined : ctx.cwd);
+  if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
+  const sync = input.sync ? await prepareSync({ repoRoot, settings: config.sync, allowLarge: input.allowLarge, allowMassDelete: input.allowMassDelete }) : undefined;
+  for (const w of sync?.warnings ?? []) ctx.warn(w);
+  const keep = input.keep === true || config.lease.keep;
+  const recording = runRecording(session, recordCommand);
+  const outcome = await runOnBox({
+    leases: {
+      acquire: async (ref, req) => {
+        const handle = await leases.acquire(ref, { keep: req.keep, signal: req.signal }).catch(rethrowExplained);
+        ctx.progress({ type: 'lease', id: handle.lease.id, slug: handle.lease.slug, releases: handle.fresh && !keep });
+        return handle;
+      },
+      touch: (lease) => leases.touch(lease).catch(rethrowExplained),
+      release: (lease) => leases.release(lease).catch(rethrowExplained),
+    },
+    connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: ctx.signal }),
+    ...recording,
+    afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
+      // Loaded only when asked for: the XML parser is most of the run command's code.
+      const { boxJUnitSource, collectJUnit } = await import('../results/collect.ts');
+      junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
+      for (const w of junit.warnings) ctx.warn(`warning: junit: ${w}`);
+    },
+    finishExtras: () => (junit ? { junit } : {}),
+    clock: ctx.clock,
+    leaseRef: input.lease,
+    keep,
+    sync,
+    repoRoot,
+    command: { mode: input.shell ? 'shell' : 'argv', args: input.shell ? [input.command.join(' ')] : input.command },
+    recordCommand,
+    env,
+    lockWaitSeconds: input.lockWaitSeconds,
+    stdout: ctx.output.stdout,
+    stderr: ctx.output.stderr,
+    progress: (message) => ctx.progress({ type: 'progress', message }),
+    warn: (line) => ctx.warn(line),
+    debug: (line) => ctx.debug(line),
+    interrupt: ctx.signal,
+    ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
+  });
+  const result = resultObject(fromRunOutcome(outcome, sync, junit));
+  recording.tail.close();
+  return {
+    schema: schemaId('run-report'),
+    result,
+    failedTests: junit?.failed ?? [],
+    failedOmitted: junit?.failedOmitted ?? 0,
+    outputTail: recording.tail.snapshot(),
+  };
+}
+
+export const run = useCase({
+  name: 'run',
+  description: 'Run a command on a Linux box against this checkout: sync the working tree (tracked and untracked, not ignored files), run the command, '
+    + 'return its exit code, phase timings, failed JUnit tests and the end of its output. Without `lease` a fresh box is leased and released; '
+    + 'for several runs in one task, call warmup once and pass its slug as `lease` (faster: only changes are synced). '
+    + 'Output streams as progress notifications when the request has a progressToken. The exit code is the command\'s own unless result.source is "crabbox".',
+  input: runInput,
+  output: runReportJson,
+  annotations: { title: 'Run a command on a box', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  run: runCommand,
+});

@@ -1,0 +1,63 @@
+import * as z from 'zod';
+import { usageAnswer, type UsageAnswer } from '../api/answers.ts';
+import { month } from '../api/schemas.ts';
+import { schemaId } from '../api/shapes.ts';
+import { usageJson, type UsageJson } from '../api/shapes-team.ts';
+import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
+import { requireCoordinator } from './session.ts';
+import { useCase } from './usecase.ts';
+
+export const USAGE_GROUPS = ['owner', 'org', 'provider', 'type'] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
+
+type Row = UsageJson['rows'][number];
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Sums the coordinator's usage rows by one column. */
+export function groupUsage(rows: UsageAnswer['usage'], by: UsageGroup): Row[] {
+  const out = new Map<string, Row>();
+  for (const r of rows) {
+    const key = typeof r[by] === 'string' && r[by] !== '' ? (r[by] as string) : '-';
+    const row = out.get(key) ?? { key, leases: 0, hours: 0, reservedCost: 0, estimatedCost: 0 };
+    row.leases += num(r.leases);
+    row.hours += num(r.seconds) / 3600;
+    row.reservedCost += num(r.reservedCost);
+    row.estimatedCost += num(r.estimatedCost);
+    out.set(key, row);
+  }
+  return [...out.values()].sort((a, b) => b.estimatedCost - a.estimatedCost || a.key.localeCompare(b.key));
+}
+
+export const usage = useCase({
+  name: 'usage',
+  description: 'Your lease usage for a month on the coordinator (hours, reserved and estimated cost) grouped by owner, org, provider or type, with the caps that apply to you. Admins: all or owner for the team.',
+  input: z.strictObject({
+    month: month.optional().describe('YYYY-MM (UTC); default this month'),
+    by: z.enum(USAGE_GROUPS).optional().describe('Group rows by this column (default: owner with all, else provider)'),
+    all: z.boolean().optional().describe('Admins: everyone\'s usage'),
+    owner: z.string().regex(OWNER_PATTERN).optional().describe('Admins: this owner\'s usage'),
+  }),
+  output: usageJson,
+  annotations: { title: 'Usage and caps', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run(ctx, input) {
+    if (input.all && input.owner !== undefined) throw new CrabboxError('bad_request', '--all and --owner do not go together: --all is everyone, --owner one person');
+    const by = input.by ?? (input.all ? 'owner' : 'provider');
+    const team = input.all === true || input.owner !== undefined;
+    const client = requireCoordinator(ctx, 'usage');
+    let answer: UsageAnswer;
+    try {
+      answer = await client.call(team ? 'adminUsage' : 'usage', { query: { month: input.month, ...(team ? { owner: input.owner } : {}) } });
+    } catch (error) {
+      if (team && isCrabboxError(error) && error.code === 'forbidden') {
+        throw new CrabboxError('forbidden', `\`crabbox usage ${input.all ? '--all' : '--owner'}\` is only for coordinator admins: ${error.message}`, { hint: 'without --all or --owner it shows your own usage' });
+      }
+      throw error;
+    }
+    const owner = answer.owner ?? input.owner ?? (input.all ? 'everyone' : undefined);
+    return { schema: schemaId('usage'), month: answer.month, owner: owner ?? null, by, rows: groupUsage(answer.usage, by), usage: answer.usage, caps: answer.caps ?? null };
+  },
+});
+
+export { usageAnswer };

@@ -1,0 +1,161 @@
+#!/bin/bash
+# Crabbox warm pool: hands a pool machine to one lease and takes it back. Run as root (the coordinator sends it over
+# ssh to the box's admin user, through sudo when that user is not root) as: pool-box.sh <command> <args...>
+#   prepare <leases-root> <keys-dir> <require-ready: yes|no>
+#   grant   <user> <leases-root> <keys-dir> <public key line>
+#   revoke  <user> <keys-dir>
+#   scrub   <user> <leases-root> <keys-dir>
+# A lease user is cbx-<12 hex>, with its one key in <keys-dir>/<user> (root's 0644: sshd reads it through
+# `Match User cbx-*` / `AuthorizedKeysFile <keys-dir>/%u`; never in the home) and <leases-root>/<user>/{home,work}
+# (0700, the user's). UIDs come from 1879048192-1879113727, after the last one this box handed out. See docs/pool.md.
+set -euo pipefail
+export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+UID_FIRST=1879048192
+UID_LAST=1879113727
+STATE=/var/lib/crabbox
+# Where a lease user may leave files besides its home and workdir.
+SCRUB_DIRS=(/tmp /var/tmp /dev/shm /run/lock /dev/mqueue /var/spool/cron)
+
+die() { printf 'pool-box: %s\n' "$*" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+user_ok() { [[ $1 =~ ^cbx-[0-9a-f]{12}$ ]] || die "not a lease user: $1"; }
+path_ok() { [[ $1 =~ ^/[A-Za-z0-9._/-]+$ && $1 != *..* ]] || die "not a plain absolute path: $1"; }
+root_dir() {
+  # A directory only root can change, made if missing: nothing below it can be swapped by a lease user.
+  install -d -m "$2" -o root -g root "$1"
+  if [ ! -d "$1" ] || [ -L "$1" ] || [ "$(stat -c %u "$1")" != 0 ]; then die "$1 is not root's directory"; fi
+}
+
+next_uid() {
+  local last uid i
+  last=$(cat "$STATE/next-uid" 2>/dev/null || echo "$UID_FIRST")
+  [[ $last =~ ^[0-9]+$ ]] && [ "$last" -ge "$UID_FIRST" ] && [ "$last" -le "$UID_LAST" ] || last=$UID_FIRST
+  uid=$last
+  for ((i = 0; i <= UID_LAST - UID_FIRST; i++)); do
+    if ! getent passwd "$uid" >/dev/null && ! getent group "$uid" >/dev/null; then
+      echo $((uid + 1)) >"$STATE/next-uid.tmp" && mv -f "$STATE/next-uid.tmp" "$STATE/next-uid"
+      echo "$uid"
+      return 0
+    fi
+    uid=$((uid + 1))
+    [ "$uid" -le "$UID_LAST" ] || uid=$UID_FIRST
+  done
+  die "no free lease UID left"
+}
+
+kill_all() {
+  # SIGKILL every process of the UID until none is left: a process may fork while the others die, and a
+  # double-forked, setsid'd daemon is still the UID's.
+  local uid=$1 round
+  for round in $(seq 1 50); do
+    pkill -KILL -U "$uid" 2>/dev/null || true
+    pkill -KILL -u "$uid" 2>/dev/null || true
+    if ! pgrep -U "$uid" >/dev/null 2>&1 && ! pgrep -u "$uid" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+    : "$round"
+  done
+  return 1
+}
+
+cmd_prepare() {
+  local leases=$1 keys=$2 ready=$3
+  path_ok "$leases"; path_ok "$keys"
+  if [ "$ready" = yes ] && [ ! -f "$STATE/ready" ]; then echo "not ready: the bootstrap has not finished" >&2; exit 75; fi
+  root_dir "$STATE" 0755
+  root_dir "$leases" 0711
+  root_dir "$keys" 0755
+  echo ok
+}
+
+cmd_grant() {
+  local user=$1 leases=$2 keys=$3 key=$4 uid shell=/bin/sh
+  user_ok "$user"; path_ok "$leases"; path_ok "$keys"
+  [[ $key =~ ^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com)\ [A-Za-z0-9+/=]+(\ [^$'\n']*)?$ ]] || die "not an OpenSSH public key line"
+  root_dir "$leases" 0711
+  root_dir "$keys" 0755
+  [ -x /bin/bash ] && shell=/bin/bash
+  if ! id -u "$user" >/dev/null 2>&1; then
+    uid=$(next_uid)
+    if getent group "$user" >/dev/null; then groupdel "$user"; fi
+    groupadd --gid "$uid" "$user"
+    useradd --uid "$uid" --gid "$uid" --no-create-home --no-log-init --home-dir "$leases/$user/home" --shell "$shell" --password '*' --comment 'crabbox lease' "$user"
+  fi
+  uid=$(id -u "$user")
+  if [ "$uid" -lt "$UID_FIRST" ] || [ "$uid" -gt "$UID_LAST" ]; then die "$user has uid $uid, outside the lease range"; fi
+  root_dir "$leases/$user" 0755
+  for dir in home work; do
+    [ -L "$leases/$user/$dir" ] && die "$leases/$user/$dir is a symlink"
+    install -d -m 0700 -o "$user" -g "$user" "$leases/$user/$dir"
+  done
+  printf '%s\n' "$key" >"$keys/.$user.tmp"
+  chmod 0644 "$keys/.$user.tmp"
+  mv -f "$keys/.$user.tmp" "$keys/$user"
+  printf 'user %s\nwork %s\n' "$user" "$leases/$user/work"
+}
+
+cmd_revoke() {
+  local user=$1 keys=$2 uid
+  user_ok "$user"; path_ok "$keys"
+  rm -f -- "$keys/$user"
+  if uid=$(id -u "$user" 2>/dev/null); then
+    usermod --expiredate 1 "$user" 2>/dev/null || true
+    kill_all "$uid" || echo "left processes of uid $uid survived SIGKILL"
+  fi
+  echo ok
+}
+
+cmd_scrub() {
+  local user=$1 leases=$2 keys=$3 uid="" job left=0
+  user_ok "$user"; path_ok "$leases"; path_ok "$keys"
+  report() { printf 'left %s\n' "$*"; left=1; }
+  rm -f -- "$keys/$user" "$keys/.$user.tmp"
+  uid=$(id -u "$user" 2>/dev/null || true)
+  if [ -n "$uid" ]; then
+    usermod --expiredate 1 "$user" 2>/dev/null || true
+    kill_all "$uid" || report "processes of uid $uid survived SIGKILL"
+    if command -v crontab >/dev/null; then crontab -r -u "$user" 2>/dev/null || true; fi
+    if command -v atq >/dev/null; then
+      for job in $(atq 2>/dev/null | awk -v u="$user" '$NF == u { print $1 }'); do atrm "$job" 2>/dev/null || true; done
+    fi
+    if command -v ipcs >/dev/null; then
+      for kind in m q s; do
+        for id in $(ipcs -"$kind" 2>/dev/null | awk -v u="$user" '$3 == u { print $2 }'); do ipcrm -"$kind" "$id" 2>/dev/null || true; done
+      done
+    fi
+    rm -f -- "/var/lib/systemd/linger/$user" "/var/mail/$user" "/var/spool/mail/$user"
+  fi
+  if [ -e "$leases/$user" ] || [ -L "$leases/$user" ]; then rm -rf --one-file-system -- "${leases:?}/$user"; fi
+  if [ -n "$uid" ]; then
+    # Depth first, through directory descriptors without following symlinks (GNU find): the UID's files and the
+    # directories that are empty once those are gone. Anything else of the UID is reported below.
+    for dir in "${SCRUB_DIRS[@]}"; do
+      if [ -d "$dir" ]; then find "$dir" -xdev -depth -uid "$uid" -delete 2>/dev/null || true; fi
+    done
+    userdel "$user" 2>/dev/null || true
+    if getent group "$user" >/dev/null; then groupdel "$user" 2>/dev/null || true; fi
+    for dir in "${SCRUB_DIRS[@]}"; do
+      [ -d "$dir" ] || continue
+      while IFS= read -r path; do report "file $path"; done < <(find "$dir" -xdev -uid "$uid" -print 2>/dev/null | head -n 10)
+    done
+    if pgrep -U "$uid" >/dev/null 2>&1 || pgrep -u "$uid" >/dev/null 2>&1; then report "processes of uid $uid"; fi
+  fi
+  if id -u "$user" >/dev/null 2>&1; then report "user $user"; fi
+  if [ -e "$keys/$user" ]; then report "key $keys/$user"; fi
+  if [ -e "$leases/$user" ]; then report "dir $leases/$user"; fi
+  if [ -e "/var/spool/cron/crontabs/$user" ]; then report "crontab of $user"; fi
+  if command -v atq >/dev/null && atq 2>/dev/null | awk -v u="$user" '$NF == u { found = 1 } END { exit !found }'; then report "at jobs of $user"; fi
+  [ "$left" = 0 ] && echo clean
+  return 0
+}
+
+command=${1:-}
+shift || true
+case $command in
+  prepare) [ $# = 3 ] || die "usage: prepare <leases-root> <keys-dir> <yes|no>"; cmd_prepare "$@" ;;
+  grant) [ $# = 4 ] || die "usage: grant <user> <leases-root> <keys-dir> <public key>"; cmd_grant "$@" ;;
+  revoke) [ $# = 2 ] || die "usage: revoke <user> <keys-dir>"; cmd_revoke "$@" ;;
+  scrub) [ $# = 3 ] || die "usage: scrub <user> <leases-root> <keys-dir>"; cmd_scrub "$@" ;;
+  *) die "unknown command ${command:-none}" ;;
+esac
