@@ -4,11 +4,12 @@ import type { Provider } from '../../providers/provider.ts';
 import { openDurableObjectSql, type DurableObjectSqlStorage } from '../../storage/sql/drivers/durable-object.ts';
 import type { Migration } from '../../storage/sql/migrate.ts';
 import { SqlFleetStore } from '../../storage/sql/store.ts';
-import { nextWakeAt, scheduledPass, type PassTimes } from '../alarm.ts';
+import { MIN_DELAY_MS, nextWakeAt, scheduledPass, type PassTimes } from '../alarm.ts';
 import { createApp } from '../app.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorDeps, Logger } from '../deps.ts';
 import { installationId } from '../installation.ts';
+import { reconcilePool } from '../pool/reconcile.ts';
 import type { SweepStats } from '../sweeper.ts';
 
 /** What the host needs of a Durable Object's state (structural: the Node type check never sees workerd's types). */
@@ -69,6 +70,8 @@ export class FleetHost {
       peerAddress: (c) => c.req.header('cf-connecting-ip'),
     };
     const host = new FleetHost(state, deps, options.alarmClock ?? SAME_TIME);
+    // A claim that took a pool machine (or found none) asks for a pool pass soon: the alarm, moved up.
+    deps.pokePool = () => void host.armAt(clock.now() + MIN_DELAY_MS).catch(() => undefined);
     await host.arm();
     return host;
   }
@@ -82,7 +85,10 @@ export class FleetHost {
 
   /** Sets the alarm to the next wake-up when there is none or it is later than that. */
   async arm(): Promise<number> {
-    const at = await nextWakeAt(this.deps);
+    return this.armAt(await nextWakeAt(this.deps));
+  }
+
+  async armAt(at: number): Promise<number> {
     const current = await this.#state.storage.getAlarm();
     if (current === null || this.#alarmClock.fromPlatform(current) > at) await this.#state.storage.setAlarm(this.#alarmClock.toPlatform(at));
     return at;
@@ -96,7 +102,7 @@ export class FleetHost {
 
   /**
    * The alarm: the scheduled pass (sweep; orphan sweep and pruning on their own cadence, their last runs in the store),
-   * then the alarm re-armed at the next due time from the tables, in `finally`. It never throws, so a bad machine
+   * the warm pool pass when pools are configured, then the alarm re-armed at the next due time from the tables, in `finally`. It never throws, so a bad machine
    * cannot burn the platform's alarm retries: per-item failures are the sweep's bookkeeping (backoff, next attempt).
    */
   async alarm(): Promise<SweepStats | undefined> {
@@ -105,6 +111,10 @@ export class FleetHost {
       const last = await passTimes(store);
       const pass = await scheduledPass(this.deps, last);
       if (pass.last.orphans !== last.orphans || pass.last.prune !== last.prune) await store.setMeta(PASS_META, JSON.stringify(pass.last));
+      // The warm pool pass rides on the alarm as it rides on the Node timer.
+      if (this.deps.config.pools.length > 0) {
+        await reconcilePool(this.deps).catch((error: unknown) => this.deps.logger?.error('pool pass failed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) }));
+      }
       return pass.stats;
     } catch (error) {
       this.deps.logger?.error('alarm failed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });

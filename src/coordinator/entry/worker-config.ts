@@ -54,6 +54,7 @@ export function workerSettings(bindings: Record<string, unknown>): WorkerSetting
     throw new CrabboxError('invalid_config', `CRABBOX_CONFIG: ${issue?.path.join('.') || 'config'}: ${issue?.message ?? 'invalid'}`, { hint: 'secrets belong in Worker secrets (wrangler secret put), not in CRABBOX_CONFIG' });
   }
   const file = parsed.data;
+  if (file.pools !== undefined && file.pools !== null && Object.keys(file.pools).length > 0) throw new CrabboxError('invalid_config', 'warm pools run only on Node (`crabbox coordinator serve`): their machines are prepared and handed over over ssh, which the Worker cannot run');
   const providers = file.providers ?? ['hetzner'];
   for (const name of providers) {
     if (NODE_ONLY[name]) throw new CrabboxError('invalid_config', NODE_ONLY[name]);
