@@ -44,6 +44,21 @@ const embed: Plugin = {
   },
 };
 
+/**
+ * The AWS SDK's browser build parses EC2's XML with DOMParser, which workerd does not have; its Node build's parser is
+ * plain JavaScript, so the Worker takes that one (everything else of the SDK is its browser build: fetch, WebCrypto).
+ */
+const awsXmlParser: Plugin = {
+  name: 'crabbox-aws-xml-parser',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]@aws-sdk[/\\]xml-builder[/\\]dist-es[/\\]xml-parser\.browser\.js$/ }, (args) => ({
+      contents: readFileSync(args.path.replace(/xml-parser\.browser\.js$/, 'xml-parser.js'), 'utf8'),
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /** Every import of a Node built-in (`node:x` or a bare `fs`, ...) in the bundle, with the file that imports it. */
 export function nodeImports(metafile: Metafile, allowed: readonly string[] = []): string[] {
   const out: string[] = [];
@@ -86,7 +101,7 @@ export async function buildWorker(options: {
     minify: options.minify ?? false,
     sourcemap: false,
     logLevel: 'silent',
-    plugins: [embed],
+    plugins: [embed, awsXmlParser],
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const bad = nodeImports(result.metafile, options.allowNodeImports);
