@@ -51,6 +51,11 @@ export class FleetHost {
   readonly #app: ReturnType<typeof createApp>;
   readonly #state: DurableObjectStateLike;
   readonly #alarmClock: AlarmClock;
+  /**
+   * The alarm as this object last set it, in store time (null: none; undefined: not read yet). Only this object sets
+   * or clears its alarm, so the copy stays true and a write does not pay a storage read to compare against it.
+   */
+  #alarmSet: number | null | undefined;
 
   private constructor(state: DurableObjectStateLike, deps: CoordinatorDeps, alarmClock: AlarmClock) {
     this.#state = state;
@@ -89,9 +94,19 @@ export class FleetHost {
   }
 
   async armAt(at: number): Promise<number> {
-    const current = await this.#state.storage.getAlarm();
-    if (current === null || this.#alarmClock.fromPlatform(current) > at) await this.#state.storage.setAlarm(this.#alarmClock.toPlatform(at));
+    if (this.#alarmSet === undefined) {
+      const current = await this.#state.storage.getAlarm();
+      this.#alarmSet = current === null ? null : this.#alarmClock.fromPlatform(current);
+    }
+    if (this.#alarmSet === null || this.#alarmSet > at) await this.#setAlarm(at);
     return at;
+  }
+
+  async #setAlarm(at: number): Promise<void> {
+    // Forget the copy first: if the write fails, the next arm reads the platform's alarm again.
+    this.#alarmSet = undefined;
+    await this.#state.storage.setAlarm(this.#alarmClock.toPlatform(at));
+    this.#alarmSet = at;
   }
 
   /** When the alarm is set for, in store time (undefined: none). */
@@ -107,6 +122,8 @@ export class FleetHost {
    */
   async alarm(): Promise<SweepStats | undefined> {
     const { store } = this.deps;
+    // The platform cleared the alarm as it fired it.
+    this.#alarmSet = null;
     try {
       const last = await passTimes(store);
       const pass = await scheduledPass(this.deps, last);
@@ -121,7 +138,7 @@ export class FleetHost {
       return undefined;
     } finally {
       try {
-        await this.#state.storage.setAlarm(this.#alarmClock.toPlatform(await nextWakeAt(this.deps)));
+        await this.#setAlarm(await nextWakeAt(this.deps));
       } catch (error) {
         this.deps.logger?.error('alarm could not be re-armed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });
       }
