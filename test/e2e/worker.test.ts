@@ -29,7 +29,6 @@ const tmp = tempDir('crabbox-e2e-worker-');
 const boxes = testBoxesRoot('crabbox-boxes-worker-');
 const repo = join(tmp.path, 'repo');
 const local = createLocalProvider({ stateDir: join(tmp.path, 'bridge'), boxesRoot: boxes.path });
-const outputs: string[] = [];
 let url = '';
 let hetzner: RunningFakeHetzner;
 let bridge: Awaited<ReturnType<typeof serveProviderBridge>>;
@@ -50,7 +49,6 @@ async function init(fleet: string, config: Parameters<typeof coordinatorConfig>[
 
 async function cli(home: string, argv: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   const r = await runBin(argv, { env: isolatedEnv(join(tmp.path, home), { CRABBOX_OWNER: 'alice', ...options.env }), cwd: repo, stdin: options.stdin, timeoutMs: 120_000 });
-  outputs.push(r.stdout, r.stderr);
   return r;
 }
 
@@ -136,12 +134,44 @@ describe('the CLI behind Cloudflare Access (a Service Auth policy)', () => {
   });
 
   it('the service token secret never reaches argv, output, the CLI\'s files or the coordinator\'s records', async () => {
-    for (const text of outputs) assert.equal(text.includes(SERVICE_SECRET), false, 'the secret is in CLI output');
+    // Its own home and commands (no reliance on the test above), --debug for the most output, the secret straight from env.
+    const env = { CRABBOX_ACCESS_CLIENT_ID: SERVICE_ID, CRABBOX_ACCESS_CLIENT_SECRET: SERVICE_SECRET };
+    const mine: CliResult[] = [];
+    const step = async (argv: string[], stdin?: string): Promise<CliResult> => {
+      const r = await cli('access-leak', argv, { env, ...(stdin === undefined ? {} : { stdin }) });
+      mine.push(r);
+      assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+      return r;
+    };
+    await step(['--debug', 'login', '--url', access.url, '--token-stdin'], `${SHARED}\n`);
+    const lease = leaseJson.parse(JSON.parse((await step(['--debug', 'warmup', '--json'])).stdout));
+    // On the box (a local box: this machine), while the CLI and its ssh children run: every process's argv and the
+    // box's env, written to files there (the CLI's output is redacted, so a leak would not show in it).
+    await step(['--debug', 'run', '--id', lease.slug, '--', 'sh', '-c', 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f"; echo; done > argv.txt; env > env.txt']);
+    const found = (dir: string, name: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? found(join(dir, e.name), name) : e.name === name ? [join(dir, e.name)] : []));
+    const [argvFile] = found(boxes.path, 'argv.txt');
+    const [envFile] = found(boxes.path, 'env.txt');
+    assert.ok(argvFile && envFile, 'the box wrote its files');
+    const argvs = readFileSync(argvFile, 'utf8');
+    assert.match(argvs, /crabbox.* run --id/, 'the CLI\'s own process is in the listing (sanity check of the probe)');
+    assert.equal(argvs.includes(SERVICE_SECRET), false, 'the secret is in a process\'s argv');
+    assert.equal(readFileSync(envFile, 'utf8').includes(SERVICE_SECRET), false, 'the secret reached the box\'s env');
+    await step(['--debug', 'history', '--json']);
+    await step(['--debug', 'stop', lease.slug]);
+    for (const r of mine) assert.equal((r.stdout + r.stderr).includes(SERVICE_SECRET), false, 'the secret is in CLI output');
     const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
-    for (const file of files(join(tmp.path, 'access'))) assert.equal(readFileSync(file, 'latin1').includes(SERVICE_SECRET), false, `${file} holds the secret`);
-    const events = await fetch(`${url}/__test/store`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-crabbox-test-fleet': 'behind-access' }, body: JSON.stringify({ method: 'listEvents', args: [{ limit: 500 }] }) });
-    const text = await events.text();
-    assert.match(text, /lease\.created/, 'the records are there (sanity check of the probe)');
-    assert.equal(text.includes(SERVICE_SECRET), false, 'the secret is in the coordinator\'s events');
+    const written = files(join(tmp.path, 'access-leak'));
+    assert.ok(written.some((f) => f.endsWith('config.yaml')), 'the CLI wrote its files (sanity check of the probe)');
+    for (const file of written) assert.equal(readFileSync(file, 'latin1').includes(SERVICE_SECRET), false, `${file} holds the secret`);
+    const store = async (method: string, args: unknown[]): Promise<string> => {
+      const res = await fetch(`${url}/__test/store`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-crabbox-test-fleet': 'behind-access' }, body: JSON.stringify({ method, args }) });
+      return res.text();
+    };
+    const events = await store('listEvents', [{ limit: 500 }]);
+    assert.match(events, /lease\.created/, 'the records are there (sanity check of the probe)');
+    assert.equal(events.includes(SERVICE_SECRET), false, 'the secret is in the coordinator\'s events');
+    const runs = await store('listRuns', [{ limit: 100 }]);
+    assert.match(runs, /argv\.txt/, 'the run record is there (sanity check of the probe)');
+    assert.equal(runs.includes(SERVICE_SECRET), false, 'the secret is in the coordinator\'s run records');
   });
 });
