@@ -8,6 +8,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { historyJson, leaseJson, runResultJson } from '../../src/api/shapes.ts';
+import { doctorJson } from '../../src/api/shapes-setup.ts';
 import { coordinatorConfig } from '../../src/coordinator/config.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { startFakeHetzner, type RunningFakeHetzner } from '../../src/providers/hetzner/fake/serve.ts';
@@ -76,6 +77,10 @@ describe('the real CLI against the coordinator in workerd', () => {
     const login = await cli('alice', ['login', '--url', url, '--token-stdin'], { stdin: `${SHARED}\n` });
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stdout, /owner\s+alice/);
+    // doctor reads the coordinator's clock from its Date header, which workerd does not add by itself.
+    const doctor = doctorJson.parse(JSON.parse((await cli('alice', ['doctor', '--json'])).stdout));
+    const coordinatorChecks = doctor.checks.filter((c) => c.kind === 'coordinator');
+    assert.ok(coordinatorChecks.length >= 3 && coordinatorChecks.every((c) => c.ok), JSON.stringify(coordinatorChecks));
     const warm = await cli('alice', ['warmup', '--json']);
     assert.equal(warm.code, 0, warm.stderr);
     const lease = leaseJson.parse(JSON.parse(warm.stdout));

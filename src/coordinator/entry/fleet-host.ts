@@ -82,9 +82,15 @@ export class FleetHost {
   }
 
   async fetch(request: Request): Promise<Response> {
-    const response = await this.#app.fetch(request);
+    let response = await this.#app.fetch(request);
     // A write may have made something due sooner (a new lease's expiry): the alarm moves earlier, never later, here.
     if (request.method !== 'GET' && request.method !== 'HEAD') await this.arm();
+    // Node's server adds Date to every answer and clients read the coordinator's clock from it (doctor's clock-skew
+    // check); workerd does not, so the object does, from the injected clock.
+    if (!response.headers.has('date')) {
+      response = new Response(response.body, response);
+      response.headers.set('date', new Date(this.deps.clock.now()).toUTCString());
+    }
     return response;
   }
 
