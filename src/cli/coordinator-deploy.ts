@@ -73,7 +73,7 @@ export function checkWranglerConfig(raw: unknown, where: string): CheckedConfig 
   if (!config.migrations?.some((m) => Array.isArray(m.new_sqlite_classes) && m.new_sqlite_classes.includes('Fleet'))) throw new CrabboxError('invalid_config', `${where}: migrations must create Fleet as a SQLite class (new_sqlite_classes: ["Fleet"])`);
   const vars = config.vars ?? {};
   for (const name of Object.keys(vars)) {
-    if (SECRET_NAMES.test(name)) throw new CrabboxError('invalid_config', `${where}: vars.${name} is a secret; vars are stored in plain text`, { hint: `remove it and run \`npx wrangler secret put ${name}\`` });
+    if (SECRET_NAMES.test(name)) throw new CrabboxError('invalid_config', `${where}: vars.${name} is a secret; vars are stored in plain text`, { hint: `remove it and run \`wrangler secret put ${name}\`` });
   }
   // The same validation the Worker runs at start-up, with stand-ins for the secrets it checks the presence of.
   let settings;
@@ -159,7 +159,7 @@ export async function deployCoordinator(options: { config: string; dryRun: boole
   let missingSecrets: string[][] = [];
   if (!options.dryRun) {
     const listed = await run([bin, 'secret', 'list', '--config', join(staged, 'wrangler.json'), '--format', 'json'], { cwd: staged, env });
-    if (listed.code !== 0) throw new CrabboxError('unavailable', `wrangler could not list the Worker's secrets: ${lastLine(listed.stderr || listed.stdout)}`, { hint: 'run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then try again' });
+    if (listed.code !== 0) throw new CrabboxError('unavailable', `wrangler secret list failed: ${lastLine(listed.stderr || listed.stdout)}`, { hint: 'run `wrangler login` (or set CLOUDFLARE_API_TOKEN), then try again' });
     let names: string[];
     try {
       names = (JSON.parse(listed.stdout) as { name: string }[]).map((s) => s.name);
@@ -168,7 +168,7 @@ export async function deployCoordinator(options: { config: string; dryRun: boole
     }
     missingSecrets = checked.secrets.filter((any) => !any.some((n) => names.includes(n)));
     if (missingSecrets.length > 0) {
-      throw new CrabboxError('invalid_config', `the Worker ${String(checked.config.name)} is missing secrets: ${missingSecrets.map((s) => s.join(' or ')).join(', ')}`, { hint: `set each with \`npx wrangler secret put ${missingSecrets[0]![0]}\` (docs/cloudflare.md lists them)` });
+      throw new CrabboxError('invalid_config', `the Worker ${String(checked.config.name)} is missing secrets: ${missingSecrets.map((s) => s.join(' or ')).join(', ')}`, { hint: `set each with \`wrangler secret put ${missingSecrets[0]![0]}\` (docs/cloudflare.md lists them)` });
     }
   }
   const deploy = await run([bin, 'deploy', '--config', join(staged, 'wrangler.json'), ...(options.dryRun ? ['--dry-run', '--outdir', join(staged, 'out')] : [])], { cwd: staged, env });
@@ -176,7 +176,8 @@ export async function deployCoordinator(options: { config: string; dryRun: boole
   return { staged, bundleBytes: statSync(bundle).size, providers: checked.providers, secrets: checked.secrets, missingSecrets, dryRun: options.dryRun, wranglerOutput: deploy.stdout };
 }
 
+/** wrangler's error line (its ✘ [ERROR] marker dropped), else its last line. The caller's prefix must not read as `secret: value` to the redactor. */
 function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()).filter(Boolean);
-  return (lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? 'no output').slice(0, 300);
+  return (lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? 'no output').replace(/^✘ \[ERROR\] /, '').slice(0, 300);
 }

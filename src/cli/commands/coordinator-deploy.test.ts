@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { coordinatorDeployJson } from '../../api/shapes-setup.ts';
+import { redact } from '../../redact/redact.ts';
 import { runCli } from '../../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
 import { deployCoordinator, parseJsonc, type Runner } from '../coordinator-deploy.ts';
@@ -73,6 +74,14 @@ describe('crabbox coordinator deploy', () => {
       const done = await deployCoordinator({ config: 'wrangler.jsonc', dryRun: false, cwd: dir.path, env: {}, run: fakeWrangler(['CRABBOX_SESSION_SECRET', 'HETZNER_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) });
       assert.deepEqual(calls, [['secret', 'list'], ['deploy', '--config']]);
       assert.deepEqual(done.missingSecrets, []);
+      // wrangler not logged in: its own words, not a redacted blank, and the fix.
+      const notLoggedIn: Runner = async () => ({ code: 1, stdout: '', stderr: "\n\x1b[31m✘ \x1b[41;31m[\x1b[41;97mERROR\x1b[41;31m]\x1b[0m \x1b[1mIn a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN environment variable for wrangler to work.\x1b[0m\n\n🪵  Logs were written to /tmp/x.log\n" });
+      await assert.rejects(deployCoordinator({ config: 'wrangler.jsonc', dryRun: false, cwd: dir.path, env: {}, run: notLoggedIn }), (e: Error & { hint?: string }) => {
+        assert.equal(e.message, "wrangler secret list failed: In a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN environment variable for wrangler to work.");
+        assert.equal(redact(e.message), e.message, 'the CLI prints it through the redactor: nothing in it may read as a secret');
+        assert.match(e.hint ?? '', /wrangler login/);
+        return true;
+      });
     } finally {
       dir.remove();
     }
