@@ -1,13 +1,14 @@
 // `npm run bench`: builds the CLI, then measures Crabbox against its floors on this machine (the `local` provider
 // and a local coordinator), prints a table and writes bench/results.json. `--quick`: each figure once, small sizes
 // (the test suite runs this so the benchmarks never rot). `--only a,b` runs some sections (startup, warm, cold,
-// sync, coordinator, worker, streaming). Exit 1 when a section failed; its error is in the table and the JSON.
+// sync, coordinator, worker, streaming, dashboard). Exit 1 when a section failed; its error is in the table and the JSON.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { coordinatorSection } from './coordinator.ts';
+import { dashboardSection } from './dashboard.ts';
 import { BenchWorkspace, type WarmLease } from './lib/box.ts';
 import { renderResults, type Results, type Section } from './lib/report.ts';
 import { coldSection, streamingSection, warmRerunSection, type RemoteOptions } from './remote.ts';
@@ -15,9 +16,9 @@ import { startupSection } from './startup.ts';
 import { syncSection } from './sync.ts';
 import { workerSection } from './worker.ts';
 
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'worker', 'streaming'] as const;
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'coordinator', 'worker', 'streaming', 'dashboard'] as const;
 type SectionId = (typeof SECTIONS)[number];
-const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', coordinator: 'Coordinator', worker: 'Coordinator on Workers (workerd)', streaming: 'Output streaming' };
+const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', coordinator: 'Coordinator', worker: 'Coordinator on Workers (workerd)', streaming: 'Output streaming', dashboard: 'Dashboard' };
 
 function parseArgs(argv: string[]): { quick: boolean; only: SectionId[]; out: string; build: boolean } {
   let quick = false;
@@ -52,6 +53,7 @@ const NEEDS: Partial<Record<SectionId, { path: string; what: string }>> = {
   sync: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
   streaming: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
   coordinator: { path: 'src/coordinator/entry/node.ts', what: 'the coordinator is not on this branch' },
+  dashboard: { path: 'src/dashboard/app.ts', what: 'the dashboard is not on this branch' },
 };
 
 const opts = parseArgs(process.argv.slice(2));
@@ -138,6 +140,8 @@ try {
     ),
   );
   await section('streaming', () => streamingSection({ ...r(), runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
+  // 10,000 runs even in --quick: the target is about that many.
+  await section('dashboard', () => dashboardSection({ runs: 10_000, requests: q ? 20 : 300 }));
 } finally {
   await ws?.close();
 }

@@ -63,7 +63,8 @@ const awsXmlParser: Plugin = {
 export function nodeImports(metafile: Metafile, allowed: readonly string[] = []): string[] {
   const out: string[] = [];
   for (const [file, input] of Object.entries(metafile.inputs)) {
-    for (const imp of input.imports) if (imp.external && !imp.path.startsWith('cloudflare:') && !allowed.includes(imp.path)) out.push(`${imp.path} <- ${file}`);
+    // `<runtime>` is esbuild's own helper code (inlined into the bundle), which its metafile lists as an external import.
+    for (const imp of input.imports) if (imp.external && imp.path !== '<runtime>' && !imp.path.startsWith('cloudflare:') && !allowed.includes(imp.path)) out.push(`${imp.path} <- ${file}`);
   }
   return out;
 }

@@ -91,6 +91,7 @@ export type EventAnswer = z.infer<typeof eventAnswer>;
 export const eventListAnswer = z.object({ events: z.array(eventAnswer), nextCursor: z.string().optional() });
 
 export const drainAnswer = z.object({ draining: z.boolean(), released: z.number() });
+export const poolDrainAnswer = z.object({ pool: z.string(), draining: z.boolean(), changed: z.number() });
 
 export const whoamiAnswer = z.object({
   owner: z.string(),
@@ -98,20 +99,20 @@ export const whoamiAnswer = z.object({
   login: z.string().optional(),
   role: z.enum(['user', 'maintainer', 'admin']),
   via: z.enum(['shared-token', 'user-token']),
-  expiresAt: z.number().optional(),
+  expiresAt: iso.optional(),
   access: z.string().optional(),
 });
 export type Whoami = z.infer<typeof whoamiAnswer>;
 
 export const loginStartAnswer = z.object({
-  loginId: z.string(), authorizeUrl: z.url(), expiresAt: z.number(), pollIntervalSeconds: z.number().int().positive(),
+  loginId: z.string(), authorizeUrl: z.url(), expiresAt: iso, pollIntervalSeconds: z.number().int().positive(),
   /** Shown on the confirmation page the link opens; the CLI prints it so the person can compare (older coordinators send none). */
   phrase: z.string().regex(/^[a-z]{1,12}(?:-[a-z]{1,12}){2}$/).optional(),
 });
 export const loginPollAnswer = z.union([
   z.object({ status: z.literal('pending') }),
   z.object({ status: z.literal('code-required') }),
-  z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: z.number() }),
+  z.object({ status: z.literal('approved'), token: z.string().startsWith('cbxu_'), owner: z.string(), org: z.string(), login: z.string(), expiresAt: iso }),
 ]);
 
 export const machineViewAnswer = z.object({

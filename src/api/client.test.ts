@@ -14,7 +14,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const WHO = { owner: 'github-1', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: 1 };
+const WHO = { owner: 'github-1', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: '2026-01-01T00:00:00.000Z' };
 
 function recording(status: number, body: unknown) {
   const seen: { url: string; headers: Record<string, string> }[] = [];

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { historyJson, leaseJson, leaseListJson, logsJson, resultsJson, runResultJson, whoamiJson } from './shapes.ts';
-import { adminLeasesJson, adminMachinesJson, drainJson, eventsJson, machineDrainJson, poolJson, runReportJson, stopJson, stopManyJson, usageJson } from './shapes-team.ts';
+import { adminLeasesJson, adminMachinesJson, drainJson, eventsJson, machineDrainJson, poolDrainJson, poolJson, runReportJson, stopJson, stopManyJson, usageJson } from './shapes-team.ts';
 import {
   cleanupJson, configPathsJson, configShowJson, coordinatorDeployJson, coordinatorSecretsJson, coordinatorServeJson, doctorJson, errorJson, initJson, issuedTokenJson, logoutJson, syncPlanJson, versionJson,
 } from './shapes-setup.ts';
@@ -26,6 +26,7 @@ export const DOCUMENTS = {
   drain: drainJson,
   'admin-machines': adminMachinesJson,
   'machine-drain': machineDrainJson,
+  'pool-drain': poolDrainJson,
   whoami: whoamiJson,
   cleanup: cleanupJson,
   'sync-plan': syncPlanJson,

@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import {
-  createLeaseAnswer, drainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, machineDrainAnswer, machineListAnswer, oneLeaseAnswer, oneMachineAnswer, oneRunAnswer, runListAnswer,
+  createLeaseAnswer, drainAnswer, poolDrainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, machineDrainAnswer, machineListAnswer, oneLeaseAnswer, oneMachineAnswer, oneRunAnswer, runListAnswer,
   runLogsAnswer, usageAnswer, whoamiAnswer, poolListAnswer,
 } from './answers.ts';
 import {
   adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, createLeaseBody, createRunBody, drainBody, finishRunBody, heartbeatBody, leaseRefParams, listEventsQuery, listLeasesQuery,
-  listRunsQuery, loginPollBody, loginStartBody, machineParams, poolQuery, runParams, usageQuery,
+  listRunsQuery, loginPollBody, loginStartBody, machineParams, poolParams, poolQuery, runParams, usageQuery,
 } from './schemas.ts';
 
 /**
@@ -59,6 +59,8 @@ export const ENDPOINTS = {
   adminMachine: { method: 'GET', path: '/v1/admin/machines/:id', params: machineParams, answer: oneMachineAnswer },
   adminMachineDrain: { method: 'POST', path: '/v1/admin/machines/:id/drain', params: machineParams, answer: machineDrainAnswer },
   adminMachineUndrain: { method: 'POST', path: '/v1/admin/machines/:id/undrain', params: machineParams, answer: machineDrainAnswer },
+  adminPoolDrain: { method: 'POST', path: '/v1/admin/pools/:name/drain', params: poolParams, answer: poolDrainAnswer },
+  adminPoolUndrain: { method: 'POST', path: '/v1/admin/pools/:name/undrain', params: poolParams, answer: poolDrainAnswer },
   adminUsage: { method: 'GET', path: '/v1/admin/usage', query: adminUsageQuery, answer: usageAnswer },
   adminEvents: { method: 'GET', path: '/v1/admin/events', query: adminListEventsQuery, answer: eventListAnswer },
 } as const satisfies Record<string, Endpoint>;

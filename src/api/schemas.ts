@@ -99,7 +99,9 @@ export const usageQuery = z.strictObject({ month: month.optional() });
 export const adminUsageQuery = usageQuery.extend({ owner: z.string().min(1).max(200).optional(), org: z.string().min(1).max(200).optional() });
 
 export const eventType = z.string().regex(/^[a-z]+(\.[a-z_]+)+$/, 'expected an event type like lease.created');
-export const listEventsQuery = z.strictObject({ leaseId: leaseId.optional(), type: eventType.optional(), cursor, limit });
+/** A point in time in a query: ISO 8601 with a zone (`2026-01-15T12:00:00Z`). */
+export const instant = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-01-15T12:00:00Z' });
+export const listEventsQuery = z.strictObject({ leaseId: leaseId.optional(), type: eventType.optional(), since: instant.optional(), until: instant.optional(), cursor, limit });
 export const adminListEventsQuery = listEventsQuery.extend({ owner: z.string().min(1).max(200).optional(), machineId: machineId.optional() });
 
 export const drainBody = z.strictObject({ draining: z.boolean() });
@@ -119,6 +121,10 @@ export const runParams = z.strictObject({ id: z.string().min(1).max(80) });
 
 /** A path parameter naming a machine. */
 export const machineParams = z.strictObject({ id: z.string().min(1).max(80) });
+
+/** A warm pool's name (as `pools:` in the coordinator config spells it). */
+export const poolName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'expected a pool name: lowercase letters, digits and -, at most 32');
+export const poolParams = z.strictObject({ name: poolName });
 
 /** `GET /v1/pool` takes no parameters. */
 export const poolQuery = z.strictObject({});

@@ -115,6 +115,10 @@ export type AdminMachinesJson = z.infer<typeof adminMachinesJson>;
 export const machineDrainJson = document('machine-drain', { machine: machineEntry, changed: z.boolean() });
 export type MachineDrainJson = z.infer<typeof machineDrainJson>;
 
+/** `admin drain --pool <name> --json` and `admin undrain --pool <name> --json`: the pool, its drain mark, and how many of its machines changed state. */
+export const poolDrainJson = document('pool-drain', { pool: z.string(), draining: z.boolean(), changed: z.number().int().min(0) });
+export type PoolDrainJson = z.infer<typeof poolDrainJson>;
+
 /**
  * What the MCP `run` tool returns: the run's result object (`crabbox.run/v1`, exactly what `run --json` prints), the
  * failed JUnit cases, and the redacted end of the output, so an agent sees why a run failed without a second call.

@@ -1,6 +1,6 @@
 import type { CoordinatorClient } from '../api/client.ts';
 import { schemaId, type LeaseJson } from '../api/shapes.ts';
-import type { AdminLeasesJson, AdminMachinesJson, DrainJson, EventsJson, MachineDrainJson } from '../api/shapes-team.ts';
+import type { AdminLeasesJson, AdminMachinesJson, DrainJson, EventsJson, MachineDrainJson, PoolDrainJson } from '../api/shapes-team.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef, parseMachineId } from '../domain/ids.ts';
 import { leaseFromView } from '../leases/brokered.ts';
@@ -64,6 +64,12 @@ export async function adminMachineDrain(ctx: AppContext, ref: string, drain: boo
   const id = parseMachineId(ref);
   const answer = await asAdmin(ctx, drain ? 'drain' : 'undrain', (c) => c.call(drain ? 'adminMachineDrain' : 'adminMachineUndrain', { params: { id } }));
   return { schema: schemaId('machine-drain'), machine: answer.machine, changed: answer.changed };
+}
+
+/** Drains a whole warm pool (no refills; idle machines deleted now, busy ones once free) or takes it back (`drain: false`). */
+export async function adminPoolDrain(ctx: AppContext, pool: string, drain: boolean): Promise<PoolDrainJson> {
+  const answer = await asAdmin(ctx, drain ? 'drain' : 'undrain', (c) => c.call(drain ? 'adminPoolDrain' : 'adminPoolUndrain', { params: { name: pool } }));
+  return { schema: schemaId('pool-drain'), pool: answer.pool, draining: answer.draining, changed: answer.changed };
 }
 
 /** Everyone's audit trail, newest first. */

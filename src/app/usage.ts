@@ -2,33 +2,13 @@ import * as z from 'zod';
 import { usageAnswer, type UsageAnswer } from '../api/answers.ts';
 import { month } from '../api/schemas.ts';
 import { schemaId } from '../api/shapes.ts';
-import { usageJson, type UsageJson } from '../api/shapes-team.ts';
+import { usageJson } from '../api/shapes-team.ts';
+import { groupUsage, OWNER_PATTERN, USAGE_GROUPS } from './usage-groups.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { requireCoordinator } from './session.ts';
 import { useCase } from './usecase.ts';
 
-export const USAGE_GROUPS = ['owner', 'org', 'provider', 'type'] as const;
-export type UsageGroup = (typeof USAGE_GROUPS)[number];
-export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
-
-type Row = UsageJson['rows'][number];
-
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
-/** Sums the coordinator's usage rows by one column. */
-export function groupUsage(rows: UsageAnswer['usage'], by: UsageGroup): Row[] {
-  const out = new Map<string, Row>();
-  for (const r of rows) {
-    const key = typeof r[by] === 'string' && r[by] !== '' ? (r[by] as string) : '-';
-    const row = out.get(key) ?? { key, leases: 0, hours: 0, reservedCost: 0, estimatedCost: 0 };
-    row.leases += num(r.leases);
-    row.hours += num(r.seconds) / 3600;
-    row.reservedCost += num(r.reservedCost);
-    row.estimatedCost += num(r.estimatedCost);
-    out.set(key, row);
-  }
-  return [...out.values()].sort((a, b) => b.estimatedCost - a.estimatedCost || a.key.localeCompare(b.key));
-}
+export { groupUsage, OWNER_PATTERN, USAGE_GROUPS, type UsageGroup } from './usage-groups.ts';
 
 export const usage = useCase({
   name: 'usage',

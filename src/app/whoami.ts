@@ -7,7 +7,7 @@ import { coordinatorClient } from './session.ts';
 /** The `whoami --json` document: times are ISO 8601 like every other time crabbox prints. */
 export function whoamiDocument(who: Whoami, url: string): WhoamiJson {
   const { expiresAt, ...rest } = who;
-  return { schema: schemaId('whoami'), ...rest, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}), coordinator: url };
+  return { schema: schemaId('whoami'), ...rest, ...(expiresAt !== undefined ? { expiresAt } : {}), coordinator: url };
 }
 
 /** Who the coordinator (the configured one, or `url` when it is the same) says the caller is. */

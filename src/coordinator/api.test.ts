@@ -28,7 +28,7 @@ describe(onTarget('coordinator API'), () => {
     assert.equal(detail.status, 200);
     assert.deepEqual(detail.json, { ok: true, checks: { store: { ok: true, ms: 0 } }, draining: false, installation: 'test-install' });
     const who = await h.request('GET', '/v1/whoami', { token: alice });
-    assert.deepEqual(who.json, { owner: 'alice@example.com', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: h.clock.now() + 3600_000 });
+    assert.deepEqual(who.json, { owner: 'alice@example.com', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: new Date(h.clock.now() + 3600_000).toISOString() });
   });
 
   it('creates a lease: host, ports, ssh user, work root and the pinned host key come back', async () => {

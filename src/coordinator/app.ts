@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
+import { dashboardApp } from '../dashboard/app.ts';
+import { notFoundPage } from '../dashboard/pages/not-found.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { diskFull } from '../storage/full.ts';
 import { newAppState } from './app-state.ts';
@@ -49,7 +51,11 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
   // The path is the caller's: control characters (a decoded %0A) would break the one-line message.
-  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100).replace(/[\u0000-\u001f\u007f]/g, '?')}` }, 404));
+  app.notFound((c) => {
+    // A browser that wandered off the dashboard's pages gets a page; API clients keep getting JSON.
+    if (!c.req.path.startsWith('/v1') && c.req.header('accept')?.includes('text/html')) return c.html(notFoundPage(), 404, { 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store' });
+    return c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path.slice(0, 100).replace(/[\u0000-\u001f\u007f]/g, '?')}` }, 404);
+  });
   app.use('*', methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json({ error: 'method_not_allowed', message: `${c.req.method} is not allowed here; use ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }) }));
   app.use('*', async (c, next) => {
     c.set('deps', deps);
@@ -72,5 +78,7 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   v1.route('/pool', poolRoutes());
   v1.route('/admin', adminRoutes());
   app.route('/v1', v1);
+  // The dashboard's pages (src/dashboard/): outside /v1, signed in by a browser session, never by a bearer token.
+  app.route('/', dashboardApp(logger));
   return app;
 }

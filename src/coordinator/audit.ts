@@ -1,12 +1,14 @@
 import { redactValue } from '../redact/redact.ts';
 import type { EventStore, LeaseRecord, MachineRecord, NewEvent } from '../storage/store.ts';
 
-/** The audit event types. `admin.*` events name the action after the dot. */
-export type EventType =
-  | 'lease.created' | 'lease.heartbeat' | 'lease.extended' | 'lease.released' | 'lease.expired' | 'lease.failed'
-  | 'machine.provisioned' | 'machine.assigned' | 'machine.scrubbed' | 'machine.drained' | 'machine.undrained' | 'machine.deleted' | 'machine.failed' | 'machine.sweep_skipped'
-  | 'pool.refill.failed' | 'pool.empty'
-  | 'provider.error' | 'provider.fallback' | 'auth.denied' | 'auth.login' | 'run.created' | 'run.finished' | `admin.${string}`;
+/** The audit event types (the dashboard offers them as filters). `admin.*` events name the action after the dot. */
+export const EVENT_TYPES = [
+  'lease.created', 'lease.heartbeat', 'lease.extended', 'lease.released', 'lease.expired', 'lease.failed',
+  'machine.provisioned', 'machine.assigned', 'machine.scrubbed', 'machine.drained', 'machine.undrained', 'machine.deleted', 'machine.failed', 'machine.sweep_skipped',
+  'pool.refill.failed', 'pool.empty', 'pool.drained', 'pool.undrained',
+  'provider.error', 'provider.fallback', 'auth.denied', 'auth.login', 'auth.logout', 'run.created', 'run.finished',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number] | `admin.${string}`;
 
 export interface AuditInput {
   type: EventType;

@@ -54,6 +54,9 @@ const ROUTES: Route[] = [
   { method: 'GET', path: (f) => `/v1/admin/machines/${f.machineId}`, ...ADMIN },
   { method: 'POST', path: (f) => `/v1/admin/machines/${f.machineId}/drain`, ...ADMIN },
   { method: 'POST', path: (f) => `/v1/admin/machines/${f.machineId}/undrain`, ...ADMIN },
+  // No warm pool is configured here: an admin learns that (404); nobody else learns anything (403).
+  { method: 'POST', path: () => '/v1/admin/pools/warm/drain', ...ADMIN, admin: 404 },
+  { method: 'POST', path: () => '/v1/admin/pools/warm/undrain', ...ADMIN, admin: 404 },
 ];
 
 function expected(route: Route, who: Who): number {

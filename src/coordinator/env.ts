@@ -1,6 +1,7 @@
 import type { LeaseRecord } from '../storage/store.ts';
 import type { AppState } from './app-state.ts';
 import type { Identity } from './auth/identity.ts';
+import type { WebSession } from './auth/web-session.ts';
 import type { CoordinatorDeps } from './deps.ts';
 
 /** The Hono environment: identity and the loaded lease travel through typed c.var, never through headers. */
@@ -13,5 +14,9 @@ export interface AppEnv {
     lease: LeaseRecord;
     /** The verified Cloudflare Access identity (email or service:<name>) when Access is configured. */
     accessIdentity: string | undefined;
+    /** The dashboard's browser session (dashboard pages only). */
+    webSession: WebSession;
+    /** This response's CSP script nonce (dashboard pages only). */
+    nonce: string;
   };
 }

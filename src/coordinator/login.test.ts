@@ -26,7 +26,7 @@ describe(onTarget('GitHub browser login'), () => {
     assert.match(started.loginId, /^login_[0-9a-f]{24}$/);
     assert.match(started.phrase, /^[a-z]+-[a-z]+-[a-z]+$/);
     assert.equal(started.json.pollIntervalSeconds, 2);
-    assert.equal(started.json.expiresAt, h.clock.now() + 600_000);
+    assert.equal(started.json.expiresAt, new Date(h.clock.now() + 600_000).toISOString());
     const authorize = new URL(started.authorizeUrl);
     assert.equal(authorize.origin + authorize.pathname, 'http://coordinator.test/v1/login/authorize');
     const state = authorize.searchParams.get('state')!;
@@ -65,7 +65,7 @@ describe(onTarget('GitHub browser login'), () => {
     assert.equal(poll.json.status, 'approved');
     assert.match(poll.json.token, /^cbxu_/);
     assert.deepEqual([poll.json.owner, poll.json.org, poll.json.login], ['github-1001', 'acme', 'alice']);
-    assert.equal(poll.json.expiresAt, h.clock.now() + 30 * 86_400_000);
+    assert.equal(poll.json.expiresAt, new Date(h.clock.now() + 30 * 86_400_000).toISOString());
     const who = await h.request('GET', '/v1/whoami', { token: poll.json.token });
     assert.deepEqual(who.json, { owner: 'github-1001', org: 'acme', login: 'alice', role: 'user', via: 'user-token', expiresAt: poll.json.expiresAt });
     const again = await h.poll(started.loginId, started.secret);
@@ -261,7 +261,7 @@ describe(onTarget('GitHub browser login'), () => {
   it('the token lifetime is configurable', async () => {
     h = await loginHarness({ ttlSeconds: 3600 });
     const { poll } = await loginAs(h, 'alice');
-    assert.equal(poll.json.expiresAt, h.clock.now() + 3600_000);
+    assert.equal(poll.json.expiresAt, new Date(h.clock.now() + 3600_000).toISOString());
   });
 });
 

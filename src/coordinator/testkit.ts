@@ -1,7 +1,7 @@
 import { after } from 'node:test';
 import { ManualClock } from '../domain/clock.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
-import type { Machine } from '../providers/provider.ts';
+import type { Machine, Provider } from '../providers/provider.ts';
 import { signUserToken } from '../auth/user-token.ts';
 import { openSqliteStore } from '../storage/sqlite.ts';
 import type { FleetStore } from '../storage/store.ts';
@@ -69,6 +69,8 @@ export interface HarnessOptions {
   store?: FleetStore;
   path?: string;
   provider?: FakeProvider;
+  /** More providers beside the fake one (a real local provider for browser tests). */
+  providers?: Record<string, Provider>;
   clock?: ManualClock;
   target?: Target;
 }
@@ -85,12 +87,12 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   };
   const target = options.target ?? currentTarget;
   if (target === 'worker') {
-    if (options.store || options.path || options.provider) throw new Error('the worker target makes its own store and provider');
+    if (options.store || options.path || options.provider || options.providers) throw new Error('the worker target makes its own store and providers');
     return workerHarness(config, clock, userToken);
   }
   const store = options.store ?? (await openSqliteStore({ path: options.path ?? ':memory:', now: clock.now() }));
   const provider = options.provider ?? new FakeProvider({ hourlyPrice: 0.5 });
-  const deps: CoordinatorDeps = { store, providers: { fake: provider }, clock, config, peerAddress: nodePeerAddress };
+  const deps: CoordinatorDeps = { store, providers: { fake: provider, ...options.providers }, clock, config, peerAddress: nodePeerAddress };
   const app = createApp(deps);
   const fetch: Harness['fetch'] = async (url, init = {}, o = {}) => app.request(url, init, o.source ? { incoming: { socket: { remoteAddress: o.source } } } : undefined);
   return {

@@ -5,6 +5,7 @@ import { loginContract } from './contract/logins.contract.ts';
 import { machineContract } from './contract/machines.contract.ts';
 import { runContract } from './contract/runs.contract.ts';
 import { fleetContract } from './contract/store.contract.ts';
+import { webSessionContract } from './contract/web-sessions.contract.ts';
 
 export { leaseWithMachine, newLease, newMachine, type StoreFactory } from './contract/fixtures.ts';
 
@@ -15,5 +16,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
   runContract(name, factory);
   eventContract(name, factory);
   loginContract(name, factory);
+  webSessionContract(name, factory);
   fleetContract(name, factory);
 }

@@ -4,10 +4,11 @@ import type { LoginStore } from './ports/logins.ts';
 import type { MachineStore } from './ports/machines.ts';
 import type { MetaStore } from './ports/meta.ts';
 import type { RunStore } from './ports/runs.ts';
+import type { WebSessionStore } from './ports/web-sessions.ts';
 
 /**
  * The fleet store: everything the coordinator persists, split by concern into ports (src/storage/ports/): leases,
- * machines, runs, events, logins, meta. Code that needs one concern takes that port; code that changes several at
+ * machines, runs, events, logins, web sessions, meta. Code that needs one concern takes that port; code that changes several at
  * once (a lease and its machine and their audit event) takes the whole store and uses `withTransaction`.
  *
  * One SQL implementation serves SQLite and PostgreSQL; every backend passes `runStoreContract`. Conditional updates
@@ -21,6 +22,7 @@ export type * from './ports/machines.ts';
 export type * from './ports/meta.ts';
 export type * from './ports/page.ts';
 export type * from './ports/runs.ts';
+export type * from './ports/web-sessions.ts';
 export { DEFAULT_PAGE, MAX_PAGE } from './ports/page.ts';
 export { STORED_RUN_STATES } from './ports/runs.ts';
 
@@ -37,7 +39,7 @@ export interface Transactional<S> {
   withTransaction<T>(fn: (tx: S) => Promise<T>): Promise<T>;
 }
 
-export interface FleetStore extends LeaseStore, MachineStore, RunStore, EventStore, LoginStore, MetaStore, Transactional<FleetStore> {
+export interface FleetStore extends LeaseStore, MachineStore, RunStore, EventStore, LoginStore, WebSessionStore, MetaStore, Transactional<FleetStore> {
   /**
    * Deletes runs and events older than `olderThan`, ended leases no machine is still being deleted for, and machines
    * gone (deleted or failed) before it that no remaining lease points at.

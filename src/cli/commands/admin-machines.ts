@@ -3,7 +3,7 @@ import type { CliContext } from '../context.ts';
 import { oneLine, printJson, renderTable, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
 import type { MachineDrainJson } from '../../api/shapes-team.ts';
-import { adminDrain, adminMachineDrain, adminMachines } from '../../app/admin.ts';
+import { adminDrain, adminMachineDrain, adminMachines, adminPoolDrain } from '../../app/admin.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseMachineId } from '../../domain/ids.ts';
@@ -19,7 +19,21 @@ function showMachine(ctx: CliContext, verb: string, { machine, changed }: Machin
   write(ctx.stdout, changed ? `${verb} ${machine.id}: ${machine.state}${lease}\n` : `${machine.id} was already ${machine.state}${lease}; nothing changed\n`);
 }
 
-/** `admin machines`, and the machine forms of `admin drain <machine>` / `admin undrain <machine>`. */
+function checkPool(pool: string): string {
+  if (!POOL.test(pool)) throw new CrabboxError('bad_request', `--pool ${JSON.stringify(pool.slice(0, 40))}: expected lowercase letters, digits and -, at most 32`);
+  return pool;
+}
+
+async function poolDrain(ctx: CliContext, pool: string, drain: boolean): Promise<void> {
+  const doc = await adminPoolDrain(appContext(ctx), checkPool(pool), drain);
+  if (ctx.json) return printJson(ctx.stdout, doc);
+  const machines = plural(doc.changed, 'machine');
+  write(ctx.stdout, drain
+    ? `drained pool ${doc.pool}: no refills; ${machines} drained (idle ones deleted now, busy ones once their lease ends)\n`
+    : `undrained pool ${doc.pool}: refills resume; ${machines} taken back from draining\n`);
+}
+
+/** `admin machines`, and the machine and pool forms of `admin drain` / `admin undrain`. */
 export function registerMachineCommands(admin: Command, ctx: CliContext): void {
   admin
     .command('machines')
@@ -40,10 +54,16 @@ export function registerMachineCommands(admin: Command, ctx: CliContext): void {
     });
   admin
     .command('drain')
-    .description('Drain one machine (no new lease; deleted once free), or with no machine the whole fleet: refuse new leases and release every live one')
+    .description('Drain one machine (no new lease; deleted once free), a warm pool (--pool), or with neither the whole fleet: refuse new leases and release every live one')
     .argument('[machine]', 'a machine id (mch_ + 12 hex); without it, the whole fleet')
+    .option('--pool <name>', 'drain a warm pool: no refills, idle machines deleted now, busy ones once free')
     .option('--off', 'end the fleet drain (same as `admin undrain` with no machine)')
-    .action(async (ref: string | undefined, opts: { off?: boolean }) => {
+    .action(async (ref: string | undefined, opts: { off?: boolean; pool?: string }) => {
+      if (opts.pool !== undefined) {
+        if (ref !== undefined) throw new CrabboxError('bad_request', 'give a machine or --pool, not both');
+        if (opts.off) throw new CrabboxError('bad_request', '--off ends the fleet drain; to undrain a pool run `crabbox admin undrain --pool <name>`');
+        return poolDrain(ctx, opts.pool, true);
+      }
       if (ref !== undefined) {
         if (opts.off) throw new CrabboxError('bad_request', '--off ends the fleet drain; to undrain one machine run `crabbox admin undrain <machine>`');
         const doc = await adminMachineDrain(appContext(ctx), parseMachineId(ref), true);
@@ -54,9 +74,14 @@ export function registerMachineCommands(admin: Command, ctx: CliContext): void {
     });
   admin
     .command('undrain')
-    .description('Take one machine back from draining, or with no machine end the fleet drain')
+    .description('Take one machine or a warm pool (--pool) back from draining, or with neither end the fleet drain')
     .argument('[machine]', 'a machine id (mch_ + 12 hex); without it, the whole fleet')
-    .action(async (ref: string | undefined) => {
+    .option('--pool <name>', 'undrain a warm pool: refills resume, its machines still draining go back to work')
+    .action(async (ref: string | undefined, opts: { pool?: string }) => {
+      if (opts.pool !== undefined) {
+        if (ref !== undefined) throw new CrabboxError('bad_request', 'give a machine or --pool, not both');
+        return poolDrain(ctx, opts.pool, false);
+      }
       if (ref === undefined) return fleetDrain(ctx, false);
       const doc = await adminMachineDrain(appContext(ctx), parseMachineId(ref), false);
       if (ctx.json) return printJson(ctx.stdout, doc);

@@ -19,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
         doc.pools.map((p) => [
           p.name, p.provider, p.class ?? undefined, p.machines.idle, p.machines.assigned, p.machines.provisioning, p.machines.scrubbing, p.min, p.max, p.claims.lastHour,
           ms(p.claims.p50Ms), ms(p.claims.p95Ms), p.emptyLastHour,
-          p.backoffUntil ? `refill backing off until ${p.backoffUntil}` : p.blocked ? `cannot grow: ${p.blocked}` : p.refillFailuresLastHour ? `${p.refillFailuresLastHour} refill failures` : undefined,
+          p.backoffUntil ? `refill backing off until ${p.backoffUntil}` : p.blocked === 'draining' ? 'drained: no refills until `crabbox admin undrain --pool`' : p.blocked ? `cannot grow: ${p.blocked}` : p.refillFailuresLastHour ? `${p.refillFailuresLastHour} refill failures` : undefined,
         ]),
       ));
     });

@@ -45,7 +45,7 @@ export async function browserLogin(ctx: CliContext, client: CoordinatorClient, o
     const started = await client.call('loginStart', { body: { secretHash, ...(loopback ? { port: loopback.port } : {}) } });
     loopback?.expect(started.loginId);
     // The coordinator's clock decides expiry; with clock skew (or a nonsense answer) fall back to its 10 minutes.
-    const remaining = started.expiresAt - ctx.clock.now();
+    const remaining = Date.parse(started.expiresAt) - ctx.clock.now();
     const deadline = ctx.clock.now() + (remaining > 0 && remaining <= LOGIN_WAIT_MS ? remaining : LOGIN_WAIT_MS);
     const left = () => minutes(deadline - ctx.clock.now());
     const opened = !options.noBrowser && openBrowser(started.authorizeUrl, ctx.env, (why) => ctx.info(`\nCould not open a browser (${why}); open the URL above in a browser to sign in.`));

@@ -9,7 +9,8 @@ export interface Identity {
   org: string;
   login?: string | undefined;
   role: Role;
-  via: 'shared-token' | 'user-token';
+  /** `browser-session`: the dashboard's cookie session (auth/web-session.ts); the API never accepts one. */
+  via: 'shared-token' | 'user-token' | 'browser-session';
   /** When a user token stops working (epoch ms). */
   expiresAt?: number | undefined;
 }

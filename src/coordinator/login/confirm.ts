@@ -34,6 +34,11 @@ export function setBrowserCookie(c: Context<AppEnv>, loginId: string, binding: s
   setCookie(c, csrfName(loginId), '', { ...options(c, 'Strict'), maxAge: 0 });
 }
 
+/** Forgets the browser binding once its login is finished (the dashboard's sign-in). */
+export function clearBrowserCookie(c: Context<AppEnv>, loginId: string): void {
+  setCookie(c, browserName(loginId), '', { ...options(c, 'Lax'), maxAge: 0 });
+}
+
 /**
  * A confirmation POST is genuine when its token matches this browser's page cookie and the browser does not say the
  * request came from another site (Sec-Fetch-Site, sent by current browsers; absent from scripts, which hold no cookie).

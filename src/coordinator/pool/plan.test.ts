@@ -20,6 +20,7 @@ function snap(machines: PoolMachineFacts[], over: Omit<Partial<PoolSnapshot>, "p
     machines,
     failures: over.failures ?? [],
     budget: { perMachine: 0, poolSpent: 0, globalSpent: 0, ...over.budget },
+    draining: over.draining,
   };
 }
 
@@ -132,6 +133,7 @@ const rows: Row[] = [
     snapshot: () => snap([], { pool: { budget: 0 }, budget: { perMachine: 0, poolSpent: 0, globalSpent: 0, globalLimit: 0 } }),
     then: (a) => assert.equal(creates(a), 2),
   },
+  { given: 'a drained pool below min', snapshot: () => snap([m('assigned')], { draining: true }), then: (a) => assert.deepEqual(a, [{ kind: 'blocked', reason: 'draining', wanted: 2 }]) },
   { given: 'min 0', snapshot: () => snap([m('idle')], { pool: { min: 0 } }), then: (a) => assert.equal(deletes(a, 'extraneous').length, 1) },
 ];
 

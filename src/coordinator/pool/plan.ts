@@ -34,6 +34,8 @@ export interface PoolSnapshot {
   /** Times of failed refills since the pool's last successful one (within the lookback window), any order. */
   failures: number[];
   budget: PoolBudgetFacts;
+  /** An admin drained the pool: nothing is created until it is undrained. */
+  draining?: boolean | undefined;
 }
 
 export type DeleteReason = 'max-age' | 'max-assignments' | 'extraneous';
@@ -42,7 +44,7 @@ export type PoolAction =
   | { kind: 'create'; count: number }
   | { kind: 'delete'; machineIds: string[]; reason: DeleteReason }
   | { kind: 'backoff'; until: number; failures: number }
-  | { kind: 'blocked'; reason: 'max' | 'budget' | 'spend-cap'; wanted: number };
+  | { kind: 'blocked'; reason: 'max' | 'budget' | 'spend-cap' | 'draining'; wanted: number };
 
 /** States that count against `max`: everything that serves, can serve, or is being made. */
 export const COUNTED_STATES: readonly MachineState[] = ['provisioning', 'idle', 'assigned', 'scrubbing', 'draining'];
@@ -85,6 +87,7 @@ export function planPool(snapshot: PoolSnapshot, now: number): PoolAction[] {
   const provisioning = snapshot.machines.filter((m) => m.state === 'provisioning').length;
   const wanted = pool.min - (fresh.length - extraneous.length) - provisioning;
   if (wanted <= 0) return actions;
+  if (snapshot.draining) return [...actions, { kind: 'blocked', reason: 'draining', wanted }];
 
   const failures = snapshot.failures.filter((t) => now - t < FAILURE_LOOKBACK_MS);
   if (failures.length > 0) {

@@ -4,7 +4,7 @@ import { CrabboxError } from '../../domain/errors.ts';
 import { leaseUser } from '../../machine-access/access.ts';
 import { PUBLIC_KEY } from '../testkit.ts';
 import { sweep } from '../sweeper.ts';
-import { reconcilePool } from './reconcile.ts';
+import { provisionPoolMachine, reconcilePool } from './reconcile.ts';
 import { ADMIN_PUBLIC_KEY, poolHarness } from './testkit.ts';
 
 const claim = { sshPublicKey: PUBLIC_KEY, pool: true };
@@ -243,6 +243,73 @@ describe('warm pool: refill, claim, scrub', () => {
       assert.equal((await h.request('POST', '/v1/leases', { token, body: claim })).json.lease.pool, undefined, 'a draining machine is not idle: the next claim goes cold');
       await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token });
       assert.equal((await h.store.getMachine(first!))?.state, 'deleted');
+    } finally {
+      await h.close();
+    }
+  });
+  it('drain --pool: no refills, idle machines deleted now, a busy one after its lease; undrain refills; unknown pools are 404', async () => {
+    const h = await poolHarness({ pool: { min: 2 } });
+    try {
+      const [busy, free] = await h.fill();
+      const token = await h.maintainer();
+      const { json } = await h.request('POST', '/v1/leases', { token, body: claim });
+      assert.equal(json.lease.machineId, busy);
+      const admin = await h.userToken('root');
+      const drained = await h.request('POST', '/v1/admin/pools/warm/drain', { token: admin });
+      assert.deepEqual([drained.status, drained.json], [200, { pool: 'warm', draining: true, changed: 2 }]);
+      assert.equal((await h.store.getMachine(free!))?.state, 'deleted', 'the idle machine goes now');
+      assert.equal((await h.store.getMachine(busy!))?.state, 'draining', 'the busy one serves its lease');
+      assert.deepEqual((await h.request('POST', '/v1/admin/pools/warm/drain', { token: admin })).json, { pool: 'warm', draining: true, changed: 0 }, 'drain again changes nothing');
+      const stats = await reconcilePool(h.deps);
+      assert.deepEqual([stats.pools.warm?.created, stats.pools.warm?.blocked], [0, 'draining'], 'a drained pool is not refilled');
+      assert.equal((await h.request('GET', '/v1/pool', { token: admin })).json.pools[0].blocked, 'draining');
+      assert.equal((await h.request('POST', '/v1/leases', { token, body: claim })).json.lease.pool, undefined, 'claims go cold');
+      await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token });
+      assert.equal((await h.store.getMachine(busy!))?.state, 'deleted', 'the busy machine is deleted when its lease ends');
+
+      const undrained = await h.request('POST', '/v1/admin/pools/warm/undrain', { token: admin });
+      assert.deepEqual(undrained.json, { pool: 'warm', draining: false, changed: 0 });
+      assert.equal((await reconcilePool(h.deps)).pools.warm?.created, 2, 'undrained, the pool fills again');
+      const types = (await h.store.listEvents({ limit: 200 })).items.map((e) => e.type);
+      assert.ok(types.includes('pool.drained') && types.includes('pool.undrained'), 'both are audited');
+
+      const unknown = await h.request('POST', '/v1/admin/pools/cold/drain', { token: admin });
+      assert.deepEqual([unknown.status, unknown.json.error], [404, 'not_found']);
+      assert.match(unknown.json.message, /no warm pool cold/);
+      const bad = await h.request('POST', '/v1/admin/pools/Bad_Name/drain', { token: admin });
+      assert.equal(bad.status, 400);
+      assert.equal((await h.request('POST', '/v1/admin/pools/warm/drain', { token })).status, 403, 'maintainers may not drain');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('undrain --pool brings back a machine still draining (its lease not yet over)', async () => {
+    const h = await poolHarness({ pool: { min: 1 } });
+    try {
+      const [busy] = await h.fill();
+      const token = await h.maintainer();
+      const { json } = await h.request('POST', '/v1/leases', { token, body: claim });
+      const admin = await h.userToken('root');
+      await h.request('POST', '/v1/admin/pools/warm/drain', { token: admin });
+      assert.equal((await h.store.getMachine(busy!))?.state, 'draining');
+      assert.deepEqual((await h.request('POST', '/v1/admin/pools/warm/undrain', { token: admin })).json, { pool: 'warm', draining: false, changed: 1 });
+      assert.equal((await h.store.getMachine(busy!))?.state, 'assigned');
+      await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token });
+      assert.equal((await h.store.getMachine(busy!))?.state, 'idle', 'scrubbed and reused, as before the drain');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a refill that started before the drain makes nothing once the pool is drained', async () => {
+    const h = await poolHarness({ pool: { min: 2 } });
+    try {
+      const admin = await h.userToken('root');
+      await h.request('POST', '/v1/admin/pools/warm/drain', { token: admin });
+      assert.equal(await provisionPoolMachine(h.deps, h.pool), 'clamped');
+      assert.equal((await h.store.poolMachines('warm')).length, 0);
+      assert.equal(h.provider.machines.size, 0, 'the provider was never asked');
     } finally {
       await h.close();
     }

@@ -11,6 +11,7 @@ import { hourlyPrice, monthWindow } from '../pricing.ts';
 import type { PoolConfig } from './config.ts';
 import { COUNTED_STATES, FAILURE_LOOKBACK_MS, planPool, type PoolAction, type PoolSnapshot } from './plan.ts';
 import { newMachineId } from '../../domain/ids.ts';
+import { isPoolDraining } from './drain.ts';
 
 /** What one pass did for one pool, and where the pool stands. */
 export interface PoolPassStats {
@@ -91,7 +92,8 @@ export async function poolSnapshot(deps: CoordinatorDeps, pool: PoolConfig): Pro
   const provider = deps.providers[pool.provider];
   const price = provider ? await hourlyPrice(config, provider, pool.type) : 0;
   const month = monthWindow(now);
-  const [poolSpent, machineSpent, leaseSpent] = await Promise.all([
+  const [draining, poolSpent, machineSpent, leaseSpent] = await Promise.all([
+    isPoolDraining(store, pool.name),
     store.machineReservedSpend({ ...month, pool: pool.name }),
     store.machineReservedSpend(month),
     store.reservedSpend(month),
@@ -101,6 +103,7 @@ export async function poolSnapshot(deps: CoordinatorDeps, pool: PoolConfig): Pro
     machines: machines.map((m) => ({ id: m.id, state: m.state, createdAt: m.createdAt, assignments: m.assignments })),
     failures: failed.filter((e) => e.at > lastSuccess).map((e) => e.at),
     budget: { perMachine: reservation(price, pool), poolSpent, globalSpent: machineSpent + leaseSpent, globalLimit: config.caps.monthlySpend.global },
+    draining,
   };
 }
 
@@ -148,6 +151,8 @@ export async function provisionPoolMachine(deps: CoordinatorDeps, pool: PoolConf
   const created = clock.now();
   const labels = { ...machineLabels({ machineId: id, installation: config.installation, createdAt: created }), [LABEL.lease]: token };
   const record = await store.withTransaction(async (tx) => {
+    // Drained after this pass took its snapshot: nothing more is made.
+    if (await isPoolDraining(tx, pool.name)) return undefined;
     const machines = await tx.poolMachines(pool.name);
     if (machines.filter((m) => COUNTED_STATES.includes(m.state)).length >= pool.max) return undefined;
     if (reserved > 0) {

@@ -22,7 +22,7 @@ export interface PoolStatusView {
   refillFailuresLastHour: number;
   /** Refills wait until then after failures (provider errors). */
   backoffUntil?: string | undefined;
-  /** Why the pool cannot grow to `min` right now: `max`, `budget` or `spend-cap`. */
+  /** Why the pool cannot grow to `min` right now: `max`, `budget`, `spend-cap`, or `draining` (an admin drained it). */
   blocked?: string | undefined;
 }
 

@@ -5,7 +5,7 @@ import type { AppEnv } from '../env.ts';
 import { createLease, heartbeatLease, leaseView, releaseLease } from '../leases.ts';
 import { claimLease } from '../pool/claim.ts';
 import { loadLease } from '../middleware/load-lease.ts';
-import { serveEndpoint } from '../serve-endpoint.ts';
+import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { sourceAddress } from '../source-address.ts';
 
 /** `state` filter -> store states: a state, `live` (default) or `all`. */
@@ -14,6 +14,15 @@ export function statesFor(state: string | undefined): LeaseState[] | undefined {
   if (state === undefined || state === 'live') return ['provisioning', 'active'];
   return [state as LeaseState];
 }
+
+/** The caller's own leases, a page at a time (the dashboard calls the same handler). */
+export const listOwnLeases: EndpointHandler<typeof ENDPOINTS.listLeases> = async (c, { query: q }) => {
+  const page = await c.var.deps.store.listLeases({ owner: c.var.identity.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
+  return { leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor };
+};
+
+/** Releases the lease loadLease() found (the caller's own, or any for an admin). */
+export const releaseLoadedLease: EndpointHandler<typeof ENDPOINTS.releaseLease> = async (c) => ({ lease: leaseView(await releaseLease(c.var.deps, c.var.identity.owner, c.var.lease)) });
 
 /** The caller's own leases. */
 export function leaseRoutes(): Hono<AppEnv> {
@@ -26,15 +35,12 @@ export function leaseRoutes(): Hono<AppEnv> {
       : await createLease(c.var.deps, c.var.identity, body, { sourceAddress: sourceAddress(c) });
     return { lease: leaseView(lease, c.var.deps.providers), created };
   });
-  serveEndpoint(app, mount, ENDPOINTS.listLeases, async (c, { query: q }) => {
-    const page = await c.var.deps.store.listLeases({ owner: c.var.identity.owner, states: statesFor(q.state), cursor: q.cursor, limit: q.limit });
-    return { leases: page.items.map((l) => leaseView(l)), nextCursor: page.nextCursor };
-  });
+  serveEndpoint(app, mount, ENDPOINTS.listLeases, listOwnLeases);
   serveEndpoint(app, mount, ENDPOINTS.getLease, loadLease(), (c) => ({ lease: leaseView(c.var.lease, c.var.deps.providers) }));
   serveEndpoint(app, mount, ENDPOINTS.heartbeat, loadLease(), async (c, { body }) => {
     const lease = await heartbeatLease(c.var.deps, c.var.identity.owner, c.var.lease, body.idleTimeoutSeconds);
     return { lease: leaseView(lease) };
   });
-  serveEndpoint(app, mount, ENDPOINTS.releaseLease, loadLease(), async (c) => ({ lease: leaseView(await releaseLease(c.var.deps, c.var.identity.owner, c.var.lease)) }));
+  serveEndpoint(app, mount, ENDPOINTS.releaseLease, loadLease(), releaseLoadedLease);
   return app;
 }

@@ -3,10 +3,11 @@ import { ENDPOINTS } from '../../api/endpoints.ts';
 import { serveEndpoint } from '../serve-endpoint.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
-import type { GitHubLoginConfig } from '../config.ts';
+import { isoTime } from '../iso.ts';
 import type { AppEnv } from '../env.ts';
 import { checkGitHubLogin } from '../login/checks.ts';
-import { authorizeUrl } from '../login/github.ts';
+import { callbackUrl, githubLogin as github, LOGIN_TTL_MS, publicBase, toGitHub } from '../login/flow.ts';
+import { finishWebLogin } from '../login/web.ts';
 import { confirmedHere, csrfOk, newCsrfToken, setBrowserCookie, setCsrfCookie, startedText } from '../login/confirm.ts';
 import { confirmPage, loginPage, PAGE_HEADERS } from '../login/pages.ts';
 import { newPhrase } from '../login/phrase.ts';
@@ -27,16 +28,9 @@ import type { LoginRecord, LoginStore } from '../../storage/store.ts';
  * to a victim: the victim sees a phrase their terminal never printed (docs/security.md, finding 6).
  */
 
-export const LOGIN_TTL_MS = 10 * 60 * 1000;
+export { LOGIN_TTL_MS };
 export const POLL_INTERVAL_SECONDS = 2;
 
-function github(c: Context<AppEnv>): GitHubLoginConfig {
-  const config = c.var.deps.config.login.github;
-  if (!config) throw new CrabboxError('not_found', 'this coordinator has no GitHub login configured', { hint: 'ask its operator for a token and use `crabbox login --token-stdin`' });
-  return config;
-}
-
-const callbackUrl = (c: Context<AppEnv>) => `${c.var.deps.config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/callback`;
 
 
 const page = (c: Context<AppEnv>, status: number, title: string, message: string) => c.body(loginPage(title, message), status as 200, PAGE_HEADERS);
@@ -65,22 +59,22 @@ export function loginRoutes(): Hono<AppEnv> {
       await denied(c, created === 'too-many' ? 'too-many-logins' : 'too-many-logins-from-source');
       throw new CrabboxError('rate_limited', created === 'too-many' ? 'too many logins are pending on this coordinator; try again in a few minutes' : 'too many logins are pending from your address; finish or wait for them to expire (10 minutes)');
     }
-    const authorize = new URL(`${config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/authorize`);
+    const authorize = new URL(`${publicBase(c)}/v1/login/authorize`);
     authorize.searchParams.set('state', state);
-    return { loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: login.expiresAt, pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase };
+    return { loginId: login.id, authorizeUrl: authorize.toString(), expiresAt: isoTime(login.expiresAt), pollIntervalSeconds: POLL_INTERVAL_SECONDS, phrase: login.phrase };
   });
 
   /** A usable login for a link's state, or the page saying why not. */
   async function linkLogin(c: Context<AppEnv>, state: string): Promise<LoginRecord | Response> {
-    const login = /^[0-9a-f]{48}$/.test(state) ? await c.var.deps.store.getLoginByState(await sha256Hex(state)) : undefined;
+    const found = /^[0-9a-f]{48}$/.test(state) ? await c.var.deps.store.getLoginByState(await sha256Hex(state)) : undefined;
+    // The dashboard's own sign-in never goes through a link: its browser went straight to GitHub.
+    const login = found?.kind === 'cli' ? found : undefined;
     if (!login) return page(c, 404, 'Unknown login', 'This login link is not valid. Run crabbox login again.');
     if (login.status !== 'pending') return page(c, 409, 'Login link already used', 'This login link was already used. Run crabbox login again.');
     if (c.var.deps.clock.now() >= login.expiresAt) return page(c, 410, 'Login expired', 'This login link has expired. Run crabbox login again.');
     return login;
   }
 
-  const toGitHub = (c: Context<AppEnv>, gh: GitHubLoginConfig, state: string, status: 302 | 303) =>
-    c.redirect(authorizeUrl({ webUrl: gh.webUrl, apiUrl: gh.apiUrl }, { clientId: gh.clientId, redirectUri: callbackUrl(c), state }), status);
 
   // The link the CLI printed: a confirmation page (when, from where, the phrase), never a redirect straight to GitHub.
   routes.get('/authorize', async (c) => {
@@ -97,7 +91,7 @@ export function loginRoutes(): Hono<AppEnv> {
     setCsrfCookie(c, login.id, csrf);
     const { clock, config } = c.var.deps;
     return c.body(confirmPage({
-      action: `${config.login.publicUrl!.replace(/\/+$/, '')}/v1/login/authorize`, state, csrf, phrase: login.phrase ?? '(none: the CLI that started this login is older and printed no phrase)',
+      action: `${publicBase(c)}/v1/login/authorize`, state, csrf, phrase: login.phrase ?? '(none: the CLI that started this login is older and printed no phrase)',
       started: startedText(login.createdAt, clock.now()), from: login.address ?? 'an unknown address',
     }), 200, PAGE_HEADERS);
   });
@@ -166,6 +160,7 @@ export function loginRoutes(): Hono<AppEnv> {
       const status = outcome.reason === 'github-error' && !q.error ? 502 : 403;
       return page(c, status, 'Login denied', `${outcome.message}.`.replace(/\.\.$/, '.'));
     }
+    if (login.kind === 'web') return finishWebLogin(c, login, outcome);
     const owner = ownerForGitHubUser(outcome.user.id);
     const code = newLoginCode();
     const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login, codeHash: await sha256Hex(normalizeLoginCode(code)) });
@@ -177,7 +172,9 @@ export function loginRoutes(): Hono<AppEnv> {
 
   serveEndpoint(routes, '/v1/login', ENDPOINTS.loginPoll, async (c, { body: input }) => {
     const { store, clock, config } = c.var.deps;
-    const login = await store.getLogin(input.loginId);
+    const found = await store.getLogin(input.loginId);
+    // A dashboard sign-in ends in a browser session; there is never a token to collect for it.
+    const login = found?.kind === 'cli' ? found : undefined;
     if (!login) throw new CrabboxError('not_found', 'no such login in progress', { hint: 'run `crabbox login` again' });
     if (!(await constantTimeEqual(await sha256Hex(input.secret), login.secretHash))) {
       await denied(c, 'wrong-poll-secret');
@@ -208,5 +205,5 @@ async function deliver(login: LoginRecord, ctx: { store: LoginStore; now: number
   const delivered = await ctx.store.updateLogin(login.id, ['approved'], { status: 'delivered' });
   if (!delivered) throw new CrabboxError('conflict', 'the token for this login was already delivered', { hint: 'run `crabbox login` again' });
   const minted = await mintUserToken({ owner: login.owner!, org: login.org!, login: login.login!, now: ctx.now, ttlSeconds: ctx.ttlSeconds, secret: ctx.secret });
-  return { status: 'approved' as const, token: minted.token, owner: login.owner!, org: login.org!, login: login.login!, expiresAt: minted.expiresAt };
+  return { status: 'approved' as const, token: minted.token, owner: login.owner!, org: login.org!, login: login.login!, expiresAt: isoTime(minted.expiresAt) };
 }

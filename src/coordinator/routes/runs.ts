@@ -13,7 +13,7 @@ import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from '../middleware/auth.ts';
 import { scrub, scrubValue } from '../redaction.ts';
-import { serveEndpoint } from '../serve-endpoint.ts';
+import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { param } from '../validate.ts';
 
 /** Keeps the last `maxBytes` of UTF-8 text, cut on a character boundary. */
@@ -36,7 +36,8 @@ const view = (run: RunRecord) => ({
   endedAt: run.endedAt !== undefined ? isoTime(run.endedAt) : undefined,
 });
 
-async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
+/** The run named by `:id`: the caller's own (any for an admin); someone else's answers exactly like a missing one. */
+export async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
   const id = param(c, 'id', runId);
   const run = await c.var.deps.store.getRun(id);
   const missing = (): CrabboxError => new CrabboxError('run_not_found', `no run ${id}`);
@@ -47,6 +48,17 @@ async function ownRun(c: Context<AppEnv>): Promise<RunRecord> {
   }
   return run;
 }
+
+/** The caller's own runs, newest first, without log tails (the dashboard calls the same handlers). */
+export const listOwnRuns: EndpointHandler<typeof ENDPOINTS.listRuns> = async (c, { query: q }) => {
+  const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
+  return { runs: page.items.map(view), nextCursor: page.nextCursor };
+};
+export const getOwnRun: EndpointHandler<typeof ENDPOINTS.getRun> = async (c) => ({ run: view(await ownRun(c)) });
+export const ownRunLogs: EndpointHandler<typeof ENDPOINTS.runLogs> = async (c) => {
+  const run = await ownRun(c);
+  return { id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated };
+};
 
 /** Run history: create, finish (redacted, bounded log tail), get, list, logs. */
 export function runRoutes(): Hono<AppEnv> {
@@ -69,15 +81,9 @@ export function runRoutes(): Hono<AppEnv> {
     });
     return { run: view(run) };
   });
-  serveEndpoint(app, mount, ENDPOINTS.listRuns, async (c, { query: q }) => {
-    const page = await c.var.deps.store.listRuns({ owner: c.var.identity.owner, leaseId: q.leaseId, state: q.state, cursor: q.cursor, limit: q.limit });
-    return { runs: page.items.map(view), nextCursor: page.nextCursor };
-  });
-  serveEndpoint(app, mount, ENDPOINTS.getRun, async (c) => ({ run: view(await ownRun(c)) }));
-  serveEndpoint(app, mount, ENDPOINTS.runLogs, async (c) => {
-    const run = await ownRun(c);
-    return { id: run.id, logTail: run.logTail ?? '', truncated: run.logTruncated };
-  });
+  serveEndpoint(app, mount, ENDPOINTS.listRuns, listOwnRuns);
+  serveEndpoint(app, mount, ENDPOINTS.getRun, getOwnRun);
+  serveEndpoint(app, mount, ENDPOINTS.runLogs, ownRunLogs);
   serveEndpoint(app, mount, ENDPOINTS.finishRun, async (c, { body: input }) => {
     const run = await ownRun(c);
     const { store, clock, config } = c.var.deps;

@@ -25,5 +25,14 @@ export function eventContract(name: string, factory: StoreFactory): void {
       const seqs = (await store.listEvents({ limit: 100 })).items.map((e) => e.seq);
       assert.equal(new Set(seqs).size, 7);
     });
+
+    test('a time window keeps events at or after `since` and before `until`', async (store) => {
+      for (const at of [T0, T0 + 10, T0 + 20, T0 + 30]) await store.appendEvent({ at, type: 'lease.heartbeat', actor: 'alice', owner: 'alice' });
+      const at = async (q: { since?: number; until?: number }) => (await store.listEvents({ owner: 'alice', ...q })).items.map((e) => e.at - T0);
+      assert.deepEqual(await at({ since: T0 + 10 }), [30, 20, 10]);
+      assert.deepEqual(await at({ until: T0 + 20 }), [10, 0]);
+      assert.deepEqual(await at({ since: T0 + 10, until: T0 + 30 }), [20, 10]);
+      assert.deepEqual(await at({ since: T0 + 31 }), []);
+    });
   });
 }

@@ -19,7 +19,7 @@ export function loginContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.createLogin(login('l4', 'b'), limits), 'created');
       assert.equal(await store.createLogin(login('l5', 'c'), limits), 'too-many');
       const got = await store.getLogin('l1');
-      assert.deepEqual(got, { ...login('l1', 'a'), address: undefined, phrase: undefined, confirmedAt: undefined, browserHash: undefined, status: 'pending', owner: undefined, org: undefined, login: undefined, message: undefined, codeHash: undefined });
+      assert.deepEqual(got, { ...login('l1', 'a'), address: undefined, phrase: undefined, confirmedAt: undefined, browserHash: undefined, status: 'pending', kind: 'cli', owner: undefined, org: undefined, login: undefined, message: undefined, codeHash: undefined });
       assert.equal((await store.getLoginByState('state-l2'))?.id, 'l2');
       assert.equal(await store.getLogin('l3'), undefined);
       // Two hours later the old rows are gone and the bounds are free again.
@@ -42,6 +42,15 @@ export function loginContract(name: string, factory: StoreFactory): void {
       await store.updateLogin('ld', ['pending'], { status: 'denied', message: 'no' });
       assert.equal(await store.confirmLogin('ld', { browserHash: 'b3', now }), undefined, 'only a pending login');
       assert.equal(await store.confirmLogin('nope', { browserHash: 'b4', now }), undefined);
+    });
+
+    test('a login started by the dashboard is of kind web; one from the CLI of kind cli', async (store) => {
+      const now = Date.UTC(2026, 0, 15);
+      const limits = { maxPending: 10, maxPendingPerSource: 10, now };
+      await store.createLogin({ id: 'lw', stateHash: 'sw', secretHash: 'h', source: 's', kind: 'web', createdAt: now, expiresAt: now + 600_000 }, limits);
+      await store.createLogin({ id: 'lk', stateHash: 'sk', secretHash: 'h', source: 's', createdAt: now, expiresAt: now + 600_000 }, limits);
+      assert.equal((await store.getLogin('lw'))?.kind, 'web');
+      assert.equal((await store.getLoginByState('sk'))?.kind, 'cli');
     });
 
     test('a login moves on only from the expected status (compare-and-set)', async (store) => {

@@ -23,6 +23,10 @@ export interface EventQuery extends PageRequest {
   leaseId?: string | undefined;
   machineId?: string | undefined;
   type?: string | undefined;
+  /** Only events at or after this time (epoch ms). */
+  since?: number | undefined;
+  /** Only events before this time (epoch ms). */
+  until?: number | undefined;
 }
 
 /** The audit trail: append-only, sequence numbers unique across replicas. */

@@ -20,6 +20,11 @@ export interface LoginRecord {
   /** The CLI's loopback listener port, when it has one. */
   port?: number | undefined;
   status: LoginStatus;
+  /**
+   * `cli`: started by `crabbox login`, ends in a user token the CLI polls for. `web`: started by the dashboard's sign-in
+   * page in the browser that finishes it, ends in a browser session (no token, nothing to poll).
+   */
+  kind: 'cli' | 'web';
   createdAt: number;
   expiresAt: number;
   owner?: string | undefined;
@@ -31,7 +36,7 @@ export interface LoginRecord {
   codeHash?: string | undefined;
 }
 
-export type NewLogin = Omit<LoginRecord, 'status' | 'owner' | 'org' | 'login' | 'message' | 'codeHash' | 'confirmedAt' | 'browserHash'>;
+export type NewLogin = Omit<LoginRecord, 'status' | 'kind' | 'owner' | 'org' | 'login' | 'message' | 'codeHash' | 'confirmedAt' | 'browserHash'> & { kind?: LoginRecord['kind'] | undefined };
 export type LoginPatch = Pick<LoginRecord, 'status'> & Partial<Pick<LoginRecord, 'owner' | 'org' | 'login' | 'message' | 'codeHash'>>;
 export interface LoginLimits {
   maxPending: number;

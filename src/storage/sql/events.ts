@@ -30,6 +30,8 @@ export class SqlEventStore implements EventStore {
     if (q.leaseId !== undefined) where.add('lease_id = ?', q.leaseId);
     if (q.machineId !== undefined) where.add('machine_id = ?', q.machineId);
     if (q.type !== undefined) where.add('type = ?', q.type);
+    if (q.since !== undefined) where.add('at >= ?', q.since);
+    if (q.until !== undefined) where.add('at < ?', q.until);
     if (q.cursor) where.add('seq < ?', decodeCursor(q.cursor, ['number'])[0]!);
     const rows = await this.#db.query(`SELECT * FROM events${where} ORDER BY seq DESC LIMIT ?`, [...where.params, limit + 1]);
     const items = rows.slice(0, limit).map(eventFromRow);

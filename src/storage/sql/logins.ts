@@ -23,8 +23,8 @@ export class SqlLoginStore implements LoginStore {
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE ${live}`, [limits.now])) >= limits.maxPending) return 'too-many';
       if ((await count(`SELECT COUNT(*) AS n FROM logins WHERE source = ? AND ${live}`, [login.source, limits.now])) >= limits.maxPendingPerSource) return 'too-many-from-source';
       await db.exec(
-        "INSERT INTO logins (id, state_hash, secret_hash, source, address, phrase, port, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.address), orNull(login.phrase), orNull(login.port), login.createdAt, login.expiresAt],
+        "INSERT INTO logins (id, state_hash, secret_hash, source, address, phrase, port, status, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+        [login.id, login.stateHash, login.secretHash, login.source, orNull(login.address), orNull(login.phrase), orNull(login.port), login.kind ?? 'cli', login.createdAt, login.expiresAt],
       );
       return 'created';
     });

@@ -8,6 +8,7 @@ import type { LeaseRecord } from '../ports/leases.ts';
 import type { LoginRecord, LoginStatus } from '../ports/logins.ts';
 import type { MachineRecord } from '../ports/machines.ts';
 import type { JunitSummary, RunRecord } from '../ports/runs.ts';
+import type { WebSessionRecord } from '../ports/web-sessions.ts';
 import type { SqlRow } from './driver.ts';
 
 /** Row <-> record mapping. Numbers are converted explicitly: PostgreSQL returns BIGINT as strings. */
@@ -169,6 +170,7 @@ export function loginFromRow(r: SqlRow): LoginRecord {
     browserHash: optStr(r.browser_hash),
     port: optNum(r.port),
     status: String(r.status) as LoginStatus,
+    kind: r.kind === 'web' ? 'web' : 'cli',
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
     owner: optStr(r.owner),
@@ -176,5 +178,23 @@ export function loginFromRow(r: SqlRow): LoginRecord {
     login: optStr(r.login),
     message: optStr(r.message),
     codeHash: optStr(r.code_hash),
+  };
+}
+
+export function webSessionFromRow(r: SqlRow): WebSessionRecord {
+  return {
+    id: String(r.id),
+    secretHash: String(r.secret_hash),
+    owner: String(r.owner),
+    org: String(r.org),
+    login: String(r.login),
+    role: String(r.role) as WebSessionRecord['role'],
+    accessIdentity: optStr(r.access_identity),
+    address: optStr(r.address),
+    userAgent: optStr(r.user_agent),
+    createdAt: num(r.created_at),
+    lastSeenAt: num(r.last_seen_at),
+    expiresAt: num(r.expires_at),
+    absoluteExpiresAt: num(r.absolute_expires_at),
   };
 }

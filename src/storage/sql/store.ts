@@ -7,6 +7,7 @@ import type { LoginLimits, LoginPatch, LoginStatus, NewLogin } from '../ports/lo
 import type { DeletionOutcome, MachineDetails, MachineQuery, MachineTransitionOptions, NewMachine } from '../ports/machines.ts';
 import type { OwnerScope } from '../ports/page.ts';
 import type { NewRun, RunFinish, RunQuery } from '../ports/runs.ts';
+import type { WebSessionRecord } from '../ports/web-sessions.ts';
 import type { SqlDriver } from './driver.ts';
 import { SqlEventStore } from './events.ts';
 import { LIVE, SqlLeaseStore } from './leases.ts';
@@ -15,10 +16,11 @@ import { SqlMachineStore } from './machines.ts';
 import { SqlMetaStore } from './meta.ts';
 import { migrate, type Migration } from './migrate.ts';
 import { SqlRunStore } from './runs.ts';
+import { SqlWebSessionStore } from './web-sessions.ts';
 
 /**
  * The one SQL implementation of FleetStore: one class per port (leases.ts, machines.ts, runs.ts, events.ts,
- * logins.ts, meta.ts) over a shared driver, which supplies the dialect and the transactions. This class only
+ * logins.ts, web-sessions.ts, meta.ts) over a shared driver, which supplies the dialect and the transactions. This class only
  * delegates, and adds what spans the ports (transactions, prune, the next due time).
  */
 export class SqlFleetStore implements FleetStore {
@@ -28,6 +30,7 @@ export class SqlFleetStore implements FleetStore {
   readonly runs: SqlRunStore;
   readonly events: SqlEventStore;
   readonly logins: SqlLoginStore;
+  readonly webSessions: SqlWebSessionStore;
   readonly meta: SqlMetaStore;
 
   constructor(options: { driver: SqlDriver }) {
@@ -37,6 +40,7 @@ export class SqlFleetStore implements FleetStore {
     this.runs = new SqlRunStore(this.#db);
     this.events = new SqlEventStore(this.#db);
     this.logins = new SqlLoginStore(this.#db);
+    this.webSessions = new SqlWebSessionStore(this.#db);
     this.meta = new SqlMetaStore(this.#db);
   }
 
@@ -98,6 +102,13 @@ export class SqlFleetStore implements FleetStore {
   getLoginByState = (stateHash: string) => this.logins.getLoginByState(stateHash);
   confirmLogin = (id: string, input: { browserHash: string; now: number }) => this.logins.confirmLogin(id, input);
   updateLogin = (id: string, from: LoginStatus[], patch: LoginPatch) => this.logins.updateLogin(id, from, patch);
+
+  // Web sessions.
+  createWebSession = (session: WebSessionRecord, now: number) => this.webSessions.createWebSession(session, now);
+  getWebSession = (id: string) => this.webSessions.getWebSession(id);
+  touchWebSession = (id: string, update: { lastSeenAt: number; expiresAt: number }) => this.webSessions.touchWebSession(id, update);
+  deleteWebSession = (id: string, owner?: string) => this.webSessions.deleteWebSession(id, owner);
+  listWebSessions = (owner: string, now: number) => this.webSessions.listWebSessions(owner, now);
 
   // Meta.
   getMeta = (name: string) => this.meta.getMeta(name);
