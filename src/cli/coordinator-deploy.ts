@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -148,7 +148,17 @@ export async function deployCoordinator(options: { config: string; dryRun: boole
   if (!existsSync(path)) throw new CrabboxError('invalid_config', `no wrangler config at ${path}`, { hint: 'copy deploy/wrangler.jsonc from the crabbox package and fill it in (docs/cloudflare.md)' });
   const checked = checkWranglerConfig(parseJsonc(readFileSync(path, 'utf8'), options.config), options.config);
   const bundle = workerBundle();
+  // A temporary staging directory is removed when wrangler is done, whatever happened; --outdir is kept for the user.
+  const temporary = !options.outdir;
   const staged = options.outdir ? resolve(options.cwd, options.outdir) : mkdtempSync(join(tmpdir(), 'crabbox-deploy-'));
+  try {
+    return await stageAndDeploy(options, checked, bundle, staged);
+  } finally {
+    if (temporary) rmSync(staged, { recursive: true, force: true });
+  }
+}
+
+async function stageAndDeploy(options: { dryRun: boolean; cwd: string; env: NodeJS.ProcessEnv; run?: Runner | undefined }, checked: CheckedConfig, bundle: string, staged: string): Promise<DeployResult> {
   mkdirSync(staged, { recursive: true });
   copyFileSync(bundle, join(staged, 'worker.js'));
   const { main: _main, ...rest } = checked.config;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { coordinatorDeployJson } from '../../api/shapes-setup.ts';
@@ -68,12 +69,22 @@ describe('crabbox coordinator deploy', () => {
         if (argv[1] === 'secret') return { code: 0, stdout: JSON.stringify(secrets.map((name) => ({ name, type: 'secret_text' }))), stderr: '' };
         return { code: 0, stdout: 'Deployed crabbox-coordinator', stderr: '' };
       };
-      await assert.rejects(deployCoordinator({ config: 'wrangler.jsonc', dryRun: false, cwd: dir.path, env: {}, run: fakeWrangler(['CRABBOX_SHARED_TOKEN', 'HCLOUD_TOKEN']) }), /missing secrets: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY/);
+      const staging = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('crabbox-deploy-'));
+      const before = staging();
+      let stagedWhileRunning = '';
+      const missing: Runner = async (argv, o) => {
+        stagedWhileRunning = o.cwd;
+        return fakeWrangler(['CRABBOX_SHARED_TOKEN', 'HCLOUD_TOKEN'])(argv, o);
+      };
+      await assert.rejects(deployCoordinator({ config: 'wrangler.jsonc', dryRun: false, cwd: dir.path, env: {}, run: missing }), /missing secrets: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY/);
+      assert.ok(stagedWhileRunning.includes('crabbox-deploy-') && !before.some((n) => stagedWhileRunning.endsWith(n)), 'wrangler ran in a new temporary staging directory');
+      assert.equal(existsSync(stagedWhileRunning), false, 'removed after a refusal too');
       assert.deepEqual(calls, [['secret', 'list']], 'nothing was uploaded');
       calls.length = 0;
       const done = await deployCoordinator({ config: 'wrangler.jsonc', dryRun: false, cwd: dir.path, env: {}, run: fakeWrangler(['CRABBOX_SESSION_SECRET', 'HETZNER_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) });
       assert.deepEqual(calls, [['secret', 'list'], ['deploy', '--config']]);
       assert.deepEqual(done.missingSecrets, []);
+      assert.equal(existsSync(done.staged), false, 'the temporary staging directory is removed');
       // wrangler not logged in: its own words, not a redacted blank, and the fix.
       const notLoggedIn: Runner = async () => ({ code: 1, stdout: '', stderr: "\n\x1b[31m✘ \x1b[41;31m[\x1b[41;97mERROR\x1b[41;31m]\x1b[0m \x1b[1mIn a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN environment variable for wrangler to work.\x1b[0m\n\n🪵  Logs were written to /tmp/x.log\n" });
       await assert.rejects(deployCoordinator({ config: 'wrangler.jsonc', dryRun: false, cwd: dir.path, env: {}, run: notLoggedIn }), (e: Error & { hint?: string }) => {

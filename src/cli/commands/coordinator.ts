@@ -74,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Deploy the coordinator to Cloudflare Workers with wrangler: check the wrangler config, stage the prebuilt Worker, check its secrets are set, upload (docs/cloudflare.md)')
     .option('--config <file>', 'the wrangler config (a copy of deploy/wrangler.jsonc)', 'wrangler.jsonc')
     .option('--dry-run', 'check and build the upload without network: no secrets check, nothing uploaded')
-    .option('--outdir <dir>', 'where to stage the upload (default: a temporary directory)')
+    .option('--outdir <dir>', 'stage the upload here and keep it (default: a temporary directory, removed afterwards)')
     .action(async (opts: { config: string; dryRun?: boolean; outdir?: string }) => {
       const { deployCoordinator } = await import('../coordinator-deploy.ts');
       const result = await deployCoordinator({ config: opts.config, dryRun: !!opts.dryRun, outdir: opts.outdir, cwd: ctx.cwd, env: ctx.env });
@@ -82,7 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
       const secrets = result.secrets.map((s) => s.join(' or ')).join(', ');
       write(ctx.stdout, [
         `${result.dryRun ? 'checked (dry run, nothing uploaded)' : 'deployed'}: providers ${result.providers.join(', ')}, Worker bundle ${Math.round(result.bundleBytes / 1024)} KiB`,
-        `staged in ${result.staged}`,
+        ...(opts.outdir ? [`staged in ${result.staged}`] : []),
         result.dryRun ? `secrets it will need: ${secrets}` : `secrets present: ${secrets}`,
       ].join('\n') + '\n');
     });
