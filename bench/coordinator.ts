@@ -37,9 +37,9 @@ export interface CoordinatorOptions {
   idleMs: number;
 }
 
-type Call = (method: string, path: string, body?: string) => Promise<any>;
+export type Call = (method: string, path: string, body?: string) => Promise<any>;
 
-function client(url: string, token: string): Call {
+export function client(url: string, token: string): Call {
   const headers = { authorization: `Bearer ${token}`, 'x-crabbox-owner': 'bench', 'content-type': 'application/json' };
   return async (method, path, body) => {
     const res = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
@@ -49,15 +49,15 @@ function client(url: string, token: string): Call {
   };
 }
 
-const LEASE_BODY = JSON.stringify({ sshPublicKey: PUBLIC_KEY, provider: 'fake' });
+export const LEASE_BODY = JSON.stringify({ sshPublicKey: PUBLIC_KEY, provider: 'fake' });
 const FINISH_BODY = JSON.stringify({ exitCode: 0, logTail: LOG_TAIL, timings: { sync: 3, command: 12 } });
 
-async function leaseCycle(call: Call): Promise<void> {
+export async function leaseCycle(call: Call): Promise<void> {
   const id = (await call('POST', '/v1/leases', LEASE_BODY)).lease.id as string;
   await call('POST', `/v1/leases/${id}/release`);
 }
 
-async function runPair(call: Call, leaseId: string): Promise<void> {
+export async function runPair(call: Call, leaseId: string): Promise<void> {
   const id = (await call('POST', '/v1/runs', JSON.stringify({ leaseId, command: 'npm test' }))).run.id as string;
   await call('POST', `/v1/runs/${id}/finish`, FINISH_BODY);
 }

@@ -1,7 +1,7 @@
 // `npm run bench`: builds the CLI, then measures Crabbox against its floors on this machine (the `local` provider
 // and a local coordinator), prints a table and writes bench/results.json. `--quick`: each figure once, small sizes
 // (the test suite runs this so the benchmarks never rot). `--only a,b` runs some sections (startup, warm, cold,
-// sync, scale, coordinator, streaming, dashboard). Exit 1 when a section failed; its error is in the table and the JSON.
+// sync, scale, coordinator, worker, streaming, dashboard). Exit 1 when a section failed; its error is in the table and the JSON.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -15,10 +15,11 @@ import { coldSection, streamingSection, warmRerunSection, type RemoteOptions } f
 import { startupSection } from './startup.ts';
 import { scaleSection } from './scale.ts';
 import { syncSection } from './sync.ts';
+import { workerSection } from './worker.ts';
 
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'streaming', 'dashboard'] as const;
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'worker', 'streaming', 'dashboard'] as const;
 type SectionId = (typeof SECTIONS)[number];
-const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', scale: 'Scale', coordinator: 'Coordinator', streaming: 'Output streaming', dashboard: 'Dashboard' };
+const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', scale: 'Scale', coordinator: 'Coordinator', worker: 'Coordinator on Workers (workerd)', streaming: 'Output streaming', dashboard: 'Dashboard' };
 
 function parseArgs(argv: string[]): { quick: boolean; only: SectionId[]; out: string; build: boolean } {
   let quick = false;
@@ -132,6 +133,13 @@ try {
       q
         ? { reps: 1, leases: 100, cycleCounts: [10, 20], pairCounts: [10, 20], clients: [1, 8], heartbeatLevels: [1, 16, 64], heartbeatMs: 300, healthMs: 200, fills: [200, 400], fillClients: 16, listRequests: 20, idleMs: 200 }
         : { reps: 3, leases: 100, cycleCounts: [500, 1000], pairCounts: [500, 1000], clients: [1, 8], heartbeatLevels: [1, 16, 64], heartbeatMs: 10_000, healthMs: 3000, fills: [10_000, 100_000], fillClients: 16, listRequests: 1000, idleMs: 2000 },
+    ),
+  );
+  await section('worker', () =>
+    workerSection(
+      q
+        ? { reps: 1, leases: 100, cycles: 10, pairs: 10, clients: [1, 8], heartbeatLevels: [1, 16, 64], heartbeatMs: 300, fill: 200, fillClients: 16, listRequests: 20 }
+        : { reps: 3, leases: 100, cycles: 500, pairs: 500, clients: [1, 8], heartbeatLevels: [1, 16, 64], heartbeatMs: 5000, fill: 10_000, fillClients: 16, listRequests: 500 },
     ),
   );
   await section('streaming', () => streamingSection({ ...r(), runs: q ? 1 : 5, warmup: q ? 0 : 1 }));

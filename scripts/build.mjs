@@ -22,3 +22,10 @@ await build({
   banner: { js: "import { createRequire as __crabboxRequire } from 'node:module'; const require = __crabboxRequire(import.meta.url);" },
 });
 if (!quiet) console.log(`build: dist/crabbox.js in ${Math.round(performance.now() - started)}ms`);
+
+// The coordinator for Cloudflare Workers: a separate output (the CLI bundle above does not include it, and the CLI
+// never loads it); `crabbox coordinator deploy` uploads it with wrangler.
+const workerStarted = performance.now();
+const { buildWorker } = await import('./worker-build.ts');
+const worker = await buildWorker({ entry: 'src/coordinator/entry/worker.ts', outfile: 'dist/worker/worker.js', minify: true });
+if (!quiet) console.log(`build: dist/worker/worker.js (${Math.round(worker.bytes / 1024)} KiB) in ${Math.round(performance.now() - workerStarted)}ms`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a checkout so `./bin/crabbox` works: system tools, a new enough Node, npm packages, the bundled CLI.
 # Idempotent: a second run changes nothing and says so. Options:
-#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck, zsh and fish, strace, cron, at, sudo)
+#   --test    also install what the test suite needs (PostgreSQL, Chromium, debootstrap, ShellCheck, zsh and fish, strace, cron, at, sudo;
+#             workerd for the Worker tests comes with the npm packages and is only checked)
 #   --quiet   only print what changed
 set -euo pipefail
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -84,6 +85,13 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 else
   note "npm packages up to date"
+fi
+
+# The Worker tests run the coordinator in workerd, which comes inside the npm packages (miniflare, wrangler): it needs
+# nothing from apt, but npm must have installed its platform package (not skipped with --omit=optional).
+if [ "$want_test" = 1 ] && ! node_modules/workerd/bin/workerd --version >/dev/null 2>&1; then
+  say "workerd from the npm package does not run here (node_modules/workerd/bin/workerd); the Worker tests need it: run npm ci without --omit=optional"
+  exit 71
 fi
 
 # 4. The bundled CLI.

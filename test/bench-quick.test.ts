@@ -11,7 +11,7 @@ import { tempDir } from '../src/testing/tmp.ts';
 import type { Results } from '../bench/lib/report.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'streaming', 'dashboard'];
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'worker', 'streaming', 'dashboard'];
 
 /** The run's workspace (state dir with keys and machine dirs, boxes root) is gone, and no lease left a thing. */
 function assertNothingLeft(results: Results): void {
@@ -36,7 +36,7 @@ describe('bench --quick', () => {
     for (const section of results.sections) {
       assert.equal(section.unavailable, undefined, `${section.id}: ${section.unavailable}`);
       assert.ok(section.figures.length > 0, section.id);
-      assert.match(r.stdout, new RegExp(`${section.id}\\. ${section.title}`));
+      assert.ok(r.stdout.includes(`${section.id}. ${section.title}`), `the table names section ${section.id}`);
       for (const f of section.figures) {
         assert.ok(Number.isFinite(f.value) && f.value >= 0, `${section.id} ${f.name}: value ${f.value}`);
         assert.ok(f.runs >= 1, `${section.id} ${f.name}: runs`);
@@ -49,7 +49,7 @@ describe('bench --quick', () => {
     }
     const targets = results.sections.flatMap((s) => s.figures.filter((f) => f.target));
     assert.ok(targets.every((f) => typeof f.target!.met === 'boolean'));
-    assert.equal(results.sections.filter((s) => s.id !== 'coordinator').flatMap((s) => s.figures.filter((f) => f.target)).length, 10, 'start-up, warm rerun, three sync, three scale, the streaming and the dashboard runs list target');
+    assert.equal(results.sections.filter((s) => s.id !== 'coordinator' && s.id !== 'worker').flatMap((s) => s.figures.filter((f) => f.target)).length, 10, 'start-up, warm rerun, three sync, three scale, the streaming and the dashboard runs list target');
     // The coordinator's targets (issue 19), each against its floor: upstream's figure, the in-process server, or its own p50.
     const coordinator = results.sections.find((s) => s.id === 'coordinator')!;
     assert.match(coordinator.notes?.join('\n') ?? '', /synchronous=full/, 'the bench states the fsync setting it ran with');
@@ -63,6 +63,13 @@ describe('bench --quick', () => {
       const found = named(pattern);
       assert.equal(found.length, count, `${pattern}: ${coordinator.figures.map((f) => f.name).join(' | ')}`);
       for (const f of found) assert.ok(f.floorName && Number.isFinite(f.ratio), `${f.name} has a floor and a ratio`);
+    }
+    // The Worker's targets (issue 16): each against upstream's Worker figure, measured in workerd.
+    const worker = results.sections.find((s) => s.id === 'worker')!;
+    assert.match(worker.notes?.join('\n') ?? '', /workerd/, 'the bench names the runtime it measured');
+    const workerTargets = worker.figures.filter((f) => f.target).map((f) => f.name);
+    for (const pattern of [/^lease create\+release, 1 client$/, /^lease create\+release, 8 clients$/, /^run create\+finish .* 1 client$/, /^run create\+finish .* 8 clients$/, /^heartbeat, 64 clients/, /^heartbeat p99, 64 clients$/, /^GET \/v1\/runs\?limit=50 p50/, /^workerd RSS/]) {
+      assert.equal(workerTargets.filter((name) => pattern.test(name)).length, 1, `${pattern}: ${workerTargets.join(' | ')}`);
     }
     const phases = results.sections.find((s) => s.id === 'cold')!.figures.map((f) => f.name.trim());
     for (const phase of ['prepare', 'lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { CrabboxError, ErrorCatalog, type ErrorCode } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import { networkCause } from '../domain/network-error.ts';
+import { accessFix, accessWall } from './access-wall.ts';
 import { ENDPOINTS, pathOf, type Answer, type CallInput, type EndpointName, type Endpoints } from './endpoints.ts';
 import type { Whoami } from './answers.ts';
 
@@ -19,6 +20,8 @@ export interface CoordinatorClientOptions {
   org?: string | undefined;
   timeoutMs?: number | undefined;
   fetch?: typeof fetch | undefined;
+  /** Cloudflare Access credentials (src/cli/access.ts), sent on every request. */
+  access?: { headers: Record<string, string>; serviceToken: boolean; userToken: boolean } | undefined;
 }
 
 export { loginPollAnswer, loginStartAnswer, whoamiAnswer, type Whoami } from './answers.ts';
@@ -55,7 +58,7 @@ export class CoordinatorClient {
     const timeoutMs = call.timeoutMs ?? o.timeoutMs ?? 30_000;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'crabbox-cli' };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'crabbox-cli', ...o.access?.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (o.token && o.tokenKind !== 'user') {
       if (o.owner) headers['x-crabbox-owner'] = o.owner;
@@ -82,6 +85,11 @@ export class CoordinatorClient {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
+    }
+    const wall = res.ok ? undefined : accessWall(res, text);
+    if (wall) {
+      const what = wall.kind === 'login-redirect' ? `a redirect to ${wall.team ?? 'its login page'}` : `HTTP ${res.status}`;
+      throw new CrabboxError('unauthorized', `Cloudflare Access stopped the request before it reached the coordinator at ${this.url} (${what})`, { hint: accessFix(wall, { serviceToken: !!o.access?.serviceToken, userToken: !!o.access?.userToken }) });
     }
     if (!res.ok) {
       const parsed = errorBody.safeParse(json);

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { historyJson, leaseJson, leaseListJson, logsJson, resultsJson, runResultJson, whoamiJson } from './shapes.ts';
 import { adminLeasesJson, adminMachinesJson, drainJson, eventsJson, machineDrainJson, poolDrainJson, poolJson, runReportJson, stopJson, stopManyJson, usageJson } from './shapes-team.ts';
 import {
-  cleanupJson, configPathsJson, configShowJson, coordinatorSecretsJson, coordinatorServeJson, doctorJson, errorJson, initJson, issuedTokenJson, logoutJson, syncPlanJson, versionJson,
+  cleanupJson, configPathsJson, configShowJson, coordinatorDeployJson, coordinatorSecretsJson, coordinatorServeJson, doctorJson, errorJson, initJson, issuedTokenJson, logoutJson, syncPlanJson, versionJson,
 } from './shapes-setup.ts';
 
 /**
@@ -35,6 +35,7 @@ export const DOCUMENTS = {
   doctor: doctorJson,
   version: versionJson,
   logout: logoutJson,
+  'coordinator-deploy': coordinatorDeployJson,
   'coordinator-secrets': coordinatorSecretsJson,
   'coordinator-serve': coordinatorServeJson,
   'issued-token': issuedTokenJson,

@@ -93,6 +93,11 @@ export type LogoutJson = z.infer<typeof logoutJson>;
 /** `coordinator init-secrets --json`: the files, never the values. */
 export const coordinatorSecretsJson = document('coordinator-secrets', { sharedTokenFile: z.string(), sessionSecretFile: z.string(), created: z.boolean() });
 
+/** `coordinator deploy --json`: what was checked and staged, the secrets the Worker needs (names only). */
+export const coordinatorDeployJson = document('coordinator-deploy', {
+  staged: z.string(), bundleBytes: z.number().int(), providers: z.array(z.string()), secrets: z.array(z.array(z.string())), missingSecrets: z.array(z.array(z.string())), dryRun: z.boolean(),
+});
+
 /** `coordinator serve --json`: one line once it listens. */
 export const coordinatorServeJson = document('coordinator-serve', { url: z.string(), host: z.string(), port: z.number().int(), installation: z.string() });
 

@@ -4,6 +4,7 @@ import { doctorJson, type DoctorJson } from '../api/shapes-setup.ts';
 import { loadConfig } from '../config/load.ts';
 import { runChecks, type Check } from '../doctor/checks.ts';
 import { coordinatorChecks } from '../doctor/coordinator.ts';
+import { accessCredentials } from './access.ts';
 import { coordinatorHostChecks } from '../doctor/coordinator-host.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { useCase } from './usecase.ts';
@@ -31,7 +32,7 @@ export const doctor = useCase({
     } catch {
       config = undefined; // already reported by the config check
     }
-    if (config) checks.push(...(await coordinatorChecks({ config, clock: ctx.clock })));
+    if (config) checks.push(...(await coordinatorChecks({ config, clock: ctx.clock, access: accessCredentials(ctx.env) })));
     return { schema: schemaId('doctor'), ok: checks.every((c) => c.ok), checks };
   },
 });

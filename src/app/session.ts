@@ -7,6 +7,7 @@ import { brokeredKeySweepIfDue } from '../leases/brokered-keys.ts';
 import { resolveCallerCidr } from '../net/caller.ts';
 import { providerWantsCallerCidr } from '../providers/registry.ts';
 import type { LeaseService } from '../leases/service.ts';
+import { accessCredentials } from './access.ts';
 import type { AppContext } from './context.ts';
 import { configFlags, directSession, poolFlag, type LeaseFlags } from './direct.ts';
 
@@ -45,9 +46,9 @@ export function brokeredClient(ctx: Pick<AppContext, 'env'>, config: Readonly<Co
   return clientFor(ctx, config, c);
 }
 
-/** The one place a coordinator client is built: owner/org (for the shared token) and the request timeout. */
+/** The one place a coordinator client is built: owner/org (for the shared token), the request timeout, Access credentials. */
 function clientFor(ctx: Pick<AppContext, 'env'>, config: Readonly<Config>, c: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' }): CoordinatorClient {
-  return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env) });
+  return new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: config.owner, org: config.org, timeoutMs: requestTimeoutMs(ctx.env), access: accessCredentials(ctx.env) });
 }
 
 /**

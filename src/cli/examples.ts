@@ -35,6 +35,7 @@ export const EXAMPLES: Record<string, string[]> = {
   whoami: ['crabbox whoami', 'crabbox whoami --json'],
   coordinator: ['eval "$(crabbox coordinator init-secrets)"', 'crabbox coordinator serve --port 8787 --providers local'],
   'coordinator init-secrets': ['eval "$(crabbox coordinator init-secrets)"', 'crabbox coordinator init-secrets --dir /etc/crabbox --force'],
+  'coordinator deploy': ['crabbox coordinator deploy --dry-run', 'crabbox coordinator deploy --config wrangler.jsonc'],
   'coordinator serve': ['crabbox coordinator serve --port 8787 --providers local', 'crabbox coordinator serve --host 0.0.0.0 --port 8787 --config coordinator.yaml'],
   'coordinator issue-token': ['crabbox coordinator issue-token --login alice --ttl 12h'],
   completion: ['source <(crabbox completion bash)', 'crabbox completion zsh > ~/.zfunc/_crabbox   # with fpath+=(~/.zfunc) in ~/.zshrc', 'crabbox completion fish > ~/.config/fish/completions/crabbox.fish'],

@@ -12,9 +12,13 @@ const CLI = join(SRC, 'cli');
 
 /** What any CLI file may import from src/: the application layer, the wire contract, config, pure rules, redaction, itself. */
 const ALLOWED = new Set(['app', 'api', 'config', 'domain', 'redact', 'fs', 'cli']);
-/** Faces of their own that the CLI starts: the coordinator's Node entry (serve, issue-token) and the MCP server. */
+/**
+ * Faces of their own that the CLI starts: the coordinator's Node entry (serve, issue-token), the MCP server, and the
+ * Worker's own settings check, which `coordinator deploy` runs on a wrangler config before uploading.
+ */
 const EXCEPTIONS: Record<string, string[]> = {
   'cli/commands/coordinator.ts': ['coordinator', 'auth'],
+  'cli/coordinator-deploy.ts': ['coordinator'],
   'cli/commands/login.ts': ['auth'],
   'cli/commands/mcp.ts': ['mcp'],
 };

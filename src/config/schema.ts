@@ -88,7 +88,7 @@ const sshProviderSection = z.strictObject({ hosts: z.array(staticHost).max(500) 
 const machineType = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected a machine type name such as ccx33 or c7a.8xlarge');
 const hetznerLocation = z.string().regex(/^[a-z0-9-]{2,16}$/, 'expected a Hetzner location such as fsn1');
 
-const hetznerSection = z.strictObject({
+export const hetznerSection = z.strictObject({
   location: hetznerLocation,
   /** Locations to try in order for each type (capacity fallback). */
   locations: z.array(hetznerLocation).min(1).max(10),
@@ -103,7 +103,7 @@ const hetznerSection = z.strictObject({
 
 const awsInstanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'expected an EC2 instance type such as c7a.2xlarge');
 /** AWS settings. Credentials are never here: they come from the AWS chain (env, profile, SSO, instance role). */
-const awsSection = z.strictObject({
+export const awsSection = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as eu-west-1'),
   ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id such as ami-0123456789abcdef0'),
   types: z.array(awsInstanceType).min(1).max(20),
@@ -119,7 +119,7 @@ const awsSection = z.strictObject({
 }).partial();
 
 /** Class name → provider → ordered machine types (the first that launches wins). */
-const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.partialRecord(z.enum(PROVIDERS), z.array(machineType).min(1).max(20)));
+export const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.partialRecord(z.enum(PROVIDERS), z.array(machineType).min(1).max(20)));
 
 /** Settings a repository may choose: how to lease and sync, never where credentials go. */
 const shared = {

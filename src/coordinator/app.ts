@@ -4,8 +4,8 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { dashboardApp } from '../dashboard/app.ts';
 import { notFoundPage } from '../dashboard/pages/not-found.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
-import { redact, registerSecret } from '../redact/redact.ts';
 import { diskFull } from '../storage/full.ts';
+import { newAppState } from './app-state.ts';
 import { silentLogger, type CoordinatorDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 import { accessGate } from './middleware/access.ts';
@@ -19,18 +19,21 @@ import { poolRoutes } from './routes/pool.ts';
 import { runRoutes } from './routes/runs.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
+import { scrub } from './redaction.ts';
 
 /** Largest request body accepted (a finished run with its log tail and JUnit summary fits well inside). */
 export const MAX_BODY_BYTES = 1024 * 1024 + 64 * 1024;
 
-const errorJson = (error: CrabboxError) => ({ ...error.toJSON(), message: redact(error.message) });
 
-/** Builds the coordinator's HTTP API from injected dependencies. The same app serves Node and (later) Workers. */
+/**
+ * Builds the coordinator's HTTP API from injected dependencies. The same app serves Node (entry/node.ts) and Workers
+ * (entry/worker.ts); what differs between them comes in through `deps`. It keeps no module-level state: its caches and
+ * rate windows live in the AppState made here, and its secrets are scrubbed from the config (redaction.ts).
+ */
 export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   const logger = deps.logger ?? silentLogger;
-  // The coordinator's own secrets are scrubbed from everything it stores or answers, whatever their shape.
-  registerSecret(deps.config.auth.sharedToken);
-  registerSecret(deps.config.auth.sessionSecret);
+  const state = newAppState(deps.config);
+  const errorJson = (error: CrabboxError) => ({ ...error.toJSON(), message: scrub(deps.config, error.message) });
   const app = new Hono<AppEnv>();
 
   app.onError((error, c) => {
@@ -44,7 +47,7 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
       logger.error('database disk full', { method: c.req.method, path: c.req.path });
       return c.json(errorJson(full), full.status as 503);
     }
-    logger.error('request failed', { method: c.req.method, path: c.req.path, error: redact(error instanceof Error ? error.message : String(error)) });
+    logger.error('request failed', { method: c.req.method, path: c.req.path, error: scrub(deps.config, error instanceof Error ? error.message : String(error)) });
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });
   // The path is the caller's: control characters (a decoded %0A) would break the one-line message.
@@ -56,6 +59,7 @@ export function createApp(deps: CoordinatorDeps): Hono<AppEnv> {
   app.use('*', methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => c.json({ error: 'method_not_allowed', message: `${c.req.method} is not allowed here; use ${methods.join(', ')}` }, 405, { Allow: methods.join(', ') }) }));
   app.use('*', async (c, next) => {
     c.set('deps', deps);
+    c.set('state', state);
     await next();
   });
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413) }));

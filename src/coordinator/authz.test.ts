@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { harness, PUBLIC_KEY, SHARED_TOKEN, type Harness } from './testkit.ts';
+import { harness, onTarget, PUBLIC_KEY, SHARED_TOKEN, type Harness } from './testkit.ts';
 
 type Who = 'none' | 'malformed' | 'wrong' | 'expired' | 'userA' | 'userB' | 'userBSpoofingA' | 'maintainer' | 'admin' | 'sharedSpoofingAdmin';
 const WHO: Who[] = ['none', 'malformed', 'wrong', 'expired', 'userA', 'userB', 'userBSpoofingA', 'maintainer', 'admin', 'sharedSpoofingAdmin'];
@@ -94,7 +94,7 @@ async function setup(): Promise<{ h: Harness; headers: Record<Who, Record<string
   return { h, headers, tokenA, adminToken, secrets: [SHARED_TOKEN, tokenA, tokenB, maintainer, adminToken, expired] };
 }
 
-describe('authorization matrix', () => {
+describe(onTarget('authorization matrix'), () => {
   let h: Harness;
   let headers: Record<Who, Record<string, string>>;
   let tokenA: string;

@@ -15,6 +15,7 @@ import { coordinatorConfig } from './config.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { sweep } from './sweeper.ts';
 import { SESSION_SECRET, SHARED_TOKEN } from './testkit.ts';
+import { nodePeerAddress } from './entry/node-peer.ts';
 
 const MIN = 60_000;
 const INSTALLATION = 'cloud-lifecycle';
@@ -85,7 +86,7 @@ for (const make of [hetzner, aws]) {
         cloud = await make(mode.chaos);
         store = await openSqliteStore({ path: ':memory:', now: cloud.clock.now() });
         const config = coordinatorConfig({ installation: INSTALLATION, defaultProvider: cloud.name, auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'] } });
-        deps = { store, providers: { [cloud.name]: cloud.provider }, clock: cloud.clock, config, hostKeys: async () => generateKeyPair('host') };
+        deps = { store, providers: { [cloud.name]: cloud.provider }, clock: cloud.clock, config, hostKeys: async () => generateKeyPair('host'), peerAddress: nodePeerAddress };
         app = createApp(deps);
       });
 

@@ -3,6 +3,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { FleetStore } from '../storage/store.ts';
 import type { MachineAccess } from '../machine-access/access.ts';
 import type { CoordinatorConfig } from './config.ts';
+import type { PeerAddress } from './source-address.ts';
 
 /** The coordinator's log sink. Messages and data are redacted by the caller's choke point before they reach it. */
 export interface Logger {
@@ -27,6 +28,8 @@ export interface CoordinatorDeps {
   logger?: Logger | undefined;
   /** Makes the box's host key pair (default: in-process ed25519, src/keys/). */
   hostKeys?: ((leaseId: string) => Promise<HostKeyPair>) | undefined;
+  /** Who is on the other end of a request's connection (Node: the TCP peer; Workers: CF-Connecting-IP). */
+  peerAddress?: PeerAddress | undefined;
   /** How the warm pool reaches into its machines, by provider name (src/machine-access/). */
   access?: Record<string, MachineAccess> | undefined;
   /** Asks for a pool pass soon (a claim took a machine or found none); set by the sweep scheduler. */

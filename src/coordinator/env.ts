@@ -1,4 +1,5 @@
 import type { LeaseRecord } from '../storage/store.ts';
+import type { AppState } from './app-state.ts';
 import type { Identity } from './auth/identity.ts';
 import type { WebSession } from './auth/web-session.ts';
 import type { CoordinatorDeps } from './deps.ts';
@@ -7,6 +8,8 @@ import type { CoordinatorDeps } from './deps.ts';
 export interface AppEnv {
   Variables: {
     deps: CoordinatorDeps;
+    /** Caches and rate windows of this app instance (app-state.ts). */
+    state: AppState;
     identity: Identity;
     lease: LeaseRecord;
     /** The verified Cloudflare Access identity (email or service:<name>) when Access is configured. */

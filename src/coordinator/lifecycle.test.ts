@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sweep } from './sweeper.ts';
-import { startSweepScheduler } from './scheduler.ts';
-import { harness, PUBLIC_KEY, type Harness } from './testkit.ts';
+import { harness, onTarget, PUBLIC_KEY, type Harness } from './testkit.ts';
 
 const MIN = 60_000;
 
-describe('lease lifecycle on a manual clock', () => {
+describe(onTarget('lease lifecycle on a manual clock'), () => {
   let h: Harness;
   let alice: string;
   before(async () => {
@@ -16,28 +14,28 @@ describe('lease lifecycle on a manual clock', () => {
   after(() => h.close());
 
   const create = async (body: Record<string, unknown>) => (await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY, ...body } })).json.lease;
-  const machineOf = (leaseId: string) => [...h.provider.machines.values()].find((m) => m.labels['crabbox-lease'] === leaseId);
+  const machineOf = async (leaseId: string) => (await h.machines()).find((m) => m.labels['crabbox-lease'] === leaseId);
 
   it('a sweep before expiry does nothing; after expiry the lease is expired and its machine deleted', async () => {
     const lease = await create({ ttlSeconds: 3600, idleTimeoutSeconds: 600 });
-    assert.equal(machineOf(lease.id)?.labels['crabbox-machine'], lease.machineId, 'the provider labels name the machine beside the lease');
+    assert.equal((await machineOf(lease.id))?.labels['crabbox-machine'], lease.machineId, 'the provider labels name the machine beside the lease');
     h.clock.advance(9 * MIN);
-    const early = await sweep(h.deps);
+    const early = await h.sweep();
     assert.equal(early.expired, 0);
-    assert.ok(machineOf(lease.id));
+    assert.ok(await machineOf(lease.id));
     assert.equal((await h.store.getLease(lease.id))?.state, 'active');
     h.clock.advance(1 * MIN);
-    const due = await sweep(h.deps);
+    const due = await h.sweep();
     assert.equal(due.expired, 1);
     assert.equal(due.deleted, 1);
-    assert.equal(machineOf(lease.id), undefined);
+    assert.equal(await machineOf(lease.id), undefined);
     const stored = await h.store.getLease(lease.id);
     assert.equal(stored?.state, 'expired');
     assert.equal((await h.store.getMachine(stored!.machineId!))?.state, 'deleted');
     assert.equal(stored?.endedAt, Date.parse(lease.expiresAt), 'an expired lease ended at its deadline');
     const types = (await h.store.listEvents({ leaseId: lease.id })).items.map((e) => e.type);
     assert.deepEqual(types, ['machine.deleted', 'lease.expired', 'machine.assigned', 'machine.provisioned', 'lease.created']);
-    assert.equal((await sweep(h.deps)).expired, 0);
+    assert.equal((await h.sweep()).expired, 0);
   });
 
   it('heartbeats move the idle expiry, never past the TTL cap; a heartbeat after expiry is refused', async () => {
@@ -63,10 +61,10 @@ describe('lease lifecycle on a manual clock', () => {
     const late = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice });
     assert.equal(late.status, 409);
     assert.equal(late.json.error, 'lease_expired');
-    await sweep(h.deps);
+    await h.sweep();
     const afterSweep = await h.request('POST', `/v1/leases/${lease.id}/heartbeat`, { token: alice });
     assert.equal(afterSweep.json.error, 'lease_expired');
-    assert.equal(machineOf(lease.id), undefined);
+    assert.equal(await machineOf(lease.id), undefined);
   });
 
   it('heartbeat events are coalesced: at most one per interval per lease', async () => {
@@ -83,23 +81,23 @@ describe('lease lifecycle on a manual clock', () => {
   it('kept leases do not idle out but end at the TTL cap', async () => {
     const lease = await create({ ttlSeconds: 3600, idleTimeoutSeconds: 600, keep: true });
     h.clock.advance(30 * MIN);
-    assert.equal((await sweep(h.deps)).expired, 0);
-    assert.ok(machineOf(lease.id));
+    assert.equal((await h.sweep()).expired, 0);
+    assert.ok(await machineOf(lease.id));
     h.clock.advance(30 * MIN);
-    await sweep(h.deps);
+    await h.sweep();
     assert.equal((await h.store.getLease(lease.id))?.state, 'expired');
-    assert.equal(machineOf(lease.id), undefined);
+    assert.equal(await machineOf(lease.id), undefined);
   });
 
   it('the scheduler sweeps at start (a restart resumes) and stops cleanly', async () => {
     const lease = await create({ ttlSeconds: 3600, idleTimeoutSeconds: 600 });
     h.clock.advance(11 * MIN);
-    const scheduler = startSweepScheduler(h.deps);
+    const scheduler = h.scheduler();
     try {
       const stats = await scheduler.runNow();
       assert.ok(stats && stats.expired >= 1);
       assert.equal((await h.store.getLease(lease.id))?.state, 'expired');
-      assert.equal(machineOf(lease.id), undefined);
+      assert.equal(await machineOf(lease.id), undefined);
     } finally {
       await scheduler.stop();
     }
@@ -108,8 +106,8 @@ describe('lease lifecycle on a manual clock', () => {
   it('prunes runs and events past the retention', async () => {
     const lease = await create({});
     await h.request('POST', '/v1/runs', { token: alice, body: { leaseId: lease.id } });
-    h.clock.advance(h.deps.config.retentionSeconds * 1000 + MIN);
-    const stats = await sweep(h.deps, { prune: true });
+    h.clock.advance(h.config.retentionSeconds * 1000 + MIN);
+    const stats = await h.sweep({ prune: true });
     assert.ok(stats.pruned.runs >= 1);
     assert.ok(stats.pruned.events >= 1);
     assert.equal((await h.store.listRuns({})).items.length, 0);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import { loginHarness, PUBLIC_URL, type LoginHarness } from './login/testkit.ts';
-import { PUBLIC_KEY, SHARED_TOKEN } from './testkit.ts';
+import { onTarget, PUBLIC_KEY, SHARED_TOKEN } from './testkit.ts';
 
-describe('GitHub browser login', () => {
+describe(onTarget('GitHub browser login'), () => {
   let h: LoginHarness | undefined;
   afterEach(async () => {
     await h?.close();
@@ -265,7 +265,7 @@ describe('GitHub browser login', () => {
   });
 });
 
-describe('user tokens from a login', () => {
+describe(onTarget('user tokens from a login'), () => {
   let h: LoginHarness;
   afterEach(() => h.close());
 

@@ -19,6 +19,7 @@ import { startCoordinator } from './entry/node.ts';
 import { loadServeSettings } from './load-config.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { nodePeerAddress } from './entry/node-peer.ts';
 
 /**
  * The coordinator wired to the real Hetzner provider speaking to the fake Hetzner Cloud API: caller CIDRs reach the
@@ -40,7 +41,7 @@ describe('coordinator + hetzner provider (fake Hetzner API)', () => {
     const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, clock }), clock, locations: ['fsn1'], onEvent: sink.onEvent });
     store = await openSqliteStore({ path: ':memory:', now: clock.now() });
     const config = coordinatorConfig({ installation: 'wired-install', defaultProvider: 'hetzner', auth: { sharedToken: SHARED_TOKEN, sessionSecret: SESSION_SECRET, admins: ['root'] } });
-    deps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host') };
+    deps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host'), peerAddress: nodePeerAddress };
     app = createApp(deps);
     sink.attach({ store, clock });
   });

@@ -4,9 +4,9 @@ import { LABEL, leaseLabels } from '../domain/labels.ts';
 import { isLive } from '../domain/lease.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import { pickSshCidrs } from '../net/cidr.ts';
-import { redact } from '../redact/redact.ts';
 import type { LeaseRecord, MachineDetails } from '../storage/store.ts';
 import { audit } from './audit.ts';
+import { scrub } from './redaction.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { generateHostKey } from './host-key.ts';
 import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
@@ -95,7 +95,7 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
     await failCreate(deps, provider, lease, error, actor);
     throw isCrabboxError(error) && error.status < 500 && error.code !== 'internal'
       ? error
-      : new CrabboxError('provider_error', `provider ${provider.name} could not create the machine: ${redact(error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });
+      : new CrabboxError('provider_error', `provider ${provider.name} could not create the machine: ${scrub(deps.config, error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });
   }
 }
 
@@ -123,7 +123,7 @@ async function deleteAfterCreate(deps: CoordinatorDeps, provider: Provider, leas
     const result = await provider.delete(providerId);
     await audit(store, { type: 'machine.deleted', at: clock.now(), actor, lease, machine, data: { result, reason: 'ended-during-create' } });
   } catch (error) {
-    const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 300);
+    const message = scrub(deps.config, error instanceof Error ? error.message : String(error)).slice(0, 300);
     await audit(store, { type: 'provider.error', at: clock.now(), actor, lease, machine, data: { op: 'delete', error: message, reason: 'ended-during-create' } });
     deps.logger?.warn('delete after a create that outlived its lease failed; the orphan sweep retries', { leaseId: lease.id, machineId, error: message });
   }
@@ -132,7 +132,7 @@ async function deleteAfterCreate(deps: CoordinatorDeps, provider: Provider, leas
 /** After a failed create: the lease fails, what the provider made is deleted, and the provider is swept for strays of this lease. */
 async function failCreate(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, error: unknown, actor: string): Promise<void> {
   const { store, clock } = deps;
-  const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 300);
+  const message = scrub(deps.config, error instanceof Error ? error.message : String(error)).slice(0, 300);
   const now = clock.now();
   const claimUntil = now + CLAIM_MS;
   const machine = await store.withTransaction(async (tx) => {
@@ -152,6 +152,6 @@ async function failCreate(deps: CoordinatorDeps, provider: Provider, lease: Leas
     }
   } catch (listError) {
     // The orphan sweep finds it later by the same labels.
-    deps.logger?.warn('stray sweep after failed create did not finish', { leaseId: lease.id, error: redact(String(listError)).slice(0, 200) });
+    deps.logger?.warn('stray sweep after failed create did not finish', { leaseId: lease.id, error: scrub(deps.config, String(listError)).slice(0, 200) });
   }
 }

@@ -1,6 +1,7 @@
 import type { TimerHandle } from '../domain/clock.ts';
 import type { CoordinatorDeps } from './deps.ts';
-import { sweep, type SweepStats } from './sweeper.ts';
+import { nextWakeAt, scheduledPass, type PassTimes } from './alarm.ts';
+import type { SweepStats } from './sweeper.ts';
 import { reconcilePool, type PoolStats } from './pool/reconcile.ts';
 
 export interface SweepScheduler {
@@ -11,20 +12,17 @@ export interface SweepScheduler {
   stop(): Promise<void>;
 }
 
-const MIN_DELAY_MS = 1_000;
-const PRUNE_EVERY_MS = 60 * 60_000;
-
 /**
- * Sweeps on a timer and at the next known deadline (a lease expiry or a cleanup retry), whichever is sooner.
- * Orphan sweeps and pruning run on their own slower cadence. Timers are unref'd; stop() waits for a running sweep.
+ * The Node entry's timer over the scheduled pass of alarm.ts (the Worker's Durable Object alarm runs the same), woken
+ * at the next known deadline (a lease expiry or a cleanup retry) or the sweep interval, whichever is sooner. Orphan
+ * sweeps and pruning run on their own slower cadence. Timers are unref'd; stop() waits for a running sweep.
  */
 export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
-  const { clock, config, store, logger } = deps;
+  const { clock, config, logger } = deps;
   let timer: TimerHandle | undefined;
   let running: Promise<SweepStats | undefined> | undefined;
   let stopped = false;
-  let lastOrphans = 0;
-  let lastPrune = 0;
+  let last: PassTimes = { orphans: 0, prune: 0 };
   let pooling: Promise<PoolStats | undefined> | undefined;
   const stopPool = new AbortController();
 
@@ -51,34 +49,20 @@ export function startSweepScheduler(deps: CoordinatorDeps): SweepScheduler {
 
   const schedule = async (): Promise<void> => {
     if (stopped) return;
-    let delay = config.sweepIntervalSeconds * 1000;
-    try {
-      const due = await store.nextDueAt();
-      if (due !== undefined) delay = Math.min(delay, due - clock.now());
-    } catch {
-      // The store is down; try again at the normal interval.
-    }
+    const at = await nextWakeAt(deps);
     if (stopped) return;
     timer?.cancel();
-    timer = clock.setTimeout(() => void runNow(), Math.max(MIN_DELAY_MS, delay), { unref: true });
+    timer = clock.setTimeout(() => void runNow(), at - clock.now(), { unref: true });
   };
 
   const runNow = (): Promise<SweepStats | undefined> => {
     if (running) return running;
     running = (async () => {
-      const now = clock.now();
-      const orphans = now - lastOrphans >= config.orphanSweepIntervalSeconds * 1000;
-      const prune = now - lastPrune >= PRUNE_EVERY_MS;
       try {
-        const stats = await sweep(deps, { orphans, prune });
-        if (orphans) lastOrphans = now;
-        if (prune) lastPrune = now;
-        if (stats.expired || stats.deleted || stats.deleteFailures || stats.orphansDeleted) logger?.info('sweep', { ...stats });
+        const pass = await scheduledPass(deps, last);
+        last = pass.last;
         void poolNow();
-        return stats;
-      } catch (error) {
-        logger?.error('sweep failed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });
-        return undefined;
+        return pass.stats;
       } finally {
         running = undefined;
         await schedule();

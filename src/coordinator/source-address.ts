@@ -1,6 +1,5 @@
 import type { Context } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
+import { inCidr, ipv6Groups, isIP, isIPv4 } from '../net/ip.ts';
 import type { AppEnv } from './env.ts';
 
 /**
@@ -15,22 +14,6 @@ export interface TrustedProxy {
   from: string[];
 }
 
-const lists = new WeakMap<TrustedProxy, BlockList>();
-
-function proxyList(proxy: TrustedProxy): BlockList {
-  let list = lists.get(proxy);
-  if (!list) {
-    list = new BlockList();
-    for (const cidr of proxy.from) {
-      const [address = '', prefix] = cidr.split('/');
-      const family = isIPv4(address) ? 'ipv4' : 'ipv6';
-      list.addSubnet(address, Number(prefix ?? (family === 'ipv4' ? 32 : 128)), family);
-    }
-    lists.set(proxy, list);
-  }
-  return list;
-}
-
 /** `::ffff:192.0.2.1` is the IPv4 address it maps; a zone (`%eth0`) is dropped. */
 function plain(address: string): string {
   const bare = address.replace(/%.*$/, '');
@@ -38,9 +21,15 @@ function plain(address: string): string {
   return mapped ? mapped[1]! : bare;
 }
 
+/**
+ * The runtime's view of who is on the other end of the connection, injected by the entry: on Node the TCP peer
+ * (@hono/node-server's conninfo), on Workers the `CF-Connecting-IP` Cloudflare's edge sets.
+ */
+export type PeerAddress = (c: Context<AppEnv>) => string | undefined;
+
 function peerAddress(c: Context<AppEnv>): string | undefined {
   try {
-    return getConnInfo(c).remote.address || undefined;
+    return c.var.deps.peerAddress?.(c) || undefined;
   } catch {
     return undefined;
   }
@@ -50,34 +39,18 @@ function peerAddress(c: Context<AppEnv>): string | undefined {
 export function forwardedAddress(peer: string | undefined, value: string | undefined, proxy: TrustedProxy | undefined): string | undefined {
   if (!proxy || !peer || value === undefined) return undefined;
   const from = plain(peer);
-  if (!proxyList(proxy).check(from, isIPv4(from) ? 'ipv4' : 'ipv6')) return undefined;
+  if (!proxy.from.some((cidr) => inCidr(from, cidr))) return undefined;
   // X-Forwarded-For lists every hop; only the last one was written by our proxy.
   const candidate = plain((proxy.header.toLowerCase() === 'x-forwarded-for' ? value.split(',').at(-1) : value)?.trim() ?? '');
   return isIP(candidate) ? candidate : undefined;
 }
 
-/** The request's client address (see TrustedProxy); undefined off the Node server. */
+/** The request's client address (see TrustedProxy); undefined when the entry cannot tell. */
 export function sourceAddress(c: Context<AppEnv>): string | undefined {
   const peer = peerAddress(c);
   const proxy = c.var.deps.config.trustedProxy;
   const forwarded = proxy ? forwardedAddress(peer, c.req.header(proxy.header), proxy) : undefined;
   return forwarded ?? (peer ? plain(peer) : undefined);
-}
-
-/** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
-function ipv6Groups(address: string): number[] | undefined {
-  if (!isIPv6(address)) return undefined;
-  let text = address.toLowerCase();
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right].map((g) => parseInt(g, 16));
-  return groups.length === 8 && groups.every((g) => g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
 /**

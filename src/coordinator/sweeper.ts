@@ -3,10 +3,10 @@ import { isLive } from '../domain/lease.ts';
 import { afterLeaseEnds } from '../domain/machine.ts';
 import { decideOrphan, type KnownFleet } from '../fleet/orphans.ts';
 import type { Provider } from '../providers/provider.ts';
-import { redact } from '../redact/redact.ts';
 import type { LeaseRecord, MachineRecord } from '../storage/store.ts';
 import { audit } from './audit.ts';
 import type { CoordinatorDeps } from './deps.ts';
+import { scrub } from './redaction.ts';
 import { expireLease } from './leases.ts';
 import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
 import { SCRUB_STALE_MS } from './pool/scrub.ts';
@@ -140,7 +140,7 @@ async function sweepOrphans(deps: CoordinatorDeps, stats: SweepStats): Promise<v
     try {
       machines = await provider.list({ [LABEL.marker]: 'true', [LABEL.installation]: labelValue(config.installation) });
     } catch (error) {
-      await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'list', provider: provider.name, error: redact(String(error)).slice(0, 300) } });
+      await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'list', provider: provider.name, error: scrub(deps.config, String(error)).slice(0, 300) } });
       continue;
     }
     for (const candidate of machines) {
@@ -166,7 +166,7 @@ async function sweepOrphans(deps: CoordinatorDeps, stats: SweepStats): Promise<v
         stats.orphansDeleted++;
         await audit(store, { type: 'machine.deleted', at: clock.now(), actor: 'sweeper', ...ids, data: { reason: `orphan:${decision.reason}`, result, leaseId } });
       } catch (error) {
-        await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', ...ids, data: { op: 'delete-orphan', error: redact(String(error)).slice(0, 300) } });
+        await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', ...ids, data: { op: 'delete-orphan', error: scrub(deps.config, String(error)).slice(0, 300) } });
       }
     }
     await sweepDangling(deps, provider, stats);
@@ -188,7 +188,7 @@ async function sweepDangling(deps: CoordinatorDeps, provider: Provider, stats: S
   try {
     report = await provider.sweepDangling({ installation: config.installation, minAgeMs: config.orphanSafetyWindowSeconds * 1000 });
   } catch (error) {
-    await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'sweep-dangling', provider: provider.name, error: redact(String(error)).slice(0, 300) } });
+    await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'sweep-dangling', provider: provider.name, error: scrub(deps.config, String(error)).slice(0, 300) } });
     return;
   }
   for (const [type, items] of [['machine.deleted', report.deleted], ['machine.sweep_skipped', report.skipped]] as const) {

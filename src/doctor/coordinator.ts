@@ -5,6 +5,7 @@ import type { Config } from '../config/load.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Check } from './checks.ts';
 import { networkCause } from '../domain/network-error.ts';
+import { accessFix, accessWall } from '../api/access-wall.ts';
 
 /** Skew beyond this makes lease expiry and token lifetimes misleading. */
 export const MAX_SKEW_MS = 60_000;
@@ -15,6 +16,8 @@ export interface CoordinatorCheckOptions {
   clock: Clock;
   fetch?: typeof fetch | undefined;
   timeoutMs?: number | undefined;
+  /** Cloudflare Access credentials, sent with every check as the CLI sends them. */
+  access?: { headers: Record<string, string>; serviceToken: boolean; userToken: boolean } | undefined;
 }
 
 const health = z.object({ ok: z.literal(true) });
@@ -28,9 +31,22 @@ export async function coordinatorChecks(options: CoordinatorCheckOptions): Promi
   const started = options.clock.now();
   let date: string | null = null;
   try {
-    const res = await (options.fetch ?? fetch)(`${c.url}${pathOf(ENDPOINTS.health)}`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const res = await (options.fetch ?? fetch)(`${c.url}${pathOf(ENDPOINTS.health)}`, { headers: { ...options.access?.headers }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     date = res.headers.get('date');
-    const ok = res.ok && health.safeParse(await res.json().catch(() => undefined)).success;
+    const text = await res.text().catch(() => '');
+    const wall = accessWall(res, text);
+    if (wall) {
+      const what = wall.kind === 'login-redirect' ? `redirects to ${wall.team ?? 'the Access login page'}` : `answers HTTP ${res.status} from Access`;
+      checks.push({ name: 'coordinator', ok: false, kind: 'coordinator', detail: `${c.url} is behind Cloudflare Access and ${what}`, fix: accessFix(wall, { serviceToken: !!options.access?.serviceToken, userToken: !!options.access?.userToken }) });
+      return checks;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const ok = res.ok && health.safeParse(body).success;
     checks.push(ok
       ? { name: 'coordinator', ok: true, kind: 'coordinator', detail: `${c.url} answers (${options.clock.now() - started} ms)` }
       : { name: 'coordinator', ok: false, kind: 'coordinator', detail: `${c.url} answered HTTP ${res.status} to /v1/health`, fix: 'check the URL (`crabbox config show`); is something in front of it?' });
@@ -43,7 +59,7 @@ export async function coordinatorChecks(options: CoordinatorCheckOptions): Promi
   if (!c.token) {
     checks.push({ name: 'coordinator auth', ok: false, kind: 'coordinator', detail: 'no token stored or in CRABBOX_COORDINATOR_TOKEN', fix: 'run `crabbox login`' });
   } else {
-    const client = new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: options.config.owner, org: options.config.org, timeoutMs, fetch: options.fetch });
+    const client = new CoordinatorClient({ url: c.url, token: c.token, tokenKind: c.tokenKind, owner: options.config.owner, org: options.config.org, timeoutMs, fetch: options.fetch, access: options.access });
     try {
       const who = await client.whoami();
       checks.push({ name: 'coordinator auth', ok: true, kind: 'coordinator', detail: `${who.owner} (org ${who.org}, role ${who.role}, ${who.via})` });

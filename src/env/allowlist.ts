@@ -6,8 +6,8 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** One allowlist entry: an exact name or a `PREFIX_*` prefix. */
 export type EnvPattern = { kind: 'exact'; name: string } | { kind: 'prefix'; prefix: string };
 
-/** Names never forwarded, whatever the allowlist says: crabbox's own credentials. */
-export const NEVER_FORWARD: ReadonlySet<string> = new Set(['CRABBOX_COORDINATOR_TOKEN']);
+/** Names never forwarded, whatever the allowlist says: crabbox's own credentials (the coordinator's and Cloudflare Access's). */
+export const NEVER_FORWARD: ReadonlySet<string> = new Set(['CRABBOX_COORDINATOR_TOKEN', 'CRABBOX_ACCESS_CLIENT_SECRET', 'CRABBOX_ACCESS_TOKEN']);
 
 export const DEFAULT_ENV_ALLOW = ['CI', 'NODE_OPTIONS'] as const;
 

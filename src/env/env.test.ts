@@ -51,6 +51,8 @@ describe('selectEnv', () => {
     MYAPPX: 'no',
     'MYAPP_BAD-NAME': 'skipped',
     CRABBOX_COORDINATOR_TOKEN: 'cbxs_never_forwarded_ever',
+    CRABBOX_ACCESS_CLIENT_SECRET: 'access-service-token-secret',
+    CRABBOX_ACCESS_TOKEN: 'access-jwt-of-a-person',
     UNSET: undefined,
   };
 
@@ -59,7 +61,7 @@ describe('selectEnv', () => {
   });
 
   it('matches prefixes, skips invalid names and never forwards crabbox credentials', () => {
-    const names = selectEnv(env, ['MYAPP_*', 'CRABBOX_*', 'CRABBOX_COORDINATOR_TOKEN', 'UNSET']).map((p) => p.name);
+    const names = selectEnv(env, ['MYAPP_*', 'CRABBOX_*', 'CRABBOX_COORDINATOR_TOKEN', 'CRABBOX_ACCESS_CLIENT_SECRET', 'CRABBOX_ACCESS_TOKEN', 'UNSET']).map((p) => p.name);
     assert.deepEqual(names, ['MYAPP_DB_URL', 'MYAPP_FLAG']);
   });
 

@@ -18,6 +18,7 @@ import { cleanupExpired } from '../leases/cleanup.ts';
 import { openSqliteStore } from '../storage/sqlite.ts';
 import type { FleetEvent } from '../storage/store.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { nodePeerAddress } from '../coordinator/entry/node-peer.ts';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const MIN = 60_000;
@@ -153,7 +154,7 @@ describe('orphan sweeps over a fake Hetzner account', () => {
     const { fake, clock, provider } = await account(t);
     const store = await openSqliteStore({ path: ':memory:', now: NOW });
     const config = coordinatorConfig({ installation: INSTALL, defaultProvider: 'hetzner', orphanSafetyWindowSeconds: 30 * 60, auth: { sharedToken: SHARED_TOKEN } });
-    const deps: CoordinatorDeps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host') };
+    const deps: CoordinatorDeps = { store, providers: { hetzner: provider }, clock, config, hostKeys: async () => generateKeyPair('host'), peerAddress: nodePeerAddress };
     const app = createApp(deps);
     return {
       fake, deps, clock, provider,

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from './ip.ts';
 import { CrabboxError } from '../domain/errors.ts';
 
 /** The narrowest prefixes we accept: anything wider is close enough to world-open to refuse. */

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from '../net/ip.ts';
 
 /**
  * The canonical form of a CIDR as clouds store it: host bits cleared and IPv6 in its shortest lowercase form

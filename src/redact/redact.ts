@@ -66,11 +66,23 @@ export function redact(text: string): string {
 }
 
 /** Redacts every string inside a JSON-like value (keys included). */
-export function redactValue<T>(value: T): T {
-  if (typeof value === 'string') return redact(value) as T;
-  if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T;
+export function redactValue<T>(value: T, redactText: (text: string) => string = redact): T {
+  if (typeof value === 'string') return redactText(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, redactText)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactValue(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactText(k), redactValue(v, redactText)])) as T;
   }
   return value;
+}
+
+/**
+ * `redact`, plus the given secret values replaced exactly, without registering them anywhere: for code that holds its
+ * own secrets (the coordinator's shared token and session secret) and must keep no process-wide state. Longest first;
+ * values shorter than MIN_SECRET_LENGTH are ignored as in registerSecret.
+ */
+export function redactWith(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  const values = secrets.filter((s): s is string => !!s && s.length >= MIN_SECRET_LENGTH && s.trim() !== '').sort((a, b) => b.length - a.length);
+  for (const secret of values) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
+  return redact(out);
 }

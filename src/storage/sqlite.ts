@@ -1,5 +1,6 @@
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { openNodeSqlite } from './sql/drivers/node-sqlite.ts';
+import { loadMigrations } from './sql/migrations.ts';
 import { SqlFleetStore } from './sql/store.ts';
 import { secureSqliteFiles } from './sqlite-files.ts';
 import type { FleetStore } from './store.ts';
@@ -19,7 +20,7 @@ export async function openSqliteStore(options: { path: string; now: number; busy
     if (isCrabboxError(error)) throw error;
     throw new CrabboxError('unavailable', `cannot open the coordinator database ${options.path}: ${(error as Error).message}`, { hint: 'check the path and its permissions (--db or CRABBOX_COORDINATOR_DB)', cause: error });
   }
-  return SqlFleetStore.open({ driver, now: options.now }).catch(async (error: unknown) => {
+  return SqlFleetStore.open({ driver, now: options.now, migrations: loadMigrations() }).catch(async (error: unknown) => {
     await driver.close();
     throw error;
   });

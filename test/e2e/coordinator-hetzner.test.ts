@@ -12,6 +12,7 @@ import { generateKeyPair } from '../../src/providers/hetzner/fake/keys.ts';
 import { openSqliteStore } from '../../src/storage/sqlite.ts';
 import { signUserToken } from '../../src/auth/user-token.ts';
 import { tempDir } from '../../src/testing/tmp.ts';
+import { nodePeerAddress } from '../../src/coordinator/entry/node-peer.ts';
 
 const SECRET = 'e2e-session-secret-0123456789abcdef-xyz';
 
@@ -29,7 +30,7 @@ describe('coordinator + hetzner provider against the fake Hetzner Cloud API', ()
       const env = { HOME: dir.path, CRABBOX_CONFIG: configFile, HCLOUD_TOKEN: fake.token };
       const providers = await buildProviders(['hetzner'], { env, stateDir: dir.path, clock: cloudClock });
       const config = coordinatorConfig({ installation: 'e2e-hetzner', defaultProvider: 'hetzner', auth: { sessionSecret: SECRET } });
-      const deps = { store, providers, clock: systemClock, config };
+      const deps = { store, providers, clock: systemClock, config, peerAddress: nodePeerAddress };
       const app = createApp(deps);
       const iat = Math.floor(Date.now() / 1000);
       const token = await signUserToken({ owner: 'alice', org: 'acme', login: 'alice', iat, exp: iat + 3600, jti: 'e2e' }, SECRET);

@@ -11,6 +11,7 @@ import { startFakeHetznerProvider, type FakeHetznerSetup } from '../../src/provi
 import type { RunningFakeHetzner } from '../../src/providers/hetzner/fake/serve.ts';
 import { generateKeyPair } from '../../src/providers/hetzner/fake/keys.ts';
 import { openSqliteStore } from '../../src/storage/sqlite.ts';
+import { nodePeerAddress } from '../../src/coordinator/entry/node-peer.ts';
 
 const TOKEN = 'provider-faults-token-0123456789abcdef';
 const MIN = 60_000;
@@ -33,7 +34,7 @@ async function fixture(t: TestContext, options: { attempts?: number; readyTimeou
   const setup = await startFakeHetznerProvider({ client: { attempts: options.attempts ?? 3 }, readyTimeoutMs: options.readyTimeoutMs ?? 5 * MIN });
   const { fake, clock } = setup;
   const store = await openSqliteStore({ path: ':memory:', now: clock.now() });
-  const deps: CoordinatorDeps = { store, providers: { hetzner: setup.provider }, clock, config: coordinatorConfig({ installation: 'faults', defaultProvider: 'hetzner', auth: { sharedToken: TOKEN } }), hostKeys: async () => generateKeyPair('host') };
+  const deps: CoordinatorDeps = { store, providers: { hetzner: setup.provider }, clock, config: coordinatorConfig({ installation: 'faults', defaultProvider: 'hetzner', auth: { sharedToken: TOKEN } }), hostKeys: async () => generateKeyPair('host'), peerAddress: nodePeerAddress };
   const app = createApp(deps);
   t.after(async () => {
     await store.close();

@@ -26,7 +26,7 @@ function parseName(flag: string): (value: string) => string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const coordinator = program.command('coordinator').description('Run the shared coordinator (HTTP API, lease lifecycle, sweeper): init-secrets, serve, issue-token');
+  const coordinator = program.command('coordinator').description('Run the shared coordinator (HTTP API, lease lifecycle, sweeper): init-secrets, serve, issue-token, deploy (Cloudflare Workers)');
   coordinator
     .command('issue-token')
     .description('Sign a user token with the session secret from CRABBOX_SESSION_SECRET(_FILE) (operators; `crabbox login` issues them for users)')
@@ -68,6 +68,23 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.info(files.created
         ? `wrote a shared operator token and a different session secret to ${files.dir} (files 0600; the values are not printed)`
         : `kept the existing secrets in ${files.dir} (--force makes new ones)`);
+    });
+  coordinator
+    .command('deploy')
+    .description('Deploy the coordinator to Cloudflare Workers with wrangler: check the wrangler config, stage the prebuilt Worker, check its secrets are set, upload (docs/cloudflare.md)')
+    .option('--config <file>', 'the wrangler config (a copy of deploy/wrangler.jsonc)', 'wrangler.jsonc')
+    .option('--dry-run', 'check and build the upload without network: no secrets check, nothing uploaded')
+    .option('--outdir <dir>', 'stage the upload here and keep it (default: a temporary directory, removed afterwards)')
+    .action(async (opts: { config: string; dryRun?: boolean; outdir?: string }) => {
+      const { deployCoordinator } = await import('../coordinator-deploy.ts');
+      const result = await deployCoordinator({ config: opts.config, dryRun: !!opts.dryRun, outdir: opts.outdir, cwd: ctx.cwd, env: ctx.env });
+      if (ctx.json) return printJson(ctx.stdout, { schema: schemaId('coordinator-deploy'), ...result, wranglerOutput: undefined });
+      const secrets = result.secrets.map((s) => s.join(' or ')).join(', ');
+      write(ctx.stdout, [
+        `${result.dryRun ? 'checked (dry run, nothing uploaded)' : 'deployed'}: providers ${result.providers.join(', ')}, Worker bundle ${Math.round(result.bundleBytes / 1024)} KiB`,
+        ...(opts.outdir ? [`staged in ${result.staged}`] : []),
+        result.dryRun ? `secrets it will need: ${secrets}` : `secrets present: ${secrets}`,
+      ].join('\n') + '\n');
     });
   coordinator
     .command('serve')

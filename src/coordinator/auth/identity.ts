@@ -28,18 +28,18 @@ export function hasRole(identity: Identity, needed: Role): boolean {
 const encoder = new TextEncoder();
 
 const sha256 = async (text: string): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-/** Digests of configured secrets (the shared token), made once: every request then hashes only what it presented. */
-const secretDigests = new Map<string, Promise<Uint8Array>>();
+/** Digests of configured secrets (the shared token), made once per app: every request then hashes only what it presented. */
+export type SecretDigests = Map<string, Promise<Uint8Array>>;
 
 /**
- * Constant-time equality: compares SHA-256 digests, so neither length nor content leaks through timing. `b` is a
- * configured secret when `bIsSecret` is set: its digest is computed once and kept (the secret is in memory anyway).
+ * Constant-time equality: compares SHA-256 digests, so neither length nor content leaks through timing. When `digests`
+ * is given, `b` is a configured secret: its digest is computed once and kept there (the secret is in memory anyway).
  */
-export async function constantTimeEqual(a: string, b: string, bIsSecret = false): Promise<boolean> {
-  let secret = bIsSecret ? secretDigests.get(b) : undefined;
-  if (bIsSecret && !secret) {
+export async function constantTimeEqual(a: string, b: string, digests?: SecretDigests): Promise<boolean> {
+  let secret = digests?.get(b);
+  if (digests && !secret) {
     secret = sha256(b);
-    if (secretDigests.size < 16) secretDigests.set(b, secret);
+    if (digests.size < 16) digests.set(b, secret);
   }
   const [x, y] = await Promise.all([sha256(a), secret ?? sha256(b)]);
   let diff = 0;
@@ -84,7 +84,7 @@ export interface CredentialInput {
  * Resolves a request's credential to an identity. Fails closed: with neither secret configured nothing resolves.
  * Owner/org headers are honored only with the shared operator token; a user token carries its own, signed.
  */
-export async function resolveIdentity(input: CredentialInput, config: CoordinatorConfig): Promise<Resolution> {
+export async function resolveIdentity(input: CredentialInput, config: CoordinatorConfig, digests?: SecretDigests): Promise<Resolution> {
   const { sharedToken, sessionSecret } = config.auth;
   if (!sharedToken && !sessionSecret) return { ok: false, reason: 'no-auth-configured' };
   if (!input.authorization) return { ok: false, reason: 'missing' };
@@ -98,7 +98,7 @@ export async function resolveIdentity(input: CredentialInput, config: Coordinato
     const { owner, org, login, exp } = verified.claims;
     return { ok: true, identity: { owner, org, login, role: roleFor(login, owner, config), via: 'user-token', expiresAt: exp * 1000 } };
   }
-  if (!sharedToken || !(await constantTimeEqual(token, sharedToken, true))) return { ok: false, reason: 'wrong-token' };
+  if (!sharedToken || !(await constantTimeEqual(token, sharedToken, digests))) return { ok: false, reason: 'wrong-token' };
   const owner = input.ownerHeader?.trim();
   const org = input.orgHeader?.trim() || owner;
   if (!owner || !HEADER_NAME.test(owner) || !org || !HEADER_NAME.test(org)) return { ok: false, reason: 'missing-owner' };

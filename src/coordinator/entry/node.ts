@@ -1,14 +1,17 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { newToken } from '../../domain/ids.ts';
 import { openFleetStore } from '../../storage/open.ts';
-import type { FleetStore, MetaStore } from '../../storage/store.ts';
+import type { FleetStore } from '../../storage/store.ts';
+import { installationId } from '../installation.ts';
+
+export { installationId };
 import { createApp } from '../app.ts';
 import type { CoordinatorConfig } from '../config.ts';
 import type { CoordinatorDeps } from '../deps.ts';
 import { startSweepScheduler, type SweepScheduler } from '../scheduler.ts';
 import { configWarnings } from '../warnings.ts';
-import { redact } from '../../redact/redact.ts';
+import { nodePeerAddress } from './node-peer.ts';
+import { redact, registerSecret } from '../../redact/redact.ts';
 import type { ServeSettings } from '../load-config.ts';
 
 export interface RunningCoordinator {
@@ -21,24 +24,12 @@ export interface RunningCoordinator {
   close(): Promise<void>;
 }
 
-const INSTALLATION_META = 'installation';
-
-/** The installation id labels every machine this coordinator makes; it is remembered in the store across restarts. */
-export async function installationId(store: MetaStore, configured: string | undefined): Promise<string> {
-  const stored = await store.getMeta(INSTALLATION_META);
-  if (configured) {
-    if (stored !== configured) await store.setMeta(INSTALLATION_META, configured);
-    return configured;
-  }
-  if (stored) return stored;
-  const fresh = `cbx-${newToken(5)}`;
-  await store.setMeta(INSTALLATION_META, fresh);
-  return fresh;
-}
-
 /** Starts the coordinator on Node: SQLite or PostgreSQL store, HTTP server on host:port (0 = any free port), sweep timer. */
 export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 'config'> & { settings: ServeSettings; store?: FleetStore }): Promise<RunningCoordinator> {
   const { settings, clock } = options;
+  // This process is the coordinator: its own log lines and errors hide its secrets too (the app scrubs them itself).
+  registerSecret(settings.config.auth.sharedToken);
+  registerSecret(settings.config.auth.sessionSecret);
   const warn = (message: string): void => options.logger?.warn(redact(message));
   const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now(), onWarning: warn }));
   try {
@@ -46,6 +37,7 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
     for (const warning of configWarnings(config)) warn(warning);
     const deps: CoordinatorDeps = {
       store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys, access: options.access, adminPublicKey: options.adminPublicKey,
+      peerAddress: nodePeerAddress,
     };
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

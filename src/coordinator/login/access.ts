@@ -14,16 +14,9 @@ export type AccessResult =
 
 export type AccessVerifier = (assertion: string | undefined, now: number) => Promise<AccessResult>;
 
-const keySets = new WeakMap<AccessConfig, JWTVerifyGetKey>();
-
-/** A verifier bound to one Access config; its JWKS is cached for the life of the config object. */
+/** A verifier bound to one Access config; its JWKS is cached for the life of the verifier (one per app, see app-state.ts). */
 export function accessVerifier(config: AccessConfig): AccessVerifier {
-  let keys = keySets.get(config);
-  if (!keys) {
-    keys = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
-    keySets.set(config, keys);
-  }
-  const getKey = keys;
+  const getKey: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   return async (assertion, now) => {
     if (!assertion) return { ok: false, reason: 'access-missing' };
     if (assertion.length > 8192) return { ok: false, reason: 'access-invalid' };

@@ -59,7 +59,8 @@ export class GitHubClient {
 
   constructor(options: { endpoints: GitHubEndpoints; fetch?: typeof fetch }) {
     this.#endpoints = options.endpoints;
-    this.#fetch = options.fetch ?? fetch;
+    // Called as a plain function: a method call would bind `this` to the client, which Workers refuse (Illegal invocation).
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
   /** POST /login/oauth/access_token. GitHub answers 200 with {error, error_description} for a bad code. */

@@ -11,7 +11,7 @@ export interface LoginHarness extends Harness {
   github: FakeGitHub;
   /** Starts a login the way the CLI does; returns what the CLI keeps (and prints: the phrase). */
   start(options?: { port?: number; source?: string; headers?: Record<string, string> }): Promise<{ loginId: string; secret: string; authorizeUrl: string; phrase: string; status: number; json: any }>;
-  /** A fresh browser whose requests to the coordinator go to the in-process app. */
+  /** A fresh browser whose requests to the coordinator go to the harness's coordinator (in process or the Worker). */
   browser(headers?: Record<string, string>): ScriptedBrowser;
   /**
    * Plays a person: opens the login link, confirms on the page, authorizes at GitHub as `login`. The callback is not
@@ -65,12 +65,11 @@ export async function loginHarness(options: { admins?: string[]; teams?: string[
     async start(o = {}) {
       const secret = randomBytes(32).toString('base64url');
       const secretHash = createHash('sha256').update(secret).digest('hex');
-      const env = { incoming: { socket: { remoteAddress: o.source ?? '192.0.2.1' } } };
-      const res = await h.app.request('/v1/login/start', { method: 'POST', headers: { 'content-type': 'application/json', ...o.headers }, body: JSON.stringify({ secretHash, ...(o.port ? { port: o.port } : {}) }) }, env);
+      const res = await h.fetch('/v1/login/start', { method: 'POST', headers: { 'content-type': 'application/json', ...o.headers }, body: JSON.stringify({ secretHash, ...(o.port ? { port: o.port } : {}) }) }, { source: o.source ?? '192.0.2.1' });
       const json = (await res.json()) as any;
       return { loginId: json.loginId, secret, authorizeUrl: json.authorizeUrl, phrase: json.phrase, status: res.status, json };
     },
-    browser: (headers) => new ScriptedBrowser((url, init) => (url.startsWith(PUBLIC_URL) ? Promise.resolve(h.app.request(url, init)) : fetch(url, init)), headers),
+    browser: (headers) => new ScriptedBrowser((url, init) => (url.startsWith(PUBLIC_URL) ? h.fetch(url, init) : fetch(url, init)), headers),
     async approveAtGitHub(authorizeUrl, login, browser = lh.browser()) {
       const { form } = await browser.openLoginLink(authorizeUrl);
       const confirmed = await browser.confirm(form);

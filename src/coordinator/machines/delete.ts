@@ -1,4 +1,4 @@
-import { redact } from '../../redact/redact.ts';
+import { scrub } from '../redaction.ts';
 import type { DeletionOutcome, LeaseRecord, MachineRecord } from '../../storage/store.ts';
 import { audit, type AuditInput } from '../audit.ts';
 import type { CoordinatorDeps } from '../deps.ts';
@@ -48,7 +48,7 @@ export async function deleteMachine(deps: CoordinatorDeps, machine: MachineRecor
     await record({ ok: true, at }, at, { type: 'machine.deleted', data: { result, reason: machine.stateReason, attempts: machine.deletion.attempts + 1 } });
     return result;
   } catch (error) {
-    const message = redact(error instanceof Error ? error.message : String(error)).slice(0, 300);
+    const message = scrub(deps.config, error instanceof Error ? error.message : String(error)).slice(0, 300);
     const attempts = machine.deletion.attempts + 1;
     const at = clock.now();
     const nextAt = at + backoffMs(attempts);

@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
 import { CrabboxError } from '../../domain/errors.ts';
-import { accessVerifier } from '../login/access.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from './auth.ts';
 
@@ -19,8 +18,9 @@ const MESSAGES: Record<string, string> = {
 export function accessGate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { config, clock } = c.var.deps;
-    if (!config.access) return next();
-    const result = await accessVerifier(config.access)(c.req.header('cf-access-jwt-assertion'), clock.now());
+    const verify = config.access ? c.var.state.access() : undefined;
+    if (!verify) return next();
+    const result = await verify(c.req.header('cf-access-jwt-assertion'), clock.now());
     if (!result.ok) {
       await denied(c, result.reason);
       throw new CrabboxError('unauthorized', MESSAGES[result.reason] ?? 'Cloudflare Access denied the request');

@@ -3,6 +3,7 @@ import { CrabboxError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
 import { hasRole, resolveIdentity, type Identity, type Role } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
+import { scrub } from '../redaction.ts';
 
 const MESSAGES: Record<string, string> = {
   'no-auth-configured': 'this coordinator has no auth configured, so it refuses every request',
@@ -26,16 +27,16 @@ const HINTS: Record<string, string> = {
 
 /** At most this many auth.denied events per minute per coordinator; the rest are counted, so a flood stays bounded. */
 export const DENIALS_PER_MINUTE = 120;
-const windows = new WeakMap<object, { start: number; count: number; suppressed: number }>();
 
 /** Records a denial without the credential: who (if known), why, and which route. */
 export async function denied(c: Context<AppEnv>, reason: string, identity?: Identity): Promise<void> {
   const { store, clock } = c.var.deps;
+  const state = c.var.state;
   const now = clock.now();
-  let window = windows.get(store);
+  let window = state.denials;
   if (!window || now - window.start >= 60_000) {
     window = { start: now, count: 0, suppressed: window?.suppressed ?? 0 };
-    windows.set(store, window);
+    state.denials = window;
   }
   if (window.count >= DENIALS_PER_MINUTE) {
     window.suppressed++;
@@ -46,7 +47,7 @@ export async function denied(c: Context<AppEnv>, reason: string, identity?: Iden
   window.suppressed = 0;
   await audit(store, {
     type: 'auth.denied', at: now, actor: identity?.owner ?? 'anonymous', owner: identity?.owner, org: identity?.org,
-    data: { reason, method: c.req.method, path: c.req.path.slice(0, 200), ...(suppressed ? { suppressedBefore: suppressed } : {}) },
+    data: { reason, method: c.req.method, path: scrub(c.var.deps.config, c.req.path.slice(0, 200)), ...(suppressed ? { suppressedBefore: suppressed } : {}) },
   });
 }
 
@@ -54,7 +55,7 @@ export async function denied(c: Context<AppEnv>, reason: string, identity?: Iden
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { config, clock } = c.var.deps;
-    const result = await resolveIdentity({ authorization: c.req.header('authorization'), ownerHeader: c.req.header('x-crabbox-owner'), orgHeader: c.req.header('x-crabbox-org'), now: clock.now() }, config);
+    const result = await resolveIdentity({ authorization: c.req.header('authorization'), ownerHeader: c.req.header('x-crabbox-owner'), orgHeader: c.req.header('x-crabbox-org'), now: clock.now() }, config, c.var.state.secretDigests);
     if (!result.ok) {
       await denied(c, result.reason);
       if (result.reason === 'reserved-owner') {

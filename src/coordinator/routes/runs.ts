@@ -4,7 +4,6 @@ import { runId } from '../../api/schemas.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { newRunId } from '../../domain/ids.ts';
 import { isLive } from '../../domain/lease.ts';
-import { redact, redactValue } from '../../redact/redact.ts';
 import { finalState } from '../../runs/record.ts';
 import { normalizeJunit } from '../../api/shapes.ts';
 import type { RunRecord, StoredRunState } from '../../storage/store.ts';
@@ -13,16 +12,17 @@ import { isoTime } from '../iso.ts';
 import { hasRole } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
 import { denied } from '../middleware/auth.ts';
+import { scrub, scrubValue } from '../redaction.ts';
 import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { param } from '../validate.ts';
 
 /** Keeps the last `maxBytes` of UTF-8 text, cut on a character boundary. */
 export function tailBytes(text: string, maxBytes: number): { text: string; truncated: boolean } {
-  const bytes = Buffer.from(text, 'utf8');
+  const bytes = new TextEncoder().encode(text);
   if (bytes.length <= maxBytes) return { text, truncated: false };
   let start = bytes.length - maxBytes;
   while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++;
-  return { text: bytes.subarray(start).toString('utf8'), truncated: true };
+  return { text: new TextDecoder().decode(bytes.subarray(start)), truncated: true };
 }
 
 /** The run as the API shows it: times in ISO 8601, the JUnit summary in its one shape (older compact rows converted). */
@@ -72,7 +72,7 @@ export function runRoutes(): Hono<AppEnv> {
     if (!isLive(lease.state)) throw new CrabboxError('lease_not_active', `lease ${lease.slug} is ${lease.state}`);
     // A run that forwards env values (possibly secrets) makes its pool machine single-use: deleted after the lease.
     if (input.forwardsEnv) await store.markEnvForwarded(lease.id);
-    const command = config.recordCommand && input.command !== undefined ? redact(input.command).slice(0, 4096) : undefined;
+    const command = config.recordCommand && input.command !== undefined ? scrub(config, input.command).slice(0, 4096) : undefined;
     // The record and its audit event: one transaction.
     const run = await store.withTransaction(async (tx) => {
       const created = await tx.createRun({ id: newRunId(), leaseId: lease.id, slug: lease.slug, provider: lease.provider, owner: lease.owner, org: lease.org, command, createdAt: clock.now() });
@@ -87,9 +87,9 @@ export function runRoutes(): Hono<AppEnv> {
   serveEndpoint(app, mount, ENDPOINTS.finishRun, async (c, { body: input }) => {
     const run = await ownRun(c);
     const { store, clock, config } = c.var.deps;
-    const tail = input.logTail !== undefined ? tailBytes(redact(input.logTail), config.logTailBytes) : undefined;
+    const tail = input.logTail !== undefined ? tailBytes(scrub(config, input.logTail), config.logTailBytes) : undefined;
     const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
-    const junit = input.junit === undefined ? undefined : normalizeJunit(redactValue(input.junit));
+    const junit = input.junit === undefined ? undefined : normalizeJunit(scrubValue(config, input.junit));
     const endedAt = clock.now();
     // The record and its audit event: one transaction.
     const finished = await store.withTransaction(async (tx) => {

@@ -14,12 +14,14 @@ export interface AwsProviderDeps {
   classes?: ClassOverrides | undefined;
   clock?: Clock | undefined;
   onEvent?: ((event: AwsEvent) => void) | undefined;
+  /** Explicit credentials (the Worker's secrets); without them the SDK's default chain (env, profile, SSO, IMDS). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
 /** Builds the AWS provider from resolved settings; credentials come from the AWS SDK's default chain. */
 export function createAwsProvider(settings: AwsSettings, deps: AwsProviderDeps): AwsProvider {
   return new AwsProvider({
-    ec2: makeEc2Client({ region: settings.region, endpoint: settings.endpoint }),
+    ec2: makeEc2Client({ region: settings.region, endpoint: settings.endpoint, credentials: deps.credentials }),
     region: settings.region,
     classes: awsClasses(deps.classes, settings.types),
     market: settings.market,

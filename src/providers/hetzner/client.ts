@@ -135,7 +135,8 @@ export class HetznerClient {
     if (!options.token) throw new CrabboxError('invalid_config', 'a Hetzner Cloud API token is required', { hint: 'set HCLOUD_TOKEN (or HETZNER_TOKEN) in the environment' });
     this.#token = options.token;
     this.#baseUrl = (options.baseUrl ?? HETZNER_API_URL).replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? fetch;
+    // Called as a plain function: a method call would bind `this` to the client, which Workers refuse (Illegal invocation).
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#attempts = Math.max(1, options.attempts ?? 3);
     this.#lockedBudgetMs = options.lockedBudgetMs ?? 5 * 60_000;

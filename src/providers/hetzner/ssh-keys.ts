@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CrabboxError } from '../../domain/errors.ts';
 import { LABEL } from '../../domain/labels.ts';
 import type { HSshKey } from './api.ts';
@@ -63,7 +62,9 @@ export async function ensureLeaseKey(client: HetznerClient, options: { leaseId: 
  */
 export async function ensureSharedKey(client: HetznerClient, options: { publicKey: string; labels: Record<string, string> }): Promise<HSshKey> {
   const body = keyBody(options.publicKey);
-  const name = `crabbox-admin-${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
+  // WebCrypto rather than node:crypto: the provider also runs in the Worker.
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)));
+  const name = `crabbox-admin-${[...digest].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 12)}`;
   const find = async (): Promise<HSshKey | undefined> => {
     const named = await findByName(client, name);
     if (named) {

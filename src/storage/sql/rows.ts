@@ -2,6 +2,7 @@ import type { Labels } from '../../domain/labels.ts';
 import type { LeaseState } from '../../domain/lease.ts';
 import type { MachineState } from '../../domain/machine.ts';
 import { CrabboxError } from '../../domain/errors.ts';
+import { base64, fromBase64 } from '../../keys/wire.ts';
 import type { FleetEvent } from '../ports/events.ts';
 import type { LeaseRecord } from '../ports/leases.ts';
 import type { LoginRecord, LoginStatus } from '../ports/logins.ts';
@@ -143,13 +144,13 @@ export function eventFromRow(r: SqlRow): FleetEvent {
 
 /** Cursors are opaque base64url JSON of the last item's sort key. */
 export function encodeCursor(key: (string | number)[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
+  return base64(new TextEncoder().encode(JSON.stringify(key))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export function decodeCursor(cursor: string, shape: ('string' | 'number')[]): (string | number)[] {
   try {
     if (cursor.length > 200) throw new Error('too long');
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    const key = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64(cursor))) as unknown;
     if (!Array.isArray(key) || key.length !== shape.length || key.some((k, i) => typeof k !== shape[i])) throw new Error('bad shape');
     return key as (string | number)[];
   } catch {

@@ -14,7 +14,7 @@ import { LIVE, SqlLeaseStore } from './leases.ts';
 import { SqlLoginStore } from './logins.ts';
 import { SqlMachineStore } from './machines.ts';
 import { SqlMetaStore } from './meta.ts';
-import { loadMigrations, migrate, type Migration } from './migrations.ts';
+import { migrate, type Migration } from './migrate.ts';
 import { SqlRunStore } from './runs.ts';
 import { SqlWebSessionStore } from './web-sessions.ts';
 
@@ -45,8 +45,8 @@ export class SqlFleetStore implements FleetStore {
   }
 
   /** Opens a store and brings its schema up to date. */
-  static async open(options: { driver: SqlDriver; now: number; migrations?: Migration[] }): Promise<SqlFleetStore> {
-    await migrate(options.driver, options.migrations ?? loadMigrations(), options.now);
+  static async open(options: { driver: SqlDriver; now: number; migrations: Migration[] }): Promise<SqlFleetStore> {
+    await migrate(options.driver, options.migrations, options.now);
     return new SqlFleetStore({ driver: options.driver });
   }
 

@@ -6,27 +6,15 @@
  * acknowledgement always follows a durable commit. Units run one after another (serializable, in queue order).
  */
 
+import { Mutex } from './mutex.ts';
+
+export { Mutex };
+
 /** The statements group commit needs from the connection. */
 export interface Connection {
   /** Runs a statement without parameters (BEGIN, COMMIT, SAVEPOINT ...). */
   exec(sql: string): void;
   readonly isTransaction: boolean;
-}
-
-/** A promise-chain mutex: one synchronous connection, so a batch or a read holds it alone. */
-export class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
 }
 
 interface Unit {

@@ -1,0 +1,144 @@
+// Figure 6, the coordinator on Workers: the production Worker bundle (dist/worker/worker.js) in local workerd
+// (Miniflare), its Durable Object SQLite persisted to disk, the in-memory fake provider; the same fixed workloads as
+// upstream's Worker figures in issue 16, over loopback HTTP from this process, each printed as a ratio to upstream's.
+// Every counted figure is the median of `reps` interleaved repetitions (the machine is shared: medians, not means).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Miniflare } from 'miniflare';
+import { client, leaseCycle, LEASE_BODY, runPair, type Call } from './coordinator.ts';
+import { FACTOR } from './coordinator-upstream.ts';
+import { rssMiB, sampleRss } from './lib/coordinator-process.ts';
+import { closedLoop, forDuration, type LoadResult } from './lib/load.ts';
+import { rateFigure, timeFigure, type Figure, type Section } from './lib/report.ts';
+import { median, percentile } from './lib/stats.ts';
+
+/** Upstream's Worker in the same workerd on this machine kind (issue 16). */
+export const UPSTREAM_WORKER = {
+  leaseCycles: { 1: 89, 8: 102 } as Record<number, number>,
+  heartbeat64: { perSecond: 793, p99Ms: 360 },
+  runPairs: { 1: 347, 8: 561 } as Record<number, number>,
+  /** GET /v1/runs?limit=50 with 10,000 runs stored, p50. */
+  listRunsP50Ms: 33,
+  rssAt10kRunsMiB: 287,
+};
+
+export interface WorkerBenchOptions {
+  reps: number;
+  leases: number;
+  cycles: number;
+  pairs: number;
+  clients: number[];
+  heartbeatLevels: number[];
+  heartbeatMs: number;
+  fill: number;
+  fillClients: number;
+  listRequests: number;
+}
+
+/** The workerd process Miniflare started (a child of this process). */
+function workerdPid(): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && /\(workerd\)/.test(stat)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  throw new Error('no workerd child process found');
+}
+
+async function repeated(reps: number, workloads: { name: string; run: () => Promise<LoadResult> }[]): Promise<Map<string, number>> {
+  const samples = new Map(workloads.map((w) => [w.name, [] as number[]]));
+  for (let rep = 0; rep < reps; rep++) for (const w of workloads) samples.get(w.name)!.push((await w.run()).perSecond);
+  return new Map([...samples].map(([name, values]) => [name, median(values)]));
+}
+
+const faster = (f: Figure): Figure => {
+  f.target = { text: `>= ${FACTOR}x upstream's Worker (${(f.floor! * FACTOR).toFixed(0)} ${f.unit})`, met: f.value >= f.floor! * FACTOR };
+  return f;
+};
+const quicker = (f: Figure): Figure => {
+  f.target = { text: `<= upstream's Worker / ${FACTOR} (${(f.floor! / FACTOR).toFixed(1)} ${f.unit})`, met: f.value <= f.floor! / FACTOR };
+  return f;
+};
+
+export async function workerSection(o: WorkerBenchOptions): Promise<Section> {
+  const dir = mkdtempSync(join(tmpdir(), 'crabbox-bench-worker-'));
+  const token = `bench-${randomBytes(16).toString('hex')}`;
+  const figures: Figure[] = [];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: new URL('../dist/worker/worker.js', import.meta.url).pathname,
+    modulesRoot: new URL('../dist/worker/', import.meta.url).pathname,
+    compatibilityDate: '2026-07-01',
+    compatibilityFlags: ['nodejs_compat'],
+    durableObjects: { FLEET: { className: 'Fleet', useSQLite: true } },
+    durableObjectsPersist: join(dir, 'do'),
+    bindings: { CRABBOX_SHARED_TOKEN: token, CRABBOX_CONFIG: JSON.stringify({ providers: ['fake'], sweepInterval: '1h', orphanSweepInterval: '24h' }) },
+  });
+  try {
+    const url = (await mf.ready).href.replace(/\/$/, '');
+    const pid = workerdPid();
+    const call: Call = client(url, token);
+    const leases: string[] = [];
+    for (let i = 0; i < o.leases; i++) leases.push((await call('POST', '/v1/leases', LEASE_BODY)).lease.id);
+
+    // Lease create+release cycles and run create+finish pairs: medians of interleaved repetitions.
+    const counted = await repeated(o.reps, [
+      ...o.clients.map((c) => ({ name: `cycles ${c}`, run: () => closedLoop(c, o.cycles, () => leaseCycle(call)) })),
+      ...o.clients.map((c) => ({ name: `pairs ${c}`, run: () => closedLoop(c, o.pairs, (k) => runPair(call, leases[k % leases.length]!)) })),
+    ]);
+    for (const c of o.clients) {
+      figures.push(faster(rateFigure({ name: `lease create+release, ${c} client${c > 1 ? 's' : ''}`, unit: 'cycles/s', value: counted.get(`cycles ${c}`)!, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.leaseCycles[c], runs: o.reps })));
+    }
+    for (const c of o.clients) {
+      figures.push(faster(rateFigure({ name: `run create+finish (4 KiB log), ${c} client${c > 1 ? 's' : ''}`, unit: 'cycles/s', value: counted.get(`pairs ${c}`)!, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.runPairs[c], runs: o.reps })));
+    }
+
+    // Heartbeats over the live leases, each level for a fixed time; medians of the repetitions.
+    for (const level of o.heartbeatLevels) {
+      const beat = (c: number, i: number) => call('POST', `/v1/leases/${leases[(c + level * i) % leases.length]}/heartbeat`);
+      await forDuration(level, Math.min(1000, o.heartbeatMs / 5), beat);
+      const runs: LoadResult[] = [];
+      for (let rep = 0; rep < o.reps; rep++) runs.push(await forDuration(level, o.heartbeatMs, beat));
+      const rate = median(runs.map((r) => r.perSecond));
+      const p99 = median(runs.map((r) => percentile(r.latencies, 99)));
+      const count = runs.reduce((n, r) => n + r.count, 0);
+      if (level === 64) {
+        figures.push(faster(rateFigure({ name: `heartbeat, ${level} clients (${o.leases} leases)`, unit: 'req/s', value: rate, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.heartbeat64.perSecond, runs: count })));
+        figures.push(quicker(timeFigure({ name: `heartbeat p99, ${level} clients`, value: p99, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.heartbeat64.p99Ms, runs: count })));
+      } else {
+        figures.push(rateFigure({ name: `heartbeat, ${level} client${level > 1 ? 's' : ''} (${o.leases} leases)`, unit: 'req/s', value: rate, runs: count, note: `p99 ${p99.toFixed(1)} ms; upstream published no figure at this level` }));
+      }
+    }
+
+    // Fill the run history over HTTP to `fill` runs, RSS of workerd sampled from outside meanwhile; then list 50.
+    const sampler = sampleRss(pid);
+    const stored = o.reps * o.clients.length * o.pairs;
+    if (o.fill > stored) await closedLoop(o.fillClients, o.fill - stored, (k) => runPair(call, leases[k % leases.length]!));
+    await closedLoop(1, Math.max(1, Math.ceil(o.listRequests / 10)), () => call('GET', '/v1/runs?limit=50'));
+    const list = await closedLoop(1, o.listRequests, () => call('GET', '/v1/runs?limit=50'));
+    const rss = sampler.stop();
+    figures.push(quicker(timeFigure({ name: `GET /v1/runs?limit=50 p50 (${Math.max(o.fill, stored)} runs stored)`, value: percentile(list.latencies, 50), floorName: "upstream's Worker", floor: UPSTREAM_WORKER.listRunsP50Ms, runs: o.listRequests, note: `p99 ${percentile(list.latencies, 99).toFixed(2)} ms` })));
+    const rssFigure = timeFigure({ name: `workerd RSS while storing ${Math.max(o.fill, stored)} runs`, unit: 'MiB', value: rss.max, floorName: "upstream's Worker at 10,000", floor: UPSTREAM_WORKER.rssAt10kRunsMiB, runs: rss.samples, note: `largest VmRSS sample of the workerd process; ${rssMiB(pid).toFixed(0)} MiB at the end` });
+    rssFigure.target = { text: "below upstream's Worker", met: rss.max < UPSTREAM_WORKER.rssAt10kRunsMiB };
+    figures.push(rssFigure);
+  } finally {
+    await mf.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    id: 'worker',
+    title: 'Coordinator on Workers (workerd)',
+    figures,
+    notes: [
+      'server: dist/worker/worker.js in local workerd (Miniflare), Durable Object SQLite persisted to disk, provider fake; load: fetch over loopback from the bench process',
+      `medians of ${o.reps} interleaved repetitions; the machine is shared with other work, so single runs vary`,
+    ],
+  };
+}
