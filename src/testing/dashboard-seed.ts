@@ -65,7 +65,14 @@ export async function seedDashboard(h: Harness): Promise<Seeded> {
     if (res.status >= 300) throw new Error(`${method} ${path} as ${who}: ${res.status} ${JSON.stringify(res.json)}`);
     return res.json;
   };
-  const lease = async (who: 'alice' | 'bob', body: Record<string, unknown> = {}) => (await call(who, 'POST', '/v1/leases', { sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0c3RrZXlzdHVmZmZvcnRlc3RzMDEyMzQ1Njc4 t', ttlSeconds: 8 * 3600, idleTimeoutSeconds: 4 * 3600, ...body })).lease as { id: string; slug: string };
+  // Slugs come from 576 word pairs, so bob's live lease may by chance share a slug with one of alice's;
+  // the isolation tests need his to be one she never had, so a colliding lease of his is given back and made again.
+  const aliceSlugs = new Set<string>();
+  const lease = async (who: 'alice' | 'bob', body: Record<string, unknown> = {}) => {
+    const made = (await call(who, 'POST', '/v1/leases', { sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0c3RrZXlzdHVmZmZvcnRlc3RzMDEyMzQ1Njc4 t', ttlSeconds: 8 * 3600, idleTimeoutSeconds: 4 * 3600, ...body })).lease as { id: string; slug: string };
+    if (who === 'alice') aliceSlugs.add(made.slug);
+    return made;
+  };
   const run = async (who: 'alice' | 'bob', leaseId: string, command: string, finish?: Record<string, unknown>) => {
     const { run: r } = await call(who, 'POST', '/v1/runs', { leaseId, command });
     if (finish) {
@@ -92,8 +99,12 @@ export async function seedDashboard(h: Harness): Promise<Seeded> {
   }
 
   h.clock.set(SEED_END - 3 * HOUR);
-  const bobLease = await lease('bob', { class: 'large' });
-  const bobRun = await run('bob', bobLease.id, 'make check', { exitCode: 0, timings: { lease: 1100, sync: 800, command: 95_000, total: 97_200 }, logTail: 'all checks passed\n' });
+  const bobsLiveLease = async () => {
+    const l = await lease('bob', { class: 'large' });
+    const r = await run('bob', l.id, 'make check', { exitCode: 0, timings: { lease: 1100, sync: 800, command: 95_000, total: 97_200 }, logTail: 'all checks passed\n' });
+    return { lease: l, run: r };
+  };
+  let bobs = await bobsLiveLease();
   h.clock.set(SEED_END - 2 * HOUR);
   const first = await lease('alice', { class: 'standard' });
   const okRun = await run('alice', first.id, 'npm run lint', { exitCode: 0, timings: { lease: 850, wait: 1200, sync: 380, command: 12_400, release: 0, total: 14_900 }, logTail: '\x1b[32m✔ no problems\x1b[39m\n' });
@@ -112,6 +123,11 @@ export async function seedDashboard(h: Harness): Promise<Seeded> {
   if (pooled) await reconcilePool(h.deps);
   h.clock.set(SEED_END - 3 * 60_000);
   const runningRun = await run('alice', second.id, 'npm run e2e');
+  while (aliceSlugs.has(bobs.lease.slug)) {
+    h.clock.set(SEED_END - 2 * 60_000);
+    await call('bob', 'POST', `/v1/leases/${bobs.lease.id}/release`);
+    bobs = await bobsLiveLease();
+  }
   h.clock.set(SEED_END);
-  return { tokens, aliceLeases: [first, second], bobLease, failedRun, runningRun, okRun, bobRun };
+  return { tokens, aliceLeases: [first, second], bobLease: bobs.lease, failedRun, runningRun, okRun, bobRun: bobs.run };
 }
