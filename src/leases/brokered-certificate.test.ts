@@ -92,7 +92,11 @@ describe('brokered mode with the coordinator SSH CA (real sshd and ssh)', () => 
       assert.equal(readCertificate(readFileSync(target.certificateFile!, 'utf8')).validBefore, Math.floor(touched.expiresAt / 1000));
       await leases.release(lease.id);
       assert.equal(existsSync(keyDir), false, 'key and certificate removed with the lease');
+      const errors = (await h.store.listEvents({ type: 'provider.error', limit: 10 })).items.map((e) => e.data);
+      assert.deepEqual(errors, []);
+      assert.equal(existsSync(join(dir.path, 'alice-coordinator', 'local', lease.id)), false, 'the box is gone');
     } finally {
+      for (const l of await leases.list().catch(() => [])) await leases.release(l.id).catch(() => undefined);
       await h.close();
     }
   });
@@ -106,6 +110,7 @@ describe('brokered mode with the coordinator SSH CA (real sshd and ssh)', () => 
       assert.deepEqual(json.leases.map((l: { state: string }) => l.state), ['released'], 'the failed create released its lease');
       assert.equal(existsSync(join(stateDir, 'leases')), true);
     } finally {
+      for (const l of await leases.list().catch(() => [])) await leases.release(l.id).catch(() => undefined);
       await h.close();
     }
   });
