@@ -6,7 +6,7 @@ import { isLeaseId } from '../domain/ids.ts';
 import { openTrustedDir } from '../providers/local/boxes-root.ts';
 import { leaseGate, type LeaseGate } from '../providers/local/gate.ts';
 import { BOX, leaseIdOfUser, machineLayout, ROOT_BOXES_DIR, type MachineLayout } from '../providers/local/layout.ts';
-import { revokeCertificates } from '../providers/local/user-ca.ts';
+import { revokeCertificates, userCaFiles } from '../providers/local/user-ca.ts';
 import { isAlive, listProcesses } from '../providers/local/procs.ts';
 import { purgeUid, removeEntryAt, SHARED_TEMP_DIRS } from '../providers/local/purge.ts';
 import { at, createFileAt, makeDirAt, openDirAt, replaceFileAt, settle, statFd, withFd } from '../providers/local/safe-fs.ts';
@@ -73,6 +73,11 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
     });
   }
 
+  /** The box was made trusting the user CA (docs/ssh-ca.md): its sshd reads principals where keys would be. */
+  function certificatesOnly(layout: MachineLayout): boolean {
+    return existsSync(userCaFiles(layout.machineDir).caKeys);
+  }
+
   function sshdListening(layout: MachineLayout): boolean {
     return existsSync(layout.pidFile);
   }
@@ -125,7 +130,8 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
           });
         });
         withFd(openDirAt(boxFd, BOX.keys), (keysFd) => {
-          const line = `${(grant.principal ?? grant.publicKey).trim()}\n`;
+          // The box decides by how it was made: one that trusts the CA takes the principal, any other the key.
+          const line = `${(certificatesOnly(layout) ? (grant.principal ?? grant.user) : grant.publicKey).trim()}\n`;
           try {
             createFileAt(keysFd, grant.user, line, 0o644);
           } catch (error) {
