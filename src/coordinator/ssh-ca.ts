@@ -78,9 +78,9 @@ export async function issueCertificate(deps: CoordinatorDeps, actor: string, lea
   const principals = [leaseUser(lease.id)];
   const sourceAddress = certificateSource(deps, lease, body.callerCidr, request.sourceAddress);
   const forwarding = [...new Set(body.forwarding ?? [])];
+  const authority = await loadCertificateAuthority(ca.signingKey); // checked at startup; its errors never quote the key
   let certificate: string;
   try {
-    const authority = await loadCertificateAuthority(ca.signingKey);
     certificate = await signUserCertificate(authority, {
       publicKey: body.sshPublicKey, keyId: lease.id, principals, validAfter, validBefore, serial: now, forwarding, sourceAddress, comment: lease.id,
     });

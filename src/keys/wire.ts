@@ -68,8 +68,9 @@ export class WireReader {
   }
 
   uint32(): number {
-    const value = this.#view.getUint32(this.raw(4).byteOffset - this.#bytes.byteOffset);
-    return value;
+    const at = this.#at;
+    this.raw(4);
+    return this.#view.getUint32(at);
   }
 
   string(): Uint8Array {
