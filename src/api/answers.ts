@@ -28,7 +28,7 @@ export const leaseViewAnswer = z.object({
   reservedCost: z.number().optional(),
   machineId: z.string().optional(),
   pool: z.string().optional(),
-  machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
+  machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), hostCa: z.string().optional(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
 export type LeaseView = z.input<typeof leaseViewAnswer>;

@@ -6,6 +6,7 @@ import { USER_TOKEN_MAX_LIFETIME_SECONDS } from '../auth/user-token.ts';
 import type { TrustedProxy } from './source-address.ts';
 import type { PoolConfig } from './pool/config.ts';
 import type { SshCaConfig } from './ssh-ca.ts';
+import type { SshHostCaConfig } from './host-ca.ts';
 
 /** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
 
@@ -88,6 +89,8 @@ export interface CoordinatorConfig {
   pools: PoolConfig[];
   /** The SSH user CA (docs/ssh-ca.md); without it boxes take per-lease keys. */
   sshCa?: SshCaConfig | undefined;
+  /** The SSH host CA (docs/ssh-ca.md): machines then present host certificates; without it host keys are pinned. */
+  sshHostCa?: SshHostCaConfig | undefined;
 }
 
 /** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
@@ -153,6 +156,7 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     trustedProxy: input.trustedProxy,
     pools: input.pools ?? [],
     sshCa: input.sshCa,
+    sshHostCa: input.sshHostCa,
   };
   validateSecrets(config);
   return config;

@@ -4,6 +4,7 @@ import { parseCidr } from '../net/cidr.ts';
 import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
 import { parsePools } from './pool/config.ts';
 import { sshCaConfig } from './ssh-ca.ts';
+import { sshHostCaConfig } from './host-ca.ts';
 import type { TrustedProxy } from './source-address.ts';
 
 /**
@@ -74,6 +75,7 @@ function trustedProxySettings(env: SettingsEnv, file: CoordinatorFileConfig): Tr
 
 /** Builds the coordinator config: env > file > defaults; secrets only through `secret`. */
 export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileConfig, secret: SecretReader, poolsWhere = 'pools'): CoordinatorConfig {
+  const sshCa = sshCaConfig(secret('CRABBOX_SSH_CA_KEY'), env.CRABBOX_SSH_CA_ALSO_TRUST ?? file.sshCa?.alsoTrust);
   return coordinatorConfig({
     installation: env.CRABBOX_INSTALLATION ?? file.installation,
     defaultProvider: file.defaultProvider,
@@ -98,6 +100,7 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     access: accessSettings(env, file),
     trustedProxy: trustedProxySettings(env, file),
     pools: parsePools(file.pools, poolsWhere),
-    sshCa: sshCaConfig(secret('CRABBOX_SSH_CA_KEY'), env.CRABBOX_SSH_CA_ALSO_TRUST ?? file.sshCa?.alsoTrust),
+    sshCa,
+    sshHostCa: sshHostCaConfig(secret('CRABBOX_SSH_HOST_CA_KEY'), sshCa),
   });
 }

@@ -56,6 +56,7 @@ export function leaseFromView(v: LeaseViewAnswer): DirectLease {
     installation: 'coordinator',
     machineStatus: STATUS[v.state],
     ...(v.machine?.readyCommand ? { readyCommand: v.machine.readyCommand } : {}),
+    ...(v.machine?.hostCa ? { hostCa: v.machine.hostCa } : {}),
   };
 }
 
@@ -78,7 +79,10 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       });
     }
     const certificateFile = certificateFileOf(keyDirOf(lease.id));
-    return { ...leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds }), ...(certificateFile ? { certificateFile } : {}) };
+    return {
+      ...leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds }),
+      ...(certificateFile ? { certificateFile } : {}), ...(lease.hostCa ? { hostCertified: true } : {}),
+    };
   }
 
   /** The lease key's certificate from the coordinator's CA, asked for only when missing or running out (certificate-cache.ts). */
@@ -91,7 +95,8 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     if (!m || !isLive(lease.state)) return;
     if (!m.hostKey) throw new CrabboxError('provider_error', `the coordinator sent no host key for ${lease.id}; refusing to connect unpinned`);
     await privateDir(keyDirOf(lease.id));
-    await writeKnownHosts(leaseKeyPaths(keyDirOf(lease.id)).knownHosts, m.host, m.ports, m.hostKey);
+    // With a host certificate the file trusts the host CA for this box's addresses (`@cert-authority`), not one key.
+    await writeKnownHosts(leaseKeyPaths(keyDirOf(lease.id)).knownHosts, m.host, m.ports, m.hostKey, lease.hostCa);
   }
 
   async function resolve(ref: string): Promise<DirectLease> {

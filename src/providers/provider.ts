@@ -26,6 +26,12 @@ export interface MachineSpec {
    * user only the principal named here (the lease's `cbx-<hex>`; a pool box's principals come with each grant).
    */
   userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
+  /**
+   * Signs `hostKey.publicKey` with the coordinator's host CA for the names and addresses the box answers on (docs/ssh-ca.md),
+   * for providers with `capabilities.hostCertificate`: the box presents the certificate (sshd `HostCertificate`) and
+   * the provider reports it as the machine's `hostKey`. Absent without a host CA: the host key is pinned.
+   */
+  signHostKey?: ((principals: string[]) => Promise<string>) | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -39,7 +45,10 @@ export interface Machine {
   ports: number[];
   sshUser: string;
   workRoot: string;
-  /** Public host key the box will present; empty when the provider cannot know it. */
+  /**
+   * Public host key the box will present; empty when the provider cannot know it. The host certificate line
+   * (`ssh-ed25519-cert-v01@openssh.com ...`) instead when the coordinator's host CA signed it (MachineSpec.signHostKey).
+   */
   hostKey: string;
   labels: Labels;
   status: MachineStatus;
@@ -81,6 +90,8 @@ export interface ProviderCapabilities {
   readyCommand?: string | undefined;
   /** The box can trust an SSH user CA (MachineSpec.userCa) with a revocation list; without it the box keeps per-lease keys. */
   userCa?: boolean | undefined;
+  /** The box can present a host certificate from the coordinator's host CA (MachineSpec.signHostKey). */
+  hostCertificate?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

@@ -66,7 +66,7 @@ async function probePorts(target: SshTarget, signal: AbortSignal | undefined): P
       workingPort.set(target.controlPath, port);
       return port;
     }
-    if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr);
+    if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr, target.hostCertified);
     first ??= result;
   }
   return first;
@@ -82,7 +82,7 @@ export async function connect(target: SshTarget, options: { signal?: AbortSignal
   const first = await probePorts(target, options.signal);
   if (typeof first === 'number') return first;
   if (!first) throw new CrabboxError('ssh_failed', `no ssh port known for ${target.host}`);
-  throw sshFailure(first.kind, where(target, first.port), first.stderr);
+  throw sshFailure(first.kind, where(target, first.port), first.stderr, target.hostCertified);
 }
 
 export interface ExecOptions {
@@ -150,7 +150,7 @@ export async function sshExec(target: SshTarget, command: readonly string[] | st
     if (code === null) throw new CrabboxError('ssh_failed', `ssh to ${where(target, port)} was killed by ${signal ?? 'a signal'}`);
     if (code === 255 && looksLikeSshFailure(tail)) {
       const kind = classifySshFailure(tail);
-      throw sshFailure(kind === 'other' ? 'connect' : kind, where(target, port), tail);
+      throw sshFailure(kind === 'other' ? 'connect' : kind, where(target, port), tail, target.hostCertified);
     }
     return { exitCode: code, port };
   } finally {
@@ -182,7 +182,7 @@ export async function waitReady(target: SshTarget, deadline: number, options: { 
     const last = await probePorts(target, options.signal);
     if (typeof last === 'number') return last;
     if (clock.now() >= deadline) {
-      const why = last ? sshFailure(last.kind, where(target, last.port), last.stderr).message : 'no port';
+      const why = last ? sshFailure(last.kind, where(target, last.port), last.stderr, target.hostCertified).message : 'no port';
       throw new CrabboxError('timeout', `box did not become ready in time (${why})`);
     }
     await clock.sleep(Math.min(interval, Math.max(deadline - clock.now(), 0)), options.signal).catch(() => {

@@ -12,6 +12,8 @@ export interface SshTarget {
   /** The lease's SSH certificate beside the key (`id_ed25519-cert.pub`), when the coordinator signed one (docs/ssh-ca.md). */
   certificateFile?: string | undefined;
   knownHostsFile: string;
+  /** The known_hosts trusts the coordinator's host CA for this box (`@cert-authority`) rather than a pinned key. */
+  hostCertified?: boolean | undefined;
   /**
    * The ControlMaster socket for this lease (short: unix socket paths are limited to ~104 bytes), always in a directory
    * only this user can reach (see control-dir.ts); `none` turns multiplexing off.

@@ -1,4 +1,5 @@
 import { LABEL, machineLabels } from '../../domain/labels.ts';
+import { hostKeySigner } from '../host-ca.ts';
 import { boxUserCa } from '../ssh-ca.ts';
 import { afterLeaseEnds } from '../../domain/machine.ts';
 import type { Machine } from '../../providers/provider.ts';
@@ -167,11 +168,13 @@ export async function provisionPoolMachine(deps: CoordinatorDeps, pool: PoolConf
   if (!record) return 'clamped';
   try {
     const hostKey = await (deps.hostKeys ?? generateHostKey)(token);
+    // A pool machine is drained at its maximum age; a lease that claimed it just before may run up to the TTL cap.
+    const signHostKey = hostKeySigner(deps, provider.name, id, hostKey.publicKey, pool.maxAgeHours * 3600 + config.lease.maxTtlSeconds);
     const made = await provider.create(
       {
         leaseId: token, slug: `pool-${pool.name}`.slice(0, 40), labels, sshPublicKey: deps.adminPublicKey ?? '', hostKey, class: pool.class, type: pool.type, shared: true,
         ...(boxUserCa(deps, pool.provider) ? { userCa: boxUserCa(deps, pool.provider) } : {}),
-        ...(pool.sshCidrs?.length ? { allowedCidrs: pool.sshCidrs } : {}),
+        ...(pool.sshCidrs?.length ? { allowedCidrs: pool.sshCidrs } : {}), ...(signHostKey ? { signHostKey } : {}),
       },
       { onProviderId: (providerId) => store.setMachineProviderId(id, providerId), signal },
     );

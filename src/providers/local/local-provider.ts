@@ -26,6 +26,9 @@ export interface LocalProviderOptions {
   clock?: Clock | undefined;
 }
 
+/** What a local box's host certificate is valid for: sshd listens on 127.0.0.1 (clients may name it localhost). */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost'];
+
 const isRoot = (): boolean => process.getuid?.() === 0;
 
 /** How long a delete waits for a create of the same lease to stop (it checks for the tombstone between steps). */
@@ -61,11 +64,13 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     };
   }
 
-  async function startBox(layout: MachineLayout, user: string, spec: MachineSpec, shared = false): Promise<number> {
+  async function startBox(layout: MachineLayout, user: string, spec: MachineSpec, shared = false, hostCertificate?: string): Promise<number> {
     const sshd = findSshd();
     if (!sshd) throw new CrabboxError('missing_tool', 'sshd not found', { hint: 'install openssh-server (run `crabbox doctor`)' });
     await writeFile(layout.hostKey, spec.hostKey.privateKey.endsWith('\n') ? spec.hostKey.privateKey : `${spec.hostKey.privateKey}\n`, { mode: 0o600 });
     await writeFile(`${layout.hostKey}.pub`, `${spec.hostKey.publicKey.trim()}\n`, { mode: 0o600 });
+    const certFile = hostCertificate ? `${layout.hostKey}-cert.pub` : undefined;
+    if (certFile) await writeFile(certFile, `${hostCertificate!.trim()}\n`, { mode: 0o600 });
     await ensurePrivsepDir();
     const template = await readFile(templatePath(), 'utf8');
     // With a user CA the box takes certificates only: no authorized keys, the principals per login user, the KRL.
@@ -80,8 +85,8 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       const text = shared
-        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: keys(join(layout.boxDir, BOX.keys, '%u')), pidFile: layout.pidFile, user: 'cbx-*', userCa })
-        : renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: keys(layout.authorizedKeys), pidFile: layout.pidFile, user, tmpDir: layout.tmpDir, userCa });
+        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, hostCertificate: certFile, authorizedKeys: keys(join(layout.boxDir, BOX.keys, '%u')), pidFile: layout.pidFile, user: 'cbx-*', userCa })
+        : renderSshdConfig(template, { port, hostKey: layout.hostKey, hostCertificate: certFile, authorizedKeys: keys(layout.authorizedKeys), pidFile: layout.pidFile, user, tmpDir: layout.tmpDir, userCa });
       await writeSshdConfig(layout.sshdConfig, text);
       try {
         await startSshd({ sshd, configFile: layout.sshdConfig, logFile: layout.log, pidFile: layout.pidFile, clock });
@@ -146,7 +151,10 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
         },
       });
       checkpoint(spec.leaseId);
-      state.port = await startBox(layout, user, spec, shared);
+      // The box answers on loopback only; the certificate names exactly the addresses and name the CLI may dial.
+      const hostCertificate = spec.signHostKey ? await spec.signHostKey(LOOPBACK_NAMES) : undefined;
+      if (hostCertificate) state.hostKey = hostCertificate.trim();
+      state.port = await startBox(layout, user, spec, shared, hostCertificate);
       checkpoint(spec.leaseId);
       state.phase = 'running';
       const latest = await readState(layout.stateFile);
@@ -184,7 +192,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
 
   return {
     name: 'local',
-    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true, userCa: true },
+    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true, userCa: true, hostCertificate: true },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);

@@ -29,6 +29,8 @@ export function templatePath(): string {
 export interface SshdSettings {
   port: number;
   hostKey: string;
+  /** The host key's certificate file (host CA); without it the line is left out and the client pins the key. */
+  hostCertificate?: string | undefined;
   authorizedKeys: string;
   pidFile: string;
   user: string;
@@ -43,6 +45,7 @@ export function renderSshdConfig(template: string, settings: SshdSettings): stri
   const values: Record<string, string> = {
     PORT: String(settings.port),
     HOST_KEY: settings.hostKey,
+    ...(settings.hostCertificate ? { HOST_CERTIFICATE: settings.hostCertificate } : {}),
     AUTHORIZED_KEYS: settings.authorizedKeys,
     PID_FILE: settings.pidFile,
     USER: settings.user,
