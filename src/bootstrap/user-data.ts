@@ -17,6 +17,12 @@ export interface UserDataInput {
   ports: number[];
   user: string;
   workRoot: string;
+  /**
+   * The coordinator's SSH user CA for a single-lease box (docs/ssh-ca.md): the box trusts certificates of these keys
+   * (one or two) naming `principal` for its login user, keeps an empty revocation list, and installs no authorized
+   * key at all (`sshPublicKey` is then not written anywhere on the box).
+   */
+  userCa?: { publicKeys: string[]; principal: string } | undefined;
 }
 
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r]*)?$/;
@@ -36,18 +42,29 @@ export function renderUserData(input: UserDataInput): string {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new CrabboxError('invalid_input', `invalid ssh user ${JSON.stringify(input.user)}`);
   if (!/^\/work\/[A-Za-z0-9._-]+$/.test(input.workRoot)) throw new CrabboxError('invalid_input', `work root must be /work/<name>, got ${JSON.stringify(input.workRoot)}`);
   if (input.ports.length === 0 || input.ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new CrabboxError('invalid_input', 'invalid SSH port list');
+  const ca = input.userCa;
+  if (ca) {
+    if (ca.publicKeys.length === 0 || ca.publicKeys.length > 2 || ca.publicKeys.some((k) => !/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n\r]*)?$/.test(k.trim()))) throw new CrabboxError('invalid_config', 'a box trusts one or two ssh-ed25519 SSH user CA keys');
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(ca.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(ca.principal)}`);
+  }
 
   const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
     user: input.user,
     work_root: input.workRoot,
     ports: [...new Set(input.ports)].join(' '),
     packages: RUNNER_PACKAGES.join(' '),
+    user_ca: ca ? 'yes' : 'no',
   });
+  // With a user CA the lease key goes nowhere (its file is empty): the box trusts the CA and the lease's principal
+  // (docs/ssh-ca.md). Without one the CA files are empty and the key is the login.
+  const access = ca
+    ? { authorized_key: '', user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`, principals: `${ca.principal}\n` }
+    : { authorized_key: sshKey + '\n', user_ca_keys: '', principals: '' };
   const text = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',
     host_public_key: hostPublic + '\n',
     bootstrap_env: env,
-    authorized_key: sshKey + '\n',
+    ...access,
     bootstrap_sh: readBootstrapFile('scripts/bootstrap.sh'),
     clean_work_sh: readBootstrapFile('scripts/clean-work.sh'),
     ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),

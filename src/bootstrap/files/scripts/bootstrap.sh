@@ -7,6 +7,7 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /etc/crabbox/bootstrap.env
 : "${CRABBOX_USER:?}" "${CRABBOX_WORK_ROOT:?}" "${CRABBOX_SSH_PORTS:?}" "${CRABBOX_PACKAGES:?}"
+CRABBOX_USER_CA=${CRABBOX_USER_CA:-no}
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'crabbox-bootstrap: %s\n' "$*"; }
@@ -47,10 +48,24 @@ fi
 usermod -p '*' "$CRABBOX_USER"
 home=$(getent passwd "$CRABBOX_USER" | cut -d: -f6)
 install -d -m 0700 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$home/.ssh"
-if [ -f /etc/crabbox/authorized_keys ]; then
+if [ -s /etc/crabbox/authorized_keys ]; then
   install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
-  rm -f /etc/crabbox/authorized_keys
 fi
+rm -f /etc/crabbox/authorized_keys
+# With the coordinator's SSH user CA (docs/ssh-ca.md): certificates of the CA naming the lease's principal log in as
+# the login user, nothing else does; the revocation list starts empty (sshd refuses every key if it is missing).
+install -d -m 0755 /etc/crabbox/principals
+if [ "$CRABBOX_USER_CA" = yes ]; then
+  [ -s /etc/crabbox/user_ca_keys ] || { log "CRABBOX_USER_CA=yes but /etc/crabbox/user_ca_keys is empty"; exit 1; }
+  if [ -f /etc/crabbox/principals.new ]; then
+    install -m 0644 /etc/crabbox/principals.new "/etc/crabbox/principals/$CRABBOX_USER"
+  fi
+  rm -f "$home/.ssh/authorized_keys"
+  [ -f /etc/crabbox/revoked_keys ] || ssh-keygen -q -k -f /etc/crabbox/revoked_keys
+else
+  rm -f /etc/crabbox/user_ca_keys
+fi
+rm -f /etc/crabbox/principals.new
 # The box is single-lease and disposable; runs may need packages.
 printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$CRABBOX_USER" >/etc/sudoers.d/90-crabbox
 chmod 0440 /etc/sudoers.d/90-crabbox
@@ -69,6 +84,12 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
   echo '# Written by the Crabbox bootstrap.'
   for port in $CRABBOX_SSH_PORTS; do echo "Port $port"; done
   echo 'HostKey /etc/ssh/ssh_host_ed25519_key'
+  if [ "$CRABBOX_USER_CA" = yes ]; then
+    echo 'TrustedUserCAKeys /etc/crabbox/user_ca_keys'
+    echo 'AuthorizedPrincipalsFile /etc/crabbox/principals/%u'
+    echo 'RevokedKeys /etc/crabbox/revoked_keys'
+    echo 'AuthorizedKeysFile none'
+  fi
   echo 'PubkeyAuthentication yes'
   echo 'PasswordAuthentication no'
   echo 'KbdInteractiveAuthentication no'

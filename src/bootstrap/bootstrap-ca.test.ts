@@ -1,0 +1,105 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderUserData } from './user-data.ts';
+import { bootDebianBox, type DebianBox } from '../testing/debian-box.ts';
+import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
+import { tempDir } from '../testing/tmp.ts';
+
+/**
+ * The cloud bootstrap of a box that trusts the coordinator's SSH user CA (docs/ssh-ca.md), run for real in a Debian
+ * chroot inside a network namespace (src/testing/debian-box.ts): a certificate naming the lease's principal logs in
+ * on 2222 and 22, the lease key alone does not, and nothing on the box holds the lease key.
+ */
+
+const LEASE_ID = 'cbx_0123456789ab';
+const PRINCIPAL = 'cbx-0123456789ab';
+
+describe('runner bootstrap with an SSH user CA in a Debian chroot', () => {
+  const lease = generateKeyPair('lease');
+  const host = generateKeyPair('host');
+  const keys = tempDir('crabbox-bootstrap-ca-keys-');
+  let box: DebianBox;
+  let userData = '';
+  const path = (name: string): string => join(keys.path, name);
+  /** Signs the lease key with `ca` (ssh-keygen, the reference implementation) into `<key>-cert.pub`, which ssh loads by itself. */
+  const certify = (key: string, ca: string, options: { principal?: string; id?: string } = {}): void => {
+    execFileSync('ssh-keygen', ['-q', '-s', path(ca), '-I', options.id ?? LEASE_ID, '-n', options.principal ?? PRINCIPAL, '-V', '-5m:+1h', `${path(key)}.pub`], { stdio: 'pipe' });
+  };
+  const keyCopy = (name: string): void => {
+    writeFileSync(path(name), lease.privateKey, { mode: 0o600 });
+    writeFileSync(`${path(name)}.pub`, `${lease.publicKey}\n`);
+  };
+  const login = (key: string, port = 2222, command = 'id -un', on: DebianBox = box) => on.ssh({ user: 'crabbox', port, command, identity: path(key), knownHosts: path('known_hosts') });
+
+  before(async () => {
+    for (const ca of ['ca', 'impostor-ca']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', ca, '-f', path(ca)]);
+    writeFileSync(path('known_hosts'), `[127.0.0.1]:2222 ${host.publicKey}\n127.0.0.1 ${host.publicKey}\n`);
+    keyCopy('lease');
+    certify('lease', 'ca');
+    userData = renderUserData({
+      sshPublicKey: lease.publicKey, hostKey: host, ports: [2222, 22], user: 'crabbox', workRoot: '/work/crabbox',
+      userCa: { publicKeys: [readFileSync(path('ca.pub'), 'utf8')], principal: PRINCIPAL },
+    });
+    box = await bootDebianBox('ca', userData, { ready: (b) => login('lease', 2222, 'true', b).status === 0 });
+  });
+
+  after(() => {
+    box?.close();
+    keys.remove();
+  });
+
+  it('logs in as crabbox with a certificate of the CA on 2222 and on 22, and crabbox-ready succeeds', () => {
+    for (const port of [2222, 22]) {
+      const r = login('lease', port, 'id -un && crabbox-ready');
+      assert.equal(r.status, 0, `port ${port}: ${r.stderr}`);
+      assert.equal(r.stdout, 'crabbox\nready\n');
+    }
+  });
+
+  it('refuses the lease key without its certificate, and holds the key nowhere', () => {
+    keyCopy('bare');
+    const r = login('bare');
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    const material = lease.publicKey.split(' ')[1]!;
+    assert.equal(userData.includes(material), false, 'the user data does not carry the lease key');
+    for (const file of box.config.write_files) assert.equal(Buffer.from(file.content, 'base64').toString('utf8').includes(material), false, `${file.path} does not hold the lease key`);
+    assert.equal(existsSync(join(box.merged, 'home/crabbox/.ssh/authorized_keys')), false, 'no authorized key for crabbox');
+    assert.equal(existsSync(join(box.merged, 'etc/crabbox/authorized_keys')), false);
+    assert.equal(readFileSync(join(box.merged, 'etc/crabbox/principals/crabbox'), 'utf8'), `${PRINCIPAL}\n`);
+    const effective = box.inRoot(['/usr/sbin/sshd', '-T']).stdout.split('\n');
+    for (const line of ['trustedusercakeys /etc/crabbox/user_ca_keys', 'authorizedprincipalsfile /etc/crabbox/principals/%u', 'revokedkeys /etc/crabbox/revoked_keys', 'authorizedkeysfile none']) {
+      assert.ok(effective.includes(line), `sshd -T has "${line}"`);
+    }
+  });
+
+  it("refuses another lease's certificate and another CA's", () => {
+    keyCopy('other-lease');
+    certify('other-lease', 'ca', { principal: 'cbx-ba9876543210', id: 'cbx_ba9876543210' });
+    assert.match(login('other-lease').stderr, /Permission denied/);
+    keyCopy('other-ca');
+    certify('other-ca', 'impostor-ca');
+    assert.match(login('other-ca').stderr, /Permission denied/);
+  });
+
+  it('refuses a certificate whose lease id is in the revocation list, before it expires', () => {
+    keyCopy('revoked');
+    certify('revoked', 'ca', { id: 'cbx_0000000000aa' });
+    assert.equal(login('revoked').status, 0, 'accepted before the revocation');
+    writeFileSync(join(box.merged, 'tmp/revoke.spec'), 'id: cbx_0000000000aa\n');
+    copyFileSync(path('ca.pub'), join(box.merged, 'tmp/ca.pub'));
+    const r = box.inRoot(['ssh-keygen', '-q', '-k', '-u', '-f', '/etc/crabbox/revoked_keys', '-s', '/tmp/ca.pub', '/tmp/revoke.spec']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(login('revoked').stderr, /Permission denied/);
+    assert.equal(login('lease').status, 0, 'the lease itself still logs in');
+  });
+
+  it('is idempotent: running the bootstrap again keeps the certificate login and adds no key', () => {
+    for (const cmd of box.config.runcmd) assert.equal(box.inRoot(cmd).status, 0);
+    assert.equal(login('lease', 22).status, 0);
+    assert.equal(existsSync(join(box.merged, 'home/crabbox/.ssh/authorized_keys')), false);
+  });
+});
