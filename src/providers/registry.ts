@@ -30,11 +30,12 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
       return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
     }
     case 'aws': {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa }] = await Promise.all([
         import('./aws/factory.ts'),
         import('./aws/settings.ts'),
         import('../bootstrap/user-data.ts'),
         import('./aws/events.ts'),
+        import('./cloud-capabilities.ts'),
       ]);
       const onEvent = context.onEvent;
       const ports = sshPorts(config);
@@ -50,7 +51,7 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
               if (mapped) onEvent(mapped);
             }
           : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', userCa: cloudUserCa(spec) }),
       });
     }
     case 'ssh': {

@@ -1,5 +1,5 @@
 import { CreateTagsCommand, DeleteTagsCommand, DescribeSubnetsCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { CLOUD_CAPABILITIES } from '../cloud-capabilities.ts';
+import { CLOUD_CAPABILITIES, cloudUserCa } from '../cloud-capabilities.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -168,8 +168,9 @@ export class AwsProvider implements Provider {
       cidrs,
       maxCidrs: this.#o.maxCallerCidrs ?? 16,
     });
-    const key = await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
-    const keyName = key.name;
+    // A box that trusts the coordinator's user CA gets no key pair: its bootstrap installs the CA, not the key.
+    const key = cloudUserCa(spec) ? undefined : await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
+    const keyName = key?.name;
     const hostKey = spec.hostKey.publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
     // EC2 tag values hold 256 characters: an ed25519 key fits; a longer key is simply not reported by get/list.
     const tags = { ...spec.labels, [NAME_TAG]: `crabbox-${spec.slug}`, ...(hostKey.length <= 256 ? { [HOST_KEY_TAG]: hostKey } : {}) };
@@ -199,12 +200,12 @@ export class AwsProvider implements Provider {
           userData,
           rootVolumeGiB: this.#o.rootVolumeGiB ?? 100,
           tags,
-          dependenciesSince: Math.min(key.createdAt, group.createdAt ?? key.createdAt),
+          dependenciesSince: Math.min(key?.createdAt ?? this.#clock.now(), group.createdAt ?? key?.createdAt ?? this.#clock.now()),
         },
         candidates,
       );
     } catch (error) {
-      await deleteLeaseKeyPair(this.#deps, keyName).catch(() => undefined); // nothing launched: the key has no user
+      if (keyName) await deleteLeaseKeyPair(this.#deps, keyName).catch(() => undefined); // nothing launched: the key has no user
       throw error;
     }
     const instanceId = launched.instance.InstanceId!;
