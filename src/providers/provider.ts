@@ -88,7 +88,10 @@ export interface ProviderCapabilities {
    * Undefined when a box is ready as soon as it answers ssh.
    */
   readyCommand?: string | undefined;
-  /** The box can trust an SSH user CA (MachineSpec.userCa) with a revocation list; without it the box keeps per-lease keys. */
+  /**
+   * The box can trust an SSH user CA (MachineSpec.userCa) and stop trusting a lease's certificates at release (a
+   * revocation list, the trust lines removed, or the box deleted); without it the box keeps per-lease keys.
+   */
   userCa?: boolean | undefined;
   /** The box can present a host certificate from the coordinator's host CA (MachineSpec.signHostKey). */
   hostCertificate?: boolean | undefined;
