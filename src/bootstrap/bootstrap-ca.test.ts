@@ -7,6 +7,7 @@ import { renderUserData } from './user-data.ts';
 import { bootDebianBox, type DebianBox } from '../testing/debian-box.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { poolBoxScript } from '../machine-access/ssh.ts';
 
 /**
  * The cloud bootstrap of a box that trusts the coordinator's SSH user CA (docs/ssh-ca.md), run for real in a Debian
@@ -101,5 +102,69 @@ describe('runner bootstrap with an SSH user CA in a Debian chroot', () => {
     for (const cmd of box.config.runcmd) assert.equal(box.inRoot(cmd).status, 0);
     assert.equal(login('lease', 22).status, 0);
     assert.equal(existsSync(join(box.merged, 'home/crabbox/.ssh/authorized_keys')), false);
+  });
+});
+
+describe('a warm pool machine bootstrapped with an SSH user CA, granted and revoked by pool-box.sh', () => {
+  const admin = generateKeyPair('pool-admin');
+  const leaseKey = generateKeyPair('pool-lease');
+  const host = generateKeyPair('pool-host');
+  const keys = tempDir('crabbox-bootstrap-ca-pool-');
+  const USER = 'cbx-00000000b001';
+  let box: DebianBox;
+  const path = (name: string): string => join(keys.path, name);
+  const write = (name: string, pair: { privateKey: string; publicKey: string }): string => {
+    writeFileSync(path(name), pair.privateKey, { mode: 0o600 });
+    writeFileSync(`${path(name)}.pub`, `${pair.publicKey}\n`);
+    return path(name);
+  };
+  const certify = (name: string, principal: string, id: string): void => {
+    execFileSync('ssh-keygen', ['-q', '-s', path('ca'), '-I', id, '-n', principal, '-V', '-5m:+1h', `${path(name)}.pub`], { stdio: 'pipe' });
+  };
+  const ssh = (user: string, identity: string, command: string, on: DebianBox = box) => on.ssh({ user, port: 2222, command, identity: path(identity), knownHosts: path('known_hosts') });
+  const asAdmin = (command: string) => ssh('crabbox', 'admin', command);
+
+  before(async () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ca', '-f', path('ca')]);
+    writeFileSync(path('known_hosts'), `[127.0.0.1]:2222 ${host.publicKey}\n`);
+    write('admin', admin);
+    write('lease', leaseKey);
+    certify('lease', USER, 'cbx_00000000b001');
+    write('bare', leaseKey);
+    write('other', leaseKey);
+    certify('other', 'cbx-00000000b002', 'cbx_00000000b002');
+    const userData = renderUserData({ sshPublicKey: admin.publicKey, hostKey: host, ports: [2222, 22], user: 'crabbox', workRoot: '/work/crabbox', userCa: { publicKeys: [readFileSync(path('ca.pub'), 'utf8')] } });
+    box = await bootDebianBox('capool', userData, { ready: (b) => ssh('crabbox', 'admin', 'true', b).status === 0 });
+    writeFileSync(join(box.merged, 'tmp/pool-box.sh'), poolBoxScript(), { mode: 0o755 });
+  });
+
+  after(() => {
+    box?.close();
+    keys.remove();
+  });
+
+  it("the admin keeps its key; a grant names the lease user's principal, its certificate logs in, the key alone and another lease's certificate do not", () => {
+    const granted = asAdmin(`sudo -n bash /tmp/pool-box.sh prepare /var/lib/crabbox/leases /etc/crabbox/keys yes && sudo -n bash /tmp/pool-box.sh grant ${USER} /var/lib/crabbox/leases /etc/crabbox/keys '${leaseKey.publicKey}'`);
+    assert.equal(granted.status, 0, granted.stderr);
+    assert.equal(readFileSync(join(box.merged, `etc/crabbox/keys/${USER}`), 'utf8'), `${USER}\n`, 'the principal, not the key');
+    const r = ssh(USER, 'lease', 'id -un');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${USER}\n`);
+    assert.match(ssh(USER, 'bare', 'true').stderr, /Permission denied/);
+    assert.match(ssh(USER, 'other', 'true').stderr, /Permission denied/);
+    assert.match(ssh('crabbox', 'lease', 'true').stderr, /Permission denied/, 'a lease certificate is not the admin');
+  });
+
+  it("revoke puts the lease in the box's KRL: its certificate is refused even with its principal listed again, and the scrub ends clean", () => {
+    const revoked = asAdmin(`sudo -n bash /tmp/pool-box.sh revoke ${USER} /etc/crabbox/keys`);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    writeFileSync(join(box.merged, `etc/crabbox/keys/${USER}`), `${USER}\n`, { mode: 0o644 });
+    assert.match(ssh(USER, 'lease', 'true').stderr, /Permission denied/, 'refused by the KRL alone');
+    const listed = box.inRoot(['ssh-keygen', '-Q', '-l', '-f', '/etc/crabbox/revoked_keys']);
+    assert.match(listed.stdout, /cbx_00000000b001/);
+    const scrubbed = asAdmin(`sudo -n bash /tmp/pool-box.sh scrub ${USER} /var/lib/crabbox/leases /etc/crabbox/keys`);
+    assert.equal(scrubbed.status, 0, scrubbed.stderr);
+    assert.equal(scrubbed.stdout.trim(), 'clean');
+    assert.equal(asAdmin('true').status, 0, 'the admin still logs in');
   });
 });

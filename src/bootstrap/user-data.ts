@@ -18,11 +18,12 @@ export interface UserDataInput {
   user: string;
   workRoot: string;
   /**
-   * The coordinator's SSH user CA for a single-lease box (docs/ssh-ca.md): the box trusts certificates of these keys
-   * (one or two) naming `principal` for its login user, keeps an empty revocation list, and installs no authorized
-   * key at all (`sshPublicKey` is then not written anywhere on the box).
+   * The coordinator's SSH user CA (docs/ssh-ca.md): the box trusts certificates of these keys (one or two) and keeps
+   * a revocation list. With `principal` (a single-lease box) a certificate naming it is the only login of the login
+   * user, and `sshPublicKey` is written nowhere; without (a warm pool machine) the login user keeps `sshPublicKey`
+   * (the installation admin key) and each lease user takes the principal its grant names.
    */
-  userCa?: { publicKeys: string[]; principal: string } | undefined;
+  userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
 }
 
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r]*)?$/;
@@ -45,7 +46,7 @@ export function renderUserData(input: UserDataInput): string {
   const ca = input.userCa;
   if (ca) {
     if (ca.publicKeys.length === 0 || ca.publicKeys.length > 2 || ca.publicKeys.some((k) => !/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n\r]*)?$/.test(k.trim()))) throw new CrabboxError('invalid_config', 'a box trusts one or two ssh-ed25519 SSH user CA keys');
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(ca.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(ca.principal)}`);
+    if (ca.principal !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(ca.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(ca.principal)}`);
   }
 
   const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
@@ -58,7 +59,11 @@ export function renderUserData(input: UserDataInput): string {
   // With a user CA the lease key goes nowhere (its file is empty): the box trusts the CA and the lease's principal
   // (docs/ssh-ca.md). Without one the CA files are empty and the key is the login.
   const access = ca
-    ? { authorized_key: '', user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`, principals: `${ca.principal}\n` }
+    ? {
+        authorized_key: ca.principal === undefined ? sshKey + '\n' : '',
+        user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`,
+        principals: ca.principal === undefined ? '' : `${ca.principal}\n`,
+      }
     : { authorized_key: sshKey + '\n', user_ca_keys: '', principals: '' };
   const text = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',

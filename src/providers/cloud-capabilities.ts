@@ -16,10 +16,14 @@ export const CLOUD_CAPABILITIES: ProviderCapabilities = Object.freeze({
 });
 
 /**
- * The user CA a cloud box's bootstrap installs (docs/ssh-ca.md): a single-lease box's, from the spec, with the lease's
- * principal. A warm pool machine keeps per-lease keys for now (its grants go through pool-box.sh), so it gets none.
+ * The user CA a cloud box's bootstrap installs (docs/ssh-ca.md): a single-lease box's with the lease's principal for
+ * its login user; a warm pool machine's without one (each grant of pool-box.sh names its lease user's principal).
  */
-export function cloudUserCa(spec: Pick<MachineSpec, 'shared' | 'userCa'>): { publicKeys: string[]; principal: string } | undefined {
-  if (spec.shared || !spec.userCa?.principal) return undefined;
-  return { publicKeys: spec.userCa.publicKeys, principal: spec.userCa.principal };
+export function cloudUserCa(spec: Pick<MachineSpec, 'shared' | 'userCa'>): { publicKeys: string[]; principal?: string | undefined } | undefined {
+  if (!spec.userCa) return undefined;
+  if (spec.shared) return { publicKeys: spec.userCa.publicKeys };
+  return spec.userCa.principal ? { publicKeys: spec.userCa.publicKeys, principal: spec.userCa.principal } : undefined;
 }
+
+/** Whether the box trusts the CA for its login user alone (a single-lease box): then it needs no key at all. */
+export const certificatesOnly = (spec: Pick<MachineSpec, 'shared' | 'userCa'>): boolean => !spec.shared && cloudUserCa(spec) !== undefined;

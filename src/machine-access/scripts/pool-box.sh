@@ -8,6 +8,9 @@
 # A lease user is cbx-<12 hex>, with its one key in <keys-dir>/<user> (root's 0644: sshd reads it through
 # `Match User cbx-*` / `AuthorizedKeysFile <keys-dir>/%u`; never in the home) and <leases-root>/<user>/{home,work}
 # (0700, the user's). UIDs come from 1879048192-1879113727, after the last one this box handed out. See docs/pool.md.
+# On a box whose bootstrap installed the coordinator's SSH user CA (docs/ssh-ca.md: /etc/crabbox/user_ca_keys), the
+# file names the user's certificate principal (its own name) instead of a key, and revoke and scrub add the lease's
+# key id (cbx_<12 hex>) to the box's revocation list, so its certificates are refused before they expire.
 set -euo pipefail
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -16,6 +19,8 @@ UID_LAST=1879113727
 STATE=/var/lib/crabbox
 # Where a lease user may leave files besides its home and workdir.
 SCRUB_DIRS=(/tmp /var/tmp /dev/shm /run/lock /dev/mqueue /var/spool/cron)
+CA_KEYS=/etc/crabbox/user_ca_keys
+KRL=/etc/crabbox/revoked_keys
 
 die() { printf 'pool-box: %s\n' "$*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -43,6 +48,26 @@ next_uid() {
     [ "$uid" -le "$UID_LAST" ] || uid=$UID_FIRST
   done
   die "no free lease UID left"
+}
+
+trusts_ca() { [ -s "$CA_KEYS" ]; }
+
+revoke_certificates() {
+  # Adds the lease's key id for every trusted CA key to a copy of the KRL, then renames it into place: sshd never
+  # reads a half-written list (and refuses every key while it is missing).
+  local user=$1 tmp spec ca line
+  trusts_ca || return 0
+  tmp=$(mktemp "$KRL.XXXXXX"); spec=$(mktemp); ca=$(mktemp)
+  if [ -f "$KRL" ]; then cat "$KRL" >"$tmp"; else ssh-keygen -q -k -f "$tmp.empty" && mv -f "$tmp.empty" "$tmp"; fi
+  printf 'id: cbx_%s\n' "${user#cbx-}" >"$spec"
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    printf '%s\n' "$line" >"$ca"
+    ssh-keygen -q -k -u -f "$tmp" -s "$ca" "$spec" || { rm -f "$tmp" "$spec" "$ca"; die "ssh-keygen could not update the revocation list"; }
+  done <"$CA_KEYS"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$KRL"
+  rm -f "$spec" "$ca"
 }
 
 kill_all() {
@@ -89,7 +114,8 @@ cmd_grant() {
     [ -L "$leases/$user/$dir" ] && die "$leases/$user/$dir is a symlink"
     install -d -m 0700 -o "$user" -g "$user" "$leases/$user/$dir"
   done
-  printf '%s\n' "$key" >"$keys/.$user.tmp"
+  # With the user CA the lease user's principal is its own name (the certificate the coordinator signs names it).
+  if trusts_ca; then printf '%s\n' "$user" >"$keys/.$user.tmp"; else printf '%s\n' "$key" >"$keys/.$user.tmp"; fi
   chmod 0644 "$keys/.$user.tmp"
   mv -f "$keys/.$user.tmp" "$keys/$user"
   printf 'user %s\nwork %s\n' "$user" "$leases/$user/work"
@@ -99,8 +125,9 @@ cmd_revoke() {
   local user=$1 keys=$2 uid
   user_ok "$user"; path_ok "$keys"
   rm -f -- "$keys/$user"
+  revoke_certificates "$user"
   if uid=$(id -u "$user" 2>/dev/null); then
-    usermod --expiredate 1 "$user" 2>/dev/null || true
+    usermod --expiredate 1 "$user" >/dev/null 2>&1 || true
     kill_all "$uid" || echo "left processes of uid $uid survived SIGKILL"
   fi
   echo ok
@@ -111,9 +138,10 @@ cmd_scrub() {
   user_ok "$user"; path_ok "$leases"; path_ok "$keys"
   report() { printf 'left %s\n' "$*"; left=1; }
   rm -f -- "$keys/$user" "$keys/.$user.tmp"
+  revoke_certificates "$user"
   uid=$(id -u "$user" 2>/dev/null || true)
   if [ -n "$uid" ]; then
-    usermod --expiredate 1 "$user" 2>/dev/null || true
+    usermod --expiredate 1 "$user" >/dev/null 2>&1 || true
     kill_all "$uid" || report "processes of uid $uid survived SIGKILL"
     if command -v crontab >/dev/null; then crontab -r -u "$user" 2>/dev/null || true; fi
     if command -v atq >/dev/null; then

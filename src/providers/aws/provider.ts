@@ -1,5 +1,5 @@
 import { CreateTagsCommand, DeleteTagsCommand, DescribeSubnetsCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { CLOUD_CAPABILITIES, cloudUserCa } from '../cloud-capabilities.ts';
+import { CLOUD_CAPABILITIES, certificatesOnly } from '../cloud-capabilities.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -169,7 +169,7 @@ export class AwsProvider implements Provider {
       maxCidrs: this.#o.maxCallerCidrs ?? 16,
     });
     // A box that trusts the coordinator's user CA gets no key pair: its bootstrap installs the CA, not the key.
-    const key = cloudUserCa(spec) ? undefined : await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
+    const key = certificatesOnly(spec) ? undefined : await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
     const keyName = key?.name;
     const hostKey = spec.hostKey.publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
     // EC2 tag values hold 256 characters: an ed25519 key fits; a longer key is simply not reported by get/list.

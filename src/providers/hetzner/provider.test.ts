@@ -95,14 +95,17 @@ describe('hetzner provider against the fake API', () => {
     assert.equal(await make().delete(machine.providerId), 'deleted');
   });
 
-  it('a warm pool machine keeps its admin key object even with a user CA (pool grants still use keys)', async () => {
+  it('a warm pool machine keeps its admin key object with a user CA; its user data trusts the CA for the lease users only', async () => {
     const admin = generateKeyPair('pool-admin');
     const ca = generateKeyPair('user-ca');
     await make().create(specFor(newLeaseId(), { sshPublicKey: admin.publicKey, shared: true, userCa: { publicKeys: [ca.publicKey] } }));
     assert.equal(fake.state.sshKeys.size, 1);
     const post = fake.state.requests.find((r) => r.method === 'POST' && r.path === '/servers')!.body as { user_data: string };
     const files = (parse(post.user_data) as { write_files: { path: string; content: string }[] }).write_files;
-    assert.equal(files.find((f) => f.path === '/etc/crabbox/user_ca_keys')?.content, '', 'no CA on a pool box yet');
+    const file = (path: string): string => Buffer.from(files.find((f) => f.path === path)?.content ?? 'missing', 'base64').toString('utf8');
+    assert.equal(file('/etc/crabbox/user_ca_keys'), `${ca.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
+    assert.equal(file('/etc/crabbox/principals.new'), '', 'no principal for the admin user');
+    assert.equal(file('/etc/crabbox/authorized_keys'), `${admin.publicKey}\n`, 'the admin keeps its key');
   });
 
   it('warm pool machines share one admin key object (Hetzner refuses a second with the same fingerprint); deleting them keeps it', async () => {

@@ -1,5 +1,5 @@
 import type { CreateOptions, DanglingSweepOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities, ProviderEvent } from '../provider.ts';
-import { CLOUD_CAPABILITIES, cloudUserCa } from '../cloud-capabilities.ts';
+import { CLOUD_CAPABILITIES, certificatesOnly, cloudUserCa } from '../cloud-capabilities.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -97,7 +97,7 @@ export class HetznerProvider implements Provider {
     // the user CA gets no key object at all (Hetzner then mails a root password, which the box's sshd never takes).
     const key = spec.shared
       ? await ensureSharedKey(this.#client, { publicKey: spec.sshPublicKey, labels: spec.labels })
-      : userCa
+      : certificatesOnly(spec)
         ? undefined
         : await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
     let firewall;

@@ -57,10 +57,12 @@ rm -f /etc/crabbox/authorized_keys
 install -d -m 0755 /etc/crabbox/principals
 if [ "$CRABBOX_USER_CA" = yes ]; then
   [ -s /etc/crabbox/user_ca_keys ] || { log "CRABBOX_USER_CA=yes but /etc/crabbox/user_ca_keys is empty"; exit 1; }
-  if [ -f /etc/crabbox/principals.new ]; then
+  # A single-lease box names the lease's principal for the login user, which then has no key; a warm pool machine
+  # names none (its login user keeps the admin key, each lease user gets its principal from pool-box.sh).
+  if [ -s /etc/crabbox/principals.new ]; then
     install -m 0644 /etc/crabbox/principals.new "/etc/crabbox/principals/$CRABBOX_USER"
+    rm -f "$home/.ssh/authorized_keys"
   fi
-  rm -f "$home/.ssh/authorized_keys"
   [ -f /etc/crabbox/revoked_keys ] || ssh-keygen -q -k -f /etc/crabbox/revoked_keys
 else
   rm -f /etc/crabbox/user_ca_keys
@@ -88,7 +90,8 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
     echo 'TrustedUserCAKeys /etc/crabbox/user_ca_keys'
     echo 'AuthorizedPrincipalsFile /etc/crabbox/principals/%u'
     echo 'RevokedKeys /etc/crabbox/revoked_keys'
-    echo 'AuthorizedKeysFile none'
+    # A single-lease box: the lease's certificate is the only login (a pool machine's admin keeps its key).
+    if [ -s "/etc/crabbox/principals/$CRABBOX_USER" ]; then echo 'AuthorizedKeysFile none'; fi
   fi
   echo 'PubkeyAuthentication yes'
   echo 'PasswordAuthentication no'
@@ -102,7 +105,13 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
   # Every concurrent run or rsync on a lease is one session on the CLI's ControlMaster (sshd's default is 10).
   echo 'MaxSessions 64'
   echo 'Match User cbx-*'
-  echo '  AuthorizedKeysFile /etc/crabbox/keys/%u'
+  if [ "$CRABBOX_USER_CA" = yes ]; then
+    # With the user CA a lease user's file names its certificate principal, not a key (pool-box.sh grant).
+    echo '  AuthorizedKeysFile none'
+    echo '  AuthorizedPrincipalsFile /etc/crabbox/keys/%u'
+  else
+    echo '  AuthorizedKeysFile /etc/crabbox/keys/%u'
+  fi
   echo '  AllowTcpForwarding no'
   echo '  AllowAgentForwarding no'
   echo '  PermitUserRC no'
