@@ -155,6 +155,40 @@ describe('a warm pool machine bootstrapped with an SSH user CA, granted and revo
     assert.match(ssh('crabbox', 'lease', 'true').stderr, /Permission denied/, 'a lease certificate is not the admin');
   });
 
+  it('host-cert makes sshd present the host key certificate: a known_hosts with only the host CA is accepted, another CA is not', () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host-ca', '-f', path('host-ca')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'other-host-ca', '-f', path('other-host-ca')]);
+    writeFileSync(path('host.pub'), `${host.publicKey}\n`);
+    execFileSync('ssh-keygen', ['-q', '-s', path('host-ca'), '-h', '-I', 'mch_00000000b001', '-n', '127.0.0.1', '-V', '-5m:+1h', path('host.pub')]);
+    const cert = readFileSync(path('host-cert.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const ca = (name: string): string => readFileSync(path(`${name}.pub`), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const trusting = (name: string): string => {
+      writeFileSync(path(`kh-${name}`), `@cert-authority [127.0.0.1]:2222 ${ca(name)}\n`);
+      return path(`kh-${name}`);
+    };
+    assert.notEqual(box.ssh({ user: 'crabbox', port: 2222, command: 'true', identity: path('admin'), knownHosts: trusting('host-ca') }).status, 0, 'no certificate yet');
+    // A certificate for some other key is refused by the script before sshd sees it.
+    writeFileSync(path('stranger.pub'), `${generateKeyPair('stranger').publicKey}\n`);
+    execFileSync('ssh-keygen', ['-q', '-s', path('host-ca'), '-h', '-I', 'x', '-n', '127.0.0.1', path('stranger.pub')]);
+    const stranger = readFileSync(path('stranger-cert.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const wrong = asAdmin(`sudo -n bash /tmp/pool-box.sh host-cert '${stranger}'`);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /not for this box's host key/);
+    const installed = asAdmin(`sudo -n bash /tmp/pool-box.sh host-cert '${cert}'`);
+    assert.equal(installed.status, 0, installed.stderr);
+    let accepted = box.ssh({ user: 'crabbox', port: 2222, command: 'true', identity: path('admin'), knownHosts: trusting('host-ca') });
+    for (let i = 0; i < 50 && accepted.status !== 0; i++) {
+      // sshd re-executes on the HUP: give it a moment (the coordinator's certifyHost retries the same way).
+      execFileSync('sleep', ['0.1']);
+      accepted = box.ssh({ user: 'crabbox', port: 2222, command: 'true', identity: path('admin'), knownHosts: trusting('host-ca') });
+    }
+    assert.equal(accepted.status, 0, accepted.stderr);
+    const refused = box.ssh({ user: 'crabbox', port: 2222, command: 'true', identity: path('admin'), knownHosts: trusting('other-host-ca') });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /Host key verification failed|No ED25519 host key is known/);
+    assert.equal(asAdmin('true').status, 0, 'the pinned plain key still works (clients made before the certificate)');
+  });
+
   it("revoke puts the lease in the box's KRL: its certificate is refused even with its principal listed again, and the scrub ends clean", () => {
     const revoked = asAdmin(`sudo -n bash /tmp/pool-box.sh revoke ${USER} /etc/crabbox/keys`);
     assert.equal(revoked.status, 0, revoked.stderr);

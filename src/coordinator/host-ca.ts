@@ -39,8 +39,14 @@ export function sshHostCaConfig(signingKey: string | undefined, userCa: SshCaCon
  * the longest lease TTL; a pool machine: its maximum age plus that), key id = the machine id.
  */
 export function hostKeySigner(deps: CoordinatorDeps, providerName: string, machineId: string, hostPublicKey: string, validSeconds: number): ((principals: string[]) => Promise<string>) | undefined {
+  if (!deps.providers[providerName]?.capabilities.hostCertificate) return undefined;
+  return hostCertificateSigner(deps, machineId, hostPublicKey, validSeconds);
+}
+
+/** The same signer for any machine, undefined without a host CA: the pool uses it for machines certified after boot. */
+export function hostCertificateSigner(deps: CoordinatorDeps, machineId: string, hostPublicKey: string, validSeconds: number): ((principals: string[]) => Promise<string>) | undefined {
   const ca = deps.config.sshHostCa;
-  if (!ca || !deps.providers[providerName]?.capabilities.hostCertificate) return undefined;
+  if (!ca) return undefined;
   return async (principals) => {
     const now = deps.clock.now();
     const validAfter = Math.floor(now / 1000) - CERTIFICATE_BACKDATE_SECONDS;

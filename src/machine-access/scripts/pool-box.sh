@@ -5,6 +5,7 @@
 #   grant   <user> <leases-root> <keys-dir> <public key line>
 #   revoke  <user> <keys-dir>
 #   scrub   <user> <leases-root> <keys-dir>
+#   host-cert <certificate line>   (the host key's certificate from the coordinator host CA; sshd presents it)
 # A lease user is cbx-<12 hex>, with its one key in <keys-dir>/<user> (root's 0644: sshd reads it through
 # `Match User cbx-*` / `AuthorizedKeysFile <keys-dir>/%u`; never in the home) and <leases-root>/<user>/{home,work}
 # (0700, the user's). UIDs come from 1879048192-1879113727, after the last one this box handed out. See docs/pool.md.
@@ -91,6 +92,30 @@ cmd_prepare() {
   root_dir "$STATE" 0755
   root_dir "$leases" 0711
   root_dir "$keys" 0755
+  echo ok
+}
+
+cmd_host_cert() {
+  # Installs the host key's certificate from the coordinator's host CA (docs/ssh-ca.md), in a drop-in read before the
+  # bootstrap's (its Match block must come last), checks the config and has sshd reread it.
+  local cert=$1 tmp pid want got
+  [[ $cert =~ ^ssh-ed25519-cert-v01@openssh\.com\ [A-Za-z0-9+/=]+(\ [A-Za-z0-9._-]+)?$ ]] || die "not an ssh-ed25519 certificate line"
+  [ -f /etc/ssh/ssh_host_ed25519_key.pub ] || die "no /etc/ssh/ssh_host_ed25519_key.pub"
+  tmp=$(mktemp /etc/ssh/.host-cert.XXXXXX)
+  printf '%s\n' "$cert" >"$tmp"
+  want=$(ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub | awk '{ print $2 }')
+  got=$(ssh-keygen -L -f "$tmp" | awk '$1 == "Public" && $2 == "key:" { print $4 }')
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then rm -f "$tmp"; die "the certificate is not for this box's host key"; fi
+  chmod 0644 "$tmp"
+  mv -f "$tmp" /etc/ssh/ssh_host_ed25519_key-cert.pub
+  printf '# Written by Crabbox (pool-box.sh host-cert): the host key certificate from the coordinator host CA.\nHostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\n' >/etc/ssh/sshd_config.d/05-crabbox-host-cert.conf
+  chmod 0644 /etc/ssh/sshd_config.d/05-crabbox-host-cert.conf
+  /usr/sbin/sshd -t || die "sshd refuses the configuration with the host certificate"
+  if [ -d /run/systemd/system ]; then
+    systemctl try-reload-or-restart ssh.service 2>/dev/null || systemctl try-reload-or-restart sshd.service 2>/dev/null || true
+  elif pid=$(cat /run/sshd.pid 2>/dev/null) && [[ $pid =~ ^[0-9]+$ ]]; then
+    kill -HUP "$pid"
+  fi
   echo ok
 }
 
@@ -185,5 +210,6 @@ case $command in
   grant) [ $# = 4 ] || die "usage: grant <user> <leases-root> <keys-dir> <public key>"; cmd_grant "$@" ;;
   revoke) [ $# = 2 ] || die "usage: revoke <user> <keys-dir>"; cmd_revoke "$@" ;;
   scrub) [ $# = 3 ] || die "usage: scrub <user> <leases-root> <keys-dir>"; cmd_scrub "$@" ;;
+  host-cert) [ $# = 1 ] || die "usage: host-cert <certificate line>"; cmd_host_cert "$@" ;;
   *) die "unknown command ${command:-none}" ;;
 esac
