@@ -1,5 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { connect as connectUnix } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { CrabboxError } from '../domain/errors.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
@@ -45,10 +46,22 @@ export async function probe(target: SshTarget, port: number, signal?: AbortSigna
   return { ok: false, port, kind: result.code === null ? 'connect' : classifySshFailure(result.stderr), stderr: result.stderr || `ssh ended with ${result.signal ?? result.code}` };
 }
 
-/** Whether this lease's ControlMaster is up (a local socket check, no network). */
-export async function masterAlive(target: SshTarget): Promise<boolean> {
-  const result = await capture([...sshOptions(target, target.ports[0] ?? 22), '-O', 'check', '--', target.host], undefined, 10_000).catch(() => undefined);
-  return result?.code === 0;
+/**
+ * Whether this lease's ControlMaster is up: a connect to its control socket, in process. That is what `ssh -O check`
+ * learns from the master too (a socket left by a dead master refuses the connect), without a process on every run.
+ */
+export function masterAlive(target: SshTarget): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectUnix(target.controlPath);
+    const done = (alive: boolean): void => {
+      socket.destroy();
+      resolve(alive);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    // A listening master accepts at once; a socket that neither accepts nor refuses is not a master to rely on.
+    socket.setTimeout(2000, () => done(false));
+  });
 }
 
 /** The port that answered last for each control path, so later calls in this process start there. */
