@@ -11,6 +11,8 @@ import { parseLeaseRef } from '../domain/ids.ts';
 import { isLive } from '../domain/lease.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
+import { readLeaseTransport, writeLeaseTransport } from '../ssh/transport.ts';
+import { DIRECT, type Transport } from '../domain/transport.ts';
 import type { DirectLease } from './record.ts';
 import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
@@ -28,6 +30,8 @@ export interface BrokeredLeaseOptions {
   createTimeoutMs?: number | undefined;
   readyTimeoutMs?: number | undefined;
   waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
+  /** The user's proxy (user config `proxy`) for boxes the coordinator reports as directly reachable. */
+  proxy?: Transport | undefined;
   /** The caller's CIDR to send with a create (src/net/caller.ts); without it the coordinator uses the request's source address. */
   callerCidr?: (() => Promise<string | undefined>) | undefined;
 }
@@ -76,7 +80,8 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         hint: 'use it from the machine that leased it, or lease a box here with `crabbox warmup`',
       });
     }
-    return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds });
+    const keyDir = keyDirOf(lease.id);
+    return leaseTarget({ keyDir, leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds, transport: readLeaseTransport(keyDir) });
   }
 
   /** Pins the host key the coordinator reported before any connection (idempotent; refreshes a stale file). */
@@ -126,6 +131,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       await rename(pending, keyDirOf(lease.id));
       if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
       await pin(lease);
+      writeLeaseTransport(keyDirOf(lease.id), options.proxy ?? DIRECT);
       tgt = target(lease);
       const m = lease.machine!;
       log(`lease ${lease.id}: waiting for ssh on ${m.host}:${m.ports.join(',')}`);

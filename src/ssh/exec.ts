@@ -5,6 +5,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { classifySshFailure, looksLikeSshFailure, sshFailure, type SshFailureKind } from './errors.ts';
 import { shellQuote } from './quote.ts';
+import { describeTransport } from '../domain/transport.ts';
 import { sshArgv, sshOptions, type SshTarget } from './target.ts';
 
 /** The ssh program; tests and odd installs can point elsewhere. */
@@ -34,7 +35,9 @@ function capture(args: string[], signal?: AbortSignal, timeoutMs = 120_000): Pro
   });
 }
 
-const where = (target: SshTarget, port: number): string => `${target.host}:${port}`;
+/** `host:port`, and how it is reached when that is not direct (a proxy's own failures then read as such). */
+const where = (target: SshTarget, port: number): string =>
+  `${target.host}:${port}${target.transport && target.transport.kind !== 'direct' ? ` (${describeTransport(target.transport)})` : ''}`;
 
 export type ProbeResult = { ok: true; port: number } | { ok: false; port: number; kind: SshFailureKind; stderr: string };
 
