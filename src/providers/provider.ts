@@ -20,6 +20,12 @@ export interface MachineSpec {
    * `sshPublicKey` the installation admin key, which only Crabbox's own management uses.
    */
   shared?: boolean | undefined;
+  /**
+   * Tunnel mode (docs/tunnel.md; providers with `capabilities.tunnel`): the box runs a Cloudflare Tunnel connector with
+   * this token and is reached only through it, so the provider opens no inbound SSH at all. The token is a secret:
+   * it goes into the box's user data and nowhere else (no label, no log, no error).
+   */
+  tunnel?: { token: string } | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -73,6 +79,8 @@ export interface ProviderCapabilities {
    * Undefined when a box is ready as soon as it answers ssh.
    */
   readyCommand?: string | undefined;
+  /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
+  tunnel?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

@@ -50,7 +50,7 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
               if (mapped) onEvent(mapped);
             }
           : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', tunnelToken: spec.tunnel?.token }),
       });
     }
     case 'ssh': {
