@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
-import { redact, registerSecret } from '../redact/redact.ts';
+import { redact } from '../redact/redact.ts';
 
 export const CLOUDFLARE_API_URL = 'https://api.cloudflare.com/client/v4';
 /** The page size the client asks list endpoints for (Cloudflare's lists accept up to 50-1000 depending on the route). */
@@ -80,7 +80,6 @@ export class CloudflareClient {
   constructor(options: CloudflareClientOptions) {
     if (!options.token) throw new CrabboxError('invalid_config', 'a Cloudflare API token is required for tunnel mode', { hint: 'set CLOUDFLARE_API_TOKEN for the coordinator (docs/tunnel.md)' });
     this.#token = options.token;
-    registerSecret(options.token);
     this.#baseUrl = (options.baseUrl ?? CLOUDFLARE_API_URL).replace(/\/+$/, '');
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? 30_000;

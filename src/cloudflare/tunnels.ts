@@ -1,6 +1,5 @@
 import { MACHINE_ID_PATTERN } from '../domain/ids.ts';
 import { isMachineKnown, type MachineState } from '../domain/machine.ts';
-import { registerSecret } from '../redact/redact.ts';
 import { CloudflareApiError, type CloudflareClient } from './client.ts';
 
 /** Where tunnel mode makes its objects (coordinator config `tunnel`; docs/tunnel.md). */
@@ -20,7 +19,7 @@ export interface MachineTunnel {
   hostname: string;
   dnsRecordId: string;
   accessAppId: string;
-  /** The connector's token: a secret (registered for redaction), never stored, logged or returned by the API. */
+  /** The connector's token: a secret, only ever put into the box's user data (never stored, logged or returned by the API). */
   token: string;
 }
 
@@ -123,7 +122,6 @@ export async function createMachineTunnel(options: { client: CloudflareClient; s
     const tunnel = await createOrAdopt(() => api.createTunnel(label), () => api.findTunnel(label));
     await api.routeSsh(tunnel.id, hostname, options.sshPort);
     const token = await api.tunnelToken(tunnel.id);
-    registerSecret(token);
     const dns = await createOrAdopt(() => api.createDns(hostname, tunnel.id, label), async () => {
       const found = await api.findDns(hostname);
       return found?.comment === label ? found : undefined;
@@ -173,6 +171,8 @@ export async function sweepTunnelOrphans(options: {
   installation: string;
   /** The store's state for a machine id; undefined when it does not know it. */
   machineState: (machineId: string) => MachineState | undefined;
+  /** Called once with every machine id our objects name, before any is judged (an async store reads them here). */
+  prefetch?: ((machineIds: string[]) => Promise<void>) | undefined;
   now: number;
   safetyWindowMs: number;
 }): Promise<TunnelSweepResult> {
@@ -194,8 +194,12 @@ export async function sweepTunnelOrphans(options: {
     }
     if (await gone(del)) result.deleted.push(`${what} ${label}`);
   };
-  for (const app of await api.listApps()) await visit('access app', app.name, app.created_at, () => api.deleteApp(app.id));
-  for (const r of await api.listDns(prefix)) await visit('dns', r.comment, r.created_on, () => api.deleteDns(r.id));
-  for (const t of await api.listTunnels(prefix)) await visit('tunnel', t.name, t.created_at, () => api.deleteTunnel(t.id));
+  const [apps, records, tunnels] = [await api.listApps(), await api.listDns(prefix), await api.listTunnels(prefix)];
+  const ids = [...apps.map((a) => a.name), ...records.map((r) => r.comment), ...tunnels.map((t) => t.name)].map((l) => parseTunnelLabel(l)).filter((p) => p?.installation === options.installation).map((p) => p!.machineId);
+  await options.prefetch?.([...new Set(ids)]);
+  // Access first, the route next, the tunnel last: nothing stays reachable while the rest goes.
+  for (const app of apps) await visit('access app', app.name, app.created_at, () => api.deleteApp(app.id));
+  for (const r of records) await visit('dns', r.comment, r.created_on, () => api.deleteDns(r.id));
+  for (const t of tunnels) await visit('tunnel', t.name, t.created_at, () => api.deleteTunnel(t.id));
   return result;
 }

@@ -1,7 +1,7 @@
 import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseCidr } from '../net/cidr.ts';
-import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
+import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig, type TunnelConfig } from './config.ts';
 import { parsePools } from './pool/config.ts';
 import type { TrustedProxy } from './source-address.ts';
 
@@ -97,5 +97,20 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     access: accessSettings(env, file),
     trustedProxy: trustedProxySettings(env, file),
     pools: parsePools(file.pools, poolsWhere),
+    tunnel: tunnelSettings(file, secret),
   });
+}
+
+/** Tunnel mode from the file's `tunnel` section and the Cloudflare API token secret; both or neither. */
+function tunnelSettings(file: CoordinatorFileConfig, secret: SecretReader): TunnelConfig | undefined {
+  const t = file.tunnel;
+  const apiToken = secret('CLOUDFLARE_API_TOKEN');
+  if (!t) return undefined;
+  if (!apiToken) throw new CrabboxError('invalid_config', 'tunnel mode needs a Cloudflare API token', { hint: 'set CLOUDFLARE_API_TOKEN or CLOUDFLARE_API_TOKEN_FILE for the coordinator (docs/tunnel.md lists its permissions)' });
+  if (t.allow === 'org' && !t.emailDomain) throw new CrabboxError('invalid_config', 'tunnel.allow org needs tunnel.emailDomain (the org\'s email domain the Access policy allows)');
+  return {
+    accountId: t.accountId, zoneId: t.zoneId, domain: t.domain, providers: t.providers,
+    allow: t.allow === 'org' ? { kind: 'org', emailDomain: t.emailDomain! } : { kind: 'owner' },
+    sshPort: t.sshPort ?? 2222, apiToken, ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
+  };
 }

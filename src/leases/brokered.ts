@@ -55,7 +55,12 @@ export function leaseFromView(v: LeaseViewAnswer): DirectLease {
     lastTouchedAt: Date.parse(v.lastTouchedAt),
     expiresAt: Date.parse(v.expiresAt),
     ...(v.endedAt ? { endedAt: Date.parse(v.endedAt) } : {}),
-    machine: v.machine ? { provider: v.provider, providerId: '', host: v.machine.host, ports: v.machine.ports, sshUser: v.machine.sshUser, workRoot: v.machine.workRoot, hostKey: v.machine.hostKey, type: v.type } : undefined,
+    machine: v.machine
+      ? {
+          provider: v.provider, providerId: '', host: v.machine.host, ports: v.machine.ports, sshUser: v.machine.sshUser, workRoot: v.machine.workRoot, hostKey: v.machine.hostKey, type: v.type,
+          ...(v.machine.transport ? { transport: v.machine.transport } : {}),
+        }
+      : undefined,
     installation: 'coordinator',
     machineStatus: STATUS[v.state],
     ...(v.machine?.readyCommand ? { readyCommand: v.machine.readyCommand } : {}),
@@ -131,7 +136,8 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       await rename(pending, keyDirOf(lease.id));
       if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
       await pin(lease);
-      writeLeaseTransport(keyDirOf(lease.id), options.proxy ?? DIRECT);
+      // Tunnel mode's transport comes from the coordinator; otherwise the user's own proxy, if any.
+      writeLeaseTransport(keyDirOf(lease.id), lease.machine?.transport ?? options.proxy ?? DIRECT);
       tgt = target(lease);
       const m = lease.machine!;
       log(`lease ${lease.id}: waiting for ssh on ${m.host}:${m.ports.join(',')}`);
