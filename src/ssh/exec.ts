@@ -54,6 +54,20 @@ export async function masterAlive(target: SshTarget): Promise<boolean> {
   return result?.code === 0;
 }
 
+/**
+ * A proxy whose program is not installed fails the same way on every try: said at once, in the user's terms, instead
+ * of being retried until the ready deadline.
+ */
+function missingProxyTool(target: SshTarget, stderr: string): CrabboxError | undefined {
+  const kind = target.transport?.kind;
+  if (kind !== 'proxy-command' && kind !== 'cloudflare') return undefined;
+  const program = /exec: ([^\s:]+): (?:not found|No such file or directory)/.exec(stderr)?.[1];
+  if (!program) return undefined;
+  return kind === 'cloudflare'
+    ? new CrabboxError('missing_tool', `this lease is reached through Cloudflare Access, and cloudflared is not installed here`, { hint: 'install cloudflared (docs/tunnel.md: "Logging in to Access on your laptop") and run the command again' })
+    : new CrabboxError('missing_tool', `the proxy command's program ${program} was not found`, { hint: 'fix proxy.command in your user config (`crabbox config path`), or install it' });
+}
+
 /** The port that answered last for each control path, so later calls in this process start there. */
 const workingPort = new Map<string, number>();
 
@@ -70,6 +84,8 @@ async function probePorts(target: SshTarget, signal: AbortSignal | undefined): P
       return port;
     }
     if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr);
+    const missing = missingProxyTool(target, result.stderr);
+    if (missing) throw missing;
     first ??= result;
   }
   return first;
