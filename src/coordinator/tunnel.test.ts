@@ -10,6 +10,8 @@ import { createMachineTunnel } from '../cloudflare/tunnels.ts';
 import { startFakeHetznerProvider, type FakeHetznerSetup } from '../providers/hetzner/fake/harness.ts';
 import { firewallName } from '../providers/hetzner/firewall.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { startFakeAws } from '../providers/aws/fake/harness.ts';
+import { renderUserData } from '../bootstrap/user-data.ts';
 
 /**
  * Tunnel mode end to end in the coordinator, against the fake Cloudflare API and the fake Hetzner Cloud API: each
@@ -130,5 +132,32 @@ describe('coordinator tunnel mode (fake Cloudflare, fake Hetzner)', () => {
       for (const text of [...texts, ...files]) assert.ok(!text.includes(secret), 'a token leaked');
     }
     assert.ok(events.status === 200 && JSON.stringify(events.json).includes('machine.deleted'), `the events were read: ${events.status} ${JSON.stringify(events.json).slice(0, 200)}`);
+  });
+});
+
+describe('coordinator tunnel mode on AWS (fake Cloudflare, fake EC2)', () => {
+  it('the box sits in a group with zero ingress, is reached at its tunnel host, and release leaves nothing', async () => {
+    const aws = await startFakeAws({ userData: (s) => renderUserData({ sshPublicKey: s.sshPublicKey, hostKey: s.hostKey, ports: [2222, 22], user: 'crabbox', workRoot: '/work/crabbox', tunnelToken: s.tunnel?.token }) });
+    const h = await harness({ providers: { aws: aws.provider } });
+    const cf = await startFakeCloudflare({ clock: h.clock });
+    try {
+      h.deps.config.tunnel = { accountId: cf.state.accountId, zoneId: cf.state.zone.id, domain: cf.state.zone.name, providers: ['aws'], allow: { kind: 'org', emailDomain: 'example.com' }, sshPort: 2222, apiToken: cf.token, apiUrl: cf.url };
+      const token = await h.userToken('carol');
+      const r = await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: PUBLIC_KEY, provider: 'aws' } });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+      assert.equal(r.json.lease.machine.transport.kind, 'cloudflare');
+      const instance = [...aws.fake.account.instances.values()].find((i) => i.state !== 'terminated')!;
+      assert.deepEqual(instance.groupIds.map((id) => [aws.fake.account.groups.get(id)!.name, aws.fake.account.groups.get(id)!.ingress.length]), [['crabbox-runners-tunnel', 0]]);
+      assert.deepEqual([...cf.state.accessApps.values()][0]!.policies[0]!.include, [{ email_domain: { domain: 'example.com' } }]);
+      assert.ok(!JSON.stringify(r.json).includes(cf.state.tokenFor([...cf.state.tunnels.values()][0]!)));
+      await h.request('POST', `/v1/leases/${r.json.lease.id}/release`, { token });
+      await h.sweep();
+      assert.deepEqual(cf.state.leftovers(), []);
+      assert.deepEqual(aws.leftovers().filter((l) => l.startsWith('instance')), []);
+    } finally {
+      await h.close();
+      await cf.close();
+      await aws.stop();
+    }
   });
 });
