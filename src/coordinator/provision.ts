@@ -9,6 +9,7 @@ import { audit } from './audit.ts';
 import { scrub } from './redaction.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { generateHostKey } from './host-key.ts';
+import { boxUserCa } from './ssh-ca.ts';
 import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
 import { settleMachineOf } from './machines/settle.ts';
 import { closeTunnel, openTunnel, tunnelModeFor, tunnelTransport } from './tunnel.ts';
@@ -51,12 +52,13 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
   try {
     const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const labels = leaseLabels({ lease, installation: config.installation, machineId });
+    const userCa = boxUserCa(deps, provider.name, lease.id);
     // Tunnel mode: the tunnel first (its token goes into the box's bootstrap); a crash between the two is the sweep's.
     if (tunnelMode) tunnel = await openTunnel(deps, tunnelMode, machineId, lease.owner);
     const machine = await provider.create(
       {
         leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type,
-        ...(cidrs && !tunnel ? { allowedCidrs: cidrs } : {}), ...(tunnel ? { tunnel: { token: tunnel.token } } : {}),
+        ...(cidrs && !tunnel ? { allowedCidrs: cidrs } : {}), ...(userCa ? { userCa } : {}), ...(tunnel ? { tunnel: { token: tunnel.token } } : {}),
       },
       {
         // Recorded first, so a release from now on deletes this machine. A provider may report a replacement id (a

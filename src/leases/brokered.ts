@@ -15,6 +15,7 @@ import { readLeaseTransport, writeLeaseTransport } from '../ssh/transport.ts';
 import { DIRECT, type Transport } from '../domain/transport.ts';
 import type { DirectLease } from './record.ts';
 import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
+import { certificateFileOf, ensureCertificate } from './certificate-cache.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
@@ -86,8 +87,14 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       });
     }
     const keyDir = keyDirOf(lease.id);
-    return leaseTarget({ keyDir, leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds, transport: readLeaseTransport(keyDir) });
+    const certificateFile = certificateFileOf(keyDir);
+    const base = leaseTarget({ keyDir, leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds, transport: readLeaseTransport(keyDir) });
+    return { ...base, ...(certificateFile ? { certificateFile } : {}) };
   }
+
+  /** The lease key's certificate from the coordinator's CA, asked for only when missing or running out (certificate-cache.ts). */
+  const certify = (lease: DirectLease, callerCidr?: string): Promise<string | undefined> =>
+    ensureCertificate({ client, clock, keyDir: keyDirOf(lease.id), lease, callerCidr, log: (line) => log(line) });
 
   /** Pins the host key the coordinator reported before any connection (idempotent; refreshes a stale file). */
   async function pin(lease: DirectLease): Promise<void> {
@@ -136,6 +143,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       await rename(pending, keyDirOf(lease.id));
       if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
       await pin(lease);
+      await certify(lease, callerCidr);
       // Tunnel mode's transport comes from the coordinator; otherwise the user's own proxy, if any.
       writeLeaseTransport(keyDirOf(lease.id), lease.machine?.transport ?? options.proxy ?? DIRECT);
       tgt = target(lease);
@@ -175,6 +183,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     const { lease } = await client.call('heartbeat', { params: { ref: id }, body });
     const touched = leaseFromView(lease);
     await pin(touched);
+    if (existsSync(leaseKeyPaths(keyDirOf(touched.id)).identity)) await certify(touched);
     return touched;
   }
 

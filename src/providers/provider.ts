@@ -21,6 +21,12 @@ export interface MachineSpec {
    */
   shared?: boolean | undefined;
   /**
+   * The installation's SSH user CA (docs/ssh-ca.md), for providers with `capabilities.userCa`: the box trusts
+   * certificates of these CA keys (one, or two during a rotation) instead of `sshPublicKey`, and accepts for its login
+   * user only the principal named here (the lease's `cbx-<hex>`; a pool box's principals come with each grant).
+   */
+  userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
+  /**
    * Tunnel mode (docs/tunnel.md; providers with `capabilities.tunnel`): the box runs a Cloudflare Tunnel connector with
    * this token and is reached only through it, so the provider opens no inbound SSH at all. The token is a secret:
    * it goes into the box's user data and nowhere else (no label, no log, no error).
@@ -79,6 +85,8 @@ export interface ProviderCapabilities {
    * Undefined when a box is ready as soon as it answers ssh.
    */
   readyCommand?: string | undefined;
+  /** The box can trust an SSH user CA (MachineSpec.userCa) with a revocation list; without it the box keeps per-lease keys. */
+  userCa?: boolean | undefined;
   /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
   tunnel?: boolean | undefined;
 }
