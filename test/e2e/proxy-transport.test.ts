@@ -12,7 +12,7 @@ import { createNetns, type NetnsFixture } from '../../src/testing/netns.ts';
 import { requireCommands, requireRoot } from '../../src/testing/requires.ts';
 import { startStaticHost, type StaticHostFixture } from '../../src/testing/static-host.ts';
 import { controlPathFor } from '../../src/ssh/control-dir.ts';
-import { closeMaster, leaseTarget, readLeaseTransport, sshExec } from '../../src/ssh/index.ts';
+import { closeMaster, leaseTarget, readLeaseTransport, sshCapture, sshExec, writeKnownHosts, type SshTarget } from '../../src/ssh/index.ts';
 import { ExitCode } from '../../src/domain/exit-codes.ts';
 
 /** Whether a TCP connection to 127.0.0.1:port from this side is refused. */
@@ -101,5 +101,31 @@ describe('a box reachable only through a proxy (sshd in a network namespace, a r
 
     const stop = await runBin(['stop', id], { env, cwd: repo });
     assert.equal(stop.code, 0, stop.stderr);
+  });
+
+  it('the Cloudflare Access transport: ssh runs cloudflared for the tunnel host name, pins the key for that name, and refuses an impostor', async () => {
+    // A stand-in cloudflared: `access ssh --hostname <host>` is relayed to the box, as the real one relays through the tunnel.
+    const hostname = 'mch-0123456789ab.boxes.example.com';
+    const bin = join(root, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'cloudflared'), `#!/bin/sh\n[ "$1 $2 $3 $4" = "access ssh --hostname ${hostname}" ] || { echo "stand-in cloudflared: unexpected $*" >&2; exit 2; }\nexec ${ns.relayCommand.replace('%h %p', `127.0.0.1 ${box.ports[0]}`)}\n`, { mode: 0o755 });
+    const knownHosts = join(root, 'tunnel_known_hosts');
+    await writeKnownHosts(knownHosts, hostname, [2222], box.hostKey);
+    const target: SshTarget = {
+      host: hostname, ports: [2222], user: box.user, identityFile: box.identityFile, knownHostsFile: knownHosts, controlPath: 'none', connectTimeoutSeconds: 5, oneShot: true,
+      transport: { kind: 'cloudflare', hostname },
+    };
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      const who = await sshCapture(target, ['id', '-un']);
+      assert.equal(who.exitCode, 0, who.stderr);
+      assert.equal(who.stdout, `${box.user}\n`);
+      process.env.CBX_RELAY_DIVERT = String(impostor.ports[0]);
+      await assert.rejects(sshCapture(target, ['true']), (error: Error & { code?: string }) => error.code === 'host_key_mismatch');
+    } finally {
+      delete process.env.CBX_RELAY_DIVERT;
+      process.env.PATH = saved;
+    }
   });
 });
