@@ -79,6 +79,8 @@ describe('coordinator settings', () => {
     assert.throws(() => loadServeSettings(base, { config: file('bad.yaml', tunnel.replace('hetzner', 'local')) }), /tunnel\.providers\.0/);
     assert.throws(() => loadServeSettings(base, { config: file('token.yaml', `${tunnel}  apiToken: x\n`) }), /Unrecognized key|unrecognized/i);
     assert.equal(loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'x'.repeat(20) }).config.tunnel, undefined, 'a token alone turns nothing on');
+    const pooled = file('pooled.yaml', `${tunnel}pools:\n  hz: { provider: hetzner, min: 1, max: 2 }\n`);
+    assert.throws(() => loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'x'.repeat(20) }, { config: pooled }), /pool hz serves hetzner, which tunnel mode covers; warm pools do not run in tunnel mode yet/);
   });
 
   it('the provider registry builds known providers by name and refuses others', async () => {

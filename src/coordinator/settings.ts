@@ -74,7 +74,7 @@ function trustedProxySettings(env: SettingsEnv, file: CoordinatorFileConfig): Tr
 
 /** Builds the coordinator config: env > file > defaults; secrets only through `secret`. */
 export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileConfig, secret: SecretReader, poolsWhere = 'pools'): CoordinatorConfig {
-  return coordinatorConfig({
+  const config = coordinatorConfig({
     installation: env.CRABBOX_INSTALLATION ?? file.installation,
     defaultProvider: file.defaultProvider,
     auth: {
@@ -101,6 +101,10 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     sshCa: sshCaConfig(secret('CRABBOX_SSH_CA_KEY'), env.CRABBOX_SSH_CA_ALSO_TRUST ?? file.sshCa?.alsoTrust),
     tunnel: tunnelSettings(file, secret),
   });
+  // Warm pool machines are made and handed over without tunnels: a pool of a tunnel-mode provider would open SSH.
+  const pooled = config.tunnel && config.pools.find((p) => config.tunnel!.providers.includes(p.provider));
+  if (pooled) throw new CrabboxError('invalid_config', `pool ${pooled.name} serves ${pooled.provider}, which tunnel mode covers; warm pools do not run in tunnel mode yet (their boxes would listen for SSH)`, { hint: `remove the pool, or ${pooled.provider} from tunnel.providers` });
+  return config;
 }
 
 /** Tunnel mode from the file's `tunnel` section and the Cloudflare API token secret; both or neither. */
