@@ -17,7 +17,15 @@ export interface UserDataInput {
   ports: number[];
   user: string;
   workRoot: string;
+  /**
+   * Tunnel mode (docs/tunnel.md): the Cloudflare Tunnel connector token. The box gets it in a root-only file and runs
+   * the connector as a service; sshd listens on loopback only.
+   */
+  tunnelToken?: string | undefined;
 }
+
+/** What a tunnel token looks like (base64 of the connector's JSON); anything else is refused before it reaches a file. */
+const TUNNEL_TOKEN = /^[A-Za-z0-9+/=_-]{40,4096}$/;
 
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r]*)?$/;
 
@@ -37,13 +45,16 @@ export function renderUserData(input: UserDataInput): string {
   if (!/^\/work\/[A-Za-z0-9._-]+$/.test(input.workRoot)) throw new CrabboxError('invalid_input', `work root must be /work/<name>, got ${JSON.stringify(input.workRoot)}`);
   if (input.ports.length === 0 || input.ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new CrabboxError('invalid_input', 'invalid SSH port list');
 
+  if (input.tunnelToken !== undefined && !TUNNEL_TOKEN.test(input.tunnelToken)) throw new CrabboxError('invalid_input', 'the tunnel token is not a Cloudflare Tunnel token');
+
   const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
     user: input.user,
     work_root: input.workRoot,
     ports: [...new Set(input.ports)].join(' '),
     packages: RUNNER_PACKAGES.join(' '),
+    tunnel: input.tunnelToken ? 'yes' : 'no',
   });
-  const text = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
+  const base = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',
     host_public_key: hostPublic + '\n',
     bootstrap_env: env,
@@ -53,6 +64,15 @@ export function renderUserData(input: UserDataInput): string {
     ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
     clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
   });
+  const text = input.tunnelToken ? withTunnelFiles(base, input.tunnelToken) : base;
   if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new CrabboxError('internal', `rendered user data is ${Buffer.byteLength(text)} bytes, over the ${MAX_USER_DATA_BYTES}-byte limit`);
   return text;
+}
+
+/** Adds tunnel mode's two files (the root-only token, the connector unit) at the end of `write_files`. */
+function withTunnelFiles(base: string, token: string): string {
+  const files = render(readBootstrapFile('tunnel-files.yaml.tmpl'), { tunnel_env: `TUNNEL_TOKEN=${token}\n`, tunnel_unit: readBootstrapFile('crabbox-tunnel.service') });
+  const at = base.indexOf('\nruncmd:\n');
+  if (at < 0 || base.indexOf('\nruncmd:\n', at + 1) >= 0) throw new CrabboxError('internal', 'the cloud-init template has no single runcmd section to put the tunnel files before');
+  return `${base.slice(0, at + 1)}${files}${base.slice(at + 1)}`;
 }

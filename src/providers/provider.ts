@@ -26,6 +26,12 @@ export interface MachineSpec {
    * user only the principal named here (the lease's `cbx-<hex>`; a pool box's principals come with each grant).
    */
   userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
+  /**
+   * Tunnel mode (docs/tunnel.md; providers with `capabilities.tunnel`): the box runs a Cloudflare Tunnel connector with
+   * this token and is reached only through it, so the provider opens no inbound SSH at all. The token is a secret:
+   * it goes into the box's user data and nowhere else (no label, no log, no error).
+   */
+  tunnel?: { token: string } | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -81,6 +87,8 @@ export interface ProviderCapabilities {
   readyCommand?: string | undefined;
   /** The box can trust an SSH user CA (MachineSpec.userCa) with a revocation list; without it the box keeps per-lease keys. */
   userCa?: boolean | undefined;
+  /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
+  tunnel?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

@@ -6,6 +6,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { classifySshFailure, looksLikeSshFailure, sshFailure, type SshFailureKind } from './errors.ts';
 import { shellQuote } from './quote.ts';
+import { describeTransport } from '../domain/transport.ts';
 import { sshArgv, sshOptions, type SshTarget } from './target.ts';
 
 /** The ssh program; tests and odd installs can point elsewhere. */
@@ -35,7 +36,9 @@ function capture(args: string[], signal?: AbortSignal, timeoutMs = 120_000): Pro
   });
 }
 
-const where = (target: SshTarget, port: number): string => `${target.host}:${port}`;
+/** `host:port`, and how it is reached when that is not direct (a proxy's own failures then read as such). */
+const where = (target: SshTarget, port: number): string =>
+  `${target.host}:${port}${target.transport && target.transport.kind !== 'direct' ? ` (${describeTransport(target.transport)})` : ''}`;
 
 export type ProbeResult = { ok: true; port: number } | { ok: false; port: number; kind: SshFailureKind; stderr: string };
 
@@ -64,6 +67,20 @@ export function masterAlive(target: SshTarget): Promise<boolean> {
   });
 }
 
+/**
+ * A proxy whose program is not installed fails the same way on every try: said at once, in the user's terms, instead
+ * of being retried until the ready deadline.
+ */
+function missingProxyTool(target: SshTarget, stderr: string): CrabboxError | undefined {
+  const kind = target.transport?.kind;
+  if (kind !== 'proxy-command' && kind !== 'cloudflare') return undefined;
+  const program = /exec: ([^\s:]+): (?:not found|No such file or directory)/.exec(stderr)?.[1];
+  if (!program) return undefined;
+  return kind === 'cloudflare'
+    ? new CrabboxError('missing_tool', `this lease is reached through Cloudflare Access, and cloudflared is not installed here`, { hint: 'install cloudflared (docs/tunnel.md: "Logging in to Access on your laptop") and run the command again' })
+    : new CrabboxError('missing_tool', `the proxy command's program ${program} was not found`, { hint: 'fix proxy.command in your user config (`crabbox config path`), or install it' });
+}
+
 /** The port that answered last for each control path, so later calls in this process start there. */
 const workingPort = new Map<string, number>();
 
@@ -80,6 +97,8 @@ async function probePorts(target: SshTarget, signal: AbortSignal | undefined): P
       return port;
     }
     if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr);
+    const missing = missingProxyTool(target, result.stderr);
+    if (missing) throw missing;
     first ??= result;
   }
   return first;

@@ -90,7 +90,7 @@ export class HetznerProvider implements Provider {
     const { types } = chooseTypes({ provider: this.name, class: spec.class, type: spec.type, classes: this.#classes });
     const installation = spec.labels[LABEL.installation];
     // Rendered first: bad input fails before anything billable or visible is made.
-    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT });
+    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, tunnelToken: spec.tunnel?.token });
     // A key of this name with other material is someone else's: refused, and never deleted by this lease.
     // A warm pool machine carries the installation admin key, one key object for the whole pool.
     const key = spec.shared
@@ -98,7 +98,8 @@ export class HetznerProvider implements Provider {
       : await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
     let firewall;
     try {
-      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
+      // Tunnel mode: the firewall has no inbound rule at all (the box only dials out to Cloudflare).
+      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: spec.tunnel ? [] : this.#ports, cidrs: spec.allowedCidrs, installation });
     } catch (error) {
       await this.#dropLeaseResources(spec.leaseId);
       throw error;
