@@ -24,7 +24,15 @@ export interface UserDataInput {
    * (the installation admin key) and each lease user takes the principal its grant names.
    */
   userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
+  /**
+   * Tunnel mode (docs/tunnel.md): the Cloudflare Tunnel connector token. The box gets it in a root-only file and runs
+   * the connector as a service; sshd listens on loopback only.
+   */
+  tunnelToken?: string | undefined;
 }
+
+/** What a tunnel token looks like (base64 of the connector's JSON); anything else is refused before it reaches a file. */
+const TUNNEL_TOKEN = /^[A-Za-z0-9+/=_-]{40,4096}$/;
 
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r]*)?$/;
 
@@ -49,12 +57,15 @@ export function renderUserData(input: UserDataInput): string {
     if (ca.principal !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(ca.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(ca.principal)}`);
   }
 
+  if (input.tunnelToken !== undefined && !TUNNEL_TOKEN.test(input.tunnelToken)) throw new CrabboxError('invalid_input', 'the tunnel token is not a Cloudflare Tunnel token');
+
   const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
     user: input.user,
     work_root: input.workRoot,
     ports: [...new Set(input.ports)].join(' '),
     packages: RUNNER_PACKAGES.join(' '),
     user_ca: ca ? 'yes' : 'no',
+    tunnel: input.tunnelToken ? 'yes' : 'no',
   });
   // With a user CA the lease key goes nowhere (its file is empty): the box trusts the CA and the lease's principal
   // (docs/ssh-ca.md). Without one the CA files are empty and the key is the login.
@@ -65,7 +76,7 @@ export function renderUserData(input: UserDataInput): string {
         principals: ca.principal === undefined ? '' : `${ca.principal}\n`,
       }
     : { authorized_key: sshKey + '\n', user_ca_keys: '', principals: '' };
-  const text = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
+  const base = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',
     host_public_key: hostPublic + '\n',
     bootstrap_env: env,
@@ -75,6 +86,15 @@ export function renderUserData(input: UserDataInput): string {
     ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
     clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
   });
+  const text = input.tunnelToken ? withTunnelFiles(base, input.tunnelToken) : base;
   if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new CrabboxError('internal', `rendered user data is ${Buffer.byteLength(text)} bytes, over the ${MAX_USER_DATA_BYTES}-byte limit`);
   return text;
+}
+
+/** Adds tunnel mode's two files (the root-only token, the connector unit) at the end of `write_files`. */
+function withTunnelFiles(base: string, token: string): string {
+  const files = render(readBootstrapFile('tunnel-files.yaml.tmpl'), { tunnel_env: `TUNNEL_TOKEN=${token}\n`, tunnel_unit: readBootstrapFile('crabbox-tunnel.service') });
+  const at = base.indexOf('\nruncmd:\n');
+  if (at < 0 || base.indexOf('\nruncmd:\n', at + 1) >= 0) throw new CrabboxError('internal', 'the cloud-init template has no single runcmd section to put the tunnel files before');
+  return `${base.slice(0, at + 1)}${files}${base.slice(at + 1)}`;
 }

@@ -44,6 +44,7 @@ export function leaseView(lease: LeaseRecord, providers?: Record<string, Provide
       ? {
           host: lease.machine.host, ports: lease.machine.ports, sshUser: lease.machine.sshUser, workRoot: lease.machine.workRoot, ...hostTrust(lease.machine.hostKey),
           ...(lease.machine.type ? { type: lease.machine.type } : {}), ...(readyCommand ? { readyCommand } : {}),
+          ...(lease.machine.transport?.kind === 'cloudflare' ? { transport: { kind: 'cloudflare' as const, hostname: lease.machine.transport.hostname } } : {}),
         }
       : undefined,
   };

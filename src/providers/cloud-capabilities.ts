@@ -3,7 +3,10 @@ import type { MachineSpec, ProviderCapabilities } from './provider.ts';
 /** The check the runner bootstrap installs on every cloud box (src/bootstrap/files/scripts/crabbox-ready.sh). */
 export const READY_COMMAND = 'crabbox-ready';
 
-/** What every bootstrapped cloud provider offers: labels, an injected host key, billing, per-lease objects, a ready check, the user CA. */
+/**
+ * What every bootstrapped cloud provider offers: labels, an injected host key, billing, per-lease objects, a ready
+ * check, the coordinator's user CA, and tunnel mode (a box with a Cloudflare Tunnel connector and no inbound SSH rule).
+ */
 export const CLOUD_CAPABILITIES: ProviderCapabilities = Object.freeze({
   labels: true,
   injectsHostKey: true,
@@ -13,6 +16,7 @@ export const CLOUD_CAPABILITIES: ProviderCapabilities = Object.freeze({
   readyCommand: READY_COMMAND,
   // A single-lease box's bootstrap trusts the coordinator's user CA (src/bootstrap/user-data.ts: cloudUserCa).
   userCa: true,
+  tunnel: true,
 });
 
 /**

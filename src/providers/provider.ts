@@ -32,6 +32,12 @@ export interface MachineSpec {
    * the provider reports it as the machine's `hostKey`. Absent without a host CA: the host key is pinned.
    */
   signHostKey?: ((principals: string[]) => Promise<string>) | undefined;
+  /**
+   * Tunnel mode (docs/tunnel.md; providers with `capabilities.tunnel`): the box runs a Cloudflare Tunnel connector with
+   * this token and is reached only through it, so the provider opens no inbound SSH at all. The token is a secret:
+   * it goes into the box's user data and nowhere else (no label, no log, no error).
+   */
+  tunnel?: { token: string } | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -95,6 +101,8 @@ export interface ProviderCapabilities {
   userCa?: boolean | undefined;
   /** The box can present a host certificate from the coordinator's host CA (MachineSpec.signHostKey). */
   hostCertificate?: boolean | undefined;
+  /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
+  tunnel?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

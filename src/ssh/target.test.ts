@@ -40,6 +40,23 @@ describe('ssh argv', () => {
     assert.match(rsh, /-p 22 /);
   });
 
+  it('a proxy transport adds exactly one proxy option, passed to ssh unquoted; direct adds none', () => {
+    const proxyArgs = (t: SshTarget): string[] => sshArgv(t, 2222, 'true').filter((a) => /^Proxy(Command|Jump)=/.test(a));
+    assert.deepEqual(proxyArgs(target), []);
+    assert.deepEqual(proxyArgs({ ...target, transport: { kind: 'direct' } }), []);
+    assert.deepEqual(proxyArgs({ ...target, transport: { kind: 'proxy-command', command: "ssh -W %h:%p 'bastion one'" } }), ["ProxyCommand=ssh -W %h:%p 'bastion one'"]);
+    assert.deepEqual(proxyArgs({ ...target, transport: { kind: 'proxy-jump', jump: 'me@bastion.example.com:2200' } }), ['ProxyJump=me@bastion.example.com:2200']);
+    assert.deepEqual(proxyArgs({ ...target, transport: { kind: 'cloudflare', hostname: 'cbx-1.boxes.example.com' } }), ['ProxyCommand=cloudflared access ssh --hostname %h']);
+    // Everything else, the pinning included, is the same as without a proxy.
+    const rest = (t: SshTarget): string[] => sshArgv(t, 2222, 'true').filter((a, i, all) => !/^Proxy/.test(a) && !(a === '-o' && /^Proxy/.test(all[i + 1] ?? '')));
+    assert.deepEqual(rest({ ...target, transport: { kind: 'proxy-jump', jump: 'b' } }), sshArgv(target, 2222, 'true'));
+  });
+
+  it('quotes rsync -e words the way rsync splits them (a quote doubled, no backslash)', () => {
+    const rsh = rsyncRsh({ ...target, transport: { kind: 'proxy-command', command: "relay %h %p 'it''s'" } }, 22);
+    assert.ok(rsh.includes(`'ProxyCommand=relay %h %p ''it''''s'''`), rsh);
+  });
+
   it('pins one key for every port, in ssh host pattern form', () => {
     assert.equal(knownHostsText('10.0.0.1', [2222, 22, 2222], 'ssh-ed25519 AAAAC3Nza comment'), '[10.0.0.1]:2222 ssh-ed25519 AAAAC3Nza\n10.0.0.1 ssh-ed25519 AAAAC3Nza\n');
     assert.throws(() => knownHostsText('h', [22], 'not a key'));

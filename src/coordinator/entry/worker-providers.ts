@@ -37,7 +37,7 @@ export async function workerProviders(names: string[], ctx: WorkerProviderContex
         clock: ctx.clock,
         credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) },
         onEvent: onEvent ? (event) => { const mapped = toProviderEvent(event); if (mapped) onEvent(mapped); } : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', userCa: cloudUserCa(spec) }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
       });
     } else if (name === 'fake') {
       // In-memory machines: demos and the bench. Nothing is ever really created.

@@ -154,19 +154,22 @@ export class AwsProvider implements Provider {
       await options.onProviderId?.(existing.InstanceId);
       return this.#finish(spec, existing, options);
     }
-    const cidrs = this.#cidrs(spec);
+    // Tunnel mode: no caller CIDR is needed, and the box's group admits nothing inbound.
+    const cidrs = spec.tunnel ? [] : this.#cidrs(spec);
     // Rendered and checked before anything billable or visible is made.
     const userData = this.#o.userData(spec);
     const userDataBytes = Buffer.byteLength(userData);
     if (userDataBytes > MAX_EC2_USER_DATA_BYTES) {
       throw new CrabboxError('internal', `the box's user data is ${userDataBytes} bytes; EC2 accepts at most ${MAX_EC2_USER_DATA_BYTES} (16 KB before base64)`);
     }
+    const groupName = this.#o.securityGroupName ?? DEFAULT_SECURITY_GROUP;
     const group = await ensureSshSecurityGroup(this.#deps, {
-      name: this.#o.securityGroupName ?? DEFAULT_SECURITY_GROUP,
+      name: spec.tunnel ? `${groupName}-tunnel` : groupName,
       vpcId: await this.#vpc(),
-      ports: this.#shape.ports,
+      ports: spec.tunnel ? [] : this.#shape.ports,
       cidrs,
       maxCidrs: this.#o.maxCallerCidrs ?? 16,
+      ...(spec.tunnel ? { description: 'Crabbox runners in tunnel mode: no inbound rule' } : {}),
     });
     // A box that trusts the coordinator's user CA gets no key pair: its bootstrap installs the CA, not the key.
     const key = certificatesOnly(spec) ? undefined : await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });

@@ -91,7 +91,7 @@ export class HetznerProvider implements Provider {
     const installation = spec.labels[LABEL.installation];
     // Rendered first: bad input fails before anything billable or visible is made.
     const userCa = cloudUserCa(spec);
-    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, userCa });
+    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, tunnelToken: spec.tunnel?.token, userCa });
     // A key of this name with other material is someone else's: refused, and never deleted by this lease.
     // A warm pool machine carries the installation admin key, one key object for the whole pool. A box that trusts
     // the user CA gets no key object at all (Hetzner then mails a root password, which the box's sshd never takes).
@@ -102,7 +102,8 @@ export class HetznerProvider implements Provider {
         : await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
     let firewall;
     try {
-      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
+      // Tunnel mode: the firewall has no inbound rule at all (the box only dials out to Cloudflare).
+      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: spec.tunnel ? [] : this.#ports, cidrs: spec.allowedCidrs, installation });
     } catch (error) {
       await this.#dropLeaseResources(spec.leaseId);
       throw error;

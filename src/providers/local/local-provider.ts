@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import type { CreateOptions, DanglingSweepReport, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
+import type { CreateOptions, DanglingObject, DanglingSweepReport, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
 import type { Labels } from '../../domain/labels.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -16,7 +16,7 @@ import { reserveUid } from './uids.ts';
 import { makeBox, makeSharedBox } from './box.ts';
 import { teardown } from './teardown.ts';
 import { leaseGate } from './gate.ts';
-import { findOrphans } from './orphans.ts';
+import { findOrphans, type Orphan } from './orphans.ts';
 
 export interface LocalProviderOptions {
   /** The CLI user's state dir; machines live under `<stateDir>/local/<leaseId>`. */
@@ -181,10 +181,11 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     const report: DanglingSweepReport = { deleted: [], skipped: [] };
     for (const [leaseId, orphan] of findOrphans({ localDir, boxesRoot, asRoot: root })) {
       try {
-        await gate.withLock(leaseId, DELETE_WAIT_MS, () => teardown(layoutOf(leaseId), root));
-        report.deleted.push(orphan);
+        const layout = orphan.stateDir ? machineLayout({ stateDir: orphan.stateDir, boxesRoot, leaseId }) : layoutOf(leaseId);
+        await gate.withLock(leaseId, DELETE_WAIT_MS, () => teardown(layout, root));
+        report.deleted.push(danglingOf(orphan));
       } catch (error) {
-        report.skipped.push({ ...orphan, reason: `${orphan.reason}; removing failed: ${(error as Error).message}` });
+        report.skipped.push({ ...danglingOf(orphan), reason: `${orphan.reason}; removing failed: ${(error as Error).message}` });
       }
     }
     return report;
@@ -231,4 +232,9 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
       return 0;
     },
   };
+}
+
+/** The report's shape: what it was and why, without the internal state dir. */
+function danglingOf({ stateDir: _stateDir, ...orphan }: Orphan): DanglingObject {
+  return orphan;
 }

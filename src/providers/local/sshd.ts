@@ -95,6 +95,8 @@ export interface StartOptions {
   pidFile: string;
   timeoutMs?: number;
   clock?: Pick<Clock, 'now'>;
+  /** Tests: start it inside this network namespace (`ip netns exec`), reachable only from within. */
+  netns?: string | undefined;
 }
 
 /** Starts a daemonizing sshd and waits for its pid file (written once it listens). Returns its pid. */
@@ -103,7 +105,9 @@ export async function startSshd(options: StartOptions): Promise<number> {
   // `exec` leaves sshd's own command line (`<sshd> -f <config> -E <log>`), which isOurSshd proves ownership by.
   const args = ['-c', 'umask 077 && exec "$0" "$@"', options.sshd, '-f', options.configFile, '-E', options.logFile];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('/bin/sh', args, { stdio: 'ignore', detached: true });
+    const child = options.netns
+      ? spawn('ip', ['netns', 'exec', options.netns, '/bin/sh', ...args], { stdio: 'ignore', detached: true })
+      : spawn('/bin/sh', args, { stdio: 'ignore', detached: true });
     child.on('error', reject);
     child.on('exit', (c) => resolve(c));
   });

@@ -6,6 +6,7 @@ import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
 import { isLeaseId } from '../../domain/ids.ts';
 import { PUBLIC_KEY_PATTERN } from '../../config/schema.ts';
 import { privateDir, sshCapture, writeKnownHosts, type SshTarget } from '../../ssh/index.ts';
+import type { Transport } from '../../domain/transport.ts';
 import { resolveStaticHosts, type StaticHost, type StaticHostConfig } from './hosts.ts';
 import { parseInspect, remote, type HostClaim } from './remote.ts';
 
@@ -15,6 +16,8 @@ export interface StaticProviderOptions {
   /** The CLI user's state dir; pinned known_hosts files for the pool live under `<stateDir>/static/`. */
   stateDir: string;
   connectTimeoutSeconds?: number | undefined;
+  /** The user's proxy (user config `proxy`): the admin connections go the same way as the lease's own. */
+  transport?: Transport | undefined;
   /** Home dir used to expand `~/` in identityFile (tests). */
   home?: string | undefined;
 }
@@ -87,6 +90,7 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
       controlPath: 'none',
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 10,
       oneShot: true,
+      ...(options.transport ? { transport: options.transport } : {}),
     };
     try {
       return await sshCapture(target, command, stdin === undefined ? {} : { stdin });

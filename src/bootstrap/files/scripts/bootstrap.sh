@@ -8,6 +8,7 @@ set -euo pipefail
 . /etc/crabbox/bootstrap.env
 : "${CRABBOX_USER:?}" "${CRABBOX_WORK_ROOT:?}" "${CRABBOX_SSH_PORTS:?}" "${CRABBOX_PACKAGES:?}"
 CRABBOX_USER_CA=${CRABBOX_USER_CA:-no}
+CRABBOX_TUNNEL=${CRABBOX_TUNNEL:-no}
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'crabbox-bootstrap: %s\n' "$*"; }
@@ -85,6 +86,8 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
 {
   echo '# Written by the Crabbox bootstrap.'
   for port in $CRABBOX_SSH_PORTS; do echo "Port $port"; done
+  # Tunnel mode: the connector reaches sshd on loopback; no public address has an SSH port.
+  if [ "$CRABBOX_TUNNEL" = yes ]; then echo 'ListenAddress 127.0.0.1'; fi
   echo 'HostKey /etc/ssh/ssh_host_ed25519_key'
   if [ "$CRABBOX_USER_CA" = yes ]; then
     echo 'TrustedUserCAKeys /etc/crabbox/user_ca_keys'
@@ -128,10 +131,27 @@ install -d -m 0711 /var/lib/crabbox/leases
 install -d -m 0755 "$(dirname "$CRABBOX_WORK_ROOT")"
 install -d -m 0755 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$CRABBOX_WORK_ROOT"
 
+# 5b. Tunnel mode: cloudflared from Cloudflare's signed apt repository, unless the image has it; the token stays in
+# the root-only /etc/crabbox/tunnel.env that cloud-init wrote (the unit reads it into the environment).
+if [ "$CRABBOX_TUNNEL" = yes ]; then
+  [ -f /etc/crabbox/tunnel.env ] || { log "tunnel mode without /etc/crabbox/tunnel.env"; exit 1; }
+  chown root:root /etc/crabbox/tunnel.env
+  chmod 0600 /etc/crabbox/tunnel.env
+  if ! command -v cloudflared >/dev/null 2>&1; then
+    log "installing cloudflared"
+    install -d -m 0755 /usr/share/keyrings
+    retry curl -fsSL -o /usr/share/keyrings/cloudflare-main.gpg https://pkg.cloudflare.com/cloudflare-main.gpg
+    echo 'deb [signed-by=/usr/share/keyrings/cloudflare-main.gpg] https://pkg.cloudflare.com/cloudflared any main' >/etc/apt/sources.list.d/cloudflared.list
+    retry apt-get update -q
+    retry apt-get install -y -q --no-install-recommends cloudflared
+  fi
+fi
+
 # 6. Services (only when systemd runs this box; a chroot has none).
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable crabbox-clean-work.service
+  if [ "$CRABBOX_TUNNEL" = yes ]; then systemctl enable --now crabbox-tunnel.service; fi
   if systemctl is-enabled --quiet ssh.socket 2>/dev/null; then
     # Socket-activated sshd (Ubuntu 24.04): the generator derives the listening ports from sshd_config.
     systemctl restart ssh.socket
