@@ -67,34 +67,38 @@ export function renderUserData(input: UserDataInput): string {
     user_ca: ca ? 'yes' : 'no',
     tunnel: input.tunnelToken ? 'yes' : 'no',
   });
-  // With a user CA the lease key goes nowhere (its file is empty): the box trusts the CA and the lease's principal
-  // (docs/ssh-ca.md). Without one the CA files are empty and the key is the login.
-  const access = ca
-    ? {
-        authorized_key: ca.principal === undefined ? sshKey + '\n' : '',
-        user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`,
-        principals: ca.principal === undefined ? '' : `${ca.principal}\n`,
-      }
-    : { authorized_key: sshKey + '\n', user_ca_keys: '', principals: '' };
+  // With a user CA on a single-lease box the lease key goes nowhere (its file is empty): the box trusts the CA and the
+  // lease's principal (docs/ssh-ca.md). A pool machine's login user keeps its (admin) key.
+  const authorizedKey = ca?.principal === undefined ? sshKey + '\n' : '';
   const base = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',
     host_public_key: hostPublic + '\n',
     bootstrap_env: env,
-    ...access,
+    authorized_key: authorizedKey,
     bootstrap_sh: readBootstrapFile('scripts/bootstrap.sh'),
     clean_work_sh: readBootstrapFile('scripts/clean-work.sh'),
     ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
     clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
   });
-  const text = input.tunnelToken ? withTunnelFiles(base, input.tunnelToken) : base;
+  const withCa = ca
+    ? beforeRuncmd(base, render(readBootstrapFile('user-ca-files.yaml.tmpl'), {
+        user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`,
+        principals: ca.principal === undefined ? '' : `${ca.principal}\n`,
+      }))
+    : base;
+  const text = input.tunnelToken ? withTunnelFiles(withCa, input.tunnelToken) : withCa;
   if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new CrabboxError('internal', `rendered user data is ${Buffer.byteLength(text)} bytes, over the ${MAX_USER_DATA_BYTES}-byte limit`);
   return text;
 }
 
 /** Adds tunnel mode's two files (the root-only token, the connector unit) at the end of `write_files`. */
 function withTunnelFiles(base: string, token: string): string {
-  const files = render(readBootstrapFile('tunnel-files.yaml.tmpl'), { tunnel_env: `TUNNEL_TOKEN=${token}\n`, tunnel_unit: readBootstrapFile('crabbox-tunnel.service') });
+  return beforeRuncmd(base, render(readBootstrapFile('tunnel-files.yaml.tmpl'), { tunnel_env: `TUNNEL_TOKEN=${token}\n`, tunnel_unit: readBootstrapFile('crabbox-tunnel.service') }));
+}
+
+/** Puts more `write_files` entries at the end of that list (right before `runcmd`). */
+function beforeRuncmd(base: string, files: string): string {
   const at = base.indexOf('\nruncmd:\n');
-  if (at < 0 || base.indexOf('\nruncmd:\n', at + 1) >= 0) throw new CrabboxError('internal', 'the cloud-init template has no single runcmd section to put the tunnel files before');
+  if (at < 0 || base.indexOf('\nruncmd:\n', at + 1) >= 0) throw new CrabboxError('internal', 'the cloud-init template has no single runcmd section to put more files before');
   return `${base.slice(0, at + 1)}${files}${base.slice(at + 1)}`;
 }

@@ -53,13 +53,10 @@ if [ -s /etc/crabbox/authorized_keys ]; then
   install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
 fi
 rm -f /etc/crabbox/authorized_keys
-# With the coordinator's SSH user CA (docs/ssh-ca.md): certificates of the CA naming the lease's principal log in as
-# the login user, nothing else does; the revocation list starts empty (sshd refuses every key if it is missing).
+# User CA (docs/ssh-ca.md): a lease's principal, not its key; an empty KRL (none: sshd refuses all).
 install -d -m 0755 /etc/crabbox/principals
 if [ "$CRABBOX_USER_CA" = yes ]; then
-  [ -s /etc/crabbox/user_ca_keys ] || { log "CRABBOX_USER_CA=yes but /etc/crabbox/user_ca_keys is empty"; exit 1; }
-  # A single-lease box names the lease's principal for the login user, which then has no key; a warm pool machine
-  # names none (its login user keeps the admin key, each lease user gets its principal from pool-box.sh).
+  [ -s /etc/crabbox/user_ca_keys ] || { log "no user CA keys"; exit 1; }
   if [ -s /etc/crabbox/principals.new ]; then
     install -m 0644 /etc/crabbox/principals.new "/etc/crabbox/principals/$CRABBOX_USER"
     rm -f "$home/.ssh/authorized_keys"
@@ -93,7 +90,6 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
     echo 'TrustedUserCAKeys /etc/crabbox/user_ca_keys'
     echo 'AuthorizedPrincipalsFile /etc/crabbox/principals/%u'
     echo 'RevokedKeys /etc/crabbox/revoked_keys'
-    # A single-lease box: the lease's certificate is the only login (a pool machine's admin keeps its key).
     if [ -s "/etc/crabbox/principals/$CRABBOX_USER" ]; then echo 'AuthorizedKeysFile none'; fi
   fi
   echo 'PubkeyAuthentication yes'
@@ -109,7 +105,6 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
   echo 'MaxSessions 64'
   echo 'Match User cbx-*'
   if [ "$CRABBOX_USER_CA" = yes ]; then
-    # With the user CA a lease user's file names its certificate principal, not a key (pool-box.sh grant).
     echo '  AuthorizedKeysFile none'
     echo '  AuthorizedPrincipalsFile /etc/crabbox/keys/%u'
   else
