@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { renderUserData } from './user-data.ts';
 import { bootDebianBox, type DebianBox } from '../testing/debian-box.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
@@ -200,5 +201,17 @@ describe('a warm pool machine bootstrapped with an SSH user CA, granted and revo
     assert.equal(scrubbed.status, 0, scrubbed.stderr);
     assert.equal(scrubbed.stdout.trim(), 'clean');
     assert.equal(asAdmin('true').status, 0, 'the admin still logs in');
+  });
+});
+
+describe('user data without an SSH user CA', () => {
+  it('carries no CA file, tells the bootstrap so, and keeps the lease key', () => {
+    const lease = generateKeyPair('lease');
+    const text = renderUserData({ sshPublicKey: lease.publicKey, hostKey: generateKeyPair('host'), ports: [2222, 22], user: 'crabbox', workRoot: '/work/crabbox' });
+    const files = (parse(text) as { write_files: { path: string; content: string }[] }).write_files;
+    assert.deepEqual(files.filter((f) => /user_ca|principals/.test(f.path)), []);
+    const decoded = (path: string): string => Buffer.from(files.find((f) => f.path === path)!.content, 'base64').toString('utf8');
+    assert.match(decoded('/etc/crabbox/bootstrap.env'), /^CRABBOX_USER_CA='no'$/m);
+    assert.equal(decoded('/etc/crabbox/authorized_keys'), `${lease.publicKey}\n`);
   });
 });
