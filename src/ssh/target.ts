@@ -72,6 +72,24 @@ function proxyOptions(transport: Transport | undefined): string[] {
 }
 
 /**
+ * OpenSSH 9.0-9.8 open with sntrup761x25519, a post-quantum hybrid whose reference code makes a handshake about 80 ms
+ * slower here (ssh-keygen-free leases spend most of a fresh connection on it). Over loopback nothing crosses a network
+ * to be recorded, so a box on this machine (`local`) drops it and gets curve25519, or on OpenSSH 9.9 and later
+ * mlkem768x25519, which stays. A box anywhere else keeps OpenSSH's own order. Decision 0049.
+ */
+const LOOPBACK_KEX = '-sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com';
+
+/** 127.0.0.0/8, ::1 and localhost: the connection never leaves this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function kexOptions(target: SshTarget): string[] {
+  const direct = !target.transport || target.transport.kind === 'direct';
+  return direct && isLoopbackHost(target.host) ? opt('KexAlgorithms', LOOPBACK_KEX) : [];
+}
+
+/**
  * The ssh options every call uses: no user ssh config, no forwarding, key-only with the lease key,
  * strict checking against the pinned known_hosts, keepalives, one ControlMaster per lease and the lease's proxy, if any.
  */
@@ -97,6 +115,7 @@ export function sshOptions(target: SshTarget, port: number): string[] {
     ...opt('ServerAliveInterval', 15),
     ...opt('ServerAliveCountMax', 4),
     ...opt('LogLevel', 'ERROR'),
+    ...kexOptions(target),
     ...(target.oneShot
       ? [...opt('ControlMaster', 'no'), ...opt('ControlPath', 'none')]
       : [...opt('ControlMaster', 'auto'), ...opt('ControlPath', target.controlPath), ...opt('ControlPersist', target.controlPersistSeconds ?? 300)]),
