@@ -8,9 +8,12 @@ import { tempDir } from '../testing/tmp.ts';
 import { loadServeSettings } from './load-config.ts';
 import { scrub } from './redaction.ts';
 import { sshCaConfig } from './ssh-ca.ts';
-import { harness, type Harness } from './testkit.ts';
+import { harness, onTarget, type Harness } from './testkit.ts';
 
-/** `POST /v1/leases/:ref/certificate` (docs/ssh-ca.md): what the coordinator's user CA signs, for whom, and what it never shows. */
+/**
+ * `POST /v1/leases/:ref/certificate` (docs/ssh-ca.md): what the coordinator's user CA signs, for whom, and what it never
+ * shows. Runs on Node and, through worker-target/ssh-ca.test.ts, in workerd over Durable Object SQLite.
+ */
 
 const dir = tempDir('crabbox-ssh-ca-');
 const keygen = (name: string, extra: string[] = []): { file: string; pem: string; publicKey: string } => {
@@ -24,12 +27,12 @@ const client = keygen('client');
 /** The key's secret part as it would leak: the PEM body lines. */
 const secretLines = ca.pem.split('\n').filter((l) => l && !l.startsWith('-----'));
 
-describe('the coordinator SSH user CA', () => {
+describe(onTarget('the coordinator SSH user CA'), () => {
   let h: Harness;
   let alice: string;
   let bob: string;
   before(async () => {
-    h = await harness({ target: 'node', config: { sshCa: sshCaConfig(ca.pem, next.publicKey) } });
+    h = await harness({ config: { sshCa: sshCaConfig(ca.pem, next.publicKey) } });
     alice = await h.userToken('alice');
     bob = await h.userToken('bob');
   });
@@ -132,9 +135,9 @@ describe('the coordinator SSH user CA', () => {
   });
 });
 
-describe('a coordinator without an SSH CA', () => {
+describe(onTarget('a coordinator without an SSH CA'), () => {
   it('answers 404 with a one-line reason; leases keep their per-lease keys', async () => {
-    const h = await harness({ target: 'node' });
+    const h = await harness();
     try {
       const token = await h.userToken('alice');
       const l = (await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: client.publicKey } })).json.lease;
