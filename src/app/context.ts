@@ -22,6 +22,8 @@ export interface AppContext {
   debug(line: string): void;
   /** Where a run's command output streams, live (the CLI: the terminal; MCP: progress notifications). */
   output: { stdout: Writable; stderr: Writable };
+  /** The caller's terminal when a run's output goes to one (its TERM, COLUMNS and LINES reach the box); else TERM=dumb. */
+  terminal?: { columns?: number | undefined; rows?: number | undefined } | undefined;
   /** When the caller started, on the clock's time line; run timings count from here (default: when the use case starts). */
   startedAt?: number | undefined;
 }

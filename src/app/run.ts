@@ -4,6 +4,7 @@ import { runReportJson, type RunReportJson } from '../api/shapes-team.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { selectEnv } from '../env/select.ts';
+import { isSessionName, parseEnvFlag, sessionEnv } from '../env/session.ts';
 import { validateJUnitPattern } from '../results/globs.ts';
 import type { JUnitSummary } from '../results/junit.ts';
 import { sshBox } from '../run/box.ts';
@@ -50,6 +51,7 @@ export const runInput = z.strictObject({
   allowMassDelete: z.boolean().optional().describe('Sync even when it deletes more than sync.deleteLimit files on the box'),
   lockWaitSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long to wait for another run on the same lease (default 600)'),
   recordCommand: z.boolean().default(true).describe('Store the command line in the run record (default true)'),
+  env: z.array(z.string().max(200)).max(100).optional().describe('More env names to forward for this run, names only (their values come from the caller\'s environment)'),
   ...leaseSettings,
 });
 export type RunInput = z.output<typeof runInput>;
@@ -65,6 +67,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
   if (input.lease !== undefined && input.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
   if (input.lease !== undefined && input.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
   input.junit?.forEach(validateJUnitPattern);
+  const extraNames = (input.env ?? []).map(parseEnvFlag);
   const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
   // So does the sync scan's reading (git's change lists, the sync cache): none of it needs the config.
   const early = input.sync ? topLevel.then((root) => (root ? { root, reads: readCheckout(root, cacheDirFor(stateDir(ctx.env), root)) } : undefined)) : undefined;
@@ -79,7 +82,8 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
       throw new CrabboxError('invalid_config', `run.junit: ${(error as Error).message}`);
     }
   }
-  const env = selectEnv(ctx.env, config.env.allow);
+  for (const name of extraNames) if (ctx.env[name] === undefined && !isSessionName(name)) ctx.warn(`warning: --env ${name}: not set here; nothing is forwarded for it`);
+  const env = selectEnv(ctx.env, [...config.env.allow, ...extraNames]);
   const recordCommand = input.recordCommand && config.run.recordCommand;
   let junit: JUnitSummary | undefined;
   const repoRoot = (await topLevel) ?? (input.sync ? undefined : ctx.cwd);
@@ -125,6 +129,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     command: { mode: input.shell ? 'shell' : 'argv', args: input.shell ? [input.command.join(' ')] : input.command },
     recordCommand,
     env,
+    sessionEnv: sessionEnv(ctx.env, ctx.terminal),
     lockWaitSeconds: input.lockWaitSeconds,
     stdout: ctx.output.stdout,
     stderr: ctx.output.stderr,

@@ -9,6 +9,7 @@ import type { BoxConnection } from '../sync/box.ts';
 import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult, type RemoteSync } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
 import type { EnvPair } from '../env/select.ts';
+import { mergeEnv, runEnv } from '../env/session.ts';
 import type { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
@@ -69,7 +70,10 @@ export interface RunRequest<L extends Lease, T> {
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
   recordCommand: boolean;
+  /** What the allowlist and `--env` forward: secrets, registered with the redactor. */
   env: readonly EnvPair[];
+  /** The caller's session context (src/env/session.ts); the run's own CRABBOX_* names are added here. */
+  sessionEnv?: readonly EnvPair[] | undefined;
   lockWaitSeconds: number;
   stdout: Writable;
   stderr: Writable;
@@ -228,11 +232,15 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
         const began = clock.now();
         req.progress(`syncing ${plural(e.files, 'file')}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
         syncTicker = clock.setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000, { unref: true });
-      } else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
+      } else if (e.type === 'locale-fallback') req.warn(`crabbox: the box has no locale ${e.locale}; the command runs with C.UTF-8`);
+      else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
+    // The run id is one of the command's variables: the record's write (overlapping the connection) is settled first.
+    await recording;
+    const env = mergeEnv(req.env, req.sessionEnv ?? [], runEnv({ leaseId: started.id, runId, slug: started.slug, provider: started.provider }));
     const syncStart = clock.now();
     remote = startRemoteRun({
-      box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
+      box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,
       sync: req.sync,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });

@@ -18,6 +18,8 @@ export type ProgressEvent =
   | { type: 'in-sync' }
   | { type: 'syncing'; deleted: number; files: number }
   | { type: 'synced' }
+  /** The box lacks the caller's locale (LANG or LC_*): the command gets C.UTF-8 instead (said once per workspace). */
+  | { type: 'locale-fallback'; locale: string }
   | { type: 'started' };
 
 export interface RemoteRunOptions {
@@ -166,6 +168,9 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       case 'synced':
         if (options.sync) committed = options.sync.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'synced' });
+        break;
+      case 'locale-fallback':
+        options.onProgress?.({ type: 'locale-fallback', locale: message.args[0] ?? '?' });
         break;
       case 'sample':
         sample = message.payload;

@@ -11,6 +11,7 @@ import { validateJUnitPattern } from '../../app/junit-patterns.ts';
 import { formatSummaryLine } from '../../app/text.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
+import { parseEnvFlag } from '../../app/env-names.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
 
 interface RunFlags extends LeaseFlags {
@@ -23,6 +24,7 @@ interface RunFlags extends LeaseFlags {
   allowMassDelete?: boolean;
   lockWait: string;
   recordCommand: boolean;
+  env: string[];
 }
 
 /** The lease a run holds, as far as the second Ctrl-C needs to name it. */
@@ -86,6 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--allow-mass-delete', 'sync even when it deletes more than sync.deleteLimit files on the box')
     .option('--lock-wait <duration>', 'how long to wait for another run on the same lease', '10m')
     .option('--no-record-command', 'do not store the command line in the run record')
+    .option('--env <name>', 'also forward this variable from your environment (a name, never a value; repeatable)', (name: string, names: string[]) => [...names, name], [] as string[])
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .option('--ttl <duration>', 'hard lifetime cap of a fresh lease, 1m to 24h (default 90m)')
     .option('--idle-timeout <duration>', 'idle timeout of a fresh lease, 1m up to the TTL (default 30m)')
@@ -100,6 +103,10 @@ export function register(program: Command, ctx: CliContext): void {
       if (lockWaitSeconds > 86_400) throw new CrabboxError('bad_request', `--lock-wait ${JSON.stringify(flags.lockWait)}: at most 24h`);
       const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
       junit?.forEach(validateJUnitPattern);
+      flags.env.forEach(parseEnvFlag);
+      // The command's output lands here: its TERM, COLUMNS and LINES reach the box only when it is a terminal.
+      const dest = (ctx.json ? ctx.stderr : ctx.stdout) as { isTTY?: boolean; columns?: number; rows?: number };
+      const terminal = dest.isTTY ? { columns: dest.columns, rows: dest.rows } : undefined;
       const tty = ctx.stderr.isTTY === true;
       let held: HeldLease | undefined;
       const interrupt = interruptSignal(ctx, () => held);
@@ -115,10 +122,11 @@ export function register(program: Command, ctx: CliContext): void {
           },
           // --json keeps stdout for the result object alone.
           output: { stdout: ctx.json ? ctx.stderr : ctx.stdout, stderr: ctx.stderr },
+          terminal,
         });
         const { result } = await runCommand(app, {
           command, shell: flags.shell, lease: flags.id, keep: flags.keep, sync: flags.sync, junit, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete,
-          lockWaitSeconds, recordCommand: flags.recordCommand, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
+          lockWaitSeconds, recordCommand: flags.recordCommand, env: flags.env, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
         });
         report(ctx, result, held !== undefined && !held.releases && flags.id === undefined);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);

@@ -239,6 +239,46 @@ sync_tree() {
 
 if [ "$sync" = 1 ]; then sync_tree; fi
 
+# True when the box has the locale $1 (glibc's spelling: "en_US.UTF-8" is "en_US.utf8"). `locale -a` runs once per
+# workspace; C, POSIX and C.UTF-8 need no look-up. A name with odd characters is never passed on.
+locale_known() {
+  local want=$1 cs mod="" l
+  case $want in C | POSIX | C.UTF-8 | C.utf8) return 0 ;; esac
+  [[ $want =~ ^[A-Za-z0-9_.@-]{1,64}$ ]] || return 1
+  if [ -z "${locales_loaded-}" ]; then
+    if [ ! -f "$metadir/locales" ]; then
+      locale -a >"$metadir/locales.tmp" 2>/dev/null && mv -f -- "$metadir/locales.tmp" "$metadir/locales" || return 0
+    fi
+    declare -gA known_locales=()
+    mapfile -t locales_list <"$metadir/locales"
+    for l in "${locales_list[@]}"; do known_locales[${l,,}]=1; done
+    locales_loaded=1
+  fi
+  case $want in *@*) mod="@${want#*@}"; want=${want%%@*} ;; esac
+  case $want in *.*) cs=${want#*.}; cs=${cs,,}; want="${want%%.*}.${cs//[^a-z0-9]/}" ;; esac
+  [ -n "${known_locales[${want,,}$mod]-}" ]
+}
+
+# The caller's LANG and LC_* name locales this box may lack: those become C.UTF-8, said once per workspace.
+fix_locales() {
+  local i kv name missing=""
+  for i in "${!envs[@]}"; do
+    kv=${envs[$i]}; name=${kv%%=*}
+    case $name in LANG | LC_*) ;; *) continue ;; esac
+    [ -z "${kv#*=}" ] || locale_known "${kv#*=}" && continue
+    envs[i]="$name=C.UTF-8"
+    if [[ ${kv#*=} =~ ^[A-Za-z0-9_.@-]{1,64}$ ]]; then missing=${kv#*=}; else missing=${missing:-?}; fi
+  done
+  [ -n "$missing" ] || return 0
+  local said=""
+  [ -f "$metadir/locale-said" ] && IFS= read -r said <"$metadir/locale-said"
+  if [ "$said" != "$missing" ]; then
+    say "locale-fallback $missing"
+    printf '%s\n' "$missing" >"$metadir/locale-said"
+  fi
+}
+fix_locales
+
 # The login shell marks when it has read the profile: a signal that lands while bash is still sourcing it can be
 # absorbed (bash keeps going when the profile's own child survives it), so signals are held until then.
 ready="$metadir/ready"
