@@ -6,6 +6,8 @@ import { parseLeaseRef } from '../domain/ids.ts';
 import { selectEnv } from '../env/select.ts';
 import { isSessionName, parseEnvFlag, sessionEnv } from '../env/session.ts';
 import { validateJUnitPattern } from '../results/globs.ts';
+import type { ArtifactsSummary } from '../artifacts/download.ts';
+import { validateDownloadPattern } from '../artifacts/globs.ts';
 import type { JUnitSummary } from '../results/junit.ts';
 import { sshBox } from '../run/box.ts';
 import { runOnBox } from '../run/run.ts';
@@ -36,6 +38,15 @@ function runRecording(session: LeaseSession, recordCommand: boolean): { recorder
   return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
 }
 
+/** A download path from the config: a bad one is a config error naming the key. */
+function configPattern(pattern: string, key: string): string {
+  try {
+    return validateDownloadPattern(pattern, key);
+  } catch (error) {
+    throw new CrabboxError('invalid_config', (error as Error).message);
+  }
+}
+
 /** Lease failures in the user's terms (network, credentials, flag names) before the run records and reports them. */
 const rethrowExplained = (error: unknown): never => {
   throw explainError(error);
@@ -51,6 +62,7 @@ export const runInput = z.strictObject({
   allowMassDelete: z.boolean().optional().describe('Sync even when it deletes more than sync.deleteLimit files on the box'),
   lockWaitSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long to wait for another run on the same lease (default 600)'),
   recordCommand: z.boolean().default(true).describe('Store the command line in the run record (default true)'),
+  download: z.array(z.string().max(500)).max(50).optional().describe('Paths or globs on the box, relative to the checkout, to copy back into .crabbox/artifacts/<run id>/ after the command, also when it fails'),
   env: z.array(z.string().max(200)).max(100).optional().describe('More env names to forward for this run, names only (their values come from the caller\'s environment)'),
   ...leaseSettings,
 });
@@ -68,6 +80,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
   if (input.lease !== undefined && input.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
   input.junit?.forEach(validateJUnitPattern);
   const extraNames = (input.env ?? []).map(parseEnvFlag);
+  const downloads = (input.download ?? []).map((p) => validateDownloadPattern(p));
   const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
   // So does the sync scan's reading (git's change lists, the sync cache): none of it needs the config.
   const early = input.sync ? topLevel.then((root) => (root ? { root, reads: readCheckout(root, cacheDirFor(stateDir(ctx.env), root)) } : undefined)) : undefined;
@@ -83,9 +96,12 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     }
   }
   for (const name of extraNames) if (ctx.env[name] === undefined && !isSessionName(name)) ctx.warn(`warning: --env ${name}: not set here; nothing is forwarded for it`);
+  const artifactPatterns = [...downloads, ...config.artifacts.paths.map((p) => configPattern(p, 'artifacts.paths'))];
+  const failurePatterns = config.artifacts.onFailure.map((p) => configPattern(p, 'artifacts.onFailure'));
   const env = selectEnv(ctx.env, [...config.env.allow, ...extraNames]);
   const recordCommand = input.recordCommand && config.run.recordCommand;
   let junit: JUnitSummary | undefined;
+  let artifacts: ArtifactsSummary | undefined;
   const repoRoot = (await topLevel) ?? (input.sync ? undefined : ctx.cwd);
   if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
   // A fresh lease waits for the scan (the guardrails stop a run before anything is leased); with a named lease the
@@ -113,13 +129,23 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     },
     connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: ctx.signal }),
     ...recording,
-    afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
+    afterCommand: junitPatterns.length === 0 && artifactPatterns.length === 0 && failurePatterns.length === 0 ? undefined : async (box, workdir, ran) => {
+      // The failure bundle comes back only when the command failed.
+      const patterns = [...new Set([...artifactPatterns, ...(ran.exitCode === 0 ? [] : failurePatterns)])];
+      if (patterns.length > 0) {
+        const { downloadArtifacts } = await import('../artifacts/download.ts');
+        artifacts = await downloadArtifacts({
+          box, workdir, patterns, repoRoot, name: ran.runId ?? `unrecorded-${ctx.clock.now()}`,
+          limits: { maxFiles: config.artifacts.maxFiles, maxBytes: config.artifacts.maxBytes }, warn: (line) => ctx.warn(line),
+        });
+      }
+      if (junitPatterns.length === 0) return;
       // Loaded only when asked for: the XML parser is most of the run command's code.
       const { boxJUnitSource, collectJUnit } = await import('../results/collect.ts');
       junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
       for (const w of junit.warnings) ctx.warn(`warning: junit: ${w}`);
     },
-    finishExtras: () => (junit ? { junit } : {}),
+    finishExtras: () => ({ ...(junit ? { junit } : {}), ...(artifacts ? { artifacts } : {}) }),
     clock: ctx.clock,
     startedAt,
     leaseRef: input.lease,
@@ -139,7 +165,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     interrupt: ctx.signal,
     ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
   });
-  const result = resultObject(fromRunOutcome(outcome, await sync?.prepared.catch(() => undefined), junit));
+  const result = resultObject(fromRunOutcome(outcome, await sync?.prepared.catch(() => undefined), junit, artifacts));
   recording.tail.close();
   return {
     schema: schemaId('run-report'),

@@ -24,6 +24,7 @@ const SECTIONS: Record<string, string[]> = {
   sync: ['exclude', 'warnFiles', 'maxFiles', 'warnBytes', 'maxBytes', 'deleteLimit', 'timeout'],
   env: ['allow'],
   run: ['recordCommand', 'logTail', 'junit', 'historyLimit'],
+  artifacts: ['paths', 'onFailure', 'maxFiles', 'maxBytes'],
   local: ['workRoot'],
   static: ['hosts'],
   hetzner: ['location', 'locations', 'image', 'types', 'apiUrl', 'eurToUsd', 'readyTimeout'],

@@ -25,6 +25,7 @@ export interface Config {
   sync: { exclude: string[]; warnFiles: number; maxFiles: number; warnBytes: number; maxBytes: number; deleteLimit: number; timeoutSeconds: number };
   env: { allow: string[] };
   run: { recordCommand: boolean; logTailBytes: number; junit: string[]; historyLimit: number };
+  artifacts: { paths: string[]; onFailure: string[]; maxFiles: number; maxBytes: number };
   local: { workRoot?: string | undefined };
   static: UserConfigFile['static'];
   hetzner: UserConfigFile['hetzner'];
@@ -223,6 +224,12 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       logTailBytes: file('run', 'logTail', repo.run?.logTail, user.run?.logTail, 64 * 1024),
       junit: file('run', 'junit', repo.run?.junit, user.run?.junit, []),
       historyLimit: pick('run.historyLimit', [['user', user.run?.historyLimit]], 500),
+    },
+    artifacts: {
+      paths: file('artifacts', 'paths', repo.artifacts?.paths, user.artifacts?.paths, []),
+      onFailure: file('artifacts', 'onFailure', repo.artifacts?.onFailure, user.artifacts?.onFailure, []),
+      maxFiles: file('artifacts', 'maxFiles', repo.artifacts?.maxFiles, user.artifacts?.maxFiles, 10_000),
+      maxBytes: file('artifacts', 'maxBytes', repo.artifacts?.maxBytes, user.artifacts?.maxBytes, 1024 ** 3),
     },
     local: { workRoot: userOnly('local.workRoot', user.local?.workRoot) },
     static: userOnly('static', user.static),

@@ -65,6 +65,14 @@ const runSection = z.strictObject({
   historyLimit: z.number().int().positive().max(100_000),
 }).partial();
 
+/** What `crabbox run` copies back from the box (docs/artifacts.md): paths always, onFailure only when the command fails. */
+const artifactsSection = z.strictObject({
+  paths: z.array(z.string().min(1).max(500)).max(50),
+  onFailure: z.array(z.string().min(1).max(500)).max(50),
+  maxFiles: z.number().int().positive().max(1_000_000),
+  maxBytes: byteSize,
+}).partial();
+
 /** Absolute: the box's users and sshd resolve it from other working directories (useradd refuses a relative home). */
 const localSection = z.strictObject({ workRoot: z.string().min(1).refine((p) => p.startsWith('/'), 'expected an absolute path such as /var/tmp/crabbox-boxes') }).partial();
 
@@ -129,6 +137,7 @@ const shared = {
   sync: syncSection,
   env: envSection,
   run: runSection,
+  artifacts: artifactsSection,
   classes: classesSection,
 };
 

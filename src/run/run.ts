@@ -50,9 +50,9 @@ export interface RunRequest<L extends Lease, T> {
    * Runs after the command while the box is still leased, e.g. to collect JUnit reports with listBoxFiles and
    * readBoxFiles (src/sync/box-files.ts). A failure is a warning.
    */
-  afterCommand?: ((box: BoxConnection, workdir: string) => Promise<void>) | undefined;
-  /** Extra fields for the run record's finish call (a JUnit summary). */
-  finishExtras?: (() => Pick<RunFinish, 'junit'>) | undefined;
+  afterCommand?: ((box: BoxConnection, workdir: string, run: { exitCode: number; runId: string | undefined }) => Promise<void>) | undefined;
+  /** Extra fields for the run record's finish call (a JUnit summary, what came back). */
+  finishExtras?: (() => Pick<RunFinish, 'junit' | 'artifacts'>) | undefined;
   /** Receives the combined output for the record's log tail. */
   tail?: Pick<LogTail, 'write' | 'close' | 'snapshot'> | undefined;
   clock: Clock;
@@ -255,7 +255,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       outcome.remoteExitCode = result.exitCode;
       outcome.exitCode = result.exitCode;
       if (req.afterCommand && !outcome.interrupted) {
-        await req.afterCommand(box, ws.workdir).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
+        await req.afterCommand(box, ws.workdir, { exitCode: result.exitCode, runId }).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
       }
     } catch (error) {
       afterCommand ??= clock.now();

@@ -10,10 +10,13 @@ const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
 /** Bytes at the end of the stream that may hold the exit trailer (`\0crabbox:exit 255\n` is 18). */
 const TRAILER_WINDOW = 24;
 
+/** The box-side scripts (src/sync/remote/). */
+export type RemoteScript = 'crabbox-run.sh' | 'crabbox-files.sh' | 'crabbox-fetch.sh';
+
 const scripts = new Map<string, Buffer>();
 
 /** A remote script's bytes (`src/sync/remote/<name>`), found beside this module or under the package root. */
-export function remoteScript(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+export function remoteScript(name: RemoteScript): Buffer {
   const cached = scripts.get(name);
   if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -31,7 +34,7 @@ export function remoteScript(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffe
 }
 
 /** What precedes the request on stdin: the script's length, a newline, the script (read by BOOTSTRAP). */
-export function scriptPayload(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+export function scriptPayload(name: RemoteScript): Buffer {
   const script = remoteScript(name);
   return Buffer.concat([Buffer.from(`${script.length}\n`), script]);
 }

@@ -9,9 +9,12 @@ import { runCommand } from '../../app/run.ts';
 import type { LeaseFlags } from '../../app/session.ts';
 import { validateJUnitPattern } from '../../app/junit-patterns.ts';
 import { formatSummaryLine } from '../../app/text.ts';
+import { plural } from '../../domain/plural.ts';
+import { formatBytes } from '../output.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { parseEnvFlag } from '../../app/env-names.ts';
+import { validateDownloadPattern } from '../../app/download-patterns.ts';
 import { redact, redactValue } from '../../redact/redact.ts';
 
 interface RunFlags extends LeaseFlags {
@@ -25,6 +28,7 @@ interface RunFlags extends LeaseFlags {
   lockWait: string;
   recordCommand: boolean;
   env: string[];
+  download: string[];
 }
 
 /** The lease a run holds, as far as the second Ctrl-C needs to name it. */
@@ -67,6 +71,8 @@ function interruptSignal(ctx: CliContext, held: () => HeldLease | undefined): { 
 function report(ctx: CliContext, result: RunResultJson, kept: boolean): void {
   const j = result.junit;
   if (j) ctx.info(`crabbox: junit tests=${j.tests} passed=${j.passed} failures=${j.failures} errors=${j.errors} skipped=${j.skipped}`);
+  const a = result.artifacts;
+  if (a && a.files > 0) ctx.info(`crabbox: downloaded ${plural(a.files, 'file')} (${formatBytes(a.bytes)}) to ${a.dir}/`);
   ctx.stderr.write(`crabbox: ${redact(formatSummaryLine(result))}\n`);
   if (result.error && !result.interrupted) ctx.info(`crabbox: ${result.error.message}${result.error.hint ? `; ${result.error.hint}` : ''}`);
   const lease = result.lease;
@@ -88,6 +94,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--allow-mass-delete', 'sync even when it deletes more than sync.deleteLimit files on the box')
     .option('--lock-wait <duration>', 'how long to wait for another run on the same lease', '10m')
     .option('--no-record-command', 'do not store the command line in the run record')
+    .option('--download <path>', 'after the command (also when it fails) copy these paths or globs from the box into .crabbox/artifacts/<run id>/ (repeatable)', (p: string, ps: string[]) => [...ps, p], [] as string[])
     .option('--env <name>', 'also forward this variable from your environment (a name, never a value; repeatable)', (name: string, names: string[]) => [...names, name], [] as string[])
     .option('--provider <name>', 'provider: local, ssh, hetzner, aws')
     .option('--ttl <duration>', 'hard lifetime cap of a fresh lease, 1m to 24h (default 90m)')
@@ -104,6 +111,7 @@ export function register(program: Command, ctx: CliContext): void {
       const junit = flags.junit?.split(',').map((s) => s.trim()).filter(Boolean);
       junit?.forEach(validateJUnitPattern);
       flags.env.forEach(parseEnvFlag);
+      flags.download.forEach((p) => validateDownloadPattern(p));
       // The command's output lands here: its TERM, COLUMNS and LINES reach the box only when it is a terminal.
       const dest = (ctx.json ? ctx.stderr : ctx.stdout) as { isTTY?: boolean; columns?: number; rows?: number };
       const terminal = dest.isTTY ? { columns: dest.columns, rows: dest.rows } : undefined;
@@ -126,7 +134,7 @@ export function register(program: Command, ctx: CliContext): void {
         });
         const { result } = await runCommand(app, {
           command, shell: flags.shell, lease: flags.id, keep: flags.keep, sync: flags.sync, junit, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete,
-          lockWaitSeconds, recordCommand: flags.recordCommand, env: flags.env, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
+          lockWaitSeconds, recordCommand: flags.recordCommand, env: flags.env, download: flags.download, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
         });
         report(ctx, result, held !== undefined && !held.releases && flags.id === undefined);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);
