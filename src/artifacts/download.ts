@@ -55,7 +55,7 @@ export async function downloadArtifacts(options: {
   let created = false;
   try {
     const result = await fetchFromBox({
-      box: options.box, workdir: options.workdir, roots: [...new Set(options.patterns.map(rootOf))], dest, limits: options.limits,
+      box: options.box, workdir: options.workdir, roots: [...new Set(options.patterns.map(rootOf))], limits: options.limits,
       select: (entries: BoxEntry[]) => {
         const chosen = new Map<string, string>();
         for (const entry of entries) {
@@ -76,7 +76,7 @@ export async function downloadArtifacts(options: {
             throw error;
           }
         }
-        return chosen;
+        return { dest, files: chosen };
       },
     });
     summary.files = result.files.length;

@@ -19,7 +19,8 @@ const fresh = (): string => {
   mkdirSync(dir, { recursive: true });
   return dir;
 };
-const all = (entries: BoxEntry[]): Map<string, string> => new Map(entries.filter((e) => e.kind === 'file').map((e) => [e.path, e.path]));
+/** Selects every listed file into `dest`. */
+const allInto = (dest: string) => (entries: BoxEntry[]) => ({ dest, files: new Map(entries.filter((e) => e.kind === 'file').map((e) => [e.path, e.path])) });
 const limits = { maxFiles: 100, maxBytes: 1024 * 1024 };
 
 /** Every file under a folder, relative, sorted. */
@@ -97,7 +98,7 @@ describe('fetchFromBox on a real box (the wrapper over a local shell)', () => {
     symlinkSync('/etc', join(work, 'evil'));
     const dest = fresh();
     let seen: BoxEntry[] = [];
-    const r = await fetchFromBox({ box: localBox(work), workdir: work, roots: ['out', 'evil', 'evil/passwd', 'missing'], dest, limits, select: (e) => ((seen = e), all(e)) });
+    const r = await fetchFromBox({ box: localBox(work), workdir: work, roots: ['out', 'evil', 'evil/passwd', 'missing'], limits, select: (e) => ((seen = e), allInto(dest)(e)) });
     assert.deepEqual(tree(dest), ['out/a.txt', 'out/deep/b with space.txt']);
     assert.equal(readFileSync(join(dest, 'out/deep/b with space.txt'), 'utf8'), 'BB');
     assert.deepEqual([...r.files].sort(), ['out/a.txt', 'out/deep/b with space.txt']);
@@ -112,14 +113,14 @@ describe('fetchFromBox on a real box (the wrapper over a local shell)', () => {
     const big = spawn('truncate', ['-s', '10G', join(work, 'huge.bin')]);
     await new Promise((resolve) => big.on('close', resolve));
     const dest = fresh();
-    await assert.rejects(fetchFromBox({ box: localBox(work), workdir: work, roots: ['.'], dest, limits, select: all }), (e: unknown) => {
+    await assert.rejects(fetchFromBox({ box: localBox(work), workdir: work, roots: ['.'], limits, select: allInto(dest) }), (e: unknown) => {
       assert.ok(isCrabboxError(e));
       assert.equal(e.exitCode, 65);
       assert.match(e.message, /^the matching files come to 10\.0 GiB, more than artifacts\.maxBytes \(1\.0 MiB\); nothing was copied$/);
       return true;
     });
     assert.deepEqual(tree(dest), []);
-    await assert.rejects(fetchFromBox({ box: localBox(work), workdir: work, roots: ['small.txt'], dest, limits: { maxFiles: 0, maxBytes: 10 }, select: all }), /1 files match, more than artifacts\.maxFiles \(0\)/);
+    await assert.rejects(fetchFromBox({ box: localBox(work), workdir: work, roots: ['small.txt'], limits: { maxFiles: 0, maxBytes: 10 }, select: allInto(dest) }), /1 files match, more than artifacts\.maxFiles \(0\)/);
   });
 });
 
@@ -127,7 +128,7 @@ describe('fetchFromBox against a hostile box', () => {
   it('a listing naming ../ or an absolute path stops the copy: nothing is written', async () => {
     for (const bad of ['f1 ../escape', 'f1 /etc/passwd', 'f1 a/../../x']) {
       const dest = fresh();
-      await assert.rejects(fetchFromBox({ box: hostileBox(tmp.path, listing(bad)), workdir: '/w', roots: ['.'], dest, limits, select: all }), /malformed file listing/);
+      await assert.rejects(fetchFromBox({ box: hostileBox(tmp.path, listing(bad)), workdir: '/w', roots: ['.'], limits, select: allInto(dest) }), /malformed file listing/);
       assert.deepEqual(tree(dest), []);
     }
   });
@@ -140,7 +141,7 @@ describe('fetchFromBox against a hostile box', () => {
       entry(`../escape.txt`, 'no'), entry(outside, 'no'), entry('link.txt', '', '2', '/etc/passwd'), entry('hard.txt', '', '1', '/etc/passwd'),
       entry('ok.txt', 'ok'), entry('ok.txt', 'again'), END,
     ]);
-    const r = await fetchFromBox({ box: hostileBox(tmp.path, answer), workdir: '/w', roots: ['.'], dest, limits, select: all });
+    const r = await fetchFromBox({ box: hostileBox(tmp.path, answer), workdir: '/w', roots: ['.'], limits, select: allInto(dest) });
     assert.deepEqual(tree(dest), ['ok.txt']);
     assert.equal(readFileSync(join(dest, 'ok.txt'), 'utf8'), 'ok', 'the first copy only');
     assert.deepEqual(r.files, ['ok.txt']);
@@ -151,7 +152,7 @@ describe('fetchFromBox against a hostile box', () => {
   it('a box that sends more than it listed stops at the limit, and the partial file is removed', async () => {
     const dest = fresh();
     const answer = Buffer.concat([listing('f1 a.txt', 'f1 b.txt'), entry('a.txt', 'x'), entry('b.txt', Buffer.alloc(2 * 1024 * 1024, 1)), END]);
-    await assert.rejects(fetchFromBox({ box: hostileBox(tmp.path, answer), workdir: '/w', roots: ['.'], dest, limits, select: all }), (e: unknown) => {
+    await assert.rejects(fetchFromBox({ box: hostileBox(tmp.path, answer), workdir: '/w', roots: ['.'], limits, select: allInto(dest) }), (e: unknown) => {
       assert.ok(isCrabboxError(e));
       assert.match(e.message, /the box sent more than artifacts\.maxBytes \(1\.0 MiB\); copying stopped/);
       return true;
@@ -162,7 +163,7 @@ describe('fetchFromBox against a hostile box', () => {
   it('a corrupt archive is a one-line error, not a crash', async () => {
     const bad = entry('a.txt', 'x');
     bad[148] = 0x39; // break the checksum
-    await assert.rejects(fetchFromBox({ box: hostileBox(tmp.path, Buffer.concat([listing('f1 a.txt'), bad])), workdir: '/w', roots: ['.'], dest: fresh(), limits, select: all }), /malformed archive \(checksum\)/);
+    await assert.rejects(fetchFromBox({ box: hostileBox(tmp.path, Buffer.concat([listing('f1 a.txt'), bad])), workdir: '/w', roots: ['.'], limits, select: allInto(fresh()) }), /malformed archive \(checksum\)/);
   });
 });
 

@@ -65,7 +65,7 @@ function parseEntry(record: string): BoxEntry {
 /**
  * Copies files from the workdir on the box in one ssh exec (src/sync/remote/crabbox-fetch.sh): the box lists what
  * is under `roots` (never entering a symlink), `select` picks regular files from the listing and names where each
- * goes under `dest` (a folder the caller made), the limits are checked against the listing before a byte moves, and
+ * goes under a folder the caller made, the limits are checked against the listing before a byte moves, and
  * the box sends exactly those files as a tar stream. Only selected paths are written, each inside `dest`, never over
  * an existing file; the limits are enforced again on the bytes that arrive, so a box that lies stops at them.
  */
@@ -73,8 +73,8 @@ export async function fetchFromBox(options: {
   box: BoxConnection;
   workdir: string;
   roots: readonly string[];
-  select: (entries: BoxEntry[]) => Map<string, string>;
-  dest: string;
+  /** Picks files from the listing: box path -> path under `dest`, the local folder they go into (made by the caller). */
+  select: (entries: BoxEntry[]) => { dest: string; files: Map<string, string> };
   limits: FetchLimits;
   /** How the limits are named in an error (`artifacts.maxBytes`). */
   limitNames?: { files: string; bytes: string } | undefined;
@@ -113,7 +113,7 @@ export async function fetchFromBox(options: {
       seen.add(entry.path);
     }
     if (!listed) throw new CrabboxError('ssh_failed', timedOut ? 'the box did not list its files in time' : 'the box ended the file listing early');
-    const chosen = options.select(entries);
+    const { dest, files: chosen } = options.select(entries);
     const sizes = new Map(entries.map((e) => [e.path, e]));
     let planned = 0;
     for (const path of chosen.keys()) {
@@ -139,7 +139,7 @@ export async function fetchFromBox(options: {
       if (result.bytes + entry.size > limits.maxBytes) {
         throw new CrabboxError('payload_too_large', `the box sent more than ${names.bytes} (${formatBytes(limits.maxBytes)}); copying stopped`, { hint: `the files grew after they were listed; raise ${names.bytes} or try again` });
       }
-      open = { fd: createInside(options.dest, local), path: join(options.dest, local) };
+      open = { fd: createInside(dest, local), path: join(dest, local) };
       for (let chunk = await body.read(1 << 20); chunk.length > 0; chunk = await body.read(1 << 20)) writeSync(open.fd, chunk);
       closeSync(open.fd);
       open = undefined;

@@ -1,7 +1,7 @@
 // Results back: `crabbox run --download`, config `artifacts:` and `crabbox cp` on the local provider (real sshd, tar).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/testing/cli.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
@@ -88,5 +88,52 @@ describe('results back from the box (local provider)', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
     assert.equal((await crabbox(['run', '--id', slug, '--', 'test', '!', '-e', 'ran.txt'])).code, 0, 'nothing ran');
+  });
+
+  it('cp <lease>:<path> <local> copies a file or a folder; never over an existing file, never a symlink, never outside', async () => {
+    const made = await crabbox(['run', '--id', slug, '--shell', '--', 'mkdir -p out/sub; echo one > out/one.txt; echo two > out/sub/two.txt; ln -sf /etc/passwd out/pw; ln -sfn /etc evil']);
+    assert.equal(made.code, 0, made.stderr);
+    const local = join(sandbox.path, 'copies');
+    rmSync(local, { recursive: true, force: true });
+    const folder = await crabbox(['cp', `${slug}:out`, local]);
+    assert.equal(folder.code, 0, folder.stderr);
+    assert.deepEqual(tree(local), ['one.txt', 'sub/two.txt']);
+    assert.match(folder.stderr, /crabbox: copied 2 files \(8 B\) to /);
+    // Into an existing folder: under its own name.
+    const into = join(sandbox.path, 'into');
+    rmSync(into, { recursive: true, force: true });
+    mkdirSync(into);
+    const file = await crabbox(['cp', `${slug}:out/one.txt`, into]);
+    assert.equal(file.code, 0, file.stderr);
+    const sub = await crabbox(['cp', `${slug}:out/sub`, into]);
+    assert.equal(sub.code, 0, sub.stderr);
+    assert.deepEqual(tree(into), ['one.txt', 'sub/two.txt']);
+    assert.equal(readFileSync(join(into, 'sub/two.txt'), 'utf8'), 'two\n');
+    const over = await crabbox(['cp', `${slug}:out/one.txt`, join(local, 'one.txt')]);
+    assert.equal(over.code, 75, over.stderr);
+    assert.match(over.stderr, /already exists; crabbox cp never writes over files/);
+    for (const [arg, message, code] of [[`${slug}:evil`, /evil on the box is a symlink or special file/, 65], [`${slug}:evil/passwd`, /evil\/passwd on the box is a symlink or special file, or lies under a symlink/, 65], [`${slug}:missing`, /no missing in the checkout on the box/, 66], [`${slug}:../x`, /must not contain \.\./, 64], [`${slug}:/etc/passwd`, /must be relative to the checkout/, 64]] as const) {
+      const r = await crabbox(['cp', arg, join(sandbox.path, 'never')]);
+      assert.equal(r.code, code, `${arg}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.equal(existsSync(join(sandbox.path, 'never')), false);
+  });
+
+  it('cp <local> <lease>:<path> sends a file or a folder into the checkout on the box', async () => {
+    const src = join(sandbox.path, 'fixtures');
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(join(src, 'deep'), { recursive: true });
+    writeFileSync(join(src, 'deep', 'f.txt'), 'fixture\n');
+    writeFileSync(join(sandbox.path, 'single.txt'), 'single\n');
+    assert.equal((await crabbox(['cp', src, `${slug}:data/fixtures`])).code, 0);
+    const one = await crabbox(['cp', join(sandbox.path, 'single.txt'), `${slug}:data/one.txt`]);
+    assert.equal(one.code, 0, one.stderr);
+    const r = await crabbox(['run', '--id', slug, '--', 'cat', 'data/fixtures/deep/f.txt', 'data/one.txt']);
+    assert.equal(r.stdout, 'fixture\nsingle\n', r.stderr);
+    const both = await crabbox(['cp', src, join(sandbox.path, 'x')]);
+    assert.equal(both.code, 64);
+    assert.match(both.stderr, /exactly one side is <lease>:<path>/);
   });
 });
