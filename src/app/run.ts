@@ -20,6 +20,10 @@ import { stateDir } from '../config/paths.ts';
 import { cacheDirFor } from '../sync/cache.ts';
 import { gitTopLevel } from '../sync/git.ts';
 import { startSync } from '../sync/prepare.ts';
+import { gitMetaFor } from '../sync/git-meta.ts';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { leaseKeyDir } from '../ssh/keys.ts';
 import { readCheckout } from '../sync/scan.ts';
 import type { AppContext } from './context.ts';
 import { explainError } from './explain.ts';
@@ -36,6 +40,11 @@ function runRecording(session: LeaseSession, recordCommand: boolean): { recorder
     ? new RemoteRunRecorder({ client: session.coordinator, recordCommand })
     : createLocalRunRecorder({ config, clock, recordCommand });
   return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
+}
+
+/** What the box's .git holds, for one lease and checkout: kept with the lease's keys, so it goes when the lease does. */
+function gitStateFile(stateDir: string, leaseId: string, repoRoot: string): string {
+  return join(leaseKeyDir(stateDir, leaseId), `git-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 16)}.json`);
 }
 
 /** A download path from the config: a bad one is a config error naming the key. */
@@ -151,6 +160,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     leaseRef: input.lease,
     keep,
     sync,
+    git: config.sync.gitDepth > 0 ? (leaseId) => gitMetaFor({ repoRoot, depth: config.sync.gitDepth, stateFile: gitStateFile(config.paths.stateDir, leaseId, repoRoot) }) : undefined,
     repoRoot,
     command: { mode: input.shell ? 'shell' : 'argv', args: input.shell ? [input.command.join(' ')] : input.command },
     recordCommand,

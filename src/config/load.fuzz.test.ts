@@ -21,7 +21,7 @@ import { PROVIDERS } from './schema.ts';
 const SECTIONS: Record<string, string[]> = {
   lease: ['ttl', 'idleTimeout', 'keep', 'class', 'type'],
   ssh: ['port', 'fallbackPorts', 'connectTimeout'],
-  sync: ['exclude', 'warnFiles', 'maxFiles', 'warnBytes', 'maxBytes', 'deleteLimit', 'timeout'],
+  sync: ['exclude', 'warnFiles', 'maxFiles', 'warnBytes', 'maxBytes', 'deleteLimit', 'timeout', 'gitDepth'],
   env: ['allow'],
   run: ['recordCommand', 'logTail', 'junit', 'historyLimit'],
   artifacts: ['paths', 'onFailure', 'maxFiles', 'maxBytes'],

@@ -22,7 +22,7 @@ export interface Config {
   coordinator?: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' } | undefined;
   lease: { ttlSeconds: number; idleTimeoutSeconds: number; keep: boolean; class?: string | undefined; type?: string | undefined };
   ssh: { port: number; fallbackPorts: number[]; connectTimeoutSeconds: number };
-  sync: { exclude: string[]; warnFiles: number; maxFiles: number; warnBytes: number; maxBytes: number; deleteLimit: number; timeoutSeconds: number };
+  sync: { exclude: string[]; warnFiles: number; maxFiles: number; warnBytes: number; maxBytes: number; deleteLimit: number; timeoutSeconds: number; gitDepth: number };
   env: { allow: string[] };
   run: { recordCommand: boolean; logTailBytes: number; junit: string[]; historyLimit: number };
   artifacts: { paths: string[]; onFailure: string[]; maxFiles: number; maxBytes: number };
@@ -217,6 +217,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       maxBytes: file('sync', 'maxBytes', repo.sync?.maxBytes, user.sync?.maxBytes, 20 * 1024 ** 3),
       deleteLimit: file('sync', 'deleteLimit', repo.sync?.deleteLimit, user.sync?.deleteLimit, 500),
       timeoutSeconds: file('sync', 'timeout', repo.sync?.timeout, user.sync?.timeout, 30 * 60),
+      gitDepth: file('sync', 'gitDepth', repo.sync?.gitDepth, user.sync?.gitDepth, 1),
     },
     env: { allow },
     run: {

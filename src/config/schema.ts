@@ -54,6 +54,8 @@ const syncSection = z.strictObject({
   maxBytes: byteSize,
   deleteLimit: z.number().int().nonnegative(),
   timeout: durationSeconds,
+  /** Commits of history the box's .git gets (docs/sync.md, "Git on the box"); 0: no .git on the box. */
+  gitDepth: z.number().int().min(0).max(1_000_000),
 }).partial();
 
 const envSection = z.strictObject({ allow: z.array(envPattern).max(200) }).partial();

@@ -8,6 +8,7 @@ import { heartbeatIntervalMs } from '../domain/lifecycle.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult, type RemoteSync } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
+import type { GitMeta } from '../sync/git-meta.ts';
 import type { EnvPair } from '../env/select.ts';
 import { mergeEnv, runEnv } from '../env/session.ts';
 import type { LogTail } from '../runs/log-tail.ts';
@@ -66,6 +67,8 @@ export interface RunRequest<L extends Lease, T> {
    * before anything is leased); with `--id` it overlaps finding the lease and the box's own check.
    */
   sync: RemoteSync | undefined;
+  /** The box's git metadata for a lease (src/sync/git-meta.ts); undefined: the box gets no .git. Only with sync. */
+  git?: ((leaseId: string) => Promise<GitMeta | undefined>) | undefined;
   /** Names the remote workspace (the checkout's folder name). */
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
@@ -185,6 +188,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       );
     }
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
+    // The box's .git state is worked out while the connection opens (nothing runs when HEAD and the index are unchanged).
+    const gitMeta = req.sync && req.git ? req.git(started.id) : undefined;
+    gitMeta?.catch(() => undefined);
     const box = await req.connect(acquired.target, lease, req.interrupt);
     timings.leaseMs = clock.now() - leaseStart; // waiting for ssh is part of getting the lease
     const machine = lease.machine;
@@ -232,6 +238,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
         const began = clock.now();
         req.progress(`syncing ${plural(e.files, 'file')}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
         syncTicker = clock.setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000, { unref: true });
+      } else if (e.type === 'git-problem') {
+        req.warn(e.problem === 'missing' ? 'crabbox: the box has no git; the command runs without .git'
+          : `crabbox: the box's .git could not be brought to this checkout's HEAD (${e.problem}); the next run sends it again`);
       } else if (e.type === 'locale-fallback') req.warn(`crabbox: the box has no locale ${e.locale}; the command runs with C.UTF-8`);
       else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
@@ -242,6 +251,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,
       sync: req.sync,
+      git: req.sync && req.git ? gitMeta : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
     if (req.interrupt.aborted) onInterrupt();

@@ -5,7 +5,7 @@ import { encodeEnvBlock } from '../env/wire.ts';
 import type { EnvPair } from '../env/select.ts';
 
 /** The remote wrapper's protocol version; the first request field. */
-export const PROTOCOL = 'crabbox-run/2';
+export const PROTOCOL = 'crabbox-run/3';
 const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
 /** Bytes at the end of the stream that may hold the exit trailer (`\0crabbox:exit 255\n` is 18). */
 const TRAILER_WINDOW = 24;
@@ -78,9 +78,25 @@ export function encodeBlob(blob: Buffer): Buffer {
   return Buffer.concat([field(blob.length), blob]);
 }
 
-/** The sync offer, sent after the request once the CLI knows it: the tree it wants and the change from `base`. */
-export function encodeOffer(offer: { fingerprint: string; base: string; deleteLimit: number; send: Buffer; remove: Buffer }): Buffer {
-  return Buffer.concat([field(offer.fingerprint), field(offer.base), field(offer.deleteLimit), encodeBlob(offer.send), encodeBlob(offer.remove)]);
+/** The git part of an offer (src/sync/git-meta.ts): HEAD, or an empty field when the box gets no git metadata. */
+export interface GitOffer {
+  head: string;
+  ref: string;
+  shallow: Buffer;
+  index: Buffer;
+  pack: Buffer;
+  refs: Buffer;
+}
+
+/**
+ * The sync offer, sent after the request once the CLI knows it: the tree it wants and the change from `base`, then
+ * the git metadata (HEAD, its ref, shallow boundaries, index entries and a pack; empty parts when the box has them).
+ */
+export function encodeOffer(offer: { fingerprint: string; base: string; deleteLimit: number; send: Buffer; remove: Buffer; git?: GitOffer | undefined }): Buffer {
+  const git = offer.git
+    ? [field(offer.git.head), field(offer.git.ref), encodeBlob(offer.git.shallow), encodeBlob(offer.git.index), encodeBlob(offer.git.pack), encodeBlob(offer.git.refs)]
+    : [field('')];
+  return Buffer.concat([field(offer.fingerprint), field(offer.base), field(offer.deleteLimit), encodeBlob(offer.send), encodeBlob(offer.remove), ...git]);
 }
 
 /** Messages followed by a payload of `<length>` bytes: a sample of paths a deletion would remove, paths to send again. */

@@ -6,6 +6,7 @@ import type { BoxConnection } from './box.ts';
 import type { EnvPair } from '../env/select.ts';
 import { inlinePayload } from './inline.ts';
 import type { RemoteSync } from './prepare.ts';
+import type { GitMeta } from './git-meta.ts';
 import { BOOTSTRAP, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
 import { runRsync, type RsyncOptions } from './rsync.ts';
 import { showPath } from './paths.ts';
@@ -20,6 +21,8 @@ export type ProgressEvent =
   | { type: 'synced' }
   /** The box lacks the caller's locale (LANG or LC_*): the command gets C.UTF-8 instead (said once per workspace). */
   | { type: 'locale-fallback'; locale: string }
+  /** The box's .git could not be brought to this checkout's HEAD (`missing`: the box has no git). */
+  | { type: 'git-problem'; problem: 'missing' | 'failed' | 'stale' }
   | { type: 'started' };
 
 export interface RemoteRunOptions {
@@ -31,6 +34,8 @@ export interface RemoteRunOptions {
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
   sync?: RemoteSync | undefined;
+  /** The box's git metadata (src/sync/git-meta.ts), sent with the offer; undefined or resolving to undefined: none. */
+  git?: Promise<GitMeta | undefined> | undefined;
   stdout: Writable;
   stderr: Writable;
   clock: Clock;
@@ -94,6 +99,12 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let abandoned: CrabboxError | undefined;
 
   let offerSent = options.sync === undefined;
+  // git metadata is optional: a failure to compute it leaves the box without (a warning), never fails the run.
+  const gitMeta: Promise<GitMeta | undefined> = (options.git ?? Promise.resolve(undefined)).catch((error: unknown) => {
+    options.debug?.(`git metadata: ${(error as Error).message}`);
+    options.onProgress?.({ type: 'git-problem', problem: 'failed' });
+    return undefined;
+  });
   const heldSignals: string[] = [];
   const send = (bytes: Buffer | string): void => {
     if (!child.stdin.destroyed && child.stdin.writable) child.stdin.write(bytes);
@@ -169,6 +180,15 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         if (options.sync) committed = options.sync.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'synced' });
         break;
+      case 'git': {
+        const state = message.args[0];
+        gitMeta.then((meta) => {
+          if (state === 'ok') meta?.commit();
+          else meta?.drop();
+        }).catch(() => undefined);
+        if (state === 'missing' || state === 'failed' || state === 'stale') options.onProgress?.({ type: 'git-problem', problem: state });
+        break;
+      }
       case 'locale-fallback':
         options.onProgress?.({ type: 'locale-fallback', locale: message.args[0] ?? '?' });
         break;
@@ -252,9 +272,9 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   }));
   // The box takes the lock and checks its own files while the local scan may still run; the offer follows, and
   // signal words wait for it (the wrapper reads them where the command or a handshake would, never as an offer).
-  options.sync?.prepared.then(
-    (p) => {
-      send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit }));
+  options.sync && Promise.all([options.sync.prepared, gitMeta]).then(
+    ([p, git]) => {
+      send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit, git }));
       offerSent = true;
       for (const word of heldSignals.splice(0)) send(word);
     },

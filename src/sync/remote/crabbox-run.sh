@@ -3,10 +3,11 @@
 # stdin (see docs/sync.md, "The wire protocol"); nothing secret ever reaches argv or a file.
 #
 # Request fields, each terminated by a NUL byte:
-#   crabbox-run/2  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)  argc  arg...
+#   crabbox-run/3  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)  argc  arg...
 # then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
 # With sync, the offer follows once the CLI has it: fingerprint  base  delete-limit (-1 = none)  send  remove
-# (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths).
+# (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths), then git: HEAD (empty:
+# no git metadata), and with one: ref  shallow  index  pack  refs (blobs; empty when the box has them already).
 # Messages to the CLI go to stdout as "\0crabbox:<word> <args>\n", only before the command starts and once after it
 # ends ("exit <code>"); between them stdout and stderr belong to the command.
 set -u
@@ -22,7 +23,7 @@ field() { IFS= read -r -d '' F || fail "protocol truncated request"; }
 int() { case $1 in '' | *[!0-9-]* | ?*-*) fail "protocol bad number"; esac; }
 
 field; magic=$F
-[ "$magic" = "crabbox-run/2" ] || fail "protocol unknown request ${magic:0:20}"
+[ "$magic" = "crabbox-run/3" ] || fail "protocol unknown request ${magic:0:20}"
 field; workdir=$F
 field; metadir=$F
 field; sync=$F
@@ -158,6 +159,16 @@ sync_tree() {
   field; deletelimit=$F; int "$deletelimit"
   blob "$m/send.recv" "change list"
   blob "$m/remove.recv" "change list"
+  field; git_head=$F
+  if [ -n "$git_head" ]; then
+    [[ $git_head =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || fail "protocol bad git head"
+    field; git_ref=$F
+    case $git_ref in '' | refs/heads/*) ;; *) fail "protocol bad git ref" ;; esac
+    blob "$m/git.shallow" "git metadata"
+    blob "$m/git.index" "git metadata"
+    blob "$m/git.pack" "git metadata"
+    blob "$m/git.refs" "git metadata"
+  fi
   # delta: the box has the CLI's base, and gets the change from it; repair: it has the CLI's tree, but a command
   # changed managed files; full: anything else (no earlier sync, an interrupted one, another tree).
   how=full
@@ -237,7 +248,38 @@ sync_tree() {
   say "synced"
 }
 
-if [ "$sync" = 1 ]; then sync_tree; fi
+# The checkout's own .git (docs/sync.md, "Git on the box"): objects from the pack, the shallow boundaries, HEAD and
+# its branch, the index entries (then refreshed against the synced files). Only when something changed does any git
+# process run; either way HEAD is checked with two reads and the CLI told `git ok` or `git stale`.
+git_head=""
+git_meta() {
+  local m=$metadir want h ref=""
+  [ -n "$git_head" ] || return 0
+  if [ -s "$m/git.pack" ] || [ -s "$m/git.index" ] || [ -s "$m/git.shallow" ] || [ -s "$m/git.refs" ] || [ ! -e .git/HEAD ]; then
+    command -v git >/dev/null 2>&1 || { say "git missing"; return 0; }
+    if ! {
+      { [ -e .git/HEAD ] || git init -q . >/dev/null; } &&
+        { [ ! -s "$m/git.pack" ] || git index-pack --stdin <"$m/git.pack" >/dev/null; } &&
+        { [ ! -s "$m/git.shallow" ] || { { [ ! -f .git/shallow ] || tr '\n' '\0' <.git/shallow; cat -- "$m/git.shallow"; } | sort -z -u | tr '\0' '\n' >.git/shallow.new && mv -f -- .git/shallow.new .git/shallow; }; } &&
+        { [ ! -s "$m/git.refs" ] || git update-ref --stdin <"$m/git.refs"; } &&
+        if [ -n "$git_ref" ]; then git symbolic-ref HEAD "$git_ref"; else git update-ref --no-deref HEAD "$git_head"; fi &&
+        { [ ! -s "$m/git.index" ] || { rm -f .git/index && git update-index -z --index-info <"$m/git.index"; }; }
+    }; then
+      say "git failed"
+      return 0
+    fi
+    # The index's stat data is this box's: one refresh, so later `git status` calls need not hash every file.
+    git update-index -q --refresh >/dev/null 2>&1
+  fi
+  rm -f -- "$m/git.pack" "$m/git.index" "$m/git.shallow" "$m/git.refs"
+  # What HEAD resolves to, with reads only.
+  h=""
+  [ -f .git/HEAD ] && IFS= read -r h <.git/HEAD
+  case $h in "ref: "*) ref=${h#ref: }; h=""; [ -f ".git/$ref" ] && IFS= read -r h <".git/$ref" ;; esac
+  if [ "$h" = "$git_head" ]; then say "git ok"; else say "git stale"; fi
+}
+
+if [ "$sync" = 1 ]; then sync_tree; git_meta; fi
 
 # True when the box has the locale $1 (glibc's spelling: "en_US.UTF-8" is "en_US.utf8"). `locale -a` runs once per
 # workspace; C, POSIX and C.UTF-8 need no look-up. A name with odd characters is never passed on.
