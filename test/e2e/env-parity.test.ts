@@ -115,4 +115,18 @@ describe('environment parity on the local provider', () => {
     const check = await crabbox(['run', '--id', slug, '--', 'bash', '-c', 'test ! -e ran.txt']);
     assert.equal(check.code, 0, 'nothing ran');
   });
+
+  it('crabbox ssh lands in the synced checkout: a command and an interactive shell start there; elsewhere, in the home folder', async () => {
+    const run = await crabbox(['run', '--id', slug, '--', 'pwd']);
+    assert.equal(run.code, 0, run.stderr);
+    const workdir = run.stdout.trim();
+    const command = await crabbox(['ssh', slug, '--', 'pwd']);
+    assert.equal(command.stdout.trim(), workdir, command.stderr);
+    const interactive = await runCli(['ssh', slug], { env: callerEnv({}), cwd: repo, stdin: 'pwd\nexit 3\n' });
+    assert.equal(interactive.code, 3, interactive.stderr);
+    assert.equal(interactive.stdout.trim().split('\n').at(-1), workdir);
+    const outside = await runCli(['ssh', slug, '--', 'pwd'], { env: callerEnv({}), cwd: sandbox.path });
+    assert.notEqual(outside.stdout.trim(), workdir);
+    assert.match(outside.stdout.trim(), /home/);
+  });
 });
