@@ -88,6 +88,24 @@ export async function workerSection(o: WorkerBenchOptions): Promise<Section> {
     const leases: string[] = [];
     for (let i = 0; i < o.leases; i++) leases.push((await call('POST', '/v1/leases', LEASE_BODY)).lease.id);
 
+    // The harness floor: a Worker that answers "ok" at once, in a second workerd from the same Miniflare, through the
+    // same client. Every request of the workloads below pays at least this; upstream's figures paid it too.
+    const trivial = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("ok"); } }', compatibilityDate: '2026-07-01' });
+    try {
+      const trivialUrl = (await trivial.ready).href;
+      const hello = async (): Promise<void> => void (await (await fetch(trivialUrl)).text());
+      await closedLoop(1, 50, hello);
+      const floors: number[] = [];
+      for (let rep = 0; rep < o.reps; rep++) floors.push((await closedLoop(1, Math.max(100, o.cycles), hello)).perSecond);
+      const floor = median(floors);
+      figures.push(rateFigure({
+        name: 'harness floor: a trivial Worker, 1 client', unit: 'req/s', value: floor, runs: o.reps,
+        note: `${(1000 / floor).toFixed(2)} ms a request through this client; a 2-request cycle at 1 client cannot pass ${(floor / 2).toFixed(0)} cycles/s here, whatever the Worker does`,
+      }));
+    } finally {
+      await trivial.dispose();
+    }
+
     // Lease create+release cycles and run create+finish pairs: medians of interleaved repetitions.
     const counted = await repeated(o.reps, [
       ...o.clients.map((c) => ({ name: `cycles ${c}`, run: () => closedLoop(c, o.cycles, () => leaseCycle(call)) })),

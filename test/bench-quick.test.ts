@@ -71,6 +71,8 @@ describe('bench --quick', () => {
     for (const pattern of [/^lease create\+release, 1 client$/, /^lease create\+release, 8 clients$/, /^run create\+finish .* 1 client$/, /^run create\+finish .* 8 clients$/, /^heartbeat, 64 clients/, /^heartbeat p99, 64 clients$/, /^GET \/v1\/runs\?limit=50 p50/, /^workerd RSS/]) {
       assert.equal(workerTargets.filter((name) => pattern.test(name)).length, 1, `${pattern}: ${workerTargets.join(' | ')}`);
     }
+    const floor = worker.figures.find((f) => f.name === 'harness floor: a trivial Worker, 1 client');
+    assert.ok(floor && floor.value > 0 && !floor.target, 'the Worker section measures its harness floor, with no target of its own');
     const phases = results.sections.find((s) => s.id === 'cold')!.figures.map((f) => f.name.trim());
     for (const phase of ['prepare', 'lease', 'sync', 'command', 'release']) assert.ok(phases.includes(`phase: ${phase}`), phase);
 

@@ -34,6 +34,20 @@ export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
 export type LeaseView = z.input<typeof leaseViewAnswer>;
 
 export const oneLeaseAnswer = z.object({ lease: leaseViewAnswer });
+
+/** A signed SSH user certificate for a lease (docs/ssh-ca.md); times are ISO 8601. */
+export const certificateAnswer = z.object({
+  /** The `ssh-ed25519-cert-v01@openssh.com AAAA...` line, for `id_ed25519-cert.pub`. */
+  certificate: z.string(),
+  keyId: z.string(),
+  principals: z.array(z.string()),
+  validAfter: z.string(),
+  validBefore: z.string(),
+  sourceAddress: z.string().optional(),
+  forwarding: z.array(z.string()),
+  /** The CA public keys boxes trust (the signing key first). */
+  caPublicKeys: z.array(z.string()),
+});
 export const createLeaseAnswer = z.object({ lease: leaseViewAnswer, created: z.boolean() });
 export const leaseListAnswer = z.object({ leases: z.array(leaseViewAnswer), nextCursor: z.string().optional() });
 

@@ -1,10 +1,10 @@
 import * as z from 'zod';
 import {
-  createLeaseAnswer, drainAnswer, poolDrainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, machineDrainAnswer, machineListAnswer, oneLeaseAnswer, oneMachineAnswer, oneRunAnswer, runListAnswer,
+  certificateAnswer, createLeaseAnswer, drainAnswer, poolDrainAnswer, eventListAnswer, leaseListAnswer, loginPollAnswer, loginStartAnswer, machineDrainAnswer, machineListAnswer, oneLeaseAnswer, oneMachineAnswer, oneRunAnswer, runListAnswer,
   runLogsAnswer, usageAnswer, whoamiAnswer, poolListAnswer,
 } from './answers.ts';
 import {
-  adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, createLeaseBody, createRunBody, drainBody, finishRunBody, heartbeatBody, leaseRefParams, listEventsQuery, listLeasesQuery,
+  adminListEventsQuery, adminListLeasesQuery, adminListMachinesQuery, adminUsageQuery, certificateBody, createLeaseBody, createRunBody, drainBody, finishRunBody, heartbeatBody, leaseRefParams, listEventsQuery, listLeasesQuery,
   listRunsQuery, loginPollBody, loginStartBody, machineParams, poolParams, poolQuery, runParams, usageQuery,
 } from './schemas.ts';
 
@@ -40,6 +40,7 @@ export const ENDPOINTS = {
   getLease: { method: 'GET', path: '/v1/leases/:ref', params: leaseRefParams, answer: oneLeaseAnswer },
   heartbeat: { method: 'POST', path: '/v1/leases/:ref/heartbeat', params: leaseRefParams, body: heartbeatBody, bodyOptional: true, answer: oneLeaseAnswer },
   releaseLease: { method: 'POST', path: '/v1/leases/:ref/release', params: leaseRefParams, answer: oneLeaseAnswer },
+  leaseCertificate: { method: 'POST', path: '/v1/leases/:ref/certificate', params: leaseRefParams, body: certificateBody, answer: certificateAnswer },
 
   createRun: { method: 'POST', path: '/v1/runs', body: createRunBody, answer: oneRunAnswer, status: 201 },
   listRuns: { method: 'GET', path: '/v1/runs', query: listRunsQuery, answer: runListAnswer },

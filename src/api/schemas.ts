@@ -49,6 +49,16 @@ export type CreateLeaseBody = z.infer<typeof createLeaseBody>;
 
 export const heartbeatBody = z.strictObject({ idleTimeoutSeconds: seconds.optional() });
 
+/** `POST /v1/leases/:ref/certificate`: the CLI's public key to sign (docs/ssh-ca.md); the private half never leaves the CLI. */
+export const certificateBody = z.strictObject({
+  sshPublicKey: sshPublicKey.refine((k) => k.trim().startsWith('ssh-ed25519 '), 'the coordinator signs ssh-ed25519 keys only'),
+  /** Forwarding the certificate permits; none unless asked (the box's sshd may still refuse it). */
+  forwarding: z.array(z.enum(['agent', 'port', 'x11'])).max(3).optional(),
+  /** The CLI's outbound address as a CIDR: the certificate's source-address (else the request's source address). */
+  callerCidr: createLeaseBody.shape.callerCidr,
+});
+export type CertificateBody = z.infer<typeof certificateBody>;
+
 const limit = z.coerce.number().int().min(1).max(500).optional();
 const cursor = z.string().min(1).max(200).optional();
 const leaseState = z.enum(LEASE_STATES);

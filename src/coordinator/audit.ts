@@ -3,7 +3,7 @@ import type { EventStore, LeaseRecord, MachineRecord, NewEvent } from '../storag
 
 /** The audit event types (the dashboard offers them as filters). `admin.*` events name the action after the dot. */
 export const EVENT_TYPES = [
-  'lease.created', 'lease.heartbeat', 'lease.extended', 'lease.released', 'lease.expired', 'lease.failed',
+  'lease.created', 'lease.heartbeat', 'lease.extended', 'lease.released', 'lease.expired', 'lease.failed', 'lease.certificate',
   'machine.provisioned', 'machine.assigned', 'machine.scrubbed', 'machine.drained', 'machine.undrained', 'machine.deleted', 'machine.failed', 'machine.sweep_skipped',
   'pool.refill.failed', 'pool.empty', 'pool.drained', 'pool.undrained',
   'provider.error', 'provider.fallback', 'auth.denied', 'auth.login', 'auth.logout', 'run.created', 'run.finished',

@@ -5,6 +5,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { USER_TOKEN_MAX_LIFETIME_SECONDS } from '../auth/user-token.ts';
 import type { TrustedProxy } from './source-address.ts';
 import type { PoolConfig } from './pool/config.ts';
+import type { SshCaConfig } from './ssh-ca.ts';
 
 /** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
 
@@ -45,6 +46,8 @@ export const coordinatorFileSchema = z.strictObject({
   trustedProxy: z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name such as CF-Connecting-IP'), from: z.array(z.string().min(1).max(60)).min(1).max(200) }),
   /** Warm pools by name (checked by pool/config.ts parsePools, which names each key as the file spells it). */
   pools: z.unknown(),
+  /** The SSH user CA's public settings; its signing key is a secret (CRABBOX_SSH_CA_KEY(_FILE), docs/ssh-ca.md). */
+  sshCa: z.strictObject({ alsoTrust: z.string().max(400) }).partial(),
 }).partial();
 export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
 
@@ -83,6 +86,8 @@ export interface CoordinatorConfig {
   trustedProxy?: TrustedProxy | undefined;
   /** Warm pools (docs/pool.md); empty: every lease gets a cold machine of its own. */
   pools: PoolConfig[];
+  /** The SSH user CA (docs/ssh-ca.md); without it boxes take per-lease keys. */
+  sshCa?: SshCaConfig | undefined;
 }
 
 /** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
@@ -147,6 +152,7 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     access: input.access,
     trustedProxy: input.trustedProxy,
     pools: input.pools ?? [],
+    sshCa: input.sshCa,
   };
   validateSecrets(config);
   return config;

@@ -87,7 +87,8 @@ describe('coordinator serve with CRABBOX_DATABASE_URL', () => {
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // close, not exit: exit can come before the last of stderr has been read, and the log line is checked below.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     try {
       const listening = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
@@ -129,7 +130,7 @@ describe('coordinator serve with CRABBOX_DATABASE_URL', () => {
       });
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
       assert.equal(code, 78);
       assert.match(stderr, /CRABBOX_DATABASE_URL/);
       assert.equal(stderr.trim().split('\n').length <= 2, true, stderr);

@@ -9,6 +9,7 @@ import { audit } from './audit.ts';
 import { scrub } from './redaction.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { generateHostKey } from './host-key.ts';
+import { boxUserCa } from './ssh-ca.ts';
 import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
 import { settleMachineOf } from './machines/settle.ts';
 
@@ -45,8 +46,9 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
   try {
     const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const labels = leaseLabels({ lease, installation: config.installation, machineId });
+    const userCa = boxUserCa(deps, provider.name, lease.id);
     const machine = await provider.create(
-      { leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}) },
+      { leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}), ...(userCa ? { userCa } : {}) },
       {
         // Recorded first, so a release from now on deletes this machine. A provider may report a replacement id (a
         // machine that failed to start was deleted and another made); if the lease has ended by then, refusing it

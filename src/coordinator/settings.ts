@@ -3,6 +3,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
 import { parsePools } from './pool/config.ts';
+import { sshCaConfig } from './ssh-ca.ts';
 import type { TrustedProxy } from './source-address.ts';
 
 /**
@@ -97,5 +98,6 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     access: accessSettings(env, file),
     trustedProxy: trustedProxySettings(env, file),
     pools: parsePools(file.pools, poolsWhere),
+    sshCa: sshCaConfig(secret('CRABBOX_SSH_CA_KEY'), env.CRABBOX_SSH_CA_ALSO_TRUST ?? file.sshCa?.alsoTrust),
   });
 }

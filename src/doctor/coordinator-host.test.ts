@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -110,5 +111,27 @@ describe('doctor and serve on a coordinator host', () => {
     const { report } = await doctor(isolatedEnv(root));
     assert.equal(check(report, 'coordinator database'), undefined);
     assert.equal(check(report, 'coordinator config'), undefined);
+  });
+});
+
+describe('doctor on a coordinator host with a warm pool (issue 15)', () => {
+  const poolHost = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+    const { env } = host(0o700);
+    const config = join(dir.path, `pool-${n}.yaml`);
+    writeFileSync(config, 'pools:\n  local-warm:\n    provider: local\n    min: 1\n    max: 2\n', { mode: 0o600 });
+    return { ...env, CRABBOX_COORDINATOR_CONFIG: config, ...extra };
+  };
+
+  it('warns when a pool is enabled without an SSH CA, and not once the CA key is set', async () => {
+    const without = await doctor(poolHost());
+    const warned = check(without.report, 'coordinator config')!;
+    assert.equal(warned.warning, true);
+    assert.match(warned.detail, /warm pool local-warm without an SSH CA: .* set CRABBOX_SSH_CA_KEY_FILE/);
+    const key = join(dir.path, `ca-${n}`);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const withCa = await doctor(poolHost({ CRABBOX_SSH_CA_KEY_FILE: key }));
+    const quiet = check(withCa.report, 'coordinator config')!;
+    assert.equal(quiet.warning, undefined, quiet.detail);
+    assert.equal(quiet.detail, 'no warnings');
   });
 });

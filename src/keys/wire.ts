@@ -22,6 +22,12 @@ export class WireWriter {
     return this.raw(bytes);
   }
 
+  /** A uint64 from a non-negative safe integer (certificate serials and validity times). */
+  uint64(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error('uint64 needs a non-negative safe integer');
+    return this.uint32(Math.floor(value / 2 ** 32)).uint32(value % 2 ** 32);
+  }
+
   /** A `string`: uint32 length, then the bytes (text is UTF-8). */
   string(value: Uint8Array | string): this {
     const bytes = typeof value === 'string' ? encoder.encode(value) : value;
@@ -40,6 +46,43 @@ export class WireWriter {
       at += part.length;
     }
     return out;
+  }
+}
+
+/** Reads an SSH wire buffer; every read past the end throws (a truncated or hostile blob). */
+export class WireReader {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  #at = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  raw(length: number): Uint8Array {
+    if (length < 0 || this.#at + length > this.#bytes.length) throw new Error('truncated SSH wire data');
+    const out = this.#bytes.subarray(this.#at, this.#at + length);
+    this.#at += length;
+    return out;
+  }
+
+  uint32(): number {
+    const at = this.#at;
+    this.raw(4);
+    return this.#view.getUint32(at);
+  }
+
+  string(): Uint8Array {
+    return this.raw(this.uint32());
+  }
+
+  text(): string {
+    return new TextDecoder('utf-8', { fatal: true }).decode(this.string());
+  }
+
+  get done(): boolean {
+    return this.#at === this.#bytes.length;
   }
 }
 

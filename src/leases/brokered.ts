@@ -13,6 +13,7 @@ import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, 
 import { waitBootstrapped } from '../ssh/ready.ts';
 import type { DirectLease } from './record.ts';
 import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
+import { certificateFileOf, ensureCertificate } from './certificate-cache.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
@@ -76,8 +77,13 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         hint: 'use it from the machine that leased it, or lease a box here with `crabbox warmup`',
       });
     }
-    return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds });
+    const certificateFile = certificateFileOf(keyDirOf(lease.id));
+    return { ...leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds }), ...(certificateFile ? { certificateFile } : {}) };
   }
+
+  /** The lease key's certificate from the coordinator's CA, asked for only when missing or running out (certificate-cache.ts). */
+  const certify = (lease: DirectLease, callerCidr?: string): Promise<string | undefined> =>
+    ensureCertificate({ client, clock, keyDir: keyDirOf(lease.id), lease, callerCidr, log: (line) => log(line) });
 
   /** Pins the host key the coordinator reported before any connection (idempotent; refreshes a stale file). */
   async function pin(lease: DirectLease): Promise<void> {
@@ -126,6 +132,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       await rename(pending, keyDirOf(lease.id));
       if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
       await pin(lease);
+      await certify(lease, callerCidr);
       tgt = target(lease);
       const m = lease.machine!;
       log(`lease ${lease.id}: waiting for ssh on ${m.host}:${m.ports.join(',')}`);
@@ -163,6 +170,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     const { lease } = await client.call('heartbeat', { params: { ref: id }, body });
     const touched = leaseFromView(lease);
     await pin(touched);
+    if (existsSync(leaseKeyPaths(keyDirOf(touched.id)).identity)) await certify(touched);
     return touched;
   }
 

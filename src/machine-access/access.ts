@@ -24,8 +24,13 @@ export interface LeaseGrant {
   leaseId: string;
   /** `cbx-` + the lease id's 12 hex digits. */
   user: string;
-  /** The lease's OpenSSH public key line: the only key its user accepts. */
+  /** The lease's OpenSSH public key line: the only key its user accepts (on a box without a user CA). */
   publicKey: string;
+  /**
+   * On a box that trusts the installation's user CA: the one certificate principal its user accepts (the lease's
+   * `cbx-<hex>`), in place of the key. Revoking also puts the lease id in the box's KRL.
+   */
+  principal?: string | undefined;
 }
 
 /** How the lease logs in once granted. */

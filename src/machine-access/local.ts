@@ -5,7 +5,8 @@ import { CrabboxError } from '../domain/errors.ts';
 import { isLeaseId } from '../domain/ids.ts';
 import { openTrustedDir } from '../providers/local/boxes-root.ts';
 import { leaseGate, type LeaseGate } from '../providers/local/gate.ts';
-import { BOX, machineLayout, ROOT_BOXES_DIR, type MachineLayout } from '../providers/local/layout.ts';
+import { BOX, leaseIdOfUser, machineLayout, ROOT_BOXES_DIR, type MachineLayout } from '../providers/local/layout.ts';
+import { revokeCertificates, userCaFiles } from '../providers/local/user-ca.ts';
 import { isAlive, listProcesses } from '../providers/local/procs.ts';
 import { purgeUid, removeEntryAt, SHARED_TEMP_DIRS } from '../providers/local/purge.ts';
 import { at, createFileAt, makeDirAt, openDirAt, replaceFileAt, settle, statFd, withFd } from '../providers/local/safe-fs.ts';
@@ -72,11 +73,16 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
     });
   }
 
+  /** The box was made trusting the user CA (docs/ssh-ca.md): its sshd reads principals where keys would be. */
+  function certificatesOnly(layout: MachineLayout): boolean {
+    return existsSync(userCaFiles(layout.machineDir).caKeys);
+  }
+
   function sshdListening(layout: MachineLayout): boolean {
     return existsSync(layout.pidFile);
   }
 
-  async function killAndDropKey(boxFd: number, user: string): Promise<void> {
+  async function killAndDropKey(boxFd: number, user: string, layout: MachineLayout): Promise<void> {
     // Emptied first (no login from now on), removed by the scrub.
     withFd(openDirAt(boxFd, BOX.keys), (keysFd) => {
       try {
@@ -86,6 +92,8 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
       }
       replaceFileAt(keysFd, user, '', 0o644);
     });
+    // A box with a user CA also refuses the lease's certificates from now on, whatever principal they name.
+    await revokeCertificates(layout.machineDir, [leaseIdOfUser(user)!]);
     const uid = lookupUser(user)?.uid;
     if (uid !== undefined) await killUserProcesses(uid);
   }
@@ -99,6 +107,7 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
 
     async grant(machine, grant: LeaseGrant): Promise<GrantedAccess> {
       checkUser(grant.user);
+      if (grant.principal !== undefined && !LEASE_USER.test(grant.principal)) throw new CrabboxError('internal', `refusing certificate principal ${JSON.stringify(grant.principal)}: not a crabbox lease user`);
       return withBox(machine, async (boxFd, layout) => {
         const existing = lookupUser(grant.user);
         const ids = existing ?? (await createLeaseUser(grant.user, join(layout.boxDir, BOX.leases, grant.user, 'home'), reserveUid({ user: grant.user, leaseId: grant.leaseId, machineDir: layout.machineDir })));
@@ -121,7 +130,8 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
           });
         });
         withFd(openDirAt(boxFd, BOX.keys), (keysFd) => {
-          const line = `${grant.publicKey.trim()}\n`;
+          // The box decides by how it was made: one that trusts the CA takes the principal, any other the key.
+          const line = `${(certificatesOnly(layout) ? (grant.principal ?? grant.user) : grant.publicKey).trim()}\n`;
           try {
             createFileAt(keysFd, grant.user, line, 0o644);
           } catch (error) {
@@ -135,7 +145,7 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
 
     async revoke(machine, user) {
       checkUser(user);
-      await withBox(machine, (boxFd) => killAndDropKey(boxFd, user));
+      await withBox(machine, (boxFd, layout) => killAndDropKey(boxFd, user, layout));
     },
 
     async scrub(machine, user): Promise<ScrubReport> {
@@ -143,7 +153,7 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
       return withBox(machine, async (boxFd, layout) => {
         const left: string[] = [];
         const uid = lookupUser(user)?.uid ?? reservedUids().find((r) => r.user === user && r.machineDir === layout.machineDir)?.uid;
-        await killAndDropKey(boxFd, user);
+        await killAndDropKey(boxFd, user, layout);
         if (uid !== undefined) await killUserProcesses(uid);
         for (const dir of [BOX.keys, BOX.leases]) {
           const problem = await withDir(boxFd, dir, async (fd) => {

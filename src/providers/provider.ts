@@ -20,6 +20,12 @@ export interface MachineSpec {
    * `sshPublicKey` the installation admin key, which only Crabbox's own management uses.
    */
   shared?: boolean | undefined;
+  /**
+   * The installation's SSH user CA (docs/ssh-ca.md), for providers with `capabilities.userCa`: the box trusts
+   * certificates of these CA keys (one, or two during a rotation) instead of `sshPublicKey`, and accepts for its login
+   * user only the principal named here (the lease's `cbx-<hex>`; a pool box's principals come with each grant).
+   */
+  userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -73,6 +79,8 @@ export interface ProviderCapabilities {
    * Undefined when a box is ready as soon as it answers ssh.
    */
   readyCommand?: string | undefined;
+  /** The box can trust an SSH user CA (MachineSpec.userCa) with a revocation list; without it the box keeps per-lease keys. */
+  userCa?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

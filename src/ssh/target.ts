@@ -9,6 +9,8 @@ export interface SshTarget {
   ports: number[];
   user: string;
   identityFile: string;
+  /** The lease's SSH certificate beside the key (`id_ed25519-cert.pub`), when the coordinator signed one (docs/ssh-ca.md). */
+  certificateFile?: string | undefined;
   knownHostsFile: string;
   /**
    * The ControlMaster socket for this lease (short: unix socket paths are limited to ~104 bytes), always in a directory
@@ -55,6 +57,7 @@ export function sshOptions(target: SshTarget, port: number): string[] {
     ...opt('BatchMode', 'yes'),
     ...opt('IdentitiesOnly', 'yes'),
     ...opt('IdentityFile', target.identityFile),
+    ...(target.certificateFile ? opt('CertificateFile', target.certificateFile) : []),
     ...opt('IdentityAgent', 'none'),
     ...opt('PasswordAuthentication', 'no'),
     ...opt('KbdInteractiveAuthentication', 'no'),

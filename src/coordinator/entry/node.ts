@@ -30,6 +30,7 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
   // This process is the coordinator: its own log lines and errors hide its secrets too (the app scrubs them itself).
   registerSecret(settings.config.auth.sharedToken);
   registerSecret(settings.config.auth.sessionSecret);
+  registerSecret(settings.config.sshCa?.signingKey);
   const warn = (message: string): void => options.logger?.warn(redact(message));
   const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now(), onWarning: warn }));
   try {

@@ -1,4 +1,5 @@
 import type { CreateLeaseBody } from '../../api/schemas.ts';
+import { boxUserCa } from '../ssh-ca.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { newLeaseId, newToken, uniqueSlug } from '../../domain/ids.ts';
 import { startLease } from '../../domain/lifecycle.ts';
@@ -113,7 +114,8 @@ async function assign(deps: CoordinatorDeps, lease: LeaseRecord, machine: Machin
   let granted;
   try {
     if (!access) throw new Error(`no machine access for provider ${machine.provider} on this coordinator`);
-    granted = await access.grant(machine, { leaseId: lease.id, user: leaseUser(lease.id), publicKey }, { signal: AbortSignal.timeout(60_000) });
+    const ca = boxUserCa(deps, machine.provider, lease.id);
+    granted = await access.grant(machine, { leaseId: lease.id, user: leaseUser(lease.id), publicKey, ...(ca?.principal ? { principal: ca.principal } : {}) }, { signal: AbortSignal.timeout(60_000) });
   } catch (error) {
     await failClaim(deps, lease, machine, actor, error);
     throw new CrabboxError('provider_error', `could not set up pool machine ${machine.id} for the lease: ${redact(error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });

@@ -1,4 +1,5 @@
 import { LABEL, machineLabels } from '../../domain/labels.ts';
+import { boxUserCa } from '../ssh-ca.ts';
 import { afterLeaseEnds } from '../../domain/machine.ts';
 import type { Machine } from '../../providers/provider.ts';
 import { redact } from '../../redact/redact.ts';
@@ -169,6 +170,7 @@ export async function provisionPoolMachine(deps: CoordinatorDeps, pool: PoolConf
     const made = await provider.create(
       {
         leaseId: token, slug: `pool-${pool.name}`.slice(0, 40), labels, sshPublicKey: deps.adminPublicKey ?? '', hostKey, class: pool.class, type: pool.type, shared: true,
+        ...(boxUserCa(deps, pool.provider) ? { userCa: boxUserCa(deps, pool.provider) } : {}),
         ...(pool.sshCidrs?.length ? { allowedCidrs: pool.sshCidrs } : {}),
       },
       { onProviderId: (providerId) => store.setMachineProviderId(id, providerId), signal },

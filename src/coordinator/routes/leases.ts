@@ -7,6 +7,7 @@ import { claimLease } from '../pool/claim.ts';
 import { loadLease } from '../middleware/load-lease.ts';
 import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
 import { sourceAddress } from '../source-address.ts';
+import { issueCertificate } from '../ssh-ca.ts';
 
 /** `state` filter -> store states: a state, `live` (default) or `all`. */
 export function statesFor(state: string | undefined): LeaseState[] | undefined {
@@ -42,5 +43,6 @@ export function leaseRoutes(): Hono<AppEnv> {
     return { lease: leaseView(lease) };
   });
   serveEndpoint(app, mount, ENDPOINTS.releaseLease, loadLease(), releaseLoadedLease);
+  serveEndpoint(app, mount, ENDPOINTS.leaseCertificate, loadLease(), (c, { body }) => issueCertificate(c.var.deps, c.var.identity.owner, c.var.lease, body, { sourceAddress: sourceAddress(c) }));
   return app;
 }

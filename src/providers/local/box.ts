@@ -11,6 +11,8 @@ export interface BoxOwner {
   asRoot: boolean;
   /** Creates the lease user (as root) once the box dir exists; returns its ids. */
   createUser?: (() => Promise<{ uid: number; gid: number }>) | undefined;
+  /** With a user CA: the one certificate principal the box accepts, written to `principals` beside the key file. */
+  principal?: string | undefined;
 }
 
 /** Opens the boxes root after checking it (see openTrustedDir); the error names the config key that moves it. */
@@ -86,6 +88,7 @@ export async function makeBox(layout: MachineLayout, boxesRoot: string, publicKe
       if (statFd(boxFd).uid !== (process.getuid?.() ?? 0)) throw new CrabboxError('provider_error', `box dir ${layout.boxDir} changed owner while it was being made`);
       createFileAt(boxFd, BOX.authorizedKeys, `${publicKey.trim()}\n`, owner.asRoot ? 0o644 : 0o600);
       createFileAt(boxFd, BOX.owner, `${layout.machineDir}\n`, owner.asRoot ? 0o644 : 0o600);
+      if (owner.principal !== undefined) createFileAt(boxFd, BOX.principals, `${owner.principal}\n`, owner.asRoot ? 0o644 : 0o600);
       for (const dir of [BOX.home, BOX.work, BOX.tmp]) makeDirAt(boxFd, dir, 0o700);
       if (owner.asRoot && owner.createUser) {
         const ids = await owner.createUser();

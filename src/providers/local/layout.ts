@@ -38,8 +38,10 @@ export interface MachineLayout {
 /**
  * File names inside a box directory. A warm pool box (one sshd serving lease after lease) has `keys/<user>` (each
  * lease user's one key, root's 0644 in root's 0755 dir) and `leases/<user>/{home,work}` instead of home, work, tmp.
+ * With a user CA (docs/ssh-ca.md), `principals` (cold box) or `keys/<user>` (pool box) holds the one certificate
+ * principal the login user accepts: sshd reads it as that user, so it lives where the key would, readable, root's.
  */
-export const BOX = { home: 'home', work: 'work', tmp: 'tmp', authorizedKeys: 'authorized_keys', owner: 'owner', keys: 'keys', leases: 'leases' } as const;
+export const BOX = { home: 'home', work: 'work', tmp: 'tmp', authorizedKeys: 'authorized_keys', principals: 'principals', owner: 'owner', keys: 'keys', leases: 'leases' } as const;
 
 export function machineLayout(options: { stateDir: string; boxesRoot: string; leaseId: string }): MachineLayout {
   if (!isLeaseId(options.leaseId)) throw new Error(`malformed lease id ${JSON.stringify(options.leaseId)}`);

@@ -11,6 +11,7 @@ import { BOX, ROOT_BOXES_DIR, leaseUserName, machineLayout, type MachineLayout }
 import { machineIds, readState, writeState, type LocalMachineState } from './state.ts';
 import { ensurePrivsepDir, findSshd, freePort, isOurSshd, readPid, renderSshdConfig, startSshd, templatePath, writeSshdConfig } from './sshd.ts';
 import { createLeaseUser } from './users.ts';
+import { installUserCa, userCaFiles } from './user-ca.ts';
 import { reserveUid } from './uids.ts';
 import { makeBox, makeSharedBox } from './box.ts';
 import { teardown } from './teardown.ts';
@@ -67,12 +68,20 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     await writeFile(`${layout.hostKey}.pub`, `${spec.hostKey.publicKey.trim()}\n`, { mode: 0o600 });
     await ensurePrivsepDir();
     const template = await readFile(templatePath(), 'utf8');
+    // With a user CA the box takes certificates only: no authorized keys, the principals per login user, the KRL.
+    let userCa: { caKeys: string; principals: string; revoked: string } | undefined;
+    if (spec.userCa) {
+      await installUserCa(layout.machineDir, spec.userCa.publicKeys);
+      const principals = join(layout.boxDir, shared ? join(BOX.keys, '%u') : BOX.principals);
+      userCa = { ...userCaFiles(layout.machineDir), principals };
+    }
+    const keys = (file: string): string => (userCa ? 'none' : file);
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       const text = shared
-        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: join(layout.boxDir, BOX.keys, '%u'), pidFile: layout.pidFile, user: 'cbx-*' })
-        : renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: layout.authorizedKeys, pidFile: layout.pidFile, user, tmpDir: layout.tmpDir });
+        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: keys(join(layout.boxDir, BOX.keys, '%u')), pidFile: layout.pidFile, user: 'cbx-*', userCa })
+        : renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: keys(layout.authorizedKeys), pidFile: layout.pidFile, user, tmpDir: layout.tmpDir, userCa });
       await writeSshdConfig(layout.sshdConfig, text);
       try {
         await startSshd({ sshd, configFile: layout.sshdConfig, logFile: layout.log, pidFile: layout.pidFile, clock });
@@ -100,6 +109,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
       if (machine.status === 'running') return machine;
       await teardown(layout, root); // a half-made box from a crash: rebuild it from scratch
     }
+    if (spec.userCa && !spec.shared && !/^[A-Za-z0-9._-]{1,64}$/.test(spec.userCa.principal ?? '')) throw new CrabboxError('internal', `lease ${spec.leaseId}: a user CA box needs the lease's principal (letters, digits, . _ -)`);
     if (spec.shared && !root) {
       throw new CrabboxError('invalid_config', 'a warm pool on the local provider needs the coordinator to run as root (each lease gets its own Unix user)', { hint: 'run `crabbox coordinator serve` as root, or remove the local pool' });
     }
@@ -126,8 +136,9 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     try {
       checkpoint(spec.leaseId);
       if (shared) await makeSharedBox(layout, boxesRoot);
-      else await makeBox(layout, boxesRoot, spec.sshPublicKey, {
+      else await makeBox(layout, boxesRoot, spec.userCa ? '' : spec.sshPublicKey, {
         asRoot: root,
+        principal: spec.userCa?.principal,
         createUser: async () => {
           checkpoint(spec.leaseId);
           const uid = reserveUid({ user, leaseId: spec.leaseId, machineDir: layout.machineDir });
@@ -173,7 +184,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
 
   return {
     name: 'local',
-    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true },
+    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true, userCa: true },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);

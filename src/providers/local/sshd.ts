@@ -34,6 +34,8 @@ export interface SshdSettings {
   user: string;
   /** The lease's private TMPDIR, set for every session; without it the line is left out (test fixtures). */
   tmpDir?: string | undefined;
+  /** The user CA files (user-ca.ts); without them the CA lines are left out and the box takes per-lease keys. */
+  userCa?: { caKeys: string; principals: string; revoked: string } | undefined;
 }
 
 /** Renders the sshd_config template. Values are paths and names crabbox built itself; anything odd is refused. */
@@ -45,12 +47,16 @@ export function renderSshdConfig(template: string, settings: SshdSettings): stri
     PID_FILE: settings.pidFile,
     USER: settings.user,
     ...(settings.tmpDir === undefined ? {} : { TMPDIR: settings.tmpDir }),
+    ...(settings.userCa ? { USER_CA_KEYS: settings.userCa.caKeys, PRINCIPALS: settings.userCa.principals, REVOKED_KEYS: settings.userCa.revoked } : {}),
   };
   for (const [key, value] of Object.entries(values)) {
     // `%u` (the login's name, in AuthorizedKeysFile) and `cbx-*` (AllowUsers) appear only in a pool box's config.
     if (!/^[A-Za-z0-9._\/+@-]+$/.test(value) && !/^[A-Za-z0-9._\/+@-]+\/%u$/.test(value) && value !== 'cbx-*') throw new CrabboxError('invalid_config', `cannot put ${JSON.stringify(value)} in sshd_config (${key}); use a path without spaces or special characters`);
   }
-  const lines = template.split('\n').filter((line) => settings.tmpDir !== undefined || !line.includes('{{TMPDIR}}'));
+  const lines = template.split('\n').filter((line) => {
+    const key = /\{\{([A-Z_]+)\}\}/.exec(line)?.[1];
+    return key === undefined || line.trimStart().startsWith('#') || key in values;
+  });
   return lines.join('\n').replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);
 }
 
