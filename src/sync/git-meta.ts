@@ -120,7 +120,7 @@ export async function gitMetaFor(options: { repoRoot: string; depth: number; sta
   const had = loadState(stateFile);
   const save = (state: BoxGitState): void => {
     mkdirSync(dirname(stateFile), { recursive: true, mode: 0o700 });
-    writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
+    writeFileSync(`${stateFile}.tmp`, JSON.stringify(state), { mode: 0o600 });
     renameSync(`${stateFile}.tmp`, stateFile);
   };
   const drop = (): void => {
