@@ -72,6 +72,7 @@ export const runInput = z.strictObject({
   lockWaitSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long to wait for another run on the same lease (default 600)'),
   recordCommand: z.boolean().default(true).describe('Store the command line in the run record (default true)'),
   download: z.array(z.string().max(500)).max(50).optional().describe('Paths or globs on the box, relative to the checkout, to copy back into .crabbox/artifacts/<run id>/ after the command, also when it fails'),
+  tty: z.boolean().optional().describe('Run the command on a terminal on the box (colours, progress bars); stdout and stderr become one stream'),
   env: z.array(z.string().max(200)).max(100).optional().describe('More env names to forward for this run, names only (their values come from the caller\'s environment)'),
   ...leaseSettings,
 });
@@ -165,7 +166,8 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     command: { mode: input.shell ? 'shell' : 'argv', args: input.shell ? [input.command.join(' ')] : input.command },
     recordCommand,
     env,
-    sessionEnv: sessionEnv(ctx.env, ctx.terminal),
+    sessionEnv: sessionEnv(ctx.env, ctx.terminal, { pty: input.tty === true }),
+    pty: input.tty ? { columns: ctx.terminal?.columns ?? 80, rows: ctx.terminal?.rows ?? 24, onResize: ctx.terminal?.onResize } : undefined,
     lockWaitSeconds: input.lockWaitSeconds,
     stdout: ctx.output.stdout,
     stderr: ctx.output.stderr,

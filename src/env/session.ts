@@ -29,7 +29,9 @@ export function isSessionName(name: string): boolean {
  * LINES with a terminal. Values are not registered as secrets (they are not ones, and redacting `xterm` would mangle
  * output). Sorted by name.
  */
-export function sessionEnv(env: NodeJS.ProcessEnv, terminal: Terminal | undefined): EnvPair[] {
+export function sessionEnv(env: NodeJS.ProcessEnv, terminal: Terminal | undefined, options: { pty?: boolean } = {}): EnvPair[] {
+  // With a pty on the box the terminal is real there: its size lives on the pty (so a resize is seen), not in env.
+  if (options.pty) return sessionEnv(env, undefined).map((p) => (p.name === 'TERM' ? { name: 'TERM', value: env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm-256color' } : p));
   const pairs: EnvPair[] = [{ name: 'TERM', value: terminal ? env.TERM || 'dumb' : 'dumb' }];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value.includes('\0') || !ENV_NAME.test(name)) continue;

@@ -72,6 +72,8 @@ export interface RunRequest<L extends Lease, T> {
   /** Names the remote workspace (the checkout's folder name). */
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
+  /** `crabbox run -t`: the command runs on a terminal of this size; `onResize` reports the caller's new sizes. */
+  pty?: { columns: number; rows: number; onResize?: ((listener: (columns: number, rows: number) => void) => () => void) | undefined } | undefined;
   recordCommand: boolean;
   /** What the allowlist and `--env` forward: secrets, registered with the redactor. */
   env: readonly EnvPair[];
@@ -135,6 +137,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let heartbeat: TimerHandle | undefined;
   let syncTicker: TimerHandle | undefined;
   let escalation: TimerHandle | undefined;
+  let stopResizes: (() => void) | undefined;
   const grace = req.interruptGraceMs ?? INTERRUPT_GRACE_MS;
   /** Sends `signals[0]` to the remote group, and each next one after its grace period while the command still runs. */
   const escalate = (signals: ('INT' | 'TERM' | 'KILL')[]): void => {
@@ -250,11 +253,14 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const syncStart = clock.now();
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,
+      pty: req.pty ? { columns: req.pty.columns, rows: req.pty.rows } : undefined,
       sync: req.sync,
       git: req.sync && req.git ? gitMeta : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
     if (req.interrupt.aborted) onInterrupt();
+    const running = remote;
+    stopResizes = req.pty?.onResize?.((columns, rows) => running.resize(columns, rows));
     try {
       const result = await remote.result.finally(flushed);
       afterCommand = clock.now();
@@ -277,6 +283,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.exitCode = outcome.error.exitCode;
   } finally {
     heartbeat?.cancel();
+    stopResizes?.();
     syncTicker?.cancel();
     escalation?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);

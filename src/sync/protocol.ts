@@ -52,8 +52,15 @@ export interface WrapperRequest {
   sync: boolean;
   lockWaitSeconds: number;
   mode: 'argv' | 'shell';
+  /** `crabbox run -t`: the command runs on a terminal of this size on the box. */
+  pty?: { columns: number; rows: number } | undefined;
   args: string[];
   env: readonly EnvPair[];
+}
+
+/** A terminal dimension as the wrapper takes it (1 to 9999). */
+export function clampSize(n: number): number {
+  return Math.min(9999, Math.max(1, Math.floor(n) || 1));
 }
 
 /** One NUL-terminated request field. */
@@ -67,7 +74,8 @@ export function field(value: string | number): Buffer {
 export function encodeRequest(request: WrapperRequest): Buffer {
   return Buffer.concat([
     scriptPayload('crabbox-run.sh'),
-    ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode, request.args.length].map(field),
+    ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode,
+      request.pty ? `${clampSize(request.pty.columns)} ${clampSize(request.pty.rows)}` : '', request.args.length].map(field),
     ...request.args.map(field),
     encodeEnvBlock(request.env),
   ]);

@@ -7,7 +7,7 @@ import type { EnvPair } from '../env/select.ts';
 import { inlinePayload } from './inline.ts';
 import type { RemoteSync } from './prepare.ts';
 import type { GitMeta } from './git-meta.ts';
-import { BOOTSTRAP, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
+import { BOOTSTRAP, clampSize, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
 import { runRsync, type RsyncOptions } from './rsync.ts';
 import { showPath } from './paths.ts';
 import { splitMuxNoise } from '../ssh/mux.ts';
@@ -30,6 +30,8 @@ export interface RemoteRunOptions {
   workdir: string;
   metadir: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
+  /** `crabbox run -t`: a terminal of this size on the box (stdout and stderr become one stream). */
+  pty?: { columns: number; rows: number } | undefined;
   env: readonly EnvPair[];
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
@@ -60,6 +62,8 @@ export interface RemoteRun {
   result: Promise<RemoteRunResult>;
   /** Forwards a signal to the remote process group; before the command starts it stops the sync and runs nothing. */
   interrupt(signal: 'INT' | 'TERM' | 'KILL'): void;
+  /** With a pty: the caller's terminal changed size; sent once the command runs (the latest size wins before). */
+  resize(columns: number, rows: number): void;
 }
 
 /** Turns a wrapper `fail` message into the error the user sees. */
@@ -99,6 +103,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let abandoned: CrabboxError | undefined;
 
   let offerSent = options.sync === undefined;
+  let pendingSize: { columns: number; rows: number } | undefined;
   // git metadata is optional: a failure to compute it leaves the box without (a warning), never fails the run.
   const gitMeta: Promise<GitMeta | undefined> = (options.git ?? Promise.resolve(undefined)).catch((error: unknown) => {
     options.debug?.(`git metadata: ${(error as Error).message}`);
@@ -200,6 +205,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         break;
       case 'start': {
         phase = 'running';
+        if (pendingSize) send(`WINCH ${clampSize(pendingSize.columns)} ${clampSize(pendingSize.rows)}\0`);
         commandStarted = clock.now();
         const { kept, noise } = splitMuxNoise(Buffer.concat(preStartErr).toString('utf8'));
         for (const line of noise) options.debug?.(`ssh: ${redact(line)}`);
@@ -267,6 +273,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
     sync: options.sync !== undefined,
     lockWaitSeconds: options.lockWaitSeconds,
     mode: options.command.mode,
+    pty: options.pty,
     args: options.command.args,
     env: options.env,
   }));
@@ -287,6 +294,12 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
 
   return {
     result,
+    resize(columns, rows) {
+      if (!options.pty || phase === 'done') return;
+      // Before the command runs, a word on stdin would abort the sync: the size waits for `start`.
+      if (phase !== 'running') pendingSize = { columns, rows };
+      else send(`WINCH ${clampSize(columns)} ${clampSize(rows)}\0`);
+    },
     interrupt(signal) {
       if (phase === 'done') return;
       // The word reaches the wrapper wherever it is: its signal watcher once the command runs (which may already

@@ -29,6 +29,7 @@ interface RunFlags extends LeaseFlags {
   recordCommand: boolean;
   env: string[];
   download: string[];
+  tty?: boolean;
 }
 
 /** The lease a run holds, as far as the second Ctrl-C needs to name it. */
@@ -87,6 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--id <ref>', 'use this lease (id or slug) instead of a fresh one; it is never released')
     .option('--keep', 'do not release the fresh lease afterwards')
     .option('--shell', 'run the command as one bash command line (pipes, &&, globs)')
+    .option('-t, --tty', 'run the command on a terminal on the box (colours, progress bars; window resizes follow); stdout and stderr become one stream')
     .option('--no-sync', 'run on the box as it is, without syncing')
     .option('--result-file <path>', 'also write the --json result object to this file')
     .option('--junit <paths>', 'comma-separated JUnit XML paths on the box to summarise')
@@ -114,7 +116,14 @@ export function register(program: Command, ctx: CliContext): void {
       flags.download.forEach((p) => validateDownloadPattern(p));
       // The command's output lands here: its TERM, COLUMNS and LINES reach the box only when it is a terminal.
       const dest = (ctx.json ? ctx.stderr : ctx.stdout) as { isTTY?: boolean; columns?: number; rows?: number };
-      const terminal = dest.isTTY ? { columns: dest.columns, rows: dest.rows } : undefined;
+      const onResize = dest.isTTY && dest === process.stdout
+        ? (listener: (columns: number, rows: number) => void): (() => void) => {
+          const handler = (): void => listener(process.stdout.columns, process.stdout.rows);
+          process.stdout.on('resize', handler);
+          return () => process.stdout.off('resize', handler);
+        }
+        : undefined;
+      const terminal = dest.isTTY ? { columns: dest.columns, rows: dest.rows, onResize } : undefined;
       const tty = ctx.stderr.isTTY === true;
       let held: HeldLease | undefined;
       const interrupt = interruptSignal(ctx, () => held);
@@ -134,7 +143,7 @@ export function register(program: Command, ctx: CliContext): void {
         });
         const { result } = await runCommand(app, {
           command, shell: flags.shell, lease: flags.id, keep: flags.keep, sync: flags.sync, junit, allowLarge: flags.allowLarge, allowMassDelete: flags.allowMassDelete,
-          lockWaitSeconds, recordCommand: flags.recordCommand, env: flags.env, download: flags.download, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
+          lockWaitSeconds, recordCommand: flags.recordCommand, env: flags.env, download: flags.download, tty: flags.tty, provider: flags.provider, ttl: flags.ttl, idleTimeout: flags.idleTimeout, class: flags.class, type: flags.type, pool: flags.pool,
         });
         report(ctx, result, held !== undefined && !held.releases && flags.id === undefined);
         if (ctx.json) ctx.stdout.write(`${JSON.stringify(redactValue(result), null, 2)}\n`);

@@ -3,7 +3,8 @@
 # stdin (see docs/sync.md, "The wire protocol"); nothing secret ever reaches argv or a file.
 #
 # Request fields, each terminated by a NUL byte:
-#   crabbox-run/3  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)  argc  arg...
+#   crabbox-run/3  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)
+#   pty ("" or "<cols> <rows>": run the command on a terminal of that size)  argc  arg...
 # then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
 # With sync, the offer follows once the CLI has it: fingerprint  base  delete-limit (-1 = none)  send  remove
 # (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths), then git: HEAD (empty:
@@ -29,12 +30,14 @@ field; metadir=$F
 field; sync=$F
 field; lockwait=$F
 field; mode=$F
+field; pty=$F
 field; argc=$F
 int "$lockwait"; int "$argc"
 case $sync in 0 | 1) ;; *) fail "protocol bad sync flag" ;; esac
 case $workdir in /*) ;; *) fail "protocol workdir must be absolute" ;; esac
 case $metadir in /*) ;; *) fail "protocol metadir must be absolute" ;; esac
 case $mode in argv | shell) ;; *) fail "protocol bad mode" ;; esac
+[ -z "$pty" ] || [[ $pty =~ ^[0-9]{1,4}\ [0-9]{1,4}$ ]] || fail "protocol bad pty"
 args=()
 for ((i = 0; i < argc; i++)); do field; args+=("$F"); done
 field; [ "$F" = CBXENV1 ] || fail "protocol bad env block"
@@ -45,7 +48,7 @@ while field && [ -n "$F" ]; do
 done
 [ "${#args[@]}" -gt 0 ] || fail "protocol empty command"
 
-for tool in flock setsid sort comm join sed cmp head stat xargs touch; do
+for tool in flock setsid sort comm join sed cmp head stat xargs touch ${pty:+script stty}; do
   command -v "$tool" >/dev/null 2>&1 || fail "missing-tool $tool"
 done
 setsid_bin=$(command -v setsid); bash_bin=$(command -v bash)
@@ -333,6 +336,17 @@ ${args[0]}"
 else
   set -- -lc "$mark; exec \"\$@\"" crabbox "${args[@]}"
 fi
+# With a terminal (`crabbox run -t`): script(1) gives the command a pty of the caller's size; its output (stdout and
+# stderr, one stream) comes out of script's stdout. The pty's session leader writes its pid and the pty's name, so
+# signals reach the command's own group and a resize (stty on the pty) reaches its foreground group.
+launch=("$bash_bin")
+ptyfile="$metadir/pty"
+rm -f -- "$ptyfile"
+if [ -n "$pty" ]; then
+  inner=$(printf '%q ' "$bash_bin" "$@")
+  set -- -qefc "stty cols ${pty% *} rows ${pty#* } 2>/dev/null; printf '%s %s' \"\$\$\" \"\$(tty)\" >$(printf '%q' "$ptyfile"); exec $inner" /dev/null
+  launch=(script)
+fi
 # Announce the start before the command can write a byte: from here on, stdout belongs to the command.
 say "start"
 # The command gets its own session and process group; the forwarded env is exported only in its subshell.
@@ -341,8 +355,9 @@ say "start"
   if [ -n "${user_lc_all+set}" ]; then export LC_ALL="$user_lc_all"; else unset LC_ALL; fi
   for kv in "${envs[@]}"; do export "${kv?}"; done
   export CRABBOX_READY_FILE="$ready"
+  [ -z "$pty" ] || export SHELL="$bash_bin"
   # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.
-  exec "$setsid_bin" "$bash_bin" "$@" 8>&-
+  exec "$setsid_bin" "${launch[@]}" "$@" 8>&-
 ) </dev/null &
 pid=$!
 printf '%s\n' "$pid" >"$metadir/pgid"
@@ -355,11 +370,19 @@ printf '%s\n' "$pid" >"$metadir/pgid"
       if [ -e "$ready" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
       sleep 0.01
     done
-    case $word in INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null ;; esac
+    ptypid="" ptyname=""
+    [ -f "$ptyfile" ] && read -r ptypid ptyname <"$ptyfile"
+    case $word in
+      INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null; [ -z "$ptypid" ] || kill -s "$word" -- "-$ptypid" 2>/dev/null ;;
+      # The kernel sends SIGWINCH to the pty's foreground group when its size changes.
+      "WINCH "*) [[ -n $ptyname && ${word#WINCH } =~ ^([0-9]{1,4})\ ([0-9]{1,4})$ ]] && stty -F "$ptyname" cols "${BASH_REMATCH[1]}" rows "${BASH_REMATCH[2]}" 2>/dev/null ;;
+    esac
   done
   kill -s TERM -- "-$pid" 2>/dev/null
+  [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile" && kill -s TERM -- "-$ptypid" 2>/dev/null
   sleep 5
   kill -s KILL -- "-$pid" 2>/dev/null
+  [ -n "${ptypid-}" ] && kill -s KILL -- "-$ptypid" 2>/dev/null
 ) <&0 &
 watcher=$!
 
@@ -371,6 +394,8 @@ if kill -s TERM -- "-$pid" 2>/dev/null; then
   for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
   kill -s KILL -- "-$pid" 2>/dev/null
 fi
-rm -f -- "$metadir/pgid" "$ready"
+# A pty's session got SIGHUP when script ended; what ignored it is stopped here.
+if [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile"; then kill -s KILL -- "-$ptypid" 2>/dev/null; fi
+rm -f -- "$metadir/pgid" "$ready" "$ptyfile"
 say "exit $code"
 exit "$code"
