@@ -167,7 +167,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     recordCommand,
     env,
     sessionEnv: sessionEnv(ctx.env, ctx.terminal, { pty: input.tty === true }),
-    pty: input.tty ? { columns: ctx.terminal?.columns ?? 80, rows: ctx.terminal?.rows ?? 24, onResize: ctx.terminal?.onResize } : undefined,
+    pty: input.tty ? { columns: ctx.terminal?.columns ?? 80, rows: ctx.terminal?.rows ?? 24, onResize: ctx.terminal?.onResize, onInput: ctx.terminal?.onInput } : undefined,
     lockWaitSeconds: input.lockWaitSeconds,
     stdout: ctx.output.stdout,
     stderr: ctx.output.stderr,

@@ -73,7 +73,13 @@ export interface RunRequest<L extends Lease, T> {
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
   /** `crabbox run -t`: the command runs on a terminal of this size; `onResize` reports the caller's new sizes. */
-  pty?: { columns: number; rows: number; onResize?: ((listener: (columns: number, rows: number) => void) => () => void) | undefined } | undefined;
+  pty?: {
+    columns: number;
+    rows: number;
+    onResize?: ((listener: (columns: number, rows: number) => void) => () => void) | undefined;
+    /** The caller's keys (a terminal in raw mode); they go to the command's terminal. */
+    onInput?: ((listener: (bytes: Buffer) => void) => () => void) | undefined;
+  } | undefined;
   recordCommand: boolean;
   /** What the allowlist and `--env` forward: secrets, registered with the redactor. */
   env: readonly EnvPair[];
@@ -138,6 +144,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let syncTicker: TimerHandle | undefined;
   let escalation: TimerHandle | undefined;
   let stopResizes: (() => void) | undefined;
+  let stopInput: (() => void) | undefined;
   const grace = req.interruptGraceMs ?? INTERRUPT_GRACE_MS;
   /** Sends `signals[0]` to the remote group, and each next one after its grace period while the command still runs. */
   const escalate = (signals: ('INT' | 'TERM' | 'KILL')[]): void => {
@@ -253,7 +260,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     const syncStart = clock.now();
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,
-      pty: req.pty ? { columns: req.pty.columns, rows: req.pty.rows } : undefined,
+      // Without a source of keys the command's terminal reads end of file, as a command without -t does.
+      pty: req.pty ? { columns: req.pty.columns, rows: req.pty.rows, keys: req.pty.onInput !== undefined } : undefined,
       sync: req.sync,
       git: req.sync && req.git ? gitMeta : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
@@ -261,6 +269,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     if (req.interrupt.aborted) onInterrupt();
     const running = remote;
     stopResizes = req.pty?.onResize?.((columns, rows) => running.resize(columns, rows));
+    stopInput = req.pty?.onInput?.((bytes) => running.input(bytes));
     try {
       const result = await remote.result.finally(flushed);
       afterCommand = clock.now();
@@ -284,6 +293,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   } finally {
     heartbeat?.cancel();
     stopResizes?.();
+    stopInput?.();
     syncTicker?.cancel();
     escalation?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);

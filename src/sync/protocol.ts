@@ -53,7 +53,7 @@ export interface WrapperRequest {
   lockWaitSeconds: number;
   mode: 'argv' | 'shell';
   /** `crabbox run -t`: the command runs on a terminal of this size on the box. */
-  pty?: { columns: number; rows: number } | undefined;
+  pty?: { columns: number; rows: number; keys?: boolean | undefined } | undefined;
   args: string[];
   env: readonly EnvPair[];
 }
@@ -75,7 +75,7 @@ export function encodeRequest(request: WrapperRequest): Buffer {
   return Buffer.concat([
     scriptPayload('crabbox-run.sh'),
     ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode,
-      request.pty ? `${clampSize(request.pty.columns)} ${clampSize(request.pty.rows)}` : '', request.args.length].map(field),
+      request.pty ? `${clampSize(request.pty.columns)} ${clampSize(request.pty.rows)}${request.pty.keys ? ' keys' : ''}` : '', request.args.length].map(field),
     ...request.args.map(field),
     encodeEnvBlock(request.env),
   ]);

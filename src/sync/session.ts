@@ -31,7 +31,7 @@ export interface RemoteRunOptions {
   metadir: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
   /** `crabbox run -t`: a terminal of this size on the box (stdout and stderr become one stream). */
-  pty?: { columns: number; rows: number } | undefined;
+  pty?: { columns: number; rows: number; keys?: boolean | undefined } | undefined;
   env: readonly EnvPair[];
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
@@ -64,6 +64,8 @@ export interface RemoteRun {
   interrupt(signal: 'INT' | 'TERM' | 'KILL'): void;
   /** With a pty: the caller's terminal changed size; sent once the command runs (the latest size wins before). */
   resize(columns: number, rows: number): void;
+  /** With a pty: the caller's keys, for the command's terminal; held until the command runs. */
+  input(bytes: Buffer): void;
 }
 
 /** Turns a wrapper `fail` message into the error the user sees. */
@@ -104,6 +106,11 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
 
   let offerSent = options.sync === undefined;
   let pendingSize: { columns: number; rows: number } | undefined;
+  const pendingInput: Buffer[] = [];
+  /** Keys as `IN <hex>` words of at most 512 bytes (the wrapper reads words, never raw bytes, on its stdin). */
+  const sendInput = (bytes: Buffer): void => {
+    for (let at = 0; at < bytes.length; at += 512) send(`IN ${bytes.subarray(at, at + 512).toString('hex')}\0`);
+  };
   // git metadata is optional: a failure to compute it leaves the box without (a warning), never fails the run.
   const gitMeta: Promise<GitMeta | undefined> = (options.git ?? Promise.resolve(undefined)).catch((error: unknown) => {
     options.debug?.(`git metadata: ${(error as Error).message}`);
@@ -206,6 +213,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       case 'start': {
         phase = 'running';
         if (pendingSize) send(`WINCH ${clampSize(pendingSize.columns)} ${clampSize(pendingSize.rows)}\0`);
+        for (const bytes of pendingInput.splice(0)) sendInput(bytes);
         commandStarted = clock.now();
         const { kept, noise } = splitMuxNoise(Buffer.concat(preStartErr).toString('utf8'));
         for (const line of noise) options.debug?.(`ssh: ${redact(line)}`);
@@ -299,6 +307,11 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       // Before the command runs, a word on stdin would abort the sync: the size waits for `start`.
       if (phase !== 'running') pendingSize = { columns, rows };
       else send(`WINCH ${clampSize(columns)} ${clampSize(rows)}\0`);
+    },
+    input(bytes) {
+      if (!options.pty || phase === 'done') return;
+      if (phase !== 'running') pendingInput.push(bytes);
+      else sendInput(bytes);
     },
     interrupt(signal) {
       if (phase === 'done') return;

@@ -68,6 +68,31 @@ function interruptSignal(ctx: CliContext, held: () => HeldLease | undefined): { 
   return { signal: controller.signal, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
 }
 
+/**
+ * With `-t` on a real terminal: the keys go to the command's terminal on the box, so the local terminal is put in raw
+ * mode while they are listened to (Ctrl-C then reaches the command as a key, as over `ssh -t`), and restored after,
+ * also when the process exits another way.
+ */
+function rawInput(ctx: CliContext): ((listener: (bytes: Buffer) => void) => () => void) | undefined {
+  const stdin = process.stdin;
+  if (ctx.stdin !== stdin || !stdin.isTTY) return undefined;
+  return (listener) => {
+    const restore = (): void => {
+      if (stdin.isRaw) stdin.setRawMode(false);
+    };
+    stdin.setRawMode(true);
+    stdin.on('data', listener);
+    stdin.resume();
+    process.once('exit', restore);
+    return () => {
+      stdin.off('data', listener);
+      stdin.pause();
+      restore();
+      process.off('exit', restore);
+    };
+  };
+}
+
 /** What `crabbox run` prints on stderr when it is done: JUnit counts, the timing line, the failure, how to reuse a kept box. */
 function report(ctx: CliContext, result: RunResultJson, kept: boolean): void {
   const j = result.junit;
@@ -123,7 +148,7 @@ export function register(program: Command, ctx: CliContext): void {
           return () => process.stdout.off('resize', handler);
         }
         : undefined;
-      const terminal = dest.isTTY ? { columns: dest.columns, rows: dest.rows, onResize } : undefined;
+      const terminal = dest.isTTY ? { columns: dest.columns, rows: dest.rows, onResize, onInput: flags.tty ? rawInput(ctx) : undefined } : undefined;
       const tty = ctx.stderr.isTTY === true;
       let held: HeldLease | undefined;
       const interrupt = interruptSignal(ctx, () => held);

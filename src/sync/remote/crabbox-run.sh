@@ -4,7 +4,8 @@
 #
 # Request fields, each terminated by a NUL byte:
 #   crabbox-run/3  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)
-#   pty ("" or "<cols> <rows>": run the command on a terminal of that size)  argc  arg...
+#   pty ("" or "<cols> <rows>[ keys]": run the command on a terminal of that size; keys: its input comes as IN words)
+#   argc  arg...
 # then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
 # With sync, the offer follows once the CLI has it: fingerprint  base  delete-limit (-1 = none)  send  remove
 # (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths), then git: HEAD (empty:
@@ -37,7 +38,9 @@ case $sync in 0 | 1) ;; *) fail "protocol bad sync flag" ;; esac
 case $workdir in /*) ;; *) fail "protocol workdir must be absolute" ;; esac
 case $metadir in /*) ;; *) fail "protocol metadir must be absolute" ;; esac
 case $mode in argv | shell) ;; *) fail "protocol bad mode" ;; esac
-[ -z "$pty" ] || [[ $pty =~ ^[0-9]{1,4}\ [0-9]{1,4}$ ]] || fail "protocol bad pty"
+[ -z "$pty" ] || [[ $pty =~ ^[0-9]{1,4}\ [0-9]{1,4}(\ keys)?$ ]] || fail "protocol bad pty"
+keys=""
+case $pty in *" keys") keys=1; pty=${pty% keys} ;; esac
 args=()
 for ((i = 0; i < argc; i++)); do field; args+=("$F"); done
 field; [ "$F" = CBXENV1 ] || fail "protocol bad env block"
@@ -341,7 +344,15 @@ fi
 # signals reach the command's own group and a resize (stty on the pty) reaches its foreground group.
 launch=("$bash_bin")
 ptyfile="$metadir/pty"
-rm -f -- "$ptyfile"
+ptyin="$metadir/pty-in"
+cmd_stdin=/dev/null
+rm -f -- "$ptyfile" "$ptyin"
+if [ -n "$keys" ]; then
+  # The caller's keys arrive as IN words and go to script's stdin through this fifo, opened read-write by both ends
+  # so neither waits for the other and script never reads end of file while the run lasts.
+  mkfifo -m 600 -- "$ptyin" || fail "workdir cannot create $ptyin"
+  cmd_stdin=$ptyin
+fi
 if [ -n "$pty" ]; then
   inner=$(printf '%q ' "$bash_bin" "$@")
   set -- -qefc "stty cols ${pty% *} rows ${pty#* } 2>/dev/null; printf '%s %s' \"\$\$\" \"\$(tty)\" >$(printf '%q' "$ptyfile"); exec $inner" /dev/null
@@ -358,12 +369,13 @@ say "start"
   [ -z "$pty" ] || export SHELL="$bash_bin"
   # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.
   exec "$setsid_bin" "${launch[@]}" "$@" 8>&-
-) </dev/null &
+) 0<>"$cmd_stdin" &
 pid=$!
 printf '%s\n' "$pid" >"$metadir/pgid"
 
 # Signals from the CLI arrive as NUL-terminated words on stdin; end of stdin means the CLI or the connection is gone.
 (
+  [ -z "$keys" ] || exec 7<>"$ptyin"
   while IFS= read -r -d '' word; do
     # Hold the signal until the command is past its login profile (or gone; bounded at 30 s).
     for ((i = 0; i < 3000; i++)); do
@@ -375,6 +387,11 @@ printf '%s\n' "$pid" >"$metadir/pgid"
     case $word in
       INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null; [ -z "$ptypid" ] || kill -s "$word" -- "-$ptypid" 2>/dev/null ;;
       # The kernel sends SIGWINCH to the pty's foreground group when its size changes.
+      "IN "*)
+        hex=${word#IN } bytes=""
+        [[ -n $keys && $hex =~ ^([0-9a-f]{2}){1,512}$ ]] || continue
+        for ((j = 0; j < ${#hex}; j += 2)); do bytes+="\\x${hex:j:2}"; done
+        printf '%b' "$bytes" >&7 ;;
       "WINCH "*) [[ -n $ptyname && ${word#WINCH } =~ ^([0-9]{1,4})\ ([0-9]{1,4})$ ]] && stty -F "$ptyname" cols "${BASH_REMATCH[1]}" rows "${BASH_REMATCH[2]}" 2>/dev/null ;;
     esac
   done
@@ -396,6 +413,6 @@ if kill -s TERM -- "-$pid" 2>/dev/null; then
 fi
 # A pty's session got SIGHUP when script ended; what ignored it is stopped here.
 if [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile"; then kill -s KILL -- "-$ptypid" 2>/dev/null; fi
-rm -f -- "$metadir/pgid" "$ready" "$ptyfile"
+rm -f -- "$metadir/pgid" "$ready" "$ptyfile" "$ptyin"
 say "exit $code"
 exit "$code"
