@@ -1,4 +1,4 @@
-// Warm pool claims against cold leases (issue 14): `scripts/node bench/pool.ts [--quick]`.
+// Figure 9, warm pool claims against cold leases (issue 14): section `pool` of `npm run bench`.
 // 1. local: a real coordinator process with a local pool (as root); `crabbox warmup --pool` until ssh works, against
 //    `crabbox warmup` (a cold local box), and the same through the API (POST /v1/leases, then one ssh command).
 // 2. fake Hetzner with 30 s of `initializing` on each create action (the fake on the real clock): a pool claim against
@@ -21,17 +21,16 @@ import { HetznerProvider } from '../src/providers/hetzner/provider.ts';
 import { startFakeHetzner } from '../src/providers/hetzner/fake/serve.ts';
 import { generateKeyPair } from '../src/providers/hetzner/fake/keys.ts';
 import { openSqliteStore } from '../src/storage/sqlite.ts';
-import { renderResults, timeFigure, type Figure, type Section } from './lib/report.ts';
+import { timeFigure, type Figure, type Section } from './lib/report.ts';
 import { median, nowMs } from './lib/stats.ts';
 import { startServe } from '../src/testing/serve.ts';
 import { runBin } from '../src/testing/cli.ts';
 import { isolatedEnv } from '../src/testing/tmp.ts';
 
-const quick = process.argv.includes('--quick');
 const SHARED = 'bench-pool-shared-token-0123456789';
 
-async function localSection(runs: number): Promise<Section> {
-  if (process.getuid?.() !== 0) return { id: 'pool-local', title: 'Warm pool on local', figures: [], unavailable: 'not available: a local pool needs root' };
+async function localFigures(runs: number): Promise<{ figures: Figure[]; notes: string[] }> {
+  if (process.getuid?.() !== 0) return { figures: [], notes: ['local: not measured, a local pool needs root'] };
   const dir = mkdtempSync(join(tmpdir(), 'crabbox-bench-pool-'));
   const config = join(dir, 'coordinator.yaml');
   writeFileSync(config, 'sharedTokenRole: maintainer\nsweepInterval: 2s\npools:\n  bench: { provider: local, min: 2, max: 3 }\n');
@@ -96,11 +95,11 @@ async function localSection(runs: number): Promise<Section> {
     timeFigure({ name: 'pool claim: POST /v1/leases {pool} answered', value: median(answerMs), runs, note: 'the claim alone: transaction, user, key and workdir on the box' }),
     timeFigure({ name: 'pool claim: POST /v1/leases {pool} + ssh true', value: apiPool, floorName: 'cold POST + ssh true', floor: median(times.apiCold), runs, target: { text: 'p50 <= 300 ms on local', met: apiPool <= 300 } }),
   ];
-  return { id: 'pool-local', title: 'Warm pool on local (a real coordinator process, private sshds as root)', figures };
+  return { figures, notes: ['local: a real coordinator process, private sshds as root'] };
 }
 
-async function hetznerSection(runs: number): Promise<Section> {
-  const fake = await startFakeHetzner({ clock: systemClock, createActionMs: 30_000, detachMs: 0 });
+async function hetznerFigures(runs: number, createActionMs: number): Promise<{ figures: Figure[]; notes: string[] }> {
+  const fake = await startFakeHetzner({ clock: systemClock, createActionMs, detachMs: 0 });
   const store = await openSqliteStore({ path: ':memory:', now: systemClock.now() });
   try {
     const provider = new HetznerProvider({ client: new HetznerClient({ token: fake.token, baseUrl: fake.url, clock: systemClock }), locations: ['fsn1'], clock: systemClock, pollMs: 500 });
@@ -122,11 +121,10 @@ async function hetznerSection(runs: number): Promise<Section> {
     for (let i = 0; i < runs; i++) pooled.push(await post(true));
     const cold = [await post(false)];
     const p50 = median(pooled);
+    const secs = (createActionMs / 1000).toFixed(0);
     return {
-      id: 'pool-hetzner',
-      title: 'Warm pool against the fake Hetzner (30 s of initializing per create, real time)',
-      notes: [`refilling ${runs} machines took ${(refillMs / 1000).toFixed(1)} s; the box side is FakeMachineAccess (no box behind a fake server)`],
-      figures: [timeFigure({ name: 'pool claim: POST /v1/leases {pool}', value: p50, floorName: 'cold lease', floor: median(cold), runs, target: { text: 'p50 <= 1 s against the fake cloud', met: p50 <= 1000 } })],
+      notes: [`fake Hetzner: ${secs} s of initializing per create, real time; refilling ${runs} machines took ${(refillMs / 1000).toFixed(1)} s; the box side is FakeMachineAccess (no box behind a fake server)`],
+      figures: [timeFigure({ name: `fake Hetzner (${secs} s boot): POST /v1/leases {pool}`, value: p50, floorName: 'cold lease', floor: median(cold), runs, target: { text: 'p50 <= 1 s against the fake cloud', met: p50 <= 1000 } })],
     };
   } finally {
     await store.close();
@@ -134,7 +132,17 @@ async function hetznerSection(runs: number): Promise<Section> {
   }
 }
 
-const runs = quick ? 2 : 7;
-const sections = [await localSection(runs), await hetznerSection(quick ? 2 : 5)];
-process.stdout.write(`${renderResults({ version: 1, date: new Date().toISOString(), quick, machine: { cpus: 2, platform: process.platform, node: process.version }, sections, leases: [] })}\n`);
+export interface PoolBenchOptions {
+  /** Claims (and cold leases) on `local`. */
+  runs: number;
+  /** Claims against the fake Hetzner. */
+  cloudRuns: number;
+  /** How long each fake Hetzner create stays `initializing` (the issue's figure: 30 s). */
+  createActionMs: number;
+}
 
+export async function poolSection(o: PoolBenchOptions): Promise<Section> {
+  const local = await localFigures(o.runs);
+  const cloud = await hetznerFigures(o.cloudRuns, o.createActionMs);
+  return { id: 'pool', title: 'Warm pool claims', figures: [...local.figures, ...cloud.figures], notes: [...local.notes, ...cloud.notes] };
+}

@@ -1,7 +1,7 @@
 // `npm run bench`: builds the CLI, then measures Crabbox against its floors on this machine (the `local` provider
 // and a local coordinator), prints a table and writes bench/results.json. `--quick`: each figure once, small sizes
 // (the test suite runs this so the benchmarks never rot). `--only a,b` runs some sections (startup, warm, cold,
-// sync, scale, coordinator, worker, streaming, dashboard). Exit 1 when a section failed; its error is in the table and the JSON.
+// sync, scale, coordinator, worker, streaming, dashboard, pool). Exit 1 when a section failed; its error is in the table and the JSON.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { coordinatorSection } from './coordinator.ts';
 import { dashboardSection } from './dashboard.ts';
+import { poolSection } from './pool.ts';
 import { BenchWorkspace, type WarmLease } from './lib/box.ts';
 import { renderResults, type Results, type Section } from './lib/report.ts';
 import { coldSection, streamingSection, warmRerunSection, type RemoteOptions } from './remote.ts';
@@ -17,9 +18,9 @@ import { scaleSection } from './scale.ts';
 import { syncSection } from './sync.ts';
 import { workerSection } from './worker.ts';
 
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'worker', 'streaming', 'dashboard'] as const;
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'worker', 'streaming', 'dashboard', 'pool'] as const;
 type SectionId = (typeof SECTIONS)[number];
-const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', scale: 'Scale', coordinator: 'Coordinator', worker: 'Coordinator on Workers (workerd)', streaming: 'Output streaming', dashboard: 'Dashboard' };
+const TITLES: Record<SectionId, string> = { startup: 'CLI start-up', warm: 'Warm rerun, no changes', cold: 'Cold one-shot', sync: 'Sync', scale: 'Scale', coordinator: 'Coordinator', worker: 'Coordinator on Workers (workerd)', streaming: 'Output streaming', dashboard: 'Dashboard', pool: 'Warm pool claims' };
 
 function parseArgs(argv: string[]): { quick: boolean; only: SectionId[]; out: string; build: boolean } {
   let quick = false;
@@ -56,6 +57,7 @@ const NEEDS: Partial<Record<SectionId, { path: string; what: string }>> = {
   streaming: { path: 'src/cli/commands/run.ts', what: '`crabbox run` is not on this branch' },
   coordinator: { path: 'src/coordinator/entry/node.ts', what: 'the coordinator is not on this branch' },
   dashboard: { path: 'src/dashboard/app.ts', what: 'the dashboard is not on this branch' },
+  pool: { path: 'src/coordinator/pool/reconcile.ts', what: 'the warm pool is not on this branch' },
 };
 
 const opts = parseArgs(process.argv.slice(2));
@@ -145,6 +147,8 @@ try {
   await section('streaming', () => streamingSection({ ...r(), runs: q ? 1 : 5, warmup: q ? 0 : 1 }));
   // 10,000 runs even in --quick: the target is about that many.
   await section('dashboard', () => dashboardSection({ runs: 10_000, requests: q ? 20 : 300 }));
+  // --quick keeps the fake cloud's boot short: the claim does not wait for it, only the refill before does.
+  await section('pool', () => poolSection({ runs: q ? 1 : 7, cloudRuns: q ? 1 : 5, createActionMs: q ? 2000 : 30_000 }));
 } finally {
   await ws?.close();
 }

@@ -11,7 +11,7 @@ import { tempDir } from '../src/testing/tmp.ts';
 import type { Results } from '../bench/lib/report.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'worker', 'streaming', 'dashboard'];
+const SECTIONS = ['startup', 'warm', 'cold', 'sync', 'scale', 'coordinator', 'worker', 'streaming', 'dashboard', 'pool'];
 
 /** The run's workspace (state dir with keys and machine dirs, boxes root) is gone, and no lease left a thing. */
 function assertNothingLeft(results: Results): void {
@@ -49,7 +49,7 @@ describe('bench --quick', () => {
     }
     const targets = results.sections.flatMap((s) => s.figures.filter((f) => f.target));
     assert.ok(targets.every((f) => typeof f.target!.met === 'boolean'));
-    assert.equal(results.sections.filter((s) => s.id !== 'coordinator' && s.id !== 'worker').flatMap((s) => s.figures.filter((f) => f.target)).length, 10, 'start-up, warm rerun, three sync, three scale, the streaming and the dashboard runs list target');
+    assert.equal(results.sections.filter((s) => s.id !== 'coordinator' && s.id !== 'worker').flatMap((s) => s.figures.filter((f) => f.target)).length, 12, 'start-up, warm rerun, three sync, three scale, the streaming and the dashboard runs list target, and the pool claim on local and against the fake cloud');
     // The coordinator's targets (issue 19), each against its floor: upstream's figure, the in-process server, or its own p50.
     const coordinator = results.sections.find((s) => s.id === 'coordinator')!;
     assert.match(coordinator.notes?.join('\n') ?? '', /synchronous=full/, 'the bench states the fsync setting it ran with');

@@ -7,6 +7,7 @@ const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an 
 
 /** A command name the CLI will run on the box: a plain word, never a shell snippet from the network. */
 const readyCommand = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
+const tunnelHostname = z.string().regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/);
 
 export const leaseViewAnswer = z.object({
   id: z.string(),
@@ -28,7 +29,11 @@ export const leaseViewAnswer = z.object({
   reservedCost: z.number().optional(),
   machineId: z.string().optional(),
   pool: z.string().optional(),
-  machine: z.object({ host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), type: z.string().optional(), readyCommand: readyCommand.optional() }).optional(),
+  machine: z.object({
+    host: z.string(), ports: z.array(z.number().int()), sshUser: z.string(), workRoot: z.string(), hostKey: z.string(), hostCa: z.string().optional(), type: z.string().optional(), readyCommand: readyCommand.optional(),
+    /** Tunnel mode: reach the box through Cloudflare Access at this host name. The only transport a coordinator can name: never a command. */
+    transport: z.strictObject({ kind: z.literal('cloudflare'), hostname: tunnelHostname }).optional(),
+  }).optional(),
 });
 export type LeaseViewAnswer = z.infer<typeof leaseViewAnswer>;
 export type LeaseView = z.input<typeof leaseViewAnswer>;

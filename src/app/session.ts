@@ -87,6 +87,7 @@ export async function leaseSession(ctx: SessionContext, flags: LeaseFlags = {}):
     stateDir: config.paths.stateDir,
     clock: ctx.clock,
     connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
+    proxy: config.proxy,
     // Only what the user chose is sent; otherwise the coordinator's own defaults (within its own TTL cap) apply.
     defaults: {
       ttlSeconds: config.sources['lease.ttl'] === 'default' ? undefined : config.lease.ttlSeconds,

@@ -45,7 +45,30 @@ describe('renderUserData', () => {
     assert.equal(doc.write_files.find((f: any) => f.path === '/etc/crabbox/ssh_host_ed25519_key').permissions, '0600');
   });
 
+  it('tunnel mode adds the root-only token file and the connector unit, and the token is nowhere else', () => {
+    const token = Buffer.from(JSON.stringify({ a: 'acct', t: 'tunnel-id', s: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ=' })).toString('base64');
+    const text = renderUserData({ ...input, tunnelToken: token });
+    const doc = parse(text) as Record<string, any>;
+    const file = (path: string) => doc.write_files.find((f: any) => f.path === path);
+    const decoded = (path: string) => Buffer.from(file(path).content, 'base64').toString('utf8');
+    assert.equal(file('/etc/crabbox/tunnel.env').permissions, '0600');
+    assert.equal(file('/etc/crabbox/tunnel.env').owner, 'root:root');
+    assert.equal(decoded('/etc/crabbox/tunnel.env'), `TUNNEL_TOKEN=${token}\n`);
+    const unit = decoded('/etc/systemd/system/crabbox-tunnel.service');
+    assert.match(unit, /^EnvironmentFile=\/etc\/crabbox\/tunnel\.env$/m);
+    assert.match(unit, /^ExecStart=\/usr\/bin\/cloudflared --no-autoupdate tunnel run$/m, 'no token on the command line');
+    assert.match(decoded('/etc/crabbox/bootstrap.env'), /^CRABBOX_TUNNEL='yes'$/m);
+    const elsewhere = doc.write_files.filter((f: any) => f.path !== '/etc/crabbox/tunnel.env').map((f: any) => Buffer.from(f.content, 'base64').toString('utf8')).join('\n');
+    assert.ok(!elsewhere.includes(token), 'the token is only in tunnel.env');
+    assert.deepEqual(doc.runcmd, [['/usr/local/lib/crabbox/bootstrap.sh']]);
+    // Without a token: no tunnel files, and the bootstrap is told so.
+    const plain = parse(renderUserData(input)) as Record<string, any>;
+    assert.equal(plain.write_files.some((f: any) => /tunnel/.test(f.path)), false);
+    assert.match(Buffer.from(plain.write_files.find((f: any) => f.path === '/etc/crabbox/bootstrap.env').content, 'base64').toString(), /^CRABBOX_TUNNEL='no'$/m);
+  });
+
   it('refuses values that are not what they claim to be', () => {
+    assert.throws(() => renderUserData({ ...input, tunnelToken: 'short\nTUNNEL_TOKEN=x' }), /not a Cloudflare Tunnel token/);
     assert.throws(() => renderUserData({ ...input, sshPublicKey: 'ssh-ed25519 AAAA\nmalicious' }), /not an OpenSSH public key/);
     assert.throws(() => renderUserData({ ...input, hostKey: { ...host, privateKey: 'nope' } }), /OpenSSH private key/);
     assert.throws(() => renderUserData({ ...input, user: 'root;x' }), /invalid ssh user/);

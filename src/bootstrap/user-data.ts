@@ -17,7 +17,22 @@ export interface UserDataInput {
   ports: number[];
   user: string;
   workRoot: string;
+  /**
+   * The coordinator's SSH user CA (docs/ssh-ca.md): the box trusts certificates of these keys (one or two) and keeps
+   * a revocation list. With `principal` (a single-lease box) a certificate naming it is the only login of the login
+   * user, and `sshPublicKey` is written nowhere; without (a warm pool machine) the login user keeps `sshPublicKey`
+   * (the installation admin key) and each lease user takes the principal its grant names.
+   */
+  userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
+  /**
+   * Tunnel mode (docs/tunnel.md): the Cloudflare Tunnel connector token. The box gets it in a root-only file and runs
+   * the connector as a service; sshd listens on loopback only.
+   */
+  tunnelToken?: string | undefined;
 }
+
+/** What a tunnel token looks like (base64 of the connector's JSON); anything else is refused before it reaches a file. */
+const TUNNEL_TOKEN = /^[A-Za-z0-9+/=_-]{40,4096}$/;
 
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r]*)?$/;
 
@@ -36,23 +51,54 @@ export function renderUserData(input: UserDataInput): string {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new CrabboxError('invalid_input', `invalid ssh user ${JSON.stringify(input.user)}`);
   if (!/^\/work\/[A-Za-z0-9._-]+$/.test(input.workRoot)) throw new CrabboxError('invalid_input', `work root must be /work/<name>, got ${JSON.stringify(input.workRoot)}`);
   if (input.ports.length === 0 || input.ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new CrabboxError('invalid_input', 'invalid SSH port list');
+  const ca = input.userCa;
+  if (ca) {
+    if (ca.publicKeys.length === 0 || ca.publicKeys.length > 2 || ca.publicKeys.some((k) => !/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n\r]*)?$/.test(k.trim()))) throw new CrabboxError('invalid_config', 'a box trusts one or two ssh-ed25519 SSH user CA keys');
+    if (ca.principal !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(ca.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(ca.principal)}`);
+  }
+
+  if (input.tunnelToken !== undefined && !TUNNEL_TOKEN.test(input.tunnelToken)) throw new CrabboxError('invalid_input', 'the tunnel token is not a Cloudflare Tunnel token');
 
   const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
     user: input.user,
     work_root: input.workRoot,
     ports: [...new Set(input.ports)].join(' '),
     packages: RUNNER_PACKAGES.join(' '),
+    user_ca: ca ? 'yes' : 'no',
+    tunnel: input.tunnelToken ? 'yes' : 'no',
   });
-  const text = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
+  // With a user CA on a single-lease box the lease key goes nowhere (its file is empty): the box trusts the CA and the
+  // lease's principal (docs/ssh-ca.md). A pool machine's login user keeps its (admin) key.
+  const authorizedKey = ca?.principal === undefined ? sshKey + '\n' : '';
+  const base = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',
     host_public_key: hostPublic + '\n',
     bootstrap_env: env,
-    authorized_key: sshKey + '\n',
+    authorized_key: authorizedKey,
     bootstrap_sh: readBootstrapFile('scripts/bootstrap.sh'),
     clean_work_sh: readBootstrapFile('scripts/clean-work.sh'),
     ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
     clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
   });
+  const withCa = ca
+    ? beforeRuncmd(base, render(readBootstrapFile('user-ca-files.yaml.tmpl'), {
+        user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`,
+        principals: ca.principal === undefined ? '' : `${ca.principal}\n`,
+      }))
+    : base;
+  const text = input.tunnelToken ? withTunnelFiles(withCa, input.tunnelToken) : withCa;
   if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new CrabboxError('internal', `rendered user data is ${Buffer.byteLength(text)} bytes, over the ${MAX_USER_DATA_BYTES}-byte limit`);
   return text;
+}
+
+/** Adds tunnel mode's two files (the root-only token, the connector unit) at the end of `write_files`. */
+function withTunnelFiles(base: string, token: string): string {
+  return beforeRuncmd(base, render(readBootstrapFile('tunnel-files.yaml.tmpl'), { tunnel_env: `TUNNEL_TOKEN=${token}\n`, tunnel_unit: readBootstrapFile('crabbox-tunnel.service') }));
+}
+
+/** Puts more `write_files` entries at the end of that list (right before `runcmd`). */
+function beforeRuncmd(base: string, files: string): string {
+  const at = base.indexOf('\nruncmd:\n');
+  if (at < 0 || base.indexOf('\nruncmd:\n', at + 1) >= 0) throw new CrabboxError('internal', 'the cloud-init template has no single runcmd section to put more files before');
+  return `${base.slice(0, at + 1)}${files}${base.slice(at + 1)}`;
 }

@@ -120,16 +120,19 @@ function wranglerBin(cwd: string): string {
   throw new CrabboxError('unavailable', 'wrangler is not installed', { hint: `npm install --save-dev --save-exact wrangler@${WRANGLER_VERSION} in this directory, then run the command again` });
 }
 
-export type Runner = (argv: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) => Promise<{ code: number; stdout: string; stderr: string }>;
+export type Runner = (argv: string[], options: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined }) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 const runNode: Runner = (argv, options) =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // An abort (Ctrl-C) stops wrangler and waits for it, so nothing writes into the staging directory after it is removed.
+    const child = spawn(process.execPath, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal, killSignal: 'SIGTERM' as const } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
+    child.on('error', (error) => {
+      if (error.name !== 'AbortError') reject(error);
+    });
     child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
   });
 
@@ -151,14 +154,28 @@ export async function deployCoordinator(options: { config: string; dryRun: boole
   // A temporary staging directory is removed when wrangler is done, whatever happened; --outdir is kept for the user.
   const temporary = !options.outdir;
   const staged = options.outdir ? resolve(options.cwd, options.outdir) : mkdtempSync(join(tmpdir(), 'crabbox-deploy-'));
+  // Ctrl-C or SIGTERM stops wrangler and ends the command as interrupted, through the finally below (Node's default
+  // would exit at once and leave the staging directory behind).
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    return await stageAndDeploy(options, checked, bundle, staged);
+    const result = await stageAndDeploy({ ...options, signal: interrupt.signal }, checked, bundle, staged);
+    if (interrupt.signal.aborted) throw interrupted();
+    return result;
+  } catch (error) {
+    throw interrupt.signal.aborted ? interrupted() : error;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (temporary) rmSync(staged, { recursive: true, force: true });
   }
 }
 
-async function stageAndDeploy(options: { dryRun: boolean; cwd: string; env: NodeJS.ProcessEnv; run?: Runner | undefined }, checked: CheckedConfig, bundle: string, staged: string): Promise<DeployResult> {
+const interrupted = (): CrabboxError => new CrabboxError('interrupted', 'coordinator deploy interrupted; wrangler was stopped', { hint: 'run the command again: an interrupted upload leaves the Worker as it was or fully updated' });
+
+async function stageAndDeploy(options: { dryRun: boolean; cwd: string; env: NodeJS.ProcessEnv; run?: Runner | undefined; signal: AbortSignal }, checked: CheckedConfig, bundle: string, staged: string): Promise<DeployResult> {
   mkdirSync(staged, { recursive: true });
   copyFileSync(bundle, join(staged, 'worker.js'));
   const { main: _main, ...rest } = checked.config;
@@ -168,7 +185,7 @@ async function stageAndDeploy(options: { dryRun: boolean; cwd: string; env: Node
   const env = { ...options.env, WRANGLER_SEND_METRICS: 'false' };
   let missingSecrets: string[][] = [];
   if (!options.dryRun) {
-    const listed = await run([bin, 'secret', 'list', '--config', join(staged, 'wrangler.json'), '--format', 'json'], { cwd: staged, env });
+    const listed = await run([bin, 'secret', 'list', '--config', join(staged, 'wrangler.json'), '--format', 'json'], { cwd: staged, env, signal: options.signal });
     if (listed.code !== 0) throw new CrabboxError('unavailable', `wrangler secret list failed: ${lastLine(listed.stderr || listed.stdout)}`, { hint: 'run `wrangler login` (or set CLOUDFLARE_API_TOKEN), then try again' });
     let names: string[];
     try {
@@ -181,7 +198,7 @@ async function stageAndDeploy(options: { dryRun: boolean; cwd: string; env: Node
       throw new CrabboxError('invalid_config', `the Worker ${String(checked.config.name)} is missing secrets: ${missingSecrets.map((s) => s.join(' or ')).join(', ')}`, { hint: `set each with \`wrangler secret put ${missingSecrets[0]![0]}\` (docs/cloudflare.md lists them)` });
     }
   }
-  const deploy = await run([bin, 'deploy', '--config', join(staged, 'wrangler.json'), ...(options.dryRun ? ['--dry-run', '--outdir', join(staged, 'out')] : [])], { cwd: staged, env });
+  const deploy = await run([bin, 'deploy', '--config', join(staged, 'wrangler.json'), ...(options.dryRun ? ['--dry-run', '--outdir', join(staged, 'out')] : [])], { cwd: staged, env, signal: options.signal });
   if (deploy.code !== 0) throw new CrabboxError(options.dryRun ? 'invalid_config' : 'unavailable', `wrangler deploy failed: ${lastLine(deploy.stderr || deploy.stdout)}`);
   return { staged, bundleBytes: statSync(bundle).size, providers: checked.providers, secrets: checked.secrets, missingSecrets, dryRun: options.dryRun, wranglerOutput: deploy.stdout };
 }

@@ -57,6 +57,10 @@ describe('config errors are one line and name file, key and type', () => {
     ['wrong type', 'lease:\n  keep: "yes"\n', undefined, /config\.yaml: lease\.keep: expected boolean, got string "yes"/],
     ['bad duration', 'lease:\n  ttl: soon\n', undefined, /config\.yaml: lease\.ttl: expected a duration/],
     ['repo sets coordinator', undefined, 'coordinator:\n  url: https://evil.example\n', /\.crabbox\.yaml: unknown key "coordinator".*repo config cannot choose credentials/],
+    ['repo sets a proxy', undefined, 'proxy:\n  command: touch /tmp/cbx-pwned\n', /\.crabbox\.yaml: unknown key "proxy".*a repository cannot choose a command your machine runs/],
+    ['proxy command and jump both', 'proxy:\n  command: ssh -W %h:%p b\n  jump: b\n', undefined, /config\.yaml: .*set either proxy\.command or proxy\.jump, not both/],
+    ['proxy jump that reads as an option', 'proxy:\n  jump: -oProxyCommand=touch\n', undefined, /config\.yaml: proxy\.jump: expected \[user@\]host\[:port\]/],
+    ['proxy command of two lines', 'proxy:\n  command: "a\\nb"\n', undefined, /config\.yaml: proxy\.command: expected one line/],
     ['bare star allowlist', undefined, 'env:\n  allow: ["*"]\n', /env\.allow\.0: expected an env name or PREFIX_\* pattern/],
   ];
   for (const [name, user, repo, pattern] of cases) {
@@ -71,6 +75,16 @@ describe('config errors are one line and name file, key and type', () => {
       assert.deepEqual(readdirSync(join(cwd, '..')), before, 'nothing created');
     });
   }
+
+  it('a proxy from the user config becomes the transport for new leases and shows in config show', async () => {
+    const { env, cwd } = setup('proxy-user', 'proxy:\n  jump: me@bastion.example.com:2200\n');
+    assert.deepEqual(loadConfig({ env, cwd }).proxy, { kind: 'proxy-jump', jump: 'me@bastion.example.com:2200' });
+    const shown = await runCli(['config', 'show'], { env, cwd });
+    assert.match(shown.stdout, /proxy: # user file\n  jump: me@bastion\.example\.com:2200\n/);
+    const { env: env2, cwd: cwd2 } = setup('proxy-command', 'proxy:\n  command: "ssh -W %h:%p bastion"\n');
+    assert.deepEqual(loadConfig({ env: env2, cwd: cwd2 }).proxy, { kind: 'proxy-command', command: 'ssh -W %h:%p bastion' });
+    assert.equal(loadConfig({ env: env2, cwd: cwd2, noRepo: true }).sources.proxy, 'user');
+  });
 
   it('a bad duration flag is a usage error', () => {
     const { env, cwd } = setup('bad-flag');
@@ -97,7 +111,7 @@ describe('config files: hostile or wrong input is one line and exit 78', () => {
     ['malformed YAML names its line', 'provider: local\nlease:\n  ttl: 1h\n keep: true\n', undefined, /config\.yaml:4: malformed YAML: All mapping items must start at the same column/],
     ['a duplicate key names its line', 'provider: local\nlease:\n  ttl: 1h\n  keep: true\n  keep: false\n', undefined, /config\.yaml:5: malformed YAML: Map keys must be unique/],
     ['config show key names are refused nowhere, internal names are explained', 'lease:\n  ttlSeconds: 100\n', undefined, /unknown key "lease\.ttlSeconds" \(did you mean "lease\.ttl"\?\); known keys under lease: ttl, idleTimeout, keep, class, type/],
-    ['unknown top-level key lists the known ones', 'leases:\n  ttl: 1h\n', undefined, /unknown key "leases" \(did you mean "lease"\?\); known keys: provider, lease, ssh, sync, env, run, artifacts, classes, owner, org, coordinator, local, static, hetzner, aws/],
+    ['unknown top-level key lists the known ones', 'leases:\n  ttl: 1h\n', undefined, /unknown key "leases" \(did you mean "lease"\?\); known keys: provider, lease, ssh, sync, env, run, artifacts, classes, owner, org, coordinator, local, proxy, static, hetzner, aws/],
     ['TTL under a minute in a file', 'lease:\n  ttl: 40s\n', undefined, /config\.yaml: lease\.ttl: expected a TTL from 1m to 24h/],
     ['idle timeout longer than the TTL in a file', 'lease:\n  ttl: 1h\n  idleTimeout: 2h\n', undefined, /lease\.idleTimeout in .*config\.yaml 2h is longer than the TTL \(1h, from lease\.ttl in .*config\.yaml\)/],
   ];

@@ -7,6 +7,7 @@ import { formatHours, parseDuration } from '../domain/duration.ts';
 import { registerSecret } from '../redact/redact.ts';
 import { REPO_CONFIG_FILE, stateDir, userConfigPath } from './paths.ts';
 import { readConfigFile } from './read.ts';
+import type { Transport } from '../domain/transport.ts';
 import { PROVIDERS, envPattern, repoConfigSchema, userConfigSchema, type RepoConfigFile, type UserConfigFile } from './schema.ts';
 
 export { describeIssue, readConfigFile } from './read.ts';
@@ -22,6 +23,8 @@ export interface Config {
   coordinator?: { url: string; token?: string | undefined; tokenKind: 'shared' | 'user' } | undefined;
   lease: { ttlSeconds: number; idleTimeoutSeconds: number; keep: boolean; class?: string | undefined; type?: string | undefined };
   ssh: { port: number; fallbackPorts: number[]; connectTimeoutSeconds: number };
+  /** The user's proxy for new leases (user config `proxy`; docs/tunnel.md); undefined: direct. */
+  proxy?: Transport | undefined;
   sync: { exclude: string[]; warnFiles: number; maxFiles: number; warnBytes: number; maxBytes: number; deleteLimit: number; timeoutSeconds: number; gitDepth: number };
   env: { allow: string[] };
   run: { recordCommand: boolean; logTailBytes: number; junit: string[]; historyLimit: number };
@@ -232,6 +235,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       maxFiles: file('artifacts', 'maxFiles', repo.artifacts?.maxFiles, user.artifacts?.maxFiles, 10_000),
       maxBytes: file('artifacts', 'maxBytes', repo.artifacts?.maxBytes, user.artifacts?.maxBytes, 1024 ** 3),
     },
+    proxy: proxyFrom(userOnly('proxy', user.proxy)),
     local: { workRoot: userOnly('local.workRoot', user.local?.workRoot) },
     static: userOnly('static', user.static),
     hetzner: userOnly('hetzner', user.hetzner),
@@ -241,6 +245,13 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
     sources,
   };
   return deepFreeze(config);
+}
+
+/** The user config's `proxy` section as a transport. */
+function proxyFrom(proxy: UserConfigFile['proxy']): Transport | undefined {
+  if (proxy?.command) return { kind: 'proxy-command', command: proxy.command };
+  if (proxy?.jump) return { kind: 'proxy-jump', jump: proxy.jump };
+  return undefined;
 }
 
 /** Checks a coordinator URL: http(s), no credentials, https unless loopback; returns it without a trailing slash. */

@@ -57,6 +57,12 @@ function lineOf(text: string, offset: number): number {
   return line;
 }
 
+/** Why a repo config may not set a user-config key, as a hint; undefined for other keys. */
+function repoOnlyHint(key: string): string | undefined {
+  if (key === 'proxy') return 'a repository cannot choose a command your machine runs or where its ssh goes; set proxy in your user config';
+  return /coordinator|owner|org|hetzner|aws|static|local/.test(key) ? 'repo config cannot choose credentials or where they are sent; set this in your user config' : undefined;
+}
+
 /** Reads and validates one YAML config file. A missing file is an empty config. */
 export function readConfigFile<S extends z.ZodType>(file: string, schema: S, what: string): z.infer<S> | undefined {
   let text: string;
@@ -84,9 +90,7 @@ export function readConfigFile<S extends z.ZodType>(file: string, schema: S, wha
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new CrabboxError('invalid_config', describeIssue(file, data, issue, schema), {
-      hint: what === 'repo config' && /coordinator|owner|org|hetzner|aws|static|local/.test(String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0]))
-        ? 'repo config cannot choose credentials or where they are sent; set this in your user config'
-        : undefined,
+      hint: what !== 'repo config' ? undefined : repoOnlyHint(String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0])),
     });
   }
   return parsed.data as z.infer<S>;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { transportProblem } from '../domain/transport.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { checkIdleTimeout, checkTtl } from '../domain/lease-timing.ts';
 
@@ -128,6 +129,18 @@ export const awsSection = z.strictObject({
   ipWait: durationSeconds.refine((s) => s >= 10 && s <= 3600, 'expected an IP wait between 10s and 1h'),
 }).partial();
 
+/**
+ * The user's own way to reach boxes (docs/tunnel.md): a ProxyCommand or a ProxyJump, never both. User config only: a
+ * repository must not choose a command this machine runs or where its ssh connections go.
+ */
+export const proxySection = z
+  .strictObject({
+    command: z.string().regex(/^[^\r\n\0]{1,1000}$/, 'expected one line of at most 1000 characters, e.g. "ssh -W %h:%p bastion.example.com"').refine((s) => s.trim() !== '', 'expected a command'),
+    jump: z.string().refine((jump) => transportProblem({ kind: 'proxy-jump', jump }) === undefined, 'expected [user@]host[:port], comma-separated for several hops, e.g. "me@bastion.example.com"'),
+  })
+  .partial()
+  .refine((p) => !(p.command && p.jump), 'set either proxy.command or proxy.jump, not both');
+
 /** Class name → provider → ordered machine types (the first that launches wins). */
 export const classesSection = z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.partialRecord(z.enum(PROVIDERS), z.array(machineType).min(1).max(20)));
 
@@ -153,6 +166,7 @@ export const userConfigSchema = z
     org: z.string().min(1).max(200),
     coordinator: z.strictObject({ url: z.url(), token: z.string().min(1), tokenKind: z.enum(['shared', 'user']) }).partial(),
     local: localSection,
+    proxy: proxySection,
     static: sshProviderSection,
     hetzner: hetznerSection,
     aws: awsSection,

@@ -45,6 +45,7 @@ export function fileShapedConfig(config: Config): Record<string, unknown> {
     env: { allow: c.env.allow },
     run: { recordCommand: c.run.recordCommand, logTail: size(c.run.logTailBytes), junit: c.run.junit, historyLimit: c.run.historyLimit },
     artifacts: { paths: c.artifacts.paths, onFailure: c.artifacts.onFailure, maxFiles: c.artifacts.maxFiles, maxBytes: size(c.artifacts.maxBytes) },
+    proxy: c.proxy?.kind === 'proxy-command' ? { command: c.proxy.command } : c.proxy?.kind === 'proxy-jump' ? { jump: c.proxy.jump } : undefined,
     local: c.local.workRoot ? { workRoot: c.local.workRoot } : undefined,
     static: c.static,
     hetzner: c.hetzner,

@@ -6,6 +6,7 @@ import { USER_TOKEN_MAX_LIFETIME_SECONDS } from '../auth/user-token.ts';
 import type { TrustedProxy } from './source-address.ts';
 import type { PoolConfig } from './pool/config.ts';
 import type { SshCaConfig } from './ssh-ca.ts';
+import type { SshHostCaConfig } from './host-ca.ts';
 
 /** Coordinator settings. Secrets (shared token, session secret) are never part of the file schema: env or *_FILE only. */
 
@@ -15,6 +16,20 @@ const identityList = z.array(z.string().min(1).max(200)).max(1000);
 const githubName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'expected a GitHub organization name');
 /** `org/team-slug`. */
 export const teamRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[a-z0-9][a-z0-9_-]{0,99}$/i, 'expected org/team-slug');
+
+const cfId = z.string().regex(/^[0-9a-f]{32}$/, 'expected a 32-character Cloudflare id (the dashboard shows it)');
+const tunnelFileSchema = z.strictObject({
+  accountId: cfId,
+  zoneId: cfId,
+  /** Boxes get `<machine>.<domain>`; the domain must be in the zone. */
+  domain: z.string().regex(/^(?=.{1,200}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'expected a DNS name inside the zone, such as boxes.example.com'),
+  providers: z.array(z.enum(['hetzner', 'aws'])).min(1),
+  /** Who the Access policy lets in: the lease owner (an email identity) or everyone of `emailDomain`. */
+  allow: z.enum(['owner', 'org']),
+  emailDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,63}$/, 'expected an email domain such as example.com'),
+  sshPort: z.number().int().min(1).max(65535),
+  apiUrl: z.url(),
+}).partial({ allow: true, emailDomain: true, sshPort: true, apiUrl: true });
 
 export const coordinatorFileSchema = z.strictObject({
   host: z.string().min(1).max(255),
@@ -48,6 +63,8 @@ export const coordinatorFileSchema = z.strictObject({
   pools: z.unknown(),
   /** The SSH user CA's public settings; its signing key is a secret (CRABBOX_SSH_CA_KEY(_FILE), docs/ssh-ca.md). */
   sshCa: z.strictObject({ alsoTrust: z.string().max(400) }).partial(),
+  /** Tunnel mode (docs/tunnel.md): boxes of these providers get a Cloudflare Tunnel and no inbound SSH. */
+  tunnel: tunnelFileSchema,
 }).partial();
 export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
 
@@ -88,6 +105,23 @@ export interface CoordinatorConfig {
   pools: PoolConfig[];
   /** The SSH user CA (docs/ssh-ca.md); without it boxes take per-lease keys. */
   sshCa?: SshCaConfig | undefined;
+  /** The SSH host CA (docs/ssh-ca.md): machines then present host certificates; without it host keys are pinned. */
+  sshHostCa?: SshHostCaConfig | undefined;
+  /** Tunnel mode (docs/tunnel.md); undefined: every box is reached directly. */
+  tunnel?: TunnelConfig | undefined;
+}
+
+export interface TunnelConfig {
+  accountId: string;
+  zoneId: string;
+  domain: string;
+  providers: string[];
+  allow: { kind: 'owner' } | { kind: 'org'; emailDomain: string };
+  /** The box's sshd port the tunnel routes to (the providers' first SSH port). */
+  sshPort: number;
+  /** The Cloudflare API token (a secret: CLOUDFLARE_API_TOKEN or CLOUDFLARE_API_TOKEN_FILE, never the file). */
+  apiToken: string;
+  apiUrl?: string | undefined;
 }
 
 /** GitHub browser login. Without `github` the login routes answer 404-like "not configured" errors. */
@@ -153,6 +187,8 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     trustedProxy: input.trustedProxy,
     pools: input.pools ?? [],
     sshCa: input.sshCa,
+    sshHostCa: input.sshHostCa,
+    tunnel: input.tunnel,
   };
   validateSecrets(config);
   return config;

@@ -1,3 +1,4 @@
+import { isCertificateLine, readCertificate } from '../keys/certificate.ts';
 import type { CreateLeaseBody, LeaseView } from '../api/schemas.ts';
 import { endedLeaseError } from '../domain/ended.ts';
 import { CrabboxError } from '../domain/errors.ts';
@@ -41,11 +42,22 @@ export function leaseView(lease: LeaseRecord, providers?: Record<string, Provide
     hourlyPrice: lease.hourlyPrice, reservedCost: lease.reservedCost, machineId: lease.machineId, ...(lease.pool ? { pool: lease.pool } : {}),
     machine: lease.machine
       ? {
-          host: lease.machine.host, ports: lease.machine.ports, sshUser: lease.machine.sshUser, workRoot: lease.machine.workRoot, hostKey: lease.machine.hostKey,
+          host: lease.machine.host, ports: lease.machine.ports, sshUser: lease.machine.sshUser, workRoot: lease.machine.workRoot, ...hostTrust(lease.machine.hostKey),
           ...(lease.machine.type ? { type: lease.machine.type } : {}), ...(readyCommand ? { readyCommand } : {}),
+          ...(lease.machine.transport?.kind === 'cloudflare' ? { transport: { kind: 'cloudflare' as const, hostname: lease.machine.transport.hostname } } : {}),
         }
       : undefined,
   };
+}
+
+/**
+ * The host key a lease's known_hosts trusts: the plain key, and the host CA that signed it when the machine was made
+ * with a host certificate (stored as its certificate line; docs/ssh-ca.md).
+ */
+function hostTrust(stored: string): { hostKey: string; hostCa?: string } {
+  if (!isCertificateLine(stored)) return { hostKey: stored };
+  const cert = readCertificate(stored);
+  return { hostKey: cert.publicKey, hostCa: cert.caPublicKey };
 }
 
 /** A refused TTL or idle timeout as a 400 in request-body terms; `detail.field` lets the CLI name its own flag. */

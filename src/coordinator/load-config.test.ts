@@ -68,6 +68,21 @@ describe('coordinator settings', () => {
     }
   });
 
+  it('tunnel mode: the file section plus the Cloudflare API token secret; either alone or an incomplete org rule is one line', () => {
+    const tunnel = 'tunnel:\n  accountId: 0123456789abcdef0123456789abcdef\n  zoneId: fedcba9876543210fedcba9876543210\n  domain: boxes.example.com\n  providers: [hetzner]\n';
+    const path = file('tunnel.yaml', tunnel);
+    const s = loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'cf-api-token-0123456789abcdef' }, { config: path });
+    assert.deepEqual({ ...s.config.tunnel, apiToken: '-' }, { accountId: '0123456789abcdef0123456789abcdef', zoneId: 'fedcba9876543210fedcba9876543210', domain: 'boxes.example.com', providers: ['hetzner'], allow: { kind: 'owner' }, sshPort: 2222, apiToken: '-' });
+    assert.equal(redact('token cf-api-token-0123456789abcdef'), 'token [redacted]', 'the token is a registered secret');
+    assert.throws(() => loadServeSettings(base, { config: path }), /tunnel mode needs a Cloudflare API token/);
+    assert.throws(() => loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'x'.repeat(20) }, { config: file('org.yaml', `${tunnel}  allow: org\n`) }), /tunnel.allow org needs tunnel.emailDomain/);
+    assert.throws(() => loadServeSettings(base, { config: file('bad.yaml', tunnel.replace('hetzner', 'local')) }), /tunnel\.providers\.0/);
+    assert.throws(() => loadServeSettings(base, { config: file('token.yaml', `${tunnel}  apiToken: x\n`) }), /Unrecognized key|unrecognized/i);
+    assert.equal(loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'x'.repeat(20) }).config.tunnel, undefined, 'a token alone turns nothing on');
+    const pooled = file('pooled.yaml', `${tunnel}pools:\n  hz: { provider: hetzner, min: 1, max: 2 }\n`);
+    assert.throws(() => loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'x'.repeat(20) }, { config: pooled }), /pool hz serves hetzner, which tunnel mode covers; warm pools do not run in tunnel mode yet/);
+  });
+
   it('the provider registry builds known providers by name and refuses others', async () => {
     const env = { HOME: dir.path, HCLOUD_TOKEN: 'hcloud-test-token-not-real-0123456789' };
     const providers = await buildProviders(['fake', 'local', 'hetzner'], { env, stateDir: join(dir.path, 'state') });

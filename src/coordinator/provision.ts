@@ -10,8 +10,11 @@ import { scrub } from './redaction.ts';
 import type { CoordinatorDeps } from './deps.ts';
 import { generateHostKey } from './host-key.ts';
 import { boxUserCa } from './ssh-ca.ts';
+import { hostKeySigner } from './host-ca.ts';
 import { CLAIM_MS, deleteMachine } from './machines/delete.ts';
 import { settleMachineOf } from './machines/settle.ts';
+import { closeTunnel, openTunnel, tunnelModeFor, tunnelTransport } from './tunnel.ts';
+import type { MachineTunnel } from '../cloudflare/tunnels.ts';
 
 /**
  * The cold path: the provider makes the machine a new lease was stored with (its record written `provisioning` first).
@@ -33,22 +36,34 @@ export function allowedCidrs(provider: Provider, body: CreateLeaseBody, source: 
   }
 }
 
-function machineDetails(machine: Machine, hostKey: string): MachineDetails {
+function machineDetails(machine: Machine, hostKey: string, tunnel: { hostname: string; sshPort: number } | undefined): MachineDetails {
   return {
     providerId: machine.providerId, host: machine.host, ports: machine.ports, adminUser: machine.sshUser, workRoot: machine.workRoot,
     hostKey: machine.hostKey || hostKey, type: machine.type, region: machine.region,
+    // Tunnel mode: the box is its tunnel host name on the one port the tunnel routes to; its address has no SSH port.
+    ...(tunnel ? { host: tunnel.hostname, ports: [tunnel.sshPort], transport: tunnelTransport(tunnel) } : {}),
   };
 }
 
 export async function provision(deps: CoordinatorDeps, provider: Provider, lease: LeaseRecord, body: CreateLeaseBody, actor: string, cidrs?: string[]): Promise<LeaseRecord> {
   const { store, clock, config } = deps;
   const machineId = lease.machineId!;
+  const tunnelMode = tunnelModeFor(deps, provider);
+  let tunnel: MachineTunnel | undefined;
   try {
     const hostKey = await (deps.hostKeys ?? generateHostKey)(lease.id);
     const labels = leaseLabels({ lease, installation: config.installation, machineId });
     const userCa = boxUserCa(deps, provider.name, lease.id);
+    // Tunnel mode: the tunnel first (its token goes into the box's bootstrap); a crash between the two is the sweep's.
+    if (tunnelMode) tunnel = await openTunnel(deps, tunnelMode, machineId, lease.owner);
+    // A cold box lives no longer than its lease, which lives no longer than the installation's TTL cap.
+    const signHostKey = hostKeySigner(deps, provider.name, machineId, hostKey.publicKey, config.lease.maxTtlSeconds);
     const machine = await provider.create(
-      { leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type, ...(cidrs ? { allowedCidrs: cidrs } : {}), ...(userCa ? { userCa } : {}) },
+      {
+        leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type,
+        ...(cidrs && !tunnel ? { allowedCidrs: cidrs } : {}), ...(userCa ? { userCa } : {}), ...(tunnel ? { tunnel: { token: tunnel.token } } : {}),
+        ...(signHostKey ? { signHostKey } : {}),
+      },
       {
         // Recorded first, so a release from now on deletes this machine. A provider may report a replacement id (a
         // machine that failed to start was deleted and another made); if the lease has ended by then, refusing it
@@ -60,7 +75,7 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
         },
       },
     );
-    const details = machineDetails(machine, hostKey.publicKey);
+    const details = machineDetails(machine, hostKey.publicKey, tunnel && tunnelMode ? { hostname: tunnel.hostname, sshPort: tunnelMode.sshPort } : undefined);
     const now = clock.now();
     const claimUntil = now + CLAIM_MS;
     // The machine's details, its assignment, the active lease and their events: one commit.
@@ -95,6 +110,8 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
       throw error;
     }
     await failCreate(deps, provider, lease, error, actor);
+    // The machine's delete closes its tunnel too; this covers a create that failed before the machine had an id.
+    if (tunnel) await closeTunnel(deps, { id: machineId, provider: provider.name }).catch((e: unknown) => deps.logger?.warn('tunnel cleanup after a failed create did not finish; the orphan sweep retries', { machineId, error: scrub(deps.config, String(e)).slice(0, 200) }));
     throw isCrabboxError(error) && error.status < 500 && error.code !== 'internal'
       ? error
       : new CrabboxError('provider_error', `provider ${provider.name} could not create the machine: ${scrub(deps.config, error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });

@@ -7,7 +7,7 @@ import type { CoordinatorConfig } from './config.ts';
  * coordinators in one process or Worker isolate never share secrets or state.
  */
 export function scrub(config: CoordinatorConfig, text: string): string {
-  return redactWith(text, [config.auth.sharedToken, config.auth.sessionSecret, config.login?.github?.clientSecret, config.sshCa?.signingKey]);
+  return redactWith(text, [config.auth.sharedToken, config.auth.sessionSecret, config.login?.github?.clientSecret, config.sshCa?.signingKey, config.sshHostCa?.signingKey, config.tunnel?.apiToken]);
 }
 
 export function scrubValue<T>(config: CoordinatorConfig, value: T): T {

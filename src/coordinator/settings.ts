@@ -1,9 +1,10 @@
 import { parseDuration } from '../domain/duration.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseCidr } from '../net/cidr.ts';
-import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig } from './config.ts';
+import { coordinatorConfig, teamRef, type AccessConfig, type CoordinatorConfig, type CoordinatorFileConfig, type LoginConfig, type TunnelConfig } from './config.ts';
 import { parsePools } from './pool/config.ts';
 import { sshCaConfig } from './ssh-ca.ts';
+import { sshHostCaConfig } from './host-ca.ts';
 import type { TrustedProxy } from './source-address.ts';
 
 /**
@@ -74,7 +75,8 @@ function trustedProxySettings(env: SettingsEnv, file: CoordinatorFileConfig): Tr
 
 /** Builds the coordinator config: env > file > defaults; secrets only through `secret`. */
 export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileConfig, secret: SecretReader, poolsWhere = 'pools'): CoordinatorConfig {
-  return coordinatorConfig({
+  const sshCa = sshCaConfig(secret('CRABBOX_SSH_CA_KEY'), env.CRABBOX_SSH_CA_ALSO_TRUST ?? file.sshCa?.alsoTrust);
+  const config = coordinatorConfig({
     installation: env.CRABBOX_INSTALLATION ?? file.installation,
     defaultProvider: file.defaultProvider,
     auth: {
@@ -98,6 +100,26 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     access: accessSettings(env, file),
     trustedProxy: trustedProxySettings(env, file),
     pools: parsePools(file.pools, poolsWhere),
-    sshCa: sshCaConfig(secret('CRABBOX_SSH_CA_KEY'), env.CRABBOX_SSH_CA_ALSO_TRUST ?? file.sshCa?.alsoTrust),
+    sshCa,
+    sshHostCa: sshHostCaConfig(secret('CRABBOX_SSH_HOST_CA_KEY'), sshCa),
+    tunnel: tunnelSettings(file, secret),
   });
+  // Warm pool machines are made and handed over without tunnels: a pool of a tunnel-mode provider would open SSH.
+  const pooled = config.tunnel && config.pools.find((p) => config.tunnel!.providers.includes(p.provider));
+  if (pooled) throw new CrabboxError('invalid_config', `pool ${pooled.name} serves ${pooled.provider}, which tunnel mode covers; warm pools do not run in tunnel mode yet (their boxes would listen for SSH)`, { hint: `remove the pool, or ${pooled.provider} from tunnel.providers` });
+  return config;
+}
+
+/** Tunnel mode from the file's `tunnel` section and the Cloudflare API token secret; both or neither. */
+function tunnelSettings(file: CoordinatorFileConfig, secret: SecretReader): TunnelConfig | undefined {
+  const t = file.tunnel;
+  const apiToken = secret('CLOUDFLARE_API_TOKEN');
+  if (!t) return undefined;
+  if (!apiToken) throw new CrabboxError('invalid_config', 'tunnel mode needs a Cloudflare API token', { hint: 'set CLOUDFLARE_API_TOKEN or CLOUDFLARE_API_TOKEN_FILE for the coordinator (docs/tunnel.md lists its permissions)' });
+  if (t.allow === 'org' && !t.emailDomain) throw new CrabboxError('invalid_config', 'tunnel.allow org needs tunnel.emailDomain (the org\'s email domain the Access policy allows)');
+  return {
+    accountId: t.accountId, zoneId: t.zoneId, domain: t.domain, providers: t.providers,
+    allow: t.allow === 'org' ? { kind: 'org', emailDomain: t.emailDomain! } : { kind: 'owner' },
+    sshPort: t.sshPort ?? 2222, apiToken, ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
+  };
 }

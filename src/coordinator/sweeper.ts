@@ -2,6 +2,7 @@ import { LABEL, labelValue, machineIdLabel, parseLeaseLabels } from '../domain/l
 import { isLive } from '../domain/lease.ts';
 import { afterLeaseEnds } from '../domain/machine.ts';
 import { decideOrphan, type KnownFleet } from '../fleet/orphans.ts';
+import { sweepTunnels } from './tunnel.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { LeaseRecord, MachineRecord } from '../storage/store.ts';
 import { audit } from './audit.ts';
@@ -170,6 +171,20 @@ async function sweepOrphans(deps: CoordinatorDeps, stats: SweepStats): Promise<v
       }
     }
     await sweepDangling(deps, provider, stats);
+  }
+  await sweepTunnelObjects(deps, stats);
+}
+
+/** Tunnel mode: tunnels, DNS records and Access apps labelled as ours whose machine is gone (docs/tunnel.md). */
+async function sweepTunnelObjects(deps: CoordinatorDeps, stats: SweepStats): Promise<void> {
+  const { store, clock } = deps;
+  if (!deps.config.tunnel) return;
+  try {
+    const deleted = await sweepTunnels(deps);
+    for (const name of deleted) await audit(store, { type: 'machine.deleted', at: clock.now(), actor: 'sweeper', data: { provider: 'cloudflare', object: name.split(' crabbox.')[0], name, reason: 'dangling:tunnel-orphan' } });
+    stats.danglingDeleted += deleted.length;
+  } catch (error) {
+    await audit(store, { type: 'provider.error', at: clock.now(), actor: 'sweeper', data: { op: 'sweep-tunnels', provider: 'cloudflare', error: scrub(deps.config, String(error)).slice(0, 300) } });
   }
 }
 

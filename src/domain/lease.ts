@@ -1,4 +1,5 @@
 /** The lease entity: an assignment of one machine to one owner for a time. Its rules live in lifecycle.ts. */
+import type { Transport } from './transport.ts';
 
 export const LEASE_STATES = ['provisioning', 'active', 'released', 'expired', 'failed'] as const;
 export type LeaseState = (typeof LEASE_STATES)[number];
@@ -19,6 +20,8 @@ export interface MachineRef {
   hostKey: string;
   type?: string | undefined;
   region?: string | undefined;
+  /** How the CLI reaches it when not directly (docs/tunnel.md). */
+  transport?: Transport | undefined;
 }
 
 export interface Lease {

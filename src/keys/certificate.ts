@@ -13,6 +13,7 @@ type WebCryptoKey = Awaited<ReturnType<Subtle['importKey']>>;
 const KEY_TYPE = 'ssh-ed25519';
 const CERT_TYPE = 'ssh-ed25519-cert-v01@openssh.com';
 const USER_CERT = 1;
+const HOST_CERT = 2;
 
 /** The extensions a Crabbox certificate may carry; `permit-pty` always, the forwarding ones only when asked. */
 export const FORWARDING_EXTENSIONS = { agent: 'permit-agent-forwarding', port: 'permit-port-forwarding', x11: 'permit-X11-forwarding' } as const;
@@ -123,27 +124,53 @@ export interface UserCertificateRequest {
 
 /** Signs an OpenSSH user certificate; returns the `ssh-ed25519-cert-v01@openssh.com AAAA... comment` line. */
 export async function signUserCertificate(ca: CertificateAuthority, request: UserCertificateRequest): Promise<string> {
+  const names = ['permit-pty', ...(request.forwarding ?? []).map((f) => FORWARDING_EXTENSIONS[f])];
+  const critical = new WireWriter();
+  if (request.sourceAddress) critical.string('source-address').string(new WireWriter().string(request.sourceAddress).bytes());
+  return signCertificate(ca, request, USER_CERT, critical.bytes(), [...new Set(names)].sort());
+}
+
+export interface HostCertificateRequest {
+  /** The host's `ssh-ed25519 AAAA...` public key line. */
+  publicKey: string;
+  /** Shown in the client's debug output: the machine id. */
+  keyId: string;
+  /** The names and addresses the client connects to (ssh matches the host as typed, or HostKeyAlias). */
+  principals: string[];
+  /** Epoch seconds. */
+  validAfter: number;
+  validBefore: number;
+  serial: number;
+  nonce?: Uint8Array | undefined;
+  comment?: string | undefined;
+}
+
+/** Signs an OpenSSH host certificate (no critical options, no extensions: PROTOCOL.certkeys defines none for hosts). */
+export async function signHostCertificate(ca: CertificateAuthority, request: HostCertificateRequest): Promise<string> {
+  return signCertificate(ca, request, HOST_CERT, new Uint8Array(0), []);
+}
+
+type CertificateBase = Pick<UserCertificateRequest, 'publicKey' | 'keyId' | 'principals' | 'validAfter' | 'validBefore' | 'serial' | 'nonce' | 'comment'>;
+
+async function signCertificate(ca: CertificateAuthority, request: CertificateBase, type: number, critical: Uint8Array, extensionNames: string[]): Promise<string> {
   const holder = parseEd25519PublicKey(request.publicKey);
   if (request.principals.length === 0) throw new Error('a certificate needs at least one principal');
   if (!(request.validBefore > request.validAfter)) throw new Error('a certificate must be valid for some time');
   const principals = new WireWriter();
   for (const p of request.principals) principals.string(p);
-  const critical = new WireWriter();
-  if (request.sourceAddress) critical.string('source-address').string(new WireWriter().string(request.sourceAddress).bytes());
-  const names = ['permit-pty', ...(request.forwarding ?? []).map((f) => FORWARDING_EXTENSIONS[f])];
   const extensions = new WireWriter();
-  for (const name of [...new Set(names)].sort()) extensions.string(name).string('');
+  for (const name of extensionNames) extensions.string(name).string('');
   const body = new WireWriter()
     .string(CERT_TYPE)
     .string(request.nonce ?? globalThis.crypto.getRandomValues(new Uint8Array(32)))
     .string(holder)
     .uint64(request.serial)
-    .uint32(USER_CERT)
+    .uint32(type)
     .string(request.keyId)
     .string(principals.bytes())
     .uint64(request.validAfter)
     .uint64(request.validBefore)
-    .string(critical.bytes())
+    .string(critical)
     .string(extensions.bytes())
     .string('')
     .string(publicKeyBlob(ca.publicBytes))
@@ -156,6 +183,9 @@ export async function signUserCertificate(ca: CertificateAuthority, request: Use
 
 /** The fields of a certificate line a client needs (cache validity) and tests check; the signature is not verified. */
 export interface CertificateFields {
+  type: 'user' | 'host';
+  /** The certified key's own `ssh-ed25519 AAAA...` line. */
+  publicKey: string;
   serial: number;
   keyId: string;
   principals: string[];
@@ -166,15 +196,21 @@ export interface CertificateFields {
   caPublicKey: string;
 }
 
+/** True for an `ssh-ed25519-cert-v01@openssh.com` line (a host key stored with its certificate). */
+export function isCertificateLine(line: string): boolean {
+  return line.trim().startsWith(`${CERT_TYPE} `);
+}
+
 export function readCertificate(line: string): CertificateFields {
   const [type, data] = line.trim().split(/\s+/);
   if (type !== CERT_TYPE || !data) throw new Error(`expected an ${CERT_TYPE} line`);
   const r = new WireReader(fromBase64(data));
   r.text();
   r.string(); // nonce
-  r.string(); // key
+  const publicKey = encodePublicKey(r.string());
   const serial = r.uint32() * 2 ** 32 + r.uint32();
-  if (r.uint32() !== USER_CERT) throw new Error('not a user certificate');
+  const kind = r.uint32();
+  if (kind !== USER_CERT && kind !== HOST_CERT) throw new Error('neither a user nor a host certificate');
   const keyId = r.text();
   const p = new WireReader(r.string());
   const principals: string[] = [];
@@ -196,5 +232,5 @@ export function readCertificate(line: string): CertificateFields {
   r.string(); // reserved
   const caBlob = new WireReader(r.string());
   caBlob.text();
-  return { serial, keyId, principals, validAfter, validBefore, criticalOptions, extensions, caPublicKey: encodePublicKey(caBlob.string()) };
+  return { type: kind === USER_CERT ? 'user' : 'host', publicKey, serial, keyId, principals, validAfter, validBefore, criticalOptions, extensions, caPublicKey: encodePublicKey(caBlob.string()) };
 }

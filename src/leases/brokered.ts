@@ -11,6 +11,8 @@ import { parseLeaseRef } from '../domain/ids.ts';
 import { isLive } from '../domain/lease.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseKeyPaths, leaseTarget, privateDir, removeLeaseKeys, writeKnownHosts, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
+import { readLeaseTransport, writeLeaseTransport } from '../ssh/transport.ts';
+import { DIRECT, type Transport } from '../domain/transport.ts';
 import type { DirectLease } from './record.ts';
 import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
 import { certificateFileOf, ensureCertificate } from './certificate-cache.ts';
@@ -29,6 +31,8 @@ export interface BrokeredLeaseOptions {
   createTimeoutMs?: number | undefined;
   readyTimeoutMs?: number | undefined;
   waitReady?: ((target: SshTarget, deadline: number, options: { clock: Clock; signal?: AbortSignal }) => Promise<unknown>) | undefined;
+  /** The user's proxy (user config `proxy`) for boxes the coordinator reports as directly reachable. */
+  proxy?: Transport | undefined;
   /** The caller's CIDR to send with a create (src/net/caller.ts); without it the coordinator uses the request's source address. */
   callerCidr?: (() => Promise<string | undefined>) | undefined;
 }
@@ -52,10 +56,16 @@ export function leaseFromView(v: LeaseViewAnswer): DirectLease {
     lastTouchedAt: Date.parse(v.lastTouchedAt),
     expiresAt: Date.parse(v.expiresAt),
     ...(v.endedAt ? { endedAt: Date.parse(v.endedAt) } : {}),
-    machine: v.machine ? { provider: v.provider, providerId: '', host: v.machine.host, ports: v.machine.ports, sshUser: v.machine.sshUser, workRoot: v.machine.workRoot, hostKey: v.machine.hostKey, type: v.type } : undefined,
+    machine: v.machine
+      ? {
+          provider: v.provider, providerId: '', host: v.machine.host, ports: v.machine.ports, sshUser: v.machine.sshUser, workRoot: v.machine.workRoot, hostKey: v.machine.hostKey, type: v.type,
+          ...(v.machine.transport ? { transport: v.machine.transport } : {}),
+        }
+      : undefined,
     installation: 'coordinator',
     machineStatus: STATUS[v.state],
     ...(v.machine?.readyCommand ? { readyCommand: v.machine.readyCommand } : {}),
+    ...(v.machine?.hostCa ? { hostCa: v.machine.hostCa } : {}),
   };
 }
 
@@ -77,8 +87,10 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
         hint: 'use it from the machine that leased it, or lease a box here with `crabbox warmup`',
       });
     }
-    const certificateFile = certificateFileOf(keyDirOf(lease.id));
-    return { ...leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds }), ...(certificateFile ? { certificateFile } : {}) };
+    const keyDir = keyDirOf(lease.id);
+    const certificateFile = certificateFileOf(keyDir);
+    const base = leaseTarget({ keyDir, leaseId: lease.id, host: m.host, ports: m.ports, user: m.sshUser, connectTimeoutSeconds: options.connectTimeoutSeconds, transport: readLeaseTransport(keyDir) });
+    return { ...base, ...(certificateFile ? { certificateFile } : {}), ...(lease.hostCa ? { hostCertified: true } : {}) };
   }
 
   /** The lease key's certificate from the coordinator's CA, asked for only when missing or running out (certificate-cache.ts). */
@@ -91,7 +103,8 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     if (!m || !isLive(lease.state)) return;
     if (!m.hostKey) throw new CrabboxError('provider_error', `the coordinator sent no host key for ${lease.id}; refusing to connect unpinned`);
     await privateDir(keyDirOf(lease.id));
-    await writeKnownHosts(leaseKeyPaths(keyDirOf(lease.id)).knownHosts, m.host, m.ports, m.hostKey);
+    // With a host certificate the file trusts the host CA for this box's addresses (`@cert-authority`), not one key.
+    await writeKnownHosts(leaseKeyPaths(keyDirOf(lease.id)).knownHosts, m.host, m.ports, m.hostKey, lease.hostCa);
   }
 
   async function resolve(ref: string): Promise<DirectLease> {
@@ -133,6 +146,8 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
       await pin(lease);
       await certify(lease, callerCidr);
+      // Tunnel mode's transport comes from the coordinator; otherwise the user's own proxy, if any.
+      writeLeaseTransport(keyDirOf(lease.id), lease.machine?.transport ?? options.proxy ?? DIRECT);
       tgt = target(lease);
       const m = lease.machine!;
       log(`lease ${lease.id}: waiting for ssh on ${m.host}:${m.ports.join(',')}`);

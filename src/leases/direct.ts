@@ -9,6 +9,8 @@ import { describeTimingProblem, FLAG_NAMES } from '../domain/lease-timing.ts';
 import { endLease, startLease, touch as touchLease } from '../domain/lifecycle.ts';
 import { closeMaster, createClientKey, createHostKey, leaseKeyDir, leaseTarget, removeLeaseKeys, writeKnownHosts, leaseKeyPaths, type SshTarget } from '../ssh/index.ts';
 import { waitBootstrapped } from '../ssh/ready.ts';
+import { readLeaseTransport, writeLeaseTransport } from '../ssh/transport.ts';
+import { DIRECT, describeTransport } from '../domain/transport.ts';
 import { leaseFromMachine, type DirectLease } from './record.ts';
 import { discardLease } from './remove.ts';
 import { findTombstone } from './tombstone.ts';
@@ -20,7 +22,7 @@ import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, 
 export const DIRECT_INSTALLATION = 'cli';
 
 export interface DirectLeaseOptions {
-  config: Pick<Config, 'owner' | 'org' | 'lease' | 'ssh' | 'paths' | 'coordinator'>;
+  config: Pick<Config, 'owner' | 'org' | 'lease' | 'ssh' | 'paths' | 'coordinator' | 'proxy'>;
   provider: Provider;
   clock: Clock;
   /** Diagnostics (debug lines). */
@@ -94,7 +96,9 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
   function target(lease: DirectLease): SshTarget {
     const machine = lease.machine;
     if (!machine || !machine.host || machine.ports.length === 0) throw new CrabboxError('lease_not_active', `lease ${lease.id} has no reachable machine yet`);
-    return leaseTarget({ keyDir: keyDirOf(lease.id), leaseId: lease.id, host: machine.host, ports: machine.ports, user: machine.sshUser, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds });
+    const keyDir = keyDirOf(lease.id);
+    // The transport recorded when the lease was made, not today's config: a live lease is never rerouted.
+    return leaseTarget({ keyDir, leaseId: lease.id, host: machine.host, ports: machine.ports, user: machine.sshUser, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds, transport: readLeaseTransport(keyDir) });
   }
 
   async function writeLabels(lease: Lease & { machineId?: string | undefined }): Promise<void> {
@@ -126,10 +130,13 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     // Direct mode keeps one machine per lease and no record of it beyond its labels; the id names it the same way.
     const machineId = newMachineId();
     const keyDir = keyDirOf(id);
+    // The user's proxy (user config only) for boxes elsewhere; a local box is on this machine and always direct.
+    const transport = provider.capabilities.local ? DIRECT : (config.proxy ?? DIRECT);
     let providerId: string | undefined;
     let tgt: SshTarget | undefined;
     try {
       const sshPublicKey = await createClientKey(keyDir, id);
+      writeLeaseTransport(keyDir, transport);
       const hostKey = await createHostKey(id);
       const wantsCidr = provider.capabilities.billable && !provider.capabilities.local;
       const caller = wantsCidr ? await options.callerCidr?.() : undefined;
@@ -147,7 +154,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       await writeIndexEntry(config.paths.stateDir, { id, provider: provider.name, slug, providerId: machine.providerId, createdAt: now });
       const lease = { ...leaseFromMachineOrThrow(machine), slug };
       tgt = target(lease);
-      log(`lease ${id}: waiting for ssh on ${machine.host}:${machine.ports.join(',')}`);
+      log(`lease ${id}: waiting for ssh on ${machine.host}:${machine.ports.join(',')} (${describeTransport(transport)})`);
       const readyCommand = provider.capabilities.readyCommand;
       const wait = options.waitReady ?? ((t: SshTarget, deadline: number, o: { clock: Clock; signal?: AbortSignal }) => waitBootstrapped(t, readyCommand, deadline, { ...o, log: (line) => log(`lease ${id}: ${line}`) }));
       await wait(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });

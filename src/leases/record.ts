@@ -11,6 +11,8 @@ export interface DirectLease extends Lease {
   machineStatus: Machine['status'];
   /** Brokered mode: the box's bootstrap-ready command as the coordinator named it (direct mode asks the provider). */
   readyCommand?: string | undefined;
+  /** Brokered mode: the coordinator's host CA that certified the box's host key (docs/ssh-ca.md); trusted instead of pinning it. */
+  hostCa?: string | undefined;
 }
 
 /** Reads a lease from a machine's labels; undefined unless the labels fully prove it is a Crabbox lease. */

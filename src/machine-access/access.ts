@@ -68,6 +68,12 @@ export interface MachineAccess {
    * found left (that is the report), only when it could not look.
    */
   scrub(machine: AccessTarget, user: string, options?: AccessOptions): Promise<ScrubReport>;
+  /**
+   * Makes a prepared machine present `certificate` (its host key's, from the coordinator's host CA; docs/ssh-ca.md)
+   * and proves it does: afterwards the machine answers a known_hosts that trusts only the host CA. For machines whose
+   * provider cannot install the certificate at creation (cloud boxes: their address comes after the user data).
+   */
+  certifyHost?(machine: AccessTarget, certificate: string, options?: AccessOptions & { deadline?: number | undefined }): Promise<void>;
 }
 
 /** Lease users are `cbx-` and the lease id's 12 hex digits (at most 16 characters, within useradd's 32). */

@@ -35,6 +35,14 @@ export class FakeMachineAccess implements MachineAccess {
     return box;
   }
 
+  /** Host certificates installed, by machine id. */
+  readonly hostCertificates = new Map<string, string>();
+
+  async certifyHost(machine: AccessTarget, certificate: string): Promise<void> {
+    this.calls.push({ op: 'certifyHost', machine: machine.id });
+    this.hostCertificates.set(machine.id, certificate);
+  }
+
   async prepare(machine: AccessTarget): Promise<void> {
     this.calls.push({ op: 'prepare', machine: machine.id });
     this.box(machine.id);

@@ -110,6 +110,27 @@ export function createSshMachineAccess(options: SshAccessOptions): MachineAccess
       }
     },
 
+    async certifyHost(machine, certificate, o = {}) {
+      const r = await run(machine, ['host-cert', certificate.trim()], o.signal);
+      if (r.exitCode !== 0) throw failed(machine, 'installing the host certificate', r);
+      // sshd rereads its config after a HUP (a short restart): the box must answer with the certificate, and a
+      // known_hosts that trusts only the host CA, before the machine goes idle.
+      const certified = { ...machine, hostKey: certificate };
+      const deadline = o.deadline ?? clock.now() + 30_000;
+      for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+        let error: unknown;
+        try {
+          const check = await run(certified, ['prepare', leasesRoot, keysDir, 'no'], o.signal);
+          if (check.exitCode === 0) return;
+          error = failed(machine, 'checking the host certificate', check);
+        } catch (caught) {
+          error = caught;
+        }
+        if (clock.now() + wait > deadline || o.signal?.aborted) throw error;
+        await clock.sleep(wait, o.signal);
+      }
+    },
+
     async grant(machine, grant: LeaseGrant, o = {}): Promise<GrantedAccess> {
       checkUser(grant.user);
       const r = await run(machine, ['grant', grant.user, leasesRoot, keysDir, grant.publicKey.trim()], o.signal);

@@ -1,9 +1,12 @@
-import type { ProviderCapabilities } from './provider.ts';
+import type { MachineSpec, ProviderCapabilities } from './provider.ts';
 
 /** The check the runner bootstrap installs on every cloud box (src/bootstrap/files/scripts/crabbox-ready.sh). */
 export const READY_COMMAND = 'crabbox-ready';
 
-/** What every bootstrapped cloud provider offers: labels, an injected host key, billing, per-lease objects, a ready check. */
+/**
+ * What every bootstrapped cloud provider offers: labels, an injected host key, billing, per-lease objects, a ready
+ * check, the coordinator's user CA, and tunnel mode (a box with a Cloudflare Tunnel connector and no inbound SSH rule).
+ */
 export const CLOUD_CAPABILITIES: ProviderCapabilities = Object.freeze({
   labels: true,
   injectsHostKey: true,
@@ -11,4 +14,20 @@ export const CLOUD_CAPABILITIES: ProviderCapabilities = Object.freeze({
   local: false,
   danglingObjects: true,
   readyCommand: READY_COMMAND,
+  // A single-lease box's bootstrap trusts the coordinator's user CA (src/bootstrap/user-data.ts: cloudUserCa).
+  userCa: true,
+  tunnel: true,
 });
+
+/**
+ * The user CA a cloud box's bootstrap installs (docs/ssh-ca.md): a single-lease box's with the lease's principal for
+ * its login user; a warm pool machine's without one (each grant of pool-box.sh names its lease user's principal).
+ */
+export function cloudUserCa(spec: Pick<MachineSpec, 'shared' | 'userCa'>): { publicKeys: string[]; principal?: string | undefined } | undefined {
+  if (!spec.userCa) return undefined;
+  if (spec.shared) return { publicKeys: spec.userCa.publicKeys };
+  return spec.userCa.principal ? { publicKeys: spec.userCa.publicKeys, principal: spec.userCa.principal } : undefined;
+}
+
+/** Whether the box trusts the CA for its login user alone (a single-lease box): then it needs no key at all. */
+export const certificatesOnly = (spec: Pick<MachineSpec, 'shared' | 'userCa'>): boolean => !spec.shared && cloudUserCa(spec) !== undefined;

@@ -26,6 +26,18 @@ export interface MachineSpec {
    * user only the principal named here (the lease's `cbx-<hex>`; a pool box's principals come with each grant).
    */
   userCa?: { publicKeys: string[]; principal?: string | undefined } | undefined;
+  /**
+   * Signs `hostKey.publicKey` with the coordinator's host CA for the names and addresses the box answers on (docs/ssh-ca.md),
+   * for providers with `capabilities.hostCertificate`: the box presents the certificate (sshd `HostCertificate`) and
+   * the provider reports it as the machine's `hostKey`. Absent without a host CA: the host key is pinned.
+   */
+  signHostKey?: ((principals: string[]) => Promise<string>) | undefined;
+  /**
+   * Tunnel mode (docs/tunnel.md; providers with `capabilities.tunnel`): the box runs a Cloudflare Tunnel connector with
+   * this token and is reached only through it, so the provider opens no inbound SSH at all. The token is a secret:
+   * it goes into the box's user data and nowhere else (no label, no log, no error).
+   */
+  tunnel?: { token: string } | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -39,7 +51,10 @@ export interface Machine {
   ports: number[];
   sshUser: string;
   workRoot: string;
-  /** Public host key the box will present; empty when the provider cannot know it. */
+  /**
+   * Public host key the box will present; empty when the provider cannot know it. The host certificate line
+   * (`ssh-ed25519-cert-v01@openssh.com ...`) instead when the coordinator's host CA signed it (MachineSpec.signHostKey).
+   */
   hostKey: string;
   labels: Labels;
   status: MachineStatus;
@@ -79,8 +94,15 @@ export interface ProviderCapabilities {
    * Undefined when a box is ready as soon as it answers ssh.
    */
   readyCommand?: string | undefined;
-  /** The box can trust an SSH user CA (MachineSpec.userCa) with a revocation list; without it the box keeps per-lease keys. */
+  /**
+   * The box can trust an SSH user CA (MachineSpec.userCa) and stop trusting a lease's certificates at release (a
+   * revocation list, the trust lines removed, or the box deleted); without it the box keeps per-lease keys.
+   */
   userCa?: boolean | undefined;
+  /** The box can present a host certificate from the coordinator's host CA (MachineSpec.signHostKey). */
+  hostCertificate?: boolean | undefined;
+  /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
+  tunnel?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

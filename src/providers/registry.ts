@@ -11,7 +11,7 @@ export interface ProviderContext {
   onEvent?: ((event: ProviderEvent) => void) | undefined;
 }
 
-type ProviderConfig = Pick<Config, 'provider' | 'paths' | 'local' | 'static' | 'hetzner' | 'aws' | 'classes' | 'ssh' | 'lease'>;
+type ProviderConfig = Pick<Config, 'provider' | 'paths' | 'local' | 'static' | 'hetzner' | 'aws' | 'classes' | 'ssh' | 'lease'> & Partial<Pick<Config, 'proxy'>>;
 
 /** SSH ports in the order the CLI tries them: primary, then fallbacks. */
 function sshPorts(config: Pick<Config, 'ssh'>): number[] {
@@ -30,11 +30,12 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
       return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
     }
     case 'aws': {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa }] = await Promise.all([
         import('./aws/factory.ts'),
         import('./aws/settings.ts'),
         import('../bootstrap/user-data.ts'),
         import('./aws/events.ts'),
+        import('./cloud-capabilities.ts'),
       ]);
       const onEvent = context.onEvent;
       const ports = sshPorts(config);
@@ -50,12 +51,12 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
               if (mapped) onEvent(mapped);
             }
           : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
       });
     }
     case 'ssh': {
       const { createStaticProvider } = await import('./static/static-provider.ts');
-      return createStaticProvider({ hosts: config.static?.hosts, stateDir: config.paths.stateDir, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds });
+      return createStaticProvider({ hosts: config.static?.hosts, stateDir: config.paths.stateDir, connectTimeoutSeconds: config.ssh.connectTimeoutSeconds, transport: config.proxy });
     }
     default:
       return localProviderFor(config);

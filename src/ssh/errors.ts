@@ -26,16 +26,21 @@ export function lastSshLine(stderr: string): string {
   return (lines.at(-1) ?? 'ssh exited 255 without a message').slice(0, 200);
 }
 
-/** The one error for a host key that does not match the pinned key. Never retried. */
-export function hostKeyMismatch(where: string): CrabboxError {
+/** The one error for a host key that does not match the pinned key (or no certificate of the host CA). Never retried. */
+export function hostKeyMismatch(where: string, certified = false): CrabboxError {
+  if (certified) {
+    return new CrabboxError('host_key_mismatch', `host ${where} presented no host certificate from this installation's host CA; refusing to connect`, {
+      hint: 'the box is not the one that was leased (or was rebuilt); release it with `crabbox stop` and lease a new one',
+    });
+  }
   return new CrabboxError('host_key_mismatch', `host key of ${where} does not match the key pinned for this lease; refusing to connect`, {
     hint: 'the box is not the one that was leased (or was rebuilt); release it with `crabbox stop` and lease a new one',
   });
 }
 
 /** Turns a classified ssh failure into the error users see. */
-export function sshFailure(kind: SshFailureKind, where: string, stderr: string): CrabboxError {
-  if (kind === 'host_key') return hostKeyMismatch(where);
+export function sshFailure(kind: SshFailureKind, where: string, stderr: string, certified = false): CrabboxError {
+  if (kind === 'host_key') return hostKeyMismatch(where, certified);
   const what = kind === 'auth' ? 'the box refused the lease key' : lastSshLine(stderr);
   return new CrabboxError('ssh_failed', `ssh to ${where} failed: ${what}`, { detail: { kind } });
 }

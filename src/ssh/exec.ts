@@ -1,10 +1,12 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { connect as connectUnix } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { CrabboxError } from '../domain/errors.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { classifySshFailure, looksLikeSshFailure, sshFailure, type SshFailureKind } from './errors.ts';
 import { shellQuote } from './quote.ts';
+import { describeTransport } from '../domain/transport.ts';
 import { sshArgv, sshOptions, type SshTarget } from './target.ts';
 
 /** The ssh program; tests and odd installs can point elsewhere. */
@@ -34,7 +36,9 @@ function capture(args: string[], signal?: AbortSignal, timeoutMs = 120_000): Pro
   });
 }
 
-const where = (target: SshTarget, port: number): string => `${target.host}:${port}`;
+/** `host:port`, and how it is reached when that is not direct (a proxy's own failures then read as such). */
+const where = (target: SshTarget, port: number): string =>
+  `${target.host}:${port}${target.transport && target.transport.kind !== 'direct' ? ` (${describeTransport(target.transport)})` : ''}`;
 
 export type ProbeResult = { ok: true; port: number } | { ok: false; port: number; kind: SshFailureKind; stderr: string };
 
@@ -45,10 +49,36 @@ export async function probe(target: SshTarget, port: number, signal?: AbortSigna
   return { ok: false, port, kind: result.code === null ? 'connect' : classifySshFailure(result.stderr), stderr: result.stderr || `ssh ended with ${result.signal ?? result.code}` };
 }
 
-/** Whether this lease's ControlMaster is up (a local socket check, no network). */
-export async function masterAlive(target: SshTarget): Promise<boolean> {
-  const result = await capture([...sshOptions(target, target.ports[0] ?? 22), '-O', 'check', '--', target.host], undefined, 10_000).catch(() => undefined);
-  return result?.code === 0;
+/**
+ * Whether this lease's ControlMaster is up: a connect to its control socket, in process. That is what `ssh -O check`
+ * learns from the master too (a socket left by a dead master refuses the connect), without a process on every run.
+ */
+export function masterAlive(target: SshTarget): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectUnix(target.controlPath);
+    const done = (alive: boolean): void => {
+      socket.destroy();
+      resolve(alive);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    // A listening master accepts at once; a socket that neither accepts nor refuses is not a master to rely on.
+    socket.setTimeout(2000, () => done(false));
+  });
+}
+
+/**
+ * A proxy whose program is not installed fails the same way on every try: said at once, in the user's terms, instead
+ * of being retried until the ready deadline.
+ */
+function missingProxyTool(target: SshTarget, stderr: string): CrabboxError | undefined {
+  const kind = target.transport?.kind;
+  if (kind !== 'proxy-command' && kind !== 'cloudflare') return undefined;
+  const program = /exec: ([^\s:]+): (?:not found|No such file or directory)/.exec(stderr)?.[1];
+  if (!program) return undefined;
+  return kind === 'cloudflare'
+    ? new CrabboxError('missing_tool', `this lease is reached through Cloudflare Access, and cloudflared is not installed here`, { hint: 'install cloudflared (docs/tunnel.md: "Logging in to Access on your laptop") and run the command again' })
+    : new CrabboxError('missing_tool', `the proxy command's program ${program} was not found`, { hint: 'fix proxy.command in your user config (`crabbox config path`), or install it' });
 }
 
 /** The port that answered last for each control path, so later calls in this process start there. */
@@ -66,7 +96,9 @@ async function probePorts(target: SshTarget, signal: AbortSignal | undefined): P
       workingPort.set(target.controlPath, port);
       return port;
     }
-    if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr);
+    if (result.kind === 'host_key') throw sshFailure('host_key', where(target, port), result.stderr, target.hostCertified);
+    const missing = missingProxyTool(target, result.stderr);
+    if (missing) throw missing;
     first ??= result;
   }
   return first;
@@ -82,7 +114,7 @@ export async function connect(target: SshTarget, options: { signal?: AbortSignal
   const first = await probePorts(target, options.signal);
   if (typeof first === 'number') return first;
   if (!first) throw new CrabboxError('ssh_failed', `no ssh port known for ${target.host}`);
-  throw sshFailure(first.kind, where(target, first.port), first.stderr);
+  throw sshFailure(first.kind, where(target, first.port), first.stderr, target.hostCertified);
 }
 
 export interface ExecOptions {
@@ -150,7 +182,7 @@ export async function sshExec(target: SshTarget, command: readonly string[] | st
     if (code === null) throw new CrabboxError('ssh_failed', `ssh to ${where(target, port)} was killed by ${signal ?? 'a signal'}`);
     if (code === 255 && looksLikeSshFailure(tail)) {
       const kind = classifySshFailure(tail);
-      throw sshFailure(kind === 'other' ? 'connect' : kind, where(target, port), tail);
+      throw sshFailure(kind === 'other' ? 'connect' : kind, where(target, port), tail, target.hostCertified);
     }
     return { exitCode: code, port };
   } finally {
@@ -182,7 +214,7 @@ export async function waitReady(target: SshTarget, deadline: number, options: { 
     const last = await probePorts(target, options.signal);
     if (typeof last === 'number') return last;
     if (clock.now() >= deadline) {
-      const why = last ? sshFailure(last.kind, where(target, last.port), last.stderr).message : 'no port';
+      const why = last ? sshFailure(last.kind, where(target, last.port), last.stderr, target.hostCertified).message : 'no port';
       throw new CrabboxError('timeout', `box did not become ready in time (${why})`);
     }
     await clock.sleep(Math.min(interval, Math.max(deadline - clock.now(), 0)), options.signal).catch(() => {

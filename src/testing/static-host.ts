@@ -47,9 +47,10 @@ const keygen = (file: string, comment: string): string => {
 /**
  * Starts a static host fixture listening on `portCount` loopback ports. With `pool`, it is a host prepared for a warm
  * pool (docs/pool.md): its user may sudo without a password, and sshd lets lease users (`cbx-*`) in with the key in
- * `<pool.keysDir>/<user>` only.
+ * `<pool.keysDir>/<user>` only. With `netns`, sshd runs inside that network namespace: 127.0.0.1 there, unreachable
+ * from here except through a relay (src/testing/netns.ts).
  */
-export async function startStaticHost(options: { portCount?: number; maxSessions?: number; pool?: { keysDir: string } } = {}): Promise<StaticHostFixture> {
+export async function startStaticHost(options: { portCount?: number; maxSessions?: number; pool?: { keysDir: string }; netns?: string } = {}): Promise<StaticHostFixture> {
   if (process.getuid?.() !== 0) throw new Error('the static host fixture needs root (it creates a Unix user and runs sshd)');
   const sshd = findSshd();
   if (!sshd) throw new Error('sshd not found');
@@ -83,7 +84,7 @@ export async function startStaticHost(options: { portCount?: number; maxSessions
   }
   writeFileSync(configFile, sessions.replace(/^Port .*$/m, ports.map((p) => `Port ${p}`).join('\n')), { mode: 0o600 });
   await ensurePrivsepDir();
-  await startSshd({ sshd, configFile, logFile: join(dir, 'sshd.log'), pidFile });
+  await startSshd({ sshd, configFile, logFile: join(dir, 'sshd.log'), pidFile, netns: options.netns });
 
   return {
     user,

@@ -1,5 +1,6 @@
-// SSH certificates end to end (docs/ssh-ca.md): a real coordinator process with an SSH CA, a local warm pool of
-// private sshds as root, the real CLI, and a released lease's certificate refused by the box's KRL before it expires.
+// SSH certificates end to end (docs/ssh-ca.md): a real coordinator process with an SSH user CA and a host CA, a local
+// warm pool of private sshds as root, the real CLI, host certificates trusted through @cert-authority, and a released
+// lease's certificate refused by the box's KRL before it expires.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,6 +21,8 @@ const SHARED = 'ssh-ca-e2e-shared-token-0123456789';
 const tmp = tempDir('crabbox-e2e-ssh-ca-');
 const repo = join(tmp.path, 'repo');
 const caKey = join(tmp.path, 'ssh-ca');
+const hostCaKey = join(tmp.path, 'ssh-host-ca');
+const hostCaLine = (): string => readFileSync(`${hostCaKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
 let coordinator: ServeProcess;
 
 const configFile = join(tmp.path, 'coordinator.yaml');
@@ -43,9 +46,10 @@ async function waitIdle(): Promise<void> {
 describe('SSH certificates through a real coordinator and the real CLI', () => {
   before(async () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'e2e-ca', '-f', caKey]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'e2e-host-ca', '-f', hostCaKey]);
     initRepo(repo, { 'hello.txt': 'hello\n' });
     coordinator = await startServe(
-      isolatedEnv(join(tmp.path, 'coord'), { CRABBOX_SHARED_TOKEN: SHARED, CRABBOX_COORDINATOR_CONFIG: configFile, CRABBOX_SSH_CA_KEY_FILE: caKey }),
+      isolatedEnv(join(tmp.path, 'coord'), { CRABBOX_SHARED_TOKEN: SHARED, CRABBOX_COORDINATOR_CONFIG: configFile, CRABBOX_SSH_CA_KEY_FILE: caKey, CRABBOX_SSH_HOST_CA_KEY_FILE: hostCaKey }),
       ['--db', join(tmp.path, 'coordinator.sqlite'), '--providers', 'local'],
     );
   });
@@ -76,13 +80,15 @@ describe('SSH certificates through a real coordinator and the real CLI', () => {
     const fields = readCertificate(readFileSync(cert, 'utf8'));
     assert.equal(fields.keyId, lease.id);
     assert.deepEqual(fields.principals, [`cbx-${lease.id.slice(4)}`]);
+    // The pool machine presents a host certificate: the lease trusts the host CA for its address, no pinned key.
+    assert.equal(readFileSync(join(keyDir, 'known_hosts'), 'utf8'), `@cert-authority [127.0.0.1]:${lease.machine.ports[0]} ${hostCaLine()}\n`);
     const who = await cli(['run', '--id', lease.slug, '--no-sync', '--', 'id', '-un']);
     assert.equal(who.code, 0, who.stderr);
     assert.equal(who.stdout.trim(), `cbx-${lease.id.slice(4)}`);
     const events = await cli(['events', '--lease', lease.id, '--json']);
     assert.equal(events.code, 0, events.stderr);
     assert.match(events.stdout, /"lease\.certificate"/);
-    assert.doesNotMatch(events.stdout + coordinator.stderr(), /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/, 'no CA key material in events or the log');
+    assert.doesNotMatch(events.stdout + coordinator.stderr(), /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/, 'no CA key material (user or host CA) in events or the log');
 
     // Keep a copy of the key and certificate, then release: the box must refuse them at once.
     const keep = mkdtempSync(join(tmp.path, 'kept-'));
@@ -109,6 +115,8 @@ describe('SSH certificates through a real coordinator and the real CLI', () => {
       const box = join(tmp.path, 'coord', 'state', 'crabbox', 'coordinator', 'local', lease.id, 'sshd_config');
       assert.match(readFileSync(box, 'utf8'), /^AuthorizedKeysFile none$/m);
       assert.ok(existsSync(join(userState, 'leases', lease.id, 'id_ed25519-cert.pub')));
+      assert.match(readFileSync(join(userState, 'leases', lease.id, 'known_hosts'), 'utf8'), /^@cert-authority \[127\.0\.0\.1\]:\d+ ssh-ed25519 \S+\n$/);
+      assert.match(readFileSync(box, 'utf8'), /^HostCertificate /m);
       const run = await cli(['run', '--id', lease.slug, '--', 'cat', 'hello.txt']);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout, 'hello\n');

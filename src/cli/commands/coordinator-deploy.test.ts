@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { coordinatorDeployJson } from '../../api/shapes-setup.ts';
 import { redact } from '../../redact/redact.ts';
-import { runCli } from '../../testing/cli.ts';
+import { BIN, runCli } from '../../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../testing/tmp.ts';
 import { deployCoordinator, parseJsonc, type Runner } from '../coordinator-deploy.ts';
 
@@ -29,6 +30,40 @@ describe('crabbox coordinator deploy', () => {
       assert.deepEqual([staged.main, staged.no_bundle, staged.name], ['worker.js', true, 'crabbox-coordinator']);
       assert.ok(existsSync(join(dir.path, 'staged', 'out', 'worker.js')), 'wrangler wrote its dry-run output');
       assert.equal(readFileSync(join(dir.path, 'staged', 'worker.js'), 'utf8'), readFileSync(new URL('../../../dist/worker/worker.js', import.meta.url), 'utf8'), 'the prebuilt bundle is uploaded as it is');
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('Ctrl-C while wrangler runs stops wrangler, removes the temporary staging directory and exits 130 in one line', async () => {
+    const dir = tempDir('crabbox-deploy-int-');
+    try {
+      writeFileSync(join(dir.path, 'wrangler.jsonc'), TEMPLATE);
+      const tmp = join(dir.path, 'tmp');
+      mkdirSync(tmp);
+      const child = spawn(process.execPath, [BIN, 'coordinator', 'deploy', '--dry-run'], { cwd: dir.path, env: { ...isolatedEnv(dir.path), TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      // The staging directory holds wrangler.json once wrangler is about to start; interrupt then.
+      const staged = (): string | undefined => readdirSync(tmp).map((d) => join(tmp, d)).find((d) => d.includes('crabbox-deploy-') && existsSync(join(d, 'wrangler.json')));
+      // Another process on the real clock: polled, bounded at 30 s.
+      for (let i = 0; i < 3000 && !staged(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(staged(), 'the deploy staged its files');
+      child.kill('SIGINT');
+      assert.equal(await closed, 130, stderr);
+      assert.match(stderr, /coordinator deploy interrupted; wrangler was stopped/);
+      assert.equal(stderr.trim().split('\n').filter((l) => !l.startsWith('hint:')).length, 1, stderr);
+      assert.deepEqual(readdirSync(tmp).filter((d) => d.startsWith('crabbox-deploy-')), [], 'no staging directory is left');
+      // wrangler was stopped, not orphaned: no process is left running from (or writing into) the staging directory.
+      const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(tmp);
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(left, []);
     } finally {
       dir.remove();
     }

@@ -31,6 +31,7 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
   registerSecret(settings.config.auth.sharedToken);
   registerSecret(settings.config.auth.sessionSecret);
   registerSecret(settings.config.sshCa?.signingKey);
+  registerSecret(settings.config.sshHostCa?.signingKey);
   const warn = (message: string): void => options.logger?.warn(redact(message));
   const store = options.store ?? (await openFleetStore({ sqlitePath: settings.database, postgresUrl: settings.databaseUrl, postgresSchema: settings.databaseSchema, now: clock.now(), onWarning: warn }));
   try {

@@ -33,6 +33,14 @@ describe('Worker config: one line for what the Worker cannot do', () => {
     assert.equal(s.config.caps.activeLeases.owner, 3);
     assert.equal(s.file.hetzner?.location, 'fsn1');
   });
+
+  it('tunnel mode on the Worker: the section from CRABBOX_CONFIG, the Cloudflare API token from a Worker secret', () => {
+    const tunnel = { accountId: '0123456789abcdef0123456789abcdef', zoneId: 'fedcba9876543210fedcba9876543210', domain: 'boxes.example.com', providers: ['hetzner'] };
+    const s = workerSettings({ CRABBOX_SHARED_TOKEN: TOKEN, CLOUDFLARE_API_TOKEN: 'cf-api-token-worker-0123456789', CRABBOX_CONFIG: { providers: ['hetzner'], tunnel } });
+    assert.equal(s.config.tunnel?.domain, 'boxes.example.com');
+    assert.equal(s.config.tunnel?.apiToken, 'cf-api-token-worker-0123456789');
+    assert.throws(() => workerSettings({ CRABBOX_SHARED_TOKEN: TOKEN, CRABBOX_CONFIG: { providers: ['hetzner'], tunnel } }), /tunnel mode needs a Cloudflare API token/);
+  });
 });
 
 describe('cloud providers from inside workerd', () => {

@@ -21,11 +21,12 @@ export async function workerProviders(names: string[], ctx: WorkerProviderContex
       const { createHetznerProvider } = await import('../../providers/hetzner/index.ts');
       out[name] = createHetznerProvider({ settings: ctx.file.hetzner, env: ctx.env, classes: ctx.file.classes, ports, clock: ctx.clock, onEvent: ctx.onEvent });
     } else if (name === 'aws') {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa }] = await Promise.all([
         import('../../providers/aws/factory.ts'),
         import('../../providers/aws/settings.ts'),
         import('../../bootstrap/user-data.ts'),
         import('../../providers/aws/events.ts'),
+        import('../../providers/cloud-capabilities.ts'),
       ]);
       const env = ctx.env;
       if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) throw new CrabboxError('invalid_config', 'provider aws on Workers needs the secrets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (there is no profile or instance role there)');
@@ -36,7 +37,7 @@ export async function workerProviders(names: string[], ctx: WorkerProviderContex
         clock: ctx.clock,
         credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) },
         onEvent: onEvent ? (event) => { const mapped = toProviderEvent(event); if (mapped) onEvent(mapped); } : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox' }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
       });
     } else if (name === 'fake') {
       // In-memory machines: demos and the bench. Nothing is ever really created.

@@ -2,6 +2,7 @@ import { scrub } from '../redaction.ts';
 import type { DeletionOutcome, LeaseRecord, MachineRecord } from '../../storage/store.ts';
 import { audit, type AuditInput } from '../audit.ts';
 import type { CoordinatorDeps } from '../deps.ts';
+import { closeTunnel } from '../tunnel.ts';
 
 /** How long one worker holds a deletion claim before another may retry it (a crash mid-delete is retried after this). */
 export const CLAIM_MS = 5 * 60_000;
@@ -44,6 +45,8 @@ export async function deleteMachine(deps: CoordinatorDeps, machine: MachineRecor
   try {
     if (!provider) throw new Error(`provider ${machine.provider} is not configured on this coordinator`);
     const result = await provider.delete(machine.providerId);
+    // Tunnel mode: the tunnel, its DNS route and Access app go with the machine (a failure retries the whole delete).
+    await closeTunnel(deps, machine);
     const at = clock.now();
     await record({ ok: true, at }, at, { type: 'machine.deleted', data: { result, reason: machine.stateReason, attempts: machine.deletion.attempts + 1 } });
     return result;

@@ -1,4 +1,5 @@
 import { LABEL, machineLabels } from '../../domain/labels.ts';
+import { hostCertificateSigner, hostKeySigner } from '../host-ca.ts';
 import { boxUserCa } from '../ssh-ca.ts';
 import { afterLeaseEnds } from '../../domain/machine.ts';
 import type { Machine } from '../../providers/provider.ts';
@@ -129,6 +130,9 @@ async function retire(deps: CoordinatorDeps, pool: PoolConfig, action: Extract<P
   return deleted;
 }
 
+/** Whether the machine presents the host key the coordinator made for it (not a static host's own key). */
+const sameKey = (a: string, b: string): boolean => a.trim().split(/\s+/).slice(0, 2).join(' ') === b.trim().split(/\s+/).slice(0, 2).join(' ');
+
 const machineDetails = (machine: Machine, hostKey: string): MachineDetails => ({
   providerId: machine.providerId, host: machine.host, ports: machine.ports, adminUser: machine.sshUser, workRoot: machine.workRoot,
   hostKey: machine.hostKey || hostKey, type: machine.type, region: machine.region,
@@ -167,18 +171,31 @@ export async function provisionPoolMachine(deps: CoordinatorDeps, pool: PoolConf
   if (!record) return 'clamped';
   try {
     const hostKey = await (deps.hostKeys ?? generateHostKey)(token);
+    // A pool machine is drained at its maximum age; a lease that claimed it just before may run up to the TTL cap.
+    const signHostKey = hostKeySigner(deps, provider.name, id, hostKey.publicKey, pool.maxAgeHours * 3600 + config.lease.maxTtlSeconds);
     const made = await provider.create(
       {
         leaseId: token, slug: `pool-${pool.name}`.slice(0, 40), labels, sshPublicKey: deps.adminPublicKey ?? '', hostKey, class: pool.class, type: pool.type, shared: true,
         ...(boxUserCa(deps, pool.provider) ? { userCa: boxUserCa(deps, pool.provider) } : {}),
-        ...(pool.sshCidrs?.length ? { allowedCidrs: pool.sshCidrs } : {}),
+        ...(pool.sshCidrs?.length ? { allowedCidrs: pool.sshCidrs } : {}), ...(signHostKey ? { signHostKey } : {}),
       },
       { onProviderId: (providerId) => store.setMachineProviderId(id, providerId), signal },
     );
-    const details = machineDetails(made, hostKey.publicKey);
+    let details = machineDetails(made, hostKey.publicKey);
     const access = deps.access?.[provider.name];
     if (!access) throw new Error(`no machine access for provider ${provider.name} on this coordinator`);
-    await access.prepare({ id, provider: provider.name, ...details }, { deadline: clock.now() + PREPARE_TIMEOUT_MS, signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(PREPARE_TIMEOUT_MS)]) : AbortSignal.timeout(PREPARE_TIMEOUT_MS) });
+    const prepareSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(PREPARE_TIMEOUT_MS)]) : AbortSignal.timeout(PREPARE_TIMEOUT_MS);
+    await access.prepare({ id, provider: provider.name, ...details }, { deadline: clock.now() + PREPARE_TIMEOUT_MS, signal: prepareSignal });
+    // A machine whose provider could not install a host certificate at creation (a cloud box learns its address after
+    // its user data) gets it now, over the admin access, for the address it has (docs/ssh-ca.md).
+    const certifyLater = !signHostKey && access.certifyHost && made.host && sameKey(made.hostKey, hostKey.publicKey)
+      ? hostCertificateSigner(deps, id, hostKey.publicKey, pool.maxAgeHours * 3600 + config.lease.maxTtlSeconds)
+      : undefined;
+    if (certifyLater) {
+      const certificate = await certifyLater([made.host]);
+      await access.certifyHost!({ id, provider: provider.name, ...details }, certificate, { deadline: clock.now() + PREPARE_TIMEOUT_MS, signal: prepareSignal });
+      details = { ...details, hostKey: certificate };
+    }
     const now = clock.now();
     const claimUntil = now + CLAIM_MS;
     const ready = await store.withTransaction(async (tx) => {

@@ -5,9 +5,13 @@
 #   grant   <user> <leases-root> <keys-dir> <public key line>
 #   revoke  <user> <keys-dir>
 #   scrub   <user> <leases-root> <keys-dir>
+#   host-cert <certificate line>   (the host key's certificate from the coordinator host CA; sshd presents it)
 # A lease user is cbx-<12 hex>, with its one key in <keys-dir>/<user> (root's 0644: sshd reads it through
 # `Match User cbx-*` / `AuthorizedKeysFile <keys-dir>/%u`; never in the home) and <leases-root>/<user>/{home,work}
 # (0700, the user's). UIDs come from 1879048192-1879113727, after the last one this box handed out. See docs/pool.md.
+# On a box whose bootstrap installed the coordinator's SSH user CA (docs/ssh-ca.md: /etc/crabbox/user_ca_keys), the
+# file names the user's certificate principal (its own name) instead of a key, and revoke and scrub add the lease's
+# key id (cbx_<12 hex>) to the box's revocation list, so its certificates are refused before they expire.
 set -euo pipefail
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -16,6 +20,8 @@ UID_LAST=1879113727
 STATE=/var/lib/crabbox
 # Where a lease user may leave files besides its home and workdir.
 SCRUB_DIRS=(/tmp /var/tmp /dev/shm /run/lock /dev/mqueue /var/spool/cron)
+CA_KEYS=/etc/crabbox/user_ca_keys
+KRL=/etc/crabbox/revoked_keys
 
 die() { printf 'pool-box: %s\n' "$*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -45,6 +51,26 @@ next_uid() {
   die "no free lease UID left"
 }
 
+trusts_ca() { [ -s "$CA_KEYS" ]; }
+
+revoke_certificates() {
+  # Adds the lease's key id for every trusted CA key to a copy of the KRL, then renames it into place: sshd never
+  # reads a half-written list (and refuses every key while it is missing).
+  local user=$1 tmp spec ca line
+  trusts_ca || return 0
+  tmp=$(mktemp "$KRL.XXXXXX"); spec=$(mktemp); ca=$(mktemp)
+  if [ -f "$KRL" ]; then cat "$KRL" >"$tmp"; else ssh-keygen -q -k -f "$tmp.empty" && mv -f "$tmp.empty" "$tmp"; fi
+  printf 'id: cbx_%s\n' "${user#cbx-}" >"$spec"
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    printf '%s\n' "$line" >"$ca"
+    ssh-keygen -q -k -u -f "$tmp" -s "$ca" "$spec" || { rm -f "$tmp" "$spec" "$ca"; die "ssh-keygen could not update the revocation list"; }
+  done <"$CA_KEYS"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$KRL"
+  rm -f "$spec" "$ca"
+}
+
 kill_all() {
   # SIGKILL every process of the UID until none is left: a process may fork while the others die, and a
   # double-forked, setsid'd daemon is still the UID's.
@@ -69,6 +95,30 @@ cmd_prepare() {
   echo ok
 }
 
+cmd_host_cert() {
+  # Installs the host key's certificate from the coordinator's host CA (docs/ssh-ca.md), in a drop-in read before the
+  # bootstrap's (its Match block must come last), checks the config and has sshd reread it.
+  local cert=$1 tmp pid want got
+  [[ $cert =~ ^ssh-ed25519-cert-v01@openssh\.com\ [A-Za-z0-9+/=]+(\ [A-Za-z0-9._-]+)?$ ]] || die "not an ssh-ed25519 certificate line"
+  [ -f /etc/ssh/ssh_host_ed25519_key.pub ] || die "no /etc/ssh/ssh_host_ed25519_key.pub"
+  tmp=$(mktemp /etc/ssh/.host-cert.XXXXXX)
+  printf '%s\n' "$cert" >"$tmp"
+  want=$(ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub | awk '{ print $2 }')
+  got=$(ssh-keygen -L -f "$tmp" | awk '$1 == "Public" && $2 == "key:" { print $4 }')
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then rm -f "$tmp"; die "the certificate is not for this box's host key"; fi
+  chmod 0644 "$tmp"
+  mv -f "$tmp" /etc/ssh/ssh_host_ed25519_key-cert.pub
+  printf '# Written by Crabbox (pool-box.sh host-cert): the host key certificate from the coordinator host CA.\nHostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\n' >/etc/ssh/sshd_config.d/05-crabbox-host-cert.conf
+  chmod 0644 /etc/ssh/sshd_config.d/05-crabbox-host-cert.conf
+  /usr/sbin/sshd -t || die "sshd refuses the configuration with the host certificate"
+  if [ -d /run/systemd/system ]; then
+    systemctl try-reload-or-restart ssh.service 2>/dev/null || systemctl try-reload-or-restart sshd.service 2>/dev/null || true
+  elif pid=$(cat /run/sshd.pid 2>/dev/null) && [[ $pid =~ ^[0-9]+$ ]]; then
+    kill -HUP "$pid"
+  fi
+  echo ok
+}
+
 cmd_grant() {
   local user=$1 leases=$2 keys=$3 key=$4 uid shell=/bin/sh
   user_ok "$user"; path_ok "$leases"; path_ok "$keys"
@@ -89,7 +139,8 @@ cmd_grant() {
     [ -L "$leases/$user/$dir" ] && die "$leases/$user/$dir is a symlink"
     install -d -m 0700 -o "$user" -g "$user" "$leases/$user/$dir"
   done
-  printf '%s\n' "$key" >"$keys/.$user.tmp"
+  # With the user CA the lease user's principal is its own name (the certificate the coordinator signs names it).
+  if trusts_ca; then printf '%s\n' "$user" >"$keys/.$user.tmp"; else printf '%s\n' "$key" >"$keys/.$user.tmp"; fi
   chmod 0644 "$keys/.$user.tmp"
   mv -f "$keys/.$user.tmp" "$keys/$user"
   printf 'user %s\nwork %s\n' "$user" "$leases/$user/work"
@@ -99,8 +150,9 @@ cmd_revoke() {
   local user=$1 keys=$2 uid
   user_ok "$user"; path_ok "$keys"
   rm -f -- "$keys/$user"
+  revoke_certificates "$user"
   if uid=$(id -u "$user" 2>/dev/null); then
-    usermod --expiredate 1 "$user" 2>/dev/null || true
+    usermod --expiredate 1 "$user" >/dev/null 2>&1 || true
     kill_all "$uid" || echo "left processes of uid $uid survived SIGKILL"
   fi
   echo ok
@@ -111,9 +163,10 @@ cmd_scrub() {
   user_ok "$user"; path_ok "$leases"; path_ok "$keys"
   report() { printf 'left %s\n' "$*"; left=1; }
   rm -f -- "$keys/$user" "$keys/.$user.tmp"
+  revoke_certificates "$user"
   uid=$(id -u "$user" 2>/dev/null || true)
   if [ -n "$uid" ]; then
-    usermod --expiredate 1 "$user" 2>/dev/null || true
+    usermod --expiredate 1 "$user" >/dev/null 2>&1 || true
     kill_all "$uid" || report "processes of uid $uid survived SIGKILL"
     if command -v crontab >/dev/null; then crontab -r -u "$user" 2>/dev/null || true; fi
     if command -v atq >/dev/null; then
@@ -157,5 +210,6 @@ case $command in
   grant) [ $# = 4 ] || die "usage: grant <user> <leases-root> <keys-dir> <public key>"; cmd_grant "$@" ;;
   revoke) [ $# = 2 ] || die "usage: revoke <user> <keys-dir>"; cmd_revoke "$@" ;;
   scrub) [ $# = 3 ] || die "usage: scrub <user> <leases-root> <keys-dir>"; cmd_scrub "$@" ;;
+  host-cert) [ $# = 1 ] || die "usage: host-cert <certificate line>"; cmd_host_cert "$@" ;;
   *) die "unknown command ${command:-none}" ;;
 esac

@@ -5,6 +5,8 @@ import { isCrabboxError } from '../../domain/errors.ts';
 import { startFakeAws, type FakeAwsSetup } from './fake/harness.ts';
 import { launchCandidates } from './launch.ts';
 import { q } from './fake/query.ts';
+import { cloudUserCa } from '../cloud-capabilities.ts';
+import type { MachineSpec } from '../provider.ts';
 
 const keys = { sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxhdW5jaGxhdW5jaGxhdW5jaA user@host', hostKey: { privateKey: 'unused', publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Q root@box' } };
 const spec = (leaseId: string) => ({ ...baseSpec(leaseId, keys), allowedCidrs: ['203.0.113.7/32'] });
@@ -40,6 +42,21 @@ describe('aws launch', () => {
     assert.equal(i.imageId, 'ami-0ubuntu0amd64new', 'newest Canonical image, never the look-alike from another owner');
     assert.equal(m.type, 'c7a.2xlarge');
     assert.equal(m.host, i.publicIp);
+  });
+
+  it('with the coordinator user CA, imports no key pair and launches without KeyName; the box gets the CA through its user data', async () => {
+    const rendered: MachineSpec[] = [];
+    setup = await startFakeAws({ userData: (s) => (rendered.push(s), `#cloud-config\n# lease ${s.leaseId}\n`) });
+    const userCa = { publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNhY2FjYWNhY2FjYWNhY2FjYWNhY2FjYWNhY2Fj ca'], principal: 'cbx-00000000000c' };
+    const m = await setup.provider.create({ ...spec('cbx_00000000000c'), userCa });
+    assert.equal(setup.fake.account.keyPairs.size, 0, 'no per-lease key pair');
+    assert.equal(setup.fake.calls('ImportKeyPair').length, 0);
+    assert.equal(setup.fake.calls('RunInstances')[0]!.KeyName, undefined);
+    assert.deepEqual(cloudUserCa(rendered[0]!), userCa, 'the user data is rendered with the CA and the principal');
+    assert.equal(await setup.provider.delete(m.providerId), 'deleted');
+    // The same create without a CA still imports the lease's key pair.
+    await setup.provider.create(spec('cbx_00000000000d'));
+    assert.equal(setup.fake.account.keyPairs.size, 1);
   });
 
   it('uses aws.ami when given and the arm64 image for Graviton types', async () => {

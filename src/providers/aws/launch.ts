@@ -23,7 +23,8 @@ export function launchCandidates(types: string[], market: Market, onDemandFallba
 export interface LaunchParams {
   leaseId: string;
   imageFor: (type: string) => Promise<string>;
-  keyName: string;
+  /** The lease's key pair; none for a box that trusts the coordinator's user CA (docs/ssh-ca.md). */
+  keyName?: string | undefined;
   securityGroupId: string;
   subnetId?: string | undefined;
   userData: string;
@@ -63,7 +64,7 @@ export function runInstancesInput(params: LaunchParams, candidate: LaunchCandida
     InstanceType: candidate.type as RunInstancesCommandInput['InstanceType'],
     MinCount: 1,
     MaxCount: 1,
-    KeyName: params.keyName,
+    ...(params.keyName ? { KeyName: params.keyName } : {}),
     UserData: Buffer.from(params.userData, 'utf8').toString('base64'),
     // A box that shuts itself down is gone, not a stopped instance that still bills for its volume.
     InstanceInitiatedShutdownBehavior: 'terminate',

@@ -1,5 +1,5 @@
 import { CreateTagsCommand, DeleteTagsCommand, DescribeSubnetsCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { CLOUD_CAPABILITIES } from '../cloud-capabilities.ts';
+import { CLOUD_CAPABILITIES, certificatesOnly } from '../cloud-capabilities.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -154,22 +154,26 @@ export class AwsProvider implements Provider {
       await options.onProviderId?.(existing.InstanceId);
       return this.#finish(spec, existing, options);
     }
-    const cidrs = this.#cidrs(spec);
+    // Tunnel mode: no caller CIDR is needed, and the box's group admits nothing inbound.
+    const cidrs = spec.tunnel ? [] : this.#cidrs(spec);
     // Rendered and checked before anything billable or visible is made.
     const userData = this.#o.userData(spec);
     const userDataBytes = Buffer.byteLength(userData);
     if (userDataBytes > MAX_EC2_USER_DATA_BYTES) {
       throw new CrabboxError('internal', `the box's user data is ${userDataBytes} bytes; EC2 accepts at most ${MAX_EC2_USER_DATA_BYTES} (16 KB before base64)`);
     }
+    const groupName = this.#o.securityGroupName ?? DEFAULT_SECURITY_GROUP;
     const group = await ensureSshSecurityGroup(this.#deps, {
-      name: this.#o.securityGroupName ?? DEFAULT_SECURITY_GROUP,
+      name: spec.tunnel ? `${groupName}-tunnel` : groupName,
       vpcId: await this.#vpc(),
-      ports: this.#shape.ports,
+      ports: spec.tunnel ? [] : this.#shape.ports,
       cidrs,
       maxCidrs: this.#o.maxCallerCidrs ?? 16,
+      ...(spec.tunnel ? { description: 'Crabbox runners in tunnel mode: no inbound rule' } : {}),
     });
-    const key = await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
-    const keyName = key.name;
+    // A box that trusts the coordinator's user CA gets no key pair: its bootstrap installs the CA, not the key.
+    const key = certificatesOnly(spec) ? undefined : await importLeaseKeyPair(this.#deps, spec.leaseId, spec.sshPublicKey, { [LABEL.marker]: 'true', [LABEL.lease]: spec.leaseId });
+    const keyName = key?.name;
     const hostKey = spec.hostKey.publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
     // EC2 tag values hold 256 characters: an ed25519 key fits; a longer key is simply not reported by get/list.
     const tags = { ...spec.labels, [NAME_TAG]: `crabbox-${spec.slug}`, ...(hostKey.length <= 256 ? { [HOST_KEY_TAG]: hostKey } : {}) };
@@ -199,12 +203,12 @@ export class AwsProvider implements Provider {
           userData,
           rootVolumeGiB: this.#o.rootVolumeGiB ?? 100,
           tags,
-          dependenciesSince: Math.min(key.createdAt, group.createdAt ?? key.createdAt),
+          dependenciesSince: Math.min(key?.createdAt ?? this.#clock.now(), group.createdAt ?? key?.createdAt ?? this.#clock.now()),
         },
         candidates,
       );
     } catch (error) {
-      await deleteLeaseKeyPair(this.#deps, keyName).catch(() => undefined); // nothing launched: the key has no user
+      if (keyName) await deleteLeaseKeyPair(this.#deps, keyName).catch(() => undefined); // nothing launched: the key has no user
       throw error;
     }
     const instanceId = launched.instance.InstanceId!;

@@ -45,6 +45,8 @@ export interface SshGroupSpec {
   cidrs: string[];
   /** How many distinct caller CIDRs the group may hold; older ones beyond this are revoked. */
   maxCidrs: number;
+  /** The group's description when this call creates it. */
+  description?: string | undefined;
 }
 
 const DESCRIPTION_PREFIX = 'crabbox caller since ';
@@ -128,7 +130,7 @@ export async function ensureSshSecurityGroup(deps: SshGroupDeps, spec: SshGroupS
         deps.ec2.send(
           new CreateSecurityGroupCommand({
             GroupName: spec.name,
-            Description: 'Crabbox runners: SSH from known callers only',
+            Description: spec.description ?? 'Crabbox runners: SSH from known callers only',
             ...(spec.vpcId ? { VpcId: spec.vpcId } : {}),
             TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'crabbox', Value: 'true' }] }],
           }),

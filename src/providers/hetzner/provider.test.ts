@@ -15,6 +15,7 @@ import { firewallName, normalizeCidr, sshRules, sshSources } from './firewall.ts
 import { startFakeHetzner, type RunningFakeHetzner } from './fake/serve.ts';
 import { startFakeHetznerProvider, type FakeHetznerSetup } from './fake/harness.ts';
 import { generateKeyPair } from './fake/keys.ts';
+import { parse } from 'yaml';
 
 function specFor(leaseId: string, extra: Partial<MachineSpec> = {}, labels: Record<string, string> = {}): MachineSpec {
   const user = generateKeyPair('lease');
@@ -74,6 +75,37 @@ describe('hetzner provider against the fake API', () => {
     assert.deepEqual(post.ssh_keys, [key!.id]);
     const fw = [...fake.state.firewalls.values()].find((f) => f.name === firewallName(leaseId))!;
     assert.deepEqual(post.firewalls, [{ firewall: fw.id }]);
+  });
+
+  it('with the coordinator user CA, makes no key object: the server has no ssh_keys and its user data trusts the CA', async () => {
+    const leaseId = newLeaseId();
+    const ca = generateKeyPair('user-ca');
+    const spec = specFor(leaseId, { userCa: { publicKeys: [ca.publicKey], principal: `cbx-${leaseId.slice(4)}` } });
+    const machine = await make().create(spec);
+    assert.equal(fake.state.sshKeys.size, 0, 'no per-lease key object');
+    assert.equal(fake.state.requests.filter((r) => r.path === '/ssh_keys' && r.method === 'POST').length, 0);
+    const post = fake.state.requests.find((r) => r.method === 'POST' && r.path === '/servers')!.body as { ssh_keys: number[]; user_data: string };
+    assert.deepEqual(post.ssh_keys, []);
+    const files = (parse(post.user_data) as { write_files: { path: string; content: string }[] }).write_files;
+    const file = (path: string): string => Buffer.from(files.find((f) => f.path === path)?.content ?? 'missing', 'base64').toString('utf8');
+    assert.equal(file('/etc/crabbox/user_ca_keys'), `${ca.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
+    assert.equal(file('/etc/crabbox/principals.new'), `cbx-${leaseId.slice(4)}\n`);
+    assert.equal(file('/etc/crabbox/authorized_keys'), '', 'the lease key is not on the box');
+    assert.equal(post.user_data.includes(spec.sshPublicKey.split(' ')[1]!), false);
+    assert.equal(await make().delete(machine.providerId), 'deleted');
+  });
+
+  it('a warm pool machine keeps its admin key object with a user CA; its user data trusts the CA for the lease users only', async () => {
+    const admin = generateKeyPair('pool-admin');
+    const ca = generateKeyPair('user-ca');
+    await make().create(specFor(newLeaseId(), { sshPublicKey: admin.publicKey, shared: true, userCa: { publicKeys: [ca.publicKey] } }));
+    assert.equal(fake.state.sshKeys.size, 1);
+    const post = fake.state.requests.find((r) => r.method === 'POST' && r.path === '/servers')!.body as { user_data: string };
+    const files = (parse(post.user_data) as { write_files: { path: string; content: string }[] }).write_files;
+    const file = (path: string): string => Buffer.from(files.find((f) => f.path === path)?.content ?? 'missing', 'base64').toString('utf8');
+    assert.equal(file('/etc/crabbox/user_ca_keys'), `${ca.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
+    assert.equal(file('/etc/crabbox/principals.new'), '', 'no principal for the admin user');
+    assert.equal(file('/etc/crabbox/authorized_keys'), `${admin.publicKey}\n`, 'the admin keeps its key');
   });
 
   it('warm pool machines share one admin key object (Hetzner refuses a second with the same fingerprint); deleting them keeps it', async () => {

@@ -1,5 +1,5 @@
 import type { CreateOptions, DanglingSweepOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities, ProviderEvent } from '../provider.ts';
-import { CLOUD_CAPABILITIES } from '../cloud-capabilities.ts';
+import { CLOUD_CAPABILITIES, certificatesOnly, cloudUserCa } from '../cloud-capabilities.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -90,15 +90,20 @@ export class HetznerProvider implements Provider {
     const { types } = chooseTypes({ provider: this.name, class: spec.class, type: spec.type, classes: this.#classes });
     const installation = spec.labels[LABEL.installation];
     // Rendered first: bad input fails before anything billable or visible is made.
-    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT });
+    const userCa = cloudUserCa(spec);
+    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, tunnelToken: spec.tunnel?.token, userCa });
     // A key of this name with other material is someone else's: refused, and never deleted by this lease.
-    // A warm pool machine carries the installation admin key, one key object for the whole pool.
+    // A warm pool machine carries the installation admin key, one key object for the whole pool. A box that trusts
+    // the user CA gets no key object at all (Hetzner then mails a root password, which the box's sshd never takes).
     const key = spec.shared
       ? await ensureSharedKey(this.#client, { publicKey: spec.sshPublicKey, labels: spec.labels })
-      : await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
+      : certificatesOnly(spec)
+        ? undefined
+        : await ensureLeaseKey(this.#client, { leaseId: spec.leaseId, publicKey: spec.sshPublicKey, labels: spec.labels });
     let firewall;
     try {
-      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: this.#ports, cidrs: spec.allowedCidrs, installation });
+      // Tunnel mode: the firewall has no inbound rule at all (the box only dials out to Cloudflare).
+      firewall = await ensureLeaseFirewall(this.#client, { leaseId: spec.leaseId, ports: spec.tunnel ? [] : this.#ports, cidrs: spec.allowedCidrs, installation });
     } catch (error) {
       await this.#dropLeaseResources(spec.leaseId);
       throw error;
@@ -109,7 +114,7 @@ export class HetznerProvider implements Provider {
       image: this.#image,
       location,
       labels: spec.labels,
-      ssh_keys: [key.id],
+      ssh_keys: key ? [key.id] : [],
       firewalls: [{ firewall: firewall.id }],
       user_data: userData,
       start_after_create: true,

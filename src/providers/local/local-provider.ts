@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import type { CreateOptions, DanglingSweepReport, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
+import type { CreateOptions, DanglingObject, DanglingSweepReport, DeleteResult, Machine, MachineSpec, Provider } from '../provider.ts';
 import type { Labels } from '../../domain/labels.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -16,7 +16,7 @@ import { reserveUid } from './uids.ts';
 import { makeBox, makeSharedBox } from './box.ts';
 import { teardown } from './teardown.ts';
 import { leaseGate } from './gate.ts';
-import { findOrphans } from './orphans.ts';
+import { findOrphans, type Orphan } from './orphans.ts';
 
 export interface LocalProviderOptions {
   /** The CLI user's state dir; machines live under `<stateDir>/local/<leaseId>`. */
@@ -25,6 +25,9 @@ export interface LocalProviderOptions {
   boxesRoot?: string | undefined;
   clock?: Clock | undefined;
 }
+
+/** What a local box's host certificate is valid for: sshd listens on 127.0.0.1 (clients may name it localhost). */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost'];
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
@@ -61,11 +64,13 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     };
   }
 
-  async function startBox(layout: MachineLayout, user: string, spec: MachineSpec, shared = false): Promise<number> {
+  async function startBox(layout: MachineLayout, user: string, spec: MachineSpec, shared = false, hostCertificate?: string): Promise<number> {
     const sshd = findSshd();
     if (!sshd) throw new CrabboxError('missing_tool', 'sshd not found', { hint: 'install openssh-server (run `crabbox doctor`)' });
     await writeFile(layout.hostKey, spec.hostKey.privateKey.endsWith('\n') ? spec.hostKey.privateKey : `${spec.hostKey.privateKey}\n`, { mode: 0o600 });
     await writeFile(`${layout.hostKey}.pub`, `${spec.hostKey.publicKey.trim()}\n`, { mode: 0o600 });
+    const certFile = hostCertificate ? `${layout.hostKey}-cert.pub` : undefined;
+    if (certFile) await writeFile(certFile, `${hostCertificate!.trim()}\n`, { mode: 0o600 });
     await ensurePrivsepDir();
     const template = await readFile(templatePath(), 'utf8');
     // With a user CA the box takes certificates only: no authorized keys, the principals per login user, the KRL.
@@ -80,8 +85,8 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       const text = shared
-        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: keys(join(layout.boxDir, BOX.keys, '%u')), pidFile: layout.pidFile, user: 'cbx-*', userCa })
-        : renderSshdConfig(template, { port, hostKey: layout.hostKey, authorizedKeys: keys(layout.authorizedKeys), pidFile: layout.pidFile, user, tmpDir: layout.tmpDir, userCa });
+        ? renderSshdConfig(template, { port, hostKey: layout.hostKey, hostCertificate: certFile, authorizedKeys: keys(join(layout.boxDir, BOX.keys, '%u')), pidFile: layout.pidFile, user: 'cbx-*', userCa })
+        : renderSshdConfig(template, { port, hostKey: layout.hostKey, hostCertificate: certFile, authorizedKeys: keys(layout.authorizedKeys), pidFile: layout.pidFile, user, tmpDir: layout.tmpDir, userCa });
       await writeSshdConfig(layout.sshdConfig, text);
       try {
         await startSshd({ sshd, configFile: layout.sshdConfig, logFile: layout.log, pidFile: layout.pidFile, clock });
@@ -146,7 +151,10 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
         },
       });
       checkpoint(spec.leaseId);
-      state.port = await startBox(layout, user, spec, shared);
+      // The box answers on loopback only; the certificate names exactly the addresses and name the CLI may dial.
+      const hostCertificate = spec.signHostKey ? await spec.signHostKey(LOOPBACK_NAMES) : undefined;
+      if (hostCertificate) state.hostKey = hostCertificate.trim();
+      state.port = await startBox(layout, user, spec, shared, hostCertificate);
       checkpoint(spec.leaseId);
       state.phase = 'running';
       const latest = await readState(layout.stateFile);
@@ -173,10 +181,11 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     const report: DanglingSweepReport = { deleted: [], skipped: [] };
     for (const [leaseId, orphan] of findOrphans({ localDir, boxesRoot, asRoot: root })) {
       try {
-        await gate.withLock(leaseId, DELETE_WAIT_MS, () => teardown(layoutOf(leaseId), root));
-        report.deleted.push(orphan);
+        const layout = orphan.stateDir ? machineLayout({ stateDir: orphan.stateDir, boxesRoot, leaseId }) : layoutOf(leaseId);
+        await gate.withLock(leaseId, DELETE_WAIT_MS, () => teardown(layout, root));
+        report.deleted.push(danglingOf(orphan));
       } catch (error) {
-        report.skipped.push({ ...orphan, reason: `${orphan.reason}; removing failed: ${(error as Error).message}` });
+        report.skipped.push({ ...danglingOf(orphan), reason: `${orphan.reason}; removing failed: ${(error as Error).message}` });
       }
     }
     return report;
@@ -184,7 +193,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
 
   return {
     name: 'local',
-    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true, userCa: true },
+    capabilities: { labels: true, injectsHostKey: true, billable: false, local: true, danglingObjects: true, userCa: true, hostCertificate: true },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);
@@ -223,4 +232,9 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
       return 0;
     },
   };
+}
+
+/** The report's shape: what it was and why, without the internal state dir. */
+function danglingOf({ stateDir: _stateDir, ...orphan }: Orphan): DanglingObject {
+  return orphan;
 }

@@ -29,6 +29,8 @@ export function templatePath(): string {
 export interface SshdSettings {
   port: number;
   hostKey: string;
+  /** The host key's certificate file (host CA); without it the line is left out and the client pins the key. */
+  hostCertificate?: string | undefined;
   authorizedKeys: string;
   pidFile: string;
   user: string;
@@ -43,6 +45,7 @@ export function renderSshdConfig(template: string, settings: SshdSettings): stri
   const values: Record<string, string> = {
     PORT: String(settings.port),
     HOST_KEY: settings.hostKey,
+    ...(settings.hostCertificate ? { HOST_CERTIFICATE: settings.hostCertificate } : {}),
     AUTHORIZED_KEYS: settings.authorizedKeys,
     PID_FILE: settings.pidFile,
     USER: settings.user,
@@ -92,6 +95,8 @@ export interface StartOptions {
   pidFile: string;
   timeoutMs?: number;
   clock?: Pick<Clock, 'now'>;
+  /** Tests: start it inside this network namespace (`ip netns exec`), reachable only from within. */
+  netns?: string | undefined;
 }
 
 /** Starts a daemonizing sshd and waits for its pid file (written once it listens). Returns its pid. */
@@ -100,7 +105,9 @@ export async function startSshd(options: StartOptions): Promise<number> {
   // `exec` leaves sshd's own command line (`<sshd> -f <config> -E <log>`), which isOurSshd proves ownership by.
   const args = ['-c', 'umask 077 && exec "$0" "$@"', options.sshd, '-f', options.configFile, '-E', options.logFile];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('/bin/sh', args, { stdio: 'ignore', detached: true });
+    const child = options.netns
+      ? spawn('ip', ['netns', 'exec', options.netns, '/bin/sh', ...args], { stdio: 'ignore', detached: true })
+      : spawn('/bin/sh', args, { stdio: 'ignore', detached: true });
     child.on('error', reject);
     child.on('exit', (c) => resolve(c));
   });

@@ -6,6 +6,7 @@ import { CrabboxError, isCrabboxError } from '../../domain/errors.ts';
 import { isLeaseId } from '../../domain/ids.ts';
 import { PUBLIC_KEY_PATTERN } from '../../config/schema.ts';
 import { privateDir, sshCapture, writeKnownHosts, type SshTarget } from '../../ssh/index.ts';
+import type { Transport } from '../../domain/transport.ts';
 import { resolveStaticHosts, type StaticHost, type StaticHostConfig } from './hosts.ts';
 import { parseInspect, remote, type HostClaim } from './remote.ts';
 
@@ -15,6 +16,8 @@ export interface StaticProviderOptions {
   /** The CLI user's state dir; pinned known_hosts files for the pool live under `<stateDir>/static/`. */
   stateDir: string;
   connectTimeoutSeconds?: number | undefined;
+  /** The user's proxy (user config `proxy`): the admin connections go the same way as the lease's own. */
+  transport?: Transport | undefined;
   /** Home dir used to expand `~/` in identityFile (tests). */
   home?: string | undefined;
 }
@@ -27,6 +30,27 @@ export function authorizedKeyLine(leaseId: string, publicKey: string): string {
   const key = publicKey.trim();
   if (!PUBLIC_KEY_PATTERN.test(key)) throw new CrabboxError('bad_request', 'the lease public key is not an OpenSSH public key line');
   return `no-agent-forwarding,no-X11-forwarding ${key.split(/\s+/).slice(0, 2).join(' ')} ${keyMarker(leaseId)}`;
+}
+
+/**
+ * With the coordinator's SSH user CA (docs/ssh-ca.md), the lines create appends instead of the lease key: one
+ * `cert-authority` line per trusted CA key, limited to the lease's principal, so only a certificate of that CA for that
+ * lease logs in as the host user. Removed at release like the key line (the same marker), which revokes at once.
+ */
+export function certAuthorityLines(leaseId: string, userCa: { publicKeys: string[]; principal: string }): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(userCa.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(userCa.principal)}`);
+  if (userCa.publicKeys.length === 0 || userCa.publicKeys.length > 2) throw new CrabboxError('invalid_config', 'a host trusts one or two SSH user CA keys');
+  return userCa.publicKeys.map((line) => {
+    const key = line.trim().split(/\s+/).slice(0, 2).join(' ');
+    if (!/^ssh-ed25519 [A-Za-z0-9+/=]+$/.test(key)) throw new CrabboxError('invalid_config', 'an SSH user CA key must be an ssh-ed25519 public key line');
+    return `cert-authority,principals="${userCa.principal}",no-agent-forwarding,no-X11-forwarding ${key} ${keyMarker(leaseId)}`;
+  }).join('\n');
+}
+
+/** The lease's access lines: the CA's for a single-lease claim when the coordinator has one, else the lease key's. */
+function accessLines(spec: MachineSpec): string {
+  const principal = spec.shared ? undefined : spec.userCa?.principal;
+  return principal ? certAuthorityLines(spec.leaseId, { publicKeys: spec.userCa!.publicKeys, principal }) : authorizedKeyLine(spec.leaseId, spec.sshPublicKey);
 }
 
 interface HostState {
@@ -66,6 +90,7 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
       controlPath: 'none',
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 10,
       oneShot: true,
+      ...(options.transport ? { transport: options.transport } : {}),
     };
     try {
       return await sshCapture(target, command, stdin === undefined ? {} : { stdin });
@@ -116,7 +141,7 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
   }
 
   async function installKey(host: StaticHost, spec: MachineSpec): Promise<void> {
-    const result = await run(host, remote.installKey(host.workRoot, spec.leaseId, authorizedKeyLine(spec.leaseId, spec.sshPublicKey)));
+    const result = await run(host, remote.installKey(host.workRoot, spec.leaseId, accessLines(spec)));
     // The claim went while the create was in flight: a release ran, and it wins (no key line is added after it).
     if (result.exitCode === 3) throw new CrabboxError('lease_not_active', `lease ${spec.leaseId} was released while static host ${host.name} was being set up`);
     if (result.exitCode !== 0) throw failed(host, 'adding the lease key', result);
@@ -139,11 +164,11 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
 
   return {
     name: 'ssh',
-    capabilities: { labels: true, injectsHostKey: false, billable: false, local: false, danglingObjects: false },
+    capabilities: { labels: true, injectsHostKey: false, billable: false, local: false, danglingObjects: false, userCa: true },
 
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);
-      authorizedKeyLine(spec.leaseId, spec.sshPublicKey);
+      accessLines(spec);
       const all = await inspectAll();
       const mine = all.find((o) => o.claim?.owner === spec.leaseId);
       if (mine?.claim) {

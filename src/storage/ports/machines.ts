@@ -1,3 +1,4 @@
+import type { Transport } from '../../domain/transport.ts';
 import type { Labels } from '../../domain/labels.ts';
 import type { MachineState } from '../../domain/machine.ts';
 import type { Page, PageRequest } from './page.ts';
@@ -21,6 +22,8 @@ export interface MachineRecord {
   hostKey?: string | undefined;
   /** The labels it was created with. */
   labels: Labels;
+  /** How it is reached when not directly (tunnel mode: a Cloudflare Tunnel host name). */
+  transport?: Transport | undefined;
   state: MachineState;
   /** Why it is in its state (`lease-released`, `drained`, `create-failed`, ...). */
   stateReason?: string | undefined;
@@ -66,6 +69,8 @@ export interface MachineDetails {
   hostKey: string;
   type?: string | undefined;
   region?: string | undefined;
+  /** How it is reached when not directly (tunnel mode); the host is then the transport's host name. */
+  transport?: Transport | undefined;
 }
 
 export interface MachineQuery extends PageRequest {

@@ -9,7 +9,7 @@ export const LIVE = "('provisioning', 'active')";
 
 /** A lease with where its machine is: the machine's provider id, host, ports, host key and region beside the lease's columns. */
 const LEASE_SELECT = `SELECT l.*, m.provider_id AS m_provider_id, m.host AS m_host, m.ports AS m_ports, m.host_key AS m_host_key,
-  m.region AS m_region, m.machine_type AS m_machine_type FROM leases l LEFT JOIN machines m ON m.id = l.machine_id`;
+  m.region AS m_region, m.machine_type AS m_machine_type, m.transport AS m_transport FROM leases l LEFT JOIN machines m ON m.id = l.machine_id`;
 
 /** LeaseStore in SQL. Every state change is one conditional UPDATE; the changed lease is read back with its machine. */
 export class SqlLeaseStore implements LeaseStore {

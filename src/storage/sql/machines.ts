@@ -41,14 +41,14 @@ export class SqlMachineStore implements MachineStore {
   machineReady(id: string, d: MachineDetails, now: number): Promise<MachineRecord | undefined> {
     return this.#changed(
       id,
-      `UPDATE machines SET provider_id = ?, host = ?, ports = ?, admin_user = ?, work_root = ?, host_key = ?,
+      `UPDATE machines SET provider_id = ?, host = ?, ports = ?, admin_user = ?, work_root = ?, host_key = ?, transport = ?,
          machine_type = COALESCE(?, machine_type), region = COALESCE(?, region),
          state = CASE WHEN state = 'provisioning' THEN (CASE WHEN lease_id IS NULL THEN 'idle' ELSE 'assigned' END) ELSE state END,
          state_changed_at = CASE WHEN state = 'provisioning' THEN ? ELSE state_changed_at END,
          assignments = assignments + CASE WHEN lease_id IS NULL THEN 0 ELSE 1 END,
          last_assigned_at = CASE WHEN lease_id IS NULL THEN last_assigned_at ELSE ? END
        WHERE id = ? AND state IN ('provisioning', 'draining') AND host IS NULL`,
-      [d.providerId, d.host, JSON.stringify(d.ports), d.adminUser, d.workRoot, d.hostKey, orNull(d.type), orNull(d.region), now, now, id],
+      [d.providerId, d.host, JSON.stringify(d.ports), d.adminUser, d.workRoot, d.hostKey, d.transport && d.transport.kind !== 'direct' ? JSON.stringify(d.transport) : null, orNull(d.type), orNull(d.region), now, now, id],
     );
   }
 

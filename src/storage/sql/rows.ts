@@ -1,3 +1,4 @@
+import { parseTransport, type Transport } from '../../domain/transport.ts';
 import type { Labels } from '../../domain/labels.ts';
 import type { LeaseState } from '../../domain/lease.ts';
 import type { MachineState } from '../../domain/machine.ts';
@@ -58,6 +59,7 @@ export function leaseFromRow(r: SqlRow): LeaseRecord {
             hostKey: String(r.m_host_key ?? ''),
             type: optStr(r.m_machine_type) ?? optStr(r.machine_type),
             region: optStr(r.m_region),
+            ...(transportOf(r.m_transport) ? { transport: transportOf(r.m_transport) } : {}),
           }
         : undefined,
     hourlyPrice: num(r.hourly_price),
@@ -82,6 +84,7 @@ export function machineFromRow(r: SqlRow): MachineRecord {
     workRoot: optStr(r.work_root),
     hostKey: optStr(r.host_key),
     labels: json<Labels>(r.labels) ?? {},
+    ...(transportOf(r.transport) ? { transport: transportOf(r.transport) } : {}),
     state: String(r.state) as MachineState,
     stateReason: optStr(r.state_reason),
     pool: optStr(r.pool),
@@ -197,4 +200,15 @@ export function webSessionFromRow(r: SqlRow): WebSessionRecord {
     expiresAt: num(r.expires_at),
     absoluteExpiresAt: num(r.absolute_expires_at),
   };
+}
+
+/** A machine's recorded transport (NULL: direct); a value that does not parse reads as none rather than failing the row. */
+function transportOf(value: unknown): Transport | undefined {
+  let parsed: Transport | undefined;
+  try {
+    parsed = typeof value === 'string' ? parseTransport(json<unknown>(value)) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return parsed && parsed.kind !== 'direct' ? parsed : undefined;
 }

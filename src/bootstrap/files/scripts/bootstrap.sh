@@ -7,6 +7,8 @@ set -euo pipefail
 # shellcheck source=/dev/null
 . /etc/crabbox/bootstrap.env
 : "${CRABBOX_USER:?}" "${CRABBOX_WORK_ROOT:?}" "${CRABBOX_SSH_PORTS:?}" "${CRABBOX_PACKAGES:?}"
+CRABBOX_USER_CA=${CRABBOX_USER_CA:-no}
+CRABBOX_TUNNEL=${CRABBOX_TUNNEL:-no}
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'crabbox-bootstrap: %s\n' "$*"; }
@@ -47,10 +49,23 @@ fi
 usermod -p '*' "$CRABBOX_USER"
 home=$(getent passwd "$CRABBOX_USER" | cut -d: -f6)
 install -d -m 0700 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$home/.ssh"
-if [ -f /etc/crabbox/authorized_keys ]; then
+if [ -s /etc/crabbox/authorized_keys ]; then
   install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
-  rm -f /etc/crabbox/authorized_keys
 fi
+rm -f /etc/crabbox/authorized_keys
+# User CA (docs/ssh-ca.md): a lease's principal, not its key; an empty KRL (none: sshd refuses all).
+install -d -m 0755 /etc/crabbox/principals
+if [ "$CRABBOX_USER_CA" = yes ]; then
+  [ -s /etc/crabbox/user_ca_keys ] || { log "no user CA keys"; exit 1; }
+  if [ -s /etc/crabbox/principals.new ]; then
+    install -m 0644 /etc/crabbox/principals.new "/etc/crabbox/principals/$CRABBOX_USER"
+    rm -f "$home/.ssh/authorized_keys"
+  fi
+  [ -f /etc/crabbox/revoked_keys ] || ssh-keygen -q -k -f /etc/crabbox/revoked_keys
+else
+  rm -f /etc/crabbox/user_ca_keys
+fi
+rm -f /etc/crabbox/principals.new
 # The box is single-lease and disposable; runs may need packages.
 printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$CRABBOX_USER" >/etc/sudoers.d/90-crabbox
 chmod 0440 /etc/sudoers.d/90-crabbox
@@ -68,7 +83,15 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
 {
   echo '# Written by the Crabbox bootstrap.'
   for port in $CRABBOX_SSH_PORTS; do echo "Port $port"; done
+  # Tunnel mode: the connector reaches sshd on loopback; no public address has an SSH port.
+  if [ "$CRABBOX_TUNNEL" = yes ]; then echo 'ListenAddress 127.0.0.1'; fi
   echo 'HostKey /etc/ssh/ssh_host_ed25519_key'
+  if [ "$CRABBOX_USER_CA" = yes ]; then
+    echo 'TrustedUserCAKeys /etc/crabbox/user_ca_keys'
+    echo 'AuthorizedPrincipalsFile /etc/crabbox/principals/%u'
+    echo 'RevokedKeys /etc/crabbox/revoked_keys'
+    if [ -s "/etc/crabbox/principals/$CRABBOX_USER" ]; then echo 'AuthorizedKeysFile none'; fi
+  fi
   echo 'PubkeyAuthentication yes'
   echo 'PasswordAuthentication no'
   echo 'KbdInteractiveAuthentication no'
@@ -81,7 +104,12 @@ install -d -m 0755 /etc/ssh/sshd_config.d /run/sshd
   # Every concurrent run or rsync on a lease is one session on the CLI's ControlMaster (sshd's default is 10).
   echo 'MaxSessions 64'
   echo 'Match User cbx-*'
-  echo '  AuthorizedKeysFile /etc/crabbox/keys/%u'
+  if [ "$CRABBOX_USER_CA" = yes ]; then
+    echo '  AuthorizedKeysFile none'
+    echo '  AuthorizedPrincipalsFile /etc/crabbox/keys/%u'
+  else
+    echo '  AuthorizedKeysFile /etc/crabbox/keys/%u'
+  fi
   echo '  AllowTcpForwarding no'
   echo '  AllowAgentForwarding no'
   echo '  PermitUserRC no'
@@ -98,10 +126,27 @@ install -d -m 0711 /var/lib/crabbox/leases
 install -d -m 0755 "$(dirname "$CRABBOX_WORK_ROOT")"
 install -d -m 0755 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$CRABBOX_WORK_ROOT"
 
+# 5b. Tunnel mode: cloudflared from Cloudflare's signed apt repository, unless the image has it; the token stays in
+# the root-only /etc/crabbox/tunnel.env that cloud-init wrote (the unit reads it into the environment).
+if [ "$CRABBOX_TUNNEL" = yes ]; then
+  [ -f /etc/crabbox/tunnel.env ] || { log "tunnel mode without /etc/crabbox/tunnel.env"; exit 1; }
+  chown root:root /etc/crabbox/tunnel.env
+  chmod 0600 /etc/crabbox/tunnel.env
+  if ! command -v cloudflared >/dev/null 2>&1; then
+    log "installing cloudflared"
+    install -d -m 0755 /usr/share/keyrings
+    retry curl -fsSL -o /usr/share/keyrings/cloudflare-main.gpg https://pkg.cloudflare.com/cloudflare-main.gpg
+    echo 'deb [signed-by=/usr/share/keyrings/cloudflare-main.gpg] https://pkg.cloudflare.com/cloudflared any main' >/etc/apt/sources.list.d/cloudflared.list
+    retry apt-get update -q
+    retry apt-get install -y -q --no-install-recommends cloudflared
+  fi
+fi
+
 # 6. Services (only when systemd runs this box; a chroot has none).
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable crabbox-clean-work.service
+  if [ "$CRABBOX_TUNNEL" = yes ]; then systemctl enable --now crabbox-tunnel.service; fi
   if systemctl is-enabled --quiet ssh.socket 2>/dev/null; then
     # Socket-activated sshd (Ubuntu 24.04): the generator derives the listening ports from sshd_config.
     systemctl restart ssh.socket

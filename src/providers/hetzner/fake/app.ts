@@ -174,7 +174,9 @@ export function createFakeHetznerApp(state: FakeHetznerState, options: { token: 
     const ms = chaos ? chaos.int(1_000, 20_000) : state.createActionMs;
     const action = state.createServer(server, ms, errorCode ? { code: errorCode, message: errorCode === 'placement_error' ? 'error during placement' : `injected ${errorCode}` } : 'success');
     const start = state.startAction('start_server', ms, [{ id: server.id, type: 'server' }]);
-    return c.json({ server: state.serverView(server), action, next_actions: [start], root_password: null }, 201);
+    // Hetzner answers a root password when the server was made without SSH keys (and mails it), null otherwise.
+    const keyless = ((b.ssh_keys as unknown[] | undefined) ?? []).length === 0;
+    return c.json({ server: state.serverView(server), action, next_actions: [start], root_password: keyless ? `fake-root-${server.id}` : null }, 201);
   });
   app.get('/servers/:id', (c) => {
     const server = state.servers.get(Number(c.req.param('id')));
