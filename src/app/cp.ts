@@ -112,7 +112,7 @@ export async function copy(ctx: AppContext, input: { source: string; dest: strin
   if (from.kind === 'box' && to.kind === 'local') {
     const local = resolve(ctx.cwd, to.path);
     const { box, workdir, limits } = await boxFor(ctx, from.lease, input.provider);
-    const result: FetchResult = await fetchFromBox({ box, workdir, roots: [from.path], limits, limitNames: { files: 'artifacts.maxFiles', bytes: 'artifacts.maxBytes' }, select: (entries) => plan(entries, from.path, local) });
+    const result: FetchResult = await fetchFromBox({ box, workdir, roots: [from.path], limits, limitNames: { files: 'artifacts.maxFiles', bytes: 'artifacts.maxBytes' }, clock: ctx.clock, select: (entries) => plan(entries, from.path, local) });
     return { direction: 'from-box', files: result.files.length, bytes: result.bytes, target: local };
   }
   if (from.kind !== 'local' || to.kind !== 'box') throw new CrabboxError('internal', 'internal error: cp sides');

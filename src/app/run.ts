@@ -146,7 +146,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
         const { downloadArtifacts } = await import('../artifacts/download.ts');
         artifacts = await downloadArtifacts({
           box, workdir, patterns, repoRoot, name: ran.runId ?? `unrecorded-${ctx.clock.now()}`,
-          limits: { maxFiles: config.artifacts.maxFiles, maxBytes: config.artifacts.maxBytes }, warn: (line) => ctx.warn(line),
+          limits: { maxFiles: config.artifacts.maxFiles, maxBytes: config.artifacts.maxBytes }, warn: (line) => ctx.warn(line), clock: ctx.clock,
         });
       }
       if (junitPatterns.length === 0) return;

@@ -1,5 +1,6 @@
 import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import { fetchFromBox, type BoxEntry, type FetchLimits } from './fetch.ts';
@@ -46,6 +47,8 @@ export async function downloadArtifacts(options: {
   name: string;
   limits: FetchLimits;
   warn: (line: string) => void;
+  /** Bounds the transfer (10 minutes). */
+  clock?: Pick<Clock, 'setTimeout'> | undefined;
 }): Promise<ArtifactsSummary> {
   const dir = `.crabbox/artifacts/${options.name}`;
   const summary: ArtifactsSummary = { dir, files: 0, bytes: 0, paths: [], omitted: 0, skipped: 0 };
@@ -55,7 +58,7 @@ export async function downloadArtifacts(options: {
   let created = false;
   try {
     const result = await fetchFromBox({
-      box: options.box, workdir: options.workdir, roots: [...new Set(options.patterns.map(rootOf))], limits: options.limits,
+      box: options.box, workdir: options.workdir, roots: [...new Set(options.patterns.map(rootOf))], limits: options.limits, clock: options.clock,
       select: (entries: BoxEntry[]) => {
         const chosen = new Map<string, string>();
         for (const entry of entries) {
