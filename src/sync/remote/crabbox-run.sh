@@ -259,7 +259,7 @@ sync_tree() {
 # process run; either way HEAD is checked with two reads and the CLI told `git ok` or `git stale`.
 git_head=""
 git_meta() {
-  local m=$metadir want h ref=""
+  local m=$metadir h ref=""
   [ -n "$git_head" ] || return 0
   if [ -s "$m/git.pack" ] || [ -s "$m/git.index" ] || [ -s "$m/git.shallow" ] || [ -s "$m/git.refs" ] || [ ! -e .git/HEAD ]; then
     command -v git >/dev/null 2>&1 || { say "git missing"; return 0; }
@@ -386,12 +386,13 @@ printf '%s\n' "$pid" >"$metadir/pgid"
     [ -f "$ptyfile" ] && read -r ptypid ptyname <"$ptyfile"
     case $word in
       INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null; [ -z "$ptypid" ] || kill -s "$word" -- "-$ptypid" 2>/dev/null ;;
-      # The kernel sends SIGWINCH to the pty's foreground group when its size changes.
+      # Keys for the pty, as hex (the words on this stdin are NUL-terminated, keys may be any byte).
       "IN "*)
         hex=${word#IN } bytes=""
         [[ -n $keys && $hex =~ ^([0-9a-f]{2}){1,512}$ ]] || continue
         for ((j = 0; j < ${#hex}; j += 2)); do bytes+="\\x${hex:j:2}"; done
         printf '%b' "$bytes" >&7 ;;
+      # The kernel sends SIGWINCH to the pty's foreground group when its size changes.
       "WINCH "*) [[ -n $ptyname && ${word#WINCH } =~ ^([0-9]{1,4})\ ([0-9]{1,4})$ ]] && stty -F "$ptyname" cols "${BASH_REMATCH[1]}" rows "${BASH_REMATCH[2]}" 2>/dev/null ;;
     esac
   done
