@@ -11,8 +11,9 @@ import { initRepo } from '../../src/testing/git.ts';
 
 const sandbox = runSandbox({ prefix: 'crabbox-e2e-pty-' });
 const repo = join(sandbox.path, 'repo');
-const socket = `crabbox-pty-${process.pid}`;
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+// A server of its own, its socket in the sandbox (removed with it).
+const socket = join(sandbox.path, 'tmux.sock');
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
 
 async function until<T>(what: string, check: () => T | undefined, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
