@@ -117,8 +117,22 @@ export type HistoryEntry = z.infer<typeof historyEntry>;
 export const historyJson = document('history', { runs: z.array(historyEntry) });
 export type HistoryJson = z.infer<typeof historyJson>;
 
+/** What `crabbox run --download` (and config `artifacts:`) brought back: the run record's list (docs/artifacts.md). */
+export const artifactsSummary = z.strictObject({
+  /** The local folder, relative to the checkout. */
+  dir: z.string(),
+  files: count,
+  bytes: count,
+  /** At most 200 paths, relative to `dir`. */
+  paths: z.array(z.string()).max(200),
+  omitted: count,
+  /** Matching symlinks and special files: never followed or copied. */
+  skipped: count,
+  error: z.string().optional(),
+});
+
 /** `crabbox results <run> --json`. */
-export const resultsJson = document('results', { runId: z.string(), state: runState, exitCode: z.number().int().nullable(), junit: junitSummary.nullable() });
+export const resultsJson = document('results', { runId: z.string(), state: runState, exitCode: z.number().int().nullable(), junit: junitSummary.nullable(), artifacts: artifactsSummary.nullable().optional() });
 export type ResultsJson = z.infer<typeof resultsJson>;
 
 /** `crabbox logs <run> --json`. */
@@ -150,6 +164,8 @@ export const runResultJson = document('run', {
   sync: z.strictObject({ state: z.enum(['synced', 'skipped', 'off', 'not-run']), files: count.nullable(), bytes: count.nullable(), deleted: count }).optional(),
   interrupted: interruptSignal.nullable().optional(),
   error: z.strictObject({ error: z.string(), message: z.string(), hint: z.string().optional() }).nullable().optional(),
+  /** What came back from the box (`--download`, config `artifacts:`); absent when nothing was asked for. */
+  artifacts: artifactsSummary.nullable().optional(),
 });
 export type RunResultJson = z.infer<typeof runResultJson>;
 

@@ -22,6 +22,14 @@ export interface AppContext {
   debug(line: string): void;
   /** Where a run's command output streams, live (the CLI: the terminal; MCP: progress notifications). */
   output: { stdout: Writable; stderr: Writable };
+  /** The caller's terminal when a run's output goes to one (its TERM, COLUMNS and LINES reach the box); else TERM=dumb. */
+  terminal?: {
+    columns?: number | undefined;
+    rows?: number | undefined;
+    onResize?: ((listener: (columns: number, rows: number) => void) => () => void) | undefined;
+    /** The caller's keys, when a `run -t` may take them (the CLI puts its terminal in raw mode for that). */
+    onInput?: ((listener: (bytes: Buffer) => void) => () => void) | undefined;
+  } | undefined;
   /** When the caller started, on the clock's time line; run timings count from here (default: when the use case starts). */
   startedAt?: number | undefined;
 }

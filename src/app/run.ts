@@ -4,7 +4,10 @@ import { runReportJson, type RunReportJson } from '../api/shapes-team.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { selectEnv } from '../env/select.ts';
+import { isSessionName, parseEnvFlag, sessionEnv } from '../env/session.ts';
 import { validateJUnitPattern } from '../results/globs.ts';
+import type { ArtifactsSummary } from '../artifacts/download.ts';
+import { validateDownloadPattern } from '../artifacts/globs.ts';
 import type { JUnitSummary } from '../results/junit.ts';
 import { sshBox } from '../run/box.ts';
 import { runOnBox } from '../run/run.ts';
@@ -17,6 +20,10 @@ import { stateDir } from '../config/paths.ts';
 import { cacheDirFor } from '../sync/cache.ts';
 import { gitTopLevel } from '../sync/git.ts';
 import { startSync } from '../sync/prepare.ts';
+import { gitMetaFor } from '../sync/git-meta.ts';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { leaseKeyDir } from '../ssh/keys.ts';
 import { readCheckout } from '../sync/scan.ts';
 import type { AppContext } from './context.ts';
 import { explainError } from './explain.ts';
@@ -35,6 +42,20 @@ function runRecording(session: LeaseSession, recordCommand: boolean): { recorder
   return { recorder, tail: new LogTail({ maxBytes: config.run.logTailBytes }) };
 }
 
+/** What the box's .git holds, for one lease and checkout: kept with the lease's keys, so it goes when the lease does. */
+function gitStateFile(stateDir: string, leaseId: string, repoRoot: string): string {
+  return join(leaseKeyDir(stateDir, leaseId), `git-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 16)}.json`);
+}
+
+/** A download path from the config: a bad one is a config error naming the key. */
+function configPattern(pattern: string, key: string): string {
+  try {
+    return validateDownloadPattern(pattern, key);
+  } catch (error) {
+    throw new CrabboxError('invalid_config', (error as Error).message);
+  }
+}
+
 /** Lease failures in the user's terms (network, credentials, flag names) before the run records and reports them. */
 const rethrowExplained = (error: unknown): never => {
   throw explainError(error);
@@ -50,6 +71,9 @@ export const runInput = z.strictObject({
   allowMassDelete: z.boolean().optional().describe('Sync even when it deletes more than sync.deleteLimit files on the box'),
   lockWaitSeconds: z.number().int().min(0).max(86_400).default(600).describe('How long to wait for another run on the same lease (default 600)'),
   recordCommand: z.boolean().default(true).describe('Store the command line in the run record (default true)'),
+  download: z.array(z.string().max(500)).max(50).optional().describe('Paths or globs on the box, relative to the checkout, to copy back into .crabbox/artifacts/<run id>/ after the command, also when it fails'),
+  tty: z.boolean().optional().describe('Run the command on a terminal on the box (colours, progress bars); stdout and stderr become one stream'),
+  env: z.array(z.string().max(200)).max(100).optional().describe('More env names to forward for this run, names only (their values come from the caller\'s environment)'),
   ...leaseSettings,
 });
 export type RunInput = z.output<typeof runInput>;
@@ -65,6 +89,8 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
   if (input.lease !== undefined && input.pool) throw new CrabboxError('bad_request', '--pool only applies to a fresh lease; a lease named with --id already has its machine');
   if (input.lease !== undefined && input.keep) throw new CrabboxError('bad_request', '--keep only applies to a fresh lease; a lease named with --id is never released');
   input.junit?.forEach(validateJUnitPattern);
+  const extraNames = (input.env ?? []).map(parseEnvFlag);
+  const downloads = (input.download ?? []).map((p) => validateDownloadPattern(p));
   const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
   // So does the sync scan's reading (git's change lists, the sync cache): none of it needs the config.
   const early = input.sync ? topLevel.then((root) => (root ? { root, reads: readCheckout(root, cacheDirFor(stateDir(ctx.env), root)) } : undefined)) : undefined;
@@ -79,9 +105,13 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
       throw new CrabboxError('invalid_config', `run.junit: ${(error as Error).message}`);
     }
   }
-  const env = selectEnv(ctx.env, config.env.allow);
+  for (const name of extraNames) if (ctx.env[name] === undefined && !isSessionName(name)) ctx.warn(`warning: --env ${name}: not set here; nothing is forwarded for it`);
+  const artifactPatterns = [...downloads, ...config.artifacts.paths.map((p) => configPattern(p, 'artifacts.paths'))];
+  const failurePatterns = config.artifacts.onFailure.map((p) => configPattern(p, 'artifacts.onFailure'));
+  const env = selectEnv(ctx.env, [...config.env.allow, ...extraNames]);
   const recordCommand = input.recordCommand && config.run.recordCommand;
   let junit: JUnitSummary | undefined;
+  let artifacts: ArtifactsSummary | undefined;
   const repoRoot = (await topLevel) ?? (input.sync ? undefined : ctx.cwd);
   if (!repoRoot) throw new CrabboxError('sync_failed', `${ctx.cwd} is not inside a git checkout; crabbox syncs what git sees`, { hint: 'run it from a git checkout, or pass --no-sync' });
   // A fresh lease waits for the scan (the guardrails stop a run before anything is leased); with a named lease the
@@ -109,22 +139,35 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     },
     connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: ctx.signal }),
     ...recording,
-    afterCommand: junitPatterns.length === 0 ? undefined : async (box, workdir) => {
+    afterCommand: junitPatterns.length === 0 && artifactPatterns.length === 0 && failurePatterns.length === 0 ? undefined : async (box, workdir, ran) => {
+      // The failure bundle comes back only when the command failed.
+      const patterns = [...new Set([...artifactPatterns, ...(ran.exitCode === 0 ? [] : failurePatterns)])];
+      if (patterns.length > 0) {
+        const { downloadArtifacts } = await import('../artifacts/download.ts');
+        artifacts = await downloadArtifacts({
+          box, workdir, patterns, repoRoot, name: ran.runId ?? `unrecorded-${ctx.clock.now()}`,
+          limits: { maxFiles: config.artifacts.maxFiles, maxBytes: config.artifacts.maxBytes }, warn: (line) => ctx.warn(line), clock: ctx.clock,
+        });
+      }
+      if (junitPatterns.length === 0) return;
       // Loaded only when asked for: the XML parser is most of the run command's code.
       const { boxJUnitSource, collectJUnit } = await import('../results/collect.ts');
       junit = await collectJUnit(junitPatterns, boxJUnitSource(box, workdir));
       for (const w of junit.warnings) ctx.warn(`warning: junit: ${w}`);
     },
-    finishExtras: () => (junit ? { junit } : {}),
+    finishExtras: () => ({ ...(junit ? { junit } : {}), ...(artifacts ? { artifacts } : {}) }),
     clock: ctx.clock,
     startedAt,
     leaseRef: input.lease,
     keep,
     sync,
+    git: config.sync.gitDepth > 0 ? (leaseId) => gitMetaFor({ repoRoot, depth: config.sync.gitDepth, stateFile: gitStateFile(config.paths.stateDir, leaseId, repoRoot) }) : undefined,
     repoRoot,
     command: { mode: input.shell ? 'shell' : 'argv', args: input.shell ? [input.command.join(' ')] : input.command },
     recordCommand,
     env,
+    sessionEnv: sessionEnv(ctx.env, ctx.terminal, { pty: input.tty === true }),
+    pty: input.tty ? { columns: ctx.terminal?.columns ?? 80, rows: ctx.terminal?.rows ?? 24, onResize: ctx.terminal?.onResize, onInput: ctx.terminal?.onInput } : undefined,
     lockWaitSeconds: input.lockWaitSeconds,
     stdout: ctx.output.stdout,
     stderr: ctx.output.stderr,
@@ -134,7 +177,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     interrupt: ctx.signal,
     ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
   });
-  const result = resultObject(fromRunOutcome(outcome, await sync?.prepared.catch(() => undefined), junit));
+  const result = resultObject(fromRunOutcome(outcome, await sync?.prepared.catch(() => undefined), junit, artifacts));
   recording.tail.close();
   return {
     schema: schemaId('run-report'),

@@ -1,6 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { parseLeaseRef } from '../domain/ids.ts';
-import { sshExec } from '../ssh/index.ts';
+import { shellQuote, shellQuoteWord, sshExec } from '../ssh/index.ts';
+import { gitTopLevel } from '../sync/git.ts';
+import { workspaceFor } from '../sync/workspace.ts';
 import type { AppContext } from './context.ts';
 import { leaseSession } from './session.ts';
 
@@ -19,8 +21,21 @@ export interface ShellStreams {
  */
 export async function shell(ctx: AppContext, input: { lease: string; provider?: string | undefined; command?: string[] | undefined }, streams: ShellStreams): Promise<number> {
   parseLeaseRef(input.lease); // refuse a hostile ref before anything runs or changes
+  const repoRoot = gitTopLevel(ctx.cwd).catch(() => undefined);
   const { leases } = await leaseSession(ctx, { provider: input.provider });
   const lease = await leases.touch(input.lease);
-  const { exitCode } = await sshExec(leases.target(lease), input.command?.length ? input.command : undefined, streams);
+  const root = await repoRoot;
+  const workdir = root && lease.machine ? workspaceFor({ workRoot: lease.machine.workRoot, leaseId: lease.id, repoRoot: root }).workdir : undefined;
+  const { exitCode } = await sshExec(leases.target(lease), remoteCommand(input.command, workdir), streams);
   return exitCode;
+}
+
+/**
+ * The remote command line: the shell or the command starts in this checkout's folder on the box when it is there
+ * (from a checkout that was synced to the lease), else in the box user's home as before.
+ */
+export function remoteCommand(command: string[] | undefined, workdir: string | undefined): string | undefined {
+  const cd = workdir ? `cd -- ${shellQuoteWord(workdir)} 2>/dev/null; ` : '';
+  if (command?.length) return `${cd}${shellQuote(command)}`;
+  return workdir ? `${cd}exec "\${SHELL:-/bin/sh}" -l` : undefined;
 }

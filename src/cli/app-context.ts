@@ -6,7 +6,7 @@ import type { CliContext } from './context.ts';
  * ctx.info), debug lines with --debug, and the command's output streams. Progress is dropped unless the command
  * listens (`run` prints it on a terminal).
  */
-export function appContext(ctx: CliContext, extra: { signal?: AbortSignal; progress?: (event: AppEvent) => void; output?: AppContext['output'] } = {}): AppContext {
+export function appContext(ctx: CliContext, extra: { signal?: AbortSignal; progress?: (event: AppEvent) => void; output?: AppContext['output']; terminal?: AppContext['terminal'] } = {}): AppContext {
   return {
     env: ctx.env,
     cwd: ctx.cwd,
@@ -17,5 +17,6 @@ export function appContext(ctx: CliContext, extra: { signal?: AbortSignal; progr
     debug: (line) => ctx.log(line),
     output: extra.output ?? { stdout: ctx.stdout, stderr: ctx.stderr },
     startedAt: ctx.startedAt,
+    terminal: extra.terminal,
   };
 }

@@ -17,6 +17,7 @@ export interface CommandEntry {
 /** Every command, in help order. Loading is lazy so start-up only reads the command being run. */
 export const COMMANDS: CommandEntry[] = [
   { name: 'run', group: 'Runs', summary: 'Sync this checkout to a box, run a command there, stream output, pass its exit code', load: () => import('./commands/run.ts') },
+  { name: 'cp', group: 'Runs', summary: 'Copy files between this computer and a lease\'s checkout on the box (never over a file, never through a symlink)', load: () => import('./commands/cp.ts') },
   { name: 'sync-plan', group: 'Runs', summary: 'Show what a run would sync (counts, biggest files, deletions, guardrails); no lease', load: () => import('./commands/sync-plan.ts') },
   { name: 'warmup', group: 'Boxes', summary: 'Lease a box and keep it warm; prints its id and slug', load: () => import('./commands/warmup.ts') },
   { name: 'list', group: 'Boxes', summary: 'List your leases', load: () => import('./commands/list.ts') },

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 
 /** Examples per command path (`admin leases`), shown at the end of `crabbox <command> --help`. Every command has some. */
 export const EXAMPLES: Record<string, string[]> = {
-  run: ['crabbox run -- npm test', 'crabbox run --id blue-lobster -- npm test -- --grep auth', 'crabbox run --shell -- "make -j8 && make check"', 'crabbox run --json --junit reports/junit.xml -- npm test'],
+  run: ['crabbox run -- npm test', 'crabbox run --id blue-lobster -- npm test -- --grep auth', 'crabbox run --shell -- "make -j8 && make check"', 'crabbox run --json --junit reports/junit.xml -- npm test', 'crabbox run --download "coverage/**" --env DEBUG -- npm test'],
   'sync-plan': ['crabbox sync-plan', 'crabbox sync-plan --limit 20 --json'],
   warmup: ['crabbox warmup', 'crabbox warmup --ttl 4h --idle-timeout 1h --keep', 'crabbox warmup --provider hetzner --class beast'],
   list: ['crabbox list', 'crabbox list --json'],
   status: ['crabbox status blue-lobster', 'crabbox status cbx_5b447f7382cf --wait --timeout 5m'],
   ssh: ['crabbox ssh blue-lobster', 'crabbox ssh blue-lobster -- df -h /'],
+  cp: ['crabbox cp blue-lobster:coverage ./coverage', 'crabbox cp ./fixtures blue-lobster:test/fixtures'],
   stop: ['crabbox stop blue-lobster', 'crabbox stop blue-lobster red-crab cbx_5b447f7382cf'],
   release: ['crabbox release blue-lobster'],
   heartbeat: ['crabbox heartbeat blue-lobster', 'crabbox heartbeat blue-lobster --idle-timeout 1h'],

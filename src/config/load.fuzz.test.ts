@@ -21,9 +21,10 @@ import { PROVIDERS } from './schema.ts';
 const SECTIONS: Record<string, string[]> = {
   lease: ['ttl', 'idleTimeout', 'keep', 'class', 'type'],
   ssh: ['port', 'fallbackPorts', 'connectTimeout'],
-  sync: ['exclude', 'warnFiles', 'maxFiles', 'warnBytes', 'maxBytes', 'deleteLimit', 'timeout'],
+  sync: ['exclude', 'warnFiles', 'maxFiles', 'warnBytes', 'maxBytes', 'deleteLimit', 'timeout', 'gitDepth'],
   env: ['allow'],
   run: ['recordCommand', 'logTail', 'junit', 'historyLimit'],
+  artifacts: ['paths', 'onFailure', 'maxFiles', 'maxBytes'],
   local: ['workRoot'],
   static: ['hosts'],
   hetzner: ['location', 'locations', 'image', 'types', 'apiUrl', 'eurToUsd', 'readyTimeout'],

@@ -111,7 +111,7 @@ describe('config files: hostile or wrong input is one line and exit 78', () => {
     ['malformed YAML names its line', 'provider: local\nlease:\n  ttl: 1h\n keep: true\n', undefined, /config\.yaml:4: malformed YAML: All mapping items must start at the same column/],
     ['a duplicate key names its line', 'provider: local\nlease:\n  ttl: 1h\n  keep: true\n  keep: false\n', undefined, /config\.yaml:5: malformed YAML: Map keys must be unique/],
     ['config show key names are refused nowhere, internal names are explained', 'lease:\n  ttlSeconds: 100\n', undefined, /unknown key "lease\.ttlSeconds" \(did you mean "lease\.ttl"\?\); known keys under lease: ttl, idleTimeout, keep, class, type/],
-    ['unknown top-level key lists the known ones', 'leases:\n  ttl: 1h\n', undefined, /unknown key "leases" \(did you mean "lease"\?\); known keys: provider, lease, ssh, sync, env, run, classes, owner, org, coordinator, local, proxy, static, hetzner, aws/],
+    ['unknown top-level key lists the known ones', 'leases:\n  ttl: 1h\n', undefined, /unknown key "leases" \(did you mean "lease"\?\); known keys: provider, lease, ssh, sync, env, run, artifacts, classes, owner, org, coordinator, local, proxy, static, hetzner, aws/],
     ['TTL under a minute in a file', 'lease:\n  ttl: 40s\n', undefined, /config\.yaml: lease\.ttl: expected a TTL from 1m to 24h/],
     ['idle timeout longer than the TTL in a file', 'lease:\n  ttl: 1h\n  idleTimeout: 2h\n', undefined, /lease\.idleTimeout in .*config\.yaml 2h is longer than the TTL \(1h, from lease\.ttl in .*config\.yaml\)/],
   ];

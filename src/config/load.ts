@@ -25,9 +25,10 @@ export interface Config {
   ssh: { port: number; fallbackPorts: number[]; connectTimeoutSeconds: number };
   /** The user's proxy for new leases (user config `proxy`; docs/tunnel.md); undefined: direct. */
   proxy?: Transport | undefined;
-  sync: { exclude: string[]; warnFiles: number; maxFiles: number; warnBytes: number; maxBytes: number; deleteLimit: number; timeoutSeconds: number };
+  sync: { exclude: string[]; warnFiles: number; maxFiles: number; warnBytes: number; maxBytes: number; deleteLimit: number; timeoutSeconds: number; gitDepth: number };
   env: { allow: string[] };
   run: { recordCommand: boolean; logTailBytes: number; junit: string[]; historyLimit: number };
+  artifacts: { paths: string[]; onFailure: string[]; maxFiles: number; maxBytes: number };
   local: { workRoot?: string | undefined };
   static: UserConfigFile['static'];
   hetzner: UserConfigFile['hetzner'];
@@ -219,6 +220,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       maxBytes: file('sync', 'maxBytes', repo.sync?.maxBytes, user.sync?.maxBytes, 20 * 1024 ** 3),
       deleteLimit: file('sync', 'deleteLimit', repo.sync?.deleteLimit, user.sync?.deleteLimit, 500),
       timeoutSeconds: file('sync', 'timeout', repo.sync?.timeout, user.sync?.timeout, 30 * 60),
+      gitDepth: file('sync', 'gitDepth', repo.sync?.gitDepth, user.sync?.gitDepth, 1),
     },
     env: { allow },
     run: {
@@ -226,6 +228,12 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       logTailBytes: file('run', 'logTail', repo.run?.logTail, user.run?.logTail, 64 * 1024),
       junit: file('run', 'junit', repo.run?.junit, user.run?.junit, []),
       historyLimit: pick('run.historyLimit', [['user', user.run?.historyLimit]], 500),
+    },
+    artifacts: {
+      paths: file('artifacts', 'paths', repo.artifacts?.paths, user.artifacts?.paths, []),
+      onFailure: file('artifacts', 'onFailure', repo.artifacts?.onFailure, user.artifacts?.onFailure, []),
+      maxFiles: file('artifacts', 'maxFiles', repo.artifacts?.maxFiles, user.artifacts?.maxFiles, 10_000),
+      maxBytes: file('artifacts', 'maxBytes', repo.artifacts?.maxBytes, user.artifacts?.maxBytes, 1024 ** 3),
     },
     proxy: proxyFrom(userOnly('proxy', user.proxy)),
     local: { workRoot: userOnly('local.workRoot', user.local?.workRoot) },

@@ -55,6 +55,8 @@ const syncSection = z.strictObject({
   maxBytes: byteSize,
   deleteLimit: z.number().int().nonnegative(),
   timeout: durationSeconds,
+  /** Commits of history the box's .git gets (docs/sync.md, "Git on the box"); 0: no .git on the box. */
+  gitDepth: z.number().int().min(0).max(1_000_000),
 }).partial();
 
 const envSection = z.strictObject({ allow: z.array(envPattern).max(200) }).partial();
@@ -64,6 +66,14 @@ const runSection = z.strictObject({
   logTail: byteSize,
   junit: z.array(z.string().min(1)).max(50),
   historyLimit: z.number().int().positive().max(100_000),
+}).partial();
+
+/** What `crabbox run` copies back from the box (docs/artifacts.md): paths always, onFailure only when the command fails. */
+const artifactsSection = z.strictObject({
+  paths: z.array(z.string().min(1).max(500)).max(50),
+  onFailure: z.array(z.string().min(1).max(500)).max(50),
+  maxFiles: z.number().int().positive().max(1_000_000),
+  maxBytes: byteSize,
 }).partial();
 
 /** Absolute: the box's users and sshd resolve it from other working directories (useradd refuses a relative home). */
@@ -142,6 +152,7 @@ const shared = {
   sync: syncSection,
   env: envSection,
   run: runSection,
+  artifacts: artifactsSection,
   classes: classesSection,
 };
 

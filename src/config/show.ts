@@ -40,10 +40,11 @@ export function fileShapedConfig(config: Config): Record<string, unknown> {
     ssh: { port: c.ssh.port, fallbackPorts: c.ssh.fallbackPorts, connectTimeout: formatDuration(c.ssh.connectTimeoutSeconds) },
     sync: {
       exclude: c.sync.exclude, warnFiles: c.sync.warnFiles, maxFiles: c.sync.maxFiles, warnBytes: size(c.sync.warnBytes), maxBytes: size(c.sync.maxBytes),
-      deleteLimit: c.sync.deleteLimit, timeout: formatDuration(c.sync.timeoutSeconds),
+      deleteLimit: c.sync.deleteLimit, timeout: formatDuration(c.sync.timeoutSeconds), gitDepth: c.sync.gitDepth,
     },
     env: { allow: c.env.allow },
     run: { recordCommand: c.run.recordCommand, logTail: size(c.run.logTailBytes), junit: c.run.junit, historyLimit: c.run.historyLimit },
+    artifacts: { paths: c.artifacts.paths, onFailure: c.artifacts.onFailure, maxFiles: c.artifacts.maxFiles, maxBytes: size(c.artifacts.maxBytes) },
     proxy: c.proxy?.kind === 'proxy-command' ? { command: c.proxy.command } : c.proxy?.kind === 'proxy-jump' ? { jump: c.proxy.jump } : undefined,
     local: c.local.workRoot ? { workRoot: c.local.workRoot } : undefined,
     static: c.static,

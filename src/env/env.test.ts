@@ -12,6 +12,7 @@ import { runCli } from '../testing/cli.ts';
 import { isolatedEnv, tempDir } from '../testing/tmp.ts';
 import { DEFAULT_ENV_ALLOW, parseEnvPattern } from './allowlist.ts';
 import { selectEnv } from './select.ts';
+import { mergeEnv, parseEnvFlag, runEnv, sessionEnv } from './session.ts';
 import { decodeEnvBlock, encodeEnvBlock } from './wire.ts';
 
 afterEach(() => clearSecrets());
@@ -56,8 +57,8 @@ describe('selectEnv', () => {
     UNSET: undefined,
   };
 
-  it('forwards only the defaults unless the allowlist says more', () => {
-    assert.deepEqual(selectEnv(env, DEFAULT_ENV_ALLOW).map((p) => p.name), ['CI', 'NODE_OPTIONS']);
+  it('forwards only the defaults unless the allowlist says more; CI is left to the session context', () => {
+    assert.deepEqual(selectEnv(env, DEFAULT_ENV_ALLOW).map((p) => p.name), ['NODE_OPTIONS']);
   });
 
   it('matches prefixes, skips invalid names and never forwards crabbox credentials', () => {
@@ -70,13 +71,56 @@ describe('selectEnv', () => {
     assert.equal(redact('x canary-4b1d9e y plainvalue-77'), `x ${REDACTED} y ${REDACTED}`);
   });
 
-  it('forwards short values like CI=true without registering them as secrets (below the redaction minimum)', () => {
-    assert.deepEqual(selectEnv({ CI: 'true', NODE_OPTIONS: '-x' }, ['CI', 'NODE_OPTIONS']), [{ name: 'CI', value: 'true' }, { name: 'NODE_OPTIONS', value: '-x' }]);
-    assert.equal(redact('CI=true; exit 0 is true -x'), 'CI=true; exit 0 is true -x');
+  it('forwards short values like NODE_OPTIONS=-x without registering them as secrets (below the redaction minimum)', () => {
+    assert.deepEqual(selectEnv({ NODE_OPTIONS: '-x', MYAPP_N: '1' }, ['NODE_OPTIONS', 'MYAPP_*']), [{ name: 'MYAPP_N', value: '1' }, { name: 'NODE_OPTIONS', value: '-x' }]);
+    assert.equal(redact('exit 1 with -x'), 'exit 1 with -x');
+  });
+
+  it('leaves the session context\'s names to it, whatever the allowlist says: their values are never registered', () => {
+    const local = { TZ: 'America/Argentina/Buenos_Aires', LC_COLLATE: 'de_DE.UTF-8', TERM: 'xterm-256color', CRABBOX_RUN_ID: 'run_000000000000', MYAPP_X: 'secret-value-1' };
+    assert.deepEqual(selectEnv(local, ['TZ', 'LC_*', 'TERM', 'CRABBOX_*', 'MYAPP_*']).map((p) => p.name), ['MYAPP_X']);
+    assert.equal(redact('TZ is America/Argentina/Buenos_Aires, xterm-256color, secret-value-1'), `TZ is America/Argentina/Buenos_Aires, xterm-256color, ${REDACTED}`);
   });
 
   it('refuses a malformed pattern and forwards nothing', () => {
     assert.throws(() => selectEnv(env, ['CI', '*']), /"\*" refused/);
+  });
+});
+
+describe('session context', () => {
+  const local = { TERM: 'xterm-kitty', LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8', LC_TIME: 'en_GB.UTF-8', TZ: 'Europe/Berlin', CI: '1', COLUMNS: '500', HOME: '/home/me', SECRET: 'x', 'LC_BAD-NAME': 'y' };
+
+  it('without a terminal: TERM=dumb, no COLUMNS or LINES (not even the caller\'s own), the locale, TZ and CI', () => {
+    assert.deepEqual(sessionEnv(local, undefined), [
+      { name: 'CI', value: '1' }, { name: 'LANG', value: 'de_DE.UTF-8' }, { name: 'LC_ALL', value: 'de_DE.UTF-8' }, { name: 'LC_TIME', value: 'en_GB.UTF-8' },
+      { name: 'TERM', value: 'dumb' }, { name: 'TZ', value: 'Europe/Berlin' },
+    ]);
+  });
+
+  it('with a terminal: its TERM (dumb when unset) and its size', () => {
+    const names = sessionEnv(local, { columns: 120, rows: 40 });
+    assert.deepEqual(names.filter((p) => ['TERM', 'COLUMNS', 'LINES'].includes(p.name)), [{ name: 'COLUMNS', value: '120' }, { name: 'LINES', value: '40' }, { name: 'TERM', value: 'xterm-kitty' }]);
+    assert.deepEqual(sessionEnv({}, { columns: 80 }), [{ name: 'COLUMNS', value: '80' }, { name: 'TERM', value: 'dumb' }]);
+  });
+
+  it('describes the run; the run id only when the run was recorded; later lists win a name', () => {
+    const run = { leaseId: 'cbx_0123456789ab', runId: undefined, slug: 'blue-crab', provider: 'aws' };
+    assert.deepEqual(runEnv(run).map((p) => p.name), ['CRABBOX_LEASE_ID', 'CRABBOX_PROVIDER', 'CRABBOX_SLUG']);
+    assert.equal(runEnv({ ...run, runId: 'run_0123456789ab' }).find((p) => p.name === 'CRABBOX_RUN_ID')?.value, 'run_0123456789ab');
+    assert.deepEqual(mergeEnv([{ name: 'B', value: '1' }, { name: 'A', value: '1' }], [{ name: 'B', value: '2' }]), [{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+  });
+
+  it('--env takes a name only: a value, a bad name or crabbox\'s own credential is refused in one line that never shows the value', () => {
+    assert.equal(parseEnvFlag('MY_VAR'), 'MY_VAR');
+    for (const [flag, shown] of [['API_KEY=hunter2-secret', '"API_KEY" with a value refused'], ['A-B', '"A-B": not an env name'], ['1X', '"1X": not an env name'], ['', '"": not an env name'], ['CRABBOX_ACCESS_TOKEN', 'CRABBOX_ACCESS_TOKEN refused']] as const) {
+      assert.throws(() => parseEnvFlag(flag), (e: unknown) => {
+        assert.ok(isCrabboxError(e));
+        assert.equal(e.exitCode, ExitCode.usage);
+        assert.ok(e.message.includes(shown), e.message);
+        assert.ok(!e.message.includes('\n') && !e.message.includes('hunter2'), e.message);
+        return true;
+      });
+    }
   });
 });
 

@@ -90,6 +90,25 @@ test('a run that forwards env values says so when it is recorded (a pool machine
   assert.equal(h.records.start?.forwardsEnv, true);
 });
 
+test('the session context and the run\'s own CRABBOX_* names ride the run\'s one exec: no second connection', async () => {
+  const h = harness();
+  let execs = 0;
+  const outcome = await runOnBox({
+    ...h.base,
+    connect: async () => {
+      const box = localBox(tmp.path);
+      return { ...box, exec: (command: string) => { execs++; return box.exec(command); } };
+    },
+    sessionEnv: [{ name: 'TERM', value: 'dumb' }, { name: 'TZ', value: 'UTC' }],
+    repoRoot: tmp.path, sync: undefined,
+    command: { mode: 'shell', args: ['echo "$TERM $TZ $CRABBOX_LEASE_ID $CRABBOX_SLUG $CRABBOX_PROVIDER $CRABBOX_RUN_ID"'] },
+  });
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(h.stdout(), 'dumb UTC cbx_00000000abcd blue-lobster local run_00000000abcd\n');
+  assert.equal(execs, 1);
+  assert.equal(h.records.start?.forwardsEnv, undefined, 'the session context is no forwarded secret');
+});
+
 test('an interrupt before leasing runs nothing and leases nothing', async () => {
   const h = harness();
   const controller = new AbortController();

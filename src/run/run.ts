@@ -8,7 +8,9 @@ import { heartbeatIntervalMs } from '../domain/lifecycle.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import { startRemoteRun, type ProgressEvent, type RemoteRun, type RemoteRunResult, type RemoteSync } from '../sync/session.ts';
 import { workspaceFor } from '../sync/workspace.ts';
+import type { GitMeta } from '../sync/git-meta.ts';
 import type { EnvPair } from '../env/select.ts';
+import { mergeEnv, runEnv } from '../env/session.ts';
 import type { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
@@ -49,9 +51,9 @@ export interface RunRequest<L extends Lease, T> {
    * Runs after the command while the box is still leased, e.g. to collect JUnit reports with listBoxFiles and
    * readBoxFiles (src/sync/box-files.ts). A failure is a warning.
    */
-  afterCommand?: ((box: BoxConnection, workdir: string) => Promise<void>) | undefined;
-  /** Extra fields for the run record's finish call (a JUnit summary). */
-  finishExtras?: (() => Pick<RunFinish, 'junit'>) | undefined;
+  afterCommand?: ((box: BoxConnection, workdir: string, run: { exitCode: number; runId: string | undefined }) => Promise<void>) | undefined;
+  /** Extra fields for the run record's finish call (a JUnit summary, what came back). */
+  finishExtras?: (() => Pick<RunFinish, 'junit' | 'artifacts'>) | undefined;
   /** Receives the combined output for the record's log tail. */
   tail?: Pick<LogTail, 'write' | 'close' | 'snapshot'> | undefined;
   clock: Clock;
@@ -65,11 +67,24 @@ export interface RunRequest<L extends Lease, T> {
    * before anything is leased); with `--id` it overlaps finding the lease and the box's own check.
    */
   sync: RemoteSync | undefined;
+  /** The box's git metadata for a lease (src/sync/git-meta.ts); undefined: the box gets no .git. Only with sync. */
+  git?: ((leaseId: string) => Promise<GitMeta | undefined>) | undefined;
   /** Names the remote workspace (the checkout's folder name). */
   repoRoot: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
+  /** `crabbox run -t`: the command runs on a terminal of this size; `onResize` reports the caller's new sizes. */
+  pty?: {
+    columns: number;
+    rows: number;
+    onResize?: ((listener: (columns: number, rows: number) => void) => () => void) | undefined;
+    /** The caller's keys (a terminal in raw mode); they go to the command's terminal. */
+    onInput?: ((listener: (bytes: Buffer) => void) => () => void) | undefined;
+  } | undefined;
   recordCommand: boolean;
+  /** What the allowlist and `--env` forward: secrets, registered with the redactor. */
   env: readonly EnvPair[];
+  /** The caller's session context (src/env/session.ts); the run's own CRABBOX_* names are added here. */
+  sessionEnv?: readonly EnvPair[] | undefined;
   lockWaitSeconds: number;
   stdout: Writable;
   stderr: Writable;
@@ -128,6 +143,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let heartbeat: TimerHandle | undefined;
   let syncTicker: TimerHandle | undefined;
   let escalation: TimerHandle | undefined;
+  let stopResizes: (() => void) | undefined;
+  let stopInput: (() => void) | undefined;
   const grace = req.interruptGraceMs ?? INTERRUPT_GRACE_MS;
   /** Sends `signals[0]` to the remote group, and each next one after its grace period while the command still runs. */
   const escalate = (signals: ('INT' | 'TERM' | 'KILL')[]): void => {
@@ -181,6 +198,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       );
     }
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
+    // The box's .git state is worked out while the connection opens (nothing runs when HEAD and the index are unchanged).
+    const gitMeta = req.sync && req.git ? req.git(started.id) : undefined;
+    gitMeta?.catch(() => undefined);
     const box = await req.connect(acquired.target, lease, req.interrupt);
     timings.leaseMs = clock.now() - leaseStart; // waiting for ssh is part of getting the lease
     const machine = lease.machine;
@@ -228,15 +248,28 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
         const began = clock.now();
         req.progress(`syncing ${plural(e.files, 'file')}${e.deleted ? `, deleting ${e.deleted}` : ''}…`);
         syncTicker = clock.setInterval(() => req.progress(`still syncing after ${Math.round((clock.now() - began) / 1000)}s…`), 10_000, { unref: true });
-      } else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
+      } else if (e.type === 'git-problem') {
+        req.warn(e.problem === 'missing' ? 'crabbox: the box has no git; the command runs without .git'
+          : `crabbox: the box's .git could not be brought to this checkout's HEAD (${e.problem}); the next run sends it again`);
+      } else if (e.type === 'locale-fallback') req.warn(`crabbox: the box has no locale ${e.locale}; the command runs with C.UTF-8`);
+      else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
+    // The run id is one of the command's variables: the record's write (overlapping the connection) is settled first.
+    await recording;
+    const env = mergeEnv(req.env, req.sessionEnv ?? [], runEnv({ leaseId: started.id, runId, slug: started.slug, provider: started.provider }));
     const syncStart = clock.now();
     remote = startRemoteRun({
-      box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env: req.env, lockWaitSeconds: req.lockWaitSeconds,
+      box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,
+      // Without a source of keys the command's terminal reads end of file, as a command without -t does.
+      pty: req.pty ? { columns: req.pty.columns, rows: req.pty.rows, keys: req.pty.onInput !== undefined } : undefined,
       sync: req.sync,
+      git: req.sync && req.git ? gitMeta : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
     if (req.interrupt.aborted) onInterrupt();
+    const running = remote;
+    stopResizes = req.pty?.onResize?.((columns, rows) => running.resize(columns, rows));
+    stopInput = req.pty?.onInput?.((bytes) => running.input(bytes));
     try {
       const result = await remote.result.finally(flushed);
       afterCommand = clock.now();
@@ -247,7 +280,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       outcome.remoteExitCode = result.exitCode;
       outcome.exitCode = result.exitCode;
       if (req.afterCommand && !outcome.interrupted) {
-        await req.afterCommand(box, ws.workdir).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
+        await req.afterCommand(box, ws.workdir, { exitCode: result.exitCode, runId }).catch((error: unknown) => req.warn(`warning: could not collect results: ${(error as Error).message}`));
       }
     } catch (error) {
       afterCommand ??= clock.now();
@@ -259,6 +292,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.exitCode = outcome.error.exitCode;
   } finally {
     heartbeat?.cancel();
+    stopResizes?.();
+    stopInput?.();
     syncTicker?.cancel();
     escalation?.cancel();
     req.interrupt.removeEventListener('abort', onInterrupt);

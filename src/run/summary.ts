@@ -1,5 +1,6 @@
 import type { CrabboxError } from '../domain/errors.ts';
 import type { JUnitSummary, JUnitTotals } from '../results/junit.ts';
+import type { ArtifactsSummary } from '../artifacts/download.ts';
 import type { PhaseTimings } from '../runs/record.ts';
 import type { RunOutcome } from './run.ts';
 import { formatSeconds } from '../domain/duration.ts';
@@ -29,6 +30,8 @@ export interface RunDetails {
   sync: { state: RunOutcome['sync']; files: number | null; bytes: number | null; deleted: number };
   interrupted: 'SIGINT' | 'SIGTERM' | null;
   error: { error: string; message: string; hint?: string } | null;
+  /** What came back from the box; absent when nothing was asked for. */
+  artifacts?: ArtifactsSummary;
 }
 
 export { formatSeconds } from '../domain/duration.ts';
@@ -122,7 +125,7 @@ export function runSource(outcome: Pick<RunOutcome, 'remoteExitCode' | 'interrup
 }
 
 /** The report input for a finished `crabbox run`. */
-export function fromRunOutcome(outcome: RunOutcome, sync: { files: number; bytes: number } | undefined, junit: JUnitSummary | undefined): ResultInput {
+export function fromRunOutcome(outcome: RunOutcome, sync: { files: number; bytes: number } | undefined, junit: JUnitSummary | undefined, artifacts?: ArtifactsSummary | undefined): ResultInput {
   const error: CrabboxError | undefined = outcome.error;
   return {
     exitCode: outcome.exitCode,
@@ -137,6 +140,7 @@ export function fromRunOutcome(outcome: RunOutcome, sync: { files: number; bytes
       sync: { state: outcome.sync, files: sync ? sync.files : null, bytes: sync ? sync.bytes : null, deleted: outcome.deleted },
       interrupted: outcome.interrupted ?? null,
       error: error ? { error: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } : null,
+      ...(artifacts === undefined ? {} : { artifacts }),
     },
   };
 }

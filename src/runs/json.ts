@@ -31,7 +31,7 @@ export function historyEntry(r: RunRecord): HistoryEntry {
 }
 
 export function resultsJson(r: RunRecord): ResultsJson {
-  return { schema: schemaId('results'), runId: r.id, state: r.state, exitCode: r.exitCode ?? null, junit: (r.junit as JUnitSummaryShape | undefined) ?? null };
+  return { schema: schemaId('results'), runId: r.id, state: r.state, exitCode: r.exitCode ?? null, junit: (r.junit as JUnitSummaryShape | undefined) ?? null, ...(r.artifacts ? { artifacts: r.artifacts } : {}) };
 }
 
 export function logsJson(r: RunRecord): LogsJson {

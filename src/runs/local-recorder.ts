@@ -68,6 +68,7 @@ export class LocalRunRecorder implements RunRecorder {
       ...(result.syncSkipped === undefined ? {} : { syncSkipped: result.syncSkipped }),
       ...(result.logTail ? { logTail: result.logTail } : {}),
       ...(result.junit ? { junit: result.junit } : {}),
+      ...(result.artifacts ? { artifacts: result.artifacts } : {}),
     };
     store.save(finished);
   }

@@ -1,4 +1,5 @@
 import type { JUnitSummary } from '../results/junit.ts';
+import type { ArtifactsSummary } from '../artifacts/download.ts';
 import type { OwnerProcess } from './owner-process.ts';
 
 /**
@@ -60,6 +61,8 @@ export interface RunRecord {
   endedAt?: string;
   logTail?: StoredLogTail;
   junit?: JUnitSummary;
+  /** What came back from the box (local records; docs/artifacts.md). */
+  artifacts?: ArtifactsSummary;
 }
 
 /** The state a finished run is in, from how it ended. */

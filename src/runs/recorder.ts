@@ -1,4 +1,5 @@
 import type { JUnitSummary } from '../results/junit.ts';
+import type { ArtifactsSummary } from '../artifacts/download.ts';
 import type { PhaseTimings, StoredLogTail } from './record.ts';
 
 /**
@@ -38,5 +39,7 @@ export interface RunFinish {
   /** The bounded, redacted tail: `LogTail.finish()`. */
   logTail?: StoredLogTail | undefined;
   junit?: JUnitSummary | undefined;
+  /** What came back from the box; kept by the local recorder (the coordinator does not store it yet). */
+  artifacts?: ArtifactsSummary | undefined;
   syncSkipped?: boolean | undefined;
 }

@@ -29,6 +29,8 @@ export const BUILTIN_EXCLUDES: readonly string[] = [
   '.ruff_cache/',
   '.tox/',
   '.DS_Store',
+  // What `crabbox run --download` brought back from the box (docs/artifacts.md): never sent to the next box.
+  '.crabbox/artifacts/',
 ];
 
 export const CRABBOXIGNORE = '.crabboxignore';

@@ -5,15 +5,18 @@ import { encodeEnvBlock } from '../env/wire.ts';
 import type { EnvPair } from '../env/select.ts';
 
 /** The remote wrapper's protocol version; the first request field. */
-export const PROTOCOL = 'crabbox-run/2';
+export const PROTOCOL = 'crabbox-run/3';
 const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
 /** Bytes at the end of the stream that may hold the exit trailer (`\0crabbox:exit 255\n` is 18). */
 const TRAILER_WINDOW = 24;
 
+/** The box-side scripts (src/sync/remote/). */
+export type RemoteScript = 'crabbox-run.sh' | 'crabbox-files.sh' | 'crabbox-fetch.sh';
+
 const scripts = new Map<string, Buffer>();
 
 /** A remote script's bytes (`src/sync/remote/<name>`), found beside this module or under the package root. */
-export function remoteScript(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+export function remoteScript(name: RemoteScript): Buffer {
   const cached = scripts.get(name);
   if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -31,7 +34,7 @@ export function remoteScript(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffe
 }
 
 /** What precedes the request on stdin: the script's length, a newline, the script (read by BOOTSTRAP). */
-export function scriptPayload(name: 'crabbox-run.sh' | 'crabbox-files.sh'): Buffer {
+export function scriptPayload(name: RemoteScript): Buffer {
   const script = remoteScript(name);
   return Buffer.concat([Buffer.from(`${script.length}\n`), script]);
 }
@@ -49,8 +52,15 @@ export interface WrapperRequest {
   sync: boolean;
   lockWaitSeconds: number;
   mode: 'argv' | 'shell';
+  /** `crabbox run -t`: the command runs on a terminal of this size on the box. */
+  pty?: { columns: number; rows: number; keys?: boolean | undefined } | undefined;
   args: string[];
   env: readonly EnvPair[];
+}
+
+/** A terminal dimension as the wrapper takes it (1 to 9999). */
+export function clampSize(n: number): number {
+  return Math.min(9999, Math.max(1, Math.floor(n) || 1));
 }
 
 /** One NUL-terminated request field. */
@@ -64,7 +74,8 @@ export function field(value: string | number): Buffer {
 export function encodeRequest(request: WrapperRequest): Buffer {
   return Buffer.concat([
     scriptPayload('crabbox-run.sh'),
-    ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode, request.args.length].map(field),
+    ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode,
+      request.pty ? `${clampSize(request.pty.columns)} ${clampSize(request.pty.rows)}${request.pty.keys ? ' keys' : ''}` : '', request.args.length].map(field),
     ...request.args.map(field),
     encodeEnvBlock(request.env),
   ]);
@@ -75,9 +86,25 @@ export function encodeBlob(blob: Buffer): Buffer {
   return Buffer.concat([field(blob.length), blob]);
 }
 
-/** The sync offer, sent after the request once the CLI knows it: the tree it wants and the change from `base`. */
-export function encodeOffer(offer: { fingerprint: string; base: string; deleteLimit: number; send: Buffer; remove: Buffer }): Buffer {
-  return Buffer.concat([field(offer.fingerprint), field(offer.base), field(offer.deleteLimit), encodeBlob(offer.send), encodeBlob(offer.remove)]);
+/** The git part of an offer (src/sync/git-meta.ts): HEAD, or an empty field when the box gets no git metadata. */
+export interface GitOffer {
+  head: string;
+  ref: string;
+  shallow: Buffer;
+  index: Buffer;
+  pack: Buffer;
+  refs: Buffer;
+}
+
+/**
+ * The sync offer, sent after the request once the CLI knows it: the tree it wants and the change from `base`, then
+ * the git metadata (HEAD, its ref, shallow boundaries, index entries and a pack; empty parts when the box has them).
+ */
+export function encodeOffer(offer: { fingerprint: string; base: string; deleteLimit: number; send: Buffer; remove: Buffer; git?: GitOffer | undefined }): Buffer {
+  const git = offer.git
+    ? [field(offer.git.head), field(offer.git.ref), encodeBlob(offer.git.shallow), encodeBlob(offer.git.index), encodeBlob(offer.git.pack), encodeBlob(offer.git.refs)]
+    : [field('')];
+  return Buffer.concat([field(offer.fingerprint), field(offer.base), field(offer.deleteLimit), encodeBlob(offer.send), encodeBlob(offer.remove), ...git]);
 }
 
 /** Messages followed by a payload of `<length>` bytes: a sample of paths a deletion would remove, paths to send again. */

@@ -6,7 +6,8 @@ import type { BoxConnection } from './box.ts';
 import type { EnvPair } from '../env/select.ts';
 import { inlinePayload } from './inline.ts';
 import type { RemoteSync } from './prepare.ts';
-import { BOOTSTRAP, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
+import type { GitMeta } from './git-meta.ts';
+import { BOOTSTRAP, clampSize, encodeBlob, encodeOffer, encodeRequest, WrapperOutput, type WrapperMessage } from './protocol.ts';
 import { runRsync, type RsyncOptions } from './rsync.ts';
 import { showPath } from './paths.ts';
 import { splitMuxNoise } from '../ssh/mux.ts';
@@ -18,6 +19,10 @@ export type ProgressEvent =
   | { type: 'in-sync' }
   | { type: 'syncing'; deleted: number; files: number }
   | { type: 'synced' }
+  /** The box lacks the caller's locale (LANG or LC_*): the command gets C.UTF-8 instead (said once per workspace). */
+  | { type: 'locale-fallback'; locale: string }
+  /** The box's .git could not be brought to this checkout's HEAD (`missing`: the box has no git). */
+  | { type: 'git-problem'; problem: 'missing' | 'failed' | 'stale' }
   | { type: 'started' };
 
 export interface RemoteRunOptions {
@@ -25,10 +30,14 @@ export interface RemoteRunOptions {
   workdir: string;
   metadir: string;
   command: { mode: 'argv' | 'shell'; args: string[] };
+  /** `crabbox run -t`: a terminal of this size on the box (stdout and stderr become one stream). */
+  pty?: { columns: number; rows: number; keys?: boolean | undefined } | undefined;
   env: readonly EnvPair[];
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
   sync?: RemoteSync | undefined;
+  /** The box's git metadata (src/sync/git-meta.ts), sent with the offer; undefined or resolving to undefined: none. */
+  git?: Promise<GitMeta | undefined> | undefined;
   stdout: Writable;
   stderr: Writable;
   clock: Clock;
@@ -53,6 +62,10 @@ export interface RemoteRun {
   result: Promise<RemoteRunResult>;
   /** Forwards a signal to the remote process group; before the command starts it stops the sync and runs nothing. */
   interrupt(signal: 'INT' | 'TERM' | 'KILL'): void;
+  /** With a pty: the caller's terminal changed size; sent once the command runs (the latest size wins before). */
+  resize(columns: number, rows: number): void;
+  /** With a pty: the caller's keys, for the command's terminal; held until the command runs. */
+  input(bytes: Buffer): void;
 }
 
 /** Turns a wrapper `fail` message into the error the user sees. */
@@ -92,6 +105,18 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let abandoned: CrabboxError | undefined;
 
   let offerSent = options.sync === undefined;
+  let pendingSize: { columns: number; rows: number } | undefined;
+  const pendingInput: Buffer[] = [];
+  /** Keys as `IN <hex>` words of at most 512 bytes (the wrapper reads words, never raw bytes, on its stdin). */
+  const sendInput = (bytes: Buffer): void => {
+    for (let at = 0; at < bytes.length; at += 512) send(`IN ${bytes.subarray(at, at + 512).toString('hex')}\0`);
+  };
+  // git metadata is optional: a failure to compute it leaves the box without (a warning), never fails the run.
+  const gitMeta: Promise<GitMeta | undefined> = (options.git ?? Promise.resolve(undefined)).catch((error: unknown) => {
+    options.debug?.(`git metadata: ${(error as Error).message}`);
+    options.onProgress?.({ type: 'git-problem', problem: 'failed' });
+    return undefined;
+  });
   const heldSignals: string[] = [];
   const send = (bytes: Buffer | string): void => {
     if (!child.stdin.destroyed && child.stdin.writable) child.stdin.write(bytes);
@@ -167,6 +192,18 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         if (options.sync) committed = options.sync.prepared.then((p) => p.commit()).catch(() => undefined);
         options.onProgress?.({ type: 'synced' });
         break;
+      case 'git': {
+        const state = message.args[0];
+        gitMeta.then((meta) => {
+          if (state === 'ok') meta?.commit();
+          else meta?.drop();
+        }).catch(() => undefined);
+        if (state === 'missing' || state === 'failed' || state === 'stale') options.onProgress?.({ type: 'git-problem', problem: state });
+        break;
+      }
+      case 'locale-fallback':
+        options.onProgress?.({ type: 'locale-fallback', locale: message.args[0] ?? '?' });
+        break;
       case 'sample':
         sample = message.payload;
         break;
@@ -175,6 +212,8 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
         break;
       case 'start': {
         phase = 'running';
+        if (pendingSize) send(`WINCH ${clampSize(pendingSize.columns)} ${clampSize(pendingSize.rows)}\0`);
+        for (const bytes of pendingInput.splice(0)) sendInput(bytes);
         commandStarted = clock.now();
         const { kept, noise } = splitMuxNoise(Buffer.concat(preStartErr).toString('utf8'));
         for (const line of noise) options.debug?.(`ssh: ${redact(line)}`);
@@ -242,14 +281,15 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
     sync: options.sync !== undefined,
     lockWaitSeconds: options.lockWaitSeconds,
     mode: options.command.mode,
+    pty: options.pty,
     args: options.command.args,
     env: options.env,
   }));
   // The box takes the lock and checks its own files while the local scan may still run; the offer follows, and
   // signal words wait for it (the wrapper reads them where the command or a handshake would, never as an offer).
-  options.sync?.prepared.then(
-    (p) => {
-      send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit }));
+  options.sync && Promise.all([options.sync.prepared, gitMeta]).then(
+    ([p, git]) => {
+      send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit, git }));
       offerSent = true;
       for (const word of heldSignals.splice(0)) send(word);
     },
@@ -262,6 +302,17 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
 
   return {
     result,
+    resize(columns, rows) {
+      if (!options.pty || phase === 'done') return;
+      // Before the command runs, a word on stdin would abort the sync: the size waits for `start`.
+      if (phase !== 'running') pendingSize = { columns, rows };
+      else send(`WINCH ${clampSize(columns)} ${clampSize(rows)}\0`);
+    },
+    input(bytes) {
+      if (!options.pty || phase === 'done') return;
+      if (phase !== 'running') pendingInput.push(bytes);
+      else sendInput(bytes);
+    },
     interrupt(signal) {
       if (phase === 'done') return;
       // The word reaches the wrapper wherever it is: its signal watcher once the command runs (which may already

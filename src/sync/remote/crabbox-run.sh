@@ -3,10 +3,13 @@
 # stdin (see docs/sync.md, "The wire protocol"); nothing secret ever reaches argv or a file.
 #
 # Request fields, each terminated by a NUL byte:
-#   crabbox-run/2  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)  argc  arg...
+#   crabbox-run/3  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)
+#   pty ("" or "<cols> <rows>[ keys]": run the command on a terminal of that size; keys: its input comes as IN words)
+#   argc  arg...
 # then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
 # With sync, the offer follows once the CLI has it: fingerprint  base  delete-limit (-1 = none)  send  remove
-# (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths).
+# (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths), then git: HEAD (empty:
+# no git metadata), and with one: ref  shallow  index  pack  refs (blobs; empty when the box has them already).
 # Messages to the CLI go to stdout as "\0crabbox:<word> <args>\n", only before the command starts and once after it
 # ends ("exit <code>"); between them stdout and stderr belong to the command.
 set -u
@@ -22,18 +25,22 @@ field() { IFS= read -r -d '' F || fail "protocol truncated request"; }
 int() { case $1 in '' | *[!0-9-]* | ?*-*) fail "protocol bad number"; esac; }
 
 field; magic=$F
-[ "$magic" = "crabbox-run/2" ] || fail "protocol unknown request ${magic:0:20}"
+[ "$magic" = "crabbox-run/3" ] || fail "protocol unknown request ${magic:0:20}"
 field; workdir=$F
 field; metadir=$F
 field; sync=$F
 field; lockwait=$F
 field; mode=$F
+field; pty=$F
 field; argc=$F
 int "$lockwait"; int "$argc"
 case $sync in 0 | 1) ;; *) fail "protocol bad sync flag" ;; esac
 case $workdir in /*) ;; *) fail "protocol workdir must be absolute" ;; esac
 case $metadir in /*) ;; *) fail "protocol metadir must be absolute" ;; esac
 case $mode in argv | shell) ;; *) fail "protocol bad mode" ;; esac
+[ -z "$pty" ] || [[ $pty =~ ^[0-9]{1,4}\ [0-9]{1,4}(\ keys)?$ ]] || fail "protocol bad pty"
+keys=""
+case $pty in *" keys") keys=1; pty=${pty% keys} ;; esac
 args=()
 for ((i = 0; i < argc; i++)); do field; args+=("$F"); done
 field; [ "$F" = CBXENV1 ] || fail "protocol bad env block"
@@ -44,7 +51,7 @@ while field && [ -n "$F" ]; do
 done
 [ "${#args[@]}" -gt 0 ] || fail "protocol empty command"
 
-for tool in flock setsid sort comm join sed cmp head stat xargs touch; do
+for tool in flock setsid sort comm join sed cmp head stat xargs touch ${pty:+script stty}; do
   command -v "$tool" >/dev/null 2>&1 || fail "missing-tool $tool"
 done
 setsid_bin=$(command -v setsid); bash_bin=$(command -v bash)
@@ -158,6 +165,16 @@ sync_tree() {
   field; deletelimit=$F; int "$deletelimit"
   blob "$m/send.recv" "change list"
   blob "$m/remove.recv" "change list"
+  field; git_head=$F
+  if [ -n "$git_head" ]; then
+    [[ $git_head =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || fail "protocol bad git head"
+    field; git_ref=$F
+    case $git_ref in '' | refs/heads/*) ;; *) fail "protocol bad git ref" ;; esac
+    blob "$m/git.shallow" "git metadata"
+    blob "$m/git.index" "git metadata"
+    blob "$m/git.pack" "git metadata"
+    blob "$m/git.refs" "git metadata"
+  fi
   # delta: the box has the CLI's base, and gets the change from it; repair: it has the CLI's tree, but a command
   # changed managed files; full: anything else (no earlier sync, an interrupted one, another tree).
   how=full
@@ -237,7 +254,78 @@ sync_tree() {
   say "synced"
 }
 
-if [ "$sync" = 1 ]; then sync_tree; fi
+# The checkout's own .git (docs/sync.md, "Git on the box"): objects from the pack, the shallow boundaries, HEAD and
+# its branch, the index entries (then refreshed against the synced files). Only when something changed does any git
+# process run; either way HEAD is checked with two reads and the CLI told `git ok` or `git stale`.
+git_head=""
+git_meta() {
+  local m=$metadir h ref=""
+  [ -n "$git_head" ] || return 0
+  if [ -s "$m/git.pack" ] || [ -s "$m/git.index" ] || [ -s "$m/git.shallow" ] || [ -s "$m/git.refs" ] || [ ! -e .git/HEAD ]; then
+    command -v git >/dev/null 2>&1 || { say "git missing"; return 0; }
+    if ! {
+      { [ -e .git/HEAD ] || git init -q . >/dev/null; } &&
+        { [ ! -s "$m/git.pack" ] || git index-pack --stdin <"$m/git.pack" >/dev/null; } &&
+        { [ ! -s "$m/git.shallow" ] || { { [ ! -f .git/shallow ] || tr '\n' '\0' <.git/shallow; cat -- "$m/git.shallow"; } | sort -z -u | tr '\0' '\n' >.git/shallow.new && mv -f -- .git/shallow.new .git/shallow; }; } &&
+        { [ ! -s "$m/git.refs" ] || git update-ref --stdin <"$m/git.refs"; } &&
+        if [ -n "$git_ref" ]; then git symbolic-ref HEAD "$git_ref"; else git update-ref --no-deref HEAD "$git_head"; fi &&
+        { [ ! -s "$m/git.index" ] || { rm -f .git/index && git update-index -z --index-info <"$m/git.index"; }; }
+    }; then
+      say "git failed"
+      return 0
+    fi
+    # The index's stat data is this box's: one refresh, so later `git status` calls need not hash every file.
+    git update-index -q --refresh >/dev/null 2>&1
+  fi
+  rm -f -- "$m/git.pack" "$m/git.index" "$m/git.shallow" "$m/git.refs"
+  # What HEAD resolves to, with reads only.
+  h=""
+  [ -f .git/HEAD ] && IFS= read -r h <.git/HEAD
+  case $h in "ref: "*) ref=${h#ref: }; h=""; [ -f ".git/$ref" ] && IFS= read -r h <".git/$ref" ;; esac
+  if [ "$h" = "$git_head" ]; then say "git ok"; else say "git stale"; fi
+}
+
+if [ "$sync" = 1 ]; then sync_tree; git_meta; fi
+
+# True when the box has the locale $1 (glibc's spelling: "en_US.UTF-8" is "en_US.utf8"). `locale -a` runs once per
+# workspace; C, POSIX and C.UTF-8 need no look-up. A name with odd characters is never passed on.
+locale_known() {
+  local want=$1 cs mod="" l
+  case $want in C | POSIX | C.UTF-8 | C.utf8) return 0 ;; esac
+  [[ $want =~ ^[A-Za-z0-9_.@-]{1,64}$ ]] || return 1
+  if [ -z "${locales_loaded-}" ]; then
+    if [ ! -f "$metadir/locales" ]; then
+      locale -a >"$metadir/locales.tmp" 2>/dev/null && mv -f -- "$metadir/locales.tmp" "$metadir/locales" || return 0
+    fi
+    declare -gA known_locales=()
+    mapfile -t locales_list <"$metadir/locales"
+    for l in "${locales_list[@]}"; do known_locales[${l,,}]=1; done
+    locales_loaded=1
+  fi
+  case $want in *@*) mod="@${want#*@}"; want=${want%%@*} ;; esac
+  case $want in *.*) cs=${want#*.}; cs=${cs,,}; want="${want%%.*}.${cs//[^a-z0-9]/}" ;; esac
+  [ -n "${known_locales[${want,,}$mod]-}" ]
+}
+
+# The caller's LANG and LC_* name locales this box may lack: those become C.UTF-8, said once per workspace.
+fix_locales() {
+  local i kv name missing=""
+  for i in "${!envs[@]}"; do
+    kv=${envs[$i]}; name=${kv%%=*}
+    case $name in LANG | LC_*) ;; *) continue ;; esac
+    [ -z "${kv#*=}" ] || locale_known "${kv#*=}" && continue
+    envs[i]="$name=C.UTF-8"
+    if [[ ${kv#*=} =~ ^[A-Za-z0-9_.@-]{1,64}$ ]]; then missing=${kv#*=}; else missing=${missing:-?}; fi
+  done
+  [ -n "$missing" ] || return 0
+  local said=""
+  [ -f "$metadir/locale-said" ] && IFS= read -r said <"$metadir/locale-said"
+  if [ "$said" != "$missing" ]; then
+    say "locale-fallback $missing"
+    printf '%s\n' "$missing" >"$metadir/locale-said"
+  fi
+}
+fix_locales
 
 # The login shell marks when it has read the profile: a signal that lands while bash is still sourcing it can be
 # absorbed (bash keeps going when the profile's own child survives it), so signals are held until then.
@@ -251,6 +339,25 @@ ${args[0]}"
 else
   set -- -lc "$mark; exec \"\$@\"" crabbox "${args[@]}"
 fi
+# With a terminal (`crabbox run -t`): script(1) gives the command a pty of the caller's size; its output (stdout and
+# stderr, one stream) comes out of script's stdout. The pty's session leader writes its pid and the pty's name, so
+# signals reach the command's own group and a resize (stty on the pty) reaches its foreground group.
+launch=("$bash_bin")
+ptyfile="$metadir/pty"
+ptyin="$metadir/pty-in"
+cmd_stdin=/dev/null
+rm -f -- "$ptyfile" "$ptyin"
+if [ -n "$keys" ]; then
+  # The caller's keys arrive as IN words and go to script's stdin through this fifo, opened read-write by both ends
+  # so neither waits for the other and script never reads end of file while the run lasts.
+  mkfifo -m 600 -- "$ptyin" || fail "workdir cannot create $ptyin"
+  cmd_stdin=$ptyin
+fi
+if [ -n "$pty" ]; then
+  inner=$(printf '%q ' "$bash_bin" "$@")
+  set -- -qefc "stty cols ${pty% *} rows ${pty#* } 2>/dev/null; printf '%s %s' \"\$\$\" \"\$(tty)\" >$(printf '%q' "$ptyfile"); exec $inner" /dev/null
+  launch=(script)
+fi
 # Announce the start before the command can write a byte: from here on, stdout belongs to the command.
 say "start"
 # The command gets its own session and process group; the forwarded env is exported only in its subshell.
@@ -259,25 +366,41 @@ say "start"
   if [ -n "${user_lc_all+set}" ]; then export LC_ALL="$user_lc_all"; else unset LC_ALL; fi
   for kv in "${envs[@]}"; do export "${kv?}"; done
   export CRABBOX_READY_FILE="$ready"
+  [ -z "$pty" ] || export SHELL="$bash_bin"
   # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.
-  exec "$setsid_bin" "$bash_bin" "$@" 8>&-
-) </dev/null &
+  exec "$setsid_bin" "${launch[@]}" "$@" 8>&-
+) 0<>"$cmd_stdin" &
 pid=$!
 printf '%s\n' "$pid" >"$metadir/pgid"
 
 # Signals from the CLI arrive as NUL-terminated words on stdin; end of stdin means the CLI or the connection is gone.
 (
+  [ -z "$keys" ] || exec 7<>"$ptyin"
   while IFS= read -r -d '' word; do
     # Hold the signal until the command is past its login profile (or gone; bounded at 30 s).
     for ((i = 0; i < 3000; i++)); do
       if [ -e "$ready" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
       sleep 0.01
     done
-    case $word in INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null ;; esac
+    ptypid="" ptyname=""
+    [ -f "$ptyfile" ] && read -r ptypid ptyname <"$ptyfile"
+    case $word in
+      INT | TERM | HUP | KILL) kill -s "$word" -- "-$pid" 2>/dev/null; [ -z "$ptypid" ] || kill -s "$word" -- "-$ptypid" 2>/dev/null ;;
+      # Keys for the pty, as hex (the words on this stdin are NUL-terminated, keys may be any byte).
+      "IN "*)
+        hex=${word#IN } bytes=""
+        [[ -n $keys && $hex =~ ^([0-9a-f]{2}){1,512}$ ]] || continue
+        for ((j = 0; j < ${#hex}; j += 2)); do bytes+="\\x${hex:j:2}"; done
+        printf '%b' "$bytes" >&7 ;;
+      # The kernel sends SIGWINCH to the pty's foreground group when its size changes.
+      "WINCH "*) [[ -n $ptyname && ${word#WINCH } =~ ^([0-9]{1,4})\ ([0-9]{1,4})$ ]] && stty -F "$ptyname" cols "${BASH_REMATCH[1]}" rows "${BASH_REMATCH[2]}" 2>/dev/null ;;
+    esac
   done
   kill -s TERM -- "-$pid" 2>/dev/null
+  [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile" && kill -s TERM -- "-$ptypid" 2>/dev/null
   sleep 5
   kill -s KILL -- "-$pid" 2>/dev/null
+  [ -n "${ptypid-}" ] && kill -s KILL -- "-$ptypid" 2>/dev/null
 ) <&0 &
 watcher=$!
 
@@ -289,6 +412,8 @@ if kill -s TERM -- "-$pid" 2>/dev/null; then
   for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
   kill -s KILL -- "-$pid" 2>/dev/null
 fi
-rm -f -- "$metadir/pgid" "$ready"
+# A pty's session got SIGHUP when script ended; what ignored it is stopped here.
+if [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile"; then kill -s KILL -- "-$ptypid" 2>/dev/null; fi
+rm -f -- "$metadir/pgid" "$ready" "$ptyfile" "$ptyin"
 say "exit $code"
 exit "$code"
