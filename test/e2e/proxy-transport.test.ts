@@ -66,7 +66,7 @@ describe('a box reachable only through a proxy (sshd in a network namespace, a r
     assert.match(warm.stderr, /Connection refused/);
   });
 
-  it('warmup, ssh and run with an rsync sync all go through the proxy command; an impostor behind it is refused', async () => {
+  it('warmup, ssh, run with an rsync sync and cp both ways all go through the proxy command; an impostor behind it is refused', async () => {
     writeConfig({ command: proxyCommand() });
     const warm = await runBin(['warmup', '--provider', 'ssh', '--json'], { env, cwd: repo });
     assert.equal(warm.code, 0, warm.stderr);
@@ -81,6 +81,19 @@ describe('a box reachable only through a proxy (sshd in a network namespace, a r
     const run = await runBin(['run', '--id', id, '--', 'sh', '-c', 'cat src/f0.txt src/f5.txt'], { env, cwd: repo });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /file 0\nfile 5\n/);
+
+    // cp both ways, through the same proxy: down by the fetch exec, up by rsync.
+    const down = join(root, 'down.txt');
+    const got = await runBin(['cp', `${id}:src/f5.txt`, down], { env, cwd: repo });
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(readFileSync(down, 'utf8'), 'file 5\n');
+    const upFile = join(root, 'up.txt');
+    writeFileSync(upFile, 'sent up through the proxy\n');
+    const sent = await runBin(['cp', upFile, `${id}:uploaded/up.txt`], { env, cwd: repo });
+    assert.equal(sent.code, 0, sent.stderr);
+    const back = await runBin(['run', '--id', id, '--no-sync', '--', 'cat', 'uploaded/up.txt'], { env, cwd: repo });
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(back.stdout, 'sent up through the proxy\n');
 
     // Close the master so the next command connects afresh, then have the proxy hand it to another sshd.
     execFileSync('ssh', ['-o', `ControlPath=${controlPathFor(keyDir, id, env)}`, '-O', 'exit', 'box'], { stdio: 'ignore' });
