@@ -44,6 +44,8 @@ if [ "$want_test" = 1 ]; then
   command -v crontab >/dev/null 2>&1 || need+=(cron)
   command -v at >/dev/null 2>&1 || need+=(at)
   command -v sudo >/dev/null 2>&1 || need+=(sudo)
+  # A real project's test suite run through crabbox and directly (test/e2e/real-suite.test.ts): CPython's own.
+  [ -x /usr/bin/python3 ] || need+=(python3)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -59,6 +61,21 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 else
   note "system tools present (ssh, sshd, rsync, git)"
+fi
+# CPython's test suite for the system python3 (its package is named after the version).
+if [ "$want_test" = 1 ] && [ -x /usr/bin/python3 ]; then
+  pyv=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  if [ ! -f "/usr/lib/python$pyv/test/test_curses.py" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing libpython$pyv-testsuite with apt-get"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq --no-install-recommends "libpython$pyv-testsuite" >/dev/null
+    else
+      say "missing: libpython$pyv-testsuite (CPython's tests, for test/e2e/real-suite.test.ts); install it and run setup again"
+      exit 71
+    fi
+  fi
 fi
 
 # 2. Node >= 22.13. An older system Node gets a private Node $NODE_VERSION from the npm registry under .tools/.
