@@ -38,8 +38,9 @@ describe('secret canary through run records', () => {
     const canary = `canary-${randomBytes(12).toString('hex')}`;
     const env = isolatedEnv(tmp.path);
     const stateDir = join(tmp.path, 'state', 'crabbox');
+    // CI is session context (docs/env.md), sent beside the allowlist and never by it: only the secret is forwarded.
     const forwarded = selectEnv({ MYAPP_SECRET: canary, CI: 'true' }, ['CI', 'MYAPP_*']);
-    assert.deepEqual(forwarded.map((p) => p.name), ['CI', 'MYAPP_SECRET']);
+    assert.deepEqual(forwarded.map((p) => p.name), ['MYAPP_SECRET']);
 
     const recorder = createLocalRunRecorder({ config: { paths: { stateDir, userConfig: '' }, run: { recordCommand: true, logTailBytes: 64 * 1024, junit: [], historyLimit: 50 } }, clock: systemClock });
     const runId = await recorder.start({ leaseId: 'cbx_0123456789ab', slug: 'blue-lobster', provider: 'local', command: ['sh', '-c', `echo ${canary}`] });

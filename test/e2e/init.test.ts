@@ -78,7 +78,8 @@ describe('crabbox init on generated projects', () => {
       const result = runResultJson.parse(JSON.parse(run.stdout));
       assert.deepEqual([result.exitCode, result.source, result.lease?.released], [0, 'remote', true]);
       if (language === 'node') assert.match(run.stderr, /node tests ok/);
-      else assert.match(run.stderr, /\.crabbox\.yaml\n\.mcp\.json\nAGENTS\.md\n/);
+      // The checkout on the box has its own .git (docs/sync.md: git on the box).
+      else assert.match(run.stderr, /\.crabbox\.yaml\n\.git\n\.mcp\.json\nAGENTS\.md\n/);
     });
   }
 
