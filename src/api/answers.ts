@@ -77,6 +77,8 @@ export const runViewAnswer = z.object({
   logTruncated: z.boolean().optional(),
   /** The JUnit summary (src/api/shapes.ts), or the compact form of older coordinators; read with normalizeJunit. */
   junit: z.unknown().optional(),
+  /** What came back from the box (coordinators from migration 0018 on): src/api/shapes.ts `artifactsSummary`, read with safeParse. */
+  artifacts: z.unknown().optional(),
 });
 export type RunViewAnswer = z.infer<typeof runViewAnswer>;
 

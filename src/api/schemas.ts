@@ -4,7 +4,7 @@ import { LEASE_ID_PATTERN, MACHINE_ID_PATTERN, RUN_ID_PATTERN } from '../domain/
 import { MACHINE_STATES } from '../domain/machine.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { STORED_RUN_STATES } from '../storage/store.ts';
-import { exitSource, interruptSignal, junitSummary, legacyJunitSummary } from './shapes.ts';
+import { artifactsSummary, exitSource, interruptSignal, junitSummary, legacyJunitSummary } from './shapes.ts';
 
 function isAcceptableCidr(text: string): boolean {
   try {
@@ -99,6 +99,8 @@ export const finishRunBody = z.strictObject({
   logTail: z.string().max(1024 * 1024).optional(),
   /** The JUnit summary (src/api/shapes.ts); the compact form of older CLIs (failed cases as names) is still accepted. */
   junit: z.union([junitSummary, legacyJunitSummary]).optional(),
+  /** What came back from the box (`--download`, config `artifacts:`; src/api/shapes.ts). */
+  artifacts: artifactsSummary.optional(),
 });
 
 export const listRunsQuery = z.strictObject({ leaseId: leaseId.optional(), state: z.enum(STORED_RUN_STATES).optional(), cursor, limit });

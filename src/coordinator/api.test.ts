@@ -118,6 +118,23 @@ describe(onTarget('coordinator API'), () => {
     assert.equal(list.json.runs[0].logTail, undefined);
   });
 
+  it('runs: what came back from the box is kept with the run, its paths redacted; a malformed list is a 400 that finishes nothing', async () => {
+    const { json } = await create();
+    const start = async () => (await h.request('POST', '/v1/runs', { token: alice, body: { leaseId: json.lease.id } })).json.run.id as string;
+    const id = await start();
+    const artifacts = { dir: `.crabbox/artifacts/${id}`, files: 2, bytes: 1234, paths: ['coverage/lcov.info', 'logs/ghp_abcdefghijklmnopqrstuvwxyz0123456789.txt'], omitted: 0, skipped: 0 };
+    const bad = await h.request('POST', `/v1/runs/${id}/finish`, { token: alice, body: { exitCode: 1, artifacts: { ...artifacts, paths: Array.from({ length: 201 }, (_, i) => `f${i}`) } } });
+    assert.equal(bad.status, 400, JSON.stringify(bad.json));
+    assert.equal((await h.request('GET', `/v1/runs/${id}`, { token: alice })).json.run.state, 'running', 'the bad finish changed nothing');
+    const done = await h.request('POST', `/v1/runs/${id}/finish`, { token: alice, body: { exitCode: 1, artifacts } });
+    assert.equal(done.status, 200, JSON.stringify(done.json));
+    const run = (await h.request('GET', `/v1/runs/${id}`, { token: alice })).json.run;
+    assert.deepEqual(run.artifacts, { ...artifacts, paths: ['coverage/lcov.info', 'logs/[redacted].txt'] });
+    const none = await start();
+    await h.request('POST', `/v1/runs/${none}/finish`, { token: alice, body: { exitCode: 0 } });
+    assert.equal((await h.request('GET', `/v1/runs/${none}`, { token: alice })).json.run.artifacts, undefined);
+  });
+
   it('runs: an interrupted run is state interrupted with its signal; a crabbox failure is error; ?state= filters; JUnit failures are objects', async () => {
     const { json } = await create();
     const start = async () => (await h.request('POST', '/v1/runs', { token: alice, body: { leaseId: json.lease.id } })).json.run;

@@ -74,6 +74,9 @@ describe('dashboard views show what the issue asks for', () => {
     assert.match(page.text, /billing › bills by the second<\/strong> <span class="muted">test\/billing\.test\.js:42<\/span>[\s\S]*?<span class="msg">Expected values to be strictly equal: 0\.0138 !== 0\.0139<\/span>/);
     assert.match(page.text, /<pre class="log" id="log"[^>]*>[\s\S]*<span class="f1">✖<\/span> bills by the second/, 'red stays red');
     assert.doesNotMatch(page.text, /\x1b/, 'no raw escape sequence');
+    assert.match(page.text, /<p id="artifacts-totals">2 files \(18204 bytes\) in <code>\.crabbox\/artifacts\/run_failed<\/code>[^<]*; 1 symlinks or special files skipped\.<\/p>/);
+    assert.match(page.text, /<li><code>coverage\/lcov\.info<\/code><\/li><li><code>test-results\/&lt;billing&gt;\.xml<\/code><\/li>/, 'listed, and escaped');
+    assert.match((await h.open(alice, `/runs/${seed.okRun}`)).text, /Nothing was brought back\./, 'a run that asked for nothing says so');
 
     const quiet = await dashHarness({ clock: new ManualClock(Date.UTC(2026, 0, 1)), config: { recordCommand: false } });
     try {

@@ -1,7 +1,7 @@
 import type { CoordinatorClient } from '../api/client.ts';
 import type { RunViewAnswer } from '../api/answers.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
-import { normalizeJunit } from '../api/shapes.ts';
+import { artifactsSummary, normalizeJunit } from '../api/shapes.ts';
 import type { JUnitSummary } from '../results/junit.ts';
 import type { PhaseTimings, RunRecord, RunState } from './record.ts';
 import { parseRunId } from './store.ts';
@@ -17,6 +17,8 @@ export function recordFromView(v: RunViewAnswer, logTail?: { text: string; trunc
   for (const [phase, ms] of Object.entries(v.timings ?? {})) (timings as Record<string, number>)[phase] = ms;
   const state: RunState = v.state;
   const junit = v.junit === undefined ? undefined : normalizeJunit(v.junit);
+  // A shape this CLI does not know (a newer coordinator) is left out rather than misread.
+  const artifacts = v.artifacts === undefined ? undefined : artifactsSummary.safeParse(v.artifacts).data;
   return {
     version: 1,
     id: v.id,
@@ -35,6 +37,7 @@ export function recordFromView(v: RunViewAnswer, logTail?: { text: string; trunc
     ...(v.endedAt ? { endedAt: v.endedAt } : {}),
     ...(logTail ? { logTail: { text: logTail.text, totalBytes: Buffer.byteLength(logTail.text), truncated: logTail.truncated } } : {}),
     ...(junit ? { junit: junit as JUnitSummary } : {}),
+    ...(artifacts ? { artifacts } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { CoordinatorClient } from '../api/client.ts';
 import { isCrabboxError } from '../domain/errors.ts';
-import { redact } from '../redact/redact.ts';
+import { redact, redactValue } from '../redact/redact.ts';
 import type { RunFinish, RunRecorder, RunStart } from './recorder.ts';
 import type { JUnitSummary } from '../results/junit.ts';
 
@@ -54,6 +54,7 @@ export class RemoteRunRecorder implements RunRecorder {
       timings,
       ...(result.logTail ? { logTail: redact(result.logTail.text) } : {}),
       ...(result.junit ? { junit: coordinatorJunit(result.junit) } : {}),
+      ...(result.artifacts ? { artifacts: redactValue(result.artifacts) } : {}),
     };
     try {
       await this.#options.client.call('finishRun', { params: { id: runId }, body }, { timeoutMs: this.#options.finishTimeoutMs ?? 15_000 });

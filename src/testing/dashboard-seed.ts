@@ -111,6 +111,7 @@ export async function seedDashboard(h: Harness): Promise<Seeded> {
   h.clock.set(SEED_END - 40 * 60_000 - 5_400);
   const failedRun = await run('alice', first.id, 'npm test -- --reporter=junit', {
     exitCode: 1, remoteExitCode: 1, timings: { lease: 0, sync: 640, command: 4_600, total: 5_400 }, logTail: FAILING_LOG, junit: FAILING_JUNIT,
+    artifacts: { dir: '.crabbox/artifacts/run_failed', files: 2, bytes: 18_204, paths: ['coverage/lcov.info', 'test-results/<billing>.xml'], omitted: 0, skipped: 1 },
   });
   h.clock.set(SEED_END - 25 * 60_000);
   const pooled = h.deps.config.pools.some((p) => p.name === 'warm');

@@ -157,6 +157,12 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     assert.deepEqual(withJunitEntry?.junit, { tests: 2, passed: 1, failures: 1, errors: 0, skipped: 0, time: 0 });
     const junitResults = resultsJson.parse(json(await cli('alice', ['results', junitRun, '--json'])));
     assert.deepEqual(junitResults.junit?.failed, [{ kind: 'failure', suite: 'math', name: 'adds two numbers', classname: 'calc', message: 'no', detail: 'boom' }]);
+    // What --download brought back is on the coordinator's record too: results shows it as in direct mode.
+    const withFiles = await cli('alice', ['run', '--id', slug, '--download', 'out/**', '--', 'sh', '-c', 'mkdir -p out && echo covered > out/lcov.info']);
+    assert.equal(withFiles.code, 0, withFiles.stderr);
+    const filesRun = /run=(run_[0-9a-f]{12})/.exec(withFiles.stderr)?.[1] ?? '';
+    const filesResults = resultsJson.parse(json(await cli('alice', ['results', filesRun, '--json'])));
+    assert.deepEqual([filesResults.artifacts?.files, filesResults.artifacts?.paths, filesResults.artifacts?.dir], [1, ['out/lcov.info'], `.crabbox/artifacts/${filesRun}`]);
     const runJson = await cli('alice', ['run', '--id', slug, '--json', '--', 'true']);
     assert.equal(runJson.code, 0, runJson.stderr);
     const result = runResultJson.parse(json(runJson));

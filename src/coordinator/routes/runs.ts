@@ -90,13 +90,14 @@ export function runRoutes(): Hono<AppEnv> {
     const tail = input.logTail !== undefined ? tailBytes(scrub(config, input.logTail), config.logTailBytes) : undefined;
     const source = input.interrupted ? 'crabbox' : (input.source ?? 'remote');
     const junit = input.junit === undefined ? undefined : normalizeJunit(scrubValue(config, input.junit));
+    const artifacts = input.artifacts === undefined ? undefined : scrubValue(config, input.artifacts);
     const endedAt = clock.now();
     // The record and its audit event: one transaction.
     const finished = await store.withTransaction(async (tx) => {
       const done = await tx.finishRun(run.id, {
         exitCode: input.exitCode, state: finalState({ exitCode: input.exitCode, source, interrupted: input.interrupted !== undefined }) as Exclude<StoredRunState, 'running'>,
         source, interrupted: input.interrupted, remoteExitCode: input.remoteExitCode, syncSkipped: input.syncSkipped,
-        endedAt, timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit,
+        endedAt, timings: input.timings, logTail: tail?.text, logTruncated: tail?.truncated, junit, artifacts,
       });
       if (done) await audit(tx, { type: 'run.finished', at: endedAt, actor: c.var.identity.owner, lease: { id: run.leaseId, owner: run.owner, org: run.org, providerId: undefined }, runId: run.id, data: { exitCode: input.exitCode, state: done.state } });
       return done;

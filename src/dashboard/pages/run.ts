@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { normalizeJunit, type JUnitSummaryShape } from '../../api/shapes.ts';
+import { artifactsSummary, normalizeJunit, type JUnitSummaryShape } from '../../api/shapes.ts';
 import { STORED_RUN_STATES } from '../../storage/ports/runs.ts';
 import type { AppEnv } from '../../coordinator/env.ts';
 import { getOwnRun, listOwnRuns, ownRunLogs } from '../../coordinator/routes/runs.ts';
@@ -37,6 +37,16 @@ ${f.detail ? html`<details><summary>Details</summary><pre>${f.detail}</pre></det
 ${j.warnings.length ? html`<ul class="muted">${j.warnings.map((w) => html`<li>${w}</li>`)}</ul>` : ''}`;
 }
 
+/** What the run brought back from the box: the files the CLI wrote under the checkout (docs/artifacts.md). */
+function artifacts(value: unknown): Html {
+  const a = value === undefined ? undefined : artifactsSummary.safeParse(value).data;
+  if (!a) return empty(html`Nothing was brought back. Pass <code>--download 'coverage/**'</code> to <code>crabbox run</code> (or set <code>artifacts:</code> in the repo config) to copy files from the box.`);
+  return html`<p id="artifacts-totals">${a.files} file${a.files === 1 ? '' : 's'} (${a.bytes} bytes) in <code>${a.dir}</code> on the machine that ran crabbox${a.skipped ? `; ${a.skipped} symlinks or special files skipped` : ''}.</p>
+${a.error ? html`<p class="msg">${a.error}</p>` : ''}
+${a.paths.length ? html`<ul class="artifacts" id="artifacts">${a.paths.map((p) => html`<li><code>${p}</code></li>`)}</ul>` : ''}
+${a.omitted ? html`<p class="muted">${a.omitted} more not listed.</p>` : ''}`;
+}
+
 function exit(run: RunItem): Html {
   if (run.exitCode === undefined) return html`-`;
   const whose = run.source === 'crabbox' ? (run.interrupted ? `interrupted by ${run.interrupted}` : 'a crabbox failure') : "the command's";
@@ -62,6 +72,8 @@ ${run.command !== undefined ? html`<pre class="command" id="command">${run.comma
 ${phases(run.timings)}
 <h2>Tests</h2>
 ${junit(normalizeJunit(run.junit))}
+<h2>Files brought back</h2>
+${artifacts(run.artifacts)}
 <h2>Log tail</h2>
 ${running ? empty('The log tail arrives when the run finishes.')
     : log.logTail === '' ? empty('No output was recorded for this run.')

@@ -39,13 +39,17 @@ export function runContract(name: string, factory: StoreFactory): void {
       const b = await store.createRun({ ...base, id: 'run_0000000000a2', createdAt: T0 + 1 });
       await store.finishRun(b.id, { exitCode: 74, state: 'error', source: 'crabbox', endedAt: T0 + 20 });
       const c = await store.createRun({ ...base, id: 'run_0000000000a3', createdAt: T0 + 2 });
-      await store.finishRun(c.id, { exitCode: 0, endedAt: T0 + 30 });
+      const artifacts = { dir: '.crabbox/artifacts/run_0000000000a3', files: 2, bytes: 30, paths: ['coverage/lcov.info', 'test-results/a b.xml'], omitted: 0, skipped: 1, error: 'artifacts.maxFiles reached' };
+      const withFiles = await store.finishRun(c.id, { exitCode: 0, endedAt: T0 + 30, artifacts });
+      assert.deepEqual(withFiles?.artifacts, artifacts, 'what came back from the box round-trips');
+      assert.equal(interrupted?.artifacts, undefined, 'a run that asked for nothing has none');
       const states = async (state?: 'interrupted' | 'error' | 'succeeded') => (await store.listRuns({ owner: 'alice', state })).items.map((r) => [r.id, r.state]);
       assert.deepEqual(await states('interrupted'), [[a.id, 'interrupted']]);
       assert.deepEqual(await states('error'), [[b.id, 'error']]);
       assert.deepEqual(await states('succeeded'), [[c.id, 'succeeded']]);
       const listed = (await store.listRuns({ owner: 'alice', state: 'interrupted' })).items[0];
       assert.deepEqual([listed?.slug, listed?.provider, listed?.interrupted, listed?.remoteExitCode, listed?.logTail], ['blue-crab', 'fake', 'SIGTERM', 9, undefined]);
+      assert.deepEqual((await store.listRuns({ owner: 'alice', state: 'succeeded' })).items[0]?.artifacts?.paths, artifacts.paths, 'lists carry it too');
     });
   });
 }

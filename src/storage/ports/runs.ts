@@ -29,6 +29,19 @@ export interface RunRecord {
   logTail?: string | undefined;
   logTruncated: boolean;
   junit?: JunitSummary | undefined;
+  /** What the run brought back from the box (docs/artifacts.md). */
+  artifacts?: ArtifactsSummaryRecord | undefined;
+}
+
+/** The CLI's artifacts summary as stored (src/api/shapes.ts `artifactsSummary`). */
+export interface ArtifactsSummaryRecord {
+  dir: string;
+  files: number;
+  bytes: number;
+  paths: string[];
+  omitted: number;
+  skipped: number;
+  error?: string | undefined;
 }
 
 /**
@@ -67,6 +80,7 @@ export interface RunFinish {
   logTail?: string | undefined;
   logTruncated?: boolean | undefined;
   junit?: JunitSummary | undefined;
+  artifacts?: ArtifactsSummaryRecord | undefined;
 }
 
 export interface RunQuery extends PageRequest, OwnerScope {

@@ -22,11 +22,11 @@ export class SqlRunStore implements RunStore {
   async finishRun(id: string, f: RunFinish): Promise<RunRecord | undefined> {
     const changed = await this.#db.exec(
       `UPDATE runs SET state = ?, exit_code = ?, source = ?, interrupted = ?, remote_exit_code = ?, sync_skipped = ?, ended_at = ?, timings = ?,
-         log_tail = ?, log_truncated = ?, junit = ? WHERE id = ? AND state = 'running'`,
+         log_tail = ?, log_truncated = ?, junit = ?, artifacts = ? WHERE id = ? AND state = 'running'`,
       [
         f.state ?? (f.exitCode === 0 ? 'succeeded' : 'failed'), f.exitCode, orNull(f.source), orNull(f.interrupted), orNull(f.remoteExitCode),
         f.syncSkipped === undefined ? null : f.syncSkipped ? 1 : 0, f.endedAt, f.timings ? JSON.stringify(f.timings) : null, orNull(f.logTail),
-        f.logTruncated ? 1 : 0, f.junit ? JSON.stringify(f.junit) : null, id,
+        f.logTruncated ? 1 : 0, f.junit ? JSON.stringify(f.junit) : null, f.artifacts ? JSON.stringify(f.artifacts) : null, id,
       ],
     );
     return changed ? this.getRun(id) : undefined;
@@ -46,7 +46,7 @@ export class SqlRunStore implements RunStore {
     // Lists leave the log tail out; GET /runs/:id/logs reads it.
     const rows = await this.#db.query(
       `SELECT id, lease_id, slug, provider, owner, org, command, state, exit_code, source, interrupted, remote_exit_code, sync_skipped,
-         created_at, ended_at, timings, NULL AS log_tail, log_truncated, junit
+         created_at, ended_at, timings, NULL AS log_tail, log_truncated, junit, artifacts
        FROM runs${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
       [...where.params, limit + 1],
     );
