@@ -95,8 +95,8 @@ export function renderUserData(input: UserDataInput): string {
     bootstrap_env: env,
     authorized_key: authorizedKey,
     bootstrap_sh_gz: gzippedBootstrapFile('scripts/bootstrap.sh'),
-    clean_work_sh: readBootstrapFile('scripts/clean-work.sh'),
-    ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
+    clean_work_sh_gz: gzippedBootstrapFile('scripts/clean-work.sh'),
+    ready_sh_gz: gzippedBootstrapFile('scripts/crabbox-ready.sh'),
     clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
   });
   const withCa = ca
