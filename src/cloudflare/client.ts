@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
+import { bearerRequest } from '../net/bearer-request.ts';
 
 export const CLOUDFLARE_API_URL = 'https://api.cloudflare.com/client/v4';
 /** The page size the client asks list endpoints for (Cloudflare's lists accept up to 50-1000 depending on the route). */
@@ -124,21 +125,10 @@ export class CloudflareClient {
   }
 
   async #once<T>(method: string, path: string, options: CloudflareRequestOptions): Promise<Envelope<T>> {
-    const url = new URL(this.#baseUrl + path);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const what = `cloudflare ${method} ${path}`;
-    let response: Response;
-    try {
-      response = await this.#fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.#token}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
-      throw new CloudflareApiError({ status: 0, codes: [], message: `${what}: ${timedOut ? `no answer within ${this.#timeoutMs}ms` : redact((error as Error).message)}` });
-    }
+    const sent = await bearerRequest({ fetch: this.#fetch, baseUrl: this.#baseUrl, method, path, token: this.#token, query: options.query, body: options.body, timeoutMs: this.#timeoutMs }, what);
+    if ('noAnswer' in sent) throw new CloudflareApiError({ status: 0, codes: [], message: sent.noAnswer.message });
+    const { response } = sent;
     const text = await response.text();
     let json: Partial<Envelope<T>> | undefined;
     try {

@@ -100,7 +100,8 @@ describe('dashboard views show what the issue asks for', () => {
     const admin = await h.open(carol, '/usage');
     assert.match(admin.text, /id="chart-days"/);
     assert.match(admin.text, /id="chart-owners"/);
-    assert.match(admin.text, /<td data-label="Owner"><span class="v">github-1001<\/span><\/td>/);
+    // Owners by their GitHub login (from their sign-in), the immutable id beside it; bob never signed in here.
+    assert.match(admin.text, /<td data-label="Owner"><span class="v">alice \(github-1001\)<\/span><\/td>/);
     assert.match(admin.text, /<td data-label="Owner"><span class="v">github-1002<\/span><\/td>/);
     const december = await h.open(carol, '/usage?month=2025-12');
     assert.match(december.text, /Nobody has used a box this month yet\./, 'an empty month says so');

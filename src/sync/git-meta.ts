@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CrabboxError } from '../domain/errors.ts';
+import type { GitOffer } from './protocol.ts';
 
 /**
  * Git on the box (docs/sync.md, "Git on the box"; decision 0052): the box's checkout gets a `.git` of its own with
@@ -12,20 +13,10 @@ import { CrabboxError } from '../domain/errors.ts';
  *
  * What the box has is remembered per lease workspace in a small state file; when HEAD and the index are unchanged
  * (the quick key: HEAD, its ref and the index file's stat), nothing runs and nothing is sent.
+ *
+ * GitMeta is the offer's git fields (GitOffer, src/sync/protocol.ts) and the bookkeeping of what the box has.
  */
-export interface GitMeta {
-  /** The HEAD commit the box should have. */
-  head: string;
-  /** `refs/heads/<branch>`, or empty when HEAD is detached. */
-  ref: string;
-  /** Shallow boundary commits to add on the box (NUL list); empty when nothing changed. */
-  shallow: Buffer;
-  /** `git ls-files -s -z` (the index entries as `update-index --index-info` reads them); empty when unchanged. */
-  index: Buffer;
-  /** A pack of the objects the box lacks; empty when HEAD is unchanged. */
-  pack: Buffer;
-  /** `update <ref> <oid>` lines for `git update-ref --stdin`: the branch and the tags within the shipped history. */
-  refs: Buffer;
+export interface GitMeta extends GitOffer {
   /** Records what the box now has; call when it said so. */
   commit(): void;
   /** Forgets what the box has (it said it is out of date): the next run sends everything again. */

@@ -88,11 +88,17 @@ export function encodeBlob(blob: Buffer): Buffer {
 
 /** The git part of an offer (src/sync/git-meta.ts): HEAD, or an empty field when the box gets no git metadata. */
 export interface GitOffer {
+  /** The HEAD commit the box should have. */
   head: string;
+  /** `refs/heads/<branch>`, or empty when HEAD is detached. */
   ref: string;
+  /** Shallow boundary commits to add on the box (NUL list); empty when nothing changed. */
   shallow: Buffer;
+  /** `git ls-files -s -z` (the index entries as `update-index --index-info` reads them); empty when unchanged. */
   index: Buffer;
+  /** A pack of the objects the box lacks; empty when HEAD is unchanged. */
   pack: Buffer;
+  /** `update <ref> <oid>` lines for `git update-ref --stdin`: the branch and the tags within the shipped history. */
   refs: Buffer;
 }
 

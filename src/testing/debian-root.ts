@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,8 +49,61 @@ export function ensureDebianRoot(): RootResult {
   const mirror = hostMirror(suite);
   const key = createHash('sha256').update(JSON.stringify({ suite, mirror, packages: ROOT_PACKAGES, v: 1 })).digest('hex').slice(0, 12);
   const path = join(ROOT_CACHE, `${suite}-${key}`);
-  if (existsSync(join(path, 'usr', 'sbin', 'sshd'))) return { ok: true, path };
+  const built = (): boolean => existsSync(join(path, 'usr', 'sbin', 'sshd'));
+  if (built()) return { ok: true, path };
   mkdirSync(ROOT_CACHE, { recursive: true });
+  // Test files run in parallel and several need the root: one builds it, the others wait for it (a fresh CI machine
+  // has no cached root, and two builds renamed onto one path failed with ENOTEMPTY).
+  const release = buildLock(`${path}.lock`, built);
+  if (!release) return { ok: true, path };
+  try {
+    if (built()) return { ok: true, path };
+    build(suite, mirror, path);
+    return { ok: true, path };
+  } finally {
+    release();
+  }
+}
+
+/** Sleeps this thread (the callers are synchronous module set-up, before any test runs). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Takes the build lock (a directory, made atomically, holding the builder's pid) and returns its release; or waits
+ * while another live process holds it and returns undefined once `done()` says the root is there. A lock whose
+ * process is gone is taken over. Bounded: 20 minutes.
+ */
+function buildLock(lock: string, done: () => boolean): (() => void) | undefined {
+  const pidFile = join(lock, 'pid');
+  for (let waited = 0; waited < 20 * 60_000; waited += 500) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(pidFile, String(process.pid));
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (done()) return undefined;
+    const holder = Number(existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : NaN);
+    // A holder that died mid-build (or before writing its pid, after a grace period) leaves the lock to take over.
+    if ((Number.isInteger(holder) && !alive(holder)) || (!Number.isInteger(holder) && waited >= 5_000)) rmSync(lock, { recursive: true, force: true });
+    else sleepSync(500);
+  }
+  throw new Error(`timed out waiting for another process to build the Debian test root (${lock})`);
+}
+
+function build(suite: string, mirror: string, path: string): void {
   const building = `${path}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   try {
@@ -61,5 +114,4 @@ export function ensureDebianRoot(): RootResult {
     throw new Error(`debootstrap ${suite} from ${mirror} failed: ${stderr || (error as Error).message}`);
   }
   renameSync(building, path);
-  return { ok: true, path };
 }

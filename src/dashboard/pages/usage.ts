@@ -41,6 +41,20 @@ function rowsTable(rows: ReturnType<typeof groupUsage>, keyLabel: string): Html 
 </table>`;
 }
 
+/**
+ * How the team table names each owner: owners of GitHub logins are `github-<id>`, so the login from their latest
+ * sign-in (the `auth.login` event) goes first and the immutable id stays beside it (a login can be renamed). An owner
+ * who never signed in here, or whose sign-in aged out of the audit trail, is shown as stored.
+ */
+async function ownerLabels(store: AppEnv['Variables']['deps']['store'], owners: string[]): Promise<Map<string, string>> {
+  const labels = new Map<string, string>();
+  await Promise.all(owners.map(async (owner) => {
+    const login = (await store.listEvents({ type: 'auth.login', owner, limit: 1 })).items[0]?.data?.login;
+    labels.set(owner, typeof login === 'string' && login !== '' && login !== owner ? `${login} (${owner})` : owner);
+  }));
+  return labels;
+}
+
 export async function usagePage(c: Context<AppEnv>): Promise<Response> {
   const requested = c.req.query('month') || undefined;
   if (requested !== undefined && !monthSchema.safeParse(requested).success) throw new CrabboxError('bad_request', `month ${JSON.stringify(requested.slice(0, 20))}: expected YYYY-MM, like 2026-01`);
@@ -53,7 +67,9 @@ export async function usagePage(c: Context<AppEnv>): Promise<Response> {
     const now = clock.now();
     const window = monthWindow(now, requested);
     const all = await ask(adminUsageRows, c, { month: requested });
-    const byOwner = groupUsage(all.usage as Parameters<typeof groupUsage>[0], 'owner');
+    const grouped = groupUsage(all.usage as Parameters<typeof groupUsage>[0], 'owner');
+    const labels = await ownerLabels(store, grouped.map((r) => r.key));
+    const byOwner = grouped.map((r) => ({ ...r, key: labels.get(r.key) ?? r.key }));
     const days = await usageByDay(store, { from: window.from, to: window.to, now });
     team = html`<section aria-labelledby="team-h"><h2 id="team-h">The team in ${window.month}</h2>
 ${days.some((d) => d.estimatedCost > 0)

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { redact } from '../../redact/redact.ts';
+import { bearerRequest } from '../../net/bearer-request.ts';
 
 export const HETZNER_API_URL = 'https://api.hetzner.cloud/v1';
 /** Hetzner's largest page size. */
@@ -188,20 +189,9 @@ export class HetznerClient {
   }
 
   async #once<T>(method: string, path: string, options: { query?: Query; body?: unknown }): Promise<T> {
-    const url = new URL(this.#baseUrl + path);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    let response: Response;
-    try {
-      response = await this.#fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.#token}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
-      throw new HetznerApiError({ status: 0, code: timedOut ? 'timeout' : 'network_error', message: `hetzner ${method} ${path}: ${timedOut ? `no answer within ${this.#timeoutMs}ms` : redact((error as Error).message)}` });
-    }
+    const sent = await bearerRequest({ fetch: this.#fetch, baseUrl: this.#baseUrl, method, path, token: this.#token, query: options.query, body: options.body, timeoutMs: this.#timeoutMs }, `hetzner ${method} ${path}`);
+    if ('noAnswer' in sent) throw new HetznerApiError({ status: 0, code: sent.noAnswer.timedOut ? 'timeout' : 'network_error', message: sent.noAnswer.message });
+    const { response } = sent;
     const rateLimit = readRateLimit(response.headers);
     if (rateLimit) this.#rateLimit = rateLimit;
     if (response.status === 204) return undefined as T;
