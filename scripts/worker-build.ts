@@ -5,6 +5,8 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { OTHER_FILES } from '../src/bootstrap/files.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIGRATIONS_DIR = join(ROOT, 'src/storage/sql/migrations');
@@ -29,11 +31,17 @@ function filesUnder(dir: string, base = dir): Record<string, string> {
   return out;
 }
 
-/** The bootstrap files as a module with the same `readBootstrapFile(name)` as src/bootstrap/files.ts. */
+/** The bootstrap files as a module with the same exports as src/bootstrap/files.ts (gzipped here: no zlib on Workers). */
 export function bootstrapModule(): string {
-  return `const FILES = ${JSON.stringify(filesUnder(BOOTSTRAP_DIR))};
+  const files = filesUnder(BOOTSTRAP_DIR);
+  for (const [name, path] of Object.entries(OTHER_FILES)) files[name] = readFileSync(join(BOOTSTRAP_DIR, path), 'utf8');
+  const gz = Object.fromEntries(Object.entries(files).map(([name, text]) => [name, gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64')]));
+  return `const FILES = ${JSON.stringify(files)};
+const GZ = ${JSON.stringify(gz)};
+export const OTHER_FILES = ${JSON.stringify(OTHER_FILES)};
 export function bootstrapFilesDir() { throw new Error('crabbox: the bootstrap files are bundled in this build'); }
-export function readBootstrapFile(name) { const text = FILES[name]; if (text === undefined) throw new Error('crabbox: no bootstrap file ' + name); return text; }\n`;
+export function readBootstrapFile(name) { const text = FILES[name]; if (text === undefined) throw new Error('crabbox: no bootstrap file ' + name); return text; }
+export function gzippedBootstrapFile(name) { const text = GZ[name]; if (text === undefined) throw new Error('crabbox: no bootstrap file ' + name); return text; }\n`;
 }
 
 const embed: Plugin = {

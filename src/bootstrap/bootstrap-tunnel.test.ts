@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { renderUserData } from './user-data.ts';
 import { ensureDebianRoot } from '../testing/debian-root.ts';
 import { tempDir } from '../testing/tmp.ts';
+import { writeFileBody } from '../testing/debian-box.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
 
 /**
@@ -60,13 +61,13 @@ describe('runner bootstrap in tunnel mode (Debian chroot, own network namespace)
     writeFileSync(join(merged, 'usr/bin/cloudflared'), '#!/bin/sh\necho "stand-in cloudflared $*"\n', { mode: 0o755 });
     writeFileSync(keyFile, lease.privateKey, { mode: 0o600 });
     const config = parse(renderUserData({ sshPublicKey: lease.publicKey, hostKey: host, ports: [2222, 22], user: 'crabbox', workRoot: '/work/crabbox', tunnelToken: token })) as {
-      write_files: { path: string; permissions: string; owner?: string; content: string }[];
+      write_files: { path: string; permissions: string; owner?: string; encoding: string; content: string }[];
       runcmd: string[][];
     };
     for (const file of config.write_files) {
       const target = join(merged, file.path);
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, Buffer.from(file.content, 'base64'));
+      writeFileSync(target, writeFileBody(file));
       chmodSync(target, Number.parseInt(file.permissions, 8));
     }
     for (const cmd of config.runcmd) {

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 /**
  * The bootstrap's template and script files ship inside the package (`src/bootstrap/files`, listed in package.json
  * `files`). They are found from the package root, so the same lookup works from src/ and from the dist/ bundle.
+ * (The Worker build replaces this module with one that carries the files: scripts/worker-build.ts.)
  */
 export function bootstrapFilesDir(from: string = import.meta.url): string {
   let dir = dirname(fileURLToPath(from));
@@ -17,7 +19,15 @@ export function bootstrapFilesDir(from: string = import.meta.url): string {
   }
 }
 
-/** Reads one bootstrap file by its path under the files directory. */
+/** Files the bootstrap ships from elsewhere in the package, by the name it uses for them. */
+export const OTHER_FILES: Record<string, string> = { 'pool-box.sh': '../../machine-access/scripts/pool-box.sh' };
+
+/** Reads one bootstrap file by its path under the files directory (or one of OTHER_FILES by its name). */
 export function readBootstrapFile(name: string): string {
-  return readFileSync(join(bootstrapFilesDir(), name), 'utf8');
+  return readFileSync(join(bootstrapFilesDir(), OTHER_FILES[name] ?? name), 'utf8');
+}
+
+/** One bootstrap file gzipped and in base64, for cloud-init's `encoding: gz+b64` (keeps the user data under 16 KB). */
+export function gzippedBootstrapFile(name: string): string {
+  return gzipSync(Buffer.from(readBootstrapFile(name), 'utf8'), { level: 9 }).toString('base64');
 }

@@ -7,6 +7,7 @@ import { render } from './render.ts';
 import { renderUserData } from './user-data.ts';
 import { bootstrapFilesDir } from './files.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
+import { writeFileBody } from '../testing/debian-box.ts';
 
 describe('render', () => {
   it('escapes by filter', () => {
@@ -38,7 +39,7 @@ describe('renderUserData', () => {
     assert.equal(doc.ssh_pwauth, false);
     assert.equal(doc.disable_root, true);
     assert.deepEqual(doc.runcmd, [['/usr/local/lib/crabbox/bootstrap.sh']]);
-    const files = Object.fromEntries(doc.write_files.map((f: any) => [f.path, Buffer.from(f.content, 'base64').toString('utf8')]));
+    const files = Object.fromEntries(doc.write_files.map((f: any) => [f.path, writeFileBody(f).toString('utf8')]));
     assert.equal(files['/etc/crabbox/authorized_keys'], `${lease.publicKey}\n`);
     assert.match(files['/etc/crabbox/bootstrap.env'], /^CRABBOX_SSH_PORTS='2222 22'$/m);
     assert.match(files['/usr/local/bin/crabbox-ready'], /^#!\/bin\/bash/);

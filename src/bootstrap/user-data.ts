@@ -1,6 +1,6 @@
 import { CrabboxError } from '../domain/errors.ts';
 import { render } from './render.ts';
-import { readBootstrapFile } from './files.ts';
+import { gzippedBootstrapFile, readBootstrapFile } from './files.ts';
 
 /** Packages every runner needs; the bootstrap installs whichever are missing (with retries). */
 export const RUNNER_PACKAGES = ['openssh-server', 'ca-certificates', 'git', 'rsync', 'curl', 'jq', 'sudo'];
@@ -15,8 +15,17 @@ export interface UserDataInput {
   hostKey: { privateKey: string; publicKey: string };
   /** SSH ports, primary first. */
   ports: number[];
+  /** The admin user (`crabbox`): keeps sudo, for Crabbox's own management only. */
   user: string;
   workRoot: string;
+  /**
+   * A single-lease box's own lease user (`cbx-<lease hex>`, docs/bootstrap.md). The bootstrap makes it with the warm
+   * pool's script (`pool-box.sh grant`): home and workdir 0700, no sudo; the lease key (or, with a user CA, the
+   * principal, which must be this name) is this user's only, and the admin user gets `adminKey` (or no login).
+   */
+  leaseUser?: string | undefined;
+  /** With `leaseUser`: the installation admin key for the admin user; without one nobody logs in as the admin. */
+  adminKey?: string | undefined;
   /**
    * The coordinator's SSH user CA (docs/ssh-ca.md): the box trusts certificates of these keys (one or two) and keeps
    * a revocation list. With `principal` (a single-lease box) a certificate naming it is the only login of the login
@@ -57,6 +66,13 @@ export function renderUserData(input: UserDataInput): string {
     if (ca.principal !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(ca.principal)) throw new CrabboxError('internal', `invalid certificate principal ${JSON.stringify(ca.principal)}`);
   }
 
+  const leaseUser = input.leaseUser;
+  if (leaseUser !== undefined) {
+    if (!/^cbx-[0-9a-f]{12}$/.test(leaseUser)) throw new CrabboxError('internal', `invalid lease user ${JSON.stringify(leaseUser)}`);
+    if (ca && ca.principal !== leaseUser) throw new CrabboxError('internal', `the certificate principal must be the lease user ${leaseUser}`);
+    if (input.adminKey !== undefined && !PUBLIC_KEY.test(input.adminKey.trim())) throw new CrabboxError('invalid_config', 'the admin SSH public key is not an OpenSSH public key');
+  }
+
   if (input.tunnelToken !== undefined && !TUNNEL_TOKEN.test(input.tunnelToken)) throw new CrabboxError('invalid_input', 'the tunnel token is not a Cloudflare Tunnel token');
 
   const env = render(readBootstrapFile('bootstrap.env.tmpl'), {
@@ -66,27 +82,32 @@ export function renderUserData(input: UserDataInput): string {
     packages: RUNNER_PACKAGES.join(' '),
     user_ca: ca ? 'yes' : 'no',
     tunnel: input.tunnelToken ? 'yes' : 'no',
+    lease_user: leaseUser ?? '',
+    lease_key: leaseUser === undefined ? '' : ca ? '-' : sshKey,
   });
   // With a user CA on a single-lease box the lease key goes nowhere (its file is empty): the box trusts the CA and the
   // lease's principal (docs/ssh-ca.md). A pool machine's login user keeps its (admin) key.
-  const authorizedKey = ca?.principal === undefined ? sshKey + '\n' : '';
+  // With a lease user the admin user gets only the admin key (if any): the lease key is the lease user's.
+  const authorizedKey = leaseUser !== undefined ? (input.adminKey ? input.adminKey.trim() + '\n' : '') : ca?.principal === undefined ? sshKey + '\n' : '';
   const base = render(readBootstrapFile('cloud-init.yaml.tmpl'), {
     host_private_key: input.hostKey.privateKey.trim() + '\n',
     host_public_key: hostPublic + '\n',
     bootstrap_env: env,
     authorized_key: authorizedKey,
-    bootstrap_sh: readBootstrapFile('scripts/bootstrap.sh'),
-    clean_work_sh: readBootstrapFile('scripts/clean-work.sh'),
-    ready_sh: readBootstrapFile('scripts/crabbox-ready.sh'),
+    bootstrap_sh_gz: gzippedBootstrapFile('scripts/bootstrap.sh'),
+    clean_work_sh_gz: gzippedBootstrapFile('scripts/clean-work.sh'),
+    ready_sh_gz: gzippedBootstrapFile('scripts/crabbox-ready.sh'),
     clean_work_unit: readBootstrapFile('crabbox-clean-work.service'),
   });
   const withCa = ca
     ? beforeRuncmd(base, render(readBootstrapFile('user-ca-files.yaml.tmpl'), {
         user_ca_keys: `${ca.publicKeys.map((k) => k.trim().split(/\s+/).slice(0, 2).join(' ')).join('\n')}\n`,
-        principals: ca.principal === undefined ? '' : `${ca.principal}\n`,
+        // A lease user's principal file comes from pool-box.sh grant; the admin user then has no principal.
+        principals: ca.principal === undefined || leaseUser !== undefined ? '' : `${ca.principal}\n`,
       }))
     : base;
-  const text = input.tunnelToken ? withTunnelFiles(withCa, input.tunnelToken) : withCa;
+  const withUser = leaseUser !== undefined ? beforeRuncmd(withCa, render(readBootstrapFile('lease-user-files.yaml.tmpl'), { pool_box_sh_gz: gzippedBootstrapFile('pool-box.sh') })) : withCa;
+  const text = input.tunnelToken ? withTunnelFiles(withUser, input.tunnelToken) : withUser;
   if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new CrabboxError('internal', `rendered user data is ${Buffer.byteLength(text)} bytes, over the ${MAX_USER_DATA_BYTES}-byte limit`);
   return text;
 }

@@ -38,7 +38,7 @@ export function allowedCidrs(provider: Provider, body: CreateLeaseBody, source: 
 
 function machineDetails(machine: Machine, hostKey: string, tunnel: { hostname: string; sshPort: number } | undefined): MachineDetails {
   return {
-    providerId: machine.providerId, host: machine.host, ports: machine.ports, adminUser: machine.sshUser, workRoot: machine.workRoot,
+    providerId: machine.providerId, host: machine.host, ports: machine.ports, adminUser: machine.adminUser ?? machine.sshUser, workRoot: machine.workRoot,
     hostKey: machine.hostKey || hostKey, type: machine.type, region: machine.region,
     // Tunnel mode: the box is its tunnel host name on the one port the tunnel routes to; its address has no SSH port.
     ...(tunnel ? { host: tunnel.hostname, ports: [tunnel.sshPort], transport: tunnelTransport(tunnel) } : {}),

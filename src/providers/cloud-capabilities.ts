@@ -1,4 +1,5 @@
 import type { MachineSpec, ProviderCapabilities } from './provider.ts';
+import { leaseUser } from '../machine-access/access.ts';
 
 /** The check the runner bootstrap installs on every cloud box (src/bootstrap/files/scripts/crabbox-ready.sh). */
 export const READY_COMMAND = 'crabbox-ready';
@@ -31,3 +32,22 @@ export function cloudUserCa(spec: Pick<MachineSpec, 'shared' | 'userCa'>): { pub
 
 /** Whether the box trusts the CA for its login user alone (a single-lease box): then it needs no key at all. */
 export const certificatesOnly = (spec: Pick<MachineSpec, 'shared' | 'userCa'>): boolean => !spec.shared && cloudUserCa(spec) !== undefined;
+
+/** A cloud box's admin user and its work root: Crabbox's own management (sudo), and a warm pool machine's login. */
+export const CLOUD_ADMIN = Object.freeze({ user: 'crabbox', workRoot: '/work/crabbox' });
+
+/**
+ * Who a lease logs in as on a cloud box (docs/bootstrap.md). A single-lease (cold) box gets the lease's own user
+ * `cbx-<lease hex>`, made by the bootstrap, with its workdir under /var/lib/crabbox/leases (as a warm pool grant
+ * makes it); a warm pool machine answers with its admin user here (each claim's grant names the lease user).
+ */
+export function cloudLogin(spec: Pick<MachineSpec, 'shared' | 'leaseId'>): { sshUser: string; workRoot: string; adminUser?: string } {
+  const user = cloudLeaseUser(spec);
+  if (user === undefined) return { sshUser: CLOUD_ADMIN.user, workRoot: CLOUD_ADMIN.workRoot };
+  return { sshUser: user, workRoot: `/var/lib/crabbox/leases/${user}/work`, adminUser: CLOUD_ADMIN.user };
+}
+
+/** The lease user the bootstrap makes on a single-lease cloud box; none on a warm pool machine. */
+export function cloudLeaseUser(spec: Pick<MachineSpec, 'shared' | 'leaseId'>): string | undefined {
+  return spec.shared ? undefined : leaseUser(spec.leaseId);
+}

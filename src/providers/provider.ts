@@ -49,8 +49,11 @@ export interface Machine {
   /** Empty until the provider has assigned an address. */
   host: string;
   ports: number[];
+  /** The user the lease logs in as (on a cold cloud box its own `cbx-<hex>`, docs/bootstrap.md). */
   sshUser: string;
   workRoot: string;
+  /** The box's admin user when it is not `sshUser` (a cold cloud box's `crabbox`, for Crabbox's own management). */
+  adminUser?: string | undefined;
   /**
    * Public host key the box will present; empty when the provider cannot know it. The host certificate line
    * (`ssh-ed25519-cert-v01@openssh.com ...`) instead when the coordinator's host CA signed it (MachineSpec.signHostKey).

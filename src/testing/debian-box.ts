@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { ensureDebianRoot } from './debian-root.ts';
 import { tempDir } from './tmp.ts';
@@ -111,10 +112,9 @@ export async function bootDebianBox(tag: string, userData: string, options: { be
     if (inNs(['ip', 'link', 'set', 'lo', 'up']).status !== 0) throw new Error('ip link set lo up failed');
     // What cloud-init's write_files does: decode, write, chmod.
     for (const file of box.config.write_files) {
-      if (file.encoding !== 'b64') throw new Error(`${file.path}: expected b64 content`);
       const target = join(merged, file.path);
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, Buffer.from(file.content, 'base64'));
+      writeFileSync(target, writeFileBody(file));
       chmodSync(target, Number.parseInt(file.permissions, 8));
     }
     options.before?.(box);
@@ -134,4 +134,11 @@ export async function bootDebianBox(tag: string, userData: string, options: { be
     box.close();
     throw error;
   }
+}
+
+/** A cloud-init `write_files` entry's bytes, decoded as cloud-init does (`b64`, or `gz+b64` for the big scripts). */
+export function writeFileBody(file: { path: string; encoding: string; content: string }): Buffer {
+  if (file.encoding === 'b64') return Buffer.from(file.content, 'base64');
+  if (file.encoding === 'gz+b64') return gunzipSync(Buffer.from(file.content, 'base64'));
+  throw new Error(`${file.path}: unexpected encoding ${file.encoding}`);
 }

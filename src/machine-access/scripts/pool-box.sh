@@ -2,7 +2,7 @@
 # Crabbox warm pool: hands a pool machine to one lease and takes it back. Run as root (the coordinator sends it over
 # ssh to the box's admin user, through sudo when that user is not root) as: pool-box.sh <command> <args...>
 #   prepare <leases-root> <keys-dir> <require-ready: yes|no>
-#   grant   <user> <leases-root> <keys-dir> <public key line>
+#   grant   <user> <leases-root> <keys-dir> <public key line, or - with the user CA>
 #   revoke  <user> <keys-dir>
 #   scrub   <user> <leases-root> <keys-dir>
 #   host-cert <certificate line>   (the host key's certificate from the coordinator host CA; sshd presents it)
@@ -122,7 +122,10 @@ cmd_host_cert() {
 cmd_grant() {
   local user=$1 leases=$2 keys=$3 key=$4 uid shell=/bin/sh
   user_ok "$user"; path_ok "$leases"; path_ok "$keys"
-  [[ $key =~ ^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com)\ [A-Za-z0-9+/=]+(\ [^$'\n']*)?$ ]] || die "not an OpenSSH public key line"
+  # '-': no key, on a box that trusts the user CA (the single-lease bootstrap: the user data holds no lease key).
+  if [ "$key" = - ]; then trusts_ca || die "no key given and no user CA"; else
+    [[ $key =~ ^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com)\ [A-Za-z0-9+/=]+(\ [^$'\n']*)?$ ]] || die "not an OpenSSH public key line"
+  fi
   root_dir "$leases" 0711
   root_dir "$keys" 0755
   [ -x /bin/bash ] && shell=/bin/bash

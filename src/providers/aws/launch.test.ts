@@ -42,6 +42,7 @@ describe('aws launch', () => {
     assert.equal(i.imageId, 'ami-0ubuntu0amd64new', 'newest Canonical image, never the look-alike from another owner');
     assert.equal(m.type, 'c7a.2xlarge');
     assert.equal(m.host, i.publicIp);
+    assert.deepEqual({ user: m.sshUser, work: m.workRoot, admin: m.adminUser }, { user: 'cbx-00000000000a', work: '/var/lib/crabbox/leases/cbx-00000000000a/work', admin: 'crabbox' }, 'the lease logs in as its own user');
   });
 
   it('with the coordinator user CA, imports no key pair and launches without KeyName; the box gets the CA through its user data', async () => {

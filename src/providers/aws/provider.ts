@@ -1,5 +1,5 @@
 import { CreateTagsCommand, DeleteTagsCommand, DescribeSubnetsCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { CLOUD_CAPABILITIES, certificatesOnly } from '../cloud-capabilities.ts';
+import { CLOUD_CAPABILITIES, certificatesOnly, cloudLogin } from '../cloud-capabilities.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { chooseTypes, type ClassOverrides } from '../classes.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -231,7 +231,7 @@ export class AwsProvider implements Provider {
       const ready = instance.PublicIpAddress
         ? instance
         : await waitForPublicIp(this.#deps, instanceId, { clock: this.#clock, deadlineMs: this.#o.ipWaitMs ?? 5 * 60_000, pollMs: this.#o.pollMs ?? 3000, signal: options.signal });
-      return { ...this.#machine(ready), hostKey: spec.hostKey.publicKey };
+      return { ...this.#machine(ready), ...cloudLogin(spec), hostKey: spec.hostKey.publicKey };
     } catch (error) {
       const cleaned = await this.#cleanup(spec.leaseId, instanceId, instance.KeyName);
       this.#o.onEvent?.({ event: 'aws.ip.timeout', leaseId: spec.leaseId, instanceId, cleanup: cleaned ? 'terminated' : 'terminate-failed' });

@@ -1,5 +1,5 @@
 import type { CreateOptions, DanglingSweepOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities, ProviderEvent } from '../provider.ts';
-import { CLOUD_CAPABILITIES, certificatesOnly, cloudUserCa } from '../cloud-capabilities.ts';
+import { CLOUD_ADMIN, CLOUD_CAPABILITIES, certificatesOnly, cloudLeaseUser, cloudLogin, cloudUserCa } from '../cloud-capabilities.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -14,8 +14,8 @@ import { deleteLeaseFirewall, ensureLeaseFirewall } from './firewall.ts';
 import { DEFAULT_EUR_TO_USD, fetchHourlyUsd } from './pricing.ts';
 import { sweepDanglingLeaseResources, type DanglingResult } from './dangling.ts';
 
-export const SSH_USER = 'crabbox';
-export const WORK_ROOT = '/work/crabbox';
+export const SSH_USER = CLOUD_ADMIN.user;
+export const WORK_ROOT = CLOUD_ADMIN.workRoot;
 
 export type { ProviderEvent };
 
@@ -91,7 +91,7 @@ export class HetznerProvider implements Provider {
     const installation = spec.labels[LABEL.installation];
     // Rendered first: bad input fails before anything billable or visible is made.
     const userCa = cloudUserCa(spec);
-    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, tunnelToken: spec.tunnel?.token, userCa });
+    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, leaseUser: cloudLeaseUser(spec), tunnelToken: spec.tunnel?.token, userCa });
     // A key of this name with other material is someone else's: refused, and never deleted by this lease.
     // A warm pool machine carries the installation admin key, one key object for the whole pool. A box that trusts
     // the user CA gets no key object at all (Hetzner then mails a root password, which the box's sshd never takes).
@@ -332,8 +332,8 @@ export class HetznerProvider implements Provider {
       providerId: String(server.id),
       host: server.public_net.ipv4?.ip ?? '',
       ports: [...this.#ports],
-      sshUser: SSH_USER,
-      workRoot: WORK_ROOT,
+      // Without the spec (get, list) the admin user: nothing logs in from those answers.
+      ...(spec ? cloudLogin(spec) : { sshUser: SSH_USER, workRoot: WORK_ROOT }),
       hostKey: spec?.hostKey.publicKey.trim() ?? '',
       labels: { ...server.labels },
       status: STATUS[server.status] ?? 'unknown',

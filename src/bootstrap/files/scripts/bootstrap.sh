@@ -9,6 +9,7 @@ set -euo pipefail
 : "${CRABBOX_USER:?}" "${CRABBOX_WORK_ROOT:?}" "${CRABBOX_SSH_PORTS:?}" "${CRABBOX_PACKAGES:?}"
 CRABBOX_USER_CA=${CRABBOX_USER_CA:-no}
 CRABBOX_TUNNEL=${CRABBOX_TUNNEL:-no}
+CRABBOX_LEASE_USER=${CRABBOX_LEASE_USER:-}
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'crabbox-bootstrap: %s\n' "$*"; }
@@ -42,12 +43,14 @@ else
   log "packages already installed"
 fi
 
-# 2. The crabbox user: no password (not locked, so key login works with PAM), the lease's key only.
+# 2. The admin user: no password (not locked, so key login works with PAM); the lease's key, or with a lease user
+# (step 5a) only the installation admin key, if any.
 if ! id -u "$CRABBOX_USER" >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash --user-group "$CRABBOX_USER"
 fi
 usermod -p '*' "$CRABBOX_USER"
 home=$(getent passwd "$CRABBOX_USER" | cut -d: -f6)
+chmod 0700 "$home"
 install -d -m 0700 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$home/.ssh"
 if [ -s /etc/crabbox/authorized_keys ]; then
   install -m 0600 -o "$CRABBOX_USER" -g "$CRABBOX_USER" /etc/crabbox/authorized_keys "$home/.ssh/authorized_keys"
@@ -66,7 +69,8 @@ else
   rm -f /etc/crabbox/user_ca_keys
 fi
 rm -f /etc/crabbox/principals.new
-# The box is single-lease and disposable; runs may need packages.
+# The admin user's sudo: on a box without a lease user the lease logs in as it (single-lease, disposable; runs may need
+# packages); with one, only Crabbox's own management does.
 printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$CRABBOX_USER" >/etc/sudoers.d/90-crabbox
 chmod 0440 /etc/sudoers.d/90-crabbox
 
@@ -125,6 +129,14 @@ install -d -m 0755 /etc/crabbox/keys
 install -d -m 0711 /var/lib/crabbox/leases
 install -d -m 0755 "$(dirname "$CRABBOX_WORK_ROOT")"
 install -d -m 0755 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$CRABBOX_WORK_ROOT"
+
+# 5a. The lease's own user (a single-lease box with CRABBOX_LEASE_USER): made by the warm pool's script exactly as for
+# a pool lease: cbx-<hex>, home and workdir 0700 under /var/lib/crabbox/leases, its key (or, with the user CA, its
+# principal) in /etc/crabbox/keys, no sudo. Idempotent.
+if [ -n "$CRABBOX_LEASE_USER" ]; then
+  /usr/local/lib/crabbox/pool-box.sh grant "$CRABBOX_LEASE_USER" /var/lib/crabbox/leases /etc/crabbox/keys "${CRABBOX_LEASE_KEY:?}" >/dev/null
+  log "lease user $CRABBOX_LEASE_USER"
+fi
 
 # 5b. Tunnel mode: cloudflared from Cloudflare's signed apt repository, unless the image has it; the token stays in
 # the root-only /etc/crabbox/tunnel.env that cloud-init wrote (the unit reads it into the environment).

@@ -8,7 +8,10 @@ fail() { echo "not ready: $*" >&2; exit 1; }
 for tool in git rsync curl jq; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing"
 done
-if [ ! -d "$CRABBOX_WORK_ROOT" ] || [ ! -w "$CRABBOX_WORK_ROOT" ]; then
-  fail "$CRABBOX_WORK_ROOT is not writable"
+work=$CRABBOX_WORK_ROOT
+# The lease's own user (docs/bootstrap.md) works in its own workdir.
+if [ -n "${CRABBOX_LEASE_USER:-}" ] && [ "$(id -un)" = "$CRABBOX_LEASE_USER" ]; then work=/var/lib/crabbox/leases/$CRABBOX_LEASE_USER/work; fi
+if [ ! -d "$work" ] || [ ! -w "$work" ]; then
+  fail "$work is not writable"
 fi
 echo ready
