@@ -70,7 +70,8 @@ describe('a cold cloud box with its own lease user (lease key, no user CA)', () 
     const r = ssh(USER, 'lease', 'sudo -n true');
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /password is required|not in the sudoers|may not run sudo/);
-    assert.equal(ssh(USER, 'lease', 'id -G | tr " " "\\n" | grep -qx 27').status, 1, 'not in the sudo group');
+    const groups = ssh(USER, 'lease', 'id -G | tr " " "\\n" | grep -qx 27');
+    assert.equal(groups.status, 1, `not in the sudo group: ${groups.stderr}`);
   });
 
   it("cannot read another lease user's home nor the admin's", () => {
@@ -78,7 +79,7 @@ describe('a cold cloud box with its own lease user (lease key, no user CA)', () 
     assert.equal(made.status, 0, made.stderr);
     for (const target of [`/var/lib/crabbox/leases/${OTHER}/home/f`, `/var/lib/crabbox/leases/${OTHER}/work`, '/home/crabbox/.ssh/authorized_keys', '/home/crabbox']) {
       const r = ssh(USER, 'lease', `ls -la ${target} || exit 9; cat ${target} 2>/dev/null; exit 0`);
-      assert.equal(r.status, 9, `${target} is readable: ${r.stdout}`);
+      assert.equal(r.status, 9, `${target} is readable: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /Permission denied/);
     }
   });

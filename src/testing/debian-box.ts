@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { ensureDebianRoot } from './debian-root.ts';
 import { tempDir } from './tmp.ts';
+import { LEASE_UID_COUNT, LEASE_UID_FIRST } from '../providers/local/uids.ts';
 
 /**
  * A cloud box made from rendered cloud-init user data on this computer: its files and runcmd are applied to a minimal
@@ -52,6 +53,12 @@ function cleanupCrashedRuns(): void {
   }
 }
 
+/** Where a test box's lease UIDs start: the middle of the lease range (src/providers/local/uids.ts). */
+const BOX_FIRST_UID = LEASE_UID_FIRST + LEASE_UID_COUNT / 2;
+
+/** What ssh says when a connection ended before authentication for reasons of load, not of policy. */
+const DROPPED = /Connection (?:timed out|reset|closed)|kex_exchange_identification|banner exchange|Broken pipe/i;
+
 export interface DebianBox {
   /** The temp dir for the test's own files (keys, known_hosts). */
   dir: string;
@@ -88,8 +95,15 @@ export async function bootDebianBox(tag: string, userData: string, options: { be
     output: '',
     inNs,
     inRoot: (cmd) => inNs(['chroot', merged, ...cmd]),
-    ssh: (o) => inNs(['ssh', '-F', '/dev/null', '-i', o.identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${o.knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', ...(o.extra ?? []), '-p', String(o.port), `${o.user}@127.0.0.1`, o.command], 30_000),
+    ssh: (o) => {
+      const attempt = (): RunResult => inNs(['ssh', '-F', '/dev/null', '-i', o.identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${o.knownHosts}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=15', ...(o.extra ?? []), '-p', String(o.port), `${o.user}@127.0.0.1`, o.command], 45_000);
+      // The whole suite on two cores can drop a connection before authentication. No test checks that, so such a
+      // failure is tried again (twice at most); a refusal (authentication, host key) is never retried.
+      let r = attempt();
+      for (let i = 0; i < 2 && r.status === 255 && DROPPED.test(r.stderr); i++) r = attempt();
+      return r;
+    },
     close: () => {
       if (sshd?.pid && sshd.exitCode === null) sshd.kill('SIGTERM');
       for (const target of mounts) run('umount', ['-l', target]);
@@ -117,6 +131,11 @@ export async function bootDebianBox(tag: string, userData: string, options: { be
       writeFileSync(target, writeFileBody(file));
       chmodSync(target, Number.parseInt(file.permissions, 8));
     }
+    // The box's lease users take UIDs from the same range as this host's `local` leases, and the box shares this
+    // host's kernel: a host test ending its lease user would kill (and purge the files of) a box user with the same
+    // UID. Boxes start halfway through the range, where no test run on the host gets to.
+    mkdirSync(join(merged, 'var/lib/crabbox'), { recursive: true });
+    writeFileSync(join(merged, 'var/lib/crabbox/next-uid'), `${BOX_FIRST_UID}\n`);
     options.before?.(box);
     for (const cmd of box.config.runcmd) {
       const r = box.inRoot(cmd);
