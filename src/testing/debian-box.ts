@@ -53,8 +53,14 @@ function cleanupCrashedRuns(): void {
   }
 }
 
-/** Where a test box's lease UIDs start: the middle of the lease range (src/providers/local/uids.ts). */
-const BOX_FIRST_UID = LEASE_UID_FIRST + LEASE_UID_COUNT / 2;
+/**
+ * Where a test box's lease UIDs start: in the upper half of the lease range (src/providers/local/uids.ts), 16 UIDs
+ * per box, by test process and box. Boxes share this host's kernel and have no PID namespace, so a scrub in one box
+ * (`pkill -U <uid>`) kills any process with that UID on the host, another box's lease user included.
+ */
+let boxesMade = 0;
+// Test processes run at once have nearby pids: the pid picks the slot, and a process's later boxes step far from it.
+const boxFirstUid = (): number => LEASE_UID_FIRST + LEASE_UID_COUNT / 2 + ((process.pid + boxesMade++ * 389) % 2048) * 16;
 
 /** What ssh says when a connection ended before authentication for reasons of load, not of policy. */
 const DROPPED = /Connection (?:timed out|reset|closed)|kex_exchange_identification|banner exchange|Broken pipe/i;
@@ -131,11 +137,11 @@ export async function bootDebianBox(tag: string, userData: string, options: { be
       writeFileSync(target, writeFileBody(file));
       chmodSync(target, Number.parseInt(file.permissions, 8));
     }
-    // The box's lease users take UIDs from the same range as this host's `local` leases, and the box shares this
-    // host's kernel: a host test ending its lease user would kill (and purge the files of) a box user with the same
-    // UID. Boxes start halfway through the range, where no test run on the host gets to.
+    // The box's lease users take UIDs from the same range as this host's `local` leases and other boxes', on the same
+    // kernel: a host test or another box ending its lease user would kill (and purge the files of) a user here with
+    // the same UID. Each box starts at its own place in the upper half of the range (boxFirstUid).
     mkdirSync(join(merged, 'var/lib/crabbox'), { recursive: true });
-    writeFileSync(join(merged, 'var/lib/crabbox/next-uid'), `${BOX_FIRST_UID}\n`);
+    writeFileSync(join(merged, 'var/lib/crabbox/next-uid'), `${boxFirstUid()}\n`);
     options.before?.(box);
     for (const cmd of box.config.runcmd) {
       const r = box.inRoot(cmd);
