@@ -172,12 +172,13 @@ export function sshBanner(host: string, port: number, timeoutMs = 10_000): Promi
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     let text = '';
+    const timer = systemClock.setTimeout(() => done(new Error(`no banner from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
     const done = (error?: Error): void => {
+      timer.cancel();
       socket.destroy();
       if (error) reject(error);
       else resolve(text.split(/\r?\n/)[0] ?? '');
     };
-    socket.setTimeout(timeoutMs, () => done(new Error(`no banner from ${host}:${port} within ${timeoutMs} ms`)));
     socket.on('data', (b: Buffer) => {
       text += b.toString('latin1');
       if (text.includes('\n')) done();
