@@ -5,21 +5,9 @@ import { CrabboxError } from '../domain/errors.ts';
 import type { BoxConnection } from '../sync/box.ts';
 import { fetchFromBox, type BoxEntry, type FetchLimits } from './fetch.ts';
 import { downloadMatcher, rootOf } from './globs.ts';
+import type { ArtifactsSummary } from '../domain/artifacts.ts';
 
-/** The run record's list of what came back (at most PATHS_KEPT paths are named). */
-export interface ArtifactsSummary {
-  /** The local folder, relative to the checkout: `.crabbox/artifacts/<run id>`. */
-  dir: string;
-  files: number;
-  bytes: number;
-  paths: string[];
-  /** Files that came back but are not named in `paths`. */
-  omitted: number;
-  /** Matching symlinks and special files, never followed or copied. */
-  skipped: number;
-  /** Why nothing (or not everything) came back. */
-  error?: string | undefined;
-}
+export type { ArtifactsSummary };
 
 export const PATHS_KEPT = 200;
 

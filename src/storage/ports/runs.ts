@@ -1,3 +1,4 @@
+import type { ArtifactsSummary } from '../../domain/artifacts.ts';
 import type { OwnerScope, Page, PageRequest } from './page.ts';
 
 /** Run states the coordinator stores (`abandoned` exists only as a reading of local records). */
@@ -30,18 +31,7 @@ export interface RunRecord {
   logTruncated: boolean;
   junit?: JunitSummary | undefined;
   /** What the run brought back from the box (docs/artifacts.md). */
-  artifacts?: ArtifactsSummaryRecord | undefined;
-}
-
-/** The CLI's artifacts summary as stored (src/api/shapes.ts `artifactsSummary`). */
-export interface ArtifactsSummaryRecord {
-  dir: string;
-  files: number;
-  bytes: number;
-  paths: string[];
-  omitted: number;
-  skipped: number;
-  error?: string | undefined;
+  artifacts?: ArtifactsSummary | undefined;
 }
 
 /**
@@ -80,7 +70,7 @@ export interface RunFinish {
   logTail?: string | undefined;
   logTruncated?: boolean | undefined;
   junit?: JunitSummary | undefined;
-  artifacts?: ArtifactsSummaryRecord | undefined;
+  artifacts?: ArtifactsSummary | undefined;
 }
 
 export interface RunQuery extends PageRequest, OwnerScope {

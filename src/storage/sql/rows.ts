@@ -8,7 +8,8 @@ import type { FleetEvent } from '../ports/events.ts';
 import type { LeaseRecord } from '../ports/leases.ts';
 import type { LoginRecord, LoginStatus } from '../ports/logins.ts';
 import type { MachineRecord } from '../ports/machines.ts';
-import type { ArtifactsSummaryRecord, JunitSummary, RunRecord } from '../ports/runs.ts';
+import type { ArtifactsSummary } from '../../domain/artifacts.ts';
+import type { JunitSummary, RunRecord } from '../ports/runs.ts';
 import type { WebSessionRecord } from '../ports/web-sessions.ts';
 import type { SqlRow } from './driver.ts';
 
@@ -126,7 +127,7 @@ export function runFromRow(r: SqlRow): RunRecord {
     logTail: optStr(r.log_tail),
     logTruncated: num(r.log_truncated) === 1,
     junit: json<JunitSummary>(r.junit),
-    artifacts: json<ArtifactsSummaryRecord>(r.artifacts),
+    artifacts: json<ArtifactsSummary>(r.artifacts),
   };
 }
 
