@@ -104,22 +104,25 @@ function base64url(bytes: Uint8Array): string {
   return base64(bytes).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
-export interface UserCertificateRequest {
+/** What every certificate names: the key, its id, principals, validity (epoch seconds) and serial. */
+interface CertificateBase {
   /** The holder's `ssh-ed25519 AAAA...` public key line. */
   publicKey: string;
-  /** Shown in sshd's logs and matched by a KRL's `id:` lines: the lease id. */
   keyId: string;
   principals: string[];
-  /** Epoch seconds. */
   validAfter: number;
   validBefore: number;
   serial: number;
-  forwarding?: Forwarding[] | undefined;
-  /** The `source-address` critical option: comma-separated CIDRs the certificate is accepted from. */
-  sourceAddress?: string | undefined;
   /** 32 random bytes (defaults to fresh WebCrypto randomness). */
   nonce?: Uint8Array | undefined;
   comment?: string | undefined;
+}
+
+/** A user certificate: `keyId` is the lease id (sshd's logs, a KRL's `id:` lines), principals the lease user. */
+export interface UserCertificateRequest extends CertificateBase {
+  forwarding?: Forwarding[] | undefined;
+  /** The `source-address` critical option: comma-separated CIDRs the certificate is accepted from. */
+  sourceAddress?: string | undefined;
 }
 
 /** Signs an OpenSSH user certificate; returns the `ssh-ed25519-cert-v01@openssh.com AAAA... comment` line. */
@@ -130,27 +133,16 @@ export async function signUserCertificate(ca: CertificateAuthority, request: Use
   return signCertificate(ca, request, USER_CERT, critical.bytes(), [...new Set(names)].sort());
 }
 
-export interface HostCertificateRequest {
-  /** The host's `ssh-ed25519 AAAA...` public key line. */
-  publicKey: string;
-  /** Shown in the client's debug output: the machine id. */
-  keyId: string;
-  /** The names and addresses the client connects to (ssh matches the host as typed, or HostKeyAlias). */
-  principals: string[];
-  /** Epoch seconds. */
-  validAfter: number;
-  validBefore: number;
-  serial: number;
-  nonce?: Uint8Array | undefined;
-  comment?: string | undefined;
-}
+/**
+ * A host certificate: `keyId` is the machine id (the client's debug output), principals the names and addresses the
+ * client connects to (ssh matches the host as typed, or HostKeyAlias).
+ */
+export type HostCertificateRequest = CertificateBase;
 
 /** Signs an OpenSSH host certificate (no critical options, no extensions: PROTOCOL.certkeys defines none for hosts). */
 export async function signHostCertificate(ca: CertificateAuthority, request: HostCertificateRequest): Promise<string> {
   return signCertificate(ca, request, HOST_CERT, new Uint8Array(0), []);
 }
-
-type CertificateBase = Pick<UserCertificateRequest, 'publicKey' | 'keyId' | 'principals' | 'validAfter' | 'validBefore' | 'serial' | 'nonce' | 'comment'>;
 
 async function signCertificate(ca: CertificateAuthority, request: CertificateBase, type: number, critical: Uint8Array, extensionNames: string[]): Promise<string> {
   const holder = parseEd25519PublicKey(request.publicKey);
