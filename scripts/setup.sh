@@ -47,35 +47,30 @@ if [ "$want_test" = 1 ]; then
   # A real project's test suite run through crabbox and directly (test/e2e/real-suite.test.ts): CPython's own.
   [ -x /usr/bin/python3 ] || need+=(python3)
 fi
-if [ ${#need[@]} -gt 0 ]; then
-  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+# Installs Debian packages as root, or says what is missing (exit 71). $1: why, for the message.
+apt_install() {
+  local why=$1; shift
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing ${need[*]} with apt-get"
+    say "installing $* with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
     # Debian starts the system sshd on install; Crabbox never uses it and does not need it.
   else
-    say "missing: ${need[*]}; install them (for example: sudo apt-get install ${need[*]}) and run setup again"
+    say "missing: $* ($why); install them (for example: sudo apt-get install $*) and run setup again"
     exit 71
   fi
+}
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  apt_install "tools Crabbox or its tests run" "${need[@]}"
 else
   note "system tools present (ssh, sshd, rsync, git)"
 fi
 # CPython's test suite for the system python3 (its package is named after the version).
 if [ "$want_test" = 1 ] && [ -x /usr/bin/python3 ]; then
   pyv=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  if [ ! -f "/usr/lib/python$pyv/test/test_curses.py" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      say "installing libpython$pyv-testsuite with apt-get"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >/dev/null
-      apt-get install -y -qq --no-install-recommends "libpython$pyv-testsuite" >/dev/null
-    else
-      say "missing: libpython$pyv-testsuite (CPython's tests, for test/e2e/real-suite.test.ts); install it and run setup again"
-      exit 71
-    fi
-  fi
+  [ -f "/usr/lib/python$pyv/test/test_curses.py" ] || apt_install "CPython's tests, for test/e2e/real-suite.test.ts" "libpython$pyv-testsuite"
 fi
 
 # 2. Node >= 22.13. An older system Node gets a private Node $NODE_VERSION from the npm registry under .tools/.
