@@ -62,9 +62,6 @@ let boxesMade = 0;
 // Test processes run at once have nearby pids: the pid picks the slot, and a process's later boxes step far from it.
 const boxFirstUid = (): number => LEASE_UID_FIRST + LEASE_UID_COUNT / 2 + ((process.pid + boxesMade++ * 389) % 2048) * 16;
 
-/** What ssh says when a connection ended before authentication for reasons of load, not of policy. */
-const DROPPED = /Connection (?:timed out|reset|closed)|kex_exchange_identification|banner exchange|Broken pipe/i;
-
 export interface DebianBox {
   /** The temp dir for the test's own files (keys, known_hosts). */
   dir: string;
@@ -101,15 +98,8 @@ export async function bootDebianBox(tag: string, userData: string, options: { be
     output: '',
     inNs,
     inRoot: (cmd) => inNs(['chroot', merged, ...cmd]),
-    ssh: (o) => {
-      const attempt = (): RunResult => inNs(['ssh', '-F', '/dev/null', '-i', o.identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${o.knownHosts}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=15', ...(o.extra ?? []), '-p', String(o.port), `${o.user}@127.0.0.1`, o.command], 45_000);
-      // The whole suite on two cores can drop a connection before authentication. No test checks that, so such a
-      // failure is tried again (twice at most); a refusal (authentication, host key) is never retried.
-      let r = attempt();
-      for (let i = 0; i < 2 && r.status === 255 && DROPPED.test(r.stderr); i++) r = attempt();
-      return r;
-    },
+    ssh: (o) => inNs(['ssh', '-F', '/dev/null', '-i', o.identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${o.knownHosts}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=15', ...(o.extra ?? []), '-p', String(o.port), `${o.user}@127.0.0.1`, o.command], 45_000),
     close: () => {
       if (sshd?.pid && sshd.exitCode === null) sshd.kill('SIGTERM');
       for (const target of mounts) run('umount', ['-l', target]);
