@@ -82,16 +82,12 @@ export class FleetHost {
   }
 
   async fetch(request: Request): Promise<Response> {
-    let response = await this.#app.fetch(request);
+    const response = await this.#app.fetch(request);
     // A write may have made something due sooner (a new lease's expiry): the alarm moves earlier, never later, here.
     if (request.method !== 'GET' && request.method !== 'HEAD') await this.arm();
     // Node's server adds Date to every answer and clients read the coordinator's clock from it (doctor's clock-skew
     // check); workerd does not, so the object does, from the injected clock.
-    if (!response.headers.has('date')) {
-      response = new Response(response.body, response);
-      response.headers.set('date', new Date(this.deps.clock.now()).toUTCString());
-    }
-    return response;
+    return response.headers.has('date') ? response : withDate(response, new Date(this.deps.clock.now()).toUTCString());
   }
 
   /** Sets the alarm to the next wake-up when there is none or it is later than that. */
@@ -149,6 +145,21 @@ export class FleetHost {
         this.deps.logger?.error('alarm could not be re-armed', { error: String(error instanceof Error ? error.message : error).slice(0, 300) });
       }
     }
+  }
+}
+
+/**
+ * The response with a Date header. The app's responses are made here, so their headers can be set in place; a copy
+ * (a second Response per request) only for one whose headers are immutable.
+ */
+function withDate(response: Response, date: string): Response {
+  try {
+    response.headers.set('date', date);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set('date', date);
+    return copy;
   }
 }
 

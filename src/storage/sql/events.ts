@@ -16,7 +16,8 @@ export class SqlEventStore implements EventStore {
     return this.#db.transaction(async (db) => {
       const [counter] = await db.query("UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value");
       const seq = Number(counter!.value);
-      await db.exec('INSERT INTO events (seq, at, type, actor, owner, org, lease_id, run_id, machine_id, provider_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      // A write, not an exec: nothing needs the changed-row count (on Durable Object SQLite that is a statement of its own).
+      await db.write('INSERT INTO events (seq, at, type, actor, owner, org, lease_id, run_id, machine_id, provider_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq', [
         seq, event.at, event.type, event.actor, orNull(event.owner), orNull(event.org), orNull(event.leaseId), orNull(event.runId),
         orNull(event.machineId), orNull(event.providerId), event.data ? JSON.stringify(event.data) : null,
       ]);

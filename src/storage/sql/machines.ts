@@ -5,7 +5,7 @@ import type { SqlDriver, SqlValue } from './driver.ts';
 import { machineFromRow } from './rows.ts';
 import { afterCursor, keysetPage, orNull, pageSize, placeholders, Where } from './query.ts';
 
-/** MachineStore in SQL: every state change is one conditional UPDATE, read back afterwards. */
+/** MachineStore in SQL: every state change is one conditional UPDATE returning the row it changed. */
 export class SqlMachineStore implements MachineStore {
   readonly #db: SqlDriver;
 
@@ -18,20 +18,21 @@ export class SqlMachineStore implements MachineStore {
     return row ? machineFromRow(row) : undefined;
   }
 
-  async #changed(id: string, sql: string, params: SqlValue[]): Promise<MachineRecord | undefined> {
-    return (await this.#db.exec(sql, params)) ? this.#machine(id) : undefined;
+  /** One conditional write that returns the row it changed (`sql` has no RETURNING of its own); undefined when none matched. */
+  async #changed(sql: string, params: SqlValue[]): Promise<MachineRecord | undefined> {
+    const [row] = await this.#db.write(`${sql} RETURNING *`, params);
+    return row ? machineFromRow(row) : undefined;
   }
 
   async createMachine(m: NewMachine): Promise<MachineRecord> {
-    await this.#db.exec(
+    return (await this.#changed(
       `INSERT INTO machines (id, provider, machine_class, machine_type, labels, state, pool, lease_id, created_at, state_changed_at, hourly_price, reserved_cost, token)
        VALUES (?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?)`,
       [
         m.id, m.provider, orNull(m.class), orNull(m.type), JSON.stringify(m.labels ?? {}), orNull(m.pool), orNull(m.leaseId), m.createdAt, m.createdAt,
         m.hourlyPrice ?? 0, m.reservedCost ?? 0, orNull(m.token),
       ],
-    );
-    return (await this.#machine(m.id))!;
+    ))!;
   }
 
   async setMachineProviderId(id: string, providerId: string): Promise<void> {
@@ -40,7 +41,6 @@ export class SqlMachineStore implements MachineStore {
 
   machineReady(id: string, d: MachineDetails, now: number): Promise<MachineRecord | undefined> {
     return this.#changed(
-      id,
       `UPDATE machines SET provider_id = ?, host = ?, ports = ?, admin_user = ?, work_root = ?, host_key = ?, transport = ?,
          machine_type = COALESCE(?, machine_type), region = COALESCE(?, region),
          state = CASE WHEN state = 'provisioning' THEN (CASE WHEN lease_id IS NULL THEN 'idle' ELSE 'assigned' END) ELSE state END,
@@ -59,7 +59,6 @@ export class SqlMachineStore implements MachineStore {
     const setLease = o.leaseId !== undefined;
     const assigns = to === 'assigned' && typeof o.leaseId === 'string';
     return this.#changed(
-      id,
       `UPDATE machines SET state = ?, state_reason = ?, state_changed_at = ?,
          lease_id = CASE WHEN ? = 1 THEN ? ELSE lease_id END,
          assignments = assignments + ?, last_assigned_at = CASE WHEN ? = 1 THEN ? ELSE last_assigned_at END,
@@ -111,13 +110,11 @@ export class SqlMachineStore implements MachineStore {
   recordDeletionAttempt(id: string, outcome: DeletionOutcome): Promise<MachineRecord | undefined> {
     return outcome.ok
       ? this.#changed(
-          id,
           `UPDATE machines SET state = 'deleted', state_changed_at = ?, deleted_at = ?, delete_attempts = delete_attempts + 1, delete_next_at = NULL,
              delete_last_error = NULL WHERE id = ? AND state = 'deleting'`,
           [outcome.at, outcome.at, id],
         )
       : this.#changed(
-          id,
           "UPDATE machines SET delete_attempts = delete_attempts + 1, delete_next_at = ?, delete_last_error = ? WHERE id = ? AND state = 'deleting'",
           [outcome.nextAt, outcome.error.slice(0, 500), id],
         );

@@ -12,24 +12,25 @@ export class SqlRunStore implements RunStore {
     this.#db = driver;
   }
 
+  // Writes return the row they wrote (RETURNING *): one statement, where a write and a read-back were two or three.
   async createRun(run: NewRun): Promise<RunRecord> {
-    await this.#db.exec("INSERT INTO runs (id, lease_id, slug, provider, owner, org, command, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)", [
+    const [row] = await this.#db.write("INSERT INTO runs (id, lease_id, slug, provider, owner, org, command, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?) RETURNING *", [
       run.id, run.leaseId, orNull(run.slug), orNull(run.provider), run.owner, run.org, orNull(run.command), run.createdAt,
     ]);
-    return (await this.getRun(run.id))!;
+    return runFromRow(row!);
   }
 
   async finishRun(id: string, f: RunFinish): Promise<RunRecord | undefined> {
-    const changed = await this.#db.exec(
+    const [row] = await this.#db.write(
       `UPDATE runs SET state = ?, exit_code = ?, source = ?, interrupted = ?, remote_exit_code = ?, sync_skipped = ?, ended_at = ?, timings = ?,
-         log_tail = ?, log_truncated = ?, junit = ?, artifacts = ? WHERE id = ? AND state = 'running'`,
+         log_tail = ?, log_truncated = ?, junit = ?, artifacts = ? WHERE id = ? AND state = 'running' RETURNING *`,
       [
         f.state ?? (f.exitCode === 0 ? 'succeeded' : 'failed'), f.exitCode, orNull(f.source), orNull(f.interrupted), orNull(f.remoteExitCode),
         f.syncSkipped === undefined ? null : f.syncSkipped ? 1 : 0, f.endedAt, f.timings ? JSON.stringify(f.timings) : null, orNull(f.logTail),
         f.logTruncated ? 1 : 0, f.junit ? JSON.stringify(f.junit) : null, f.artifacts ? JSON.stringify(f.artifacts) : null, id,
       ],
     );
-    return changed ? this.getRun(id) : undefined;
+    return row ? runFromRow(row) : undefined;
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
