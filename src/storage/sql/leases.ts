@@ -24,18 +24,19 @@ export class SqlLeaseStore implements LeaseStore {
     return row ? leaseFromRow(row) : undefined;
   }
 
+  /** One conditional write, then the lease read back with its machine when it matched. RETURNING says whether it did in the same statement (a changed-row count is a second one on Durable Object SQLite). */
   async #changed(id: string, sql: string, params: (string | number | null)[]): Promise<LeaseRecord | undefined> {
-    return (await this.#db.exec(sql, params)) ? this.#lease(id) : undefined;
+    return (await this.#db.write(`${sql} RETURNING id`, params)).length > 0 ? this.#lease(id) : undefined;
   }
 
   createLease(lease: NewLease): Promise<{ lease: LeaseRecord; created: boolean }> {
     return this.#db.transaction(async (db) => {
       const [existing] = await db.query(`${LEASE_SELECT} WHERE l.owner = ? AND l.idempotency_key = ?`, [lease.owner, lease.idempotencyKey]);
       if (existing) return { lease: leaseFromRow(existing), created: false };
-      await db.exec(
+      await db.write(
         `INSERT INTO leases (id, slug, owner, org, provider, profile, machine_class, machine_type, state, keep, ttl_seconds,
            idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key, hourly_price, reserved_cost, machine_id, pool)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
         [
           lease.id, lease.slug, lease.owner, lease.org, lease.provider, orNull(lease.profile), orNull(lease.class), orNull(lease.type),
           lease.keep ? 1 : 0, lease.ttlSeconds, lease.idleTimeoutSeconds, lease.createdAt, lease.createdAt, lease.expiresAt,

@@ -36,7 +36,7 @@ export class SqlMachineStore implements MachineStore {
   }
 
   async setMachineProviderId(id: string, providerId: string): Promise<void> {
-    await this.#db.exec("UPDATE machines SET provider_id = ? WHERE id = ? AND state IN ('provisioning', 'draining') AND host IS NULL", [providerId, id]);
+    await this.#db.write("UPDATE machines SET provider_id = ? WHERE id = ? AND state IN ('provisioning', 'draining') AND host IS NULL RETURNING id", [providerId, id]);
   }
 
   machineReady(id: string, d: MachineDetails, now: number): Promise<MachineRecord | undefined> {
