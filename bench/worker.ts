@@ -37,10 +37,13 @@ export interface WorkerBenchOptions {
   listRequests: number;
 }
 
-/** The workerd process Miniflare started (a child of this process). */
-function workerdPid(): number {
+/** A Worker that answers at once: what every request pays in this harness, whatever the Worker does. */
+const TRIVIAL = { modules: true, script: 'export default { fetch() { return new Response("ok"); } }', compatibilityDate: '2026-07-01' } as const;
+
+/** The workerd process Miniflare started (a child of this process), other than those in `not`. */
+function workerdPid(not: ReadonlySet<number> = new Set()): number {
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || not.has(Number(entry))) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -52,10 +55,25 @@ function workerdPid(): number {
   throw new Error('no workerd child process found');
 }
 
-async function repeated(reps: number, workloads: { name: string; run: () => Promise<LoadResult> }[]): Promise<Map<string, number>> {
-  const samples = new Map(workloads.map((w) => [w.name, [] as number[]]));
-  for (let rep = 0; rep < reps; rep++) for (const w of workloads) samples.get(w.name)!.push((await w.run()).perSecond);
-  return new Map([...samples].map(([name, values]) => [name, median(values)]));
+/** CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat: what the work cost, whatever else ran beside it. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** Each workload's median throughput and median workerd CPU per operation over interleaved repetitions. */
+async function repeated(reps: number, pid: number, workloads: { name: string; run: () => Promise<LoadResult> }[]): Promise<Map<string, { perSecond: number; cpuMs: number }>> {
+  const samples = new Map(workloads.map((w) => [w.name, { rates: [] as number[], cpu: [] as number[] }]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (const w of workloads) {
+      const before = cpuMs(pid);
+      const result = await w.run();
+      samples.get(w.name)!.rates.push(result.perSecond);
+      samples.get(w.name)!.cpu.push((cpuMs(pid) - before) / result.count);
+    }
+  }
+  return new Map([...samples].map(([name, s]) => [name, { perSecond: median(s.rates), cpuMs: median(s.cpu) }]));
 }
 
 const faster = (f: Figure): Figure => {
@@ -84,38 +102,63 @@ export async function workerSection(o: WorkerBenchOptions): Promise<Section> {
   try {
     const url = (await mf.ready).href.replace(/\/$/, '');
     const pid = workerdPid();
-    const call: Call = client(url, token);
+    const request: Call = client(url, token);
+    // Every request the Worker is sent, so the memory floor below can be sent as many.
+    let requests = 0;
+    const call: Call = (method, path, body) => {
+      requests++;
+      return request(method, path, body);
+    };
     const leases: string[] = [];
     for (let i = 0; i < o.leases; i++) leases.push((await call('POST', '/v1/leases', LEASE_BODY)).lease.id);
 
     // The harness floor: a Worker that answers "ok" at once, in a second workerd from the same Miniflare, through the
     // same client. Every request of the workloads below pays at least this; upstream's figures paid it too.
-    const trivial = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("ok"); } }', compatibilityDate: '2026-07-01' });
+    let floorCpuMs = 0;
+    const trivial = new Miniflare(TRIVIAL);
     try {
       const trivialUrl = (await trivial.ready).href;
+      const trivialPid = workerdPid(new Set([pid]));
       const hello = async (): Promise<void> => void (await (await fetch(trivialUrl)).text());
       await closedLoop(1, 50, hello);
       const floors: number[] = [];
-      for (let rep = 0; rep < o.reps; rep++) floors.push((await closedLoop(1, Math.max(100, o.cycles), hello)).perSecond);
+      const cpus: number[] = [];
+      for (let rep = 0; rep < o.reps; rep++) {
+        const before = cpuMs(trivialPid);
+        const run = await closedLoop(1, Math.max(100, o.cycles), hello);
+        floors.push(run.perSecond);
+        cpus.push((cpuMs(trivialPid) - before) / run.count);
+      }
       const floor = median(floors);
+      floorCpuMs = median(cpus);
       figures.push(rateFigure({
         name: 'harness floor: a trivial Worker, 1 client', unit: 'req/s', value: floor, runs: o.reps,
         note: `${(1000 / floor).toFixed(2)} ms a request through this client; a 2-request cycle at 1 client cannot pass ${(floor / 2).toFixed(0)} cycles/s here, whatever the Worker does`,
+      }));
+      figures.push(timeFigure({
+        name: 'harness floor: workerd CPU per request, trivial Worker', value: floorCpuMs, runs: o.reps,
+        note: 'Miniflare\'s entry worker, the HTTP and the trivial Worker; the CPU figures below are ratios to it',
       }));
     } finally {
       await trivial.dispose();
     }
 
     // Lease create+release cycles and run create+finish pairs: medians of interleaved repetitions.
-    const counted = await repeated(o.reps, [
+    const counted = await repeated(o.reps, pid, [
       ...o.clients.map((c) => ({ name: `cycles ${c}`, run: () => closedLoop(c, o.cycles, () => leaseCycle(call)) })),
       ...o.clients.map((c) => ({ name: `pairs ${c}`, run: () => closedLoop(c, o.pairs, (k) => runPair(call, leases[k % leases.length]!)) })),
     ]);
     for (const c of o.clients) {
-      figures.push(faster(rateFigure({ name: `lease create+release, ${c} client${c > 1 ? 's' : ''}`, unit: 'cycles/s', value: counted.get(`cycles ${c}`)!, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.leaseCycles[c], runs: o.reps })));
+      figures.push(faster(rateFigure({ name: `lease create+release, ${c} client${c > 1 ? 's' : ''}`, unit: 'cycles/s', value: counted.get(`cycles ${c}`)!.perSecond, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.leaseCycles[c], runs: o.reps })));
     }
     for (const c of o.clients) {
-      figures.push(faster(rateFigure({ name: `run create+finish (4 KiB log), ${c} client${c > 1 ? 's' : ''}`, unit: 'cycles/s', value: counted.get(`pairs ${c}`)!, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.runPairs[c], runs: o.reps })));
+      figures.push(faster(rateFigure({ name: `run create+finish (4 KiB log), ${c} client${c > 1 ? 's' : ''}`, unit: 'cycles/s', value: counted.get(`pairs ${c}`)!.perSecond, floorName: "upstream's Worker", floor: UPSTREAM_WORKER.runPairs[c], runs: o.reps })));
+    }
+    // CPU per operation, against two trivial requests: steadier than throughput on a shared machine (the time other
+    // processes take is not in it), and it says how much of a cycle is the Worker's own work.
+    const c1 = o.clients[0]!;
+    for (const [name, key] of [['lease create+release', `cycles ${c1}`], ['run create+finish', `pairs ${c1}`]] as const) {
+      figures.push(timeFigure({ name: `workerd CPU per ${name}, ${c1} client${c1 > 1 ? 's' : ''}`, value: counted.get(key)!.cpuMs, floorName: '2 trivial requests', floor: 2 * floorCpuMs, runs: o.reps }));
     }
 
     // Heartbeats over the live leases, each level for a fixed time; medians of the repetitions.
@@ -146,6 +189,21 @@ export async function workerSection(o: WorkerBenchOptions): Promise<Section> {
     const rssFigure = timeFigure({ name: `workerd RSS while storing ${Math.max(o.fill, stored)} runs`, unit: 'MiB', value: rss.max, floorName: "upstream's Worker at 10,000", floor: UPSTREAM_WORKER.rssAt10kRunsMiB, runs: rss.samples, note: `largest VmRSS sample of the workerd process; ${rssMiB(pid).toFixed(0)} MiB at the end` });
     rssFigure.target = { text: "below upstream's Worker", met: rss.max < UPSTREAM_WORKER.rssAt10kRunsMiB };
     figures.push(rssFigure);
+
+    // The memory floor: workerd's RSS grows with the requests it has served even for a Worker that stores nothing, so
+    // the trivial Worker is sent as many requests (at the fill's concurrency) and its largest RSS sample is the floor.
+    const empty = new Miniflare(TRIVIAL);
+    try {
+      const emptyUrl = (await empty.ready).href;
+      const emptyPid = workerdPid(new Set([pid]));
+      const emptySampler = sampleRss(emptyPid);
+      await closedLoop(o.fillClients, requests, async () => void (await (await fetch(emptyUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).text()));
+      const floorRss = emptySampler.stop();
+      figures.push(timeFigure({ name: `harness floor: workerd RSS, trivial Worker after ${requests} requests`, unit: 'MiB', value: floorRss.max, runs: floorRss.samples, note: 'the same number of requests as the Worker above was sent, at the fill\'s concurrency; it stores nothing' }));
+      rssFigure.note += `; ${(rss.max - floorRss.max).toFixed(0)} MiB above a trivial Worker sent as many requests`;
+    } finally {
+      await empty.dispose();
+    }
   } finally {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });
