@@ -200,7 +200,8 @@ export async function workerSection(o: WorkerBenchOptions): Promise<Section> {
       await closedLoop(o.fillClients, requests, async () => void (await (await fetch(emptyUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).text()));
       const floorRss = emptySampler.stop();
       figures.push(timeFigure({ name: `harness floor: workerd RSS, trivial Worker after ${requests} requests`, unit: 'MiB', value: floorRss.max, runs: floorRss.samples, note: 'the same number of requests as the Worker above was sent, at the fill\'s concurrency; it stores nothing' }));
-      rssFigure.note += `; ${(rss.max - floorRss.max).toFixed(0)} MiB above a trivial Worker sent as many requests`;
+      const diff = rss.max - floorRss.max;
+      rssFigure.note += `; ${Math.abs(diff).toFixed(0)} MiB ${diff >= 0 ? 'above' : 'below'} a trivial Worker sent as many requests`;
     } finally {
       await empty.dispose();
     }
