@@ -63,12 +63,14 @@ export function openDurableObjectSql(storage: DurableObjectSqlStorage): SqlDrive
   };
 
   // Outside a transaction every statement waits for the mutex, so none lands inside (or reads from) another
-  // request's unfinished transaction.
+  // request's unfinished transaction. When nothing holds or awaits it, a statement (synchronous here: it is done when
+  // the call returns) runs at once, which is the same order without a trip through the promise queue.
+  const alone = <T>(fn: () => Promise<T>): Promise<T> => (mutex.idle ? fn() : mutex.run(fn));
   return {
     ...raw,
-    query: (sql, params) => mutex.run(() => raw.query(sql, params)),
+    query: (sql, params) => alone(() => raw.query(sql, params)),
     exec: (sql, params = []) =>
-      mutex.run(async () => {
+      alone(async () => {
         open();
         return storage.transactionSync(() => {
           run(sql, params);
@@ -76,7 +78,7 @@ export function openDurableObjectSql(storage: DurableObjectSqlStorage): SqlDrive
         });
       }),
     write: (sql, params = []) =>
-      mutex.run(async () => {
+      alone(async () => {
         open();
         return storage.transactionSync(() => run(sql, params));
       }),
