@@ -150,7 +150,7 @@ export function createSshMachineAccess(options: SshAccessOptions): MachineAccess
 
     async grant(machine, grant: LeaseGrant, o = {}): Promise<GrantedAccess> {
       checkUser(grant.user);
-      const r = await run(machine, ['grant', grant.user, leasesRoot, keysDir, grant.publicKey.trim()], o.signal);
+      const r = await run(machine, ['grant', grant.user, leasesRoot, keysDir, grant.publicKey.trim(), grant.sudo ? 'sudo' : 'nosudo'], o.signal);
       if (r.exitCode !== 0) throw failed(machine, 'granting the lease', r);
       const work = grantedWorkRoot(r.stdout);
       if (!work) throw failed(machine, 'granting the lease (no work root reported)', r);

@@ -58,6 +58,9 @@ export function buildMachineAccess(pools: readonly PoolConfig[], providers: Reco
     if (REMOTE.has(pool.provider) && !ctx.adminKey) {
       throw new CrabboxError('invalid_config', `pools.${pool.name}: a ${pool.provider} pool needs the installation admin key`, { hint: 'set CRABBOX_POOL_ADMIN_KEY_FILE to a 0600 OpenSSH private key (ssh-keygen -t ed25519 -N "" -f pool-admin)' });
     }
+    if (pool.provider === 'local' && pool.sudo) {
+      throw new CrabboxError('invalid_config', `pools.${pool.name}.sudo: a local pool cannot grant sudo (its lease users are users of the coordinator's own machine, where sudo is root on the coordinator)`, { hint: 'remove sudo, or use a pool of a cloud provider (docs/pool.md)' });
+    }
     if (pool.provider === 'local' && process.getuid?.() !== 0) {
       throw new CrabboxError('invalid_config', `pools.${pool.name}: a local pool needs the coordinator to run as root (each lease gets its own Unix user)`);
     }

@@ -168,6 +168,25 @@ describe('ssh provider with leaseUsers: each lease its own Unix user on a real s
     assert.equal(asRoot(`getent passwd ${first.sshUser}`).status, 2, 'the user is gone');
   });
 
+  it('with sudo: true on the host entry the lease user may sudo through a visudo-checked 0440 entry; release removes it with the user', async () => {
+    const provider = pool({ sudo: true });
+    const a = newLeaseId();
+    const machine = await provider.create(await localSpec(state.path, a));
+    const entry = `/etc/sudoers.d/${machine.sshUser}`;
+    try {
+      const st = statSync(entry);
+      assert.deepEqual([st.mode & 0o777, st.uid], [0o440, 0]);
+      assert.equal(spawnSync('visudo', ['-c', '-q', '-f', entry]).status, 0);
+      const r = await login(machine.ports[0]!, machine.sshUser, identityOf(a), 'sudo -n id -u');
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), '0');
+    } finally {
+      assert.equal(await provider.delete(a), 'deleted');
+    }
+    assert.ok(!existsSync(entry), 'the sudoers entry is gone');
+    assert.equal(asRoot(`getent passwd ${machine.sshUser}`).status, 2);
+  });
+
   it("with the coordinator's user CA: the lease's keys file holds cert-authority lines for its own principal; its certificate logs in as its user, its bare key and another CA's certificate do not; release refuses the certificate at once", async () => {
     const provider = pool();
     const a = newLeaseId();
