@@ -77,6 +77,7 @@ describe('ssh provider with leaseUsers: each lease its own Unix user on a real s
     try {
       assert.equal(machineA.sshUser, leaseUser(a));
       assert.equal(machineA.workRoot, `${dirs.leasesRoot}/${leaseUser(a)}/work`);
+      assert.equal(machineA.adminUser, host.user, 'the host user is only the admin account');
       assert.equal(machineB.sshUser, leaseUser(b));
       assert.notEqual(machineA.ports[0], machineB.ports[0], 'the second lease took the other host entry');
       assert.deepEqual(await provider.get(a).then((m) => m && [m.sshUser, m.workRoot]), [machineA.sshUser, machineA.workRoot], 'get names the same user');

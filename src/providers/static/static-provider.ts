@@ -142,6 +142,8 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
       ports: [host.port],
       sshUser: user ?? host.user,
       workRoot: user ? `${leasesRoot}/${user}/work` : `${root}/${leaseId}/work`,
+      // With per-lease users the configured user is only Crabbox's admin account on the host.
+      ...(user ? { adminUser: host.user } : {}),
       hostKey: host.hostKey,
       labels: { ...labels },
       status: 'running',
