@@ -53,8 +53,10 @@ it('a grant with sudo (the coordinator\'s choice) lets the lease user sudo throu
   const publicKey = readFileSync(`${key}.pub`, 'utf8').trim();
   const entry = `/etc/sudoers.d/${user}`;
   const sudoAs = (): number | null => spawnSync('setpriv', ['--reuid', user, '--regid', user, '--init-groups', '--', 'sudo', '-n', 'true'], { encoding: 'utf8' }).status;
+  const dirMode = statSync('/etc/sudoers.d').mode;
   try {
     await access.grant(machine, { leaseId, user, publicKey, sudo: true });
+    assert.equal(statSync('/etc/sudoers.d').mode, dirMode, "the system's sudoers.d is left as it was");
     const st = statSync(entry);
     assert.deepEqual([st.mode & 0o777, st.uid], [0o440, 0]);
     assert.equal(sudoAs(), 0, 'the lease user may sudo');
