@@ -112,7 +112,10 @@ export interface ProviderCapabilities {
   hostCertificate?: boolean | undefined;
   /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
   tunnel?: boolean | undefined;
-  /** The provider honours `MachineSpec.leaseSudo`: its bootstrap can let the lease's own user sudo (decision 0060). */
+  /**
+   * The provider honours `MachineSpec.leaseSudo` (its bootstrap can let the lease's own user sudo) and destroys what it
+   * deletes, so a machine whose lease user had sudo is gone afterwards; warm pools with `sudo` need it (decision 0060).
+   */
   leaseSudo?: boolean | undefined;
 }
 

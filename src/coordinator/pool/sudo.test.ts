@@ -93,15 +93,19 @@ describe('sudo for lease users: only by the coordinator config', () => {
     }
   });
 
-  it('config: pools.<name>.sudo is a boolean; a local pool with sudo is refused in one line', () => {
+  it('config: pools.<name>.sudo is a boolean; a pool whose machines outlive a delete (local, ssh) cannot have it, in one line', () => {
     assert.equal(parsePools({ warm: { provider: 'hetzner', min: 0, max: 1, sudo: true } })[0]?.sudo, true);
     assert.equal(parsePools({ warm: { provider: 'hetzner', min: 0, max: 1 } })[0]?.sudo, false);
     assert.throws(() => parsePools({ warm: { provider: 'hetzner', min: 0, max: 1, sudo: 'yes' } }), /pools\.warm\.sudo: /);
-    const pools = parsePools({ mine: { provider: 'local', min: 0, max: 1, sudo: true } });
-    assert.throws(() => buildMachineAccess(pools, { local: new FakeProvider({ name: 'local' }) }, { stateDir: '/nonexistent' }), (e: Error) => {
-      assert.match(e.message, /^pools\.mine\.sudo: a local pool cannot grant sudo/);
-      assert.equal(e.message.split('\n').length, 1);
-      return true;
-    });
+    for (const provider of ['local', 'ssh']) {
+      const pools = parsePools({ mine: { provider, min: 0, max: 1, sudo: true } });
+      const providers = { [provider]: new FakeProvider({ name: provider }), hetzner: new SudoCapableFake({ name: 'hetzner' }) };
+      assert.throws(() => buildMachineAccess(pools, providers, { stateDir: '/nonexistent' }), (e: Error & { hint?: string }) => {
+        assert.match(e.message, new RegExp(`^pools\\.mine\\.sudo: a ${provider} pool cannot grant sudo`));
+        assert.equal(e.message.split('\n').length, 1);
+        assert.match(e.hint ?? '', /served here: hetzner/);
+        return true;
+      });
+    }
   });
 });
