@@ -37,6 +37,13 @@ describe('user data with a lease user', () => {
     assert.equal(body(filesOf(renderUserData(input)), '/etc/crabbox/authorized_keys'), '', 'no admin key: nobody logs in as the admin');
   });
 
+  it('sudo for the lease user only when the coordinator asks (leaseSudo), never for a warm pool machine', () => {
+    const env = (extra: object) => body(filesOf(renderUserData({ ...input, ...extra })), '/etc/crabbox/bootstrap.env');
+    assert.match(env({}), /^CRABBOX_LEASE_SUDO='nosudo'$/m);
+    assert.match(env({ leaseSudo: true }), /^CRABBOX_LEASE_SUDO='sudo'$/m);
+    assert.throws(() => renderUserData({ ...input, leaseUser: undefined, leaseSudo: true }), /sudo is granted to a lease user only/);
+  });
+
   it('without a lease user (a warm pool machine) carries no pool-box.sh and an empty lease user', () => {
     const files = filesOf(renderUserData({ ...input, leaseUser: undefined }));
     assert.equal(files.some((f) => f.path.endsWith('pool-box.sh')), false);
