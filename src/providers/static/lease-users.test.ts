@@ -11,6 +11,7 @@ import type { StaticHostConfig } from './hosts.ts';
 import { newLeaseId } from '../../domain/ids.ts';
 import { isCrabboxError } from '../../domain/errors.ts';
 import { systemClock } from '../../domain/clock.ts';
+import { createDirectLeaseService } from '../../leases/direct.ts';
 import { leaseUser } from '../../machine-access/access.ts';
 import { leaseKeyDir, sshCapture, writeKnownHosts } from '../../ssh/index.ts';
 import { tempDir } from '../../testing/tmp.ts';
@@ -139,6 +140,24 @@ describe('ssh provider with leaseUsers: each lease its own Unix user on a real s
     assert.equal((await login(machine.ports[0]!, user, identityOf(a), 'true')).status, 255, 'the key no longer logs in');
     assert.equal(await provider.delete(a), 'already-gone', 'releasing again finds nothing');
     assert.equal(await provider.get(a), undefined);
+  });
+
+  it("the CLI's direct lease flow waits for ssh as the lease user (its own known_hosts and ControlMaster) and its release removes the user", async () => {
+    const config = {
+      owner: 'ada@example.com', org: 'local', coordinator: undefined,
+      lease: { ttlSeconds: 3600, idleTimeoutSeconds: 1800, keep: false },
+      ssh: { port: 22, fallbackPorts: [], connectTimeoutSeconds: 5 },
+      paths: { userConfig: join(state.path, 'config.yaml'), stateDir: state.path },
+    };
+    const leases = createDirectLeaseService({ config, provider: pool(), clock: systemClock, readyTimeoutMs: 20_000 });
+    const { lease } = await leases.create();
+    const user = leaseUser(lease.id);
+    assert.equal(lease.machine?.sshUser, user, 'ready was proven over ssh as the lease user');
+    assert.equal(lease.machine?.workRoot, `${dirs.leasesRoot}/${user}/work`);
+    assert.equal(asRoot(`getent passwd ${user}`).status, 0);
+    assert.equal((await leases.release(lease.id)).result, 'released');
+    assert.equal(asRoot(`getent passwd ${user}`).status, 2, 'the user is gone');
+    assert.ok(!existsSync(`${dirs.leasesRoot}/${user}`));
   });
 
   it('a release while the claim is being set up wins: no user is made after it, and create fails with lease_not_active', async () => {
