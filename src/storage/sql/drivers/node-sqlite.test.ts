@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../../testing/tmp.ts';
 import { GroupCommit, Mutex } from './group-commit.ts';
-import { openNodeSqlite } from './node-sqlite.ts';
+import { openNodeSqlite, syncWal } from './node-sqlite.ts';
 
 function fileDb(t: { after(fn: () => void): void }) {
   const dir = tempDir('crabbox-group-commit-');
@@ -135,6 +135,23 @@ describe('node:sqlite driver: durable group commit', () => {
       await Promise.all(Array.from({ length: 50 }, (_, n) => driver.exec('INSERT INTO t (n) VALUES (?)', [n])));
       assert.equal((await driver.query('SELECT COUNT(*) AS c FROM t'))[0]!.c, 50);
       assert.equal(committed(path, 'SELECT COUNT(*) FROM t')[0], 50);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('a batch that wrote nothing answers, and the store goes on; a WAL that does not exist has nothing to sync', async (t) => {
+    const { path, driver } = fileDb(t);
+    try {
+      await driver.script('CREATE TABLE t (n INTEGER PRIMARY KEY)');
+      await assert.rejects(driver.transaction(async () => {
+        throw new Error('nothing to write after all');
+      }), /nothing to write/);
+      await driver.exec('INSERT INTO t (n) VALUES (1)');
+      assert.deepEqual(committed(path, 'SELECT n FROM t'), [1]);
+      await syncWal(`${path}-wal`);
+      await syncWal(join(path, '..', 'no-such-db-wal'));
+      await assert.rejects(syncWal(join(path, 'not-a-dir', 'db-wal')), /ENOTDIR/);
     } finally {
       await driver.close();
     }

@@ -11,8 +11,13 @@ export interface NodeSqliteOptions {
 }
 
 /** fdatasync of the WAL from the thread pool: every frame SQLite wrote before the call is on disk when it resolves. */
-async function syncWal(walPath: string): Promise<void> {
-  const handle = await open(walPath, 'r');
+export async function syncWal(walPath: string): Promise<void> {
+  // No WAL yet (nothing written since it was last checkpointed away): nothing of ours is unsynced.
+  const handle = await open(walPath, 'r').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!handle) return;
   try {
     await handle.datasync();
   } finally {
@@ -33,11 +38,12 @@ export function openNodeSqlite(options: NodeSqliteOptions): SqlDriver {
   const db = new DatabaseSync(options.path);
   const inMemory = options.path === ':memory:';
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-  if (!inMemory) db.exec('PRAGMA journal_mode = WAL');
-  db.exec(inMemory ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
+  // A file system without WAL support keeps SQLite's rollback journal: then every COMMIT syncs itself (FULL).
+  const wal = !inMemory && String((db.prepare('PRAGMA journal_mode = WAL').get() as SqlRow).journal_mode).toLowerCase() === 'wal';
+  db.exec(wal ? 'PRAGMA synchronous = NORMAL' : 'PRAGMA synchronous = FULL');
   const statements = new Map<string, StatementSync>();
   const mutex = new Mutex();
-  const writes = new GroupCommit(db, mutex, inMemory ? undefined : () => syncWal(`${options.path}-wal`));
+  const writes = new GroupCommit(db, mutex, wal ? () => syncWal(`${options.path}-wal`) : undefined);
 
   const prepare = (sql: string): StatementSync => {
     let statement = statements.get(sql);
@@ -70,7 +76,7 @@ export function openNodeSqlite(options: NodeSqliteOptions): SqlDriver {
       const mode = String((prepare('PRAGMA journal_mode').get() as SqlRow).journal_mode);
       const sync = Number((prepare('PRAGMA synchronous').get() as SqlRow).synchronous);
       const level = ['off', 'normal', 'full', 'extra'][sync] ?? String(sync);
-      return `journal_mode=${mode}, synchronous=${level}${inMemory ? '' : ', WAL fdatasync before each answer'}, group commit`;
+      return `journal_mode=${mode}, synchronous=${level}${wal ? ', WAL fdatasync before each answer' : ''}, group commit`;
     },
     async close(): Promise<void> {},
   };
