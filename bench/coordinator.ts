@@ -99,7 +99,7 @@ function listFigures(name: string, l: { p50: number; p99: number }, requests: nu
   ];
 }
 
-/** The store's durability as the server's start-up line states it, e.g. `journal_mode=wal, synchronous=normal, WAL fdatasync before each answer`. */
+/** The store's durability as the server's start-up line states it, e.g. `journal_mode=wal, synchronous=full`. */
 async function durability(server: CoordinatorProcess): Promise<string> {
   for (let i = 0; i < 50; i++) {
     const stated = /database \S+ .*?\(([^)]*synchronous[^)]*)\)/.exec(server.stderr())?.[1];

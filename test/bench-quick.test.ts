@@ -52,7 +52,7 @@ describe('bench --quick', () => {
     assert.equal(results.sections.filter((s) => s.id !== 'coordinator' && s.id !== 'worker').flatMap((s) => s.figures.filter((f) => f.target)).length, 12, 'start-up, warm rerun, three sync, three scale, the streaming and the dashboard runs list target, and the pool claim on local and against the fake cloud');
     // The coordinator's targets (issue 19), each against its floor: upstream's figure, the in-process server, or its own p50.
     const coordinator = results.sections.find((s) => s.id === 'coordinator')!;
-    assert.match(coordinator.notes?.join('\n') ?? '', /synchronous=normal, WAL fdatasync before each answer/, 'the bench states the fsync setting it ran with');
+    assert.match(coordinator.notes?.join('\n') ?? '', /synchronous=full/, 'the bench states the fsync setting it ran with');
     const named = (pattern: RegExp) => coordinator.figures.filter((f) => f.target && pattern.test(f.name));
     for (const [pattern, count] of [
       [/^lease create\+release, 1 client, /, 2], [/^lease create\+release, 8 clients, /, 2], [/^run create\+finish .* 1 client, /, 2], [/^run create\+finish .* 8 clients, /, 2],

@@ -21,7 +21,7 @@ export interface SqlDriver {
    * Nested calls reuse the outer transaction.
    */
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
-  /** How commits reach the disk, for the start-up line and the bench (e.g. `journal_mode=wal, synchronous=normal, WAL fdatasync before each answer`). */
+  /** How commits reach the disk, for the start-up line and the bench (e.g. `journal_mode=wal, synchronous=full`). */
   durability(): Promise<string>;
   close(): Promise<void>;
 }

@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { SqlDriver, SqlRow, SqlValue } from '../driver.ts';
 import { GroupCommit, Mutex } from './group-commit.ts';
@@ -10,40 +9,23 @@ export interface NodeSqliteOptions {
   busyTimeoutMs?: number;
 }
 
-/** fdatasync of the WAL from the thread pool: every frame SQLite wrote before the call is on disk when it resolves. */
-export async function syncWal(walPath: string): Promise<void> {
-  // No WAL yet (nothing written since it was last checkpointed away): nothing of ours is unsynced.
-  const handle = await open(walPath, 'r').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (!handle) return;
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
+/** What this driver sets on every connection. `synchronous=FULL` in WAL mode: every COMMIT fsyncs the WAL before it returns. */
+const PRAGMAS = ['PRAGMA synchronous = FULL'];
 
 /**
- * SqlDriver over the built-in `node:sqlite`: WAL, durable commits shared by concurrent writers through group commit
- * (./group-commit.ts), prepared statements cached by their text, foreign processes serialized by BEGIN IMMEDIATE and
- * the busy timeout. A file database runs `synchronous=NORMAL` (SQLite syncs around checkpoints) and the driver
- * fdatasyncs the WAL on the thread pool after each batch's COMMIT: writes (`exec`, `transaction`) are acknowledged only
- * after that, and a read answers only once what it saw is on disk, while the event loop and the connection go on
- * with the next requests during the sync (decision 0062). Reads run between batches, so they never see a write that
- * is not committed.
+ * SqlDriver over the built-in `node:sqlite`: WAL, durable commits (`synchronous=FULL`) shared by concurrent writers
+ * through group commit (./group-commit.ts), prepared statements cached by their text, foreign processes serialized by
+ * BEGIN IMMEDIATE and the busy timeout. Writes (`exec`, `transaction`) are acknowledged after their COMMIT; reads run
+ * between batches, so they never see a write that is not committed.
  */
 export function openNodeSqlite(options: NodeSqliteOptions): SqlDriver {
   const db = new DatabaseSync(options.path);
-  const inMemory = options.path === ':memory:';
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-  // A file system without WAL support keeps SQLite's rollback journal: then every COMMIT syncs itself (FULL).
-  const wal = !inMemory && String((db.prepare('PRAGMA journal_mode = WAL').get() as SqlRow).journal_mode).toLowerCase() === 'wal';
-  db.exec(wal ? 'PRAGMA synchronous = NORMAL' : 'PRAGMA synchronous = FULL');
+  if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+  for (const pragma of PRAGMAS) db.exec(pragma);
   const statements = new Map<string, StatementSync>();
   const mutex = new Mutex();
-  const writes = new GroupCommit(db, mutex, wal ? () => syncWal(`${options.path}-wal`) : undefined);
+  const writes = new GroupCommit(db, mutex);
 
   const prepare = (sql: string): StatementSync => {
     let statement = statements.get(sql);
@@ -75,25 +57,17 @@ export function openNodeSqlite(options: NodeSqliteOptions): SqlDriver {
     async durability(): Promise<string> {
       const mode = String((prepare('PRAGMA journal_mode').get() as SqlRow).journal_mode);
       const sync = Number((prepare('PRAGMA synchronous').get() as SqlRow).synchronous);
-      const level = ['off', 'normal', 'full', 'extra'][sync] ?? String(sync);
-      return `journal_mode=${mode}, synchronous=${level}${wal ? ', WAL fdatasync before each answer' : ''}, group commit`;
+      return `journal_mode=${mode}, synchronous=${['off', 'normal', 'full', 'extra'][sync] ?? sync}, group commit`;
     },
     async close(): Promise<void> {},
   };
 
   return {
     dialect: 'sqlite',
-    query: async (sql, params) => {
-      const rows = await mutex.run(() => raw.query(sql, params));
-      await writes.durable();
-      return rows;
-    },
+    query: (sql, params) => mutex.run(() => raw.query(sql, params)),
     exec: (sql, params) => writes.run(() => raw.exec(sql, params)),
     write: (sql, params) => writes.run(() => raw.write(sql, params)),
-    script: async (sql) => {
-      await mutex.run(() => raw.script(sql));
-      await writes.flushNow();
-    },
+    script: (sql) => mutex.run(() => raw.script(sql)),
     transaction: (fn) => writes.run(() => fn(raw)),
     durability: () => mutex.run(() => raw.durability()),
     close: () =>
