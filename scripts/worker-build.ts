@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { OTHER_FILES } from '../src/bootstrap/files.ts';
+import { OTHER_FILES, shippedText } from '../src/bootstrap/files.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIGRATIONS_DIR = join(ROOT, 'src/storage/sql/migrations');
@@ -35,7 +35,7 @@ function filesUnder(dir: string, base = dir): Record<string, string> {
 export function bootstrapModule(): string {
   const files = filesUnder(BOOTSTRAP_DIR);
   for (const [name, path] of Object.entries(OTHER_FILES)) files[name] = readFileSync(join(BOOTSTRAP_DIR, path), 'utf8');
-  const gz = Object.fromEntries(Object.entries(files).map(([name, text]) => [name, gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64')]));
+  const gz = Object.fromEntries(Object.entries(files).map(([name, text]) => [name, gzipSync(Buffer.from(shippedText(name, text), 'utf8'), { level: 9 }).toString('base64')]));
   return `const FILES = ${JSON.stringify(files)};
 const GZ = ${JSON.stringify(gz)};
 export const OTHER_FILES = ${JSON.stringify(OTHER_FILES)};

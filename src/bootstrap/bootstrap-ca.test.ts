@@ -199,7 +199,7 @@ describe('a warm pool machine bootstrapped with an SSH user CA, granted and revo
     assert.match(listed.stdout, /cbx_00000000b001/);
     const scrubbed = asAdmin(`sudo -n bash /tmp/pool-box.sh scrub ${USER} /var/lib/crabbox/leases /etc/crabbox/keys`);
     assert.equal(scrubbed.status, 0, scrubbed.stderr);
-    assert.equal(scrubbed.stdout.trim(), 'clean');
+    assert.equal(scrubbed.stdout.trim(), 'found\nclean', 'the user was there, and nothing of it is left');
     assert.equal(asAdmin('true').status, 0, 'the admin still logs in');
   });
 });

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderUserData } from './user-data.ts';
+import { readBootstrapFile, shippedText } from './files.ts';
 import { bootDebianBox, writeFileBody, type DebianBox } from '../testing/debian-box.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
 import { tempDir } from '../testing/tmp.ts';
@@ -93,13 +94,13 @@ describe('a cold cloud box with its own lease user (lease key, no user CA)', () 
     assert.equal(statSync(join(box.merged, WORK)).mode & 0o777, 0o700);
     assert.equal(existsSync(join(box.merged, 'usr/local/lib/crabbox/pool-box.sh')), true);
     const scrub = ssh('crabbox', 'admin', `sudo -n /usr/local/lib/crabbox/pool-box.sh scrub ${OTHER} /var/lib/crabbox/leases /etc/crabbox/keys`);
-    assert.equal(scrub.stdout.trim(), 'clean', scrub.stderr);
+    assert.equal(scrub.stdout.trim(), 'found\nclean', scrub.stderr);
   });
 
   it('ships pool-box.sh itself (gzipped) and the big scripts gzipped, under the 16 KB limit', () => {
     const file = box.config.write_files.find((f) => f.path === '/usr/local/lib/crabbox/pool-box.sh')!;
     assert.equal(file.encoding, 'gz+b64');
-    assert.match(writeFileBody(file).toString('utf8'), /^#!\/bin\/bash\n# Crabbox warm pool/);
+    assert.equal(writeFileBody(file).toString('utf8'), shippedText('pool-box.sh', readBootstrapFile('pool-box.sh')), 'the script, without its comment lines');
     assert.ok(Buffer.byteLength(userData) < 16 * 1024);
   });
 });
@@ -152,5 +153,34 @@ describe('a cold cloud box with its own lease user and the SSH user CA', () => {
     assert.match(ssh('crabbox', 'as-admin', 'true').stderr, /Permission denied/);
     assert.equal(existsSync(join(box.merged, 'etc/crabbox/principals/crabbox')), false);
     assert.equal(existsSync(join(box.merged, 'home/crabbox/.ssh/authorized_keys')), false);
+  });
+});
+
+describe('a cold cloud box whose class the coordinator grants sudo (decision 0060)', () => {
+  const lease = generateKeyPair('lease');
+  const host = generateKeyPair('host');
+  const { dir, path, write } = keysFor('sudo');
+  let box: DebianBox;
+  const ssh = (command: string, on: DebianBox = box) => on.ssh({ user: USER, port: 2222, command, identity: path('lease'), knownHosts: path('known_hosts') });
+
+  before(async () => {
+    writeFileSync(path('known_hosts'), `[127.0.0.1]:2222 ${host.publicKey}\n`);
+    write('lease', lease);
+    const userData = renderUserData({ sshPublicKey: lease.publicKey, hostKey: host, ports: [2222, 22], user: 'crabbox', workRoot: '/work/crabbox', leaseUser: USER, leaseSudo: true });
+    box = await bootDebianBox('lusudo', userData, { ready: (b) => ssh('true', b).status === 0 });
+  });
+
+  after(() => {
+    box?.close();
+    dir.remove();
+  });
+
+  it('the lease user may sudo, through a visudo-checked 0440 entry of its own', () => {
+    const r = ssh('sudo -n id -u');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '0');
+    const entry = statSync(join(box.merged, 'etc/sudoers.d', USER));
+    assert.deepEqual([entry.mode & 0o777, entry.uid], [0o440, 0]);
+    assert.equal(readFileSync(join(box.merged, 'etc/sudoers.d', USER), 'utf8').trim().split('\n').at(-1), `${USER} ALL=(ALL:ALL) NOPASSWD: ALL`);
   });
 });

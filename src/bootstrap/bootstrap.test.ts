@@ -132,7 +132,7 @@ describe('runner bootstrap in a Debian chroot', () => {
     assert.notEqual(ssh(user, 2222, 'true').status, 0, "the admin key is not the lease's");
     const scrubbed = ssh('crabbox', 2222, `sudo -n bash /tmp/pool-box.sh scrub ${user} /var/lib/crabbox/leases /etc/crabbox/keys`);
     assert.equal(scrubbed.status, 0, scrubbed.stderr);
-    assert.equal(scrubbed.stdout.trim(), 'clean');
+    assert.equal(scrubbed.stdout.trim(), 'found\nclean', 'the user was there, and nothing of it is left');
     assert.notEqual(asLease('true').status, 0, 'the lease key no longer logs in');
   });
 });

@@ -27,7 +27,17 @@ export function readBootstrapFile(name: string): string {
   return readFileSync(join(bootstrapFilesDir(), OTHER_FILES[name] ?? name), 'utf8');
 }
 
+/**
+ * The text of a bootstrap file as it ships in the user data: pool-box.sh without its comment-only lines (its comments
+ * are for readers of the source and would cost about 1.8 KB of EC2's 16 KB; it has no heredoc nor multi-line string,
+ * so no such line is data). Every other file ships as it is.
+ */
+export function shippedText(name: string, text: string): string {
+  if (name !== 'pool-box.sh') return text;
+  return text.split('\n').filter((line, i) => i === 0 || !/^\s*#/.test(line)).join('\n');
+}
+
 /** One bootstrap file gzipped and in base64, for cloud-init's `encoding: gz+b64` (keeps the user data under 16 KB). */
 export function gzippedBootstrapFile(name: string): string {
-  return gzipSync(Buffer.from(readBootstrapFile(name), 'utf8'), { level: 9 }).toString('base64');
+  return gzipSync(Buffer.from(shippedText(name, readBootstrapFile(name)), 'utf8'), { level: 9 }).toString('base64');
 }

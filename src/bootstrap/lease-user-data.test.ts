@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { MAX_USER_DATA_BYTES, renderUserData } from './user-data.ts';
-import { gzippedBootstrapFile, readBootstrapFile } from './files.ts';
+import { gzippedBootstrapFile, readBootstrapFile, shippedText } from './files.ts';
 import { bootstrapModule } from '../../scripts/worker-build.ts';
 import { poolBoxScript } from '../machine-access/ssh.ts';
 import { generateKeyPair } from '../providers/hetzner/fake/keys.ts';
@@ -31,9 +32,16 @@ describe('user data with a lease user', () => {
     assert.ok(env.includes(`CRABBOX_LEASE_KEY='${lease.publicKey}'`));
     assert.equal(body(files, '/etc/crabbox/authorized_keys'), `${admin.publicKey}\n`);
     assert.equal(files.find((f) => f.path === '/usr/local/lib/crabbox/pool-box.sh')?.encoding, 'gz+b64');
-    assert.equal(body(files, '/usr/local/lib/crabbox/pool-box.sh'), poolBoxScript(), 'the very script a pool claim runs');
+    assert.equal(body(files, '/usr/local/lib/crabbox/pool-box.sh'), shippedText('pool-box.sh', poolBoxScript()), 'the very script a pool claim runs, without its comment lines');
     assert.equal(body(files, '/usr/local/lib/crabbox/bootstrap.sh'), readBootstrapFile('scripts/bootstrap.sh'));
     assert.equal(body(filesOf(renderUserData(input)), '/etc/crabbox/authorized_keys'), '', 'no admin key: nobody logs in as the admin');
+  });
+
+  it('sudo for the lease user only when the coordinator asks (leaseSudo), never for a warm pool machine', () => {
+    const env = (extra: object) => body(filesOf(renderUserData({ ...input, ...extra })), '/etc/crabbox/bootstrap.env');
+    assert.match(env({}), /^CRABBOX_LEASE_SUDO='nosudo'$/m);
+    assert.match(env({ leaseSudo: true }), /^CRABBOX_LEASE_SUDO='sudo'$/m);
+    assert.throws(() => renderUserData({ ...input, leaseUser: undefined, leaseSudo: true }), /sudo is granted to a lease user only/);
   });
 
   it('without a lease user (a warm pool machine) carries no pool-box.sh and an empty lease user', () => {
@@ -71,8 +79,18 @@ describe('user data with a lease user', () => {
     const worker = (await import(`data:text/javascript,${encodeURIComponent(bootstrapModule())}`)) as { readBootstrapFile(n: string): string; gzippedBootstrapFile(n: string): string };
     for (const name of ['pool-box.sh', 'scripts/bootstrap.sh', 'lease-user-files.yaml.tmpl']) {
       assert.equal(worker.readBootstrapFile(name), readBootstrapFile(name), name);
-      assert.equal(gunzipSync(Buffer.from(worker.gzippedBootstrapFile(name), 'base64')).toString('utf8'), readBootstrapFile(name), name);
-      assert.equal(gunzipSync(Buffer.from(gzippedBootstrapFile(name), 'base64')).toString('utf8'), readBootstrapFile(name), name);
+      assert.equal(gunzipSync(Buffer.from(worker.gzippedBootstrapFile(name), 'base64')).toString('utf8'), shippedText(name, readBootstrapFile(name)), name);
+      assert.equal(gunzipSync(Buffer.from(gzippedBootstrapFile(name), 'base64')).toString('utf8'), shippedText(name, readBootstrapFile(name)), name);
     }
+  });
+
+  it('pool-box.sh ships without its comment lines and is still the same program (bash -n; every command and function kept)', () => {
+    const source = readBootstrapFile('pool-box.sh');
+    const shipped = shippedText('pool-box.sh', source);
+    assert.ok(shipped.startsWith('#!/bin/bash\n'), 'the shebang stays');
+    assert.doesNotMatch(shipped, /^\s*#(?!!\/bin\/bash$)/m, 'no comment line left');
+    assert.equal(spawnSync('bash', ['-n'], { input: shipped }).status, 0, 'bash parses it');
+    assert.deepEqual(shipped.split('\n').filter((l) => !/^\s*#/.test(l)), source.split('\n').filter((l) => !/^\s*#/.test(l)), 'only comment lines went');
+    assert.equal(shippedText('scripts/bootstrap.sh', readBootstrapFile('scripts/bootstrap.sh')), readBootstrapFile('scripts/bootstrap.sh'), 'other files ship as they are');
   });
 });

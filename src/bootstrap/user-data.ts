@@ -26,6 +26,8 @@ export interface UserDataInput {
   leaseUser?: string | undefined;
   /** With `leaseUser`: the installation admin key for the admin user; without one nobody logs in as the admin. */
   adminKey?: string | undefined;
+  /** With `leaseUser`: the lease user may sudo (the coordinator's choice for the lease's class; decision 0060). */
+  leaseSudo?: boolean | undefined;
   /**
    * The coordinator's SSH user CA (docs/ssh-ca.md): the box trusts certificates of these keys (one or two) and keeps
    * a revocation list. With `principal` (a single-lease box) a certificate naming it is the only login of the login
@@ -71,6 +73,8 @@ export function renderUserData(input: UserDataInput): string {
     if (!/^cbx-[0-9a-f]{12}$/.test(leaseUser)) throw new CrabboxError('internal', `invalid lease user ${JSON.stringify(leaseUser)}`);
     if (ca && ca.principal !== leaseUser) throw new CrabboxError('internal', `the certificate principal must be the lease user ${leaseUser}`);
     if (input.adminKey !== undefined && !PUBLIC_KEY.test(input.adminKey.trim())) throw new CrabboxError('invalid_config', 'the admin SSH public key is not an OpenSSH public key');
+  } else if (input.leaseSudo) {
+    throw new CrabboxError('internal', 'sudo is granted to a lease user only: a warm pool machine gets it per claim');
   }
 
   if (input.tunnelToken !== undefined && !TUNNEL_TOKEN.test(input.tunnelToken)) throw new CrabboxError('invalid_input', 'the tunnel token is not a Cloudflare Tunnel token');
@@ -84,6 +88,7 @@ export function renderUserData(input: UserDataInput): string {
     tunnel: input.tunnelToken ? 'yes' : 'no',
     lease_user: leaseUser ?? '',
     lease_key: leaseUser === undefined ? '' : ca ? '-' : sshKey,
+    lease_sudo: input.leaseSudo ? 'sudo' : 'nosudo',
   });
   // With a user CA on a single-lease box the lease key goes nowhere (its file is empty): the box trusts the CA and the
   // lease's principal (docs/ssh-ca.md). A pool machine's login user keeps its (admin) key.

@@ -45,7 +45,7 @@ const leaf: fc.Arbitrary<unknown> = fc.oneof(
 );
 const value: fc.Arbitrary<unknown> = fc.oneof({ weight: 4, arbitrary: leaf }, fc.array(leaf, { maxLength: 4 }), fc.dictionary(hostileString(10), leaf, { maxKeys: 3 }));
 const section = (name: string): fc.Arbitrary<unknown> =>
-  fc.oneof({ weight: 4, arbitrary: fc.dictionary(fc.constantFrom(...(Object.hasOwn(SECTIONS, name) ? SECTIONS[name]! : ['x']), 'bogus'), name === 'static' ? fc.array(fc.dictionary(fc.constantFrom('host', 'port', 'user', 'workRoot', 'hostKey', 'identityFile'), leaf), { maxLength: 2 }) : value, { maxKeys: 4 }) }, value);
+  fc.oneof({ weight: 4, arbitrary: fc.dictionary(fc.constantFrom(...(Object.hasOwn(SECTIONS, name) ? SECTIONS[name]! : ['x']), 'bogus'), name === 'static' ? fc.array(fc.dictionary(fc.constantFrom('host', 'port', 'user', 'workRoot', 'hostKey', 'identityFile', 'leaseUsers', 'sudo'), leaf), { maxLength: 2 }) : value, { maxKeys: 4 }) }, value);
 const structured = fc
   .dictionary(fc.constantFrom(...TOP), fc.constant(null), { maxKeys: 5 })
   .chain((keys) => fc.record(Object.fromEntries(Object.keys(keys).map((k) => [k, Object.hasOwn(SECTIONS, k) ? section(k) : value]))))

@@ -93,7 +93,11 @@ const staticHost = z.strictObject({
   workRoot: z.string().regex(STATIC_WORK_ROOT_PATTERN, 'expected an absolute or ~/ path of plain characters without .. (e.g. ~/crabbox-work)').optional(),
   hostKey: z.string().trim().regex(PUBLIC_KEY_PATTERN, 'expected the host\'s public key line, e.g. "ssh-ed25519 AAAA..." (see docs/providers/ssh.md)').optional(),
   identityFile: z.string().regex(/^(?:\/|~\/)[^\s"'\\]+$/, 'expected an absolute or ~/ path to a private key without spaces or quotes').optional(),
-});
+  /** Each lease logs in as its own Unix user on this host (docs/providers/ssh.md, "Per-lease users"). */
+  leaseUsers: z.boolean().optional(),
+  /** With leaseUsers: the lease user may sudo (decision 0060). */
+  sudo: z.boolean().optional(),
+}).refine((h) => !h.sudo || h.leaseUsers === true, { message: 'sudo: true needs leaseUsers: true', path: ['sudo'] });
 const sshProviderSection = z.strictObject({ hosts: z.array(staticHost).max(500) }).partial();
 
 const machineType = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'expected a machine type name such as ccx33 or c7a.8xlarge');

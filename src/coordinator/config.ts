@@ -65,6 +65,8 @@ export const coordinatorFileSchema = z.strictObject({
   sshCa: z.strictObject({ alsoTrust: z.string().max(400) }).partial(),
   /** Tunnel mode (docs/tunnel.md): boxes of these providers get a Cloudflare Tunnel and no inbound SSH. */
   tunnel: tunnelFileSchema,
+  /** Machine classes whose cold leases' users get sudo on their own box (decision 0060); pools say it per pool. */
+  sudo: z.strictObject({ classes: z.array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected a machine class name such as fast')).max(50) }).partial(),
 }).partial();
 export type CoordinatorFileConfig = z.infer<typeof coordinatorFileSchema>;
 
@@ -109,6 +111,12 @@ export interface CoordinatorConfig {
   sshHostCa?: SshHostCaConfig | undefined;
   /** Tunnel mode (docs/tunnel.md); undefined: every box is reached directly. */
   tunnel?: TunnelConfig | undefined;
+  /**
+   * Sudo for lease users, decided here and never by a request or a repo config (decision 0060): a cold lease of one
+   * of these classes gets sudo on its own box where the provider can grant it (`capabilities.leaseSudo`). Pools say
+   * it per pool (`pools.<name>.sudo`); static hosts per host entry.
+   */
+  sudo: { classes: string[] };
 }
 
 export interface TunnelConfig {
@@ -189,6 +197,7 @@ export function coordinatorConfig(input: Partial<Omit<CoordinatorConfig, 'auth' 
     sshCa: input.sshCa,
     sshHostCa: input.sshHostCa,
     tunnel: input.tunnel,
+    sudo: { classes: input.sudo?.classes ?? [] },
   };
   validateSecrets(config);
   return config;

@@ -91,12 +91,14 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
   const cost = reservedCost(price, ttlSeconds);
   const id = newLeaseId();
   const machineId = newMachineId();
+  // Sudo only where the coordinator's own config names the class and the provider can grant it (decision 0060).
+  const sudo = body.class !== undefined && config.sudo.classes.includes(body.class) && provider.capabilities.leaseSudo === true;
 
   const { lease, created } = await store.withTransaction(async (tx) => {
     const slug = uniqueSlug(id, await tx.liveSlugs(identity.owner));
     const result = await tx.createLease({
       id, slug, owner: identity.owner, org: identity.org, provider: provider.name, profile: body.profile, class: body.class, type: body.type, keep,
-      ttlSeconds, idleTimeoutSeconds, createdAt: now, expiresAt, idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price, reservedCost: cost, machineId,
+      ttlSeconds, idleTimeoutSeconds, createdAt: now, expiresAt, idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price, reservedCost: cost, machineId, sudo,
     });
     if (!result.created) return result;
     await tx.createMachine({
@@ -105,7 +107,7 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
     });
     // Checked after the insert, inside the same serialized transaction: a cap hit rolls the insert back.
     await checkCaps(tx, config, { owner: identity.owner, org: identity.org, now, leases: true });
-    await audit(tx, { type: 'lease.created', at: now, actor: identity.owner, lease: result.lease, data: { provider: provider.name, ttlSeconds, keep, reservedCost: cost, machineId } });
+    await audit(tx, { type: 'lease.created', at: now, actor: identity.owner, lease: result.lease, data: { provider: provider.name, ttlSeconds, keep, reservedCost: cost, machineId, ...(sudo ? { sudo } : {}) } });
     return result;
   });
   if (!created) return { lease, created };

@@ -83,6 +83,19 @@ describe('coordinator settings', () => {
     assert.throws(() => loadServeSettings({ ...base, CLOUDFLARE_API_TOKEN: 'x'.repeat(20) }, { config: pooled }), /pool hz serves hetzner, which tunnel mode covers; warm pools do not run in tunnel mode yet/);
   });
 
+  it('sudo.classes names the classes whose cold leases get sudo (default none); a bad class name is one line', () => {
+    assert.deepEqual(loadServeSettings(base).config.sudo, { classes: [] });
+    const s = loadServeSettings(base, { config: file('sudo.yaml', 'sudo:\n  classes: [build-root, fast]\npools:\n  hz: { provider: hetzner, min: 0, max: 2, sudo: true }\n') });
+    assert.deepEqual(s.config.sudo, { classes: ['build-root', 'fast'] });
+    assert.equal(s.config.pools[0]?.sudo, true);
+    assert.throws(() => loadServeSettings(base, { config: file('sudo-bad.yaml', 'sudo:\n  classes: [Root!]\n') }), (error: Error) => {
+      assert.match(error.message, /sudo\.classes\.0: expected a machine class name/);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+    assert.throws(() => loadServeSettings(base, { config: file('sudo-all.yaml', 'sudo: true\n') }), /sudo/);
+  });
+
   it('the provider registry builds known providers by name and refuses others', async () => {
     const env = { HOME: dir.path, HCLOUD_TOKEN: 'hcloud-test-token-not-real-0123456789' };
     const providers = await buildProviders(['fake', 'local', 'hetzner'], { env, stateDir: join(dir.path, 'state') });

@@ -62,7 +62,7 @@ export async function provision(deps: CoordinatorDeps, provider: Provider, lease
       {
         leaseId: lease.id, slug: lease.slug, labels, sshPublicKey: body.sshPublicKey.trim(), hostKey, class: body.class, type: body.type,
         ...(cidrs && !tunnel ? { allowedCidrs: cidrs } : {}), ...(userCa ? { userCa } : {}), ...(tunnel ? { tunnel: { token: tunnel.token } } : {}),
-        ...(signHostKey ? { signHostKey } : {}),
+        ...(signHostKey ? { signHostKey } : {}), ...(lease.sudo ? { leaseSudo: true } : {}),
       },
       {
         // Recorded first, so a release from now on deletes this machine. A provider may report a replacement id (a

@@ -103,6 +103,7 @@ export function coordinatorConfigFrom(env: SettingsEnv, file: CoordinatorFileCon
     sshCa,
     sshHostCa: sshHostCaConfig(secret('CRABBOX_SSH_HOST_CA_KEY'), sshCa),
     tunnel: tunnelSettings(file, secret),
+    sudo: { classes: file.sudo?.classes ?? [] },
   });
   // Warm pool machines are made and handed over without tunnels: a pool of a tunnel-mode provider would open SSH.
   const pooled = config.tunnel && config.pools.find((p) => config.tunnel!.providers.includes(p.provider));

@@ -31,6 +31,11 @@ export interface LeaseGrant {
    * `cbx-<hex>`), in place of the key. Revoking also puts the lease id in the box's KRL.
    */
   principal?: string | undefined;
+  /**
+   * The user may sudo (`/etc/sudoers.d/<user>`, removed by revoke and scrub): the coordinator's choice from its own
+   * config (a pool's `sudo`), never a request's. Decision 0060. Implementations that cannot grant it refuse.
+   */
+  sudo?: boolean | undefined;
 }
 
 /** How the lease logs in once granted. */

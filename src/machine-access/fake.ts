@@ -22,7 +22,7 @@ export class FakeMachineAccess implements MachineAccess {
   readonly dirtyScrub = new Set<string>();
   /** Machines whose grants fail. */
   readonly failGrant = new Set<string>();
-  readonly calls: { op: string; machine: string; user?: string | undefined }[] = [];
+  readonly calls: { op: string; machine: string; user?: string | undefined; sudo?: boolean | undefined }[] = [];
   /** Milliseconds each grant takes (real time: tests of races over HTTP set it). */
   grantDelayMs = 0;
 
@@ -49,7 +49,7 @@ export class FakeMachineAccess implements MachineAccess {
   }
 
   async grant(machine: AccessTarget, grant: LeaseGrant): Promise<GrantedAccess> {
-    this.calls.push({ op: 'grant', machine: machine.id, user: grant.user });
+    this.calls.push({ op: 'grant', machine: machine.id, user: grant.user, ...(grant.sudo ? { sudo: true } : {}) });
     if (!LEASE_USER.test(grant.user)) throw new Error(`not a lease user: ${grant.user}`);
     if (this.grantDelayMs > 0) await systemClock.sleep(this.grantDelayMs);
     if (this.failGrant.has(machine.id)) throw new Error(`fake: grant on ${machine.id} failed`);

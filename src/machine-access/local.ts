@@ -107,6 +107,7 @@ export function createLocalMachineAccess(options: LocalAccessOptions): MachineAc
 
     async grant(machine, grant: LeaseGrant): Promise<GrantedAccess> {
       checkUser(grant.user);
+      if (grant.sudo) throw new CrabboxError('invalid_config', `refusing sudo for ${grant.user}: a local box's lease user is a user of this machine, where sudo is root on the coordinator`);
       if (grant.principal !== undefined && !LEASE_USER.test(grant.principal)) throw new CrabboxError('internal', `refusing certificate principal ${JSON.stringify(grant.principal)}: not a crabbox lease user`);
       return withBox(machine, async (boxFd, layout) => {
         const existing = lookupUser(grant.user);

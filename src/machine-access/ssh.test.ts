@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { startStaticHost } from '../testing/static-host.ts';
 import { tempDir } from '../testing/tmp.ts';
-import { runAccessContract } from './contract.ts';
+import { runAccessContract, testLease } from './contract.ts';
 import { createSshMachineAccess } from './ssh.ts';
 
 if (process.getuid?.() !== 0) throw new Error('the ssh MachineAccess contract needs root (a static host fixture with sudo, lease users); run the suite as root, as CI does');
@@ -37,6 +37,45 @@ runAccessContract('ssh (a static host prepared for a pool: admin user with sudo,
       },
     };
   },
+});
+
+it('a grant with sudo (the coordinator\'s choice) lets the lease user sudo through a visudo-checked 0440 entry; a grant without it and revoke and scrub remove it', async () => {
+  const root = mkdtempSync('/var/lib/crabbox-test-pool-');
+  chmodSync(root, 0o755);
+  const keysDir = join(root, 'keys');
+  const host = await startStaticHost({ pool: { keysDir } });
+  const state = tempDir('crabbox-access-sudo-');
+  const access = createSshMachineAccess({ adminKeyFile: host.identityFile, stateDir: state.path, requireReady: false, keysDir, leasesRoot: join(root, 'leases') });
+  const machine = { id: 'mch_5ud000000001', provider: 'ssh', host: '127.0.0.1', ports: [host.ports[0]!], adminUser: host.user, hostKey: host.hostKey };
+  const { leaseId, user } = testLease();
+  const key = join(state.path, 'lease');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  const publicKey = readFileSync(`${key}.pub`, 'utf8').trim();
+  const entry = `/etc/sudoers.d/${user}`;
+  const sudoAs = (): number | null => spawnSync('setpriv', ['--reuid', user, '--regid', user, '--init-groups', '--', 'sudo', '-n', 'true'], { encoding: 'utf8' }).status;
+  const dirMode = statSync('/etc/sudoers.d').mode;
+  try {
+    await access.grant(machine, { leaseId, user, publicKey, sudo: true });
+    assert.equal(statSync('/etc/sudoers.d').mode, dirMode, "the system's sudoers.d is left as it was");
+    const st = statSync(entry);
+    assert.deepEqual([st.mode & 0o777, st.uid], [0o440, 0]);
+    assert.equal(sudoAs(), 0, 'the lease user may sudo');
+    await access.grant(machine, { leaseId, user, publicKey });
+    assert.ok(!existsSync(entry), 'granting again without sudo takes it away');
+    assert.notEqual(sudoAs(), 0);
+    await access.grant(machine, { leaseId, user, publicKey, sudo: true });
+    await access.revoke(machine, user);
+    assert.ok(!existsSync(entry), 'revoke removes it first');
+    await access.grant(machine, { leaseId, user, publicKey, sudo: true });
+    assert.deepEqual(await access.scrub(machine, user), { clean: true, left: [] });
+    assert.ok(!existsSync(entry), 'scrub removes it');
+  } finally {
+    await access.scrub(machine, user).catch(() => undefined);
+    rmSync(entry, { force: true });
+    await host.stop();
+    state.remove();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 it('scripts/pool-box.sh is ShellCheck-clean', () => {

@@ -41,6 +41,23 @@ export function poolBoxScript(from: string = import.meta.url): string {
 /** Runs the script as root: directly for a root admin, else through passwordless sudo (the cloud bootstrap's crabbox user). */
 const AS_ROOT = 'if [ "$(id -u)" = 0 ]; then exec bash -s -- "$@"; else exec sudo -n bash -s -- "$@"; fi';
 
+/** The remote command line that runs pool-box.sh (sent on stdin) as root with `args`. */
+export function poolBoxCommand(args: string[]): string {
+  return shellQuote(['sh', '-c', AS_ROOT, 'crabbox', ...args]);
+}
+
+/** The work root `pool-box.sh grant` reported, if it did. */
+export function grantedWorkRoot(stdout: string): string | undefined {
+  return /^work (\S+)$/m.exec(stdout)?.[1];
+}
+
+/** What `pool-box.sh scrub` printed, as a report (an output without `clean` and without `left` lines is not clean). */
+export function scrubReport(stdout: string): ScrubReport {
+  const left = stdout.split('\n').filter((l) => l.startsWith('left ')).map((l) => l.slice(5));
+  if (left.length === 0 && !/^clean$/m.test(stdout)) return { clean: false, left: ['the scrub did not report'] };
+  return { clean: left.length === 0, left: left.slice(0, 20) };
+}
+
 /**
  * MachineAccess over ssh with the installation admin key: cloud pool boxes (the bootstrap's `crabbox` user, sudo) and
  * static hosts of the `ssh` provider (the configured user, root or passwordless sudo). Every step is
@@ -70,7 +87,7 @@ export function createSshMachineAccess(options: SshAccessOptions): MachineAccess
     let last: unknown;
     for (const port of machine.ports) {
       try {
-        return await sshCapture({ ...t, ports: [port] }, shellQuote(['sh', '-c', AS_ROOT, 'crabbox', ...args]), { stdin: script, ...(signal ? { signal } : {}) });
+        return await sshCapture({ ...t, ports: [port] }, poolBoxCommand(args), { stdin: script, ...(signal ? { signal } : {}) });
       } catch (error) {
         last = error;
         if (isCrabboxError(error) && error.code === 'host_key_mismatch') throw error;
@@ -133,9 +150,9 @@ export function createSshMachineAccess(options: SshAccessOptions): MachineAccess
 
     async grant(machine, grant: LeaseGrant, o = {}): Promise<GrantedAccess> {
       checkUser(grant.user);
-      const r = await run(machine, ['grant', grant.user, leasesRoot, keysDir, grant.publicKey.trim()], o.signal);
+      const r = await run(machine, ['grant', grant.user, leasesRoot, keysDir, grant.publicKey.trim(), grant.sudo ? 'sudo' : 'nosudo'], o.signal);
       if (r.exitCode !== 0) throw failed(machine, 'granting the lease', r);
-      const work = /^work (\S+)$/m.exec(r.stdout)?.[1];
+      const work = grantedWorkRoot(r.stdout);
       if (!work) throw failed(machine, 'granting the lease (no work root reported)', r);
       return { sshUser: grant.user, workRoot: work };
     },
@@ -150,9 +167,7 @@ export function createSshMachineAccess(options: SshAccessOptions): MachineAccess
       checkUser(user);
       const r = await run(machine, ['scrub', user, leasesRoot, keysDir], o.signal);
       if (r.exitCode !== 0) throw failed(machine, 'scrubbing', r);
-      const left = r.stdout.split('\n').filter((l) => l.startsWith('left ')).map((l) => l.slice(5));
-      if (left.length === 0 && !/^clean$/m.test(r.stdout)) return { clean: false, left: ['the scrub did not report'] };
-      return { clean: left.length === 0, left: left.slice(0, 20) };
+      return scrubReport(r.stdout);
     },
   };
 }

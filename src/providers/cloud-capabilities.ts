@@ -18,6 +18,8 @@ export const CLOUD_CAPABILITIES: ProviderCapabilities = Object.freeze({
   // A single-lease box's bootstrap trusts the coordinator's user CA (src/bootstrap/user-data.ts: cloudUserCa).
   userCa: true,
   tunnel: true,
+  // A single-lease box's bootstrap can grant its lease user sudo (pool-box.sh grant ... sudo; decision 0060).
+  leaseSudo: true,
 });
 
 /**
@@ -50,4 +52,9 @@ export function cloudLogin(spec: Pick<MachineSpec, 'shared' | 'leaseId'>): { ssh
 /** The lease user the bootstrap makes on a single-lease cloud box; none on a warm pool machine. */
 export function cloudLeaseUser(spec: Pick<MachineSpec, 'shared' | 'leaseId'>): string | undefined {
   return spec.shared ? undefined : leaseUser(spec.leaseId);
+}
+
+/** Whether a single-lease box's lease user may sudo (the coordinator granted it; a pool machine gets it per claim). */
+export function cloudLeaseSudo(spec: Pick<MachineSpec, 'shared' | 'leaseSudo'>): boolean {
+  return !spec.shared && spec.leaseSudo === true;
 }

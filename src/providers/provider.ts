@@ -38,6 +38,12 @@ export interface MachineSpec {
    * it goes into the box's user data and nowhere else (no label, no log, no error).
    */
   tunnel?: { token: string } | undefined;
+  /**
+   * The lease's own user may sudo: the coordinator's choice from its own config (a class it names for cold boxes;
+   * decision 0060), never a request's. Honoured by providers whose bootstrap makes the lease user (hetzner, aws);
+   * others ignore it (a static host's entry decides for itself; `local` never grants sudo).
+   */
+  leaseSudo?: boolean | undefined;
 }
 
 export type MachineStatus = 'provisioning' | 'running' | 'stopped' | 'deleting' | 'unknown';
@@ -106,6 +112,11 @@ export interface ProviderCapabilities {
   hostCertificate?: boolean | undefined;
   /** The provider honours `MachineSpec.tunnel`: a box with a tunnel connector and no inbound SSH rule. */
   tunnel?: boolean | undefined;
+  /**
+   * The provider honours `MachineSpec.leaseSudo` (its bootstrap can let the lease's own user sudo) and destroys what it
+   * deletes, so a machine whose lease user had sudo is gone afterwards; warm pools with `sudo` need it (decision 0060).
+   */
+  leaseSudo?: boolean | undefined;
 }
 
 /** Something a provider did that belongs in the audit trail: a capacity fallback, a failure, a cleanup. Small and secret-free. */

@@ -30,7 +30,7 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
       return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
     }
     case 'aws': {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa, cloudLeaseUser }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa, cloudLeaseUser, cloudLeaseSudo }] = await Promise.all([
         import('./aws/factory.ts'),
         import('./aws/settings.ts'),
         import('../bootstrap/user-data.ts'),
@@ -51,7 +51,7 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
               if (mapped) onEvent(mapped);
             }
           : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', leaseUser: cloudLeaseUser(spec), tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', leaseUser: cloudLeaseUser(spec), leaseSudo: cloudLeaseSudo(spec), tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
       });
     }
     case 'ssh': {

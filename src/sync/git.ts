@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { CrabboxError } from '../domain/errors.ts';
+import { discoverTopLevel } from './toplevel.ts';
 
 /**
  * Settings pinned on every git call. Output format: no pager, no quoting surprises. Change detection: git compares
@@ -61,8 +62,10 @@ export function splitNul(output: Buffer): string[] {
   return paths;
 }
 
-/** The top level of the git checkout that holds `cwd`, or undefined outside a checkout. */
+/** The top level of the git checkout that holds `cwd`, or undefined outside a checkout (found in process when it can be). */
 export async function gitTopLevel(cwd: string): Promise<string | undefined> {
+  const discovered = await discoverTopLevel(cwd);
+  if (discovered !== 'ask-git') return discovered.found;
   const { code, stdout } = await git(cwd, ['rev-parse', '--show-toplevel'], { allowFail: true }).catch(() => ({ code: 1, stdout: Buffer.alloc(0) }));
   if (code !== 0) return undefined;
   return stdout.toString('utf8').replace(/\n$/, '');

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLeaseId } from '../domain/ids.ts';
 import { commandLine, listProcesses } from '../providers/local/procs.ts';
 import { ROOT_BOXES_DIR, leaseUserName } from '../providers/local/layout.ts';
 import { lookupUser } from '../providers/local/users.ts';
+import { createLocalProvider } from '../providers/local/local-provider.ts';
 import { reservedUids } from '../providers/local/uids.ts';
 
 /** Everything a local lease could leave behind, as readable strings (empty when nothing is left). */
@@ -31,4 +32,21 @@ export function machineDirs(stateDir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Deletes every `local` box a coordinator made under its state dir (pool machines outlive the coordinator process by
+ * design), then returns the boxes under the shared root still owned by a path under `ownerPrefix`: empty when the
+ * test left nothing behind.
+ */
+export async function removeCoordinatorBoxes(coordinatorStateDir: string, ownerPrefix: string): Promise<string[]> {
+  const local = createLocalProvider({ stateDir: coordinatorStateDir });
+  for (const m of await local.list({})) await local.delete(m.providerId);
+  return readdirSync(ROOT_BOXES_DIR).filter((id) => {
+    try {
+      return readFileSync(join(ROOT_BOXES_DIR, id, 'owner'), 'utf8').startsWith(ownerPrefix);
+    } catch {
+      return false;
+    }
+  });
 }

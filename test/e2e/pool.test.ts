@@ -7,9 +7,7 @@ import { runBin, type CliResult } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
-import { createLocalProvider } from '../../src/providers/local/local-provider.ts';
-import { ROOT_BOXES_DIR } from '../../src/providers/local/layout.ts';
-import { readdirSync, readFileSync } from 'node:fs';
+import { removeCoordinatorBoxes } from '../../src/testing/leftovers.ts';
 
 if (process.getuid?.() !== 0) throw new Error('the warm pool e2e test needs root (a local pool gives each lease its own Unix user); run the suite as root, as CI does');
 
@@ -53,15 +51,7 @@ describe('warm pool: warmup --pool, run --pool and crabbox pool through a real c
   after(async () => {
     await coordinator?.stop();
     // Pool machines outlive the coordinator process by design; the test removes its own (and proves they are gone).
-    const local = createLocalProvider({ stateDir: join(tmp.path, 'coord', 'state', 'crabbox', 'coordinator') });
-    for (const m of await local.list({})) await local.delete(m.providerId);
-    const mine = readdirSync(ROOT_BOXES_DIR).filter((id) => {
-      try {
-        return readFileSync(join(ROOT_BOXES_DIR, id, 'owner'), 'utf8').startsWith(tmp.path);
-      } catch {
-        return false;
-      }
-    });
+    const mine = await removeCoordinatorBoxes(join(tmp.path, 'coord', 'state', 'crabbox', 'coordinator'), tmp.path);
     tmp.remove();
     assert.deepEqual(mine, [], 'no pool box of this test is left');
   });

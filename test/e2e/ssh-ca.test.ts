@@ -4,16 +4,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCertificate } from '../../src/keys/certificate.ts';
-import { createLocalProvider } from '../../src/providers/local/local-provider.ts';
-import { ROOT_BOXES_DIR } from '../../src/providers/local/layout.ts';
 import { runBin, type CliResult } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { requireRoot } from '../../src/testing/requires.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { removeCoordinatorBoxes } from '../../src/testing/leftovers.ts';
 
 requireRoot('a local warm pool gives each lease its own Unix user');
 
@@ -56,15 +55,7 @@ describe('SSH certificates through a real coordinator and the real CLI', () => {
 
   after(async () => {
     await coordinator?.stop();
-    const local = createLocalProvider({ stateDir: join(tmp.path, 'coord', 'state', 'crabbox', 'coordinator') });
-    for (const m of await local.list({})) await local.delete(m.providerId);
-    const mine = readdirSync(ROOT_BOXES_DIR).filter((id) => {
-      try {
-        return readFileSync(join(ROOT_BOXES_DIR, id, 'owner'), 'utf8').startsWith(tmp.path);
-      } catch {
-        return false;
-      }
-    });
+    const mine = await removeCoordinatorBoxes(join(tmp.path, 'coord', 'state', 'crabbox', 'coordinator'), tmp.path);
     tmp.remove();
     assert.deepEqual(mine, [], 'no box of this test is left');
   });

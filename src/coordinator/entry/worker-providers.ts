@@ -21,7 +21,7 @@ export async function workerProviders(names: string[], ctx: WorkerProviderContex
       const { createHetznerProvider } = await import('../../providers/hetzner/index.ts');
       out[name] = createHetznerProvider({ settings: ctx.file.hetzner, env: ctx.env, classes: ctx.file.classes, ports, clock: ctx.clock, onEvent: ctx.onEvent });
     } else if (name === 'aws') {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa, cloudLeaseUser }] = await Promise.all([
+      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa, cloudLeaseUser, cloudLeaseSudo }] = await Promise.all([
         import('../../providers/aws/factory.ts'),
         import('../../providers/aws/settings.ts'),
         import('../../bootstrap/user-data.ts'),
@@ -37,7 +37,7 @@ export async function workerProviders(names: string[], ctx: WorkerProviderContex
         clock: ctx.clock,
         credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) },
         onEvent: onEvent ? (event) => { const mapped = toProviderEvent(event); if (mapped) onEvent(mapped); } : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', leaseUser: cloudLeaseUser(spec), tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
+        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', leaseUser: cloudLeaseUser(spec), leaseSudo: cloudLeaseSudo(spec), tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
       });
     } else if (name === 'fake') {
       // In-memory machines: demos and the bench. Nothing is ever really created.

@@ -73,12 +73,14 @@ export async function claimLease(deps: CoordinatorDeps, identity: Identity, body
         id, slug, owner: identity.owner, org: identity.org, provider: pool.provider, profile: body.profile, class: pool.class, type: pool.type, keep,
         ttlSeconds, idleTimeoutSeconds, createdAt: now, expiresAt, idempotencyKey: body.idempotencyKey ?? newToken(), hourlyPrice: price,
         reservedCost: reservedCost(price, ttlSeconds), pool: pool.name, machineId: machine?.id,
+        // Recorded before the grant: whatever happens next, a machine whose lease may have had sudo is not reused.
+        sudo: pool.sudo,
       });
       if (!result.created) throw new Existing(result.lease);
       if (!machine) throw new PoolEmpty();
       await checkCaps(tx, config, { owner: identity.owner, org: identity.org, now, leases: true });
       const lease = (await tx.getLease(id))!;
-      await audit(tx, { type: 'lease.created', at: now, actor: identity.owner, lease, data: { provider: pool.provider, ttlSeconds, keep, reservedCost: lease.reservedCost, machineId: machine.id, pool: pool.name } });
+      await audit(tx, { type: 'lease.created', at: now, actor: identity.owner, lease, data: { provider: pool.provider, ttlSeconds, keep, reservedCost: lease.reservedCost, machineId: machine.id, pool: pool.name, ...(lease.sudo ? { sudo: true } : {}) } });
       return { lease, created: true, machine };
     });
   } catch (error) {
@@ -115,7 +117,7 @@ async function assign(deps: CoordinatorDeps, lease: LeaseRecord, machine: Machin
   try {
     if (!access) throw new Error(`no machine access for provider ${machine.provider} on this coordinator`);
     const ca = boxUserCa(deps, machine.provider, lease.id);
-    granted = await access.grant(machine, { leaseId: lease.id, user: leaseUser(lease.id), publicKey, ...(ca?.principal ? { principal: ca.principal } : {}) }, { signal: AbortSignal.timeout(60_000) });
+    granted = await access.grant(machine, { leaseId: lease.id, user: leaseUser(lease.id), publicKey, ...(ca?.principal ? { principal: ca.principal } : {}), ...(lease.sudo ? { sudo: true } : {}) }, { signal: AbortSignal.timeout(60_000) });
   } catch (error) {
     await failClaim(deps, lease, machine, actor, error);
     throw new CrabboxError('provider_error', `could not set up pool machine ${machine.id} for the lease: ${redact(error instanceof Error ? error.message : String(error)).slice(0, 200)}`, { hint: 'nothing was left running; try again' });

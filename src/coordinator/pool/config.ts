@@ -29,6 +29,8 @@ export const poolFileSchema = z.strictObject({
   budget: z.number().nonnegative().optional(),
   /** Who may reach a cloud pool machine's SSH port (its firewall cannot follow each claimer's address). */
   sshCidrs: z.array(z.string().min(1).max(64)).max(50).optional(),
+  /** Each lease user may sudo; its machine is then deleted after the lease, never reused (decision 0060). */
+  sudo: z.boolean().optional(),
 });
 export type PoolFileConfig = z.infer<typeof poolFileSchema>;
 
@@ -52,9 +54,11 @@ export interface PoolConfig {
   retryAfterSeconds: number;
   budget?: number | undefined;
   sshCidrs?: string[] | undefined;
+  /** Lease users get sudo; every machine is then deleted after its lease (`sudo-granted`). */
+  sudo: boolean;
 }
 
-export const POOL_DEFAULTS = { maxAgeHours: 24, maxAssignments: 50, users: false, reuse: true, onEmpty: 'cold' as OnEmpty, retryAfterSeconds: 30 };
+export const POOL_DEFAULTS = { maxAgeHours: 24, maxAssignments: 50, users: false, reuse: true, onEmpty: 'cold' as OnEmpty, retryAfterSeconds: 30, sudo: false };
 
 const refuse = (message: string): never => {
   throw new CrabboxError('invalid_config', message, { hint: 'see docs/pool.md' });
@@ -99,6 +103,7 @@ export function parsePools(raw: unknown, where = 'pools'): PoolConfig[] {
       retryAfterSeconds: p.retryAfter ?? POOL_DEFAULTS.retryAfterSeconds,
       budget: p.budget,
       sshCidrs: p.sshCidrs,
+      sudo: p.sudo ?? POOL_DEFAULTS.sudo,
     });
   }
   return pools;
@@ -108,7 +113,7 @@ export function parsePools(raw: unknown, where = 'pools'): PoolConfig[] {
 export function poolConfig(input: Partial<PoolConfig> & Pick<PoolConfig, 'name' | 'provider' | 'min' | 'max'>): PoolConfig {
   return {
     maxAgeHours: POOL_DEFAULTS.maxAgeHours, maxAssignments: POOL_DEFAULTS.maxAssignments, users: POOL_DEFAULTS.users, reuse: POOL_DEFAULTS.reuse,
-    onEmpty: POOL_DEFAULTS.onEmpty, retryAfterSeconds: POOL_DEFAULTS.retryAfterSeconds, ...input,
+    onEmpty: POOL_DEFAULTS.onEmpty, retryAfterSeconds: POOL_DEFAULTS.retryAfterSeconds, sudo: POOL_DEFAULTS.sudo, ...input,
   };
 }
 

@@ -55,6 +55,14 @@ const REMOTE = new Set(['hetzner', 'aws', 'ssh']);
 export function buildMachineAccess(pools: readonly PoolConfig[], providers: Record<string, Provider>, ctx: { stateDir: string; localBoxesRoot?: string | undefined; adminKey?: AdminKey | undefined }): Record<string, MachineAccess> {
   for (const pool of pools) {
     if (!providers[pool.provider]) throw new CrabboxError('invalid_config', `pools.${pool.name}.provider: ${pool.provider} is not served by this coordinator (served: ${Object.keys(providers).join(', ')})`, { hint: 'add it to --providers / CRABBOX_COORDINATOR_PROVIDERS' });
+    // A machine a root lease had must be gone after it: only providers that destroy what they delete qualify (not
+    // `local`, whose lease users are users of this machine, nor `ssh`, whose hosts are claimed again).
+    if (pool.sudo && providers[pool.provider]!.capabilities.leaseSudo !== true) {
+      const served = Object.entries(providers).filter(([, p]) => p.capabilities.leaseSudo === true).map(([n]) => n);
+      throw new CrabboxError('invalid_config', `pools.${pool.name}.sudo: a ${pool.provider} pool cannot grant sudo (its machines outlive a delete, so a machine a root lease had could serve again)`, {
+        hint: `remove sudo, or use a pool of a provider whose machines are destroyed when deleted${served.length ? ` (served here: ${served.join(', ')})` : ' (hetzner, aws)'}; docs/pool.md`,
+      });
+    }
     if (REMOTE.has(pool.provider) && !ctx.adminKey) {
       throw new CrabboxError('invalid_config', `pools.${pool.name}: a ${pool.provider} pool needs the installation admin key`, { hint: 'set CRABBOX_POOL_ADMIN_KEY_FILE to a 0600 OpenSSH private key (ssh-keygen -t ed25519 -N "" -f pool-admin)' });
     }

@@ -2,7 +2,7 @@
 # Crabbox warm pool: hands a pool machine to one lease and takes it back. Run as root (the coordinator sends it over
 # ssh to the box's admin user, through sudo when that user is not root) as: pool-box.sh <command> <args...>
 #   prepare <leases-root> <keys-dir> <require-ready: yes|no>
-#   grant   <user> <leases-root> <keys-dir> <public key line, or - with the user CA>
+#   grant   <user> <leases-root> <keys-dir> <access lines, or - with the user CA> [sudo]
 #   revoke  <user> <keys-dir>
 #   scrub   <user> <leases-root> <keys-dir>
 #   host-cert <certificate line>   (the host key's certificate from the coordinator host CA; sshd presents it)
@@ -12,6 +12,10 @@
 # On a box whose bootstrap installed the coordinator's SSH user CA (docs/ssh-ca.md: /etc/crabbox/user_ca_keys), the
 # file names the user's certificate principal (its own name) instead of a key, and revoke and scrub add the lease's
 # key id (cbx_<12 hex>) to the box's revocation list, so its certificates are refused before they expire.
+# The access lines are one public key line, optionally restricted (`no-agent-forwarding,no-X11-forwarding key`), or
+# one or two `cert-authority,principals="<user>",no-agent-forwarding,no-X11-forwarding ssh-ed25519 ...` lines (a static
+# host's per-user form of CA trust, decision 0057). `sudo` (the coordinator's own choice, never a lease's: decision
+# 0060) writes /etc/sudoers.d/<user>, checked by visudo before it is moved into place; without it any such file goes.
 set -euo pipefail
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -21,6 +25,7 @@ STATE=/var/lib/crabbox
 # Where a lease user may leave files besides its home and workdir.
 SCRUB_DIRS=(/tmp /var/tmp /dev/shm /run/lock /dev/mqueue /var/spool/cron)
 CA_KEYS=/etc/crabbox/user_ca_keys
+SUDOERS=/etc/sudoers.d
 KRL=/etc/crabbox/revoked_keys
 
 die() { printf 'pool-box: %s\n' "$*" >&2; exit 2; }
@@ -119,13 +124,43 @@ cmd_host_cert() {
   echo ok
 }
 
+access_ok() {
+  # One plain or restricted key line, or one or two cert-authority lines limited to the user's own principal.
+  local user=$1 line n=0 keys=0 cas=0
+  local key='(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+'
+  local restrict='no-agent-forwarding,no-X11-forwarding ' comment='( [^[:cntrl:]]*)?'
+  local ca="cert-authority,principals=\"$user\",no-agent-forwarding,no-X11-forwarding ssh-ed25519 [A-Za-z0-9+/=]+"
+  while IFS= read -r line; do
+    n=$((n + 1))
+    if [[ $line =~ ^($restrict)?$key$comment$ ]]; then keys=$((keys + 1))
+    elif [[ $line =~ ^$ca$comment$ ]]; then cas=$((cas + 1))
+    else die "not an OpenSSH public key line nor a cert-authority line for $user"; fi
+  done <<<"$2"
+  if [ "$n" = 0 ] || [ "$keys" -gt 1 ] || [ "$cas" -gt 2 ] || { [ "$keys" = 1 ] && [ "$cas" != 0 ]; }; then
+    die "expected one key line, or one or two cert-authority lines"
+  fi
+}
+
+grant_sudo() {
+  # The coordinator granted sudo: a sudoers entry for the user, checked by visudo on a temporary file sudo ignores
+  # (a name with a dot), then renamed into place, so sudo never reads a half-written or invalid entry.
+  local user=$1 tmp
+  command -v visudo >/dev/null || die "sudo granted, but visudo is not installed"
+  # The system's own directory, left as it is (sudo reads it through the @includedir of /etc/sudoers).
+  if [ ! -d "$SUDOERS" ] || [ -L "$SUDOERS" ] || [ "$(stat -c %u "$SUDOERS")" != 0 ]; then die "sudo granted, but $SUDOERS is not root's directory"; fi
+  tmp=$(mktemp "$SUDOERS/.crabbox.XXXXXX")
+  printf '# Written by Crabbox (pool-box.sh grant sudo): lease user %s, until its lease ends.\n%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$user" "$user" >"$tmp"
+  chmod 0440 "$tmp"
+  visudo -c -q -f "$tmp" >/dev/null || { rm -f "$tmp"; die "visudo refuses the sudoers entry for $user"; }
+  mv -f "$tmp" "$SUDOERS/$user"
+}
+
 cmd_grant() {
-  local user=$1 leases=$2 keys=$3 key=$4 uid shell=/bin/sh
+  local user=$1 leases=$2 keys=$3 key=$4 sudo=${5:-nosudo} uid shell=/bin/sh
   user_ok "$user"; path_ok "$leases"; path_ok "$keys"
   # '-': no key, on a box that trusts the user CA (the single-lease bootstrap: the user data holds no lease key).
-  if [ "$key" = - ]; then trusts_ca || die "no key given and no user CA"; else
-    [[ $key =~ ^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com)\ [A-Za-z0-9+/=]+(\ [^$'\n']*)?$ ]] || die "not an OpenSSH public key line"
-  fi
+  if [ "$key" = - ]; then trusts_ca || die "no key given and no user CA"; else access_ok "$user" "$key"; fi
+  [ "$sudo" = sudo ] || [ "$sudo" = nosudo ] || die "not sudo or nosudo: $sudo"
   root_dir "$leases" 0711
   root_dir "$keys" 0755
   [ -x /bin/bash ] && shell=/bin/bash
@@ -146,13 +181,14 @@ cmd_grant() {
   if trusts_ca; then printf '%s\n' "$user" >"$keys/.$user.tmp"; else printf '%s\n' "$key" >"$keys/.$user.tmp"; fi
   chmod 0644 "$keys/.$user.tmp"
   mv -f "$keys/.$user.tmp" "$keys/$user"
-  printf 'user %s\nwork %s\n' "$user" "$leases/$user/work"
+  if [ "$sudo" = sudo ]; then grant_sudo "$user"; else rm -f -- "$SUDOERS/$user"; fi
+  printf 'user %s\nwork %s\nsudo %s\n' "$user" "$leases/$user/work" "$([ "$sudo" = sudo ] && echo yes || echo no)"
 }
 
 cmd_revoke() {
   local user=$1 keys=$2 uid
   user_ok "$user"; path_ok "$keys"
-  rm -f -- "$keys/$user"
+  rm -f -- "$keys/$user" "$SUDOERS/$user"
   revoke_certificates "$user"
   if uid=$(id -u "$user" 2>/dev/null); then
     usermod --expiredate 1 "$user" >/dev/null 2>&1 || true
@@ -165,9 +201,11 @@ cmd_scrub() {
   local user=$1 leases=$2 keys=$3 uid="" job left=0
   user_ok "$user"; path_ok "$leases"; path_ok "$keys"
   report() { printf 'left %s\n' "$*"; left=1; }
-  rm -f -- "$keys/$user" "$keys/.$user.tmp"
+  rm -f -- "$keys/$user" "$keys/.$user.tmp" "$SUDOERS/$user"
   revoke_certificates "$user"
   uid=$(id -u "$user" 2>/dev/null || true)
+  # Whether there was anything of the user to remove (the static provider's release reports it).
+  if [ -n "$uid" ] || [ -e "$leases/$user" ] || [ -L "$leases/$user" ]; then echo found; fi
   if [ -n "$uid" ]; then
     usermod --expiredate 1 "$user" >/dev/null 2>&1 || true
     kill_all "$uid" || report "processes of uid $uid survived SIGKILL"
@@ -199,6 +237,7 @@ cmd_scrub() {
   fi
   if id -u "$user" >/dev/null 2>&1; then report "user $user"; fi
   if [ -e "$keys/$user" ]; then report "key $keys/$user"; fi
+  if [ -e "$SUDOERS/$user" ]; then report "sudoers entry $SUDOERS/$user"; fi
   if [ -e "$leases/$user" ]; then report "dir $leases/$user"; fi
   if [ -e "/var/spool/cron/crontabs/$user" ]; then report "crontab of $user"; fi
   if command -v atq >/dev/null && atq 2>/dev/null | awk -v u="$user" '$NF == u { found = 1 } END { exit !found }'; then report "at jobs of $user"; fi
@@ -210,7 +249,7 @@ command=${1:-}
 shift || true
 case $command in
   prepare) [ $# = 3 ] || die "usage: prepare <leases-root> <keys-dir> <yes|no>"; cmd_prepare "$@" ;;
-  grant) [ $# = 4 ] || die "usage: grant <user> <leases-root> <keys-dir> <public key>"; cmd_grant "$@" ;;
+  grant) [ $# = 4 ] || [ $# = 5 ] || die "usage: grant <user> <leases-root> <keys-dir> <access lines> [sudo|nosudo]"; cmd_grant "$@" ;;
   revoke) [ $# = 2 ] || die "usage: revoke <user> <keys-dir>"; cmd_revoke "$@" ;;
   scrub) [ $# = 3 ] || die "usage: scrub <user> <leases-root> <keys-dir>"; cmd_scrub "$@" ;;
   host-cert) [ $# = 1 ] || die "usage: host-cert <certificate line>"; cmd_host_cert "$@" ;;

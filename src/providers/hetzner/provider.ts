@@ -1,5 +1,5 @@
 import type { CreateOptions, DanglingSweepOptions, DeleteResult, Machine, MachineSpec, MachineStatus, Provider, ProviderCapabilities, ProviderEvent } from '../provider.ts';
-import { CLOUD_ADMIN, CLOUD_CAPABILITIES, certificatesOnly, cloudLeaseUser, cloudLogin, cloudUserCa } from '../cloud-capabilities.ts';
+import { CLOUD_ADMIN, CLOUD_CAPABILITIES, certificatesOnly, cloudLeaseSudo, cloudLeaseUser, cloudLogin, cloudUserCa } from '../cloud-capabilities.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
@@ -91,7 +91,7 @@ export class HetznerProvider implements Provider {
     const installation = spec.labels[LABEL.installation];
     // Rendered first: bad input fails before anything billable or visible is made.
     const userCa = cloudUserCa(spec);
-    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, leaseUser: cloudLeaseUser(spec), tunnelToken: spec.tunnel?.token, userCa });
+    const userData = renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports: this.#ports, user: SSH_USER, workRoot: WORK_ROOT, leaseUser: cloudLeaseUser(spec), leaseSudo: cloudLeaseSudo(spec), tunnelToken: spec.tunnel?.token, userCa });
     // A key of this name with other material is someone else's: refused, and never deleted by this lease.
     // A warm pool machine carries the installation admin key, one key object for the whole pool. A box that trusts
     // the user CA gets no key object at all (Hetzner then mails a root password, which the box's sshd never takes).

@@ -10,6 +10,8 @@ export interface StaticHostConfig {
   workRoot?: string | undefined;
   hostKey?: string | undefined;
   identityFile?: string | undefined;
+  leaseUsers?: boolean | undefined;
+  sudo?: boolean | undefined;
 }
 
 /** A static host checked and completed: every value is safe to hand to ssh and the remote scripts. */
@@ -25,6 +27,13 @@ export interface StaticHost {
   hostKey: string;
   /** Absolute path of the admin key that installs and removes lease keys. */
   identityFile: string;
+  /**
+   * Each lease logs in as its own Unix user `cbx-<lease hex>` (made and removed as root by pool-box.sh) instead of as
+   * `user`, which is then only Crabbox's admin account on the host (docs/providers/ssh.md).
+   */
+  leaseUsers: boolean;
+  /** With leaseUsers: the lease user may sudo (the host entry's choice, never a request's; decision 0060). */
+  sudo: boolean;
 }
 
 export const DEFAULT_STATIC_WORK_ROOT = '~/crabbox-work';
@@ -64,6 +73,9 @@ export function resolveStaticHosts(entries: readonly StaticHostConfig[] | undefi
     const identity = entry.identityFile;
     if (!identity) refuse(name, 'no identityFile configured: the key Crabbox uses to add and remove lease keys on the host', 'set identityFile to a private key the host user accepts');
     if (!/^(?:\/|~\/)[^\s"'\\]+$/.test(identity)) refuse(name, 'identityFile must be an absolute or ~/ path without spaces or quotes');
+    if (entry.sudo && !entry.leaseUsers) {
+      refuse(name, 'sudo: true needs leaseUsers: true (without it a lease logs in as the host user and has exactly what that user has)');
+    }
     return {
       name,
       host: entry.host,
@@ -72,6 +84,8 @@ export function resolveStaticHosts(entries: readonly StaticHostConfig[] | undefi
       workRoot,
       hostKey: key.split(/\s+/).slice(0, 2).join(' '),
       identityFile: identity.startsWith('~/') ? `${home.replace(/\/+$/, '')}/${identity.slice(2)}` : identity,
+      leaseUsers: entry.leaseUsers === true,
+      sudo: entry.sudo === true,
     };
   });
 }

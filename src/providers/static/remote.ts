@@ -65,6 +65,22 @@ if [ -s "$ak" ] && [ -n "$(tail -c 1 "$ak")" ]; then printf '\\n' >> "$ak"; fi
 printf '%s\\n' "$3" >> "$ak"
 `;
 
+/**
+ * On a host with per-lease users: runs pool-box.sh (stdin) as root (directly for root, else through passwordless sudo)
+ * with the arguments after $2, but only while the host is claimed by lease $2, checked and held under the lock release
+ * takes to remove the claim. So a release that ran while the create was in flight wins (no user is made after it),
+ * and one that comes later waits for the grant and then removes its user. Exits 3 when the claim is gone.
+ */
+const GRANT_IF_CLAIMED = `${RESOLVE_ROOT}
+id=$2
+shift 2
+${LOCK_SSH_DIR}
+cur=$(readlink "$claim" 2>/dev/null || true)
+if [ "$cur" != "$id" ]; then echo "the host is no longer claimed by $id" >&2; exit 3; fi
+umask 022
+if [ "$(id -u)" = 0 ]; then bash -s -- "$@"; else sudo -n bash -s -- "$@"; fi
+`;
+
 /** Replaces the labels of lease $2 (stdin) if the host is still claimed by it; exits 3 when it is not. */
 const SET_LABELS = `${RESOLVE_ROOT}
 id=$2
@@ -147,6 +163,8 @@ export const remote = {
   installKey: (workRoot: string, leaseId: string, keyLine: string): string => sh(INSTALL_KEY, [workRoot, leaseId, keyLine]),
   setLabels: (workRoot: string, leaseId: string): string => sh(SET_LABELS, [workRoot, leaseId]),
   release: (workRoot: string, leaseId: string): string => sh(RELEASE, [workRoot, leaseId]),
+  /** pool-box.sh `args`, run as root while lease `leaseId` still holds the claim (the script itself goes on stdin). */
+  grantIfClaimed: (workRoot: string, leaseId: string, args: string[]): string => sh(GRANT_IF_CLAIMED, [workRoot, leaseId, ...args]),
 };
 
 /** What `inspect` printed, parsed. */

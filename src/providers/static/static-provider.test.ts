@@ -184,6 +184,8 @@ describe('ssh provider refuses hostile or incomplete config before any ssh runs'
     ['a relative work root', { workRoot: '../..' }, /workRoot .* must be an absolute or ~\/ path/],
     ['a work root escaping with ..', { workRoot: '/work/../etc' }, /workRoot/],
     ['an identity file that is an option', { identityFile: '-oProxyCommand=x' }, /identityFile/],
+    ['sudo for leases that log in as the host user', { sudo: true }, /sudo: true needs leaseUsers: true/],
+    ['sudo with leaseUsers off', { sudo: true, leaseUsers: false }, /sudo: true needs leaseUsers: true/],
   ];
   for (const [what, patch, message] of hostile) {
     it(`refuses ${what}`, () => {
@@ -210,6 +212,8 @@ describe('ssh provider refuses hostile or incomplete config before any ssh runs'
 
   it('accepts a well-formed host', () => {
     assert.equal(userConfigSchema.safeParse({ static: { hosts: [{ ...base, workRoot: '~/crabbox-work' }] } }).success, true);
+    assert.equal(userConfigSchema.safeParse({ static: { hosts: [{ ...base, leaseUsers: true, sudo: true }] } }).success, true);
+    assert.equal(userConfigSchema.safeParse({ static: { hosts: [{ ...base, leaseUsers: 'yes' }] } }).success, false, 'leaseUsers is a boolean');
     assert.equal(createStaticProvider({ stateDir: '/nonexistent', hosts: [base] }).name, 'ssh');
   });
 });

@@ -9,6 +9,8 @@ import { privateDir, sshCapture, writeKnownHosts, type SshTarget } from '../../s
 import type { Transport } from '../../domain/transport.ts';
 import { resolveStaticHosts, type StaticHost, type StaticHostConfig } from './hosts.ts';
 import { parseInspect, remote, type HostClaim } from './remote.ts';
+import { leaseUser } from '../../machine-access/access.ts';
+import { grantedWorkRoot, poolBoxCommand, poolBoxScript, REMOTE_KEYS_DIR, REMOTE_LEASES_ROOT, scrubReport } from '../../machine-access/ssh.ts';
 
 export interface StaticProviderOptions {
   /** `static.hosts` from the user config. */
@@ -20,6 +22,8 @@ export interface StaticProviderOptions {
   transport?: Transport | undefined;
   /** Home dir used to expand `~/` in identityFile (tests). */
   home?: string | undefined;
+  /** Where lease users' keys and dirs live on hosts with `leaseUsers` (default: the pool's, docs/pool.md; tests). */
+  leaseUserDirs?: { keysDir: string; leasesRoot: string } | undefined;
 }
 
 /** The marker comment that ends a lease's authorized_keys line, so release removes exactly that line. */
@@ -68,6 +72,10 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
   const hosts = resolveStaticHosts(options.hosts, options.home);
   const pinDir = join(options.stateDir, 'static');
   const pinned = new Map<string, Promise<string>>();
+  const keysDir = options.leaseUserDirs?.keysDir ?? REMOTE_KEYS_DIR;
+  const leasesRoot = options.leaseUserDirs?.leasesRoot ?? REMOTE_LEASES_ROOT;
+  let script: string | undefined;
+  const poolBox = (): string => (script ??= poolBoxScript());
 
   function knownHosts(host: StaticHost): Promise<string> {
     let file = pinned.get(host.name);
@@ -126,13 +134,16 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
 
   function toMachine(host: StaticHost, leaseId: string, root: string, labels: Labels): Machine {
     const created = Number(labels[LABEL.created]);
+    const user = host.leaseUsers ? leaseUser(leaseId) : undefined;
     return {
       provider: 'ssh',
       providerId: leaseId,
       host: host.host,
       ports: [host.port],
-      sshUser: host.user,
-      workRoot: `${root}/${leaseId}/work`,
+      sshUser: user ?? host.user,
+      workRoot: user ? `${leasesRoot}/${user}/work` : `${root}/${leaseId}/work`,
+      // With per-lease users the configured user is only Crabbox's admin account on the host.
+      ...(user ? { adminUser: host.user } : {}),
       hostKey: host.hostKey,
       labels: { ...labels },
       status: 'running',
@@ -141,16 +152,42 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
   }
 
   async function installKey(host: StaticHost, spec: MachineSpec): Promise<void> {
+    if (host.leaseUsers) return grantUser(host, spec);
     const result = await run(host, remote.installKey(host.workRoot, spec.leaseId, accessLines(spec)));
     // The claim went while the create was in flight: a release ran, and it wins (no key line is added after it).
     if (result.exitCode === 3) throw new CrabboxError('lease_not_active', `lease ${spec.leaseId} was released while static host ${host.name} was being set up`);
     if (result.exitCode !== 0) throw failed(host, 'adding the lease key', result);
   }
 
+  /**
+   * On a host with per-lease users: the lease's own user `cbx-<hex>`, with the lease's access lines in the root-owned
+   * keys dir and a 0700 home and workdir (pool-box.sh grant, as root), made only while the lease holds the claim.
+   */
+  async function grantUser(host: StaticHost, spec: MachineSpec): Promise<void> {
+    const user = leaseUser(spec.leaseId);
+    const args = ['grant', user, leasesRoot, keysDir, accessLines(spec), host.sudo ? 'sudo' : 'nosudo'];
+    const result = await run(host, remote.grantIfClaimed(host.workRoot, spec.leaseId, args), poolBox());
+    if (result.exitCode === 3) throw new CrabboxError('lease_not_active', `lease ${spec.leaseId} was released while static host ${host.name} was being set up`);
+    if (result.exitCode !== 0) throw failed(host, 'making the lease user', result);
+    if (grantedWorkRoot(result.stdout) !== `${leasesRoot}/${user}/work`) throw failed(host, 'making the lease user (no work root reported)', result);
+  }
+
+  /** Removes everything of the lease's user from a host with per-lease users (pool-box.sh scrub); true if it was there. */
+  async function scrubUser(host: StaticHost, leaseId: string): Promise<boolean> {
+    const user = leaseUser(leaseId);
+    const result = await run(host, poolBoxCommand(['scrub', user, leasesRoot, keysDir]), poolBox());
+    if (result.exitCode !== 0) throw failed(host, 'removing the lease user', result);
+    const report = scrubReport(result.stdout);
+    if (!report.clean) throw new CrabboxError('provider_error', `static host ${host.name}: the lease user ${user} was not removed completely: ${report.left.join('; ').slice(0, 300)}`);
+    return /^found$/m.test(result.stdout);
+  }
+
   async function releaseOn(host: StaticHost, leaseId: string): Promise<boolean> {
     const result = await run(host, remote.release(host.workRoot, leaseId));
     if (result.exitCode !== 0) throw failed(host, 'releasing the lease', result);
-    return /found 1/.test(result.stdout);
+    const found = /found 1/.test(result.stdout);
+    // The claim is gone first (under the lock a grant holds), so no user is made after this scrub.
+    return host.leaseUsers ? (await scrubUser(host, leaseId)) || found : found;
   }
 
   async function find(leaseId: string): Promise<{ host: StaticHost; claim: HostClaim } | undefined> {
@@ -169,7 +206,8 @@ export function createStaticProvider(options: StaticProviderOptions): Provider {
     async create(spec: MachineSpec, createOptions: CreateOptions = {}): Promise<Machine> {
       if (!isLeaseId(spec.leaseId)) throw new CrabboxError('bad_request', `malformed lease id ${JSON.stringify(spec.leaseId)}`);
       accessLines(spec);
-      const all = await inspectAll();
+      // A warm pool makes its own lease users on its machines: it never takes a host that makes them per claim.
+      const all = (await inspectAll()).filter((o) => !(spec.shared && o.host.leaseUsers));
       const mine = all.find((o) => o.claim?.owner === spec.leaseId);
       if (mine?.claim) {
         await createOptions.onProviderId?.(spec.leaseId);

@@ -135,5 +135,12 @@ export function leaseContract(name: string, factory: StoreFactory): void {
       const cold = await store.createLease(newLease());
       assert.deepEqual([cold.lease.pool, cold.lease.envForwarded], [undefined, false]);
     });
+
+    test('a lease remembers whether its user was granted sudo (default: not)', async (store) => {
+      const { lease } = await store.createLease(newLease({ pool: 'warm', sudo: true }));
+      assert.equal(lease.sudo, true);
+      assert.equal((await store.getLease(lease.id))?.sudo, true);
+      assert.equal((await store.createLease(newLease())).lease.sudo, false);
+    });
   });
 }

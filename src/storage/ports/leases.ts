@@ -18,6 +18,8 @@ export interface LeaseRecord extends Lease {
   pool?: string | undefined;
   /** A run on it forwarded env values: its machine is deleted, never reused. */
   envForwarded: boolean;
+  /** Its user was granted sudo by the coordinator's config (decision 0060): its machine is deleted, never reused. */
+  sudo: boolean;
 }
 
 export interface NewLease extends Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 'provider' | 'profile' | 'class' | 'keep' | 'ttlSeconds' | 'idleTimeoutSeconds' | 'createdAt' | 'expiresAt'> {
@@ -27,6 +29,8 @@ export interface NewLease extends Pick<Lease, 'id' | 'slug' | 'owner' | 'org' | 
   hourlyPrice: number;
   reservedCost: number;
   pool?: string | undefined;
+  /** The lease's user gets sudo (the coordinator's own config decided; decision 0060). */
+  sudo?: boolean | undefined;
 }
 
 /** How the lease logs in to its machine (today the machine's own user and work root; per-lease users come later). */

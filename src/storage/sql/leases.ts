@@ -35,12 +35,12 @@ export class SqlLeaseStore implements LeaseStore {
       if (existing) return { lease: leaseFromRow(existing), created: false };
       await db.write(
         `INSERT INTO leases (id, slug, owner, org, provider, profile, machine_class, machine_type, state, keep, ttl_seconds,
-           idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key, hourly_price, reserved_cost, machine_id, pool)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+           idle_timeout_seconds, created_at, last_touched_at, expires_at, idempotency_key, hourly_price, reserved_cost, machine_id, pool, sudo)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
         [
           lease.id, lease.slug, lease.owner, lease.org, lease.provider, orNull(lease.profile), orNull(lease.class), orNull(lease.type),
           lease.keep ? 1 : 0, lease.ttlSeconds, lease.idleTimeoutSeconds, lease.createdAt, lease.createdAt, lease.expiresAt,
-          lease.idempotencyKey, lease.hourlyPrice, lease.reservedCost, orNull(lease.machineId), orNull(lease.pool),
+          lease.idempotencyKey, lease.hourlyPrice, lease.reservedCost, orNull(lease.machineId), orNull(lease.pool), lease.sudo ? 1 : 0,
         ],
       );
       return { lease: (await this.#lease(lease.id, db))!, created: true };

@@ -68,6 +68,7 @@ export function leaseFromRow(r: SqlRow): LeaseRecord {
     heartbeatLoggedAt: optNum(r.heartbeat_logged_at),
     pool: optStr(r.pool),
     envForwarded: num(r.env_forwarded ?? 0) === 1,
+    sudo: num(r.sudo ?? 0) === 1,
   };
 }
 

@@ -22,6 +22,13 @@ export LC_ALL=C
 say() { printf '\0crabbox:%s\n' "$*"; }
 fail() { say "fail $*"; exit 1; }
 field() { IFS= read -r -d '' F || fail "protocol truncated request"; }
+# rm -f, without starting rm when none of the paths is there (most runs leave nothing to remove).
+rm_present() {
+  local p
+  for p; do
+    if [ -e "$p" ] || [ -L "$p" ]; then rm -f -- "$@"; return; fi
+  done
+}
 int() { case $1 in '' | *[!0-9-]* | ?*-*) fail "protocol bad number"; esac; }
 
 field; magic=$F
@@ -277,7 +284,7 @@ git_meta() {
     # The index's stat data is this box's: one refresh, so later `git status` calls need not hash every file.
     git update-index -q --refresh >/dev/null 2>&1
   fi
-  rm -f -- "$m/git.pack" "$m/git.index" "$m/git.shallow" "$m/git.refs"
+  rm_present "$m/git.pack" "$m/git.index" "$m/git.shallow" "$m/git.refs"
   # What HEAD resolves to, with reads only.
   h=""
   [ -f .git/HEAD ] && IFS= read -r h <.git/HEAD
@@ -330,7 +337,7 @@ fix_locales
 # The login shell marks when it has read the profile: a signal that lands while bash is still sourcing it can be
 # absorbed (bash keeps going when the profile's own child survives it), so signals are held until then.
 ready="$metadir/ready"
-rm -f -- "$ready"
+rm_present "$ready"
 # shellcheck disable=SC2016 # expanded by the command's own bash, not here
 mark=': >"$CRABBOX_READY_FILE"; unset CRABBOX_READY_FILE'
 if [ "$mode" = shell ]; then
@@ -346,7 +353,7 @@ launch=("$bash_bin")
 ptyfile="$metadir/pty"
 ptyin="$metadir/pty-in"
 cmd_stdin=/dev/null
-rm -f -- "$ptyfile" "$ptyin"
+rm_present "$ptyfile" "$ptyin"
 if [ -n "$keys" ]; then
   # The caller's keys arrive as IN words and go to script's stdin through this fifo, opened read-write by both ends
   # so neither waits for the other and script never reads end of file while the run lasts.
@@ -414,6 +421,6 @@ if kill -s TERM -- "-$pid" 2>/dev/null; then
 fi
 # A pty's session got SIGHUP when script ended; what ignored it is stopped here.
 if [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile"; then kill -s KILL -- "-$ptypid" 2>/dev/null; fi
-rm -f -- "$metadir/pgid" "$ready" "$ptyfile" "$ptyin"
+rm_present "$metadir/pgid" "$ready" "$ptyfile" "$ptyin"
 say "exit $code"
 exit "$code"

@@ -132,9 +132,9 @@ install -d -m 0755 -o "$CRABBOX_USER" -g "$CRABBOX_USER" "$CRABBOX_WORK_ROOT"
 
 # 5a. The lease's own user (a single-lease box with CRABBOX_LEASE_USER): made by the warm pool's script exactly as for
 # a pool lease: cbx-<hex>, home and workdir 0700 under /var/lib/crabbox/leases, its key (or, with the user CA, its
-# principal) in /etc/crabbox/keys, no sudo. Idempotent.
+# principal) in /etc/crabbox/keys, no sudo unless the coordinator granted it (CRABBOX_LEASE_SUDO). Idempotent.
 if [ -n "$CRABBOX_LEASE_USER" ]; then
-  /usr/local/lib/crabbox/pool-box.sh grant "$CRABBOX_LEASE_USER" /var/lib/crabbox/leases /etc/crabbox/keys "${CRABBOX_LEASE_KEY:?}" >/dev/null
+  /usr/local/lib/crabbox/pool-box.sh grant "$CRABBOX_LEASE_USER" /var/lib/crabbox/leases /etc/crabbox/keys "${CRABBOX_LEASE_KEY:?}" "${CRABBOX_LEASE_SUDO:-nosudo}" >/dev/null
   log "lease user $CRABBOX_LEASE_USER"
 fi
 

@@ -71,6 +71,20 @@ describe('node:sqlite driver: durable group commit', () => {
     }
   });
 
+  it('a batch that wrote nothing (its only unit threw) still commits cleanly, and the store goes on', async (t) => {
+    const { path, driver } = fileDb(t);
+    try {
+      await driver.script('CREATE TABLE t (n INTEGER PRIMARY KEY)');
+      await assert.rejects(driver.transaction(async () => {
+        throw new Error('nothing to write after all');
+      }), /nothing to write/);
+      await driver.exec('INSERT INTO t (n) VALUES (1)');
+      assert.deepEqual(committed(path, 'SELECT n FROM t'), [1]);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('a failing unit rolls back alone; the others in its batch commit', async (t) => {
     const { path, driver } = fileDb(t);
     try {
