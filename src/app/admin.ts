@@ -7,7 +7,7 @@ import { leaseFromView } from '../leases/brokered.ts';
 import type { AppContext } from './context.ts';
 import { fetchEvents, type EventFilter } from './events.ts';
 import { leaseDocument, leaseEntry } from './lease-json.ts';
-import { requireCoordinator } from './session.ts';
+import { requireCoordinator } from './coordinator-session.ts';
 
 /**
  * The coordinator admin operations (admins only; the coordinator checks the role). Not offered to agents as MCP

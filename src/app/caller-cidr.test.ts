@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { brokeredCallerCidr } from './session.ts';
+import { brokeredCallerCidr } from './coordinator-session.ts';
 
 /** Which brokered creates send a caller address; detection asks a loopback echo server, never the internet. */
 describe('brokered caller CIDR', () => {

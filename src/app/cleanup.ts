@@ -8,7 +8,7 @@ import { pruneIndex } from '../leases/index-prune.ts';
 import { providerFor } from '../providers/registry.ts';
 import { providerName } from './inputs.ts';
 import { configFlags } from './direct.ts';
-import { brokeredClient } from './session.ts';
+import { brokeredClient } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
 
 export const cleanup = useCase({

@@ -6,7 +6,7 @@ import { eventsJson, type EventsJson } from '../api/shapes-team.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { leaseRef } from './inputs.ts';
-import { requireCoordinator } from './session.ts';
+import { requireCoordinator } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
 
 export interface EventFilter {

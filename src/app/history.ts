@@ -6,7 +6,7 @@ import { historyEntry } from '../runs/json.ts';
 import { listRemoteRuns } from '../runs/remote-history.ts';
 import { leaseRef } from './inputs.ts';
 import { openRunStore } from './run-store.ts';
-import { maybeCoordinator } from './session.ts';
+import { maybeCoordinator } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
 
 export const history = useCase({

@@ -4,7 +4,7 @@ import { logsJson as logsDocument } from '../runs/json.ts';
 import { getRemoteRun } from '../runs/remote-history.ts';
 import { runRef } from './inputs.ts';
 import { openRunStore } from './run-store.ts';
-import { maybeCoordinator } from './session.ts';
+import { maybeCoordinator } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
 
 export const logs = useCase({

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { schemaId } from '../api/shapes.ts';
 import { poolJson } from '../api/shapes-team.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
-import { requireCoordinator } from './session.ts';
+import { requireCoordinator } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
 
 /** The lease-state filters of everyone's lease lists (`admin leases --state`). */

@@ -5,7 +5,7 @@ import { schemaId } from '../api/shapes.ts';
 import { usageJson } from '../api/shapes-team.ts';
 import { groupUsage, OWNER_PATTERN, USAGE_GROUPS } from './usage-groups.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
-import { requireCoordinator } from './session.ts';
+import { requireCoordinator } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
 
 export { groupUsage, OWNER_PATTERN, USAGE_GROUPS, type UsageGroup } from './usage-groups.ts';

@@ -2,7 +2,7 @@ import { schemaId, type WhoamiJson } from '../api/shapes.ts';
 import type { Whoami } from '../api/answers.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import type { AppContext } from './context.ts';
-import { coordinatorClient } from './session.ts';
+import { coordinatorClient } from './coordinator-session.ts';
 
 /** The `whoami --json` document: times are ISO 8601 like every other time crabbox prints. */
 export function whoamiDocument(who: Whoami, url: string): WhoamiJson {

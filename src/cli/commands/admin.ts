@@ -4,7 +4,7 @@ import { oneLine, printJson, renderTable, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
 import { adminDelete, adminEvents, adminLeases, adminRelease } from '../../app/admin.ts';
 import { LEASE_FILTERS } from '../../app/pool.ts';
-import { requireCoordinator } from '../../app/session.ts';
+import { requireCoordinator } from '../../app/coordinator-session.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef, parseMachineId } from '../../domain/ids.ts';
 import { registerMachineCommands } from './admin-machines.ts';

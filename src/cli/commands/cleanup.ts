@@ -3,7 +3,8 @@ import type { CliContext } from '../context.ts';
 import { printJson, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
 import { cleanup } from '../../app/cleanup.ts';
-import { maybeCoordinator, type LeaseFlags } from '../../app/session.ts';
+import type { LeaseFlags } from '../../app/session.ts';
+import { maybeCoordinator } from '../../app/coordinator-session.ts';
 import { ExitCode } from '../../domain/exit-codes.ts';
 
 export function register(program: Command, ctx: CliContext): void {

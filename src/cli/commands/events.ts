@@ -4,7 +4,7 @@ import { oneLine, printJson, renderTable, write } from '../output.ts';
 import { appContext } from '../app-context.ts';
 import type { EventsJson } from '../../api/shapes-team.ts';
 import { events } from '../../app/events.ts';
-import { requireCoordinator } from '../../app/session.ts';
+import { requireCoordinator } from '../../app/coordinator-session.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { parseLeaseRef } from '../../domain/ids.ts';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { USER_TOKEN_PREFIX } from '../../auth/user-token.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 import { registerSecret } from '../../redact/redact.ts';
-import { coordinatorClient } from '../../app/session.ts';
+import { coordinatorClient } from '../../app/coordinator-session.ts';
 import { whoamiDocument } from '../../app/whoami.ts';
 import type { CliContext } from '../context.ts';
 import { browserLogin } from '../login/flow.ts';
