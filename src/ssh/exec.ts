@@ -18,8 +18,14 @@ interface Captured {
   stderr: string;
 }
 
+/**
+ * How long a failed ssh's stderr may take to reach us after it exited. 'exit' can come before the pipe's last bytes
+ * are read (seen under load: "Connection refused" lost, the error said only "ssh ended with 255").
+ */
+const STDERR_GRACE_MS = 1_000;
+
 /** Runs ssh with no stdin, capturing stderr. Used for probes and control commands, never for user output. */
-function capture(args: string[], signal?: AbortSignal, timeoutMs = 120_000): Promise<Captured> {
+function capture(args: string[], signal?: AbortSignal, timeoutMs = 120_000, clock: Clock = systemClock): Promise<Captured> {
   return new Promise((resolve, reject) => {
     const child = spawn(SSH_PROGRAM, args, { stdio: ['ignore', 'ignore', 'pipe'], signal, timeout: timeoutMs });
     let stderr = '';
@@ -31,8 +37,17 @@ function capture(args: string[], signal?: AbortSignal, timeoutMs = 120_000): Pro
       else if (error.code === 'ENOENT') reject(new CrabboxError('missing_tool', 'ssh not found', { hint: 'install openssh-client (run `crabbox doctor`)' }));
       else reject(error);
     });
-    // 'exit', not 'close': a backgrounded ControlMaster may keep an inherited descriptor open.
-    child.on('exit', (code, sig) => setImmediate(() => resolve({ code, signal: sig, stderr })));
+    // 'exit', not 'close': a backgrounded ControlMaster may keep an inherited descriptor open. A failure's reason is
+    // on stderr, so then the pipe's end is awaited (a failed ssh leaves no master holding it), for a bounded time.
+    child.on('exit', (code, sig) => {
+      const done = (): void => resolve({ code, signal: sig, stderr });
+      if (code === 0 || child.stderr.readableEnded) return void setImmediate(done);
+      const grace = clock.setTimeout(done, STDERR_GRACE_MS, { unref: true });
+      child.stderr.once('end', () => {
+        grace.cancel();
+        done();
+      });
+    });
   });
 }
 
