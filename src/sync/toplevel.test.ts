@@ -65,6 +65,10 @@ test('git is asked when discovery env is set, and for a .git owned by another us
   initRepo(foreign, { 'x.txt': 'x\n' });
   chownSync(join(foreign, '.git'), 4242, 4242); // the suite runs as root
   assert.equal(await discoverTopLevel(foreign, {}), 'ask-git');
+  const foreignTree = join(root, 'foreign-tree');
+  initRepo(foreignTree, { 'y.txt': 'y\n' });
+  chownSync(foreignTree, 4242, 4242);
+  assert.equal(await discoverTopLevel(foreignTree, {}), 'ask-git');
 });
 
 test('a .git that is neither a git dir nor a gitdir: file is left to git', async () => {

@@ -12,8 +12,8 @@ export type Discovery = { found: string } | { found: undefined } | 'ask-git';
  * spawn is ~15 ms of every run's start-up): walking up from the physical cwd, the first directory with a `.git`
  * directory (or a `gitdir:` file, for worktrees and submodules) is the top level; a directory that is itself a git
  * dir (a bare repository, or inside `.git`) has no work tree; the walk stops at a file system boundary, as git does.
- * Anything unusual (discovery env set, a `.git` owned by someone else, which git's `safe.directory` may refuse, an
- * unreadable directory) returns `ask-git`.
+ * Anything unusual (discovery env set, a `.git` or work tree owned by someone else, which git's `safe.directory` may
+ * refuse, an unreadable directory) returns `ask-git`.
  */
 export async function discoverTopLevel(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Discovery> {
   if (DISCOVERY_ENV.some((name) => env[name] !== undefined)) return 'ask-git';
@@ -27,7 +27,8 @@ export async function discoverTopLevel(cwd: string, env: NodeJS.ProcessEnv = pro
         throw error;
       });
       if (dotGit) {
-        if (uid !== undefined && dotGit.uid !== uid) return 'ask-git';
+        // git's safe.directory check looks at the work tree's owner too.
+        if (uid !== undefined && (dotGit.uid !== uid || (await stat(dir)).uid !== uid)) return 'ask-git';
         if (dotGit.isDirectory() && (await isGitDir(join(dir, '.git')))) return { found: dir };
         if (dotGit.isFile() && (await readFile(join(dir, '.git'), 'utf8')).startsWith('gitdir: ')) return { found: dir };
         return 'ask-git';
