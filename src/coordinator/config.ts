@@ -220,3 +220,11 @@ export function validateSecrets(config: CoordinatorConfig): void {
   }
   if (userTokenTtlSeconds < 60 || userTokenTtlSeconds > USER_TOKEN_MAX_LIFETIME_SECONDS) throw new CrabboxError('invalid_config', 'the user token lifetime must be between 1 minute and 366 days');
 }
+
+/**
+ * The classes `sudo.classes` names that the coordinator's class table does not know: a typo there would grant
+ * nothing and say nothing, so `serve` refuses it at start (exit 78).
+ */
+export function unknownSudoClasses(sudoClasses: readonly string[], known: readonly string[]): string[] {
+  return sudoClasses.filter((name) => !known.includes(name));
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runBin } from '../testing/cli.ts';
@@ -56,11 +57,15 @@ describe('crabbox coordinator serve (real process, loopback HTTP)', () => {
     try {
       const same = 'the-same-secret-for-both-0123456789abcdef';
       const base = isolatedEnv(dir.path);
+      const sudoTypo = join(dir.path, 'sudo-typo.yaml');
+      writeFileSync(sudoTypo, 'sudo:\n  classes: [standard, standrad]\n');
       const cases: [string[], NodeJS.ProcessEnv, number, RegExp][] = [
         [['--port', 'abc'], base, 64, /--port must be 0-65535/],
         [['--providers', 'nope'], base, 78, /provider "nope" is not available/],
         [['--providers', 'fake'], { ...base, CRABBOX_SHARED_TOKEN: same, CRABBOX_SESSION_SECRET: same }, 78, /must differ from the shared token/],
         [['--providers', 'fake', '--config', join(dir.path, 'missing.yaml')], base, 78, /cannot read the coordinator config/],
+        // A typo in sudo.classes would grant nothing and say nothing: refused, naming the known classes.
+        [['--providers', 'fake', '--config', sudoTypo], base, 78, /^crabbox: sudo\.classes: unknown class "standrad"/],
       ];
       for (const [args, env, code, message] of cases) {
         const res = await runBin(['coordinator', 'serve', '--port', '0', ...args], { env, timeoutMs: 30_000 });

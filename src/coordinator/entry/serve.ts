@@ -9,6 +9,9 @@ import { createProviderEventSink } from '../provider-events.ts';
 import { buildProviders } from '../providers.ts';
 import { startCoordinator, type RunningCoordinator } from './node.ts';
 import { buildMachineAccess, loadAdminKey } from '../pool/wiring.ts';
+import { loadConfig } from '../../config/load.ts';
+import { mergeClasses } from '../../providers/classes.ts';
+import { unknownSudoClasses } from '../config.ts';
 
 /** `crabbox coordinator serve` flags, as given. */
 export interface ServeFlags {
@@ -33,6 +36,10 @@ export async function serveCoordinator(options: { env: NodeJS.ProcessEnv; cwd: s
   // Warm pools: the installation admin key (a coordinator secret) and how each provider's pool machines are reached.
   const adminKey = await loadAdminKey(env, coordinatorState);
   const access = buildMachineAccess(settings.config.pools, providers, { stateDir: coordinatorState, adminKey });
+  // The class table is the operator's (built-in classes plus `classes` in their user config), as the providers use it.
+  const known = Object.keys(mergeClasses(loadConfig({ env, cwd: options.cwd, noRepo: true }).classes));
+  const unknown = unknownSudoClasses(settings.config.sudo.classes, known);
+  if (unknown.length > 0) throw new CrabboxError('invalid_config', `sudo.classes: unknown class ${unknown.map((c) => JSON.stringify(c)).join(', ')}`, { hint: `known classes: ${known.join(', ')} (add one under classes: in the operator's user config); docs/classes.md` });
   if (!settings.config.defaultProvider || !providers[settings.config.defaultProvider]) settings.config.defaultProvider = names[0]!;
   if (!settings.config.auth.sharedToken && !settings.config.auth.sessionSecret) options.warn('warning: no CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET set: every route but /v1/health and /v1/ready will answer 401 (`eval "$(crabbox coordinator init-secrets)"` makes both)');
   let running: RunningCoordinator;

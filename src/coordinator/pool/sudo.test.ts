@@ -93,6 +93,23 @@ describe('sudo for lease users: only by the coordinator config', () => {
     }
   });
 
+  it('a request that names no class is the default class for sudo; an exact type without a class is no class', async () => {
+    const provider = new SudoCapableFake();
+    const h = await harness({ provider, config: { sudo: { classes: ['standard'] } } });
+    try {
+      const token = await h.userToken('ada');
+      const plain = await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: PUBLIC_KEY } });
+      assert.equal(plain.status, 201, JSON.stringify(plain.json));
+      const typed = await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: PUBLIC_KEY, type: 'cx22' } });
+      assert.equal(typed.status, 201, JSON.stringify(typed.json));
+      assert.deepEqual(provider.specs.map((s) => s.leaseSudo === true), [true, false]);
+      assert.equal((await h.store.getLease(plain.json.lease.id))?.sudo, true);
+      assert.equal((await h.store.getLease(typed.json.lease.id))?.sudo, false);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('config: pools.<name>.sudo is a boolean; a pool whose machines outlive a delete (local, ssh) cannot have it, in one line', () => {
     assert.equal(parsePools({ warm: { provider: 'hetzner', min: 0, max: 1, sudo: true } })[0]?.sudo, true);
     assert.equal(parsePools({ warm: { provider: 'hetzner', min: 0, max: 1 } })[0]?.sudo, false);
