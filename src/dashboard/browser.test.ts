@@ -223,6 +223,32 @@ describe('the dashboard in Chromium', () => {
     clean();
   });
 
+  it('running times tick and the live region polls on the page clock: the test advances it instead of waiting', async () => {
+    const { page, clean } = await signedIn('alice');
+    await page.clock.install();
+    const polls: string[] = [];
+    page.on('request', (r) => void (r.url().includes('/live/runs/') && polls.push(r.url())));
+    await page.goto(`${server.url}/runs/${seed.runningRun}`);
+    /** The running time as the page shows it, in seconds (the formats of duration() in assets/client.ts). */
+    const shown = async (): Promise<number> => {
+      const text = (await page.textContent('[data-up]'))!;
+      const [a, unitA, b = '0'] = text.split(' ');
+      const scale: Record<string, [number, number]> = { s: [1, 0], min: [60, 1], h: [3600, 60], d: [86_400, 3600] };
+      const [big, small] = scale[unitA!]!;
+      return Number(a) * big + Number(b) * small;
+    };
+    const before = await shown();
+    assert.equal(polls.length, 0, 'no poll before its first 2 s have passed on the page clock');
+    const polled = page.waitForResponse((r) => r.url().includes(`/live/runs/${seed.runningRun}`));
+    await page.clock.runFor(2_000);
+    assert.equal((await polled).status(), 304, 'nothing changed: If-None-Match answered with 304');
+    await page.clock.runFor(10 * 60_000);
+    const after = await shown();
+    // Ten minutes and two seconds later on the page clock, whatever unit the page shows (a minute at the coarsest here).
+    assert.ok(Math.abs(after - before - 602) <= 60, `running time moved from ${before} s to ${after} s`);
+    clean();
+  });
+
   it("another owner's lease and run cannot be seen or acted on through any URL in the browser: each reads like one that does not exist", async () => {
     const { page, clean } = await signedIn('alice');
     const bob = { lease: seed.bobLease, run: seed.bobRun };

@@ -6,11 +6,17 @@
  * - a `data-live` region polls its URL every few seconds with If-None-Match and swaps in the new fragment on a change
  *   (304 otherwise), through the one Trusted Types policy the CSP allows; it stops when the fragment says
  *   `data-live-end`, pauses while the tab is hidden, and goes to the sign-in page when the session has ended.
+ * Time comes from one place, `clock`: the page's own timers, which is the clock a browser test replaces (Playwright's
+ * `page.clock`) and advances instead of waiting (src/dashboard/browser.test.ts).
  */
 export const CLIENT = String.raw`(function () {
   'use strict';
   var tt = window.trustedTypes;
   var policy = tt && tt.createPolicy ? tt.createPolicy('crabbox-fragment', { createHTML: function (s) { return s; } }) : { createHTML: function (s) { return s; } };
+  var clock = {
+    after: function (ms, fn) { window.setTimeout(fn, ms); },
+    every: function (ms, fn) { window.setInterval(fn, ms); }
+  };
   var ticks = 0;
   var POLL_MS = 2000;
   function two(n) { return (n < 10 ? '0' : '') + n; }
@@ -44,7 +50,7 @@ export const CLIENT = String.raw`(function () {
     var url = region.getAttribute('data-live');
     var etag = region.getAttribute('data-etag') || '';
     var stopped = !!region.querySelector('[data-live-end]');
-    function next() { if (!stopped) window.setTimeout(poll, POLL_MS); }
+    function next() { if (!stopped) clock.after(POLL_MS, poll); }
     function poll() {
       if (document.visibilityState === 'hidden') { next(); return; }
       fetch(url, { headers: { 'Accept': 'text/html', 'If-None-Match': etag }, credentials: 'same-origin', cache: 'no-store' })
@@ -71,7 +77,7 @@ export const CLIENT = String.raw`(function () {
     stamp(document);
     render();
     document.querySelectorAll('[data-live]').forEach(live);
-    window.setInterval(function () { ticks++; render(); }, 1000);
+    clock.every(1000, function () { ticks++; render(); });
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
 })();
