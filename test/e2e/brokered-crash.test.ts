@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, runBin, type CliResult } from '../../src/testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
+import { until } from '../../src/testing/until.ts';
 
 const SHARED = 'brokered-crash-shared-token-0123456789';
 const SECRET = 'brokered-crash-session-secret-0123456789abcdef';
@@ -29,14 +29,6 @@ const envOf = (user: keyof typeof home, extra: NodeJS.ProcessEnv = {}): NodeJS.P
   isolatedEnv(home[user], { CRABBOX_COORDINATOR: coordinator.url, CRABBOX_COORDINATOR_TOKEN: tokens[user], ...extra });
 const cli = (user: keyof typeof home, argv: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> => runBin(argv, { env: envOf(user, extra), cwd: tmp.path });
 const keyFolders = (): string[] => (existsSync(keysDir) ? readdirSync(keysDir).filter((n) => n.startsWith('cbx_') || n.startsWith('pending-')).sort() : []);
-
-async function until(check: () => boolean, what: string, ms = 60_000, every = 5): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await sleep(every);
-  }
-}
 
 describe('brokered mode: keys left by a CLI killed with -9', () => {
   before(async () => {

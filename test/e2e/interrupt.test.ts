@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BIN, runCli } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
+import { until } from '../../src/testing/until.ts';
 
 const sandbox = runSandbox({ prefix: 'crabbox-e2e-int-' });
 const { env } = sandbox;
@@ -19,14 +20,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

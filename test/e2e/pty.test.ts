@@ -2,37 +2,23 @@
 // built CLI in a real terminal: tmux.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, runCli } from '../../src/testing/cli.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
 import { initRepo } from '../../src/testing/git.ts';
+import { until } from '../../src/testing/until.ts';
+import { tmuxServer } from '../../src/testing/tmux.ts';
 
 const sandbox = runSandbox({ prefix: 'crabbox-e2e-pty-' });
 const repo = join(sandbox.path, 'repo');
-// A server of its own, its socket in the sandbox (removed with it).
-const socket = join(sandbox.path, 'tmux.sock');
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
-
-async function until<T>(what: string, check: () => T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const terminal = tmuxServer(sandbox.path); // its socket in the sandbox, removed with it
+const { tmux } = terminal;
 
 describe('crabbox run -t', () => {
   before(() => initRepo(repo, { 'README.md': 'pty\n' }));
   after(async () => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // no server left
-    }
+    terminal.kill();
     await sandbox.remove();
   });
 
@@ -55,17 +41,17 @@ describe('crabbox run -t', () => {
     writeFileSync(script, `${exports}\nexport TERM=xterm-256color\ncd ${JSON.stringify(repo)}\ntrap '' INT\n${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} run -t -- bash -c '${box}'\necho "EXIT=$?"\necho "mode=$(stty -a | grep -o -- '-*icanon' | head -n 1)"\nsleep 60\n`);
     tmux('new-session', '-d', '-s', 'pty', '-x', '100', '-y', '30', `sh ${script}`);
     const pane = (): string => tmux('capture-pane', '-p', '-e', '-t', 'pty');
-    await until('the prompt', () => (pane().includes('name?') ? true : undefined));
+    await until(() => pane().includes('name?'), 'the prompt');
     tmux('send-keys', '-t', 'pty', 'crab', 'Enter');
-    await until('the answer to the prompt', () => (pane().includes('hello crab') ? true : undefined));
-    await until('the command to print its width', () => (pane().includes('cols=100') ? true : undefined));
+    await until(() => pane().includes('hello crab'), 'the answer to the prompt');
+    await until(() => pane().includes('cols=100'), 'the command to print its width');
     assert.match(pane(), /\x1b\[31mRED/, 'the colour reached the terminal');
     tmux('resize-window', '-t', 'pty', '-x', '120', '-y', '30');
-    await until('the box to see the new width', () => (pane().includes('cols=120') ? true : undefined));
+    await until(() => pane().includes('cols=120'), 'the box to see the new width');
     tmux('send-keys', '-t', 'pty', 'C-c');
-    const exit = await until('crabbox to exit', () => /EXIT=(\d+)/.exec(pane())?.[1]);
+    const exit = await until(() => /EXIT=(\d+)/.exec(pane())?.[1], 'crabbox to exit');
     assert.equal(exit, '130', pane());
-    assert.equal(await until('the terminal mode', () => /mode=(\S+)/.exec(pane())?.[1]), 'icanon', 'the terminal is back in cooked mode');
+    assert.equal(await until(() => /mode=(\S+)/.exec(pane())?.[1], 'the terminal mode'), 'icanon', 'the terminal is back in cooked mode');
     const list = await runCli(['list', '--json'], { env: sandbox.env, cwd: repo });
     assert.deepEqual((JSON.parse(list.stdout) as { leases: { state: string }[] }).leases.filter((l) => l.state === 'active'), [], 'the fresh lease was released');
   });

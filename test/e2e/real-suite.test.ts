@@ -4,29 +4,22 @@
 // The same tests must pass and the same be skipped; curses must really run (it needs TERM and a terminal on the box).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from '../../src/testing/cli.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { parseJUnit, type JUnitTotals } from '../../src/results/junit.ts';
+import { until } from '../../src/testing/until.ts';
+import { tmuxServer } from '../../src/testing/tmux.ts';
 
 const PYTHON = '/usr/bin/python3';
 const MODULES = ['test_curses', 'test_locale', 'test_strftime', 'test_readline'];
 
 const sandbox = runSandbox({ prefix: 'crabbox-e2e-real-suite-' });
 const repo = join(sandbox.path, 'repo');
-const socket = join(sandbox.path, 'tmux.sock');
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
-
-/** Another process on the real clock: polled, bounded. */
-async function until(what: string, check: () => boolean, ms = 120_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 100) {
-    if (waited > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const terminal = tmuxServer(sandbox.path); // its socket in the sandbox, removed with it
+const { tmux } = terminal;
 
 /** Runs `command` in its own tmux window (a real terminal, 120x40, TERM from tmux), waits for it, returns its exit code. */
 async function inTerminal(name: string, command: string): Promise<number> {
@@ -35,7 +28,7 @@ async function inTerminal(name: string, command: string): Promise<number> {
   const exports = Object.entries(sandbox.env).map(([k, v]) => `export ${k}=${JSON.stringify(v ?? '')}`).join('\n');
   writeFileSync(script, `${exports}\nexport TERM=xterm-256color LANG=C.UTF-8\ncd ${JSON.stringify(repo)}\n${command}\necho $? > ${JSON.stringify(done)}\nsleep 30\n`);
   tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `sh ${script}`);
-  await until(`${name} to finish`, () => existsSync(done));
+  await until(() => existsSync(done), `${name} to finish`, 120_000, 100);
   return Number(readFileSync(done, 'utf8').trim());
 }
 
@@ -47,11 +40,7 @@ const totals = (file: string): JUnitTotals & { curses: number } => {
 describe('a real project\'s test suite through crabbox run -t, against the same run directly (CPython\'s curses, locale, strftime and readline tests)', () => {
   before(() => initRepo(repo, { 'README.md': 'real suite\n' }));
   after(async () => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // no server left
-    }
+    terminal.kill();
     await sandbox.remove();
   });
 

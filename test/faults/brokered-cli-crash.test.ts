@@ -12,17 +12,10 @@ import { initRepo } from '../../src/testing/git.ts';
 import { leaseLeftovers } from '../../src/testing/leftovers.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { until } from '../../src/testing/until.ts';
 
 const SECRET = 'brokered-crash-session-secret-0123456789abcdef';
 const SHARED = 'brokered-crash-shared-token-0123456789';
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function alive(pid: number): boolean {
   try {

@@ -12,6 +12,7 @@ import { BIN, runBin, runCli } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { leaseLeftovers, machineDirs } from '../../src/testing/leftovers.ts';
 import { runSandbox } from '../../src/testing/run-sandbox.ts';
+import { until } from '../../src/testing/until.ts';
 
 const sandbox = runSandbox({ prefix: 'crabbox-faults-cli-' });
 const { env, boxes } = sandbox;
@@ -19,17 +20,6 @@ const stateDir = join(sandbox.path, 'state', 'crabbox');
 const repo = join(sandbox.path, 'repo');
 // Enough to keep rsync busy for a moment: 1500 files.
 initRepo(repo, Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`files/f${i}.txt`, `${'x'.repeat(2000)}${i}\n`])));
-
-/** Polls (a real wait on real processes) until `check` returns a value, at most `ms`. */
-async function until<T>(check: () => T | undefined, what: string, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -54,7 +44,7 @@ async function killedRun(script: string, moment: (leaseId: string) => boolean): 
   const earlier = new Set(machineDirs(stateDir));
   const child = spawn(process.execPath, [BIN, 'run', '--', 'sh', '-c', script], { env, cwd: repo, stdio: 'ignore' });
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  const leaseId = await until(() => machineDirs(stateDir).find((id) => !earlier.has(id) && moment(id)), 'the moment to kill');
+  const leaseId = await until(() => machineDirs(stateDir).find((id) => !earlier.has(id) && moment(id)), 'the moment to kill', 60_000, 5);
   child.kill('SIGKILL');
   await exited;
   return leaseId;

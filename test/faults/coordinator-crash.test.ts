@@ -12,6 +12,7 @@ import { openSqliteStore } from '../../src/storage/sqlite.ts';
 import { startHoldProxy, type HoldProxy } from '../../src/testing/hold-proxy.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { until } from '../../src/testing/until.ts';
 
 const TOKEN = 'faults-shared-token-0123456789abcdef';
 const headers = { authorization: `Bearer ${TOKEN}`, 'x-crabbox-owner': 'ada', 'content-type': 'application/json' };
@@ -67,15 +68,6 @@ async function fixture(t: TestContext): Promise<Fixture> {
     },
     cloud: () => [...[...fake.state.servers.values()].map((s) => `server ${s.name}`), ...[...fake.state.sshKeys.values()].map((k) => `key ${k.name}`), ...[...fake.state.firewalls.values()].map((f) => `firewall ${f.name}`)],
   };
-}
-
-/** Polls (a real wait on a real process) until `check` holds, at most `ms`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('coordinator kill -9 mid-lease (real serve process, Hetzner provider, fake Hetzner API)', () => {

@@ -10,17 +10,10 @@ import { startHoldProxy, type HoldProxy } from '../../src/testing/hold-proxy.ts'
 import { startPostgres, type TestPostgres } from '../../src/testing/postgres.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { until } from '../../src/testing/until.ts';
 
 const TOKEN = 'two-coordinators-token-0123456789abcdef';
 const headers = { authorization: `Bearer ${TOKEN}`, 'x-crabbox-owner': 'ada', 'content-type': 'application/json' };
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('two coordinators on one PostgreSQL, one killed mid-operation', () => {
   let pg: TestPostgres;
