@@ -1,4 +1,4 @@
-import { DEFAULT_CLASS } from '../providers/classes.ts';
+import { classOf } from '../providers/classes.ts';
 import { isCertificateLine, readCertificate } from '../keys/certificate.ts';
 import type { CreateLeaseBody, LeaseView } from '../api/schemas.ts';
 import { endedLeaseError } from '../domain/ended.ts';
@@ -92,9 +92,8 @@ export async function createLease(deps: CoordinatorDeps, identity: Identity, bod
   const cost = reservedCost(price, ttlSeconds);
   const id = newLeaseId();
   const machineId = newMachineId();
-  // Sudo only where the coordinator's own config names the class and the provider can grant it (decision 0060). A
-  // request that names no class (nor an exact type) gets the default class, and is judged as that class.
-  const leaseClass = body.class ?? (body.type === undefined ? DEFAULT_CLASS : undefined);
+  // Sudo only where the coordinator's own config names the lease's class and the provider can grant it (decision 0060).
+  const leaseClass = classOf(body);
   const sudo = leaseClass !== undefined && config.sudo.classes.includes(leaseClass) && provider.capabilities.leaseSudo === true;
 
   const { lease, created } = await store.withTransaction(async (tx) => {

@@ -38,6 +38,11 @@ export function mergeClasses(overrides: ClassOverrides | undefined): ClassTable 
   return merged;
 }
 
+/** The class a lease is of: the one it names, else the default one, unless it asked for an exact type (then none). */
+export function classOf(options: { class?: string | undefined; type?: string | undefined }): string | undefined {
+  return options.type ? options.class : (options.class ?? DEFAULT_CLASS);
+}
+
 export interface TypeChoice {
   /** Candidates in order; the machine records whichever launched. */
   types: string[];
@@ -50,9 +55,9 @@ export interface TypeChoice {
  * An explicit type is tried alone (the user asked for exactly that); a class gives its whole fallback list.
  */
 export function chooseTypes(options: { provider: string; class?: string | undefined; type?: string | undefined; classes?: ClassOverrides | undefined }): TypeChoice {
-  if (options.type) return { types: [options.type], class: options.class };
+  if (options.type) return { types: [options.type], class: classOf(options) };
   const table = mergeClasses(options.classes);
-  const name = options.class ?? DEFAULT_CLASS;
+  const name = classOf(options) ?? DEFAULT_CLASS;
   const entry = table[name];
   if (!entry) {
     throw new CrabboxError('bad_request', `unknown machine class ${JSON.stringify(name)} (known: ${Object.keys(table).sort().join(', ')})`, {
