@@ -1,5 +1,6 @@
 import type { CoordinatorClient } from '../api/client.ts';
-import { schemaId, type LeaseJson } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
+import { type LeaseJson } from '../api/shapes.ts';
 import type { AdminLeasesJson, AdminMachinesJson, DrainJson, EventsJson, MachineDrainJson, PoolDrainJson } from '../api/shapes-team.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef, parseMachineId } from '../domain/ids.ts';

@@ -1,6 +1,8 @@
 // Direct mode (the default) must not load brokered mode's code: the coordinator client and its wire schemas cost
 // start-up time on every run (zod builds every schema when its module loads). leaseSession imports them only when a
 // coordinator is configured; this test follows the static imports of the run use case and fails if any path reaches them.
+// The same holds for the `--json` document schemas (src/api/shapes*.ts, about 10 ms to build): a use case names its
+// output schema by a loader, so only the MCP server and the tests build them.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -46,4 +48,16 @@ describe('direct mode loads no brokered-mode code', () => {
     const text = readFileSync(resolve(SRC, 'app/session.ts'), 'utf8');
     assert.match(text, /await import\('\.\/coordinator-session\.ts'\)/);
   });
+});
+
+describe('the everyday commands build no --json document schemas', () => {
+  for (const command of ['run', 'warmup', 'list', 'status', 'stop']) {
+    it(`crabbox ${command} reaches none of src/api/shapes*.ts through static imports`, () => {
+      const reached = closure(resolve(SRC, `cli/commands/${command}.ts`));
+      assert.ok(reached.size > 10, `followed ${reached.size} modules`);
+      const schemas = ['api/shapes.ts', 'api/shapes-team.ts', 'api/shapes-setup.ts'].map((p) => resolve(SRC, p));
+      const found = schemas.filter((p) => reached.has(p)).map((p) => reached.get(p)!.map((f) => relative(SRC, f)).join(' -> '));
+      assert.deepEqual(found, []);
+    });
+  }
 });

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { cleanupJson } from '../api/shapes-setup.ts';
+import { schemaId } from '../api/schema-id.ts';
 import { loadConfig, type Config } from '../config/load.ts';
 import { sweepBrokeredKeys } from '../leases/brokered-keys.ts';
 import { cleanupExpired } from '../leases/cleanup.ts';
@@ -15,7 +14,7 @@ export const cleanup = useCase({
   name: 'cleanup',
   description: 'Delete your expired boxes and what crashed sessions left behind (keys, index entries). In brokered mode the coordinator deletes boxes; only local keys are cleaned. dryRun only reports.',
   input: z.strictObject({ provider: providerName, dryRun: z.boolean().optional().describe('Only say what would be deleted') }),
-  output: cleanupJson,
+  output: () => import('../api/shapes-setup.ts').then((m) => m.cleanupJson),
   annotations: { title: 'Clean up expired boxes', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const dryRun = input.dryRun === true;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { doctorJson, type DoctorJson } from '../api/shapes-setup.ts';
+import { schemaId } from '../api/schema-id.ts';
+import type { DoctorJson } from '../api/shapes-setup.ts';
 import { loadConfig } from '../config/load.ts';
 import { runChecks, type Check } from '../doctor/checks.ts';
 import { coordinatorChecks } from '../doctor/coordinator.ts';
@@ -22,7 +22,7 @@ export const doctor = useCase({
   name: 'doctor',
   description: 'Check local prerequisites (ssh, sshd, rsync, git, Node), config file modes and the coordinator (reachable, auth, clock skew). Each failed check says how to fix it.',
   input: z.strictObject({}),
-  output: doctorJson,
+  output: () => import('../api/shapes-setup.ts').then((m) => m.doctorJson),
   annotations: { title: 'Check prerequisites', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx) {
     const checks: Check[] = [...runChecks({ env: ctx.env, cwd: ctx.cwd }), ...coordinatorHostChecks(ctx.env)];

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import type { CoordinatorClient } from '../api/client.ts';
 import { eventType } from '../api/schemas.ts';
-import { schemaId } from '../api/shapes.ts';
-import { eventsJson, type EventsJson } from '../api/shapes-team.ts';
+import { schemaId } from '../api/schema-id.ts';
+import type { EventsJson } from '../api/shapes-team.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { leaseRef } from './inputs.ts';
@@ -43,7 +43,7 @@ export const events = useCase({
     type: eventType.optional().describe('Only events of this type, e.g. lease.expired'),
     limit: z.number().int().min(1).max(500).default(50).describe('At most this many (default 50)'),
   }),
-  output: eventsJson,
+  output: () => import('../api/shapes-team.ts').then((m) => m.eventsJson),
   annotations: { title: 'Audit events', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     if (input.lease !== undefined) parseLeaseRef(input.lease);

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { leaseJson } from '../api/shapes.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { checkIdleTimeout, describeTimingProblem, FLAG_NAMES } from '../domain/lease-timing.ts';
@@ -16,7 +15,7 @@ export const heartbeat = useCase({
     provider: providerName,
     idleTimeoutSeconds: z.number().int().optional().describe('New idle timeout in seconds, 60 up to the lease TTL'),
   }),
-  output: leaseJson,
+  output: () => import('../api/shapes.ts').then((m) => m.leaseJson),
   annotations: { title: 'Touch a lease', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     parseLeaseRef(input.lease);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { historyJson, schemaId } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { RUN_STATES } from '../runs/record.ts';
 import { historyEntry } from '../runs/json.ts';
@@ -17,7 +17,7 @@ export const history = useCase({
     state: z.enum(RUN_STATES).optional().describe('Only runs in this state'),
     limit: z.number().int().min(1).max(10_000).default(20).describe('At most this many runs (default 20)'),
   }),
-  output: historyJson,
+  output: () => import('../api/shapes.ts').then((m) => m.historyJson),
   annotations: { title: 'Run history', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const ref = input.lease === undefined ? undefined : parseLeaseRef(input.lease);

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { initJson, type InitJson } from '../api/shapes-setup.ts';
+import { schemaId } from '../api/schema-id.ts';
+import type { InitJson } from '../api/shapes-setup.ts';
 import { REPO_CONFIG_FILE } from '../config/paths.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { detectProject } from '../init/detect.ts';
@@ -86,7 +86,7 @@ export const init = useCase({
   name: 'init',
   description: 'Set up the current project for crabbox and agents: detect the language, package manager and test command, write a commented .crabbox.yaml, an AGENTS.md section and a .mcp.json entry. Never overwrites without force.',
   input: z.strictObject({ force: z.boolean().optional().describe('Replace crabbox\'s own files and sections when they differ') }),
-  output: initJson,
+  output: () => import('../api/shapes-setup.ts').then((m) => m.initJson),
   annotations: { title: 'Set up a project', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const root = (await gitTopLevel(ctx.cwd)) ?? ctx.cwd;

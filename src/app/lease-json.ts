@@ -1,5 +1,5 @@
 import type { LeaseJson } from '../api/shapes.ts';
-import { schemaId } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
 import { leaseJson } from '../leases/record.ts';
 import type { DirectLease } from '../leases/record.ts';
 

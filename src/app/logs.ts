@@ -11,7 +11,7 @@ export const logs = useCase({
   name: 'logs',
   description: 'The stored, redacted end of a run\'s combined stdout and stderr (bounded, so long output is cut at the front; `truncated` says so).',
   input: z.strictObject({ runId: runRef }),
-  output: logsJson,
+  output: () => import('../api/shapes.ts').then((m) => m.logsJson),
   annotations: { title: 'Run output tail', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const { client } = maybeCoordinator(ctx);

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { poolJson } from '../api/shapes-team.ts';
+import { schemaId } from '../api/schema-id.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { requireCoordinator } from './coordinator-session.ts';
 import { useCase } from './usecase.ts';
@@ -13,7 +12,7 @@ export const pool = useCase({
   description: 'Maintainers and admins: the coordinator\'s warm pools (docs/pool.md): idle, assigned and provisioning machines per pool, '
     + 'the claims of the last hour with their latency, and whether refills back off. No lease, owner or connection detail.',
   input: z.strictObject({}),
-  output: poolJson,
+  output: () => import('../api/shapes-team.ts').then((m) => m.poolJson),
   annotations: { title: 'Warm pools', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx) {
     const client = requireCoordinator(ctx, 'pool');

@@ -11,7 +11,7 @@ export const results = useCase({
   name: 'results',
   description: 'The JUnit summary of a run: counts, and each failed case with its suite, name, file, line and message (null when the run collected no JUnit reports).',
   input: z.strictObject({ runId: runRef }),
-  output: resultsJson,
+  output: () => import('../api/shapes.ts').then((m) => m.resultsJson),
   annotations: { title: 'Test results of a run', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const { client } = maybeCoordinator(ctx);

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { runReportJson, type RunReportJson } from '../api/shapes-team.ts';
+import { schemaId } from '../api/schema-id.ts';
+import type { RunReportJson } from '../api/shapes-team.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { selectEnv } from '../env/select.ts';
@@ -195,7 +195,7 @@ export const run = useCase({
     + 'for several runs in one task, call warmup once and pass its slug as `lease` (faster: only changes are synced). '
     + 'Output streams as progress notifications when the request has a progressToken. The exit code is the command\'s own unless result.source is "crabbox".',
   input: runInput,
-  output: runReportJson,
+  output: () => import('../api/shapes-team.ts').then((m) => m.runReportJson),
   annotations: { title: 'Run a command on a box', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   run: runCommand,
 });

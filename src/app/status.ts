@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { leaseJson } from '../api/shapes.ts';
 import { endedLeaseError } from '../domain/ended.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { leaseRef, providerName } from './inputs.ts';
@@ -15,7 +14,7 @@ export const status = useCase({
     provider: providerName,
     waitSeconds: z.number().int().min(1).max(3600).optional().describe('Wait up to this many seconds for the box to be ready'),
   }),
-  output: leaseJson,
+  output: () => import('../api/shapes.ts').then((m) => m.leaseJson),
   annotations: { title: 'Show a lease', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     parseLeaseRef(input.lease); // refuse a hostile ref before anything runs or changes

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { stopJson, type StopJson, type StopManyJson } from '../api/shapes-team.ts';
+import { schemaId } from '../api/schema-id.ts';
+import type { StopJson, StopManyJson } from '../api/shapes-team.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { ExitCode } from '../domain/exit-codes.ts';
 import { parseLeaseRef } from '../domain/ids.ts';
@@ -55,7 +55,7 @@ export const stop = useCase({
   description: 'Release a lease and delete its box. Safe to repeat: a lease that is already gone is success ("already-gone"). '
     + 'Call it when your task is done with a box from warmup (runs without a lease release their own box).',
   input: z.strictObject({ lease: leaseRef, provider: providerName }),
-  output: stopJson,
+  output: () => import('../api/shapes-team.ts').then((m) => m.stopJson),
   annotations: { title: 'Release a lease', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const [outcome] = await stopLeases(ctx, { leases: [input.lease], provider: input.provider });

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { schemaId } from '../api/shapes.ts';
-import { syncPlanJson } from '../api/shapes-setup.ts';
+import { schemaId } from '../api/schema-id.ts';
 import { loadConfig } from '../config/load.ts';
 import { cacheDirFor } from '../sync/cache.ts';
 import { buildManifest, requireRepoRoot } from '../sync/manifest.ts';
@@ -11,7 +10,7 @@ export const syncPlan = useCase({
   name: 'sync-plan',
   description: 'What a run would sync from this checkout, without leasing anything: file counts, bytes, biggest files and folders, deletions, guardrail verdict.',
   input: z.strictObject({ limit: z.number().int().min(1).max(1000).default(10).describe('How many of the biggest files and folders to list') }),
-  output: syncPlanJson,
+  output: () => import('../api/shapes-setup.ts').then((m) => m.syncPlanJson),
   annotations: { title: 'Sync plan', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     const config = loadConfig({ env: ctx.env, cwd: ctx.cwd });

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { usageAnswer, type UsageAnswer } from '../api/answers.ts';
 import { month } from '../api/schemas.ts';
-import { schemaId } from '../api/shapes.ts';
-import { usageJson } from '../api/shapes-team.ts';
+import { schemaId } from '../api/schema-id.ts';
 import { groupUsage, OWNER_PATTERN, USAGE_GROUPS } from './usage-groups.ts';
 import { CrabboxError, isCrabboxError } from '../domain/errors.ts';
 import { requireCoordinator } from './coordinator-session.ts';
@@ -19,7 +18,7 @@ export const usage = useCase({
     all: z.boolean().optional().describe('Admins: everyone\'s usage'),
     owner: z.string().regex(OWNER_PATTERN).optional().describe('Admins: this owner\'s usage'),
   }),
-  output: usageJson,
+  output: () => import('../api/shapes-team.ts').then((m) => m.usageJson),
   annotations: { title: 'Usage and caps', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(ctx, input) {
     if (input.all && input.owner !== undefined) throw new CrabboxError('bad_request', '--all and --owner do not go together: --all is everyone, --owner one person');

@@ -15,8 +15,9 @@ export interface UseCaseAnnotations {
 }
 
 /**
- * One operation of the application: a zod input, a zod output (the versioned `--json` document), honest annotations,
- * and `run`, a plain function over the ports that returns the output object. The CLI, the MCP server and the
+ * One operation of the application: a zod input, a zod output (the versioned `--json` document, loaded on demand: the
+ * CLI never needs it, and building every document's schema would cost each command about 10 ms at start-up), honest
+ * annotations, and `run`, a plain function over the ports that returns the output object. The CLI, the MCP server and the
  * dashboard adapt the same definitions; none of them re-implements an operation.
  */
 export interface UseCase<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
@@ -24,7 +25,7 @@ export interface UseCase<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   /** Written for a model choosing a tool: what it does, when to use it, what it returns. */
   description: string;
   input: I;
-  output: O;
+  output: () => Promise<O>;
   annotations: UseCaseAnnotations;
   run(ctx: AppContext, input: z.output<I>): Promise<z.output<O>>;
 }

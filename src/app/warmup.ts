@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { leaseJson } from '../api/shapes.ts';
 import { leaseSettings } from './inputs.ts';
 import { leaseDocument } from './lease-json.ts';
 import { leaseSession } from './session.ts';
@@ -11,7 +10,7 @@ export const warmup = useCase({
   description: 'Lease a fresh Linux box and keep it warm, so several runs reuse it (sync then only sends what changed). '
     + 'Use once per task, pass the returned slug as `lease` to `run`, and call `stop` when the task is done. Returns the lease: id, slug, expiry, machine.',
   input: z.strictObject(leaseSettings),
-  output: leaseJson,
+  output: () => import('../api/shapes.ts').then((m) => m.leaseJson),
   annotations: { title: 'Lease a box', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(ctx, input) {
     const { leases } = await leaseSession(ctx, input);

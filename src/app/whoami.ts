@@ -1,4 +1,5 @@
-import { schemaId, type WhoamiJson } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
+import { type WhoamiJson } from '../api/shapes.ts';
 import type { Whoami } from '../api/answers.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import type { AppContext } from './context.ts';

@@ -29,13 +29,13 @@ const INSTRUCTIONS = [
 ].join(' ');
 
 /** The tool list entry of a use case: JSON Schemas (draft-07, as MCP clients validate) from the zod source. */
-export function toolOf(useCase: UseCase): Tool {
+export async function toolOf(useCase: UseCase): Promise<Tool> {
   return {
     name: useCase.name,
     title: useCase.annotations.title,
     description: useCase.description,
     inputSchema: jsonSchema(useCase.input, 'input') as Tool['inputSchema'],
-    outputSchema: jsonSchema(useCase.output, 'output') as Tool['outputSchema'],
+    outputSchema: jsonSchema(await useCase.output(), 'output') as Tool['outputSchema'],
     annotations: { ...useCase.annotations },
   };
 }
@@ -69,7 +69,7 @@ export function buildServer(deps: McpDeps): Server {
   const server = new Server({ name: 'crabbox', version: deps.version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   const tools = new Map<string, UseCase>(MCP_TOOLS.map((t) => [t.name, t as unknown as UseCase]));
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [...tools.values()].map(toolOf) }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await Promise.all([...tools.values()].map(toolOf)) }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const useCase = tools.get(request.params.name);

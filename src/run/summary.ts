@@ -4,7 +4,7 @@ import type { ArtifactsSummary } from '../artifacts/download.ts';
 import type { PhaseTimings } from '../runs/record.ts';
 import type { RunOutcome } from './run.ts';
 import { formatSeconds } from '../domain/duration.ts';
-import { schemaId } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
 
 /**
  * What `crabbox run` reports when it is done: one timing line for people (stderr) and one result object for agents

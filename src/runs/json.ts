@@ -1,4 +1,5 @@
-import { schemaId, type HistoryEntry, type JUnitSummaryShape, type LogsJson, type ResultsJson } from '../api/shapes.ts';
+import { schemaId } from '../api/schema-id.ts';
+import type { HistoryEntry, JUnitSummaryShape, LogsJson, ResultsJson } from '../api/shapes.ts';
 import type { RunRecord } from './record.ts';
 
 /**
