@@ -1,8 +1,11 @@
 /**
  * Signed user tokens: `cbxu_<payload>.<signature>`, both base64url. The payload is compact JSON
  * {v, owner, org, login, iat, exp, jti}; the signature is HMAC-SHA256 over `cbxu_<payload>` with the
- * coordinator's session secret (never the shared operator token). Web Crypto only, so it runs on Node and Workers.
+ * coordinator's session secret (never the shared operator token). Plain JavaScript (./digest.ts), so it runs on Node and
+ * Workers alike, without a thread-pool round trip per request.
  */
+
+import { hmacSha256, sameBytes } from './digest.ts';
 
 export const USER_TOKEN_PREFIX = 'cbxu_';
 const MAX_TOKEN_LENGTH = 2048;
@@ -53,10 +56,6 @@ function lifetimeOk(iat: number, exp: number, nowSeconds: number): boolean {
   return exp > iat && exp - iat <= USER_TOKEN_MAX_LIFETIME_SECONDS && iat <= nowSeconds + IAT_SKEW_SECONDS;
 }
 
-async function hmacKey(secret: string): Promise<Parameters<typeof crypto.subtle.sign>[1]> {
-  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-}
-
 /** Session secrets must be long enough to resist guessing. */
 export function assertSessionSecret(secret: string): void {
   if (secret.length < 32) throw new Error('the session secret must be at least 32 characters');
@@ -68,14 +67,14 @@ export async function signUserToken(claims: UserTokenClaims, secret: string): Pr
   if (!(claims.exp > claims.iat && claims.exp - claims.iat <= USER_TOKEN_MAX_LIFETIME_SECONDS)) throw new Error(`a user token lives at most ${USER_TOKEN_MAX_LIFETIME_SECONDS / 86_400} days and must end after it starts`);
   const payload = toBase64Url(encoder.encode(JSON.stringify({ v: 1, ...claims })));
   const signed = `${USER_TOKEN_PREFIX}${payload}`;
-  const signature = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(signed)));
+  const signature = hmacSha256(secret, signed);
   return `${signed}.${toBase64Url(signature)}`;
 }
 
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 const isSeconds = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
-/** Verifies a user token's shape, signature (constant time, by Web Crypto) and expiry at `nowMs`. */
+/** Verifies a user token's shape, signature (compared in constant time) and expiry at `nowMs`. */
 export async function verifyUserToken(token: string, secret: string, nowMs: number): Promise<VerifyResult> {
   if (token.length > MAX_TOKEN_LENGTH || !token.startsWith(USER_TOKEN_PREFIX)) return { ok: false, reason: 'malformed' };
   const dot = token.lastIndexOf('.');
@@ -84,8 +83,7 @@ export async function verifyUserToken(token: string, secret: string, nowMs: numb
   const signature = fromBase64Url(token.slice(dot + 1));
   const payloadBytes = fromBase64Url(signed.slice(USER_TOKEN_PREFIX.length));
   if (!signature || signature.length !== 32 || !payloadBytes) return { ok: false, reason: 'malformed' };
-  const valid = await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, encoder.encode(signed));
-  if (!valid) return { ok: false, reason: 'bad-signature' };
+  if (!sameBytes(hmacSha256(secret, signed), signature)) return { ok: false, reason: 'bad-signature' };
   let claims: Record<string, unknown>;
   try {
     claims = JSON.parse(new TextDecoder().decode(payloadBytes)) as Record<string, unknown>;

@@ -88,7 +88,7 @@ export function sessionToken(): MiddlewareHandler<AppEnv> {
       const header = c.req.header('x-csrf-token');
       const form = header === undefined ? await c.req.parseBody().catch(() => ({}) as Record<string, unknown>) : {};
       const token = header ?? (typeof form.csrf === 'string' ? form.csrf : '');
-      if (!/^[0-9a-f]{64}$/.test(token) || !(await constantTimeEqual(token, c.var.webSession.csrfToken))) {
+      if (!/^[0-9a-f]{64}$/.test(token) || !constantTimeEqual(token, c.var.webSession.csrfToken)) {
         await denied(c, 'csrf-token', c.var.identity);
         throw new CrabboxError('forbidden', 'this form did not come from your dashboard session (its anti-forgery token is missing or wrong)', { hint: 'reload the page and try again' });
       }

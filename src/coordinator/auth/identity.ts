@@ -1,3 +1,4 @@
+import { sameBytes, sha256 } from '../../auth/digest.ts';
 import { verifyUserToken, USER_TOKEN_PREFIX } from '../../auth/user-token.ts';
 import type { CoordinatorConfig } from '../config.ts';
 
@@ -25,26 +26,20 @@ export function hasRole(identity: Identity, needed: Role): boolean {
   return RANK[identity.role] >= RANK[needed];
 }
 
-const encoder = new TextEncoder();
-
-const sha256 = async (text: string): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
 /** Digests of configured secrets (the shared token), made once per app: every request then hashes only what it presented. */
-export type SecretDigests = Map<string, Promise<Uint8Array>>;
+export type SecretDigests = Map<string, Uint8Array>;
 
 /**
  * Constant-time equality: compares SHA-256 digests, so neither length nor content leaks through timing. When `digests`
  * is given, `b` is a configured secret: its digest is computed once and kept there (the secret is in memory anyway).
  */
-export async function constantTimeEqual(a: string, b: string, digests?: SecretDigests): Promise<boolean> {
+export function constantTimeEqual(a: string, b: string, digests?: SecretDigests): boolean {
   let secret = digests?.get(b);
-  if (digests && !secret) {
+  if (!secret) {
     secret = sha256(b);
-    if (digests.size < 16) digests.set(b, secret);
+    if (digests && digests.size < 16) digests.set(b, secret);
   }
-  const [x, y] = await Promise.all([sha256(a), secret ?? sha256(b)]);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
-  return diff === 0;
+  return sameBytes(sha256(a), secret);
 }
 
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
@@ -98,7 +93,7 @@ export async function resolveIdentity(input: CredentialInput, config: Coordinato
     const { owner, org, login, exp } = verified.claims;
     return { ok: true, identity: { owner, org, login, role: roleFor(login, owner, config), via: 'user-token', expiresAt: exp * 1000 } };
   }
-  if (!sharedToken || !(await constantTimeEqual(token, sharedToken, digests))) return { ok: false, reason: 'wrong-token' };
+  if (!sharedToken || !constantTimeEqual(token, sharedToken, digests)) return { ok: false, reason: 'wrong-token' };
   const owner = input.ownerHeader?.trim();
   const org = input.orgHeader?.trim() || owner;
   if (!owner || !HEADER_NAME.test(owner) || !org || !HEADER_NAME.test(org)) return { ok: false, reason: 'missing-owner' };

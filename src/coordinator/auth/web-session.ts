@@ -89,7 +89,7 @@ export async function readWebSession(c: Context<AppEnv>): Promise<SessionReading
   const [, id, secret] = match as unknown as [string, string, string];
   const record = await store.getWebSession(id);
   if (!record) return { ok: false, reason: 'session-unknown' };
-  if (!(await constantTimeEqual(await sha256Hex(secret), record.secretHash))) return { ok: false, reason: 'session-forged' };
+  if (!constantTimeEqual(await sha256Hex(secret), record.secretHash)) return { ok: false, reason: 'session-forged' };
   const now = clock.now();
   const end = async (reason: 'session-expired' | 'session-role-changed' | 'session-access-mismatch'): Promise<SessionReading> => {
     await store.deleteWebSession(id);

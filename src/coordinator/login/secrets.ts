@@ -1,14 +1,12 @@
+import { sha256Hex as hex } from '../../auth/digest.ts';
 import { newToken } from '../../domain/ids.ts';
 import { USER_TOKEN_PREFIX, signUserToken } from '../../auth/user-token.ts';
 
 /** Hashes, ids and the user-token mint used by the login flow. */
 
-const encoder = new TextEncoder();
-
 /** SHA-256 as lowercase hex. The CLI sends sha256(secret) at start and the secret itself when polling. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(text);
 }
 
 export const newLoginId = (): string => `login_${newToken(12)}`;

@@ -176,11 +176,11 @@ export function loginRoutes(): Hono<AppEnv> {
     // A dashboard sign-in ends in a browser session; there is never a token to collect for it.
     const login = found?.kind === 'cli' ? found : undefined;
     if (!login) throw new CrabboxError('not_found', 'no such login in progress', { hint: 'run `crabbox login` again' });
-    if (!(await constantTimeEqual(await sha256Hex(input.secret), login.secretHash))) {
+    if (!constantTimeEqual(await sha256Hex(input.secret), login.secretHash)) {
       await denied(c, 'wrong-poll-secret');
       throw new CrabboxError('forbidden', 'this login was started by someone else (the poll secret does not match)');
     }
-    if (login.status === 'approved' && input.code !== undefined && !(await constantTimeEqual(await sha256Hex(normalizeLoginCode(input.code)), login.codeHash ?? ''))) {
+    if (login.status === 'approved' && input.code !== undefined && !constantTimeEqual(await sha256Hex(normalizeLoginCode(input.code)), login.codeHash ?? '')) {
       // One attempt: a wrong code ends the login, so the code cannot be guessed.
       await store.updateLogin(login.id, ['approved'], { status: 'denied', message: 'the code did not match the one the browser showed' });
       await denied(c, 'wrong-login-code');
