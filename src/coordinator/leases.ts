@@ -19,6 +19,7 @@ import { settleMachineOf } from './machines/settle.ts';
 import { scrubMachine } from './pool/scrub.ts';
 import { hourlyPrice, reservedCost } from './pricing.ts';
 import { allowedCidrs, provision } from './provision.ts';
+import { isoTime } from './iso.ts';
 
 /**
  * The coordinator's lease service: create (record first, provider second), heartbeat, release, expire. The rules
@@ -26,7 +27,7 @@ import { allowedCidrs, provision } from './provision.ts';
  * lease is on moves as src/domain/machine.ts says. Every step is a conditional store update.
  */
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = isoTime;
 
 /**
  * The lease as the API shows it: no idempotency key. `type` is the type that actually launched once the machine

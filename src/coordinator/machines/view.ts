@@ -1,7 +1,8 @@
 import type { MachineView } from '../../api/schemas.ts';
 import type { MachineRecord } from '../../storage/store.ts';
+import { isoTime } from '../iso.ts';
 
-const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : isoTime(ms));
 
 /** A machine as the admin API shows it: where it is and what it is doing, not its host key or labels. */
 export function machineView(m: MachineRecord, now: number): MachineView {

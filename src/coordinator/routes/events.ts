@@ -3,11 +3,12 @@ import { ENDPOINTS } from '../../api/endpoints.ts';
 import type { FleetEvent } from '../../storage/store.ts';
 import type { AppEnv } from '../env.ts';
 import { serveEndpoint, type EndpointHandler } from '../serve-endpoint.ts';
+import { isoTime } from '../iso.ts';
 
 /** An ISO 8601 time of a query as epoch ms. */
 export const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
-export const eventView = (e: FleetEvent) => ({ ...e, at: new Date(e.at).toISOString() });
+export const eventView = (e: FleetEvent) => ({ ...e, at: isoTime(e.at) });
 
 /** The caller's own audit trail, newest first. */
 export const ownEvents: EndpointHandler<typeof ENDPOINTS.events> = async (c, { query: q }) => {
