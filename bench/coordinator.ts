@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FACTOR, UPSTREAM } from './coordinator-upstream.ts';
 import { rssMiB, sampleRss, startInProcess, startServe, type CoordinatorProcess } from './lib/coordinator-process.ts';
-import { closedLoop, forDuration, paced, type LoadResult } from './lib/load.ts';
+import { repeated, type Counted } from './lib/cpu.ts';
+import { closedLoop, forDuration, paced } from './lib/load.ts';
 import { rateFigure, timeFigure, type Figure, type Section } from './lib/report.ts';
-import { median, percentile } from './lib/stats.ts';
+import { percentile } from './lib/stats.ts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJlbmNobWFya2tleWJlbmNobWFya2tleWJlbmNobWFy bench';
 /** A 4 KiB log tail like a test run's last lines (base64 text in 76-character lines). */
@@ -74,11 +75,10 @@ function latencyTarget(f: Figure): Figure {
   return f;
 }
 
-/** Median over repetitions of each named workload, run in turns (a, b, c, a, b, c, ...). */
-async function repeated(reps: number, workloads: { name: string; run: () => Promise<LoadResult> }[]): Promise<Map<string, number>> {
-  const samples = new Map(workloads.map((w) => [w.name, [] as number[]]));
-  for (let rep = 0; rep < reps; rep++) for (const w of workloads) samples.get(w.name)!.push((await w.run()).perSecond);
-  return new Map([...samples].map(([name, values]) => [name, median(values)]));
+/** Where an operation's CPU went: the server's, and the load generator's own on the same cores (at one client the two
+ * run in turn, so the client's share bounds the throughput as much as the server's). */
+function cpuNote(c: Counted, op: string): string {
+  return `CPU per ${op}: server ${c.serverCpuMs.toFixed(2)} ms, this bench's client ${c.clientCpuMs.toFixed(2)} ms (fetch, same cores)`;
 }
 
 /** p50 and p99 of `requests` sequential GETs (after a tenth as many untimed). */
@@ -156,18 +156,18 @@ export async function coordinatorSection(o: CoordinatorOptions): Promise<Section
     figures.push(timeFigure({ name: `heartbeat p99, ${pacedClients} clients paced (1 req/100 ms each)`, value: percentile(pacedHb, 99), runs: pacedHb.length, note: `p50 ${percentile(pacedHb, 50).toFixed(2)} ms; not saturated, unlike the closed loops above` }));
 
     // 3. Lease create+release cycles and run create+finish pairs, fixed counts, medians of the repetitions.
-    const counted = await repeated(o.reps, [
+    const counted = await repeated(o.reps, server.pid, [
       ...o.clients.flatMap((clients) => o.cycleCounts.map((count) => ({ name: `cycles ${clients} ${count}`, run: () => closedLoop(clients, count, () => leaseCycle(call)) }))),
       ...o.clients.flatMap((clients) => o.pairCounts.map((count) => ({ name: `pairs ${clients} ${count}`, run: () => closedLoop(clients, count, (c) => runPair(call, leases[c % leases.length]!)) }))),
     ]);
     for (const clients of o.clients) {
       for (const count of o.cycleCounts) {
-        figures.push(throughputTarget(rateFigure({ name: `lease create+release, ${clients} client${clients > 1 ? 's' : ''}, ${count} cycles`, unit: 'cycles/s', value: counted.get(`cycles ${clients} ${count}`)!, floorName: 'upstream', floor: UPSTREAM.leaseCycles[clients], runs: o.reps })));
+        figures.push(throughputTarget(rateFigure({ name: `lease create+release, ${clients} client${clients > 1 ? 's' : ''}, ${count} cycles`, unit: 'cycles/s', value: counted.get(`cycles ${clients} ${count}`)!.perSecond, floorName: 'upstream', floor: UPSTREAM.leaseCycles[clients], runs: o.reps, note: cpuNote(counted.get(`cycles ${clients} ${count}`)!, 'cycle') })));
       }
     }
     for (const clients of o.clients) {
       for (const count of o.pairCounts) {
-        figures.push(throughputTarget(rateFigure({ name: `run create+finish (4 KiB log), ${clients} client${clients > 1 ? 's' : ''}, ${count} pairs`, unit: 'cycles/s', value: counted.get(`pairs ${clients} ${count}`)!, floorName: 'upstream', floor: UPSTREAM.runPairs[clients], runs: o.reps })));
+        figures.push(throughputTarget(rateFigure({ name: `run create+finish (4 KiB log), ${clients} client${clients > 1 ? 's' : ''}, ${count} pairs`, unit: 'cycles/s', value: counted.get(`pairs ${clients} ${count}`)!.perSecond, floorName: 'upstream', floor: UPSTREAM.runPairs[clients], runs: o.reps, note: cpuNote(counted.get(`pairs ${clients} ${count}`)!, 'pair') })));
       }
     }
 
@@ -199,11 +199,11 @@ export async function coordinatorSection(o: CoordinatorOptions): Promise<Section
     const count = o.cycleCounts[0]!;
     await closedLoop(1, Math.ceil(count / 10), () => leaseCycle(serveCall));
     await closedLoop(1, Math.ceil(count / 10), () => leaseCycle(refCall));
-    const compared = await repeated(o.reps, [
+    const compared = await repeated(o.reps, fresh.pid, [
       { name: 'serve', run: () => closedLoop(1, count, () => leaseCycle(serveCall)) },
       { name: 'reference', run: () => closedLoop(1, count, () => leaseCycle(refCall)) },
     ]);
-    const entry = rateFigure({ name: `coordinator serve, lease create+release, 1 client, ${count} cycles`, unit: 'cycles/s', value: compared.get('serve')!, floorName: 'in-process, stub host keys', floor: compared.get('reference')!, runs: o.reps });
+    const entry = rateFigure({ name: `coordinator serve, lease create+release, 1 client, ${count} cycles`, unit: 'cycles/s', value: compared.get('serve')!.perSecond, floorName: 'in-process, stub host keys', floor: compared.get('reference')!.perSecond, runs: o.reps });
     entry.target = { text: 'within 20% of in-process', met: entry.ratio! <= 1.2 };
     figures.push(entry);
   } finally {

@@ -10,6 +10,7 @@ import { Miniflare } from 'miniflare';
 import { client, leaseCycle, LEASE_BODY, runPair, type Call } from './coordinator.ts';
 import { FACTOR } from './coordinator-upstream.ts';
 import { rssMiB, sampleRss } from './lib/coordinator-process.ts';
+import { cpuMs, repeated } from './lib/cpu.ts';
 import { closedLoop, forDuration, type LoadResult } from './lib/load.ts';
 import { rateFigure, timeFigure, type Figure, type Section } from './lib/report.ts';
 import { median, percentile } from './lib/stats.ts';
@@ -53,27 +54,6 @@ function workerdPid(not: ReadonlySet<number> = new Set()): number {
     }
   }
   throw new Error('no workerd child process found');
-}
-
-/** CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat: what the work cost, whatever else ran beside it. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-}
-
-/** Each workload's median throughput and median workerd CPU per operation over interleaved repetitions. */
-async function repeated(reps: number, pid: number, workloads: { name: string; run: () => Promise<LoadResult> }[]): Promise<Map<string, { perSecond: number; cpuMs: number }>> {
-  const samples = new Map(workloads.map((w) => [w.name, { rates: [] as number[], cpu: [] as number[] }]));
-  for (let rep = 0; rep < reps; rep++) {
-    for (const w of workloads) {
-      const before = cpuMs(pid);
-      const result = await w.run();
-      samples.get(w.name)!.rates.push(result.perSecond);
-      samples.get(w.name)!.cpu.push((cpuMs(pid) - before) / result.count);
-    }
-  }
-  return new Map([...samples].map(([name, s]) => [name, { perSecond: median(s.rates), cpuMs: median(s.cpu) }]));
 }
 
 const faster = (f: Figure): Figure => {
@@ -158,7 +138,7 @@ export async function workerSection(o: WorkerBenchOptions): Promise<Section> {
     // processes take is not in it), and it says how much of a cycle is the Worker's own work.
     const c1 = o.clients[0]!;
     for (const [name, key] of [['lease create+release', `cycles ${c1}`], ['run create+finish', `pairs ${c1}`]] as const) {
-      figures.push(timeFigure({ name: `workerd CPU per ${name}, ${c1} client${c1 > 1 ? 's' : ''}`, value: counted.get(key)!.cpuMs, floorName: '2 trivial requests', floor: 2 * floorCpuMs, runs: o.reps }));
+      figures.push(timeFigure({ name: `workerd CPU per ${name}, ${c1} client${c1 > 1 ? 's' : ''}`, value: counted.get(key)!.serverCpuMs, floorName: '2 trivial requests', floor: 2 * floorCpuMs, runs: o.reps }));
     }
 
     // Heartbeats over the live leases, each level for a fixed time; medians of the repetitions.
