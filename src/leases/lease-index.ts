@@ -1,9 +1,10 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { CrabboxError } from '../domain/errors.ts';
 import { isLeaseId, isSlug, type LeaseRef } from '../domain/ids.ts';
 import { leaseKeyDir } from '../ssh/index.ts';
+import { readSmall } from '../fs/small-read.ts';
 
 /**
  * The per-user lease index: `<stateDir>/leases/<id>/lease.json` beside the lease's keys, so a ref resolves in the
@@ -48,7 +49,7 @@ export async function writeIndexEntry(stateDir: string, entry: IndexEntry): Prom
 /** The index entry of one lease id; undefined when absent, unreadable or malformed (the index is only a hint). */
 export async function readIndexEntry(stateDir: string, id: string): Promise<IndexEntry | undefined> {
   if (!isLeaseId(id)) return undefined;
-  const text = await readFile(join(leaseKeyDir(stateDir, id), FILE), 'utf8').catch(() => undefined);
+  const text = readSmall(join(leaseKeyDir(stateDir, id), FILE));
   if (text === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(text);

@@ -1,9 +1,10 @@
-import { readFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { CleanupOptions, CleanupReport } from './cleanup.ts';
 import { cleanupExpired } from './cleanup.ts';
 import { plural } from '../domain/plural.ts';
+import { readSmall } from '../fs/small-read.ts';
 
 /** At most one opportunistic sweep per this interval (per user state dir). */
 export const SWEEP_INTERVAL_MS = 60_000;
@@ -16,7 +17,7 @@ export async function sweepIfDue(options: Omit<CleanupOptions, 'dryRun'> & { rep
   if (options.coordinator) return undefined;
   const stamp = join(options.stateDir, 'sweep.stamp');
   const now = options.clock.now();
-  const last = Number((await readFile(stamp, 'utf8').catch(() => '')).trim());
+  const last = Number((readSmall(stamp) ?? '').trim());
   if (Number.isFinite(last) && last > 0 && now - last < SWEEP_INTERVAL_MS && now >= last) return undefined;
   try {
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });

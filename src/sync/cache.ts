@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { TrackedListing } from './tracked.ts';
+import { readSmallOrThrow } from '../fs/small-read.ts';
 
 /**
  * The sync cache of one checkout: what the last sync a box confirmed was made of, so the next run asks git what
@@ -69,7 +70,7 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 export async function loadCache(dir: string, repoRoot: string): Promise<LoadedCache | undefined> {
   let text: string;
   try {
-    text = await readFile(join(dir, 'head'), 'utf8');
+    text = readSmallOrThrow(join(dir, 'head'));
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 
 import { commandLine, descendants, isAlive, listProcesses, signal } from './procs.ts';
+import { readSmallOrThrow } from '../../fs/small-read.ts';
 
 const sleep = (ms: number): Promise<void> => systemClock.sleep(ms);
 
@@ -132,7 +133,7 @@ export async function startSshd(options: StartOptions): Promise<number> {
 
 export async function readPid(pidFile: string): Promise<number | undefined> {
   try {
-    const text = (await readFile(pidFile, 'utf8')).trim();
+    const text = readSmallOrThrow(pidFile).trim();
     return /^\d{1,10}$/.test(text) ? Number(text) : undefined;
   } catch {
     return undefined;

@@ -1,8 +1,9 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { Labels } from '../../domain/labels.ts';
 import { isLeaseId } from '../../domain/ids.ts';
+import { readSmallOrThrow } from '../../fs/small-read.ts';
 
 /** What the local provider remembers about one machine (the state file, `machine.json`). */
 export interface LocalMachineState {
@@ -31,7 +32,7 @@ export async function writeState(file: string, state: LocalMachineState): Promis
 export async function readState(file: string): Promise<LocalMachineState | undefined> {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, 'utf8'));
+    data = JSON.parse(readSmallOrThrow(file));
   } catch {
     return undefined;
   }
