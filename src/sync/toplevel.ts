@@ -1,4 +1,4 @@
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Environment that changes how git finds a repository; with any of it set, git itself is asked. */
@@ -13,30 +13,28 @@ export type Discovery = { found: string } | { found: undefined } | 'ask-git';
  * directory (or a `gitdir:` file, for worktrees and submodules) is the top level; a directory that is itself a git
  * dir (a bare repository, or inside `.git`) has no work tree; the walk stops at a file system boundary, as git does.
  * Anything unusual (discovery env set, a `.git` or work tree owned by someone else, which git's `safe.directory` may
- * refuse, an unreadable directory) returns `ask-git`.
+ * refuse, an unreadable directory) returns `ask-git`. The few stats are synchronous: on the way to the box, each
+ * asynchronous one waited for an event loop busy loading modules (a 16 ms wait for one `lstat` was seen).
  */
 export async function discoverTopLevel(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Discovery> {
   if (DISCOVERY_ENV.some((name) => env[name] !== undefined)) return 'ask-git';
   const uid = process.getuid?.();
   try {
-    let dir = await realpath(cwd);
-    const device = (await stat(dir)).dev;
+    let dir = realpathSync(cwd);
+    const device = statSync(dir).dev;
     for (;;) {
-      const dotGit = await lstat(join(dir, '.git')).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
-        throw error;
-      });
+      const dotGit = lstatOrAbsent(join(dir, '.git'));
       if (dotGit) {
         // git's safe.directory check looks at the work tree's owner too.
-        if (uid !== undefined && (dotGit.uid !== uid || (await stat(dir)).uid !== uid)) return 'ask-git';
-        if (dotGit.isDirectory() && (await isGitDir(join(dir, '.git')))) return { found: dir };
-        if (dotGit.isFile() && (await readFile(join(dir, '.git'), 'utf8')).startsWith('gitdir: ')) return { found: dir };
+        if (uid !== undefined && (dotGit.uid !== uid || statSync(dir).uid !== uid)) return 'ask-git';
+        if (dotGit.isDirectory() && isGitDir(join(dir, '.git'))) return { found: dir };
+        if (dotGit.isFile() && readFileSync(join(dir, '.git'), 'utf8').startsWith('gitdir: ')) return { found: dir };
         return 'ask-git';
       }
-      if (await isGitDir(dir)) return { found: undefined };
+      if (isGitDir(dir)) return { found: undefined };
       const parent = dirname(dir);
       if (parent === dir) return { found: undefined };
-      if ((await stat(parent)).dev !== device) return { found: undefined };
+      if (statSync(parent).dev !== device) return { found: undefined };
       dir = parent;
     }
   } catch {
@@ -45,7 +43,24 @@ export async function discoverTopLevel(cwd: string, env: NodeJS.ProcessEnv = pro
 }
 
 /** git's own test for a git dir: a HEAD file and `objects` and `refs` directories. */
-async function isGitDir(dir: string): Promise<boolean> {
-  const [head, objects, refs] = await Promise.all(['HEAD', 'objects', 'refs'].map((name) => stat(join(dir, name)).catch(() => undefined)));
+function isGitDir(dir: string): boolean {
+  const [head, objects, refs] = ['HEAD', 'objects', 'refs'].map((name) => {
+    try {
+      return statSync(join(dir, name));
+    } catch {
+      return undefined;
+    }
+  });
   return Boolean(head?.isFile() && objects?.isDirectory() && refs?.isDirectory());
+}
+
+/** lstat, or undefined when nothing is there (ENOENT, or a path component that is not a directory). */
+function lstatOrAbsent(path: string): ReturnType<typeof lstatSync> {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
 }
