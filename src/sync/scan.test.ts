@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../testing/tmp.ts';
 import { gitIn, initRepo, writeFiles } from '../testing/git.ts';
@@ -132,4 +133,17 @@ test('caches of checkouts that are gone or unused for 30 days are removed, at mo
   assert.equal(existsSync(cacheDirFor(stateDir, gone)), false, 'the checkout is gone');
   assert.equal(existsSync(staleDir), false, 'unused for 31 days');
   assert.equal(existsSync(join(cacheDirFor(stateDir, kept), 'head')), true);
+});
+
+test('a .crabboxignore that is not a regular file (a FIFO, a folder) fails the scan at once with its name, instead of blocking on it', async () => {
+  for (const [name, make] of [['fifo', (p: string) => execFileSync('mkfifo', [p])], ['folder', (p: string) => mkdirSync(p)]] as const) {
+    const repo = join(tmp.path, `ignore-${name}`);
+    initRepo(repo, { 'a.txt': 'a\n' });
+    make(join(repo, '.crabboxignore'));
+    await assert.rejects(scanCheckout({ repoRoot: repo, exclude: [] }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'sync_failed');
+      assert.match(error.message, /^cannot read \.crabboxignore: not a regular file$/);
+      return true;
+    });
+  }
 });

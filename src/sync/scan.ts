@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CrabboxError } from '../domain/errors.ts';
 import { fileSystemNow, loadCache, type CacheHead, type DirtyEntry, type LoadedCache } from './cache.ts';
@@ -77,9 +77,15 @@ function checkPath(path: string): void {
   if (reason) throw new CrabboxError('sync_failed', `refusing to sync ${showPath(path)}: ${reason}`);
 }
 
-async function readIgnoreFile(repoRoot: string): Promise<string | undefined> {
+/**
+ * `.crabboxignore`, read at once: it and the index's stat come before git can start, and asynchronous reads waited for
+ * an event loop busy loading the CLI. Only a regular file is read (a FIFO would block the read forever).
+ */
+function readIgnoreFile(repoRoot: string): string | undefined {
+  const path = join(repoRoot, CRABBOXIGNORE);
   try {
-    return await readFile(join(repoRoot, CRABBOXIGNORE), 'utf8');
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CrabboxError('sync_failed', `cannot read ${CRABBOXIGNORE}: ${(error as Error).message}`);
@@ -100,9 +106,12 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-async function indexSignature(path: string): Promise<string> {
-  const st = await lstatExact(path).catch(() => undefined);
-  return st ? statSignature(st) : 'none';
+function indexSignature(path: string): string {
+  try {
+    return statSignature(lstatSync(path, { bigint: true }));
+  } catch {
+    return 'none';
+  }
 }
 
 /** A clean file's size from lstat (-1 when it is not a file or symlink any more). */
@@ -202,14 +211,15 @@ export interface CheckoutReads {
  */
 export function readCheckout(repoRoot: string, cacheDir: string | undefined): Promise<CheckoutReads> {
   const reads = (async (): Promise<CheckoutReads> => {
-    const [ignoreText, loaded] = await Promise.all([readIgnoreFile(repoRoot), cacheDir ? loadCache(cacheDir, repoRoot) : Promise.resolve(undefined)]);
+    const ignoreText = readIgnoreFile(repoRoot);
+    const loaded = cacheDir ? await loadCache(cacheDir, repoRoot) : undefined;
     const indexPath = loaded && process.env.GIT_INDEX_FILE === undefined ? loaded.head.indexPath : await gitIndexPath(repoRoot);
     // The index may be rewritten while git reads it: its signature before and after the reads must agree.
     for (let attempt = 1; ; attempt++) {
-      const indexSig = await indexSignature(indexPath);
+      const indexSig = indexSignature(indexPath);
       const reuseListing = loaded !== undefined && loaded.head.indexSig === indexSig;
       const [suspects, untracked, listing] = await Promise.all([gitSuspects(repoRoot), gitUntracked(repoRoot), reuseListing ? undefined : gitIndexListing(repoRoot)]);
-      if ((await indexSignature(indexPath)) === indexSig) return { repoRoot, cacheDir, loaded, ignoreText, indexPath, indexSig, suspects, untracked, listing };
+      if (indexSignature(indexPath) === indexSig) return { repoRoot, cacheDir, loaded, ignoreText, indexPath, indexSig, suspects, untracked, listing };
       if (attempt >= 3) throw new CrabboxError('sync_failed', 'the git index kept changing while crabbox read it', { hint: 'wait for the git command that is running to finish, then try again' });
     }
   })();
