@@ -40,6 +40,16 @@ function unrefIf(timer: RuntimeTimer, options: TimerOptions | undefined): Runtim
   return timer;
 }
 
+/**
+ * The dashboard page's clock, as the source of a browser-side object (`after(ms, fn)`, `every(ms, fn)`) that the
+ * dashboard script (src/dashboard/assets/client.ts) embeds: the page's own timers, kept here beside the system clock so
+ * that one module owns every timer. A browser test replaces them with Playwright's `page.clock` and advances it.
+ */
+export const BROWSER_CLOCK_SOURCE = `{
+    after: function (ms, fn) { window.setTimeout(fn, ms); },
+    every: function (ms, fn) { window.setInterval(fn, ms); }
+  }`;
+
 /** Real time: the runtime's clock and timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),

@@ -1,3 +1,5 @@
+import { BROWSER_CLOCK_SOURCE } from '../../domain/clock.ts';
+
 /**
  * The dashboard's only script (served at /assets/dashboard.<hash>.js, loaded with the page's CSP nonce). Pages work
  * without it; with it:
@@ -6,17 +8,14 @@
  * - a `data-live` region polls its URL every few seconds with If-None-Match and swaps in the new fragment on a change
  *   (304 otherwise), through the one Trusted Types policy the CSP allows; it stops when the fragment says
  *   `data-live-end`, pauses while the tab is hidden, and goes to the sign-in page when the session has ended.
- * Time comes from one place, `clock`: the page's own timers, which is the clock a browser test replaces (Playwright's
- * `page.clock`) and advances instead of waiting (src/dashboard/browser.test.ts).
+ * Time comes from one place, `clock`: the page's own timers (BROWSER_CLOCK_SOURCE in src/domain/clock.ts), which is the
+ * clock a browser test replaces (Playwright's `page.clock`) and advances instead of waiting (src/dashboard/browser.test.ts).
  */
 export const CLIENT = String.raw`(function () {
   'use strict';
   var tt = window.trustedTypes;
   var policy = tt && tt.createPolicy ? tt.createPolicy('crabbox-fragment', { createHTML: function (s) { return s; } }) : { createHTML: function (s) { return s; } };
-  var clock = {
-    after: function (ms, fn) { window.setTimeout(fn, ms); },
-    every: function (ms, fn) { window.setInterval(fn, ms); }
-  };
+  var clock = ${BROWSER_CLOCK_SOURCE};
   var ticks = 0;
   var POLL_MS = 2000;
   function two(n) { return (n < 10 ? '0' : '') + n; }
