@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** The file's text; undefined when it cannot be read. */
+/** The file's text; undefined when it cannot be read (missing, unreadable: callers treat all of these as absent). */
 export function readSmall(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
@@ -14,7 +14,3 @@ export function readSmall(path: string): string | undefined {
   }
 }
 
-/** The file's text; throws as readFileSync does (ENOENT and the like) for callers that tell the cases apart. */
-export function readSmallOrThrow(path: string): string {
-  return readFileSync(path, 'utf8');
-}

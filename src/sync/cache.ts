@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { TrackedListing } from './tracked.ts';
-import { readSmallOrThrow } from '../fs/small-read.ts';
+import { readSmall } from '../fs/small-read.ts';
 
 /**
  * The sync cache of one checkout: what the last sync a box confirmed was made of, so the next run asks git what
@@ -68,12 +68,8 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 
 /** Loads the cache; undefined when there is none or it is unreadable, corrupt, or from another checkout or format. */
 export async function loadCache(dir: string, repoRoot: string): Promise<LoadedCache | undefined> {
-  let text: string;
-  try {
-    text = readSmallOrThrow(join(dir, 'head'));
-  } catch {
-    return undefined;
-  }
+  const text = readSmall(join(dir, 'head'));
+  if (text === undefined) return undefined;
   const nl = text.indexOf('\n');
   if (nl !== 64 || sha256(text.slice(nl + 1)) !== text.slice(0, nl)) return undefined;
   let parsed: CacheHead;

@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { newToken } from '../../domain/ids.ts';
 import type { WebSessionRecord } from '../../storage/store.ts';
 import type { AppEnv } from '../env.ts';
-import { sha256Hex } from '../login/secrets.ts';
+import { sha256Hex } from '../../auth/digest.ts';
 import { sourceAddress } from '../source-address.ts';
 import { constantTimeEqual, roleFor, type Identity } from './identity.ts';
 
@@ -35,7 +35,7 @@ export type SessionReading =
   | { ok: false; reason: 'no-session' | 'session-malformed' | 'session-unknown' | 'session-forged' | 'session-expired' | 'session-role-changed' | 'session-access-mismatch' };
 
 /** Derived from the cookie's secret: per session, never stored, and knowing it does not reveal the secret. */
-const csrfFor = (secret: string): Promise<string> => sha256Hex(`crabbox-csrf:${secret}`);
+const csrfFor = (secret: string): string => sha256Hex(`crabbox-csrf:${secret}`);
 
 function writeCookie(c: Context<AppEnv>, value: string, maxAgeMs: number): void {
   setCookie(c, SESSION_COOKIE, value, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: Math.max(0, Math.floor(maxAgeMs / 1000)) });
@@ -66,7 +66,7 @@ export async function startWebSession(c: Context<AppEnv>, who: { owner: string; 
   const id = newToken(12);
   const secret = newToken(32);
   const record: WebSessionRecord = {
-    id, secretHash: await sha256Hex(secret), owner: who.owner, org: who.org, login: who.login, role: roleFor(who.login, who.owner, config),
+    id, secretHash: sha256Hex(secret), owner: who.owner, org: who.org, login: who.login, role: roleFor(who.login, who.owner, config),
     accessIdentity: c.var.accessIdentity, address: sourceAddress(c), userAgent: shortUserAgent(c.req.header('user-agent')),
     createdAt: now, lastSeenAt: now, expiresAt: now + SESSION_IDLE_MS, absoluteExpiresAt: now + SESSION_MAX_MS,
   };
@@ -89,7 +89,7 @@ export async function readWebSession(c: Context<AppEnv>): Promise<SessionReading
   const [, id, secret] = match as unknown as [string, string, string];
   const record = await store.getWebSession(id);
   if (!record) return { ok: false, reason: 'session-unknown' };
-  if (!constantTimeEqual(await sha256Hex(secret), record.secretHash)) return { ok: false, reason: 'session-forged' };
+  if (!constantTimeEqual(sha256Hex(secret), record.secretHash)) return { ok: false, reason: 'session-forged' };
   const now = clock.now();
   const end = async (reason: 'session-expired' | 'session-role-changed' | 'session-access-mismatch'): Promise<SessionReading> => {
     await store.deleteWebSession(id);
@@ -107,7 +107,7 @@ export async function readWebSession(c: Context<AppEnv>): Promise<SessionReading
     }
   }
   const identity: Identity = { owner: current.owner, org: current.org, login: current.login, role: current.role, via: 'browser-session', expiresAt: current.expiresAt };
-  return { ok: true, session: { record: current, csrfToken: await csrfFor(secret) }, identity };
+  return { ok: true, session: { record: current, csrfToken: csrfFor(secret) }, identity };
 }
 
 /** Signs out: the session row is deleted (the cookie no longer works anywhere) and the cookie cleared. */

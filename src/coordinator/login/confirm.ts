@@ -4,7 +4,7 @@ import { newToken } from '../../domain/ids.ts';
 import type { LoginRecord } from '../../storage/store.ts';
 import { constantTimeEqual } from '../auth/identity.ts';
 import type { AppEnv } from '../env.ts';
-import { sha256Hex } from './secrets.ts';
+import { sha256Hex } from '../../auth/digest.ts';
 
 /**
  * The two cookies of the login confirmation, one pair per login (a browser may run two logins at once):
@@ -56,7 +56,7 @@ export async function confirmedHere(c: Context<AppEnv>, login: LoginRecord): Pro
   if (login.confirmedAt === undefined || !login.browserHash) return false;
   const cookie = getCookie(c, browserName(login.id));
   if (!cookie) return false;
-  return constantTimeEqual(await sha256Hex(cookie), login.browserHash);
+  return constantTimeEqual(sha256Hex(cookie), login.browserHash);
 }
 
 /** "at 2026-01-15 12:00:05 UTC (2 minutes ago)". */

@@ -1,13 +1,7 @@
-import { sha256Hex as hex } from '../../auth/digest.ts';
 import { newToken } from '../../domain/ids.ts';
 import { USER_TOKEN_PREFIX, signUserToken } from '../../auth/user-token.ts';
 
-/** Hashes, ids and the user-token mint used by the login flow. */
-
-/** SHA-256 as lowercase hex. The CLI sends sha256(secret) at start and the secret itself when polling. */
-export async function sha256Hex(text: string): Promise<string> {
-  return hex(text);
-}
+/** Ids, codes and the user-token mint used by the login flow (its hashes: src/auth/digest.ts). */
 
 export const newLoginId = (): string => `login_${newToken(12)}`;
 

@@ -11,7 +11,8 @@ import type { CheckOutcome } from './checks.ts';
 import { clearBrowserCookie, newCsrfToken, setBrowserCookie } from './confirm.ts';
 import { githubLogin, LOGIN_TTL_MS, toGitHub } from './flow.ts';
 import { loginPage, PAGE_HEADERS } from './pages.ts';
-import { newLoginId, newState, ownerForGitHubUser, sha256Hex } from './secrets.ts';
+import { sha256Hex } from '../../auth/digest.ts';
+import { newLoginId, newState, ownerForGitHubUser } from './secrets.ts';
 
 /**
  * The dashboard's sign-in: the same GitHub login as `crabbox login`, started by the browser that finishes it. The
@@ -28,7 +29,7 @@ export async function startWebLogin(c: Context<AppEnv>): Promise<Response> {
   const state = newState();
   const address = sourceAddress(c);
   const login = {
-    id: newLoginId(), stateHash: await sha256Hex(state), secretHash: await sha256Hex(newToken(32)), source: rateLimitKey(address), address, kind: 'web' as const,
+    id: newLoginId(), stateHash: sha256Hex(state), secretHash: sha256Hex(newToken(32)), source: rateLimitKey(address), address, kind: 'web' as const,
     createdAt: now, expiresAt: now + LOGIN_TTL_MS,
   };
   const created = await store.createLogin(login, { maxPending: config.login.maxPending, maxPendingPerSource: config.login.maxPendingPerSource, now });
@@ -37,7 +38,7 @@ export async function startWebLogin(c: Context<AppEnv>): Promise<Response> {
     throw new CrabboxError('rate_limited', created === 'too-many' ? 'too many sign-ins are pending on this coordinator; try again in a few minutes' : 'too many sign-ins are pending from your address; finish one or wait for them to expire (10 minutes)');
   }
   const binding = newCsrfToken();
-  await store.confirmLogin(login.id, { browserHash: await sha256Hex(binding), now });
+  await store.confirmLogin(login.id, { browserHash: sha256Hex(binding), now });
   setBrowserCookie(c, login.id, binding);
   return toGitHub(c, gh, state, 303);
 }

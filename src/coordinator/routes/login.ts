@@ -12,7 +12,8 @@ import { confirmedHere, csrfOk, newCsrfToken, setBrowserCookie, setCsrfCookie, s
 import { confirmPage, loginPage, PAGE_HEADERS } from '../login/pages.ts';
 import { newPhrase } from '../login/phrase.ts';
 import { rateLimitKey, sourceAddress } from '../source-address.ts';
-import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, ownerForGitHubUser, sha256Hex } from '../login/secrets.ts';
+import { sha256Hex } from '../../auth/digest.ts';
+import { mintUserToken, newLoginCode, newLoginId, newState, normalizeLoginCode, ownerForGitHubUser } from '../login/secrets.ts';
 import { constantTimeEqual } from '../auth/identity.ts';
 import { denied } from '../middleware/auth.ts';
 import type { LoginRecord, LoginStore } from '../../storage/store.ts';
@@ -51,7 +52,7 @@ export function loginRoutes(): Hono<AppEnv> {
     const state = newState();
     const address = sourceAddress(c);
     const login = {
-      id: newLoginId(), stateHash: await sha256Hex(state), secretHash: input.secretHash, source: rateLimitKey(address), address, phrase: newPhrase(),
+      id: newLoginId(), stateHash: sha256Hex(state), secretHash: input.secretHash, source: rateLimitKey(address), address, phrase: newPhrase(),
       port: input.port, createdAt: now, expiresAt: now + LOGIN_TTL_MS,
     };
     const created = await store.createLogin(login, { maxPending: config.login.maxPending, maxPendingPerSource: config.login.maxPendingPerSource, now });
@@ -66,7 +67,7 @@ export function loginRoutes(): Hono<AppEnv> {
 
   /** A usable login for a link's state, or the page saying why not. */
   async function linkLogin(c: Context<AppEnv>, state: string): Promise<LoginRecord | Response> {
-    const found = /^[0-9a-f]{48}$/.test(state) ? await c.var.deps.store.getLoginByState(await sha256Hex(state)) : undefined;
+    const found = /^[0-9a-f]{48}$/.test(state) ? await c.var.deps.store.getLoginByState(sha256Hex(state)) : undefined;
     // The dashboard's own sign-in never goes through a link: its browser went straight to GitHub.
     const login = found?.kind === 'cli' ? found : undefined;
     if (!login) return page(c, 404, 'Unknown login', 'This login link is not valid. Run crabbox login again.');
@@ -109,7 +110,7 @@ export function loginRoutes(): Hono<AppEnv> {
       return page(c, 403, 'Confirmation refused', 'This confirmation did not come from the confirmation page in this browser. Open the link your terminal printed and confirm there.');
     }
     const binding = newCsrfToken();
-    const confirmed = await c.var.deps.store.confirmLogin(login.id, { browserHash: await sha256Hex(binding), now: c.var.deps.clock.now() });
+    const confirmed = await c.var.deps.store.confirmLogin(login.id, { browserHash: sha256Hex(binding), now: c.var.deps.clock.now() });
     if (!confirmed) {
       if (await confirmedHere(c, login)) return toGitHub(c, gh, state, 303);
       return page(c, 409, 'Login already confirmed', 'This login was already confirmed in another browser. If that was not you, run crabbox login again.');
@@ -123,7 +124,7 @@ export function loginRoutes(): Hono<AppEnv> {
     const { store, clock } = c.var.deps;
     const q = c.req.query();
     const state = q.state ?? '';
-    const login = /^[0-9a-f]{48}$/.test(state) ? await store.getLoginByState(await sha256Hex(state)) : undefined;
+    const login = /^[0-9a-f]{48}$/.test(state) ? await store.getLoginByState(sha256Hex(state)) : undefined;
     if (!login) {
       await denied(c, 'unknown-login');
       return page(c, 400, 'Unknown login', 'This login callback does not match a login in progress. Run crabbox login again.');
@@ -163,7 +164,7 @@ export function loginRoutes(): Hono<AppEnv> {
     if (login.kind === 'web') return finishWebLogin(c, login, outcome);
     const owner = ownerForGitHubUser(outcome.user.id);
     const code = newLoginCode();
-    const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login, codeHash: await sha256Hex(normalizeLoginCode(code)) });
+    const approved = await store.updateLogin(login.id, ['checking'], { status: 'approved', owner, org: outcome.org, login: outcome.user.login, codeHash: sha256Hex(normalizeLoginCode(code)) });
     if (!approved) return alreadyUsed(c);
     await audit(store, { type: 'auth.login', at: clock.now(), actor: owner, owner, org: outcome.org, data: { login: outcome.user.login, via: 'github' } });
     if (login.port) return c.redirect(`http://127.0.0.1:${login.port}/callback?login=${encodeURIComponent(login.id)}&code=${encodeURIComponent(code)}`, 302);
@@ -176,11 +177,11 @@ export function loginRoutes(): Hono<AppEnv> {
     // A dashboard sign-in ends in a browser session; there is never a token to collect for it.
     const login = found?.kind === 'cli' ? found : undefined;
     if (!login) throw new CrabboxError('not_found', 'no such login in progress', { hint: 'run `crabbox login` again' });
-    if (!constantTimeEqual(await sha256Hex(input.secret), login.secretHash)) {
+    if (!constantTimeEqual(sha256Hex(input.secret), login.secretHash)) {
       await denied(c, 'wrong-poll-secret');
       throw new CrabboxError('forbidden', 'this login was started by someone else (the poll secret does not match)');
     }
-    if (login.status === 'approved' && input.code !== undefined && !constantTimeEqual(await sha256Hex(normalizeLoginCode(input.code)), login.codeHash ?? '')) {
+    if (login.status === 'approved' && input.code !== undefined && !constantTimeEqual(sha256Hex(normalizeLoginCode(input.code)), login.codeHash ?? '')) {
       // One attempt: a wrong code ends the login, so the code cannot be guessed.
       await store.updateLogin(login.id, ['approved'], { status: 'denied', message: 'the code did not match the one the browser showed' });
       await denied(c, 'wrong-login-code');

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../../domain/clock.ts';
 import { CrabboxError } from '../../domain/errors.ts';
 
 import { commandLine, descendants, isAlive, listProcesses, signal } from './procs.ts';
-import { readSmallOrThrow } from '../../fs/small-read.ts';
+import { readSmall } from '../../fs/small-read.ts';
 
 const sleep = (ms: number): Promise<void> => systemClock.sleep(ms);
 
@@ -132,12 +132,8 @@ export async function startSshd(options: StartOptions): Promise<number> {
 }
 
 export async function readPid(pidFile: string): Promise<number | undefined> {
-  try {
-    const text = readSmallOrThrow(pidFile).trim();
-    return /^\d{1,10}$/.test(text) ? Number(text) : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = readSmall(pidFile)?.trim();
+  return text !== undefined && /^\d{1,10}$/.test(text) ? Number(text) : undefined;
 }
 
 /** Proof by /proc/<pid>/cmdline that a pid is an sshd started with exactly our config file. */

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import { join } from 'node:path';
 import type { Labels } from '../../domain/labels.ts';
 import { isLeaseId } from '../../domain/ids.ts';
-import { readSmallOrThrow } from '../../fs/small-read.ts';
+import { readSmall } from '../../fs/small-read.ts';
 
 /** What the local provider remembers about one machine (the state file, `machine.json`). */
 export interface LocalMachineState {
@@ -30,9 +30,11 @@ export async function writeState(file: string, state: LocalMachineState): Promis
 
 /** Reads a state file; undefined when missing or not a well-formed state. */
 export async function readState(file: string): Promise<LocalMachineState | undefined> {
+  const text = readSmall(file);
+  if (text === undefined) return undefined;
   let data: unknown;
   try {
-    data = JSON.parse(readSmallOrThrow(file));
+    data = JSON.parse(text);
   } catch {
     return undefined;
   }
