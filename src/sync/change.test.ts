@@ -247,6 +247,30 @@ test('a file a command changed on the box is sent again, keeping its size and mt
   assert.equal((await s.run()).sync, 'skipped');
 });
 
+test('in a large workspace the box checks its files in parts side by side, and finds a change in any part', async () => {
+  // 15,000 paths of about 45 bytes: a manifest over the 512 KiB at which the box cuts its stat pass into parts.
+  const files: Record<string, string> = {};
+  const paths: string[] = [];
+  for (let i = 0; i < 15_000; i++) {
+    const path = `dir-${String(i % 150).padStart(3, '0')}/a-rather-long-file-name-${String(i).padStart(5, '0')}.txt`;
+    files[path] = `${i}\n`;
+    paths.push(path);
+  }
+  paths.sort();
+  const s = setup(files);
+  assert.equal((await s.run()).sync, 'synced');
+  assert.ok(readFileSync(join(s.metadir, 'manifest')).length > 512 * 1024, 'the manifest is large enough to be cut');
+  assert.equal((await s.run()).sync, 'skipped', 'nothing changed anywhere');
+  const [first, middle, last] = [paths[0]!, paths[7_500]!, paths[14_999]!];
+  await s.run(['sh', '-c', `printf 'box\\n' >> '${first}'; rm '${middle}'; chmod +x '${last}'`]);
+  const r = await s.run(['cat', first]);
+  assert.equal(r.stdout, '0\n');
+  assert.equal(r.sent, 3, 'the three files the box changed, from the first, a middle and the last part');
+  s.check('after the repair');
+  assert.deepEqual(readdirSync(s.metadir).filter((name) => name.startsWith('records.')), [], 'the parts are removed');
+  assert.equal((await s.run()).sync, 'skipped');
+});
+
 test('two checkouts syncing into one workspace each run their own tree, whatever sizes and mtimes say', async () => {
   const a = setup({ VERSION: 'AAAA\n', 'only-a.txt': 'a' }, { name: 'app' });
   const b = setup({ VERSION: 'BBBB\n', 'only-b.txt': 'b' }, { name: 'app', workdir: a.workdir, metadir: a.metadir });
