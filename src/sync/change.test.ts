@@ -260,6 +260,9 @@ test('in a large workspace the box checks its files in parts side by side, and f
   const s = setup(files);
   assert.equal((await s.run()).sync, 'synced');
   assert.ok(readFileSync(join(s.metadir, 'manifest')).length > 512 * 1024, 'the manifest is large enough to be cut');
+  const online = /^0-(\d+)$/.exec(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
+  const cpus = online ? Number(online[1]) + 1 : 1;
+  assert.equal(readFileSync(join(s.metadir, 'stat-parts'), 'utf8'), `${Math.min(cpus, 2)}\n`, 'two parts on a box with two CPUs or more');
   assert.equal((await s.run()).sync, 'skipped', 'nothing changed anywhere');
   const [first, middle, last] = [paths[0]!, paths[7_500]!, paths[14_999]!];
   await s.run(['sh', '-c', `printf 'box\\n' >> '${first}'; rm '${middle}'; chmod +x '${last}'`]);

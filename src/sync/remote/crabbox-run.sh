@@ -79,21 +79,11 @@ cd -- "$workdir" || fail "workdir cannot enter $workdir"
 #                Every write, chmod, touch, rename or replacement of a file moves its ctime (a program cannot set it),
 #                so any change on the box to a managed file shows as a difference.
 records() { xargs -0 -r stat --printf '%n\001%s %.9Z %i\0' -- 2>/dev/null; }
-# The records of the paths in NUL list $1, written to $2 in the list's order. A long list (over 512 KiB, about 10,000
-# paths) is cut into parts stat-ed side by side, one per CPU up to 4: at 200,000 files the stat pass is most of a
-# no-change rerun, and it runs while the CLI still scans.
-cpus=1
-if IFS= read -r online </sys/devices/system/cpu/online 2>/dev/null && [[ $online =~ ^0-([0-9]+)$ ]]; then
-  cpus=$((BASH_REMATCH[1] + 1))
-fi
+# The records of the paths in NUL list $1, written to $2 in the list's order, in $3 parts stat-ed side by side: at
+# 200,000 files the stat pass is most of a no-change rerun, and it runs while the CLI still scans.
 records_of() {
-  local list=$1 out=$2 parts=1 size k
+  local list=$1 out=$2 parts=$3 k
   local -a ins=() outs=() pids=() suffix=(aa ab ac ad)
-  if [ "$cpus" -gt 1 ] && [ -s "$list" ] && size=$(stat -c %s -- "$list"); then
-    parts=$((size / 524288 + 1))
-    [ "$parts" -le "$cpus" ] || parts=$cpus
-    [ "$parts" -le 4 ] || parts=4
-  fi
   if [ "$parts" -le 1 ] || ! split -n "l/$parts" -t '\0' -- "$list" "$metadir/records.in."; then
     records <"$list" >"$out"
     return
@@ -107,11 +97,28 @@ records_of() {
   cat -- "${outs[@]}" >"$out"
   rm -f -- "${ins[@]}" "${outs[@]}"
 }
+# How many parts the manifest's stat pass takes: one per 512 KiB of paths (about 10,000), one per CPU, at most 4.
+# Worked out when a sync stats the whole manifest and kept in stat-parts, so the check before a run starts no process
+# for it (a manifest grown by changes since keeps the count until the next full pass).
+cpus=1
+if IFS= read -r online </sys/devices/system/cpu/online 2>/dev/null && [[ $online =~ ^0-([0-9]+)$ ]]; then
+  cpus=$((BASH_REMATCH[1] + 1))
+fi
+stat_parts() {
+  local size parts=1
+  if [ "$cpus" -gt 1 ] && [ -s "$metadir/manifest" ] && size=$(stat -c %s -- "$metadir/manifest"); then
+    parts=$((size / 524288 + 1))
+    [ "$parts" -le "$cpus" ] || parts=$cpus
+    [ "$parts" -le 4 ] || parts=4
+  fi
+  printf '%s\n' "$parts" >"$metadir/stat-parts"
+  REPLY=$parts
+}
 paths_of() { sed -z 's/\x01[^\x01]*$//'; }
 count_of() { tr -cd '\0' <"$1" | wc -c; }
 blob() {
   field; int "$F"
-  if [ "$F" = 0 ]; then : >"$1"; return; fi
+  if [ "$F" = 0 ]; then if [ "${3-}" = absent ]; then rm_present "$1"; else : >"$1"; fi; return; fi
   head -c "$F" >"$1" || fail "sync cannot store $2"
   [ "$(wc -c <"$1")" -eq "$F" ] || fail "protocol $2 truncated"
 }
@@ -179,12 +186,14 @@ inline_files() {
 }
 
 sync_tree() {
-  local m=$metadir stored="" box=unknown fp base how count
+  local m=$metadir stored="" box=unknown fp base how count parts=1
   [ -f "$m/fingerprint" ] && IFS= read -r stored <"$m/fingerprint"
+  [ -f "$m/stat-parts" ] && IFS= read -r parts <"$m/stat-parts"
+  [[ $parts =~ ^[1-4]$ ]] || parts=1
   [ -f "$m/manifest" ] || : >"$m/manifest"
   # What a command changed on the box since the last sync; this runs while the CLI still works out its offer.
   if [ -n "$stored" ] && [ -f "$m/snapshot" ]; then
-    records_of "$m/manifest" "$m/snapshot.now"
+    records_of "$m/manifest" "$m/snapshot.now" "$parts"
     if cmp -s "$m/snapshot.now" "$m/snapshot"; then
       box=same
     elif comm -z -23 --check-order "$m/snapshot" "$m/snapshot.now" >"$m/box.old" 2>/dev/null &&
@@ -205,10 +214,10 @@ sync_tree() {
     [[ $git_head =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || fail "protocol bad git head"
     field; git_ref=$F
     case $git_ref in '' | refs/heads/*) ;; *) fail "protocol bad git ref" ;; esac
-    blob "$m/git.shallow" "git metadata"
-    blob "$m/git.index" "git metadata"
-    blob "$m/git.pack" "git metadata"
-    blob "$m/git.refs" "git metadata"
+    blob "$m/git.shallow" "git metadata" absent
+    blob "$m/git.index" "git metadata" absent
+    blob "$m/git.pack" "git metadata" absent
+    blob "$m/git.refs" "git metadata" absent
   fi
   # delta: the box has the CLI's base, and gets the change from it; repair: it has the CLI's tree, but a command
   # changed managed files; full: anything else (no earlier sync, an interrupted one, another tree).
@@ -279,10 +288,10 @@ sync_tree() {
     if sort -z -u -m -- "$m/sent" "$m/removed" | join -z -t $'\001' -v 1 --check-order -- "$m/snapshot.now" - >"$m/kept" 2>/dev/null; then
       records <"$m/sent" | sort -z -m -- "$m/kept" - >"$m/snapshot"
     else
-      records_of "$m/manifest" "$m/snapshot"
+      stat_parts; records_of "$m/manifest" "$m/snapshot" "$REPLY"
     fi
   else
-    records_of "$m/manifest" "$m/snapshot"
+    stat_parts; records_of "$m/manifest" "$m/snapshot" "$REPLY"
   fi
   printf '%s\n' "$fp" >"$m/fingerprint"
   rm -f -- "$m"/{manifest.recv,send.recv,remove.recv,removed,extra,sent,kept,kept.paths,box.old,box.new,boxchanged,snapshot.now}
@@ -364,10 +373,12 @@ fix_locales
 
 # The login shell marks when it has read the profile: a signal that lands while bash is still sourcing it can be
 # absorbed (bash keeps going when the profile's own child survives it), so signals are held until then.
+# The file holds this run's token, so the one an earlier run left needs no removing (an rm is a process started).
 ready="$metadir/ready"
-rm_present "$ready"
+token="$$-$RANDOM$RANDOM-${EPOCHREALTIME-}"
+is_ready() { local r; [ -f "$ready" ] && IFS= read -r r <"$ready" && [ "$r" = "$token" ]; }
 # shellcheck disable=SC2016 # expanded by the command's own bash, not here
-mark=': >"$CRABBOX_READY_FILE"; unset CRABBOX_READY_FILE'
+mark='printf "%s\n" "$CRABBOX_READY_TOKEN" >"$CRABBOX_READY_FILE"; unset CRABBOX_READY_FILE CRABBOX_READY_TOKEN'
 if [ "$mode" = shell ]; then
   set -- -lc "$mark
 ${args[0]}"
@@ -400,13 +411,12 @@ say "start"
   umask "$user_umask"
   if [ -n "${user_lc_all+set}" ]; then export LC_ALL="$user_lc_all"; else unset LC_ALL; fi
   for kv in "${envs[@]}"; do export "${kv?}"; done
-  export CRABBOX_READY_FILE="$ready"
+  export CRABBOX_READY_FILE="$ready" CRABBOX_READY_TOKEN="$token"
   [ -z "$pty" ] || export SHELL="$bash_bin"
   # fd 8 is the workspace lock: only this wrapper holds it, so a process that escapes the group cannot keep it.
   exec "$setsid_bin" "${launch[@]}" "$@" 8>&-
 ) 0<>"$cmd_stdin" &
 pid=$!
-printf '%s\n' "$pid" >"$metadir/pgid"
 
 # Signals from the CLI arrive as NUL-terminated words on stdin; end of stdin means the CLI or the connection is gone.
 (
@@ -414,7 +424,7 @@ printf '%s\n' "$pid" >"$metadir/pgid"
   while IFS= read -r -d '' word; do
     # Hold the signal until the command is past its login profile (or gone; bounded at 30 s).
     for ((i = 0; i < 3000; i++)); do
-      if [ -e "$ready" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
+      if is_ready || ! kill -0 "$pid" 2>/dev/null; then break; fi
       sleep 0.01
     done
     ptypid="" ptyname=""
@@ -449,6 +459,6 @@ if kill -s TERM -- "-$pid" 2>/dev/null; then
 fi
 # A pty's session got SIGHUP when script ended; what ignored it is stopped here.
 if [ -f "$ptyfile" ] && read -r ptypid _ <"$ptyfile"; then kill -s KILL -- "-$ptypid" 2>/dev/null; fi
-rm_present "$metadir/pgid" "$ready" "$ptyfile" "$ptyin"
+rm_present "$ptyfile" "$ptyin"
 say "exit $code"
 exit "$code"

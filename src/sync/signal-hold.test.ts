@@ -1,0 +1,46 @@
+// A signal that lands while the command's login shell is still reading its profile is held until the profile is done
+// (the wrapper's ready token), so it reaches the command instead of being absorbed by the profile's own child. The
+// real wrapper runs under bash; the box's HOME is a folder of this test with a slow profile.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { systemClock } from '../domain/clock.ts';
+import { tempDir } from '../testing/tmp.ts';
+import { localBox } from '../testing/local-box.ts';
+import { startRemoteRun } from './session.ts';
+
+const tmp = tempDir('crabbox-signal-hold-');
+const home = process.env.HOME;
+after(() => {
+  process.env.HOME = home;
+  tmp.remove();
+});
+
+test('Ctrl-C during the login profile waits for it, then reaches the command (each run with its own ready token)', async () => {
+  const boxHome = join(tmp.path, 'home');
+  mkdirSync(boxHome);
+  writeFileSync(join(boxHome, '.bash_profile'), 'sleep 0.5\n');
+  process.env.HOME = boxHome; // the box (`sh -c` here) and its login shell inherit it
+  const box = localBox(tmp.path);
+  const workdir = join(tmp.path, 'w');
+  const metadir = join(tmp.path, '.crabbox', 'w');
+  for (const round of [1, 2]) {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (b: Buffer) => chunks.push(b));
+    const remote = startRemoteRun({
+      box, workdir, metadir, env: [], lockWaitSeconds: 30, sync: undefined, stdout: out, stderr: new PassThrough().resume(), clock: systemClock,
+      command: { mode: 'argv', args: ['bash', '-c', "trap 'echo got-int; exit 7' INT; echo started; sleep 5; echo done"] },
+      onProgress: (e) => { if (e.type === 'started') remote.interrupt('INT'); },
+    });
+    const result = await remote.result;
+    const text = Buffer.concat(chunks).toString('utf8');
+    assert.equal(result.exitCode, 7, `round ${round}: the command's trap ran (output: ${JSON.stringify(text)})`);
+    assert.equal(text, 'started\ngot-int\n', `round ${round}`);
+    // The file stays (removing it would cost a process per run): the second round starts with the first one's token
+    // there, which must not count as ready.
+    assert.ok(existsSync(join(metadir, 'ready')), `round ${round}: the ready file is left for the next run`);
+  }
+});
