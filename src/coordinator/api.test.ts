@@ -269,17 +269,13 @@ describe(onTarget('coordinator API'), () => {
   });
 
   it('fails closed: with no auth configured every route but health is 401', async () => {
-    const closed = await harness({ config: { auth: { sharedToken: undefined, sessionSecret: undefined } } });
-    try {
-      assert.equal((await closed.request('GET', '/v1/health')).status, 200);
-      assert.equal((await closed.request('GET', '/v1/ready')).status, 200, 'the public readiness probe needs no auth');
-      for (const [method, path] of [['GET', '/v1/ready/detail'], ['GET', '/v1/whoami'], ['GET', '/v1/leases'], ['POST', '/v1/leases'], ['GET', '/v1/admin/leases'], ['GET', '/v1/nope']]) {
-        const res = await closed.request(method!, path!, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': 'root' } });
-        assert.equal(res.status, 401, `${method} ${path}`);
-        assert.equal(res.json.error, 'unauthorized');
-      }
-    } finally {
-      await closed.close();
+    await using closed = await harness({ config: { auth: { sharedToken: undefined, sessionSecret: undefined } } });
+    assert.equal((await closed.request('GET', '/v1/health')).status, 200);
+    assert.equal((await closed.request('GET', '/v1/ready')).status, 200, 'the public readiness probe needs no auth');
+    for (const [method, path] of [['GET', '/v1/ready/detail'], ['GET', '/v1/whoami'], ['GET', '/v1/leases'], ['POST', '/v1/leases'], ['GET', '/v1/admin/leases'], ['GET', '/v1/nope']]) {
+      const res = await closed.request(method!, path!, { token: SHARED_TOKEN, headers: { 'x-crabbox-owner': 'root' } });
+      assert.equal(res.status, 401, `${method} ${path}`);
+      assert.equal(res.json.error, 'unauthorized');
     }
   });
 
@@ -291,17 +287,13 @@ describe(onTarget('coordinator API'), () => {
 describe(onTarget('auth.denied events stay bounded under a flood'), () => {
   it('logs at most the per-minute budget and reports how many were suppressed', async () => {
     const { DENIALS_PER_MINUTE } = await import('./middleware/auth.ts');
-    const h = await harness();
-    try {
-      for (let i = 0; i < DENIALS_PER_MINUTE + 30; i++) assert.equal((await h.request('GET', '/v1/whoami')).status, 401);
-      assert.equal((await h.store.listEvents({ type: 'auth.denied', limit: 500 })).items.length, DENIALS_PER_MINUTE);
-      h.clock.advance(60_000);
-      await h.request('GET', '/v1/whoami');
-      const [latest] = (await h.store.listEvents({ type: 'auth.denied', limit: 1 })).items;
-      assert.equal(latest?.data?.suppressedBefore, 30);
-    } finally {
-      await h.close();
-    }
+    await using h = await harness();
+    for (let i = 0; i < DENIALS_PER_MINUTE + 30; i++) assert.equal((await h.request('GET', '/v1/whoami')).status, 401);
+    assert.equal((await h.store.listEvents({ type: 'auth.denied', limit: 500 })).items.length, DENIALS_PER_MINUTE);
+    h.clock.advance(60_000);
+    await h.request('GET', '/v1/whoami');
+    const [latest] = (await h.store.listEvents({ type: 'auth.denied', limit: 1 })).items;
+    assert.equal(latest?.data?.suppressedBefore, 30);
   });
 });
 

@@ -52,77 +52,61 @@ function dyingStore(store: FleetStore, method: keyof FleetStore, when: 'before' 
 
 describe('coordinator faults', () => {
   it('create fails after the machine exists: the lease fails and the machine is deleted', async () => {
-    const h = await harness();
-    try {
-      h.provider.fail({ step: 'create-after-id' });
-      const res = await h.request('POST', '/v1/leases', { token: await h.userToken('alice'), body: { sshPublicKey: PUBLIC_KEY } });
-      assert.equal(res.status, 502);
-      assert.equal(res.json.error, 'provider_error');
-      assert.equal(h.provider.machines.size, 0);
-      const [lease] = (await h.store.listLeases({ states: ['failed'] })).items;
-      assert.equal(await machineState(h.store, lease), 'deleted');
-      assert.deepEqual(await eventTypes(h.store, lease!.id), ['lease.created', 'provider.error', 'lease.failed', 'machine.deleted']);
-    } finally {
-      await h.close();
-    }
+    await using h = await harness();
+    h.provider.fail({ step: 'create-after-id' });
+    const res = await h.request('POST', '/v1/leases', { token: await h.userToken('alice'), body: { sshPublicKey: PUBLIC_KEY } });
+    assert.equal(res.status, 502);
+    assert.equal(res.json.error, 'provider_error');
+    assert.equal(h.provider.machines.size, 0);
+    const [lease] = (await h.store.listLeases({ states: ['failed'] })).items;
+    assert.equal(await machineState(h.store, lease), 'deleted');
+    assert.deepEqual(await eventTypes(h.store, lease!.id), ['lease.created', 'provider.error', 'lease.failed', 'machine.deleted']);
   });
 
   it('create fails before any machine exists: the lease fails, nothing to delete', async () => {
-    const h = await harness();
-    try {
-      h.provider.fail({ step: 'create' });
-      const res = await h.request('POST', '/v1/leases', { token: await h.userToken('alice'), body: { sshPublicKey: PUBLIC_KEY } });
-      assert.equal(res.status, 502);
-      const [lease] = (await h.store.listLeases({ states: ['failed'] })).items;
-      assert.equal(await machineState(h.store, lease), 'failed', 'nothing was made: the machine record says so, and nothing is queued');
-      assert.deepEqual(await h.store.deletionQueue(h.clock.now() + 3600_000, 10), []);
-      assert.equal(h.provider.calls.filter((c) => c.op === 'delete').length, 0);
-    } finally {
-      await h.close();
-    }
+    await using h = await harness();
+    h.provider.fail({ step: 'create' });
+    const res = await h.request('POST', '/v1/leases', { token: await h.userToken('alice'), body: { sshPublicKey: PUBLIC_KEY } });
+    assert.equal(res.status, 502);
+    const [lease] = (await h.store.listLeases({ states: ['failed'] })).items;
+    assert.equal(await machineState(h.store, lease), 'failed', 'nothing was made: the machine record says so, and nothing is queued');
+    assert.deepEqual(await h.store.deletionQueue(h.clock.now() + 3600_000, 10), []);
+    assert.equal(h.provider.calls.filter((c) => c.op === 'delete').length, 0);
   });
 
   it('delete fails twice, then succeeds: retried with backoff by the sweeper', async () => {
-    const h = await harness();
-    try {
-      const alice = await h.userToken('alice');
-      const { json } = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } });
-      h.provider.fail({ step: 'delete', times: 2 });
-      const released = await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token: alice });
-      assert.equal(released.status, 200, 'release succeeds even when the provider delete fails; cleanup is queued');
-      assert.equal(h.provider.machines.size, 1);
-      h.clock.advance(29_000);
-      assert.equal((await sweep(h.deps)).deleteFailures, 0, 'not retried before the backoff');
-      h.clock.advance(1_000);
-      assert.equal((await sweep(h.deps)).deleteFailures, 1);
-      h.clock.advance(59_000);
-      assert.deepEqual([(await sweep(h.deps)).deleted, h.provider.machines.size], [0, 1]);
-      h.clock.advance(1_000);
-      assert.equal((await sweep(h.deps)).deleted, 1);
-      assert.equal(h.provider.machines.size, 0);
-      const lease = await h.store.getLease(json.lease.id);
-      const machine = await h.store.getMachine(lease!.machineId!);
-      assert.deepEqual([machine?.state, machine?.deletion.attempts], ['deleted', 3]);
-      assert.deepEqual(await eventTypes(h.store, json.lease.id), ['lease.created', 'machine.provisioned', 'machine.assigned', 'lease.released', 'provider.error', 'provider.error', 'machine.deleted']);
-    } finally {
-      await h.close();
-    }
+    await using h = await harness();
+    const alice = await h.userToken('alice');
+    const { json } = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } });
+    h.provider.fail({ step: 'delete', times: 2 });
+    const released = await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token: alice });
+    assert.equal(released.status, 200, 'release succeeds even when the provider delete fails; cleanup is queued');
+    assert.equal(h.provider.machines.size, 1);
+    h.clock.advance(29_000);
+    assert.equal((await sweep(h.deps)).deleteFailures, 0, 'not retried before the backoff');
+    h.clock.advance(1_000);
+    assert.equal((await sweep(h.deps)).deleteFailures, 1);
+    h.clock.advance(59_000);
+    assert.deepEqual([(await sweep(h.deps)).deleted, h.provider.machines.size], [0, 1]);
+    h.clock.advance(1_000);
+    assert.equal((await sweep(h.deps)).deleted, 1);
+    assert.equal(h.provider.machines.size, 0);
+    const lease = await h.store.getLease(json.lease.id);
+    const machine = await h.store.getMachine(lease!.machineId!);
+    assert.deepEqual([machine?.state, machine?.deletion.attempts], ['deleted', 3]);
+    assert.deepEqual(await eventTypes(h.store, json.lease.id), ['lease.created', 'machine.provisioned', 'machine.assigned', 'lease.released', 'provider.error', 'provider.error', 'machine.deleted']);
   });
 
   it('delete says already gone: counts as deleted', async () => {
-    const h = await harness();
-    try {
-      const alice = await h.userToken('alice');
-      const { json } = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } });
-      h.provider.machines.clear();
-      await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token: alice });
-      const lease = await h.store.getLease(json.lease.id);
-      assert.equal(await machineState(h.store, lease), 'deleted');
-      const deleted = (await h.store.listEvents({ leaseId: json.lease.id, type: 'machine.deleted' })).items[0];
-      assert.equal(deleted?.data?.result, 'already-gone');
-    } finally {
-      await h.close();
-    }
+    await using h = await harness();
+    const alice = await h.userToken('alice');
+    const { json } = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } });
+    h.provider.machines.clear();
+    await h.request('POST', `/v1/leases/${json.lease.id}/release`, { token: alice });
+    const lease = await h.store.getLease(json.lease.id);
+    assert.equal(await machineState(h.store, lease), 'deleted');
+    const deleted = (await h.store.listEvents({ leaseId: json.lease.id, type: 'machine.deleted' })).items[0];
+    assert.equal(deleted?.data?.result, 'already-gone');
   });
 
   for (const when of ['after', 'before'] as const) {
@@ -145,19 +129,15 @@ describe('coordinator faults', () => {
         await first.close();
 
         clock.advance(16 * MIN);
-        const h2 = await harness({ path, provider: cloud, clock });
-        try {
-          const stats = await sweep(h2.deps, { orphans: true });
-          assert.equal(cloud.machines.size, 0, 'the machine was deleted after the restart');
-          assert.equal(stats.failedProvisioning, 1);
-          const [lease] = (await h2.store.listLeases({ states: ['failed'] })).items;
-          assert.ok(lease);
-          const types = await eventTypes(h2.store, lease.id);
-          assert.deepEqual(types.slice(0, 2), ['lease.created', 'lease.failed']);
-          assert.equal(types.at(-1), 'machine.deleted');
-        } finally {
-          await h2.close();
-        }
+        await using h2 = await harness({ path, provider: cloud, clock });
+        const stats = await sweep(h2.deps, { orphans: true });
+        assert.equal(cloud.machines.size, 0, 'the machine was deleted after the restart');
+        assert.equal(stats.failedProvisioning, 1);
+        const [lease] = (await h2.store.listLeases({ states: ['failed'] })).items;
+        assert.ok(lease);
+        const types = await eventTypes(h2.store, lease.id);
+        assert.deepEqual(types.slice(0, 2), ['lease.created', 'lease.failed']);
+        assert.equal(types.at(-1), 'machine.deleted');
       } finally {
         dir.remove();
       }
@@ -165,40 +145,36 @@ describe('coordinator faults', () => {
   }
 
   it('orphan sweep deletes only machines its labels prove are ours and no live lease needs', async () => {
-    const h = await harness({ config: { orphanSafetyWindowSeconds: 1800 } });
-    try {
-      const make = async (id: string, options: { installation?: string; keep?: boolean; createdAt?: number; drop?: string } = {}) => {
-        const createdAt = options.createdAt ?? h.clock.now();
-        const labels = leaseLabels({
-          lease: { id, slug: 'red-crab', owner: 'ghost', org: 'acme', state: 'active', keep: options.keep ?? false, createdAt, lastTouchedAt: createdAt, ttlSeconds: 7200, idleTimeoutSeconds: 1800, expiresAt: createdAt + 1800_000 },
-          installation: options.installation ?? 'test-install',
-        });
-        if (options.drop) delete labels[options.drop];
-        const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await generateHostKey(id) });
-        h.provider.machines.get(providerId)!.createdAt = createdAt; // the fake stamps wall-clock time; this test runs on the manual clock
-        return providerId;
-      };
-      const old = h.clock.now() - 60 * MIN;
-      const unknownOld = await make('cbx_00000000000a', { createdAt: old });
-      const unknownYoung = await make('cbx_00000000000b');
-      const foreign = await make('cbx_00000000000c', { createdAt: old, installation: 'someone-else' });
-      const unlabelled = await make('cbx_00000000000d', { createdAt: old, drop: 'crabbox-expires' });
-      const keptWithinCap = await make('cbx_00000000000e', { createdAt: old, keep: true });
-      const keptPastCap = await make('cbx_00000000000f', { createdAt: old - 2 * 3600_000, keep: true });
-      const alice = await h.userToken('alice');
-      const live = (await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } })).json.lease;
+    await using h = await harness({ config: { orphanSafetyWindowSeconds: 1800 } });
+    const make = async (id: string, options: { installation?: string; keep?: boolean; createdAt?: number; drop?: string } = {}) => {
+      const createdAt = options.createdAt ?? h.clock.now();
+      const labels = leaseLabels({
+        lease: { id, slug: 'red-crab', owner: 'ghost', org: 'acme', state: 'active', keep: options.keep ?? false, createdAt, lastTouchedAt: createdAt, ttlSeconds: 7200, idleTimeoutSeconds: 1800, expiresAt: createdAt + 1800_000 },
+        installation: options.installation ?? 'test-install',
+      });
+      if (options.drop) delete labels[options.drop];
+      const { providerId } = await h.provider.create({ leaseId: id, slug: 'red-crab', labels, sshPublicKey: PUBLIC_KEY, hostKey: await generateHostKey(id) });
+      h.provider.machines.get(providerId)!.createdAt = createdAt; // the fake stamps wall-clock time; this test runs on the manual clock
+      return providerId;
+    };
+    const old = h.clock.now() - 60 * MIN;
+    const unknownOld = await make('cbx_00000000000a', { createdAt: old });
+    const unknownYoung = await make('cbx_00000000000b');
+    const foreign = await make('cbx_00000000000c', { createdAt: old, installation: 'someone-else' });
+    const unlabelled = await make('cbx_00000000000d', { createdAt: old, drop: 'crabbox-expires' });
+    const keptWithinCap = await make('cbx_00000000000e', { createdAt: old, keep: true });
+    const keptPastCap = await make('cbx_00000000000f', { createdAt: old - 2 * 3600_000, keep: true });
+    const alice = await h.userToken('alice');
+    const live = (await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY } })).json.lease;
 
-      const stats = await sweep(h.deps, { orphans: true });
-      const left = new Set(h.provider.machines.keys());
-      assert.equal(left.has(unknownOld), false);
-      assert.equal(left.has(keptPastCap), false);
-      for (const kept of [unknownYoung, foreign, unlabelled, keptWithinCap]) assert.ok(left.has(kept), `machine ${kept} must survive`);
-      assert.ok([...h.provider.machines.values()].some((m) => m.labels['crabbox-lease'] === live.id), 'a live lease keeps its machine');
-      assert.equal(stats.orphansDeleted, 2);
-      const orphanEvents = (await h.store.listEvents({ type: 'machine.deleted' })).items;
-      assert.ok(orphanEvents.every((e) => String(e.data?.reason).startsWith('orphan:')));
-    } finally {
-      await h.close();
-    }
+    const stats = await sweep(h.deps, { orphans: true });
+    const left = new Set(h.provider.machines.keys());
+    assert.equal(left.has(unknownOld), false);
+    assert.equal(left.has(keptPastCap), false);
+    for (const kept of [unknownYoung, foreign, unlabelled, keptWithinCap]) assert.ok(left.has(kept), `machine ${kept} must survive`);
+    assert.ok([...h.provider.machines.values()].some((m) => m.labels['crabbox-lease'] === live.id), 'a live lease keeps its machine');
+    assert.equal(stats.orphansDeleted, 2);
+    const orphanEvents = (await h.store.listEvents({ type: 'machine.deleted' })).items;
+    assert.ok(orphanEvents.every((e) => String(e.data?.reason).startsWith('orphan:')));
   });
 });

@@ -235,14 +235,10 @@ describe(onTarget('GitHub browser login'), () => {
     assert.match(bad.json.message, /secretHash/);
     assert.equal((await h.request('POST', '/v1/login/poll', { body: { loginId: 'login_000000000000000000000000', secret: 'y'.repeat(43) } })).status, 404);
     const { harness } = await import('./testkit.ts');
-    const plain = await harness();
-    try {
-      const res = await plain.request('POST', '/v1/login/start', { body: { secretHash: 'a'.repeat(64) } });
-      assert.equal(res.status, 404);
-      assert.match(res.json.message, /no GitHub login configured/);
-    } finally {
-      await plain.close();
-    }
+    await using plain = await harness();
+    const res = await plain.request('POST', '/v1/login/start', { body: { secretHash: 'a'.repeat(64) } });
+    assert.equal(res.status, 404);
+    assert.match(res.json.message, /no GitHub login configured/);
   });
 
   it('pending logins are bounded per source address and in total', async () => {

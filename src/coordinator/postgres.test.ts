@@ -31,28 +31,24 @@ async function replica(schema: string, caps?: { global: number }): Promise<Harne
 
 describe('coordinator on PostgreSQL', () => {
   it('create -> heartbeat -> release through the API', async () => {
-    const h = await replica(`coord_t${++schemas}`);
-    try {
-      const alice = await h.userToken('alice');
-      const created = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY, ttlSeconds: 3600 } });
-      assert.equal(created.status, 201);
-      assert.equal(created.json.lease.state, 'active');
-      const id = created.json.lease.id as string;
-      h.clock.advance(60_000);
-      const beat = await h.request('POST', `/v1/leases/${id}/heartbeat`, { token: alice });
-      assert.equal(beat.status, 200);
-      assert.equal(Date.parse(beat.json.lease.lastTouchedAt), h.clock.now());
-      const released = await h.request('POST', `/v1/leases/${id}/release`, { token: alice });
-      assert.equal(released.status, 200);
-      assert.equal(released.json.lease.state, 'released');
-      assert.equal(h.provider.machines.size, 0);
-      const again = await h.request('POST', `/v1/leases/${id}/heartbeat`, { token: alice });
-      assert.equal(again.status, 409);
-      const events = await h.store.listEvents({ leaseId: id, limit: 50 });
-      assert.ok(events.items.some((e) => e.type === 'lease.released'));
-    } finally {
-      await h.close();
-    }
+    await using h = await replica(`coord_t${++schemas}`);
+    const alice = await h.userToken('alice');
+    const created = await h.request('POST', '/v1/leases', { token: alice, body: { sshPublicKey: PUBLIC_KEY, ttlSeconds: 3600 } });
+    assert.equal(created.status, 201);
+    assert.equal(created.json.lease.state, 'active');
+    const id = created.json.lease.id as string;
+    h.clock.advance(60_000);
+    const beat = await h.request('POST', `/v1/leases/${id}/heartbeat`, { token: alice });
+    assert.equal(beat.status, 200);
+    assert.equal(Date.parse(beat.json.lease.lastTouchedAt), h.clock.now());
+    const released = await h.request('POST', `/v1/leases/${id}/release`, { token: alice });
+    assert.equal(released.status, 200);
+    assert.equal(released.json.lease.state, 'released');
+    assert.equal(h.provider.machines.size, 0);
+    const again = await h.request('POST', `/v1/leases/${id}/heartbeat`, { token: alice });
+    assert.equal(again.status, 409);
+    const events = await h.store.listEvents({ leaseId: id, limit: 50 });
+    assert.ok(events.items.some((e) => e.type === 'lease.released'));
   });
 
   it('two replicas sharing the database enforce one global cap: 50 parallel creates, exactly 10 leases', async () => {

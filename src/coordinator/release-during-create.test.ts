@@ -41,30 +41,22 @@ describe('coordinator: release while the provider is still creating', () => {
   it('a provider whose create ends at the id (the fake cloud): the release deletes the machine, nothing is left', async () => {
     const provider = new FinishesAfterId({ hourlyPrice: 0.5 });
     provider.finishes = false;
-    const h = await harness({ provider });
-    try {
-      const { status, leaseId } = await releaseDuringCreate(h, provider);
-      assert.equal(status, 409);
-      assert.equal(provider.machines.size, 0);
-      const lease = await h.store.getLease(leaseId);
-      assert.equal(lease?.state, 'released');
-      assert.equal((await h.store.getMachine(lease!.machineId!))?.state, 'deleted');
-    } finally {
-      await h.close();
-    }
+    await using h = await harness({ provider });
+    const { status, leaseId } = await releaseDuringCreate(h, provider);
+    assert.equal(status, 409);
+    assert.equal(provider.machines.size, 0);
+    const lease = await h.store.getLease(leaseId);
+    assert.equal(lease?.state, 'released');
+    assert.equal((await h.store.getMachine(lease!.machineId!))?.state, 'deleted');
   });
 
   it('a provider whose create goes on after the id: what it made after the release\'s delete is deleted too', async () => {
     const provider = new FinishesAfterId({ hourlyPrice: 0.5 });
-    const h = await harness({ provider });
-    try {
-      const { status, leaseId } = await releaseDuringCreate(h, provider);
-      assert.equal(status, 409);
-      assert.equal(provider.machines.size, 0, 'no machine outlives its released lease');
-      const events = (await h.store.listEvents({ leaseId, limit: 100 })).items.map((e) => [e.type, (e.data as { reason?: string }).reason]);
-      assert.ok(events.some(([type, reason]) => type === 'machine.deleted' && reason === 'ended-during-create'), JSON.stringify(events));
-    } finally {
-      await h.close();
-    }
+    await using h = await harness({ provider });
+    const { status, leaseId } = await releaseDuringCreate(h, provider);
+    assert.equal(status, 409);
+    assert.equal(provider.machines.size, 0, 'no machine outlives its released lease');
+    const events = (await h.store.listEvents({ leaseId, limit: 100 })).items.map((e) => [e.type, (e.data as { reason?: string }).reason]);
+    assert.ok(events.some(([type, reason]) => type === 'machine.deleted' && reason === 'ended-during-create'), JSON.stringify(events));
   });
 });

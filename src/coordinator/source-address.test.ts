@@ -95,17 +95,13 @@ describe('login starts behind a proxy and over IPv6', () => {
 
 describe('lease firewalls behind a trusted proxy', () => {
   it('a lease created through the proxy opens SSH to the client address, not the proxy', async () => {
-    const h = await harness({ config: { trustedProxy: { header: 'X-Forwarded-For', from: ['10.0.0.0/8'] } } });
-    try {
-      const env = { incoming: { socket: { remoteAddress: '10.9.8.7' } } };
-      const res = await h.app.request('/v1/leases', {
-        method: 'POST', body: JSON.stringify({ sshPublicKey: PUBLIC_KEY }),
-        headers: { authorization: `Bearer ${SHARED_TOKEN}`, 'x-crabbox-owner': 'ci-bot', 'content-type': 'application/json', 'x-forwarded-for': '1.2.3.4, 198.51.100.7' },
-      }, env);
-      assert.equal(res.status, 201, await res.clone().text());
-      assert.deepEqual(h.provider.specs[0]!.allowedCidrs, ['198.51.100.7/32']);
-    } finally {
-      await h.close();
-    }
+    await using h = await harness({ config: { trustedProxy: { header: 'X-Forwarded-For', from: ['10.0.0.0/8'] } } });
+    const env = { incoming: { socket: { remoteAddress: '10.9.8.7' } } };
+    const res = await h.app.request('/v1/leases', {
+      method: 'POST', body: JSON.stringify({ sshPublicKey: PUBLIC_KEY }),
+      headers: { authorization: `Bearer ${SHARED_TOKEN}`, 'x-crabbox-owner': 'ci-bot', 'content-type': 'application/json', 'x-forwarded-for': '1.2.3.4, 198.51.100.7' },
+    }, env);
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.deepEqual(h.provider.specs[0]!.allowedCidrs, ['198.51.100.7/32']);
   });
 });

@@ -137,15 +137,11 @@ describe(onTarget('the coordinator SSH user CA'), () => {
 
 describe(onTarget('a coordinator without an SSH CA'), () => {
   it('answers 404 with a one-line reason; leases keep their per-lease keys', async () => {
-    const h = await harness();
-    try {
-      const token = await h.userToken('alice');
-      const l = (await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: client.publicKey } })).json.lease;
-      const res = await h.request('POST', `/v1/leases/${l.id}/certificate`, { token, body: { sshPublicKey: client.publicKey } });
-      assert.equal(res.status, 404);
-      assert.match(res.json.message, /no SSH certificate authority/);
-    } finally {
-      await h.close();
-    }
+    await using h = await harness();
+    const token = await h.userToken('alice');
+    const l = (await h.request('POST', '/v1/leases', { token, body: { sshPublicKey: client.publicKey } })).json.lease;
+    const res = await h.request('POST', `/v1/leases/${l.id}/certificate`, { token, body: { sshPublicKey: client.publicKey } });
+    assert.equal(res.status, 404);
+    assert.match(res.json.message, /no SSH certificate authority/);
   });
 });

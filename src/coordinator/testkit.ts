@@ -58,6 +58,8 @@ export interface Harness {
   /** The scheduled sweeps: the Node timer, or the Durable Object alarm (runNow fires it). */
   scheduler(): { runNow(): Promise<SweepStats | undefined>; stop(): Promise<void> };
   close(): Promise<void>;
+  /** close(), so a test can write `await using h = await harness()` and have it closed however the test ends. */
+  [Symbol.asyncDispose](): Promise<void>;
   // In-process only (the node target); on the Worker they throw.
   deps: CoordinatorDeps;
   app: ReturnType<typeof createApp>;
@@ -104,6 +106,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     sweep: (o) => sweep(deps, o),
     scheduler: () => startSweepScheduler(deps),
     close: () => store.close(),
+    [Symbol.asyncDispose]: () => store.close(),
   };
 }
 
@@ -169,6 +172,7 @@ async function workerHarness(config: CoordinatorConfig, clock: ManualClock, user
     sweep: (o: SweepOptions = {}): Promise<SweepStats> => control('sweep', o),
     scheduler: () => ({ runNow: async () => ((await control('alarm', { force: true })).stats ?? undefined) as SweepStats | undefined, stop: async () => {} }),
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
   // Not enumerable, so spreading the harness (login/testkit.ts) does not trip them.
   for (const what of ['deps', 'app', 'provider']) Object.defineProperty(h, what, { enumerable: false, get: inProcessOnly(what) });

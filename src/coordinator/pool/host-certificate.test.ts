@@ -24,35 +24,27 @@ const HOST_CA_PUBLIC = readFileSync(join(dir.path, 'host-ca.pub'), 'utf8').trim(
 
 describe('warm pool machines certified after boot by the host CA', () => {
   it('certifies each new machine once prepared, for its address; a claim answers the plain key and the host CA', async () => {
-    const h = await poolHarness({ pool: { min: 1, max: 1 }, config: { sshHostCa: sshHostCaConfig(HOST_CA, undefined) } });
-    try {
-      const [id] = await h.fill();
-      const record = (await h.store.getMachine(id!))!;
-      const cert = readCertificate(record.hostKey!);
-      assert.deepEqual([cert.type, cert.keyId, cert.principals, cert.caPublicKey], ['host', id, [record.host], HOST_CA_PUBLIC]);
-      assert.equal(cert.validBefore - cert.validAfter, 60 + 24 * 3600 + h.config.lease.maxTtlSeconds, 'the pool max age plus the longest lease, and a minute');
-      assert.equal(h.access.hostCertificates.get(id!), record.hostKey);
-      const ops = h.access.calls.filter((c) => c.machine === id).map((c) => c.op);
-      assert.deepEqual(ops.slice(0, 2), ['prepare', 'certifyHost'], 'certified after the box is prepared, before it goes idle');
-      assert.equal(cert.publicKey, h.provider.specs[0]!.hostKey.publicKey.split(' ').slice(0, 2).join(' '), 'the key the coordinator made for it');
+    await using h = await poolHarness({ pool: { min: 1, max: 1 }, config: { sshHostCa: sshHostCaConfig(HOST_CA, undefined) } });
+    const [id] = await h.fill();
+    const record = (await h.store.getMachine(id!))!;
+    const cert = readCertificate(record.hostKey!);
+    assert.deepEqual([cert.type, cert.keyId, cert.principals, cert.caPublicKey], ['host', id, [record.host], HOST_CA_PUBLIC]);
+    assert.equal(cert.validBefore - cert.validAfter, 60 + 24 * 3600 + h.config.lease.maxTtlSeconds, 'the pool max age plus the longest lease, and a minute');
+    assert.equal(h.access.hostCertificates.get(id!), record.hostKey);
+    const ops = h.access.calls.filter((c) => c.machine === id).map((c) => c.op);
+    assert.deepEqual(ops.slice(0, 2), ['prepare', 'certifyHost'], 'certified after the box is prepared, before it goes idle');
+    assert.equal(cert.publicKey, h.provider.specs[0]!.hostKey.publicKey.split(' ').slice(0, 2).join(' '), 'the key the coordinator made for it');
 
-      const res = await h.request('POST', '/v1/leases', { token: await h.maintainer(), body: { sshPublicKey: PUBLIC_KEY, pool: true } });
-      assert.equal(res.status, 201, JSON.stringify(res.json));
-      assert.equal(res.json.lease.machine.hostCa, HOST_CA_PUBLIC);
-      assert.equal(res.json.lease.machine.hostKey, cert.publicKey);
-    } finally {
-      await h.close();
-    }
+    const res = await h.request('POST', '/v1/leases', { token: await h.maintainer(), body: { sshPublicKey: PUBLIC_KEY, pool: true } });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.equal(res.json.lease.machine.hostCa, HOST_CA_PUBLIC);
+    assert.equal(res.json.lease.machine.hostKey, cert.publicKey);
   });
 
   it('without a host CA nothing is certified and the host key is pinned as before', async () => {
-    const h = await poolHarness({ pool: { min: 1, max: 1 } });
-    try {
-      const [id] = await h.fill();
-      assert.equal(h.access.calls.some((c) => c.op === 'certifyHost'), false);
-      assert.match((await h.store.getMachine(id!))!.hostKey!, /^ssh-ed25519 /);
-    } finally {
-      await h.close();
-    }
+    await using h = await poolHarness({ pool: { min: 1, max: 1 } });
+    const [id] = await h.fill();
+    assert.equal(h.access.calls.some((c) => c.op === 'certifyHost'), false);
+    assert.match((await h.store.getMachine(id!))!.hostKey!, /^ssh-ed25519 /);
   });
 });
