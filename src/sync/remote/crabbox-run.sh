@@ -79,27 +79,39 @@ cd -- "$workdir" || fail "workdir cannot enter $workdir"
 #                Every write, chmod, touch, rename or replacement of a file moves its ctime (a program cannot set it),
 #                so any change on the box to a managed file shows as a difference.
 records() { xargs -0 -r stat --printf '%n\001%s %.9Z %i\0' -- 2>/dev/null; }
-# The records of the paths in NUL list $1, written to $2 in the list's order, in $3 parts stat-ed side by side: at
-# 200,000 files the stat pass is most of a no-change rerun, and it runs while the CLI still scans.
-records_of() {
-  local list=$1 out=$2 parts=$3 k
-  local -a ins=() outs=() pids=() suffix=(aa ab ac ad)
+# Stats the paths of NUL list $1 in $2 parts side by side (at 200,000 files the stat pass is most of a no-change
+# rerun, and it runs while the CLI still scans): the records, in the list's order, are in the files of parts_out.
+# The parts' files are removed once the command has started (parts_left), off the path to it.
+parts_out=()
+parts_left=()
+stat_in_parts() {
+  local list=$1 parts=$2 k
+  local -a ins=() pids=() suffix=(aa ab ac ad)
+  parts_out=()
   if [ "$parts" -le 1 ] || ! split -n "l/$parts" -t '\0' -- "$list" "$metadir/records.in."; then
-    records <"$list" >"$out"
+    parts_out=("$metadir/records.out.aa")
+    records <"$list" >"${parts_out[0]}"
+    parts_left+=("${parts_out[@]}")
     return
   fi
   for ((k = 0; k < parts; k++)); do
-    ins+=("$metadir/records.in.${suffix[k]}"); outs+=("$metadir/records.out.${suffix[k]}")
-    records <"${ins[k]}" >"${outs[k]}" &
+    ins+=("$metadir/records.in.${suffix[k]}"); parts_out+=("$metadir/records.out.${suffix[k]}")
+    records <"${ins[k]}" >"${parts_out[k]}" &
     pids+=($!)
   done
   wait "${pids[@]}"
-  cat -- "${outs[@]}" >"$out"
-  rm -f -- "${ins[@]}" "${outs[@]}"
+  parts_left+=("${ins[@]}" "${parts_out[@]}")
+}
+# The records of the paths in NUL list $1, written to $2 in the list's order, in $3 parts.
+records_of() {
+  if [ "$3" -le 1 ]; then records <"$1" >"$2"; return; fi
+  stat_in_parts "$1" "$3"
+  cat -- "${parts_out[@]}" >"$2"
 }
 # How many parts the manifest's stat pass takes: one per 512 KiB of paths (about 10,000), one per CPU, at most 4.
-# Worked out when a sync stats the whole manifest and kept in stat-parts, so the check before a run starts no process
-# for it (a manifest grown by changes since keeps the count until the next full pass).
+# Worked out when a sync stats the whole manifest (or by the first check of a workspace without it) and kept in
+# stat-parts, so the check before a run starts no process for it (a manifest grown by changes since keeps the count
+# until the next full pass).
 cpus=1
 if IFS= read -r online </sys/devices/system/cpu/online 2>/dev/null && [[ $online =~ ^0-([0-9]+)$ ]]; then
   cpus=$((BASH_REMATCH[1] + 1))
@@ -186,16 +198,24 @@ inline_files() {
 }
 
 sync_tree() {
-  local m=$metadir stored="" box=unknown fp base how count parts=1
+  local m=$metadir stored="" box=unknown fp base how count parts=1 same=0 now
   [ -f "$m/fingerprint" ] && IFS= read -r stored <"$m/fingerprint"
-  [ -f "$m/stat-parts" ] && IFS= read -r parts <"$m/stat-parts"
+  if [ -f "$m/stat-parts" ]; then IFS= read -r parts <"$m/stat-parts"; elif [ -s "$m/manifest" ]; then stat_parts; parts=$REPLY; fi
   [[ $parts =~ ^[1-4]$ ]] || parts=1
   [ -f "$m/manifest" ] || : >"$m/manifest"
   # What a command changed on the box since the last sync; this runs while the CLI still works out its offer.
+  # In parts, the records go straight into the comparison; snapshot.now is written only when they differ.
   if [ -n "$stored" ] && [ -f "$m/snapshot" ]; then
-    records_of "$m/manifest" "$m/snapshot.now" "$parts"
-    if cmp -s "$m/snapshot.now" "$m/snapshot"; then
-      box=same
+    if [ "$parts" -le 1 ]; then
+      records <"$m/manifest" >"$m/snapshot.now"
+      cmp -s "$m/snapshot.now" "$m/snapshot" && same=1
+    else
+      stat_in_parts "$m/manifest" "$parts"
+      if cat -- "${parts_out[@]}" | cmp -s - "$m/snapshot"; then same=1; else cat -- "${parts_out[@]}" >"$m/snapshot.now"; fi
+    fi
+    now=$m/snapshot.now
+    if [ "$same" = 1 ]; then
+      box=same now=$m/snapshot
     elif comm -z -23 --check-order "$m/snapshot" "$m/snapshot.now" >"$m/box.old" 2>/dev/null &&
       comm -z -13 --check-order "$m/snapshot" "$m/snapshot.now" >"$m/box.new" 2>/dev/null; then
       cat "$m/box.old" "$m/box.new" | paths_of | sort -z -u >"$m/boxchanged"
@@ -285,7 +305,7 @@ sync_tree() {
   # The new snapshot: after a change, the records taken before it with those of the changed paths replaced. The
   # fingerprint is written last: without it, nothing here is trusted.
   if [ "$how" = delta ] || [ "$how" = repair ]; then
-    if sort -z -u -m -- "$m/sent" "$m/removed" | join -z -t $'\001' -v 1 --check-order -- "$m/snapshot.now" - >"$m/kept" 2>/dev/null; then
+    if sort -z -u -m -- "$m/sent" "$m/removed" | join -z -t $'\001' -v 1 --check-order -- "$now" - >"$m/kept" 2>/dev/null; then
       records <"$m/sent" | sort -z -m -- "$m/kept" - >"$m/snapshot"
     else
       stat_parts; records_of "$m/manifest" "$m/snapshot" "$REPLY"
@@ -417,6 +437,8 @@ say "start"
   exec "$setsid_bin" "${launch[@]}" "$@" 8>&-
 ) 0<>"$cmd_stdin" &
 pid=$!
+# The stat pass's parts go while the command runs.
+[ "${#parts_left[@]}" -eq 0 ] || rm -f -- "${parts_left[@]}"
 
 # Signals from the CLI arrive as NUL-terminated words on stdin; end of stdin means the CLI or the connection is gone.
 (
