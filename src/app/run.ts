@@ -92,10 +92,14 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
   const extraNames = (input.env ?? []).map(parseEnvFlag);
   const downloads = (input.download ?? []).map((p) => validateDownloadPattern(p));
   const topLevel = gitTopLevel(ctx.cwd); // git answers while the config and the provider load
-  // So does the sync scan's reading (git's change lists, the sync cache): none of it needs the config.
-  const early = input.sync ? topLevel.then((root) => (root ? { root, reads: readCheckout(root, cacheDirFor(stateDir(ctx.env), root)) } : undefined)) : undefined;
+  // So does the sync scan's reading (git's change lists, the sync cache): none of it needs the config. With a named
+  // lease on a box that is this computer, it waits until the run's ssh has started: the box's own check of its files
+  // then competes with git for the same CPUs, and is usually the longer of the two (docs/performance.md).
+  const gate = input.lease === undefined ? undefined : readsGate();
+  const early = input.sync ? topLevel.then((root) => (root ? { root, reads: gated(gate, () => readCheckout(root, cacheDirFor(stateDir(ctx.env), root))) } : undefined)) : undefined;
   early?.catch(() => undefined);
   const session = await leaseSession(ctx, input);
+  if (!session.local) gate?.open(true);
   const { config, leases } = session;
   const junitPatterns = input.junit ?? config.run.junit;
   if (!input.junit) {
@@ -176,7 +180,9 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     debug: (line) => ctx.debug(line),
     interrupt: ctx.signal,
     ...(session.coordinator ? { releaseHint: 'the coordinator expires it at its deadline' } : {}),
+    execStarted: () => gate?.open(true),
   });
+  gate?.open(false); // the run ended before its exec started: git's reads are not needed
   const result = resultObject(fromRunOutcome(outcome, await sync?.prepared.catch(() => undefined), junit, artifacts));
   recording.tail.close();
   return {
@@ -186,6 +192,20 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
     failedOmitted: junit?.failedOmitted ?? 0,
     outputTail: recording.tail.snapshot(),
   };
+}
+
+/** A gate for git's reads: open(true) starts them, open(false) (or nothing) leaves them unstarted. Only the first call counts. */
+function readsGate(): { opened: Promise<boolean>; open(start: boolean): void } {
+  let open: (start: boolean) => void = () => undefined;
+  const opened = new Promise<boolean>((resolve) => (open = resolve));
+  return { opened, open: (start) => open(start) };
+}
+
+/** `start()` once the gate opens (at once without a gate); observed here, so a read nobody awaits is never an unhandled rejection. */
+function gated<T>(gate: ReturnType<typeof readsGate> | undefined, start: () => Promise<T>): Promise<T> {
+  const reads = gate ? gate.opened.then((go) => (go ? start() : Promise.reject(new CrabboxError('interrupted', 'the run ended before its sync started')))) : start();
+  reads.catch(() => undefined);
+  return reads;
 }
 
 export const run = useCase({

@@ -67,6 +67,8 @@ export interface RunRequest<L extends Lease, T> {
    * before anything is leased); with `--id` it overlaps finding the lease and the box's own check.
    */
   sync: RemoteSync | undefined;
+  /** Called once the exec on the box has started (its ssh is running), before the command's result. */
+  execStarted?: (() => void) | undefined;
   /** The box's git metadata for a lease (src/sync/git-meta.ts); undefined: the box gets no .git. Only with sync. */
   git?: ((leaseId: string) => Promise<GitMeta | undefined>) | undefined;
   /** Names the remote workspace (the checkout's folder name). */
@@ -266,6 +268,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       git: req.sync && req.git ? gitMeta : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
+    req.execStarted?.();
     if (req.interrupt.aborted) onInterrupt();
     const running = remote;
     stopResizes = req.pty?.onResize?.((columns, rows) => running.resize(columns, rows));
