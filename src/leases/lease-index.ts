@@ -1,4 +1,5 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { CrabboxError } from '../domain/errors.ts';
@@ -59,9 +60,14 @@ export async function readIndexEntry(stateDir: string, id: string): Promise<Inde
   }
 }
 
-/** Every valid index entry, newest first. */
+/** Every valid index entry, newest first. The folder is read at once, like its entries (src/fs/small-read.ts). */
 export async function listIndex(stateDir: string): Promise<IndexEntry[]> {
-  const names = await readdir(join(stateDir, 'leases')).catch(() => [] as string[]);
+  let names: string[];
+  try {
+    names = readdirSync(join(stateDir, 'leases'));
+  } catch {
+    names = [];
+  }
   const entries = await Promise.all(names.filter(isLeaseId).map((name) => readIndexEntry(stateDir, name)));
   return entries.filter((e): e is IndexEntry => e !== undefined).sort((a, b) => b.createdAt - a.createdAt);
 }
