@@ -186,12 +186,13 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     outcome.slug = lease.slug;
     timings.leaseMs = clock.now() - leaseStart;
     // A run is recorded once it holds a lease (a run that fails before has no record and prints no run id). The
-    // write (a local file or a coordinator round trip) overlaps the connection instead of delaying the command; it
-    // is settled before the record is finished.
+    // write (a local file or a coordinator round trip) overlaps the connection and the box's check instead of
+    // delaying the command: it starts in a later turn of the event loop, so a local write (synchronous) usually
+    // comes after ssh has started, and it is settled before the env block is sent and before the record is finished.
     const started = lease;
     const recorder = req.recorder;
     if (recorder) {
-      recording = Promise.resolve().then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined, ...(req.env.length > 0 ? { forwardsEnv: true } : {}) })).then(
+      recording = new Promise<void>((resolve) => setImmediate(resolve)).then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined, ...(req.env.length > 0 ? { forwardsEnv: true } : {}) })).then(
         (id) => {
           runId = id;
           outcome.runId = id;
@@ -256,9 +257,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       } else if (e.type === 'locale-fallback') req.warn(`crabbox: the box has no locale ${e.locale}; the command runs with C.UTF-8`);
       else if (e.type === 'synced' || e.type === 'started') syncTicker?.cancel();
     };
-    // The run id is one of the command's variables: the record's write (overlapping the connection) is settled first.
-    await recording;
-    const env = mergeEnv(req.env, req.sessionEnv ?? [], runEnv({ leaseId: started.id, runId, slug: started.slug, provider: started.provider }));
+    // The run id is one of the command's variables: the env block follows the request once the record's write (a
+    // file, or a round trip to the coordinator) is settled, while the box takes its lock and checks its files.
+    const env = recording.then(() => mergeEnv(req.env, req.sessionEnv ?? [], runEnv({ leaseId: started.id, runId, slug: started.slug, provider: started.provider })));
     const syncStart = clock.now();
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,

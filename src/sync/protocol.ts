@@ -1,11 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeEnvBlock } from '../env/wire.ts';
-import type { EnvPair } from '../env/select.ts';
 
 /** The remote wrapper's protocol version; the first request field. */
-export const PROTOCOL = 'crabbox-run/3';
+export const PROTOCOL = 'crabbox-run/4';
 const MESSAGE_PREFIX = Buffer.from('\0crabbox:', 'latin1');
 /** Bytes at the end of the stream that may hold the exit trailer (`\0crabbox:exit 255\n` is 18). */
 const TRAILER_WINDOW = 24;
@@ -55,7 +53,6 @@ export interface WrapperRequest {
   /** `crabbox run -t`: the command runs on a terminal of this size on the box. */
   pty?: { columns: number; rows: number; keys?: boolean | undefined } | undefined;
   args: string[];
-  env: readonly EnvPair[];
 }
 
 /** A terminal dimension as the wrapper takes it (1 to 9999). */
@@ -70,14 +67,16 @@ export function field(value: string | number): Buffer {
   return Buffer.from(`${text}\0`, 'utf8');
 }
 
-/** The bytes the CLI writes to the wrapper's stdin first: bootstrap payload, then the request fields. */
+/**
+ * The bytes the CLI writes to the wrapper's stdin first: bootstrap payload, then the request fields. The env block
+ * (encodeEnvBlock) follows once the run's id is known; the wrapper reads it after checking its files (with sync).
+ */
 export function encodeRequest(request: WrapperRequest): Buffer {
   return Buffer.concat([
     scriptPayload('crabbox-run.sh'),
     ...[PROTOCOL, request.workdir, request.metadir, request.sync ? 1 : 0, Math.floor(request.lockWaitSeconds), request.mode,
       request.pty ? `${clampSize(request.pty.columns)} ${clampSize(request.pty.rows)}${request.pty.keys ? ' keys' : ''}` : '', request.args.length].map(field),
     ...request.args.map(field),
-    encodeEnvBlock(request.env),
   ]);
 }
 

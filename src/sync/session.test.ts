@@ -169,3 +169,30 @@ test('forwarded env values reach the command through stdin, never argv', async (
   assert.equal(seen, canary);
   assert.equal(inArgv, '0', 'no process has the value in its argv');
 });
+
+test('the env block may follow the request: the box checks its files meanwhile, and the command sees the late variables', async () => {
+  const s = setup({ 'a.txt': 'a\n' });
+  assert.equal((await s.run(['true'])).sync, 'synced');
+  const checked = join(s.metadir, 'snapshot.now');
+  rmSync(checked, { force: true });
+  let release!: () => void;
+  const late = new Promise<void>((resolve) => (release = resolve)).then(() => [{ name: 'LATE_VALUE', value: 'from the record' }]);
+  const running = s.run(['sh', '-c', 'printf %s "$LATE_VALUE"'], { env: late });
+  // The box's stat pass writes snapshot.now before it reads the env block: it must not wait for it.
+  for (let i = 0; i < 500 && !existsSync(checked); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(existsSync(checked), 'the box checked its files before the env block arrived');
+  release();
+  const r = await running;
+  assert.deepEqual([r.exitCode, r.sync, r.stdout], [0, 'skipped', 'from the record']);
+});
+
+test('a signal sent before the env block waits for it, then stops the command (no sync)', async () => {
+  const s = setup({ 'a.txt': 'a\n' });
+  const env = new Promise<{ name: string; value: string }[]>((resolve) => setTimeout(() => resolve([]), 300));
+  const out = capture();
+  const err = capture();
+  const remote = startRemoteRun({ box: localBox(s.box), workdir: s.workdir, metadir: s.metadir, command: { mode: 'argv', args: ['sleep', '30'] }, env, lockWaitSeconds: 30, stdout: out.stream, stderr: err.stream, clock: systemClock });
+  remote.interrupt('INT');
+  const r = await remote.result;
+  assert.equal(r.exitCode, 130, `the command was stopped by the signal (stderr: ${JSON.stringify(err.text())})`);
+});

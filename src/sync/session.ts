@@ -4,6 +4,7 @@ import { CrabboxError } from '../domain/errors.ts';
 import { redact } from '../redact/redact.ts';
 import type { BoxConnection } from './box.ts';
 import type { EnvPair } from '../env/select.ts';
+import { encodeEnvBlock } from '../env/wire.ts';
 import { inlinePayload } from './inline.ts';
 import type { RemoteSync } from './prepare.ts';
 import type { GitMeta } from './git-meta.ts';
@@ -32,7 +33,8 @@ export interface RemoteRunOptions {
   command: { mode: 'argv' | 'shell'; args: string[] };
   /** `crabbox run -t`: a terminal of this size on the box (stdout and stderr become one stream). */
   pty?: { columns: number; rows: number; keys?: boolean | undefined } | undefined;
-  env: readonly EnvPair[];
+  /** The command's variables; a promise while the run's id (one of them) is still being recorded. */
+  env: readonly EnvPair[] | Promise<readonly EnvPair[]>;
   lockWaitSeconds: number;
   /** Undefined runs without syncing (`--no-sync`). */
   sync?: RemoteSync | undefined;
@@ -104,7 +106,8 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let sample: Buffer | undefined;
   let abandoned: CrabboxError | undefined;
 
-  let offerSent = options.sync === undefined;
+  /** Until the env block and the offer are written, signal words wait (the wrapper reads fields in between). */
+  let offerSent = false;
   let pendingSize: { columns: number; rows: number } | undefined;
   const pendingInput: Buffer[] = [];
   /** Keys as `IN <hex>` words of at most 512 bytes (the wrapper reads words, never raw bytes, on its stdin). */
@@ -283,15 +286,19 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
     mode: options.command.mode,
     pty: options.pty,
     args: options.command.args,
-    env: options.env,
   }));
-  // The box takes the lock and checks its own files while the local scan may still run; the offer follows, and
-  // signal words wait for it (the wrapper reads them where the command or a handshake would, never as an offer).
-  options.sync && Promise.all([options.sync.prepared, gitMeta]).then(
+  // The box takes the lock and checks its own files while the run's id is recorded and the local scan may still
+  // run; the env block and then the offer follow, and signal words wait for them (the wrapper reads them where the
+  // command or a handshake would, never as an env record or an offer).
+  const envSent = Promise.resolve(options.env).then((env) => void send(encodeEnvBlock(env)));
+  const released = (): void => {
+    offerSent = true;
+    for (const word of heldSignals.splice(0)) send(word);
+  };
+  Promise.all([options.sync?.prepared, gitMeta, envSent]).then(
     ([p, git]) => {
-      send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit, git }));
-      offerSent = true;
-      for (const word of heldSignals.splice(0)) send(word);
+      if (p) send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit, git }));
+      released();
     },
     (error: unknown) => {
       failed ??= error as CrabboxError;

@@ -3,10 +3,11 @@
 # stdin (see docs/sync.md, "The wire protocol"); nothing secret ever reaches argv or a file.
 #
 # Request fields, each terminated by a NUL byte:
-#   crabbox-run/3  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)
+#   crabbox-run/4  workdir  metadir  sync (1 = sync, 0 = do not)  lock-wait-seconds  mode (argv|shell)
 #   pty ("" or "<cols> <rows>[ keys]": run the command on a terminal of that size; keys: its input comes as IN words)
 #   argc  arg...
-# then the env block of src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
+# then, once the CLI has the run's id (with sync: read after the box has checked its files), the env block of
+# src/env/wire.ts: "CBXENV1", one NAME=value record per variable, an empty record.
 # With sync, the offer follows once the CLI has it: fingerprint  base  delete-limit (-1 = none)  send  remove
 # (send and remove are blobs: a length field, then that many bytes of NUL-terminated paths), then git: HEAD (empty:
 # no git metadata), and with one: ref  shallow  index  pack  refs (blobs; empty when the box has them already).
@@ -32,7 +33,7 @@ rm_present() {
 int() { case $1 in '' | *[!0-9-]* | ?*-*) fail "protocol bad number"; esac; }
 
 field; magic=$F
-[ "$magic" = "crabbox-run/3" ] || fail "protocol unknown request ${magic:0:20}"
+[ "$magic" = "crabbox-run/4" ] || fail "protocol unknown request ${magic:0:20}"
 field; workdir=$F
 field; metadir=$F
 field; sync=$F
@@ -50,13 +51,17 @@ keys=""
 case $pty in *" keys") keys=1; pty=${pty% keys} ;; esac
 args=()
 for ((i = 0; i < argc; i++)); do field; args+=("$F"); done
-field; [ "$F" = CBXENV1 ] || fail "protocol bad env block"
-envs=()
-while field && [ -n "$F" ]; do
-  [[ $F =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || fail "protocol bad env record"
-  envs+=("$F")
-done
 [ "${#args[@]}" -gt 0 ] || fail "protocol empty command"
+envs=()
+read_env() {
+  field; [ "$F" = CBXENV1 ] || fail "protocol bad env block"
+  while field && [ -n "$F" ]; do
+    [[ $F =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || fail "protocol bad env record"
+    envs+=("$F")
+  done
+}
+# Without sync nothing here waits for the CLI: the env block is read at once (with sync, after the box's check).
+[ "$sync" = 1 ] || read_env
 
 for tool in flock setsid sort comm join sed cmp head stat xargs touch split ${pty:+script stty}; do
   command -v "$tool" >/dev/null 2>&1 || fail "missing-tool $tool"
@@ -222,6 +227,8 @@ sync_tree() {
       box=changed
     fi
   fi
+  # The env block carries the run's id, which the CLI may still be recording while the box checks its files.
+  read_env
   field; fp=$F
   # Anything but a fingerprint (a signal word, the CLI gone) means the CLI gave up before it had one.
   [[ $fp =~ ^[0-9a-f]{64}$ ]] || fail "aborted sync did not start"
