@@ -23,7 +23,8 @@ test('Ctrl-C during the login profile waits for it, then stops the command (each
   mkdirSync(boxHome);
   const done = join(boxHome, 'profile-done');
   // Without the hold, the signal would stop the profile's sleep and the login shell with it: no profile-done.
-  writeFileSync(join(boxHome, '.bash_profile'), 'sleep 2\n: > "$HOME/profile-done"\n');
+  // noclobber: the ready file is there from the first round, and the mark must still replace it.
+  writeFileSync(join(boxHome, '.bash_profile'), 'set -o noclobber\nsleep 2\n: >| "$HOME/profile-done"\n');
   process.env.HOME = boxHome; // the box (`sh -c` here) and its login shell inherit it
   const box = localBox(tmp.path);
   const workdir = join(tmp.path, 'w');

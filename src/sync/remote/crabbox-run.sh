@@ -405,7 +405,8 @@ ready="$metadir/ready"
 token="$$-$RANDOM$RANDOM-${EPOCHREALTIME-}"
 is_ready() { local r; [ -f "$ready" ] && IFS= read -r r <"$ready" && [ "$r" = "$token" ]; }
 # shellcheck disable=SC2016 # expanded by the command's own bash, not here
-mark='printf "%s\n" "$CRABBOX_READY_TOKEN" >"$CRABBOX_READY_FILE"; unset CRABBOX_READY_FILE CRABBOX_READY_TOKEN'
+# `>|`: the file is there from an earlier run, and a profile may have set noclobber.
+mark='printf "%s\n" "$CRABBOX_READY_TOKEN" >|"$CRABBOX_READY_FILE"; unset CRABBOX_READY_FILE CRABBOX_READY_TOKEN'
 if [ "$mode" = shell ]; then
   set -- -lc "$mark
 ${args[0]}"
