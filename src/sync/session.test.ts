@@ -9,6 +9,8 @@ import { gitIn, initRepo, writeFiles } from '../testing/git.ts';
 import { localBox } from '../testing/local-box.ts';
 import { startSync, type SyncSettings } from './prepare.ts';
 import { startRemoteRun, type RemoteRunOptions } from './session.ts';
+import { BOOTSTRAP, encodeOffer, encodeRequest } from './protocol.ts';
+import { encodeEnvBlock } from '../env/wire.ts';
 
 const tmp = tempDir('crabbox-sync-');
 after(() => tmp.remove());
@@ -195,4 +197,25 @@ test('a signal sent before the env block waits for it, then stops the command (n
   remote.interrupt('INT');
   const r = await remote.result;
   assert.equal(r.exitCode, 130, `the command was stopped by the signal (stderr: ${JSON.stringify(err.text())})`);
+});
+
+test('a full manifest cut short by the end of the input deletes nothing on the box', async () => {
+  const s = setup({ 'a.txt': 'a\n', 'b.txt': 'b\n', 'c.txt': 'c\n' });
+  assert.equal((await s.run(['true'])).sync, 'synced');
+  // Another tree's offer (so the box asks for the whole manifest), then a manifest that claims 100 bytes and ends.
+  const input = Buffer.concat([
+    encodeRequest({ workdir: s.workdir, metadir: s.metadir, sync: true, lockWaitSeconds: 5, mode: 'argv', args: ['true'] }),
+    encodeEnvBlock([]),
+    encodeOffer({ fingerprint: 'f'.repeat(64), base: '', deleteLimit: -1, send: Buffer.alloc(0), remove: Buffer.alloc(0) }),
+    Buffer.from('100\0a.txt\0', 'utf8'),
+  ]);
+  const child = localBox(s.box).exec(BOOTSTRAP);
+  const out: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.resume();
+  child.stdin.end(input);
+  await new Promise((resolve) => child.on('close', resolve));
+  assert.match(Buffer.concat(out).toString('utf8'), /crabbox:fail protocol manifest truncated/);
+  for (const name of ['a.txt', 'b.txt', 'c.txt']) assert.ok(existsSync(join(s.workdir, name)), `${name} is still on the box`);
+  assert.equal(readFileSync(join(s.metadir, 'fingerprint'), 'utf8'), '', 'the interrupted sync leaves no fingerprint to trust');
 });

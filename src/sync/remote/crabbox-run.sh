@@ -78,7 +78,7 @@ fi
 cd -- "$workdir" || fail "workdir cannot enter $workdir"
 
 # Bookkeeping in $metadir (outside the synced tree), all NUL-terminated and byte-sorted:
-#   fingerprint  the tree the last complete sync made (absent while a sync is incomplete)
+#   fingerprint  the tree the last complete sync made (empty or absent while a sync is incomplete)
 #   manifest     the managed paths: what crabbox synced and will delete when they leave the checkout
 #   snapshot     one stat record per managed path ("<path>\001<size> <ctime> <inode>") taken right after that sync.
 #                Every write, chmod, touch, rename or replacement of a file moves its ctime (a program cannot set it),
@@ -133,11 +133,13 @@ stat_parts() {
 }
 paths_of() { sed -z 's/\x01[^\x01]*$//'; }
 count_of() { tr -cd '\0' <"$1" | wc -c; }
+# A blob: its length, then that many bytes (head reads no further). A short one means the input ended: the read of
+# the next field then fails the run before the fingerprint is written, so nothing it brought is trusted. The full
+# manifest, acted on before that read, is checked for its length where it arrives.
 blob() {
   field; int "$F"
   if [ "$F" = 0 ]; then if [ "${3-}" = absent ]; then rm_present "$1"; else : >"$1"; fi; return; fi
   head -c "$F" >"$1" || fail "sync cannot store $2"
-  [ "$(wc -c <"$1")" -eq "$F" ] || fail "protocol $2 truncated"
 }
 
 # Deletes the managed paths in a NUL list, never through a symlinked parent, then prunes emptied directories.
@@ -190,9 +192,10 @@ inline_files() {
     dir=.; [ "$p" != "${p%/*}" ] && dir=${p%/*}
     [ -d "$dir" ] || mkdir -p -- "$dir" || fail "sync cannot create $dir"
     tmp="$dir/.crabbox-inline.$$"
+    rm_present "$tmp" # what a crashed run left
     case $kind in
       f) blob "$tmp" "file"; chmod -- "$mode" "$tmp" || fail "sync cannot write $p" ;;
-      l) field; rm -f -- "$tmp"; ln -s -- "$F" "$tmp" || fail "sync cannot write $p" ;;
+      l) field; ln -s -- "$F" "$tmp" || fail "sync cannot write $p" ;;
       *) fail "protocol bad inline kind" ;;
     esac
     if ! { touch -h -m -d "@$mtime" -- "$tmp" && mv -fT -- "$tmp" "$p"; }; then
@@ -256,10 +259,13 @@ sync_tree() {
   elif [ "$box" != unknown ] && [ -n "$base" ] && [ "$stored" = "$base" ]; then
     how="delta"
   fi
-  rm -f -- "$m/fingerprint"
+  : >"$m/fingerprint"
+  local sent=$m/sent
   if [ "$how" = full ]; then
     say "need-full"
     blob "$m/manifest.recv" manifest
+    # Acted on (deletions) before the next read: a short manifest must be caught here.
+    [ "$(wc -c <"$m/manifest.recv")" -eq "$F" ] || fail "protocol manifest truncated"
     sort -z -u "$m/manifest.recv" >"$m/manifest.new" || fail "sync cannot sort manifest"
     comm -z -23 "$m/manifest" "$m/manifest.new" >"$m/removed" || fail "sync cannot compare manifests"
     : >"$m/sent"
@@ -281,9 +287,9 @@ sync_tree() {
       sort -z -u -m -- "$m/extra" "$m/send.recv" >"$m/sent"
       if [ -s "$m/extra" ]; then say "extra $(wc -c <"$m/extra")"; cat -- "$m/extra"; fi
     else
-      mv -f -- "$m/send.recv" "$m/sent"
+      sent=$m/send.recv
     fi
-    sort -z -u -m -- "$kept" "$m/sent" >"$m/manifest.new" || fail "sync cannot merge manifests"
+    sort -z -u -m -- "$kept" "$sent" >"$m/manifest.new" || fail "sync cannot merge manifests"
   fi
   count=0
   if [ -s "$m/removed" ]; then count=$(count_of "$m/removed"); fi
@@ -299,7 +305,7 @@ sync_tree() {
   local inline=0 path
   local -a small=()
   if [ "$how" = delta ] || [ "$how" = repair ]; then
-    mapfile -d '' -t -n 5 small <"$m/sent"
+    mapfile -d '' -t -n 5 small <"$sent"
     if [ "${#small[@]}" -le 4 ]; then
       inline=1
       for path in "${small[@]}"; do writable_path "$path" || inline=0; done
@@ -312,8 +318,8 @@ sync_tree() {
   # The new snapshot: after a change, the records taken before it with those of the changed paths replaced. The
   # fingerprint is written last: without it, nothing here is trusted.
   if [ "$how" = delta ] || [ "$how" = repair ]; then
-    if sort -z -u -m -- "$m/sent" "$m/removed" | join -z -t $'\001' -v 1 --check-order -- "$now" - >"$m/kept" 2>/dev/null; then
-      records <"$m/sent" | sort -z -m -- "$m/kept" - >"$m/snapshot"
+    if sort -z -u -m -- "$sent" "$m/removed" | join -z -t $'\001' -v 1 --check-order -- "$now" - >"$m/kept" 2>/dev/null; then
+      records <"$sent" | sort -z -m -- "$m/kept" - >"$m/snapshot"
     else
       stat_parts; records_of "$m/manifest" "$m/snapshot" "$REPLY"
     fi
