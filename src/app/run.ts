@@ -196,9 +196,9 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
 
 /** A gate for git's reads: open(true) starts them, open(false) (or nothing) leaves them unstarted. Only the first call counts. */
 function readsGate(): { opened: Promise<boolean>; open(start: boolean): void } {
-  let open: (start: boolean) => void = () => undefined;
+  let open!: (start: boolean) => void;
   const opened = new Promise<boolean>((resolve) => (open = resolve));
-  return { opened, open: (start) => open(start) };
+  return { opened, open };
 }
 
 /** `start()` once the gate opens (at once without a gate); observed here, so a read nobody awaits is never an unhandled rejection. */

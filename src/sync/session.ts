@@ -106,8 +106,8 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   let sample: Buffer | undefined;
   let abandoned: CrabboxError | undefined;
 
-  /** Until the env block and the offer are written, signal words wait (the wrapper reads fields in between). */
-  let offerSent = false;
+  /** Until the env block and the offer (with sync) are written, signal words wait (the wrapper reads fields in between). */
+  let requestSent = false;
   let pendingSize: { columns: number; rows: number } | undefined;
   const pendingInput: Buffer[] = [];
   /** Keys as `IN <hex>` words of at most 512 bytes (the wrapper reads words, never raw bytes, on its stdin). */
@@ -291,14 +291,11 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
   // run; the env block and then the offer follow, and signal words wait for them (the wrapper reads them where the
   // command or a handshake would, never as an env record or an offer).
   const envSent = Promise.resolve(options.env).then((env) => void send(encodeEnvBlock(env)));
-  const released = (): void => {
-    offerSent = true;
-    for (const word of heldSignals.splice(0)) send(word);
-  };
   Promise.all([options.sync?.prepared, gitMeta, envSent]).then(
     ([p, git]) => {
       if (p) send(encodeOffer({ ...p.offer, deleteLimit: p.deleteLimit, git }));
-      released();
+      requestSent = true;
+      for (const word of heldSignals.splice(0)) send(word);
     },
     (error: unknown) => {
       failed ??= error as CrabboxError;
@@ -324,7 +321,7 @@ export function startRemoteRun(options: RemoteRunOptions): RemoteRun {
       if (phase === 'done') return;
       // The word reaches the wrapper wherever it is: its signal watcher once the command runs (which may already
       // be the case before the `start` message arrives here), or a sync handshake read, which it makes abort.
-      if (offerSent) send(`${signal}\0`);
+      if (requestSent) send(`${signal}\0`);
       else heldSignals.push(`${signal}\0`);
       if (phase === 'running') return;
       abandoned ??= new CrabboxError('interrupted', 'interrupted before the command started');
