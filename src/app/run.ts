@@ -139,6 +139,7 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
         return handle;
       },
       touch: (lease) => leases.touch(lease).catch(rethrowExplained),
+      recheck: (lease) => leases.touch(lease.id).catch(rethrowExplained),
       release: (lease) => leases.release(lease).catch(rethrowExplained),
     },
     connect: (target) => sshBox(target, { local: session.local || LOOPBACK.has(target.host), signal: ctx.signal }),

@@ -16,6 +16,7 @@ import { discardLease } from './remove.ts';
 import { findTombstone } from './tombstone.ts';
 import { endedLeaseError } from '../domain/ended.ts';
 import { findIndexed, readIndexEntry, writeIndexEntry } from './lease-index.ts';
+import { loadTouched, saveTouched, touchedRecently } from './touched.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 /** Which CLI installation made a machine; direct-mode machines all say `cli`. */
@@ -160,6 +161,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       await wait(tgt, clock.now() + (options.readyTimeoutMs ?? 120_000), { clock, ...(request.signal ? { signal: request.signal } : {}) });
       const active: DirectLease = { ...lease, state: 'active' };
       await writeLabels(active);
+      saveTouched(config.paths.stateDir, active);
       return { lease: active, target: tgt, fresh: true };
     } catch (error) {
       log(`lease ${id}: create failed, removing what was made: ${(error as Error).message}`);
@@ -184,7 +186,16 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
       throw endedLeaseError(lease, clock.now());
     }
     await writeLabels(result.lease);
+    saveTouched(config.paths.stateDir, result.lease);
     return result.lease;
+  }
+
+  /** The lease as last touched here, when that was recent: a warm run then asks the provider nothing (touched.ts). */
+  async function recent(ref: string): Promise<DirectLease | undefined> {
+    const entry = await findIndexed(config.paths.stateDir, parseLeaseRef(ref));
+    if (!entry || entry.provider !== provider.name) return undefined;
+    const lease = loadTouched(config.paths.stateDir, entry.id);
+    return lease && lease.slug === entry.slug && lease.owner === owner && lease.provider === provider.name && touchedRecently(lease, clock.now()) ? lease : undefined;
   }
 
   async function release(ref: string | DirectLease): Promise<ReleaseResult> {
@@ -228,6 +239,7 @@ export function createDirectLeaseService(options: DirectLeaseOptions): DirectLea
     waitReady: (lease, deadline, o = {}) => waitBootstrapped(target(lease), provider.capabilities.readyCommand, deadline, { clock, ...o }),
     resolve,
     target,
+    recent,
     touch,
     release,
     list: ownLeases,

@@ -39,6 +39,7 @@ export function routedLeaseService(options: RoutedLeaseOptions): LeaseService {
     resolve: async (ref) => (await forRef(ref)).resolve(ref),
     // The ssh target depends only on the state dir and ssh settings, which every provider's service shares.
     target: (lease) => configured.target(lease),
+    recent: async (ref) => (await forRef(ref)).recent?.(ref),
     touch: async (ref, idle) => (typeof ref === 'string' ? (await forRef(ref)).touch(ref, idle) : (await forLease(ref)).touch(ref, idle)),
     release: async (ref) => (typeof ref === 'string' ? (await forRef(ref)).release(ref) : (await forLease(ref)).release(ref)),
     list: async () => {

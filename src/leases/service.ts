@@ -17,6 +17,8 @@ export interface LeaseHandle {
   target: SshTarget;
   /** True when this call created the lease (the caller releases it unless kept). */
   fresh: boolean;
+  /** The lease as this computer last touched it, moments ago: its provider was not asked (src/leases/touched.ts). */
+  recent?: boolean | undefined;
 }
 
 export interface ReleaseResult {
@@ -38,6 +40,11 @@ export interface LeaseService {
   resolve(ref: string): Promise<DirectLease>;
   /** The ssh target for a lease (its key dir, pinned known_hosts, ControlMaster). */
   target(lease: DirectLease): SshTarget;
+  /**
+   * A lease this computer touched so recently that using it needs no touch (direct mode, src/leases/touched.ts);
+   * undefined otherwise, and always in brokered mode, where the coordinator decides.
+   */
+  recent?(ref: string): Promise<DirectLease | undefined>;
   /** Heartbeat: moves the idle deadline, never past the TTL cap; refused once expired. */
   touch(ref: string | DirectLease, idleTimeoutSeconds?: number): Promise<DirectLease>;
   /** Idempotent: a lease that is already gone is success. */
@@ -48,12 +55,17 @@ export interface LeaseService {
   list(): Promise<DirectLease[]>;
 }
 
-/** Completes a lease service with `acquire`, which is the same in every mode: create when no ref, else touch. */
+/**
+ * Completes a lease service with `acquire`, which is the same in every mode: create when no ref; else the lease as
+ * last touched here when that was recent, or a touch.
+ */
 export function leaseService(parts: Omit<LeaseService, 'acquire'>): LeaseService {
   return {
     ...parts,
     acquire: async (ref, request) => {
       if (ref === undefined) return parts.create(request);
+      const known = await parts.recent?.(ref);
+      if (known) return { lease: known, target: parts.target(known), fresh: false, recent: true };
       const lease = await parts.touch(ref);
       return { lease, target: parts.target(lease), fresh: false };
     },

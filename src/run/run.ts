@@ -18,6 +18,8 @@ import { runPhases, runSource } from './summary.ts';
 const TEE_HIGH_WATER_MARK = 1024 * 1024;
 /** A write error on crabbox's own output (EPIPE: the reader went away) ends that output, not the run. */
 const ignoreOutputError = (): void => undefined;
+/** Failures of the connection to the box (rather than of the sync or the command). */
+const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['ssh_failed', 'host_key_mismatch', 'timeout']);
 
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
@@ -36,8 +38,11 @@ export interface RunTimings {
 
 /** The lease operations a run needs (the direct lease service, or a coordinator client later). */
 export interface RunLeases<L extends Lease, T> {
-  acquire(ref: string | undefined, request: { keep: boolean; signal?: AbortSignal | undefined }): Promise<{ lease: L; target: T; fresh: boolean }>;
+  /** `recent`: the lease as this computer last touched it, not asked of its provider (src/leases/touched.ts). */
+  acquire(ref: string | undefined, request: { keep: boolean; signal?: AbortSignal | undefined }): Promise<{ lease: L; target: T; fresh: boolean; recent?: boolean | undefined }>;
   touch(lease: L): Promise<L>;
+  /** Asks the provider about a lease (a touch by its id): throws why it ended, or resolves when it is live. */
+  recheck?(lease: L): Promise<unknown>;
   release(lease: L): Promise<unknown>;
 }
 
@@ -170,6 +175,8 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let recording: Promise<void> = Promise.resolve();
   /** When the command ended: from here on everything (results, the record, the release) counts as `release`. */
   let afterCommand: number | undefined;
+  /** The lease was not asked of its provider: a failed connection is explained by asking it then. */
+  let unconfirmed = false;
   try {
     if (req.interrupt.aborted) {
       onInterrupt();
@@ -181,6 +188,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     req.progress(req.leaseRef ? `using lease ${req.leaseRef}` : 'leasing a box…');
     const acquired = await req.leases.acquire(req.leaseRef, { keep: req.keep, signal: req.interrupt });
     lease = acquired.lease;
+    unconfirmed = acquired.recent === true;
     outcome.fresh = acquired.fresh;
     outcome.leaseId = lease.id;
     outcome.slug = lease.slug;
@@ -292,7 +300,12 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       throw error;
     }
   } catch (error) {
-    outcome.error = isCrabboxError(error) ? error : new CrabboxError('internal', `internal error: ${(error as Error).message}`, { cause: error });
+    let failure = error;
+    // A box that is gone (deleted elsewhere, a spot instance reclaimed) fails the connection: its provider says why.
+    if (unconfirmed && lease && req.leases.recheck && isCrabboxError(error) && CONNECTION_ERRORS.has(error.code)) {
+      failure = await req.leases.recheck(lease).then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
+    }
+    outcome.error = isCrabboxError(failure) ? failure : new CrabboxError('internal', `internal error: ${(failure as Error).message}`, { cause: failure });
     outcome.exitCode = outcome.error.exitCode;
   } finally {
     heartbeat?.cancel();

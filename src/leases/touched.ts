@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { readSmall } from '../fs/small-read.ts';
+import { isLeaseId, isSlug } from '../domain/ids.ts';
+import { LEASE_STATES } from '../domain/lease.ts';
+import { leaseKeyDir } from '../ssh/index.ts';
+import type { DirectLease } from './record.ts';
+
+/**
+ * The lease as this computer last touched it: `<stateDir>/leases/<id>/touched.json` (0600), beside its keys and index
+ * entry, and removed with them. In direct mode every touch of a lease comes from this computer (the lease's private
+ * key lives only here), so the file is as new as the provider's labels. A warm run reads it instead of asking the
+ * provider when the last touch is recent (decision 0063): the box accepting the lease's own key proves the lease was
+ * not released (release deletes the machine or the key), and the recorded expiry proves it has not expired.
+ */
+const FILE = 'touched.json';
+const FORMAT = 'crabbox-touched/1';
+
+/** A run touches a lease again once its last touch is older than this: a tenth of the idle timeout. */
+export function retouchAfterMs(idleTimeoutSeconds: number): number {
+  return Math.floor((idleTimeoutSeconds * 1000) / 10);
+}
+
+/** Records a touched (or new) lease. A hint only: written atomically without fsync, and a failure is ignored. */
+export function saveTouched(stateDir: string, lease: DirectLease): void {
+  try {
+    writeFileAtomic(join(leaseKeyDir(stateDir, lease.id), FILE), `${JSON.stringify({ format: FORMAT, lease })}\n`, { durable: false });
+  } catch {
+    // Without the file the next run asks the provider, as before.
+  }
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096;
+
+/** The fields a run relies on before anything is confirmed; anything else makes the file absent. */
+function valid(value: unknown, id: string): value is DirectLease {
+  const l = value as Partial<DirectLease> | null;
+  const m = l?.machine;
+  return (
+    typeof l === 'object' && l !== null && l.id === id && typeof l.slug === 'string' && isSlug(l.slug)
+    && isText(l.owner) && isText(l.provider) && typeof l.state === 'string' && (LEASE_STATES as readonly string[]).includes(l.state)
+    && typeof l.keep === 'boolean' && [l.ttlSeconds, l.idleTimeoutSeconds, l.createdAt, l.lastTouchedAt, l.expiresAt].every(isNumber)
+    && typeof m === 'object' && m !== null && isText(m.providerId) && isText(m.host) && isText(m.sshUser) && isText(m.workRoot)
+    && Array.isArray(m.ports) && m.ports.length > 0 && m.ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)
+  );
+}
+
+/** The lease as last touched here; undefined when absent, unreadable or not in this format. */
+export function loadTouched(stateDir: string, id: string): DirectLease | undefined {
+  if (!isLeaseId(id)) return undefined;
+  const text = readSmall(join(leaseKeyDir(stateDir, id), FILE));
+  if (text === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(text) as { format?: unknown; lease?: unknown };
+    return parsed.format === FORMAT && valid(parsed.lease, id) ? parsed.lease : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a run may use the lease without touching it: live, not expired, and touched within the last tenth of its idle timeout. */
+export function touchedRecently(lease: DirectLease, now: number): boolean {
+  const age = now - lease.lastTouchedAt;
+  return (lease.state === 'active') && now < lease.expiresAt && age >= 0 && age < retouchAfterMs(lease.idleTimeoutSeconds);
+}
