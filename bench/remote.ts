@@ -3,6 +3,7 @@
 import { type BenchWorkspace, type WarmLease, sshFresh, sshMaster } from './lib/box.ts';
 import { rateFigure, timeFigure, type Section } from './lib/report.ts';
 import { interleaved, median, timeOk } from './lib/stats.ts';
+import { startStaticHost } from '../src/testing/static-host.ts';
 
 export interface RemoteOptions {
   ws: BenchWorkspace;
@@ -35,7 +36,32 @@ export async function warmRerunSection(o: RemoteOptions): Promise<Section> {
   const vsFresh = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox, floorName: 'new ssh connection', floor: fresh, runs: o.runs });
   // Where the overhead goes: finding the lease through the provider, on top of start-up (not a target).
   const lookup = timeFigure({ name: 'crabbox status <warm> (start-up + lease lookup)', value: status, floorName: 'crabbox --version', floor: version, runs: o.runs });
-  return { id: 'warm', title: 'Warm rerun, no changes', figures: [vsMaster, vsFresh, lookup] };
+  return { id: 'warm', title: 'Warm rerun, no changes', figures: [vsMaster, vsFresh, lookup, await staticWarmFigure(o)] };
+}
+
+/**
+ * The same warm rerun on the `ssh` provider: a static host (a Unix user and its own sshd on 127.0.0.1) leased with
+ * `--provider ssh`. Not a target; it shows what the provider costs a warm run (decision 0063: nothing, once touched).
+ */
+async function staticWarmFigure(o: RemoteOptions): Promise<ReturnType<typeof timeFigure>> {
+  const host = await startStaticHost();
+  try {
+    o.ws.configure({ static: { hosts: [host.entry(host.ports[0]!)] } });
+    const lease = await o.ws.warmup(o.repo, ['--provider', 'ssh']);
+    try {
+      await o.ws.runJson(['--id', lease.slug, '--', 'true'], o.repo); // first sync, not timed
+      const [crabbox, master] = (await interleaved(o.runs, o.warmup, [
+        async () => (await o.ws.runJson(['--id', lease.slug, '--', 'true'], o.repo)).ms,
+        async () => (await timeOk(sshMaster(lease, 'true'))).ms,
+      ])) as [number, number];
+      return timeFigure({ name: 'crabbox run --id <warm ssh-provider host> -- true', value: crabbox, floorName: 'ssh via ControlMaster', floor: master, runs: o.runs });
+    } finally {
+      await o.ws.crabbox(['stop', lease.id], o.repo);
+    }
+  } finally {
+    o.ws.configure({});
+    await host.stop();
+  }
 }
 
 /** Figure 3: `crabbox run -- true` from no lease to released, with the phases of its --json result. */

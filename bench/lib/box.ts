@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { testBoxesRoot } from '../../src/testing/boxes-root.ts';
 import { leaseKeyDir, leaseTarget, rsyncRsh, sshArgv, type SshTarget } from '../../src/ssh/index.ts';
 import { timeOk, timeProcess } from './stats.ts';
@@ -38,7 +39,12 @@ export class BenchWorkspace {
     this.boxes = testBoxesRoot('crabbox-bench-boxes-').path;
     this.env = { PATH: process.env.PATH, HOME: this.root, XDG_CONFIG_HOME: join(this.root, 'config'), XDG_STATE_HOME: join(this.root, 'state'), LANG: 'C.UTF-8' };
     mkdirSync(join(this.root, 'config', 'crabbox'), { recursive: true });
-    writeFileSync(join(this.root, 'config', 'crabbox', 'config.yaml'), `local:\n  workRoot: ${this.boxes}\n`);
+    this.configure({});
+  }
+
+  /** The user config: the `local` provider's work root, plus `extra` top-level settings. */
+  configure(extra: Record<string, unknown>): void {
+    writeFileSync(join(this.root, 'config', 'crabbox', 'config.yaml'), stringify({ local: { workRoot: this.boxes }, ...extra }));
   }
 
   /** A committed git repo under the workspace with `files` (path -> content). */
@@ -74,9 +80,9 @@ export class BenchWorkspace {
     return { ms: r.ms, result, stderr: r.stderr };
   }
 
-  /** `crabbox warmup` and the direct ssh target of the new lease. */
-  async warmup(cwd: string): Promise<WarmLease> {
-    const r = await timeOk([...CRABBOX_ARGV, 'warmup', '--json'], { env: this.env, cwd });
+  /** `crabbox warmup` (with `args`, e.g. `--provider ssh`) and the direct ssh target of the new lease. */
+  async warmup(cwd: string, args: readonly string[] = []): Promise<WarmLease> {
+    const r = await timeOk([...CRABBOX_ARGV, 'warmup', '--json', ...args], { env: this.env, cwd });
     const lease = JSON.parse(r.stdout) as { id: string; slug: string; machine: { host: string; ports: number[]; sshUser: string } };
     this.leases.add(lease.id);
     const target = leaseTarget({
