@@ -136,7 +136,8 @@ export async function runCommand(ctx: AppContext, input: RunInput): Promise<RunR
       acquire: async (ref, req) => {
         const handle = await leases.acquire(ref, { keep: req.keep, signal: req.signal }).catch(rethrowExplained);
         ctx.progress({ type: 'lease', id: handle.lease.id, slug: handle.lease.slug, releases: handle.fresh && !keep });
-        return handle;
+        const confirm = handle.confirm;
+        return confirm ? { ...handle, confirm: () => confirm().catch(rethrowExplained) } : handle;
       },
       touch: (lease) => leases.touch(lease).catch(rethrowExplained),
       recheck: (lease) => leases.touch(lease.id).catch(rethrowExplained),

@@ -15,7 +15,8 @@ import { readLeaseTransport, writeLeaseTransport } from '../ssh/transport.ts';
 import { DIRECT, type Transport } from '../domain/transport.ts';
 import type { DirectLease } from './record.ts';
 import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
-import { certificateFileOf, ensureCertificate } from './certificate-cache.ts';
+import { certificateFileOf, certificateHolds, ensureCertificate } from './certificate-cache.ts';
+import { findTouched, saveTouched } from './touched.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
@@ -146,6 +147,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
       if (lease.state !== 'active') throw new CrabboxError('lease_not_active', `the coordinator answered with lease ${lease.id} ${lease.state}`);
       await pin(lease);
       await certify(lease, callerCidr);
+      saveTouched(stateDir, lease);
       // Tunnel mode's transport comes from the coordinator; otherwise the user's own proxy, if any.
       writeLeaseTransport(keyDirOf(lease.id), lease.machine?.transport ?? options.proxy ?? DIRECT);
       tgt = target(lease);
@@ -185,8 +187,23 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     const { lease } = await client.call('heartbeat', { params: { ref: id }, body });
     const touched = leaseFromView(lease);
     await pin(touched);
-    if (existsSync(leaseKeyPaths(keyDirOf(touched.id)).identity)) await certify(touched);
+    if (existsSync(leaseKeyPaths(keyDirOf(touched.id)).identity)) {
+      await certify(touched);
+      saveTouched(stateDir, touched);
+    }
     return touched;
+  }
+
+  /**
+   * The lease as last touched here, when a run can connect with it while the coordinator confirms it (touched.ts):
+   * active and unexpired as last seen, with this computer's key, pinned host and a certificate that needs no renewal.
+   */
+  async function recent(ref: string): Promise<DirectLease | undefined> {
+    const lease = findTouched(stateDir, parseLeaseRef(ref));
+    if (!lease || lease.state !== 'active' || clock.now() >= lease.expiresAt) return undefined;
+    const paths = leaseKeyPaths(keyDirOf(lease.id));
+    if (!existsSync(paths.identity) || !existsSync(paths.knownHosts)) return undefined;
+    return (await certificateHolds(keyDirOf(lease.id), lease, clock.now())) ? lease : undefined;
   }
 
   async function release(ref: string | DirectLease): Promise<ReleaseResult> {
@@ -219,6 +236,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
     waitReady: (lease, deadline, o = {}) => waitBootstrapped(target(lease), lease.readyCommand, deadline, { clock, ...o }),
     resolve,
     target,
+    recent,
     touch,
     release,
     list,

@@ -47,6 +47,13 @@ export interface EnsureCertificateOptions {
   log?: ((line: string) => void) | undefined;
 }
 
+/** True when the lease needs no (new) certificate now: the coordinator has no CA, or the cached one lasts long enough. */
+export async function certificateHolds(keyDir: string, lease: DirectLease, now: number): Promise<boolean> {
+  if (existsSync(certificatePaths(keyDir).none)) return true;
+  const until = await cachedValidBefore(certificatePaths(keyDir).certificate);
+  return until !== undefined && (until - now > CERTIFICATE_REFRESH_MS || until >= lease.expiresAt - 1000);
+}
+
 /**
  * Makes sure a live lease's key has a certificate that lasts as long as the lease (or nearly): asks the coordinator
  * only when there is none, or it ends within CERTIFICATE_REFRESH_MS while the lease goes on. Returns the file, or
@@ -56,9 +63,7 @@ export async function ensureCertificate(options: EnsureCertificateOptions): Prom
   const { lease, keyDir, clock } = options;
   const paths = certificatePaths(keyDir);
   if (existsSync(paths.none) || !isLive(lease.state) || !lease.machine) return certificateFileOf(keyDir);
-  const until = await cachedValidBefore(paths.certificate);
-  const now = clock.now();
-  if (until !== undefined && (until - now > CERTIFICATE_REFRESH_MS || until >= lease.expiresAt - 1000)) return paths.certificate;
+  if (await certificateHolds(keyDir, lease, clock.now())) return paths.certificate;
   const publicKey = (await readFile(leaseKeyPaths(keyDir).publicKey, 'utf8')).trim();
   let certificate: string;
   try {

@@ -17,8 +17,10 @@ export interface LeaseHandle {
   target: SshTarget;
   /** True when this call created the lease (the caller releases it unless kept). */
   fresh: boolean;
-  /** The lease as this computer last touched it, moments ago: its provider was not asked (src/leases/touched.ts). */
+  /** The lease as this computer last touched it (src/leases/touched.ts): not asked of its provider or coordinator. */
   recent?: boolean | undefined;
+  /** Brokered mode with `recent`: asks for the coordinator's heartbeat, sent while ssh connects; the command waits for it. */
+  confirm?: (() => Promise<DirectLease>) | undefined;
 }
 
 export interface ReleaseResult {
@@ -41,8 +43,8 @@ export interface LeaseService {
   /** The ssh target for a lease (its key dir, pinned known_hosts, ControlMaster). */
   target(lease: DirectLease): SshTarget;
   /**
-   * A lease this computer touched so recently that using it needs no touch (direct mode, src/leases/touched.ts);
-   * undefined otherwise, and always in brokered mode, where the coordinator decides.
+   * The lease as this computer last touched it, when a run may start connecting with it (src/leases/touched.ts):
+   * direct mode when touched moments ago, brokered mode while its last view is active and its certificate holds.
    */
   recent?(ref: string): Promise<DirectLease | undefined>;
   /** Heartbeat: moves the idle deadline, never past the TTL cap; refused once expired. */
@@ -57,7 +59,7 @@ export interface LeaseService {
 
 /**
  * Completes a lease service with `acquire`, which is the same in every mode: create when no ref; else the lease as
- * last touched here when that was recent, or a touch.
+ * last touched here when it may be used so (brokered: with the heartbeat on its way), or a touch.
  */
 export function leaseService(parts: Omit<LeaseService, 'acquire'>): LeaseService {
   return {
@@ -65,7 +67,11 @@ export function leaseService(parts: Omit<LeaseService, 'acquire'>): LeaseService
     acquire: async (ref, request) => {
       if (ref === undefined) return parts.create(request);
       const known = await parts.recent?.(ref);
-      if (known) return { lease: known, target: parts.target(known), fresh: false, recent: true };
+      if (known) {
+        // The coordinator decides about a brokered lease: the caller sends its heartbeat while ssh connects.
+        const confirm = parts.mode === 'brokered' ? () => parts.touch(known.id) : undefined;
+        return { lease: known, target: parts.target(known), fresh: false, recent: true, confirm };
+      }
       const lease = await parts.touch(ref);
       return { lease, target: parts.target(lease), fresh: false };
     },

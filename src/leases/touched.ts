@@ -1,17 +1,20 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { readSmall } from '../fs/small-read.ts';
-import { isLeaseId, isSlug } from '../domain/ids.ts';
+import { isLeaseId, isSlug, type LeaseRef } from '../domain/ids.ts';
 import { LEASE_STATES } from '../domain/lease.ts';
 import { leaseKeyDir } from '../ssh/index.ts';
 import type { DirectLease } from './record.ts';
 
 /**
- * The lease as this computer last touched it: `<stateDir>/leases/<id>/touched.json` (0600), beside its keys and index
- * entry, and removed with them. In direct mode every touch of a lease comes from this computer (the lease's private
- * key lives only here), so the file is as new as the provider's labels. A warm run reads it instead of asking the
- * provider when the last touch is recent (decision 0063): the box accepting the lease's own key proves the lease was
- * not released (release deletes the machine or the key), and the recorded expiry proves it has not expired.
+ * The lease as this computer last touched it: `<stateDir>/leases/<id>/touched.json` (0600), beside its keys, and
+ * removed with them (decision 0063). A warm run starts connecting with it instead of asking first:
+ * - direct mode, when the last touch is recent: every touch of the lease comes from this computer (its private key
+ *   lives only here), so the file is as new as the provider's labels; the box accepting the lease's own key proves
+ *   the lease was not released (release deletes the machine or the key), and the recorded expiry that it has not
+ *   expired. Nothing is asked.
+ * - brokered mode, always: the coordinator's heartbeat answers while ssh connects, and the command waits for it.
  */
 const FILE = 'touched.json';
 const FORMAT = 'crabbox-touched/1';
@@ -41,7 +44,7 @@ function valid(value: unknown, id: string): value is DirectLease {
     typeof l === 'object' && l !== null && l.id === id && typeof l.slug === 'string' && isSlug(l.slug)
     && isText(l.owner) && isText(l.provider) && typeof l.state === 'string' && (LEASE_STATES as readonly string[]).includes(l.state)
     && typeof l.keep === 'boolean' && [l.ttlSeconds, l.idleTimeoutSeconds, l.createdAt, l.lastTouchedAt, l.expiresAt].every(isNumber)
-    && typeof m === 'object' && m !== null && isText(m.providerId) && isText(m.host) && isText(m.sshUser) && isText(m.workRoot)
+    && typeof m === 'object' && m !== null && typeof m.providerId === 'string' && isText(m.host) && isText(m.sshUser) && isText(m.workRoot)
     && Array.isArray(m.ports) && m.ports.length > 0 && m.ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)
   );
 }
@@ -57,6 +60,18 @@ export function loadTouched(stateDir: string, id: string): DirectLease | undefin
   } catch {
     return undefined;
   }
+}
+
+/** The lease a ref names as last touched here: an id directly, a slug by the newest live lease carrying it. */
+export function findTouched(stateDir: string, ref: LeaseRef): DirectLease | undefined {
+  if (ref.kind === 'id') return loadTouched(stateDir, ref.value);
+  let names: string[];
+  try {
+    names = readdirSync(join(stateDir, 'leases')).filter(isLeaseId);
+  } catch {
+    return undefined;
+  }
+  return names.map((id) => loadTouched(stateDir, id)).filter((l): l is DirectLease => l?.slug === ref.value && l.state === 'active').sort((a, b) => b.createdAt - a.createdAt)[0];
 }
 
 /** True when a run may use the lease without touching it: live, not expired, and touched within the last tenth of its idle timeout. */

@@ -18,6 +18,12 @@ import { runPhases, runSource } from './summary.ts';
 const TEE_HIGH_WATER_MARK = 1024 * 1024;
 /** A write error on crabbox's own output (EPIPE: the reader went away) ends that output, not the run. */
 const ignoreOutputError = (): void => undefined;
+/** The same box as before: what a connection and the workspace depend on. */
+function sameBox(a: Lease, b: Lease): boolean {
+  const [x, y] = [a.machine, b.machine];
+  return x !== undefined && y !== undefined && x.host === y.host && x.sshUser === y.sshUser && x.workRoot === y.workRoot && x.ports.join() === y.ports.join();
+}
+
 /** Failures of the connection to the box (rather than of the sync or the command). */
 const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['ssh_failed', 'host_key_mismatch', 'timeout']);
 
@@ -39,7 +45,7 @@ export interface RunTimings {
 /** The lease operations a run needs (the direct lease service, or a coordinator client later). */
 export interface RunLeases<L extends Lease, T> {
   /** `recent`: the lease as this computer last touched it, not asked of its provider (src/leases/touched.ts). */
-  acquire(ref: string | undefined, request: { keep: boolean; signal?: AbortSignal | undefined }): Promise<{ lease: L; target: T; fresh: boolean; recent?: boolean | undefined }>;
+  acquire(ref: string | undefined, request: { keep: boolean; signal?: AbortSignal | undefined }): Promise<{ lease: L; target: T; fresh: boolean; recent?: boolean | undefined; confirm?: (() => Promise<L>) | undefined }>;
   touch(lease: L): Promise<L>;
   /** Asks the provider about a lease (a touch by its id): throws why it ended, or resolves when it is live. */
   recheck?(lease: L): Promise<unknown>;
@@ -177,6 +183,12 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
   let afterCommand: number | undefined;
   /** The lease was not asked of its provider: a failed connection is explained by asking it then. */
   let unconfirmed = false;
+  /** Brokered, with the lease as last touched here: the coordinator's answer, which the command waits for. */
+  let confirmation: Promise<L> | undefined;
+  // The record and the coordinator's confirmation start once ssh is on its way (or the run failed before): a
+  // process's first request sets up its HTTP client, tens of milliseconds of CPU that would otherwise delay ssh.
+  let spawned!: () => void;
+  const afterSpawn = new Promise<void>((resolve) => (spawned = resolve));
   try {
     if (req.interrupt.aborted) {
       onInterrupt();
@@ -188,24 +200,33 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     req.progress(req.leaseRef ? `using lease ${req.leaseRef}` : 'leasing a box…');
     const acquired = await req.leases.acquire(req.leaseRef, { keep: req.keep, signal: req.interrupt });
     lease = acquired.lease;
-    unconfirmed = acquired.recent === true;
+    unconfirmed = acquired.recent === true && acquired.confirm === undefined;
+    const known = lease;
+    const confirm = acquired.confirm;
+    confirmation = confirm && afterSpawn.then(() => confirm()).then((confirmed) => {
+      if (!sameBox(confirmed, known)) throw new CrabboxError('lease_not_active', `lease ${known.id} (${known.slug}) is on another box than when this computer last used it; run the command again`);
+      lease = confirmed;
+      return confirmed;
+    });
+    confirmation?.catch(() => undefined);
     outcome.fresh = acquired.fresh;
     outcome.leaseId = lease.id;
     outcome.slug = lease.slug;
     timings.leaseMs = clock.now() - leaseStart;
     // A run is recorded once it holds a lease (a run that fails before has no record and prints no run id). The
     // write (a local file or a coordinator round trip) overlaps the connection and the box's check instead of
-    // delaying the command: it starts in a later turn of the event loop, so a local write (synchronous) usually
-    // comes after ssh has started, and it is settled before the env block is sent and before the record is finished.
+    // delaying the command: it starts once ssh has, and it is settled before the env block is sent and before the
+    // record is finished.
     const started = lease;
     const recorder = req.recorder;
     if (recorder) {
-      recording = new Promise<void>((resolve) => setImmediate(resolve)).then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined, ...(req.env.length > 0 ? { forwardsEnv: true } : {}) })).then(
+      recording = afterSpawn.then(() => recorder.start({ leaseId: started.id, slug: started.slug, provider: started.provider, command: req.recordCommand ? req.command.args : undefined, ...(req.env.length > 0 ? { forwardsEnv: true } : {}) })).then(
         (id) => {
           runId = id;
           outcome.runId = id;
         },
-        (error: unknown) => req.warn(`warning: could not record the run: ${(error as Error).message}`),
+        // When the coordinator refused the lease itself, that is the run's error: no second line for the record.
+        (error: unknown) => (confirmation ?? Promise.resolve()).then(() => req.warn(`warning: could not record the run: ${(error as Error).message}`), () => undefined),
       );
     }
     if (req.interrupt.aborted) throw new CrabboxError('interrupted', 'interrupted');
@@ -267,7 +288,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     };
     // The run id is one of the command's variables: the env block follows the request once the record's write (a
     // file, or a round trip to the coordinator) is settled, while the box takes its lock and checks its files.
-    const env = recording.then(() => mergeEnv(req.env, req.sessionEnv ?? [], runEnv({ leaseId: started.id, runId, slug: started.slug, provider: started.provider })));
+    const env = Promise.all([recording, confirmation]).then(() => mergeEnv(req.env, req.sessionEnv ?? [], runEnv({ leaseId: started.id, runId, slug: started.slug, provider: started.provider })));
     const syncStart = clock.now();
     remote = startRemoteRun({
       box, workdir: ws.workdir, metadir: ws.metadir, command: req.command, env, lockWaitSeconds: req.lockWaitSeconds,
@@ -277,6 +298,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       git: req.sync && req.git ? gitMeta : undefined,
       stdout: outStream, stderr: errStream, clock, onProgress, debug: req.debug,
     });
+    spawned();
     req.execStarted?.();
     if (req.interrupt.aborted) onInterrupt();
     const running = remote;
@@ -300,10 +322,13 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
       throw error;
     }
   } catch (error) {
+    spawned();
     let failure = error;
-    // A box that is gone (deleted elsewhere, a spot instance reclaimed) fails the connection: its provider says why.
-    if (unconfirmed && lease && req.leases.recheck && isCrabboxError(error) && CONNECTION_ERRORS.has(error.code)) {
-      failure = await req.leases.recheck(lease).then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
+    // A box that is gone (deleted elsewhere, a spot instance reclaimed, released on the coordinator) fails the
+    // connection: its provider or the coordinator says why.
+    const asked = confirmation ?? (unconfirmed && lease && req.leases.recheck ? req.leases.recheck(lease) : undefined);
+    if (asked && isCrabboxError(error) && CONNECTION_ERRORS.has(error.code)) {
+      failure = await asked.then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
     }
     outcome.error = isCrabboxError(failure) ? failure : new CrabboxError('internal', `internal error: ${(failure as Error).message}`, { cause: failure });
     outcome.exitCode = outcome.error.exitCode;

@@ -3,7 +3,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { BIN, runBin, type CliResult } from '../../src/testing/cli.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
 import { initRepo } from '../../src/testing/git.ts';
@@ -74,6 +76,36 @@ async function runOn(user: string, slug: string): Promise<string> {
   const runId = /run=(run_[0-9a-f]{12})/.exec(run.stderr)?.[1] ?? '';
   assert.ok(runId, run.stderr);
   return runId;
+}
+
+/** A proxy to the coordinator that holds the first lease heartbeat until `release()`. */
+async function heartbeatGate(target: number): Promise<{ url: string; heartbeatHeld: Promise<void>; release(): void; close(): Promise<void> }> {
+  let held: (() => void) | undefined;
+  let onHeld!: () => void;
+  const heartbeatHeld = new Promise<void>((resolve) => (onHeld = resolve));
+  let gated = true;
+  const server = createServer((req, res) => {
+    const forward = (): void => {
+      const up = request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (gated && /\/heartbeat$/.test(req.url ?? '')) {
+      gated = false;
+      held = forward;
+      onHeld();
+    } else forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    heartbeatHeld,
+    release: () => held?.(),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('brokered mode: the CLI works through a real coordinator', () => {
@@ -226,6 +258,52 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
     const skewed = await cli('alice', ['doctor'], { env: { CRABBOX_CLOCK_OFFSET: '10m' } });
     assert.match(skewed.stdout, /FAIL clock skew: this clock is \d+s ahead of the coordinator's \(fix: /);
     assert.equal((await cli('alice', ['stop', leaseId])).code, 0);
+  });
+
+  it('a warm run connects while the coordinator answers its heartbeat, and the command waits for that answer', async () => {
+    const { slug } = await warm('alice');
+    const view = json<{ machine: { sshUser: string } }>(await cli('alice', ['status', slug, '--json']));
+    const proxy = await heartbeatGate(port);
+    const ran = join(signals, `gated-${slug}`);
+    try {
+      const child = spawn(process.execPath, [BIN, 'run', '--id', slug, '--', 'touch', ran], { env: { ...envOf('alice'), CRABBOX_COORDINATOR: proxy.url }, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      await proxy.heartbeatHeld;
+      // The box's wrapper is up (its ssh connected) while the heartbeat is still unanswered; the command has not run.
+      const wrapperUp = (): boolean => spawnSync('pgrep', ['-u', view.machine.sshUser, '-f', 'read -r n']).status === 0;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !wrapperUp()) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(wrapperUp(), 'the run\'s ssh connected before the heartbeat was answered');
+      // Long enough for the box's check and the command when nothing holds them (tens of milliseconds here).
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.ok(!existsSync(ran), 'the command waits for the coordinator');
+      proxy.release();
+      assert.equal(await exited, 0, stderr);
+      assert.ok(existsSync(ran), 'the command ran once the coordinator answered');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a warm lease released on the coordinator: the run says so and the command never runs', async () => {
+    const { leaseId, slug } = await warm('alice');
+    assert.equal((await cli('alice', ['run', '--id', slug, '--', 'true'])).code, 0);
+    const released = await cli('admin', ['admin', 'release', leaseId]);
+    assert.equal(released.code, 0, released.stderr);
+    const ran = join(signals, `released-${slug}`);
+    const run = await cli('alice', ['run', '--id', leaseId, '--', 'touch', ran]);
+    assert.notEqual(run.code, 0, run.stderr);
+    assert.ok(!existsSync(ran), 'nothing ran on the box');
+    // The same answer as without the lease this computer remembered (the coordinator asked first).
+    rmSync(join(homeOf('alice'), 'state', 'crabbox', 'leases', leaseId, 'touched.json'));
+    const asked = await cli('alice', ['run', '--id', leaseId, '--', 'touch', ran]);
+    assert.equal(run.code, asked.code, `${run.stderr}\n---\n${asked.stderr}`);
+    const errorOf = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('crabbox: ') && !/^crabbox: sync=/.test(l));
+    assert.deepEqual(errorOf(run.stderr), errorOf(asked.stderr));
+    assert.match(run.stderr, new RegExp(`${leaseId}.*released`), run.stderr);
+    assert.doesNotMatch(run.stderr, /could not record|ssh to the box failed/, run.stderr);
   });
 
   it('stop releases the lease: the coordinator records it and the box is gone', async () => {
