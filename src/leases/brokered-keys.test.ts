@@ -8,6 +8,7 @@ import { harness } from '../coordinator/testkit.ts';
 import { tempDir } from '../testing/tmp.ts';
 import { createBrokeredLeaseService } from './brokered.ts';
 import { BROKERED_MARKER, brokeredKeySweepIfDue, sweepBrokeredKeys } from './brokered-keys.ts';
+import { saveTouched } from './touched.ts';
 
 const dir = tempDir('crabbox-brokered-keys-');
 after(() => dir.remove());
@@ -82,6 +83,41 @@ describe('brokered key sweep', () => {
       assert.equal(await brokeredKeySweepIfDue({ client: down, stateDir, clock: h.clock, log: (l) => lines.push(l) }), undefined);
       assert.ok(existsSync(join(stateDir, 'leases', 'cbx_00000000dea2')), 'an unreachable coordinator proves nothing gone');
       assert.match(lines.join('\n'), /cannot reach the coordinator/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('before a command, a lease last seen active here is not asked about until its recorded expiry; cleanup asks at once', async () => {
+    const h = await harness();
+    try {
+      let requests = 0;
+      const client = new CoordinatorClient({
+        url: 'http://coordinator.test', token: await h.userToken('carol'), tokenKind: 'user',
+        fetch: (input, init) => {
+          requests++;
+          return Promise.resolve(h.app.fetch(new Request(input as string, init)));
+        },
+      });
+      const stateDir = join(dir.path, 'carol');
+      const id = 'cbx_00000000beef';
+      mkdirSync(join(stateDir, 'leases', id), { recursive: true });
+      writeFileSync(join(stateDir, 'leases', id, BROKERED_MARKER), JSON.stringify({ url: client.url }));
+      const now = h.clock.now();
+      saveTouched(stateDir, {
+        id, slug: 'calm-crab', owner: 'carol', org: 'carol', provider: 'local', state: 'active', keep: false, ttlSeconds: 3600, idleTimeoutSeconds: 600,
+        createdAt: now, lastTouchedAt: now, expiresAt: now + 10 * MIN, installation: 'coordinator', machineStatus: 'running',
+        machine: { provider: 'local', providerId: '', host: '127.0.0.1', ports: [2222], sshUser: 'cbx', workRoot: '/w', hostKey: 'ssh-ed25519 AAAA' },
+      });
+      assert.deepEqual(await brokeredKeySweepIfDue({ client, stateDir, clock: h.clock }), { removed: [], live: [id] });
+      assert.equal(requests, 0, 'no request for a lease last seen live and unexpired');
+      // `crabbox cleanup` asks: the coordinator never had this lease, so its keys go.
+      assert.deepEqual((await sweepBrokeredKeys({ client, stateDir, clock: h.clock, dryRun: true })).removed, [id]);
+      assert.equal(requests, 1);
+      // Past its recorded expiry the sweep before a command asks too.
+      h.clock.advance(11 * MIN);
+      assert.deepEqual((await brokeredKeySweepIfDue({ client, stateDir, clock: h.clock }))?.removed, [id]);
+      assert.equal(requests, 2);
     } finally {
       await h.close();
     }

@@ -7,6 +7,7 @@ import { STALE_WINDOW_SECONDS } from '../domain/lifecycle.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { removeLeaseKeys } from '../ssh/index.ts';
 import { SWEEP_INTERVAL_MS } from './sweep.ts';
+import { loadTouched } from './touched.ts';
 
 /**
  * Brokered mode keeps only the per-lease private keys on this machine (`<state>/leases/`). A CLI killed during a
@@ -44,6 +45,11 @@ export interface BrokeredKeySweepOptions {
   clock: Clock;
   createTimeoutMs?: number | undefined;
   dryRun?: boolean | undefined;
+  /**
+   * Leaves alone, without asking, a lease whose last answer here (touched.json) was active and whose expiry has not
+   * passed: its keys can wait until then. The once-a-minute sweep before a command sets it; `cleanup` asks about all.
+   */
+  trustTouched?: boolean | undefined;
   log?: ((line: string) => void) | undefined;
 }
 
@@ -79,7 +85,10 @@ export async function sweepBrokeredKeys(options: BrokeredKeySweepOptions): Promi
     if (!isLeaseId(name)) continue;
     const marked = await markedFor(dir);
     if (marked !== undefined) {
-      if (marked === options.client.url) candidates.push(name);
+      if (marked !== options.client.url) continue;
+      const known = options.trustTouched ? loadTouched(options.stateDir, name) : undefined;
+      if (known && known.state === 'active' && now < known.expiresAt) result.live.push(name);
+      else candidates.push(name);
       continue;
     }
     const indexed = await stat(join(dir, INDEX_FILE)).then(() => true, () => false);
@@ -125,7 +134,7 @@ export async function brokeredKeySweepIfDue(options: Omit<BrokeredKeySweepOption
   try {
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
     writeFileAtomic(stamp, `${now}\n`);
-    return await sweepBrokeredKeys(options);
+    return await sweepBrokeredKeys({ ...options, trustTouched: true });
   } catch (error) {
     options.log?.(`brokered key sweep skipped: ${(error as Error).message}`);
     return undefined;
