@@ -53,7 +53,7 @@ export async function directSession(ctx: Pick<AppContext, 'env' | 'cwd' | 'clock
   // What the sweep removed (a crashed session's box, a forgotten lease) is the user's to know, not only a debug line.
   const swept = await sweepIfDue({ provider: localProviderFor(config), clock: ctx.clock, stateDir: config.paths.stateDir, owner: config.owner, coordinator: config.coordinator, log: ctx.debug, report: (line) => ctx.warn(`crabbox: ${line}`) });
   // With the sweep (rate-limited): index entries of other providers whose machine is gone. Never fails the command.
-  if (swept) await pruneIndex({ stateDir: config.paths.stateDir, providerFor: buildProvider, skip: 'local', log: ctx.debug }).catch(() => undefined);
+  if (swept) await pruneIndex({ stateDir: config.paths.stateDir, providerFor: buildProvider, skip: 'local', trustTouched: { now: ctx.clock.now() }, log: ctx.debug }).catch(() => undefined);
   const callerCidr = (): Promise<string | undefined> => resolveCallerCidr({ env: ctx.env, warn: (line) => ctx.warn(line) });
   const serviceFor = (p: Provider): LeaseService => createDirectLeaseService({ config, provider: p, clock: ctx.clock, log: ctx.debug, callerCidr });
   const own = serviceFor(provider);

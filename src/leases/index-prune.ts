@@ -1,6 +1,7 @@
 import type { Provider } from '../providers/provider.ts';
 import { leaseKeyDir, removeLeaseKeys } from '../ssh/index.ts';
 import { listIndex } from './lease-index.ts';
+import { loadTouched } from './touched.ts';
 
 export interface PruneIndexOptions {
   stateDir: string;
@@ -9,6 +10,11 @@ export interface PruneIndexOptions {
   /** A provider whose entries the caller's own cleanup already covers. */
   skip?: string | undefined;
   dryRun?: boolean | undefined;
+  /**
+   * Skips, without asking, a lease last touched here as active whose expiry (as then recorded) has not passed: the
+   * sweep before a command sets it (a warm loop asks no provider); `cleanup` asks about every entry.
+   */
+  trustTouched?: { now: number } | undefined;
   log?: ((line: string) => void) | undefined;
 }
 
@@ -18,7 +24,11 @@ export interface PruneIndexOptions {
  */
 export async function pruneIndex(options: PruneIndexOptions): Promise<string[]> {
   const removed: string[] = [];
-  const entries = (await listIndex(options.stateDir)).filter((e) => e.provider !== options.skip);
+  const trusted = (id: string): boolean => {
+    const known = options.trustTouched ? loadTouched(options.stateDir, id) : undefined;
+    return known !== undefined && known.state === 'active' && options.trustTouched!.now < known.expiresAt;
+  };
+  const entries = (await listIndex(options.stateDir)).filter((e) => e.provider !== options.skip && !trusted(e.id));
   const providers = new Map<string, Promise<Provider | undefined>>();
   for (const entry of entries) {
     let provider = providers.get(entry.provider);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tempDir } from '../testing/tmp.ts';
 import { findIndexed, listIndex, readIndexEntry, writeIndexEntry, type IndexEntry } from './lease-index.ts';
 import { pruneIndex } from './index-prune.ts';
+import { saveTouched } from './touched.ts';
 import { FakeProvider } from '../providers/fake/fake-provider.ts';
 import type { Machine } from '../providers/provider.ts';
 
@@ -82,6 +83,27 @@ describe('lease index', () => {
       });
       assert.deepEqual(removed, ['cbx_aaaaaaaaaaaa']);
       assert.deepEqual(readdirSync(join(dir.path, 'leases')).sort(), ['cbx_bbbbbbbbbbbb', 'cbx_cccccccccccc']);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('the sweep before a command asks nothing about a lease last touched here as active and unexpired; cleanup does', async () => {
+    const dir = tempDir();
+    try {
+      const fake = new FakeProvider({ name: 'hetzner' });
+      const id = 'cbx_dddddddddddd';
+      await writeIndexEntry(dir.path, entry({ id, providerId: 'gone-3', provider: 'hetzner' }));
+      saveTouched(dir.path, {
+        id, slug: 'blue-lobster', owner: 'me', org: 'local', provider: 'hetzner', state: 'active', keep: false, ttlSeconds: 3600, idleTimeoutSeconds: 600,
+        createdAt: 1_000, lastTouchedAt: 1_000, expiresAt: 601_000, installation: 'cli', machineStatus: 'running',
+        machine: { provider: 'hetzner', providerId: 'gone-3', host: '203.0.113.9', ports: [22], sshUser: 'root', workRoot: '/work', hostKey: 'ssh-ed25519 AAAA' },
+      });
+      const prune = (trustTouched?: { now: number }) => pruneIndex({ stateDir: dir.path, providerFor: async () => fake, trustTouched, dryRun: true });
+      assert.deepEqual(await prune({ now: 2_000 }), []);
+      assert.equal(fake.calls.filter((c) => c.op === 'get').length, 0, 'no provider call');
+      assert.deepEqual(await prune({ now: 601_000 }), [id], 'past its recorded expiry it is asked about');
+      assert.deepEqual(await prune(), [id], 'cleanup asks at once');
     } finally {
       dir.remove();
     }
