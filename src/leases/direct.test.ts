@@ -234,4 +234,26 @@ describe('direct cleanup and sweep', () => {
     assert.deepEqual([ended.state, ended.machine], ['released', undefined]);
     await assert.rejects(leases.touch(lease.id), (e) => code(e) === 'lease_not_active');
   });
+
+  it('acquires a lease touched here moments ago with no provider call; a tenth of the idle timeout later it touches it', async () => {
+    const { leases, provider, clock, dir } = setup({ idle: 600 });
+    after(() => dir.remove());
+    const { lease } = await leases.create();
+    const before = provider.calls.length;
+    for (const ref of [lease.id, lease.slug]) {
+      const handle = await leases.acquire(ref);
+      assert.equal(handle.recent, true);
+      assert.equal(handle.lease.id, lease.id);
+      assert.equal(handle.lease.machine?.host, lease.machine?.host);
+    }
+    assert.deepEqual(provider.calls.slice(before), [], 'no get, no setLabels');
+    clock.advance(MIN);
+    const later = await leases.acquire(lease.slug);
+    assert.equal(later.recent, undefined);
+    assert.deepEqual(provider.calls.slice(before).map((c) => c.op), ['get', 'setLabels']);
+    assert.equal(later.lease.lastTouchedAt, clock.now());
+    // Touched again: the next acquire within the minute asks nothing.
+    assert.equal((await leases.acquire(lease.id)).recent, true);
+    assert.equal(provider.calls.slice(before).length, 2);
+  });
 });
