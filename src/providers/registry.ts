@@ -30,28 +30,31 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
       return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
     }
     case 'aws': {
-      const [{ createAwsProvider }, { resolveAwsSettings }, { renderUserData }, { toProviderEvent }, { cloudUserCa, cloudLeaseUser, cloudLeaseSudo }] = await Promise.all([
-        import('./aws/factory.ts'),
-        import('./aws/settings.ts'),
-        import('../bootstrap/user-data.ts'),
-        import('./aws/events.ts'),
-        import('./cloud-capabilities.ts'),
-      ]);
-      const onEvent = context.onEvent;
-      const ports = sshPorts(config);
+      const [{ resolveAwsSettings }, { CLOUD_CAPABILITIES }, { lazyProvider }] = await Promise.all([import('./aws/settings.ts'), import('./cloud-capabilities.ts'), import('./lazy.ts')]);
+      // Settings are checked now (a config mistake is reported before anything else); the SDK loads on the first call.
       const settings = resolveAwsSettings(config.aws, env);
-      // The class is resolved per create from the request (spec.class / spec.type), as Hetzner does.
-      return createAwsProvider(settings, {
-        sshPorts: ports,
-        classes: config.classes,
-        clock: context.clock,
-        onEvent: onEvent
-          ? (event) => {
-              const mapped = toProviderEvent(event);
-              if (mapped) onEvent(mapped);
-            }
-          : undefined,
-        userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', leaseUser: cloudLeaseUser(spec), leaseSudo: cloudLeaseSudo(spec), tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
+      const ports = sshPorts(config);
+      const onEvent = context.onEvent;
+      return lazyProvider('aws', CLOUD_CAPABILITIES, async () => {
+        const [{ createAwsProvider }, { renderUserData }, { toProviderEvent }, { cloudUserCa, cloudLeaseUser, cloudLeaseSudo }] = await Promise.all([
+          import('./aws/factory.ts'),
+          import('../bootstrap/user-data.ts'),
+          import('./aws/events.ts'),
+          import('./cloud-capabilities.ts'),
+        ]);
+        // The class is resolved per create from the request (spec.class / spec.type), as Hetzner does.
+        return createAwsProvider(settings, {
+          sshPorts: ports,
+          classes: config.classes,
+          clock: context.clock,
+          onEvent: onEvent
+            ? (event) => {
+                const mapped = toProviderEvent(event);
+                if (mapped) onEvent(mapped);
+              }
+            : undefined,
+          userData: (spec) => renderUserData({ sshPublicKey: spec.sshPublicKey, hostKey: spec.hostKey, ports, user: 'crabbox', workRoot: '/work/crabbox', leaseUser: cloudLeaseUser(spec), leaseSudo: cloudLeaseSudo(spec), tunnelToken: spec.tunnel?.token, userCa: cloudUserCa(spec) }),
+        });
       });
     }
     case 'ssh': {

@@ -17,6 +17,7 @@ import { launchCandidates, launchFirstAvailable, SPOT_ROLE_HINT, type LaunchAtte
 import { PriceBook } from './price.ts';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.ts';
 import { ensureSshSecurityGroup } from './security-group.ts';
+import { DEFAULT_SECURITY_GROUP } from './settings.ts';
 
 /** What the provider reports as it works, so the coordinator's events can tell the story. */
 export type AwsEvent =
@@ -60,7 +61,6 @@ export interface AwsProviderOptions {
   onEvent?: ((event: AwsEvent) => void) | undefined;
 }
 
-export const DEFAULT_SECURITY_GROUP = 'crabbox-runners';
 /** EC2's limit on user data: 16 KB before base64 encoding. */
 export const MAX_EC2_USER_DATA_BYTES = 16 * 1024;
 

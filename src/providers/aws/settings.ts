@@ -3,7 +3,9 @@ import { CrabboxError } from '../../domain/errors.ts';
 import { registerSecret } from '../../redact/redact.ts';
 import { parseCidr, parseCidrList } from '../../net/cidr.ts';
 import type { Market } from './launch.ts';
-import { DEFAULT_SECURITY_GROUP } from './provider.ts';
+
+/** The security group crabbox makes (and reuses) when `aws.securityGroupName` is unset. */
+export const DEFAULT_SECURITY_GROUP = 'crabbox-runners';
 
 /** The AWS provider's resolved settings: config `aws.*` with the CRABBOX_AWS_* env overrides applied. */
 export interface AwsSettings {
