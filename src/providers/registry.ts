@@ -26,8 +26,13 @@ export async function providerFor(config: ProviderConfig, context: ProviderConte
   const env = context.env ?? {};
   switch (config.provider) {
     case 'hetzner': {
-      const { createHetznerProvider } = await import('./hetzner/index.ts');
-      return createHetznerProvider({ settings: config.hetzner, env, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
+      const [{ hetznerToken }, { CLOUD_CAPABILITIES }, { lazyProvider }] = await Promise.all([import('./hetzner/token.ts'), import('./cloud-capabilities.ts'), import('./lazy.ts')]);
+      // A missing token is reported at once; the client loads on the first API call.
+      const token = hetznerToken(undefined, env);
+      return lazyProvider('hetzner', CLOUD_CAPABILITIES, async () => {
+        const { createHetznerProvider } = await import('./hetzner/index.ts');
+        return createHetznerProvider({ settings: config.hetzner, token, classes: config.classes, ports: sshPorts(config), clock: context.clock, onEvent: context.onEvent });
+      });
     }
     case 'aws': {
       const [{ resolveAwsSettings }, { CLOUD_CAPABILITIES }, { lazyProvider }] = await Promise.all([import('./aws/settings.ts'), import('./cloud-capabilities.ts'), import('./lazy.ts')]);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { HetznerApiError, HetznerClient, classify, tokenFromEnv } from './client.ts';
+import { HetznerApiError, HetznerClient, classify } from './client.ts';
+import { hetznerToken } from './token.ts';
 import { invalidLabel, matchSelector } from './fake/app.ts';
 import { leaseLabels } from '../../domain/labels.ts';
 import { startFakeHetzner } from './fake/serve.ts';
@@ -42,10 +43,11 @@ describe('hetzner client', () => {
     }
   });
 
-  it('takes the token from HCLOUD_TOKEN, then HETZNER_TOKEN', () => {
-    assert.equal(tokenFromEnv({ HCLOUD_TOKEN: 'a', HETZNER_TOKEN: 'b' }), 'a');
-    assert.equal(tokenFromEnv({ HETZNER_TOKEN: 'b' }), 'b');
-    assert.equal(tokenFromEnv({}), undefined);
+  it('takes the token from HCLOUD_TOKEN, then HETZNER_TOKEN (an explicit one first); none is a config error', () => {
+    assert.equal(hetznerToken(undefined, { HCLOUD_TOKEN: 'a', HETZNER_TOKEN: 'b' }), 'a');
+    assert.equal(hetznerToken(undefined, { HETZNER_TOKEN: 'b' }), 'b');
+    assert.equal(hetznerToken('c', { HETZNER_TOKEN: 'b' }), 'c');
+    assert.throws(() => hetznerToken(undefined, {}), /HCLOUD_TOKEN or HETZNER_TOKEN is required/);
     assert.throws(() => new HetznerClient({ token: '' }), /token is required/);
   });
 });

@@ -227,8 +227,3 @@ export class HetznerClient {
     return items;
   }
 }
-
-/** The token for direct mode: HCLOUD_TOKEN, then HETZNER_TOKEN. */
-export function tokenFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-  return env.HCLOUD_TOKEN || env.HETZNER_TOKEN || undefined;
-}

@@ -1,8 +1,7 @@
-import { CrabboxError } from '../../domain/errors.ts';
-import { registerSecret } from '../../redact/redact.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { ClassOverrides } from '../classes.ts';
-import { HetznerClient, tokenFromEnv } from './client.ts';
+import { HetznerClient } from './client.ts';
+import { hetznerToken } from './token.ts';
 import { HetznerProvider, type ProviderEvent } from './provider.ts';
 
 export interface HetznerSettings {
@@ -28,9 +27,7 @@ export function createHetznerProvider(options: {
   clock?: Clock | undefined;
   onEvent?: ((event: ProviderEvent) => void) | undefined;
 }): HetznerProvider {
-  const token = options.token ?? tokenFromEnv(options.env ?? {});
-  if (!token) throw new CrabboxError('invalid_config', 'HCLOUD_TOKEN or HETZNER_TOKEN is required for the hetzner provider', { hint: 'export HCLOUD_TOKEN with a read/write API token of your Hetzner Cloud project' });
-  registerSecret(token);
+  const token = hetznerToken(options.token, options.env ?? {});
   const s = options.settings ?? {};
   const locations = s.locations?.length ? s.locations : s.location ? [s.location] : undefined;
   return new HetznerProvider({
