@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { shellQuote, shellQuoteWord, sshExec } from '../ssh/index.ts';
+import { isConnectionFailure } from '../ssh/errors.ts';
 import { gitTopLevel } from '../sync/git.ts';
 import { workspaceFor } from '../sync/workspace.ts';
 import type { AppContext } from './context.ts';
@@ -16,17 +17,27 @@ export interface ShellStreams {
 }
 
 /**
- * Opens a shell on a leased box, or runs `command` there (touching the lease first), and returns its exit code.
+ * Opens a shell on a leased box, or runs `command` there, and returns its exit code. The lease is touched first, as
+ * `run --id` does (src/leases/service.ts `acquire`): in direct mode not when this computer touched it moments ago,
+ * and then a failed connection asks the provider why; in brokered mode the coordinator answers before ssh starts.
  * Not an MCP tool: `run` is how an agent runs a command (synced, recorded, redacted).
  */
 export async function shell(ctx: AppContext, input: { lease: string; provider?: string | undefined; command?: string[] | undefined }, streams: ShellStreams): Promise<number> {
   parseLeaseRef(input.lease); // refuse a hostile ref before anything runs or changes
   const repoRoot = gitTopLevel(ctx.cwd).catch(() => undefined);
   const { leases } = await leaseSession(ctx, { provider: input.provider });
-  const lease = await leases.touch(input.lease);
+  const handle = await leases.acquire(input.lease);
+  const lease = handle.confirm ? await handle.confirm() : handle.lease;
   const root = await repoRoot;
   const workdir = root && lease.machine ? workspaceFor({ workRoot: lease.machine.workRoot, leaseId: lease.id, repoRoot: root }).workdir : undefined;
-  const { exitCode } = await sshExec(leases.target(lease), remoteCommand(input.command, workdir), streams);
+  // On a lease not asked about, ssh's own failure (an error, or 255) may be a box gone behind our back: its provider
+  // says why (the touch throws), else the failure stands.
+  const unconfirmed = handle.recent === true && !handle.confirm;
+  const { exitCode } = await sshExec(leases.target(lease), remoteCommand(input.command, workdir), streams).catch(async (error: unknown) => {
+    if (unconfirmed && isConnectionFailure(error)) await leases.touch(lease.id);
+    throw error;
+  });
+  if (exitCode === 255 && unconfirmed) await leases.touch(lease.id);
   return exitCode;
 }
 

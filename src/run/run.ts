@@ -14,6 +14,7 @@ import { mergeEnv, runEnv } from '../env/session.ts';
 import type { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
+import { isConnectionFailure } from '../ssh/errors.ts';
 
 const TEE_HIGH_WATER_MARK = 1024 * 1024;
 /** A write error on crabbox's own output (EPIPE: the reader went away) ends that output, not the run. */
@@ -24,8 +25,6 @@ function sameBox(a: Lease, b: Lease): boolean {
   return x !== undefined && y !== undefined && x.host === y.host && x.sshUser === y.sshUser && x.workRoot === y.workRoot && x.ports.join() === y.ports.join();
 }
 
-/** Failures of the connection to the box (rather than of the sync or the command). */
-const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['ssh_failed', 'host_key_mismatch', 'timeout']);
 
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
@@ -327,7 +326,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     // A box that is gone (deleted elsewhere, a spot instance reclaimed, released on the coordinator) fails the
     // connection: its provider or the coordinator says why.
     const asked = confirmation ?? (unconfirmed && lease && req.leases.recheck ? req.leases.recheck(lease) : undefined);
-    if (asked && isCrabboxError(error) && CONNECTION_ERRORS.has(error.code)) {
+    if (asked && isConnectionFailure(error)) {
       failure = await asked.then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
     }
     outcome.error = isCrabboxError(failure) ? failure : new CrabboxError('internal', `internal error: ${(failure as Error).message}`, { cause: failure });

@@ -44,3 +44,8 @@ export function sshFailure(kind: SshFailureKind, where: string, stderr: string, 
   const what = kind === 'auth' ? 'the box refused the lease key' : lastSshLine(stderr);
   return new CrabboxError('ssh_failed', `ssh to ${where} failed: ${what}`, { detail: { kind } });
 }
+
+/** A failure to reach or log in to the box (rather than of the sync or the command): the box may be gone. */
+export function isConnectionFailure(error: unknown): boolean {
+  return error instanceof CrabboxError && (error.code === 'ssh_failed' || error.code === 'host_key_mismatch' || error.code === 'timeout');
+}

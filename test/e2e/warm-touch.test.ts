@@ -41,7 +41,9 @@ describe('a warm run on a lease touched moments ago (local provider)', () => {
 
     await run(slug);
     await run(slug, '30s');
-    assert.equal(await touchedAt(slug), lastTouchedAt, 'runs within a minute of the touch leave the labels alone');
+    const ssh = await runBin(['ssh', slug, '--', 'true'], { env: { ...env, CRABBOX_CLOCK_OFFSET: '40s' }, cwd: repo });
+    assert.equal(ssh.code, 0, ssh.stderr);
+    assert.equal(await touchedAt(slug), lastTouchedAt, 'runs and ssh within a minute of the touch leave the labels alone');
 
     // Ninety seconds on (a tenth of 10m is one minute): the run touches the lease, and the next one does not.
     await run(slug, '90s');
@@ -63,8 +65,12 @@ describe('a warm run on a lease touched moments ago (local provider)', () => {
     cpSync(kept, join(stateDir, 'leases', id), { recursive: true });
 
     const fast = await runBin(['run', '--id', slug, '--', 'true'], { env, cwd: repo });
+    const fastSsh = await runBin(['ssh', slug, '--', 'true'], { env, cwd: repo });
     rmSync(join(stateDir, 'leases', id, 'touched.json'));
     const asked = await runBin(['run', '--id', slug, '--', 'true'], { env, cwd: repo });
+    const askedSsh = await runBin(['ssh', slug, '--', 'true'], { env, cwd: repo });
+    assert.notEqual(askedSsh.code, 0, askedSsh.stderr);
+    assert.deepEqual([fastSsh.code, fastSsh.stderr], [askedSsh.code, askedSsh.stderr], 'ssh: the same answer either way');
     assert.notEqual(asked.code, 0, asked.stderr);
     assert.equal(fast.code, asked.code, fast.stderr);
     const errorLine = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('crabbox: ') && !l.startsWith('crabbox: sync=') && !/^crabbox: (sync|command)=/.test(l));
