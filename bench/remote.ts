@@ -4,6 +4,9 @@ import { type BenchWorkspace, type WarmLease, sshFresh, sshMaster } from './lib/
 import { rateFigure, timeFigure, type Section } from './lib/report.ts';
 import { interleaved, median, timeOk } from './lib/stats.ts';
 import { startStaticHost } from '../src/testing/static-host.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CRABBOX_ARGV } from './lib/box.ts';
 
 export interface RemoteOptions {
   ws: BenchWorkspace;
@@ -36,7 +39,31 @@ export async function warmRerunSection(o: RemoteOptions): Promise<Section> {
   const vsFresh = timeFigure({ name: 'crabbox run --id <warm> -- true', value: crabbox, floorName: 'new ssh connection', floor: fresh, runs: o.runs });
   // Where the overhead goes: finding the lease through the provider, on top of start-up (not a target).
   const lookup = timeFigure({ name: 'crabbox status <warm> (start-up + lease lookup)', value: status, floorName: 'crabbox --version', floor: version, runs: o.runs });
-  return { id: 'warm', title: 'Warm rerun, no changes', figures: [vsMaster, vsFresh, lookup, await staticWarmFigure(o)] };
+  return { id: 'warm', title: 'Warm rerun, no changes', figures: [vsMaster, vsFresh, lookup, await mcpWarmFigure(o), await staticWarmFigure(o)] };
+}
+
+/**
+ * The same warm rerun as an agent makes it: the `run` tool of one `crabbox mcp` session (a process that has started
+ * and loaded its modules already), timed from the tool call to its result. Not a target.
+ */
+async function mcpWarmFigure(o: RemoteOptions): Promise<ReturnType<typeof timeFigure>> {
+  const transport = new StdioClientTransport({ command: CRABBOX_ARGV[0]!, args: [...CRABBOX_ARGV.slice(1), 'mcp'], env: o.ws.env as Record<string, string>, cwd: o.repo, stderr: 'ignore' });
+  const client = new Client({ name: 'crabbox-bench', version: '1.0.0' });
+  await client.connect(transport);
+  try {
+    const [mcp, master] = (await interleaved(o.runs, o.warmup + 2, [
+      async () => {
+        const started = performance.now();
+        const result = await client.callTool({ name: 'run', arguments: { lease: o.lease.slug, command: ['true'] } });
+        if (result.isError) throw new Error(`the MCP run tool failed: ${JSON.stringify(result.content).slice(0, 200)}`);
+        return performance.now() - started;
+      },
+      async () => (await timeOk(sshMaster(o.lease, 'true'))).ms,
+    ])) as [number, number];
+    return timeFigure({ name: 'MCP run tool, warm lease (crabbox mcp session)', value: mcp, floorName: 'ssh via ControlMaster', floor: master, runs: o.runs });
+  } finally {
+    await client.close();
+  }
 }
 
 /**
