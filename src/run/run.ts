@@ -25,7 +25,6 @@ function sameBox(a: Lease, b: Lease): boolean {
   return x !== undefined && y !== undefined && x.host === y.host && x.sshUser === y.sshUser && x.workRoot === y.workRoot && x.ports.join() === y.ports.join();
 }
 
-
 /** Phase durations of one run, in milliseconds. */
 export interface RunTimings {
   /** From process start until leasing begins: start-up, config and (for a fresh lease) the local sync scan. */
@@ -325,9 +324,9 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     let failure = error;
     // A box that is gone (deleted elsewhere, a spot instance reclaimed, released on the coordinator) fails the
     // connection: its provider or the coordinator says why.
-    const asked = confirmation ?? (unconfirmed && lease && req.leases.recheck ? req.leases.recheck(lease) : undefined);
-    if (asked && isConnectionFailure(error)) {
-      failure = await asked.then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
+    if (isConnectionFailure(error)) {
+      const asked = confirmation ?? (unconfirmed && lease ? req.leases.recheck?.(lease) : undefined);
+      if (asked) failure = await asked.then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
     }
     outcome.error = isCrabboxError(failure) ? failure : new CrabboxError('internal', `internal error: ${(failure as Error).message}`, { cause: failure });
     outcome.exitCode = outcome.error.exitCode;
