@@ -237,6 +237,38 @@ test('a run that holds a lease is recorded even when connecting to the box fails
   assert.deepEqual([h.records.finish?.[0], h.records.finish?.[1].exitCode, h.records.finish?.[1].source], ['run_00000000abcd', 74, 'crabbox']);
 });
 
+test('a lease used as last touched here: a failed connection asks the provider, whose answer is the run\'s error; a failed sync asks nothing', async () => {
+  const { CrabboxError } = await import('../domain/errors.ts');
+  const rechecks: string[] = [];
+  const recent = (h: ReturnType<typeof harness>) => ({
+    ...h.base.leases,
+    acquire: async () => ({ lease: lease('cbx_00000000abcd'), target: 'target', fresh: false, recent: true }),
+    recheck: async (l: Lease) => {
+      rechecks.push(l.id);
+      throw new CrabboxError('lease_expired', `lease ${l.id} expired`);
+    },
+  });
+  const h = harness();
+  const gone = await runOnBox({
+    ...h.base, leases: recent(h), leaseRef: 'blue-lobster', repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['true'] },
+    connect: async () => { throw new CrabboxError('ssh_failed', 'ssh to the box failed'); },
+  });
+  assert.deepEqual([gone.error?.code, gone.error?.message, gone.exitCode], ['lease_expired', 'lease cbx_00000000abcd expired', 75]);
+  assert.deepEqual(rechecks, ['cbx_00000000abcd']);
+
+  // A sync refused on the box (too many deletions) is not the lease's doing: the provider is not asked.
+  const repo = join(tmp.path, 'repo-recent');
+  initRepo(repo, { 'a.txt': 'a', 'b.txt': 'b' });
+  const h2 = harness();
+  await runOnBox({ ...h2.base, leases: recent(h2), leaseRef: 'blue-lobster', repoRoot: repo, sync: startSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['true'] } });
+  unlinkSync(join(repo, 'a.txt'));
+  unlinkSync(join(repo, 'b.txt'));
+  const h3 = harness();
+  const refused = await runOnBox({ ...h3.base, leases: recent(h3), leaseRef: 'blue-lobster', repoRoot: repo, sync: startSync({ repoRoot: repo, settings }), command: { mode: 'argv', args: ['true'] } });
+  assert.match(refused.error?.message ?? '', /sync would delete 2 files/);
+  assert.deepEqual(rechecks, ['cbx_00000000abcd'], 'asked once, for the failed connection only');
+});
+
 test('an interrupted run is recorded with the exit code crabbox exits with, the signal and the command\'s own code', async () => {
   const repo = join(tmp.path, 'int-rec');
   initRepo(repo, { 'a.txt': 'a' });
