@@ -32,6 +32,12 @@ export interface CoordinatorDeps {
   peerAddress?: PeerAddress | undefined;
   /** How the warm pool reaches into its machines, by provider name (src/machine-access/). */
   access?: Record<string, MachineAccess> | undefined;
+  /**
+   * Takes work that may finish after the request is answered: a released lease's machine deletion, whose lease end
+   * and deletion claim are already committed (the sweeper retries it if this process dies). Node's entry tracks it
+   * and its close() waits for it; without it (the Worker, tests) the request waits for the work itself.
+   */
+  afterResponse?: ((work: Promise<unknown>) => void) | undefined;
   /** Asks for a pool pass soon (a claim took a machine or found none); set by the sweep scheduler. */
   pokePool?: (() => void) | undefined;
   /** The installation admin public key pool machines are made with (the private half is a coordinator secret). */

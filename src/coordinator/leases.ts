@@ -161,7 +161,12 @@ async function endLeaseNow(
     return { ended, machine };
   });
   if (!result) return undefined;
-  if (how.deleteNow && result.machine?.state === 'deleting') await deleteMachine(deps, result.machine, how.actor, { claimedUntil: claimUntil, lease: result.ended });
+  if (how.deleteNow && result.machine?.state === 'deleting') {
+    // The release is answered once the lease's end is durable: a cloud delete (several API calls) follows it.
+    const deletion = deleteMachine(deps, result.machine, how.actor, { claimedUntil: claimUntil, lease: result.ended });
+    if (deps.afterResponse) deps.afterResponse(deletion);
+    else await deletion;
+  }
   // A pool machine goes back through a scrub. Not while its claim is still setting it up (the lease never became
   // active): that claim scrubs it when it finds the lease ended, or the sweep deletes it if the claim died.
   // A claim that timed out ('fail') is dead: its machine is scrubbed now.

@@ -14,6 +14,15 @@ import { sshdsWithConfig } from '../../src/providers/local/sshd.ts';
 import { leaseLeftovers, machineDirs } from '../../src/testing/leftovers.ts';
 import { closeMaster, createClientKey, leaseKeyDir, leaseTarget, sshExec, waitReady, writeKnownHosts } from '../../src/ssh/index.ts';
 import { tempDir } from '../../src/testing/tmp.ts';
+import { until } from '../../src/testing/until.ts';
+import type { FleetStore } from '../../src/storage/store.ts';
+
+/** The release is answered once the lease has ended; its machine's deletion follows (decision 0064). */
+const machineDeleted = (store: FleetStore, leaseId: string): Promise<boolean> =>
+  until(async () => {
+    const lease = await store.getLease(leaseId);
+    return lease?.machineId !== undefined && (await store.getMachine(lease.machineId))?.state === 'deleted';
+  }, `the machine of ${leaseId} deleted`, 30_000);
 import { testBoxesRoot } from '../../src/testing/boxes-root.ts';
 
 const TOKEN = 'e2e-shared-token-0123456789abcdef';
@@ -55,8 +64,7 @@ describe('coordinator + local provider, end to end over loopback', () => {
       }
       const released = await fetch(`${running.url}/v1/leases/${leaseId}/release`, { method: 'POST', headers });
       assert.equal(released.status, 200);
-      const lease = await running.deps.store.getLease(leaseId);
-      assert.equal((await running.deps.store.getMachine(lease!.machineId!))?.state, 'deleted');
+      await machineDeleted(running.deps.store, leaseId);
       assert.equal(await providers.local!.get(leaseId), undefined, 'the box is gone');
       assert.equal(existsSync(join(boxes, leaseId)), false);
     } finally {
@@ -93,6 +101,7 @@ describe('coordinator + local provider, end to end over loopback', () => {
         const released = await fetch(`${running.url}/v1/leases/${leaseId}/release`, { method: 'POST', headers });
         assert.equal(released.status, 200, await released.text());
         const answer = await created;
+        await machineDeleted(running.deps.store, leaseId);
         await sleep(300); // an sshd that was still starting would be listening by now
         const layout = machineLayout({ stateDir, boxesRoot: boxesRoot.path, leaseId });
         assert.deepEqual(sshdsWithConfig(layout.sshdConfig), [], `${delay} ms: no sshd`);

@@ -14,6 +14,7 @@ import { addUser, startFakeGitHub, type FakeGitHub } from '../../src/testing/fak
 import { initRepo } from '../../src/testing/git.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { until } from '../../src/testing/until.ts';
 
 const SHARED = 'dashboard-e2e-shared-token-0123456789';
 const SECRET = 'dashboard-e2e-session-secret-0123456789abcdef';
@@ -103,6 +104,8 @@ describe('the dashboard of a real coordinator, with the real CLI', () => {
     assert.equal(await page.textContent('#notice'), `Released ${slug}.`);
     assert.equal(await page.$(`tr[data-lease="${id}"]`), null);
     assert.equal((await api('alice', `/v1/leases/${id}`)).lease.state, 'released');
+    // The release is answered once the lease has ended; the machine's deletion follows it (decision 0064).
+    await until(async () => ((await api('alice', `/v1/events?leaseId=${id}&type=machine.deleted`)) as { events: unknown[] }).events.length > 0, 'the machine deleted after the release', 30_000);
     await page.goto(`${url}/leases/${id}`);
     const types = await page.$$eval('#timeline li', (items) => items.map((li) => li.getAttribute('data-type')));
     assert.deepEqual([types[0], types.at(-1)], ['lease.created', 'machine.deleted'], types.join(' '));

@@ -68,6 +68,8 @@ describe('two coordinators on one PostgreSQL, one killed mid-operation', () => {
     const listed = (await (await fetch(`${b.url}/v1/leases?state=all&limit=50`, { headers })).json()) as { leases: { id: string; state: string }[] };
     const orphan = listed.leases.find((l) => l.id !== ok);
     assert.equal(orphan?.state, 'provisioning', 'B sees the lease A recorded before it died: nothing is lost');
+    // The release is answered once the lease has ended; its server's delete follows (decision 0064).
+    await until(() => fake.state.servers.size <= 1, 'B to delete its own server');
     assert.equal(fake.state.servers.size, 1, 'B deleted only its own server');
 
     // B, 20 minutes on (a restart with its clock moved; A stays dead): the create timed out, the server goes.

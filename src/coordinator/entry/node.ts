@@ -37,9 +37,16 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
     for (const warning of configWarnings(config)) warn(warning);
+    // Work that outlives its request (a released lease's machine deletion): close() waits for it before the store closes.
+    const pending = new Set<Promise<unknown>>();
+    const afterResponse = (work: Promise<unknown>): void => {
+      const tracked = work.catch((error: unknown) => options.logger?.error('work after a response failed', { error: redact(String(error instanceof Error ? error.message : error)).slice(0, 300) }))
+        .finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    };
     const deps: CoordinatorDeps = {
       store, providers: options.providers, clock, config, logger: options.logger, hostKeys: options.hostKeys, access: options.access, adminPublicKey: options.adminPublicKey,
-      peerAddress: nodePeerAddress,
+      peerAddress: nodePeerAddress, afterResponse,
     };
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -61,6 +68,7 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
           (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
         });
         await scheduler.stop();
+        await Promise.all(pending);
         await store.close();
       },
     };
