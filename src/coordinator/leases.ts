@@ -161,16 +161,17 @@ async function endLeaseNow(
     return { ended, machine };
   });
   if (!result) return undefined;
-  if (how.deleteNow && result.machine?.state === 'deleting') {
-    // The release is answered once the lease's end is durable: a cloud delete (several API calls) follows it.
-    const deletion = deleteMachine(deps, result.machine, how.actor, { claimedUntil: claimUntil, lease: result.ended });
-    if (deps.afterResponse) deps.afterResponse(deletion);
-    else await deletion;
-  }
+  // The release is answered once the lease's end is durable: a cloud delete (several API calls) or a pool machine's
+  // scrub (an ssh session on the box) follows it where the runtime lets work outlive the request (decision 0064).
+  const after = async (work: Promise<unknown>): Promise<void> => {
+    if (deps.afterResponse) deps.afterResponse(work);
+    else await work;
+  };
+  if (how.deleteNow && result.machine?.state === 'deleting') await after(deleteMachine(deps, result.machine, how.actor, { claimedUntil: claimUntil, lease: result.ended }));
   // A pool machine goes back through a scrub. Not while its claim is still setting it up (the lease never became
   // active): that claim scrubs it when it finds the lease ended, or the sweep deletes it if the claim died.
   // A claim that timed out ('fail') is dead: its machine is scrubbed now.
-  if (result.machine?.state === 'scrubbing' && (result.ended.machine || how.cause === 'fail')) await scrubMachine(deps, result.machine, result.ended, how.actor);
+  if (result.machine?.state === 'scrubbing' && (result.ended.machine || how.cause === 'fail')) await after(scrubMachine(deps, result.machine, result.ended, how.actor));
   return (await store.getLease(lease.id)) ?? result.ended;
 }
 

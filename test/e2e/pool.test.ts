@@ -7,6 +7,7 @@ import { runBin, type CliResult } from '../../src/testing/cli.ts';
 import { initRepo } from '../../src/testing/git.ts';
 import { startServe, type ServeProcess } from '../../src/testing/serve.ts';
 import { isolatedEnv, tempDir } from '../../src/testing/tmp.ts';
+import { until } from '../../src/testing/until.ts';
 import { removeCoordinatorBoxes } from '../../src/testing/leftovers.ts';
 
 if (process.getuid?.() !== 0) throw new Error('the warm pool e2e test needs root (a local pool gives each lease its own Unix user); run the suite as root, as CI does');
@@ -24,7 +25,7 @@ function env(): NodeJS.ProcessEnv {
 }
 const cli = (argv: string[]): Promise<CliResult> => runBin(argv, { env: env(), cwd: repo, timeoutMs: 120_000 });
 
-interface PoolView { name: string; machines: { idle: number; assigned: number }; claims: { lastHour: number; p50Ms?: number } }
+interface PoolView { name: string; machines: { idle: number; assigned: number; scrubbing: number }; claims: { lastHour: number; p50Ms?: number } }
 async function poolView(): Promise<PoolView> {
   const r = await cli(['pool', '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -77,6 +78,8 @@ describe('warm pool: warmup --pool, run --pool and crabbox pool through a real c
     const run = await cli(['run', '--pool', '--', 'cat', 'hello.txt']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'hello from the checkout\n');
+    // The run's release is answered before its machine's scrub ends (decision 0064): the table once that is done.
+    await until(async () => (await poolView()).machines.scrubbing === 0, 'the run\'s machine scrubbed');
     const table = await cli(['pool']);
     assert.match(table.stdout, /^local-small\s+local\s+-\s+\d\s+0\s+\d\s+0\s+2\s+3\s+2\s+\d+ms/m);
   });
