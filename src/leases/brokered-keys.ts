@@ -30,7 +30,8 @@ export async function markBrokered(dir: string, url: string): Promise<void> {
   await writeFile(join(dir, BROKERED_MARKER), `${JSON.stringify({ url })}\n`, { mode: 0o600 });
 }
 
-async function markedFor(dir: string): Promise<string | undefined> {
+/** The coordinator URL a brokered key directory was made for; undefined when unmarked or unreadable. */
+export async function markedFor(dir: string): Promise<string | undefined> {
   try {
     const url = (JSON.parse(await readFile(join(dir, BROKERED_MARKER), 'utf8')) as { url?: unknown }).url;
     return typeof url === 'string' ? url : undefined;

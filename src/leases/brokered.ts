@@ -14,7 +14,7 @@ import { waitBootstrapped } from '../ssh/ready.ts';
 import { readLeaseTransport, writeLeaseTransport } from '../ssh/transport.ts';
 import { DIRECT, type Transport } from '../domain/transport.ts';
 import type { DirectLease } from './record.ts';
-import { BROKERED_CREATE_TIMEOUT_MS, markBrokered } from './brokered-keys.ts';
+import { BROKERED_CREATE_TIMEOUT_MS, markBrokered, markedFor } from './brokered-keys.ts';
 import { certificateFileOf, certificateHolds, ensureCertificate } from './certificate-cache.ts';
 import { findTouched, saveTouched } from './touched.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
@@ -196,11 +196,13 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
 
   /**
    * The lease as last touched here, when a run can connect with it while the coordinator confirms it (touched.ts):
-   * active and unexpired as last seen, with this computer's key, pinned host and a certificate that needs no renewal.
+   * active and unexpired as last seen, made through this coordinator, with this computer's key, pinned host and a
+   * certificate that needs no renewal.
    */
   async function recent(ref: string): Promise<DirectLease | undefined> {
     const lease = findTouched(stateDir, parseLeaseRef(ref));
     if (!lease || lease.state !== 'active' || clock.now() >= lease.expiresAt) return undefined;
+    if ((await markedFor(keyDirOf(lease.id))) !== client.url) return undefined;
     const paths = leaseKeyPaths(keyDirOf(lease.id));
     if (!existsSync(paths.identity) || !existsSync(paths.knownHosts)) return undefined;
     return (await certificateHolds(keyDirOf(lease.id), lease, clock.now())) ? lease : undefined;

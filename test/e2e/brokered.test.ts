@@ -78,12 +78,12 @@ async function runOn(user: string, slug: string): Promise<string> {
   return runId;
 }
 
-/** A proxy to the coordinator that holds the first lease heartbeat until `release()`. */
-async function heartbeatGate(target: number): Promise<{ url: string; heartbeatHeld: Promise<void>; release(): void; close(): Promise<void> }> {
+/** A proxy to the coordinator that, once armed, holds the next lease heartbeat until `release()`. */
+async function heartbeatGate(target: number): Promise<{ url: string; arm(): void; heartbeatHeld: Promise<void>; release(): void; close(): Promise<void> }> {
   let held: (() => void) | undefined;
   let onHeld!: () => void;
   const heartbeatHeld = new Promise<void>((resolve) => (onHeld = resolve));
-  let gated = true;
+  let gated = false;
   const server = createServer((req, res) => {
     const forward = (): void => {
       const up = request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
@@ -102,6 +102,7 @@ async function heartbeatGate(target: number): Promise<{ url: string; heartbeatHe
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arm: () => void (gated = true),
     heartbeatHeld,
     release: () => held?.(),
     close: () => new Promise((resolve) => server.close(() => resolve())),
@@ -261,12 +262,17 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
   });
 
   it('a warm run connects while the coordinator answers its heartbeat, and the command waits for that answer', async () => {
-    const { slug } = await warm('alice');
-    const view = json<{ machine: { sshUser: string } }>(await cli('alice', ['status', slug, '--json']));
+    // The lease is made through the proxy: a lease remembered here is used only with the coordinator that made it.
     const proxy = await heartbeatGate(port);
-    const ran = join(signals, `gated-${slug}`);
+    const viaProxy = { CRABBOX_COORDINATOR: proxy.url, CRABBOX_COORDINATOR_TOKEN: tokens.bob };
     try {
-      const child = spawn(process.execPath, [BIN, 'run', '--id', slug, '--', 'touch', ran], { env: { ...envOf('alice'), CRABBOX_COORDINATOR: proxy.url }, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      const warmed = await cli('bob', ['warmup', '--json'], { env: viaProxy });
+      assert.equal(warmed.code, 0, warmed.stderr);
+      const { slug, machine } = json<{ slug: string; machine: { sshUser: string } }>(warmed);
+      const view = { machine };
+      const ran = join(signals, `gated-${slug}`);
+      proxy.arm();
+      const child = spawn(process.execPath, [BIN, 'run', '--id', slug, '--', 'touch', ran], { env: { ...envOf('bob'), ...viaProxy }, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
@@ -282,6 +288,27 @@ describe('brokered mode: the CLI works through a real coordinator', () => {
       proxy.release();
       assert.equal(await exited, 0, stderr);
       assert.ok(existsSync(ran), 'the command ran once the coordinator answered');
+      assert.equal((await cli('bob', ['stop', slug], { env: viaProxy })).code, 0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a lease made through another coordinator URL is not used before that coordinator has answered', async () => {
+    const { slug } = await warm('alice');
+    const view = json<{ machine: { sshUser: string } }>(await cli('alice', ['status', slug, '--json']));
+    const proxy = await heartbeatGate(port);
+    try {
+      proxy.arm();
+      const child = spawn(process.execPath, [BIN, 'run', '--id', slug, '--', 'true'], { env: { ...envOf('alice'), CRABBOX_COORDINATOR: proxy.url, CRABBOX_COORDINATOR_TOKEN: tokens.alice }, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      await proxy.heartbeatHeld;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.notEqual(spawnSync('pgrep', ['-u', view.machine.sshUser, '-f', 'read -r n']).status, 0, 'no connection while the heartbeat is unanswered');
+      proxy.release();
+      assert.equal(await exited, 0, stderr);
     } finally {
       await proxy.close();
     }
