@@ -269,6 +269,32 @@ test('a lease used as last touched here: a failed connection asks the provider, 
   assert.deepEqual(rechecks, ['cbx_00000000abcd'], 'asked once, for the failed connection only');
 });
 
+test('brokered, a remembered lease: the command waits for the coordinator, and runs nothing when it refuses the lease or names another box', async () => {
+  const { CrabboxError } = await import('../domain/errors.ts');
+  const marker = join(tmp.path, 'work-ran');
+  const attempt = async (confirm: () => Promise<Lease>) => {
+    const h = harness();
+    const outcome = await runOnBox({
+      ...h.base,
+      leases: { ...h.base.leases, acquire: async () => ({ lease: lease('cbx_00000000abcd'), target: 'target', fresh: false, recent: true, confirm }) },
+      leaseRef: 'blue-lobster', repoRoot: tmp.path, sync: undefined, command: { mode: 'argv', args: ['touch', marker] },
+    });
+    return { outcome, progress: h.progress };
+  };
+  const refused = await attempt(async () => { throw new CrabboxError('lease_not_active', 'lease blue-lobster is released'); });
+  assert.deepEqual([refused.outcome.error?.code, refused.outcome.error?.message], ['lease_not_active', 'lease blue-lobster is released']);
+  assert.equal(existsSync(marker), false, 'nothing ran');
+  assert.ok(!refused.progress.some((l) => /could not record/.test(l)), refused.progress.join('|'));
+
+  const moved = await attempt(async () => ({ ...lease('cbx_00000000abcd'), machine: { ...lease('cbx_00000000abcd').machine!, host: 'elsewhere' } }));
+  assert.match(moved.outcome.error?.message ?? '', /is on another box than when this computer last used it; run the command again/);
+  assert.equal(existsSync(marker), false, 'nothing ran');
+
+  const confirmed = await attempt(async () => lease('cbx_00000000abcd'));
+  assert.equal(confirmed.outcome.exitCode, 0);
+  assert.equal(existsSync(marker), true, 'the command ran once the lease was confirmed');
+});
+
 test('an interrupted run is recorded with the exit code crabbox exits with, the signal and the command\'s own code', async () => {
   const repo = join(tmp.path, 'int-rec');
   initRepo(repo, { 'a.txt': 'a' });
