@@ -1,12 +1,11 @@
 // Figures 2, 3 and 6: warm rerun, cold one-shot and output streaming of `crabbox run` on the `local` provider,
 // each next to what plain ssh to the same box costs, measured in the same run.
-import { type BenchWorkspace, type WarmLease, sshFresh, sshMaster } from './lib/box.ts';
+import { CRABBOX_ARGV, type BenchWorkspace, type WarmLease, sshFresh, sshMaster } from './lib/box.ts';
 import { rateFigure, timeFigure, type Section } from './lib/report.ts';
 import { interleaved, median, timeOk } from './lib/stats.ts';
 import { startStaticHost } from '../src/testing/static-host.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CRABBOX_ARGV } from './lib/box.ts';
 
 export interface RemoteOptions {
   ws: BenchWorkspace;

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { parseLeaseRef } from '../domain/ids.ts';
 import { shellQuote, shellQuoteWord, sshExec } from '../ssh/index.ts';
-import { isConnectionFailure } from '../ssh/errors.ts';
+import { isConnectionFailure, leaseRefusal } from '../ssh/errors.ts';
 import { gitTopLevel } from '../sync/git.ts';
 import { workspaceFor } from '../sync/workspace.ts';
 import type { AppContext } from './context.ts';
@@ -31,13 +31,13 @@ export async function shell(ctx: AppContext, input: { lease: string; provider?: 
   const root = await repoRoot;
   const workdir = root && lease.machine ? workspaceFor({ workRoot: lease.machine.workRoot, leaseId: lease.id, repoRoot: root }).workdir : undefined;
   // On a lease not asked about, ssh's own failure (an error, or 255) may be a box gone behind our back: its provider
-  // says why (the touch throws), else the failure stands.
-  const unconfirmed = handle.recent === true && !handle.confirm;
+  // says why when it refuses the lease, else the failure stands.
+  const refusal = (): Promise<Error | undefined> => (handle.recent && !handle.confirm ? leaseRefusal(leases.touch(lease.id)) : Promise.resolve(undefined));
   const { exitCode } = await sshExec(leases.target(lease), remoteCommand(input.command, workdir), streams).catch(async (error: unknown) => {
-    if (unconfirmed && isConnectionFailure(error)) await leases.touch(lease.id);
-    throw error;
+    throw (isConnectionFailure(error) ? await refusal() : undefined) ?? error;
   });
-  if (exitCode === 255 && unconfirmed) await leases.touch(lease.id);
+  const refused = exitCode === 255 ? await refusal() : undefined;
+  if (refused) throw refused;
   return exitCode;
 }
 

@@ -161,8 +161,9 @@ async function endLeaseNow(
     return { ended, machine };
   });
   if (!result) return undefined;
-  // The release is answered once the lease's end is durable: a cloud delete (several API calls) or a pool machine's
-  // scrub (an ssh session on the box) follows it where the runtime lets work outlive the request (decision 0064).
+  // The release (or the sweep that expired the lease) goes on once the lease's end is durable: a cloud delete (several
+  // API calls) or a pool machine's scrub (an ssh session on the box) follows it where the runtime lets work outlive
+  // its request (decision 0064).
   const after = async (work: Promise<unknown>): Promise<void> => {
     if (deps.afterResponse) deps.afterResponse(work);
     else await work;

@@ -7,7 +7,7 @@ import { STALE_WINDOW_SECONDS } from '../domain/lifecycle.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { removeLeaseKeys } from '../ssh/index.ts';
 import { SWEEP_INTERVAL_MS } from './sweep.ts';
-import { loadTouched } from './touched.ts';
+import { liveAsLastSeen, loadTouched } from './touched.ts';
 
 /**
  * Brokered mode keeps only the per-lease private keys on this machine (`<state>/leases/`). A CLI killed during a
@@ -87,8 +87,7 @@ export async function sweepBrokeredKeys(options: BrokeredKeySweepOptions): Promi
     const marked = await markedFor(dir);
     if (marked !== undefined) {
       if (marked !== options.client.url) continue;
-      const known = options.trustTouched ? loadTouched(options.stateDir, name) : undefined;
-      if (known && known.state === 'active' && now < known.expiresAt) result.live.push(name);
+      if (options.trustTouched && liveAsLastSeen(loadTouched(options.stateDir, name), now)) result.live.push(name);
       else candidates.push(name);
       continue;
     }

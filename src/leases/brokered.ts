@@ -16,7 +16,7 @@ import { DIRECT, type Transport } from '../domain/transport.ts';
 import type { DirectLease } from './record.ts';
 import { BROKERED_CREATE_TIMEOUT_MS, markBrokered, markedFor } from './brokered-keys.ts';
 import { certificateFileOf, certificateHolds, ensureCertificate } from './certificate-cache.ts';
-import { findTouched, saveTouched } from './touched.ts';
+import { findTouched, liveAsLastSeen, saveTouched } from './touched.ts';
 import { leaseService, type CreateRequest, type LeaseHandle, type LeaseService, type ReleaseResult } from './service.ts';
 
 export interface BrokeredLeaseOptions {
@@ -201,7 +201,7 @@ export function createBrokeredLeaseService(options: BrokeredLeaseOptions): Lease
    */
   async function recent(ref: string): Promise<DirectLease | undefined> {
     const lease = findTouched(stateDir, parseLeaseRef(ref));
-    if (!lease || lease.state !== 'active' || clock.now() >= lease.expiresAt) return undefined;
+    if (!liveAsLastSeen(lease, clock.now())) return undefined;
     if ((await markedFor(keyDirOf(lease.id))) !== client.url) return undefined;
     const paths = leaseKeyPaths(keyDirOf(lease.id));
     if (!existsSync(paths.identity) || !existsSync(paths.knownHosts)) return undefined;

@@ -1,7 +1,7 @@
 import type { Provider } from '../providers/provider.ts';
 import { leaseKeyDir, removeLeaseKeys } from '../ssh/index.ts';
 import { listIndex } from './lease-index.ts';
-import { loadTouched } from './touched.ts';
+import { liveAsLastSeen, loadTouched } from './touched.ts';
 
 export interface PruneIndexOptions {
   stateDir: string;
@@ -24,10 +24,8 @@ export interface PruneIndexOptions {
  */
 export async function pruneIndex(options: PruneIndexOptions): Promise<string[]> {
   const removed: string[] = [];
-  const trusted = (id: string): boolean => {
-    const known = options.trustTouched ? loadTouched(options.stateDir, id) : undefined;
-    return known !== undefined && known.state === 'active' && options.trustTouched!.now < known.expiresAt;
-  };
+  const trust = options.trustTouched;
+  const trusted = (id: string): boolean => trust !== undefined && liveAsLastSeen(loadTouched(options.stateDir, id), trust.now);
   const entries = (await listIndex(options.stateDir)).filter((e) => e.provider !== options.skip && !trusted(e.id));
   const providers = new Map<string, Promise<Provider | undefined>>();
   for (const entry of entries) {

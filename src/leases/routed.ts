@@ -39,7 +39,11 @@ export function routedLeaseService(options: RoutedLeaseOptions): LeaseService {
     resolve: async (ref) => (await forRef(ref)).resolve(ref),
     // The ssh target depends only on the state dir and ssh settings, which every provider's service shares.
     target: (lease) => configured.target(lease),
-    recent: async (ref) => (await forRef(ref)).recent?.(ref),
+    // The index names the lease's provider and id: that service then reads one entry, not the whole index again.
+    recent: async (ref) => {
+      const entry = await findIndexed(stateDir, parseLeaseRef(ref));
+      return entry ? (await serviceOf(entry.provider)).recent?.(entry.id) : configured.recent?.(ref);
+    },
     touch: async (ref, idle) => (typeof ref === 'string' ? (await forRef(ref)).touch(ref, idle) : (await forLease(ref)).touch(ref, idle)),
     release: async (ref) => (typeof ref === 'string' ? (await forRef(ref)).release(ref) : (await forLease(ref)).release(ref)),
     list: async () => {

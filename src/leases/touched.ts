@@ -74,8 +74,13 @@ export function findTouched(stateDir: string, ref: LeaseRef): DirectLease | unde
   return names.map((id) => loadTouched(stateDir, id)).filter((l): l is DirectLease => l?.slug === ref.value && l.state === 'active').sort((a, b) => b.createdAt - a.createdAt)[0];
 }
 
-/** True when a run may use the lease without touching it: live, not expired, and touched within the last tenth of its idle timeout. */
+/** Active when last touched here, and its expiry as then recorded has not passed. */
+export function liveAsLastSeen(lease: DirectLease | undefined, now: number): lease is DirectLease {
+  return lease !== undefined && lease.state === 'active' && now < lease.expiresAt;
+}
+
+/** True when a run may use the lease without touching it: live as last seen, and touched within the last tenth of its idle timeout. */
 export function touchedRecently(lease: DirectLease, now: number): boolean {
   const age = now - lease.lastTouchedAt;
-  return (lease.state === 'active') && now < lease.expiresAt && age >= 0 && age < retouchAfterMs(lease.idleTimeoutSeconds);
+  return liveAsLastSeen(lease, now) && age >= 0 && age < retouchAfterMs(lease.idleTimeoutSeconds);
 }

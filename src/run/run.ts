@@ -14,7 +14,7 @@ import { mergeEnv, runEnv } from '../env/session.ts';
 import type { LogTail } from '../runs/log-tail.ts';
 import type { RunFinish, RunRecorder } from '../runs/recorder.ts';
 import { runPhases, runSource } from './summary.ts';
-import { isConnectionFailure } from '../ssh/errors.ts';
+import { isConnectionFailure, leaseRefusal } from '../ssh/errors.ts';
 
 const TEE_HIGH_WATER_MARK = 1024 * 1024;
 /** A write error on crabbox's own output (EPIPE: the reader went away) ends that output, not the run. */
@@ -324,10 +324,7 @@ export async function runOnBox<L extends Lease, T>(req: RunRequest<L, T>): Promi
     let failure = error;
     // A box that is gone (deleted elsewhere, a spot instance reclaimed, released on the coordinator) fails the
     // connection: its provider or the coordinator says why.
-    if (isConnectionFailure(error)) {
-      const asked = confirmation ?? (unconfirmed && lease ? req.leases.recheck?.(lease) : undefined);
-      if (asked) failure = await asked.then(() => error, (why: unknown) => (isCrabboxError(why) && why.code !== 'provider_error' ? why : error));
-    }
+    if (isConnectionFailure(error)) failure = (await leaseRefusal(confirmation ?? (unconfirmed && lease ? req.leases.recheck?.(lease) : undefined))) ?? error;
     outcome.error = isCrabboxError(failure) ? failure : new CrabboxError('internal', `internal error: ${(failure as Error).message}`, { cause: failure });
     outcome.exitCode = outcome.error.exitCode;
   } finally {

@@ -49,3 +49,12 @@ export function sshFailure(kind: SshFailureKind, where: string, stderr: string, 
 export function isConnectionFailure(error: unknown): boolean {
   return error instanceof CrabboxError && (error.code === 'ssh_failed' || error.code === 'host_key_mismatch' || error.code === 'timeout');
 }
+
+/**
+ * What asking about a lease (a touch, the coordinator's heartbeat) says when it refuses the lease (ended, gone,
+ * someone else's): that is why the box could not be reached. Undefined when the lease is live or the asking failed
+ * itself (an unreachable provider explains nothing).
+ */
+export async function leaseRefusal(asked: Promise<unknown> | undefined): Promise<CrabboxError | undefined> {
+  return asked?.then(() => undefined, (why: unknown) => (why instanceof CrabboxError && why.code !== 'provider_error' ? why : undefined));
+}

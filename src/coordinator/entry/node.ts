@@ -37,7 +37,8 @@ export async function startCoordinator(options: Omit<CoordinatorDeps, 'store' | 
   try {
     const config: CoordinatorConfig = { ...settings.config, installation: await installationId(store, settings.installation) };
     for (const warning of configWarnings(config)) warn(warning);
-    // Work that outlives its request (a released lease's machine deletion): close() waits for it before the store closes.
+    // Work that outlives the request or sweep that started it (a released lease's machine deletion, a pool machine's
+    // scrub): close() waits for it before the store closes.
     const pending = new Set<Promise<unknown>>();
     const afterResponse = (work: Promise<unknown>): void => {
       const tracked = work.catch((error: unknown) => options.logger?.error('work after a response failed', { error: redact(String(error instanceof Error ? error.message : error)).slice(0, 300) }))
