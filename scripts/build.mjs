@@ -1,6 +1,7 @@
 // Bundles the CLI into dist/ with esbuild. Commands are split into chunks loaded on demand, so start-up reads little.
 import { build } from 'esbuild';
 import { readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -17,7 +18,8 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   chunkNames: 'chunks/[name]-[hash]',
-  define: { CRABBOX_VERSION: JSON.stringify(pkg.version) },
+  // CRABBOX_BUILD tells one build from the next: a warm runner (src/runner/) serves only clients of its own build.
+  define: { CRABBOX_VERSION: JSON.stringify(pkg.version), CRABBOX_BUILD: JSON.stringify(`${pkg.version}-${randomUUID()}`) },
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __crabboxRequire } from 'node:module'; const require = __crabboxRequire(import.meta.url);" },
 });

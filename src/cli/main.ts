@@ -27,6 +27,7 @@ export async function main(io: CliIO): Promise<number> {
     stderr: io.stderr,
     clock: io.clock ?? systemClock,
     startedAt: io.startedAt ?? (io.clock ?? systemClock).now(),
+    interrupts: io.interrupts,
     exitCode: 0,
     json,
     debug,

@@ -10,23 +10,52 @@ if (argv.includes('serve')) {
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const { version } = await import('../cli/version.ts');
   process.stdout.write(`crabbox ${version()}\n`);
+} else if (argv.length === 1 && argv[0] === '__runner') {
+  const { serveRunnerProcess } = await import('../runner/process.ts');
+  process.exit(await serveRunnerProcess());
 } else {
-  const { main } = await import('../cli/main.ts');
   const { offsetClock } = await import('../cli/clock-offset.ts');
   const { processStartedAt, systemClock } = await import('../domain/clock.ts');
+  const { processInterrupts } = await import('../cli/interrupts.ts');
   const { clock = systemClock } = offsetClock(process.env);
-  process.exitCode = await main({
-    argv,
-    env: process.env,
-    cwd: process.cwd(),
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    clock,
-    startedAt: processStartedAt(clock),
-  });
-  // `run` reports a total that ends where the process ends: once its output is flushed nothing is left to do, so it
-  // exits instead of tearing the runtime down (about 15 ms less wait on a loaded 2-core machine).
+  const startedAt = processStartedAt(clock);
   const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
-  if (own.find((a) => !a.startsWith('-')) === 'run') process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+  const isRun = own.find((a) => !a.startsWith('-')) === 'run';
+  const exit = (code: number): void => {
+    process.exitCode = code;
+    // `run` reports a total that ends where the process ends: once its output is flushed nothing is left to do, so it
+    // exits instead of tearing the runtime down (about 15 ms less wait on a loaded 2-core machine).
+    process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+  };
+  // A warm `run --id` goes to the warm runner for this checkout when one answers (src/runner/): no CLI to load.
+  let served = false;
+  let startRunner = false;
+  if (isRun && own.some((a) => a === '--id' || a.startsWith('--id='))) {
+    const { isatty } = await import('node:tty');
+    const { runnerEligible } = await import('../runner/request.ts');
+    if (runnerEligible(argv, process.env, { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) })) {
+      const { runViaRunner } = await import('../runner/client.ts');
+      const outcome = await runViaRunner({ argv, env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, clock, startedAt, onSignal: processInterrupts.listen });
+      if (outcome.served) {
+        // No process.exit() here: after streaming output this process may still be compiling hot code in the
+        // background, and exiting then can deadlock Node (nodejs/node#54918); ending the event loop runs that work out.
+        served = true;
+        process.exitCode = outcome.code;
+      } else {
+        startRunner = outcome.start;
+        if (own.includes('--debug')) process.stderr.write(`debug: in-process: ${outcome.reason}${startRunner ? '; starting a warm runner for the next run' : ''}\n`);
+      }
+    }
+  }
+  if (!served) {
+    const { main } = await import('../cli/main.ts');
+    const code = await main({ argv, env: process.env, cwd: process.cwd(), stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, clock, startedAt, interrupts: processInterrupts });
+    // No runner answered: start one for the next `run --id` here (not after a mistake in the command line or config).
+    if (startRunner && code !== 64 && code !== 78) {
+      const { spawnRunner } = await import('../runner/spawn.ts');
+      spawnRunner(process.argv[1]!, process.cwd(), process.env);
+    }
+    if (isRun) exit(code);
+    else process.exitCode = code;
+  }
 }

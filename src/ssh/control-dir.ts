@@ -1,28 +1,16 @@
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { isPrivateDir } from '../fs/private-dir.ts';
+
+export { isPrivateDir };
 
 /** ssh appends a 17-character temporary suffix while creating the socket; stay well under the 104-byte limit. */
 export const MAX_CONTROL_PATH = 80;
 
 /** Socket names in a shared control dir: the lease id's 12 hex digits. */
 const SOCKET_NAME_BYTES = 12;
-
-/**
- * Whether a directory is this user's alone: a real directory (not a symlink), owned by the caller, no access for
- * group or others. A ControlMaster socket is only ever put in such a place: whoever can write the directory can put
- * their own socket there, and ssh hands a multiplexed session (stdin, stdout, stderr, forwarded env) to whatever
- * answers on that path.
- */
-export function isPrivateDir(path: string, uid = process.getuid?.() ?? 0): boolean {
-  try {
-    const st = lstatSync(path);
-    return st.isDirectory() && !st.isSymbolicLink() && st.uid === uid && (st.mode & 0o077) === 0;
-  } catch {
-    return false;
-  }
-}
 
 const fits = (dir: string): boolean => Buffer.byteLength(join(dir, 'x'.repeat(SOCKET_NAME_BYTES))) <= MAX_CONTROL_PATH;
 

@@ -9,6 +9,8 @@ export interface CliProcess {
   /** Types on the process's stdin (only with `interactive`). */
   write(text: string): void;
   kill(): void;
+  /** The process id (to signal it as a terminal or an agent's harness would). */
+  pid: number;
 }
 
 /** Starts the built CLI as a child process; stderr is watchable, stdin optionally stays open for typing. */
@@ -38,6 +40,7 @@ export function startCliProcess(argv: string[], options: { env: NodeJS.ProcessEn
   return {
     done,
     kill: () => void child.kill('SIGKILL'),
+    pid: child.pid!,
     write: (text) => void child.stdin.write(text),
     waitForStderr(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {

@@ -16,6 +16,9 @@ export function isolatedEnv(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS
     XDG_CONFIG_HOME: join(root, 'config'),
     XDG_STATE_HOME: join(root, 'state'),
     LANG: 'C.UTF-8',
+    // `run --id` through the real executable would leave a warm runner behind for ten minutes; the tests of the
+    // runner (test/e2e/runner.test.ts) turn it on, the rest test the CLI in-process, where the runner runs it too.
+    CRABBOX_RUNNER: 'off',
     ...extra,
   };
 }

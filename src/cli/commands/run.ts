@@ -50,22 +50,23 @@ export function leftBehind(held: HeldLease | undefined): string {
 
 /**
  * First Ctrl-C / SIGTERM aborts the run in order (the remote command gets SIGINT, then SIGTERM, then SIGKILL while it
- * keeps running); a second one exits at once, naming the lease it leaves. Only for the real process.
+ * keeps running); a second one exits at once, naming the lease it leaves. Only where interrupts reach the command
+ * (the real process, or relayed by the warm runner).
  */
 function interruptSignal(ctx: CliContext, held: () => HeldLease | undefined): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  if (ctx.stdout !== process.stdout && ctx.stderr !== process.stderr) return { signal: controller.signal, dispose: () => undefined };
-  const handler = (sig: NodeJS.Signals): void => {
+  const interrupts = ctx.interrupts;
+  if (!interrupts) return { signal: controller.signal, dispose: () => undefined };
+  const dispose = interrupts.listen((sig) => {
     if (controller.signal.aborted) {
       ctx.stderr.write(`crabbox: interrupted again; exiting now; ${leftBehind(held())}\n`);
-      process.exit(sig === 'SIGTERM' ? 143 : 130);
+      interrupts.exitNow(sig === 'SIGTERM' ? 143 : 130);
+      return;
     }
     ctx.stderr.write(`crabbox: ${sig === 'SIGTERM' ? 'terminated' : 'interrupted'}; stopping the remote command and releasing (again to exit now)\n`);
     controller.abort(sig);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return { signal: controller.signal, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
+  });
+  return { signal: controller.signal, dispose };
 }
 
 /**
