@@ -80,7 +80,7 @@ async function until(check: () => boolean): Promise<void> {
   assert.ok(check(), 'condition not reached');
 }
 
-describe('the warm runner', () => {
+describe('the warm runner', { timeout: 10_000 }, () => {
   it('runs the CLI with the client\'s argv, environment, start time and streams, and relays its output and exit code', async (t) => {
     const h = harness();
     t.after(h.remove);
