@@ -31,21 +31,14 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   let served = false;
   let startRunner = false;
   if (isRun && own.some((a) => a === '--id' || a.startsWith('--id='))) {
-    const { isatty } = await import('node:tty');
-    const { runnerEligible } = await import('../runner/request.ts');
-    if (runnerEligible(argv, process.env, { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) })) {
-      const { runViaRunner } = await import('../runner/client.ts');
-      const outcome = await runViaRunner({ argv, env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, clock, startedAt, onSignal: processInterrupts.listen });
-      if (outcome.served) {
-        // No process.exit() here: after streaming output this process may still be compiling hot code in the
-        // background, and exiting then can deadlock Node (nodejs/node#54918); ending the event loop runs that work out.
-        served = true;
-        process.exitCode = outcome.code;
-      } else {
-        startRunner = outcome.start;
-        if (own.includes('--debug')) process.stderr.write(`debug: in-process: ${outcome.reason}${startRunner ? '; starting a warm runner for the next run' : ''}\n`);
-      }
-    }
+    const { tryWarmRunner } = await import('../runner/entry.ts');
+    const outcome = await tryWarmRunner(argv, clock, startedAt);
+    if ('code' in outcome) {
+      // No process.exit() here: after streaming output this process may still be compiling hot code in the
+      // background, and exiting then can deadlock Node (nodejs/node#54918); ending the event loop runs that work out.
+      served = true;
+      process.exitCode = outcome.code;
+    } else startRunner = outcome.startRunner;
   }
   if (!served) {
     const { main } = await import('../cli/main.ts');
