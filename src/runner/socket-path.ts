@@ -6,7 +6,7 @@ import { isPrivateDir } from '../fs/private-dir.ts';
 /** sun_path holds 108 bytes on Linux (104 on macOS); a little to spare. */
 const MAX_SOCKET_PATH = 100;
 
-/** FNV-1a, twice with different offsets: a short stable name for a checkout, not a secret (the runner checks the cwd). */
+/** FNV-1a twice, with two offsets: a short, stable name for a checkout (no secret: the runner checks the cwd). */
 function nameFor(cwd: string): string {
   let a = 0x811c9dc5;
   let b = 0x050c5d1f;
