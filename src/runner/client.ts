@@ -37,14 +37,13 @@ const ANSWER_MS = 2_000;
 export function runViaRunner(io: RunnerClientIO): Promise<RunnerOutcome> {
   const path = runnerSocketPath(io.env, io.cwd);
   if (!path) {
-    const start = noRunnerDirYet(io.env);
+    const start = noRunnerDirYet(io.env, io.cwd);
     return Promise.resolve({ served: false, start, reason: start ? 'no runner yet' : 'no private directory for a runner socket' });
   }
   return new Promise((resolve) => {
     const socket = connect(path);
     let committed = false;
     let settled = false;
-    let interrupted: 'SIGINT' | 'SIGTERM' | undefined;
     const finish = (outcome: RunnerOutcome): void => {
       if (settled) return;
       settled = true;
@@ -60,7 +59,6 @@ export function runViaRunner(io: RunnerClientIO): Promise<RunnerOutcome> {
         return;
       }
       // Nothing has started: stop here, as the in-process run would before its first step.
-      interrupted = sig;
       finish({ served: true, code: sig === 'SIGTERM' ? 143 : ExitCode.interrupted });
     });
     const write = (dest: Writable, bytes: Buffer): void => {
@@ -90,7 +88,7 @@ export function runViaRunner(io: RunnerClientIO): Promise<RunnerOutcome> {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
-      if (settled || interrupted) return;
+      if (settled) return;
       if (!committed) return finish({ served: false, start: true, reason: 'no runner answers' });
       io.stderr.write('crabbox: the warm runner stopped before the command finished; its output above may be incomplete\n');
       finish({ served: true, code: ExitCode.internal });

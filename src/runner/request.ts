@@ -43,13 +43,18 @@ export function parseRequest(text: string): RunnerRequest | undefined {
   return r as RunnerRequest;
 }
 
+/** The words that are crabbox's own: before `--` (after it, they belong to the remote command). */
+export function ownArgs(argv: readonly string[]): readonly string[] {
+  return argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+}
+
 /**
  * Whether a command line may be served by the warm runner: `run --id` without a terminal anywhere. At a terminal
  * the CLI runs in-process: `-t`, raw input, window resizes and job control belong to the real process.
  */
 export function runnerEligible(argv: readonly string[], env: NodeJS.ProcessEnv, terminals: { stdin: boolean; stdout: boolean; stderr: boolean }): boolean {
   if (env.CRABBOX_RUNNER === 'off' || terminals.stdin || terminals.stdout || terminals.stderr) return false;
-  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const own = ownArgs(argv);
   if (own.find((a) => !a.startsWith('-')) !== 'run') return false;
   if (!own.some((a) => a === '--id' || a.startsWith('--id='))) return false;
   return !own.some((a) => a === '-t' || a === '--tty' || /^-[^-]*t/.test(a) || a === '-h' || a === '--help');

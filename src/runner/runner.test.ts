@@ -238,6 +238,41 @@ describe('the warm runner', { timeout: 10_000 }, () => {
     await runner.close();
   });
 
+  it('on close, stops a running command as SIGTERM would and waits for it before it stops', async (t) => {
+    const h = harness();
+    t.after(h.remove);
+    const heard: InterruptName[] = [];
+    const runner = await start(h, async (io) => {
+      const stopped = new Promise<void>((resolve) => io.interrupts!.listen((sig) => {
+        heard.push(sig);
+        resolve();
+      }));
+      io.stdout.write('started\n');
+      await stopped;
+      return 143;
+    });
+    const c = client(h, RUN);
+    await until(() => c.stdout() === 'started\n');
+    const closed = runner.close();
+    assert.deepEqual(await c.outcome, { served: true, code: 143 });
+    await closed;
+    assert.equal(await runner.stopped, 'closed');
+    assert.deepEqual(heard, ['SIGTERM']);
+  });
+
+  it('a runner whose socket was replaced by another runner\'s stops and leaves the new socket in place', async (t) => {
+    const h = harness();
+    t.after(h.remove);
+    const old = await start(h, async () => 1, { checkMs: 1_000 });
+    unlinkSync(h.socketPath);
+    const successor = await start(h, async () => 0, { checkMs: 60_000 });
+    await h.clock.tick(1_000);
+    assert.equal(await old.stopped, 'socket gone');
+    assert.equal(existsSync(h.socketPath), true, 'the successor\'s socket is still there');
+    assert.deepEqual(await client(h, RUN).outcome, { served: true, code: 0 }, 'and the successor serves');
+    await successor.close();
+  });
+
   it('stops after its idle time, and at once when its socket is removed', async (t) => {
     const h = harness();
     t.after(h.remove);

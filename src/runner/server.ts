@@ -5,7 +5,7 @@ import type { CliIO } from '../cli/context.ts';
 import type { InterruptName } from '../cli/interrupts.ts';
 import type { Clock } from '../domain/clock.ts';
 import { frame, frameHeader, onFrames } from './frames.ts';
-import { parseRequest, runnerEligible, runtimeEnvDifference, type RefusalReason } from './request.ts';
+import { ownArgs, parseRequest, runnerEligible, runtimeEnvDifference, type RefusalReason } from './request.ts';
 
 export interface RunnerDeps {
   socketPath: string;
@@ -98,22 +98,24 @@ export async function startRunner(deps: RunnerDeps): Promise<Runner> {
       // removed (the state dir went, or someone cleaned up)
     }
     if (!ours) void shutdown('socket gone', false);
-    else if (active.size === 0 && deps.clock.now() - lastUsed >= idleMs) void shutdown('idle', true);
+    else if (active.size === 0 && deps.clock.now() - lastUsed >= idleMs) void shutdown('idle');
   }, deps.checkMs ?? 5_000, { unref: true });
 
-  function shutdown(reason: string, unlink: boolean): Promise<void> {
+  /**
+   * Stops the runner: running commands get SIGTERM (as in-process) and are waited for. Closing the server removes
+   * its path (Node unlinks a Unix socket on close), so it is closed only while the path is still this runner's;
+   * otherwise the listener is left to the process's exit and another runner's socket there stays.
+   */
+  function shutdown(reason: string, ownsPath = true): Promise<void> {
     closing ??= (async () => {
       check.cancel();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (unlink) {
-        try {
-          if (lstatSync(deps.socketPath).ino === inode) unlinkSync(deps.socketPath);
-        } catch {
-          // already gone
-        }
-      }
+      let closed = Promise.resolve();
+      // close() refuses new connections at once and calls back once the open ones (a running command's) end.
+      if (ownsPath) closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      else server.unref();
       for (const relay of active) relay('SIGTERM');
       if (active.size > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await closed;
       stop(reason);
     })();
     return closing;
@@ -143,7 +145,7 @@ export async function startRunner(deps: RunnerDeps): Promise<Runner> {
         if (!request || !runnerEligible(request.argv, request.env, terminals)) return refuse('bad_request');
         if (request.build !== deps.build) {
           refuse('stale');
-          void shutdown('stale', true);
+          void shutdown('stale');
           return;
         }
         if (request.cwd !== deps.cwd) return refuse('cwd');
@@ -184,15 +186,16 @@ export async function startRunner(deps: RunnerDeps): Promise<Runner> {
       if (!socket.destroyed) socket.end(frame('x', JSON.stringify({ code })));
     };
     const listeners = new Set<(sig: InterruptName) => void>();
+    // Once the client has its exit code (a second interrupt), the command is already stopping: nothing more to relay.
     const relay = (sig: InterruptName): void => {
+      if (detached) return;
       for (const listener of listeners) listener(sig);
     };
     active.add(relay);
     const restoreEnv = deps.adoptEnv(request.env);
     const stdout = stream('o');
     const stderr = stream('e');
-    const own = request.argv.includes('--') ? request.argv.slice(0, request.argv.indexOf('--')) : request.argv;
-    if (own.includes('--debug')) stderr.write(`debug: served by the warm runner (pid ${process.pid})\n`);
+    if (ownArgs(request.argv).includes('--debug')) stderr.write(`debug: served by the warm runner (pid ${process.pid})\n`);
     void deps
       .main({
         argv: request.argv,
@@ -225,5 +228,5 @@ export async function startRunner(deps: RunnerDeps): Promise<Runner> {
     return relay;
   }
 
-  return { stopped, close: () => shutdown('closed', true) };
+  return { stopped, close: () => shutdown('closed') };
 }

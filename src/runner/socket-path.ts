@@ -25,9 +25,13 @@ function candidates(env: PathEnv & { XDG_RUNTIME_DIR?: string | undefined }): st
   return dirs;
 }
 
-/** Whether no runner was ever started under this state dir (its socket dir is made by the first runner). */
-export function noRunnerDirYet(env: PathEnv): boolean {
-  return !existsSync(join(stateDir(env), 'runners'));
+/**
+ * Whether a runner could listen for this checkout but none ever has: a socket directory its path fits in is not made
+ * yet (the first runner makes it). False when no place fits, so no run starts a runner that cannot listen.
+ */
+export function noRunnerDirYet(env: PathEnv & { XDG_RUNTIME_DIR?: string | undefined }, cwd: string): boolean {
+  const name = nameFor(cwd);
+  return candidates(env).some((dir) => Buffer.byteLength(join(dir, name)) <= MAX_SOCKET_PATH && !existsSync(dir));
 }
 
 /**

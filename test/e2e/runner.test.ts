@@ -69,7 +69,9 @@ describe('the warm runner', () => {
   });
 
   it('gives the same --json result, and its timings count from the client process\'s start', async () => {
+    const before = performance.now();
     const served = await servedRun(['--json', '--', 'true']);
+    const wallMs = performance.now() - before;
     const direct = await runBin(['run', '--json', '--id', slug, '--', 'true'], { env: { ...env, CRABBOX_RUNNER: 'off' }, cwd: repo });
     const a = JSON.parse(served.stdout) as Record<string, any>;
     const b = JSON.parse(direct.stdout) as Record<string, any>;
@@ -77,6 +79,8 @@ describe('the warm runner', () => {
     assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
     assert.deepEqual([a.exitCode, a.lease.slug, a.sync.state], [0, slug, 'skipped']);
     assert.ok(a.timings.total >= a.timings.command, JSON.stringify(a.timings));
+    // From the client's start, not the runner's (minutes ago) nor the request's arrival (after Node's own start).
+    assert.ok(a.timings.total <= wallMs + 5 && a.timings.total >= wallMs - 30, `total ${a.timings.total} ms against ${wallMs.toFixed(1)} ms measured outside`);
   });
 
   it('runs the command with the client\'s environment, not the runner\'s', async () => {
