@@ -74,6 +74,19 @@ function client(h: Harness, argv: string[], env: NodeJS.ProcessEnv = h.env) {
 
 const RUN = ['run', '--id', 'blue-mantis', '--', 'true'];
 
+/** A command that says `started`, then runs until its first interrupt (noting each one) and exits 143. */
+function untilInterrupted(heard: InterruptName[]): RunnerDeps['main'] {
+  return async (io) => {
+    const stopped = new Promise<void>((resolve) => io.interrupts!.listen((sig) => {
+      heard.push(sig);
+      resolve();
+    }));
+    io.stdout.write('started\n');
+    await stopped;
+    return 143;
+  };
+}
+
 /** Resolves once `check` holds, turning the event loop (sockets) in between; fails after a while. */
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setImmediate(r));
@@ -179,15 +192,7 @@ describe('the warm runner', { timeout: 10_000 }, () => {
     const h = harness();
     t.after(h.remove);
     const heard: InterruptName[] = [];
-    const runner = await start(h, async (io) => {
-      const stopped = new Promise<void>((resolve) => io.interrupts!.listen((sig) => {
-        heard.push(sig);
-        resolve();
-      }));
-      io.stdout.write('started\n');
-      await stopped;
-      return 143;
-    });
+    const runner = await start(h, untilInterrupted(heard));
     const path = h.socketPath;
     const { connect } = await import('node:net');
     const { frame, FrameReader } = await import('./frames.ts');
@@ -242,15 +247,7 @@ describe('the warm runner', { timeout: 10_000 }, () => {
     const h = harness();
     t.after(h.remove);
     const heard: InterruptName[] = [];
-    const runner = await start(h, async (io) => {
-      const stopped = new Promise<void>((resolve) => io.interrupts!.listen((sig) => {
-        heard.push(sig);
-        resolve();
-      }));
-      io.stdout.write('started\n');
-      await stopped;
-      return 143;
-    });
+    const runner = await start(h, untilInterrupted(heard));
     const c = client(h, RUN);
     await until(() => c.stdout() === 'started\n');
     const closed = runner.close();
